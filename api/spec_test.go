@@ -1,0 +1,364 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	specPath      = "openapi.yaml"
+	problemRef    = "#/components/schemas/Problem"
+	problemMedia  = "application/problem+json"
+	problemPrefix = "https://schedsvc.dev/problems/"
+	apiPrefix     = "/api/v1/"
+)
+
+// expectedOperations is the exact operation table of the contract. Adding, removing or
+// renaming an operation must change this table too.
+var expectedOperations = map[string]string{
+	"POST /api/v1/schedules":             "createSchedule",
+	"GET /api/v1/schedules":              "listSchedules",
+	"GET /api/v1/schedules/{id}":         "getSchedule",
+	"PUT /api/v1/schedules/{id}":         "updateSchedule",
+	"POST /api/v1/schedules/{id}/pause":  "pauseSchedule",
+	"POST /api/v1/schedules/{id}/resume": "resumeSchedule",
+	"DELETE /api/v1/schedules/{id}":      "deleteSchedule",
+	"GET /api/v1/schedules/{id}/runs":    "listScheduleRuns",
+	"GET /healthz":                       "getHealthz",
+	"GET /readyz":                        "getReadyz",
+}
+
+// problemKinds maps every Problem.type kind to the HTTP status it is used with.
+var problemKinds = map[string]int{
+	"invalid-request":        400,
+	"unknown-field":          400,
+	"unauthorized":           401,
+	"not-found":              404,
+	"schedule-limit-reached": 409,
+	"body-too-large":         413,
+	"unsupported-media-type": 415,
+	"invalid-cron":           422,
+	"unknown-timezone":       422,
+	"interval-too-short":     422,
+	"budget-exceeded":        422,
+	"invalid-field":          422,
+	"service-unavailable":    503,
+	"internal":               500,
+}
+
+// nonProblemErrors lists error responses that deliberately are not problem+json.
+var nonProblemErrors = map[string]bool{
+	"GET /readyz 503": true, // Readiness body, so probes and dashboards see which check failed
+}
+
+func loadSpec(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(specPath)
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()), "spec (including its examples) must validate")
+	return doc
+}
+
+func TestSpecIsValidOpenAPI303(t *testing.T) {
+	doc := loadSpec(t)
+	require.Equal(t, "3.0.3", doc.OpenAPI)
+	require.Equal(t, "Schedule service API", doc.Info.Title)
+	require.Empty(t, doc.Servers, "servers make the kin-openapi validator match the Host header; keep them out")
+
+	scheme := doc.Components.SecuritySchemes["bearerAuth"]
+	require.NotNil(t, scheme, "bearerAuth security scheme")
+	require.Equal(t, "http", scheme.Value.Type)
+	require.Equal(t, "bearer", scheme.Value.Scheme)
+	require.Equal(t, "JWT", scheme.Value.BearerFormat)
+	require.Equal(t, openapi3.SecurityRequirements{{"bearerAuth": []string{}}}, doc.Security)
+}
+
+func TestOperationSetIsExact(t *testing.T) {
+	doc := loadSpec(t)
+	got := map[string]string{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			got[method+" "+path] = op.OperationID
+		}
+	}
+	require.Equal(t, expectedOperations, got)
+}
+
+func TestContractLint(t *testing.T) {
+	doc := loadSpec(t)
+	require.Empty(t, lint(doc))
+}
+
+func TestProblemKindsAreDocumented(t *testing.T) {
+	doc := loadSpec(t)
+	typeDesc := doc.Components.Schemas["Problem"].Value.Properties["type"].Value.Description
+	for kind, status := range problemKinds {
+		require.Contains(t, doc.Info.Description, "`"+kind+"` | "+strconv.Itoa(status), "info.description table lists %s", kind)
+		require.Contains(t, typeDesc, "`"+kind+"`", "Problem.type description lists %s", kind)
+	}
+}
+
+// TestLintCatchesViolations proves the lint rules can fail: a spec breaking each rule once
+// must produce one finding per rule.
+func TestLintCatchesViolations(t *testing.T) {
+	const broken = `
+openapi: 3.0.3
+info: {title: broken, version: '0'}
+security: [{bearerAuth: []}]
+paths:
+  /api/v1/things/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {a: {type: string}}}
+      responses:
+        '200':
+          description: no example, no X-Request-Id
+          content:
+            application/json:
+              schema: {type: object}
+        '401':
+          description: unauthorized without WWW-Authenticate, plain json
+          headers:
+            X-Request-Id: {schema: {type: string}}
+          content:
+            application/json:
+              schema: {type: object}
+              example: {}
+        '422':
+          description: wrong kind
+          headers:
+            X-Request-Id: {schema: {type: string}}
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+              example: {type: 'https://schedsvc.dev/problems/not-found', title: x, status: 422}
+  /healthz:
+    get:
+      operationId: getHealthz
+      responses:
+        '200':
+          description: ok
+          headers:
+            X-Request-Id: {schema: {type: string}}
+components:
+  securitySchemes:
+    bearerAuth: {type: http, scheme: bearer}
+  schemas:
+    Problem:
+      type: object
+      required: [type, title, status]
+      properties:
+        type: {type: string}
+        title: {type: string}
+        status: {type: integer}
+`
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(broken))
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()))
+	findings := strings.Join(lint(doc), "\n")
+	for _, want := range []string{
+		"POST /api/v1/things/{id}: no operationId",
+		"POST /api/v1/things/{id}: no 500 response",
+		"POST /api/v1/things/{id}: missing 400",
+		"POST /api/v1/things/{id}: missing 404",
+		"POST /api/v1/things/{id}: missing 413",
+		"POST /api/v1/things/{id}: missing 503",
+		"POST /api/v1/things/{id} 200: application/json has no example",
+		"POST /api/v1/things/{id} 200: no X-Request-Id header",
+		"POST /api/v1/things/{id} 401: error response must be application/problem+json only",
+		"POST /api/v1/things/{id} 401: no WWW-Authenticate header",
+		`POST /api/v1/things/{id} 422: example "" uses kind not-found (status 404)`,
+		"POST /api/v1/things/{id} request body application/json: object schema without additionalProperties: false",
+		"GET /healthz: must declare security: [] (health endpoint) or 401",
+		"GET /healthz: no 500 response",
+	} {
+		require.Contains(t, findings, want)
+	}
+}
+
+// lint returns one line per contract violation; empty means the contract is clean.
+func lint(doc *openapi3.T) []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	globalAuth := len(doc.Security) > 0
+
+	seenIDs := map[string]string{}
+	for _, path := range sortedKeys(doc.Paths.Map()) {
+		item := doc.Paths.Value(path)
+		for _, method := range sortedKeys(item.Operations()) {
+			op := item.Operations()[method]
+			name := method + " " + path
+
+			if op.OperationID == "" {
+				add("%s: no operationId", name)
+			} else if other, dup := seenIDs[op.OperationID]; dup {
+				add("%s: operationId %s already used by %s", name, op.OperationID, other)
+			} else {
+				seenIDs[op.OperationID] = name
+			}
+
+			publicOp := op.Security != nil && len(*op.Security) == 0
+			authed := !publicOp && (globalAuth || (op.Security != nil && len(*op.Security) > 0))
+			has := func(code int) bool { return op.Responses.Status(code) != nil }
+			switch {
+			case publicOp && has(http.StatusUnauthorized):
+				add("%s: security: [] but declares 401", name)
+			case publicOp && strings.HasPrefix(path, apiPrefix):
+				add("%s: /api/v1 operations must require bearerAuth", name)
+			case authed && !has(http.StatusUnauthorized):
+				if strings.HasPrefix(path, apiPrefix) {
+					add("%s: no 401 response", name)
+				} else {
+					add("%s: must declare security: [] (health endpoint) or 401", name)
+				}
+			}
+			if !has(http.StatusInternalServerError) {
+				add("%s: no 500 response", name)
+			}
+
+			if strings.HasPrefix(path, apiPrefix) {
+				required := []int{400, 401, 500, 503}
+				if strings.Contains(path, "{id}") {
+					required = append(required, 404)
+				}
+				if op.RequestBody != nil {
+					required = append(required, 413, 415, 422)
+				}
+				if op.OperationID == "createSchedule" {
+					required = append(required, 409)
+				}
+				slices.Sort(required)
+				for _, code := range required {
+					if code != 401 && !has(code) { // 401 is reported above
+						add("%s: missing %d", name, code)
+					}
+				}
+			}
+
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				for _, mt := range sortedKeys(op.RequestBody.Value.Content) {
+					where := fmt.Sprintf("%s request body %s", name, mt)
+					if mt != "application/json" {
+						add("%s: request bodies must be application/json", where)
+					}
+					lintRequestSchema(op.RequestBody.Value.Content[mt].Schema, where, true, add)
+				}
+			}
+
+			for _, code := range sortedKeys(op.Responses.Map()) {
+				ref := op.Responses.Map()[code]
+				if ref == nil || ref.Value == nil {
+					add("%s %s: unresolved response", name, code)
+					continue
+				}
+				lintResponse(name, code, ref.Value, add)
+			}
+		}
+	}
+	return out
+}
+
+func lintResponse(op, code string, resp *openapi3.Response, add func(string, ...any)) {
+	where := op + " " + code
+	if resp.Headers["X-Request-Id"] == nil {
+		add("%s: no X-Request-Id header", where)
+	}
+	for _, mt := range sortedKeys(resp.Content) {
+		m := resp.Content[mt]
+		if m.Example == nil && len(m.Examples) == 0 && (m.Schema == nil || m.Schema.Value == nil || m.Schema.Value.Example == nil) {
+			add("%s: %s has no example", where, mt)
+		}
+	}
+	status, err := strconv.Atoi(code)
+	if err != nil {
+		add("%s: use explicit status codes, not ranges or default", where)
+		return
+	}
+	if status == http.StatusUnauthorized && resp.Headers["WWW-Authenticate"] == nil {
+		add("%s: no WWW-Authenticate header", where)
+	}
+	if status < 400 || nonProblemErrors[where] {
+		return
+	}
+	m := resp.Content[problemMedia]
+	if len(resp.Content) != 1 || m == nil {
+		add("%s: error response must be %s only", where, problemMedia)
+		return
+	}
+	if m.Schema == nil || m.Schema.Ref != problemRef {
+		add("%s: error response schema must be %s", where, problemRef)
+	}
+	if status == http.StatusServiceUnavailable && resp.Headers["Retry-After"] == nil {
+		add("%s: no Retry-After header", where)
+	}
+	examples := map[string]any{}
+	if m.Example != nil {
+		examples[""] = m.Example
+	}
+	for n, ex := range m.Examples {
+		if ex != nil && ex.Value != nil {
+			examples[n] = ex.Value.Value
+		}
+	}
+	for _, n := range sortedKeys(examples) {
+		obj, _ := examples[n].(map[string]any)
+		typ, _ := obj["type"].(string)
+		kind, ok := strings.CutPrefix(typ, problemPrefix)
+		want, known := problemKinds[kind]
+		switch {
+		case !ok || !known:
+			add("%s: example %q has unknown problem type %q", where, n, typ)
+		case want != status:
+			add("%s: example %q uses kind %s (status %d)", where, n, kind, want)
+		}
+		if s, _ := obj["status"].(float64); int(s) != status {
+			add("%s: example %q has status %v", where, n, obj["status"])
+		}
+	}
+}
+
+// lintRequestSchema requires additionalProperties: false on the top-level request object and an
+// explicit additionalProperties decision on every nested object (free-form maps say true).
+func lintRequestSchema(ref *openapi3.SchemaRef, where string, top bool, add func(string, ...any)) {
+	if ref == nil || ref.Value == nil {
+		add("%s: no schema", where)
+		return
+	}
+	s := ref.Value
+	if s.Type == nil || !s.Type.Is("object") {
+		return
+	}
+	ap := s.AdditionalProperties
+	switch {
+	case top && (ap.Has == nil || *ap.Has || ap.Schema != nil):
+		add("%s: object schema without additionalProperties: false", where)
+	case !top && ap.Has == nil && ap.Schema == nil:
+		add("%s: nested object schema must state additionalProperties", where)
+	}
+	for _, p := range sortedKeys(s.Properties) {
+		lintRequestSchema(s.Properties[p], where+"."+p, false, add)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,93 @@
+-- name: OwnerLock :exec
+-- Serialises creates of one owner so the per-user limit holds under races.
+SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg(tenant_id)::text || '/' || sqlc.arg(user_id)::text, 0));
+
+-- name: ScheduleCountByOwner :one
+SELECT count(*) FROM schedules
+WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED';
+
+-- name: ScheduleCountByOwnerStatus :one
+SELECT count(*) FROM schedules
+WHERE tenant_id = sqlc.arg(tenant_id) AND user_id = sqlc.arg(user_id) AND status <> 'DELETED'
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text);
+
+-- name: ScheduleInsert :one
+INSERT INTO schedules (
+    id, user_id, tenant_id, name, description, cron_expression, timezone,
+    task_query, task_context, max_budget_per_run_usd, timeout_seconds,
+    temporal_schedule_id, status, next_run_at
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13
+)
+RETURNING *;
+
+-- name: ScheduleGetByOwner :one
+SELECT * FROM schedules
+WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED';
+
+-- name: ScheduleGetByOwnerForUpdate :one
+SELECT * FROM schedules
+WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
+FOR UPDATE;
+
+-- name: ScheduleGetByID :one
+SELECT * FROM schedules WHERE id = $1;
+
+-- name: ScheduleListByOwner :many
+SELECT * FROM schedules
+WHERE tenant_id = sqlc.arg(tenant_id) AND user_id = sqlc.arg(user_id) AND status <> 'DELETED'
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_size) OFFSET sqlc.arg(page_offset);
+
+-- name: ScheduleListByOwnerAfter :many
+SELECT * FROM schedules
+WHERE tenant_id = sqlc.arg(tenant_id) AND user_id = sqlc.arg(user_id) AND status <> 'DELETED'
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+  AND (created_at, id) < (sqlc.arg(after_created_at)::timestamptz, sqlc.arg(after_id)::uuid)
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: ScheduleUpdateConfig :one
+UPDATE schedules SET
+    name = $2, description = $3, cron_expression = $4, timezone = $5,
+    task_query = $6, task_context = $7, max_budget_per_run_usd = $8,
+    timeout_seconds = $9, next_run_at = $10, updated_at = now()
+WHERE id = $1
+RETURNING *;
+
+-- name: SchedulePause :one
+UPDATE schedules SET
+    status = 'PAUSED', paused_at = now(), paused_by = $2, pause_reason = $3,
+    next_run_at = NULL, updated_at = now()
+WHERE id = $1
+RETURNING *;
+
+-- name: ScheduleResume :one
+UPDATE schedules SET
+    status = 'ACTIVE', resumed_at = now(), resumed_by = $2, resume_reason = $3,
+    next_run_at = $4, updated_at = now()
+WHERE id = $1
+RETURNING *;
+
+-- name: ScheduleSoftDelete :exec
+UPDATE schedules SET
+    status = 'DELETED', deleted_at = now(), next_run_at = NULL, updated_at = now()
+WHERE id = $1;
+
+-- name: ScheduleRecordRunStart :exec
+-- Moves the counters of a run that was just inserted; callers run it in the
+-- insert's transaction and only when the insert created the row.
+UPDATE schedules SET
+    total_runs = total_runs + 1,
+    last_run_at = GREATEST(coalesce(last_run_at, sqlc.arg(triggered_at)::timestamptz), sqlc.arg(triggered_at)::timestamptz),
+    next_run_at = CASE WHEN status = 'ACTIVE' THEN sqlc.narg(next_run_at)::timestamptz ELSE next_run_at END
+WHERE id = sqlc.arg(id);
+
+-- name: ScheduleRecordRunCompletion :exec
+UPDATE schedules SET
+    successful_runs = successful_runs + CASE WHEN sqlc.arg(succeeded)::boolean THEN 1 ELSE 0 END,
+    failed_runs = failed_runs + CASE WHEN sqlc.arg(succeeded)::boolean THEN 0 ELSE 1 END,
+    total_tokens = total_tokens + sqlc.arg(tokens)::bigint,
+    total_cost_usd = total_cost_usd + sqlc.arg(cost_usd)::numeric
+WHERE id = sqlc.arg(id);

@@ -1,0 +1,146 @@
+package schedules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// WorkflowName is the workflow type every schedule's action starts; the
+// worker registers its function under this name.
+const WorkflowName = "ScheduledTaskWorkflow"
+
+// runTimeoutGrace is added to a schedule's timeout_seconds for the workflow
+// run timeout, so that a task which uses its whole budget of time can still
+// be recorded as TIMED_OUT by the workflow instead of vanishing.
+const runTimeoutGrace = time.Minute
+
+// TemporalConfig says where schedule actions run and how long the manager
+// waits for Temporal before answering "unavailable".
+type TemporalConfig struct {
+	TaskQueue     string
+	CallTimeout   time.Duration
+	CatchupWindow time.Duration
+}
+
+// TemporalScheduleID derives the Temporal schedule id from the schedule id:
+// the same schedule always maps to the same Temporal schedule, which makes a
+// retried create idempotent.
+func TemporalScheduleID(id uuid.UUID) string { return "schedule-" + id.String() }
+
+// workflowIDPrefix is the action's workflow id; Temporal appends the nominal
+// time of each firing to it.
+func workflowIDPrefix(id uuid.UUID) string { return "scheduled-run-" + id.String() }
+
+func (m *Manager) action(s Schedule) *client.ScheduleWorkflowAction {
+	return &client.ScheduleWorkflowAction{
+		ID:        workflowIDPrefix(s.ID),
+		Workflow:  WorkflowName,
+		TaskQueue: m.temporalCfg.TaskQueue,
+		Args: []any{RunInput{
+			ScheduleID:         s.ID.String(),
+			UserID:             s.Owner.UserID,
+			TenantID:           s.Owner.TenantID,
+			TaskQuery:          s.TaskQuery,
+			TaskContext:        s.TaskContext,
+			MaxBudgetPerRunUSD: s.MaxBudgetPerRunUSD,
+			TimeoutSeconds:     s.TimeoutSeconds,
+		}},
+		WorkflowRunTimeout: time.Duration(s.TimeoutSeconds)*time.Second + runTimeoutGrace,
+	}
+}
+
+func (m *Manager) temporalCreate(ctx context.Context, s Schedule, cron *CronSchedule, now time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, m.temporalCfg.CallTimeout)
+	defer cancel()
+	_, err := m.temporal.Create(ctx, client.ScheduleOptions{
+		ID:            TemporalScheduleID(s.ID),
+		Spec:          cron.TemporalSpec(now),
+		Action:        m.action(s),
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: m.temporalCfg.CatchupWindow,
+		Note:          "created by schedule service",
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return nil
+	}
+	return temporalErr("create temporal schedule", err)
+}
+
+// temporalUpdate rewrites the Temporal schedule: the spec when spec is
+// set (the whole spec: appending to the described one would duplicate
+// calendars on every update), the action when updateAction is set, and the
+// paused state when unpauseNote is set. Temporal's update writes back the
+// whole schedule, state included, so unpausing in a separate call could be
+// overwritten by it; one update does both.
+func (m *Manager) temporalUpdate(ctx context.Context, s Schedule, spec *client.ScheduleSpec, updateAction bool, unpauseNote string) error {
+	ctx, cancel := context.WithTimeout(ctx, m.temporalCfg.CallTimeout)
+	defer cancel()
+	h := m.temporal.GetHandle(ctx, TemporalScheduleID(s.ID))
+	err := h.Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			sched := in.Description.Schedule
+			if spec != nil {
+				sched.Spec = spec
+			}
+			if updateAction {
+				sched.Action = m.action(s)
+			}
+			if unpauseNote != "" {
+				sched.State = &client.ScheduleState{Paused: false, Note: unpauseNote}
+			}
+			return &client.ScheduleUpdate{Schedule: &sched}, nil
+		},
+	})
+	return temporalErr("update temporal schedule", err)
+}
+
+func (m *Manager) temporalPause(ctx context.Context, id uuid.UUID, note string) error {
+	ctx, cancel := context.WithTimeout(ctx, m.temporalCfg.CallTimeout)
+	defer cancel()
+	err := m.temporal.GetHandle(ctx, TemporalScheduleID(id)).Pause(ctx, client.SchedulePauseOptions{Note: note})
+	return temporalErr("pause temporal schedule", err)
+}
+
+// temporalDelete removes the Temporal schedule; one that is already gone
+// counts as deleted.
+func (m *Manager) temporalDelete(ctx context.Context, id uuid.UUID) error {
+	ctx, cancel := context.WithTimeout(ctx, m.temporalCfg.CallTimeout)
+	defer cancel()
+	err := m.temporal.GetHandle(ctx, TemporalScheduleID(id)).Delete(ctx)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return nil
+	}
+	return temporalErr("delete temporal schedule", err)
+}
+
+// temporalErr marks failures to reach Temporal as ErrUnavailable, so callers
+// can answer 503 and the client can retry.
+func temporalErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Canceled:
+		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+	}
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) {
+		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

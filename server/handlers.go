@@ -1,0 +1,257 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"schedsvc/gen/api"
+	"schedsvc/schedules"
+)
+
+var _ api.StrictServerInterface = (*Server)(nil)
+
+// Default page sizes, as declared in the spec.
+const (
+	defaultSchedulesPageSize = 50
+	defaultRunsPageSize      = 20
+)
+
+// errNoOwner means a handler ran without the auth middleware in front.
+var errNoOwner = errors.New("request reached a handler without an authenticated owner")
+
+func owner(ctx context.Context) (schedules.Owner, error) {
+	o, ok := ownerFrom(ctx)
+	if !ok {
+		return schedules.Owner{}, errNoOwner
+	}
+	return o, nil
+}
+
+func (s *Server) CreateSchedule(ctx context.Context, req api.CreateScheduleRequestObject) (api.CreateScheduleResponseObject, error) {
+	o, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	in := schedules.CreateInput{
+		Name:               b.Name,
+		CronExpression:     b.CronExpression,
+		TaskQuery:          b.TaskQuery,
+		MaxBudgetPerRunUSD: b.MaxBudgetPerRunUsd,
+		TimeoutSeconds:     b.TimeoutSeconds,
+	}
+	setIf(&in.Description, b.Description)
+	setIf(&in.Timezone, b.Timezone)
+	setIf(&in.TaskContext, b.TaskContext)
+	created, err := s.manager.Create(ctx, o, in)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateSchedule201JSONResponse{
+		Body: api.CreateScheduleResponse{
+			ScheduleId: created.ID,
+			Message:    "Schedule created",
+			NextRunAt:  utc(created.NextRunAt),
+		},
+		Headers: api.CreateSchedule201ResponseHeaders{Location: "/api/v1/schedules/" + created.ID.String()},
+	}, nil
+}
+
+func (s *Server) ListSchedules(ctx context.Context, req api.ListSchedulesRequestObject) (api.ListSchedulesResponseObject, error) {
+	o, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var status *schedules.Status
+	if req.Params.Status != nil {
+		status = ptr(schedules.Status(*req.Params.Status))
+	}
+	page, err := s.manager.List(ctx, o, status, pageRequest(req.Params.Page, req.Params.PageSize, req.Params.Cursor, defaultSchedulesPageSize))
+	if err != nil {
+		return nil, err
+	}
+	out := api.ScheduleList{Schedules: make([]api.Schedule, len(page.Items)), Total: page.Total, Page: page.Page, PageSize: page.PageSize, NextCursor: page.NextCursor}
+	for i, sc := range page.Items {
+		out.Schedules[i] = toAPISchedule(sc)
+	}
+	return api.ListSchedules200JSONResponse{Body: out}, nil
+}
+
+func (s *Server) GetSchedule(ctx context.Context, req api.GetScheduleRequestObject) (api.GetScheduleResponseObject, error) {
+	o, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := s.manager.Get(ctx, o, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetSchedule200JSONResponse{Body: toAPISchedule(sc)}, nil
+}
+
+func (s *Server) UpdateSchedule(ctx context.Context, req api.UpdateScheduleRequestObject) (api.UpdateScheduleResponseObject, error) {
+	o, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	in := schedules.UpdateInput{
+		Name:               b.Name,
+		Description:        b.Description,
+		CronExpression:     b.CronExpression,
+		Timezone:           b.Timezone,
+		TaskQuery:          b.TaskQuery,
+		MaxBudgetPerRunUSD: b.MaxBudgetPerRunUsd,
+		TimeoutSeconds:     b.TimeoutSeconds,
+		ClearTaskContext:   b.ClearTaskContext != nil && *b.ClearTaskContext,
+	}
+	setIf(&in.TaskContext, b.TaskContext)
+	sc, err := s.manager.Update(ctx, o, req.Id, in)
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateSchedule200JSONResponse{Body: toAPISchedule(sc)}, nil
+}
+
+func (s *Server) PauseSchedule(ctx context.Context, req api.PauseScheduleRequestObject) (api.PauseScheduleResponseObject, error) {
+	o, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := s.manager.Pause(ctx, o, req.Id, reason(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return api.PauseSchedule200JSONResponse{Body: toAPISchedule(sc)}, nil
+}
+
+func (s *Server) ResumeSchedule(ctx context.Context, req api.ResumeScheduleRequestObject) (api.ResumeScheduleResponseObject, error) {
+	o, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := s.manager.Resume(ctx, o, req.Id, reason(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return api.ResumeSchedule200JSONResponse{Body: toAPISchedule(sc)}, nil
+}
+
+func (s *Server) DeleteSchedule(ctx context.Context, req api.DeleteScheduleRequestObject) (api.DeleteScheduleResponseObject, error) {
+	o, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.manager.Delete(ctx, o, req.Id); err != nil {
+		return nil, err
+	}
+	return api.DeleteSchedule204Response{}, nil
+}
+
+func (s *Server) ListScheduleRuns(ctx context.Context, req api.ListScheduleRunsRequestObject) (api.ListScheduleRunsResponseObject, error) {
+	o, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.manager.Runs(ctx, o, req.Id, pageRequest(req.Params.Page, req.Params.PageSize, req.Params.Cursor, defaultRunsPageSize))
+	if err != nil {
+		return nil, err
+	}
+	out := api.RunList{Runs: make([]api.Run, len(page.Items)), Total: page.Total, Page: page.Page, PageSize: page.PageSize, NextCursor: page.NextCursor}
+	for i, r := range page.Items {
+		out.Runs[i] = api.Run{
+			Id:           r.ID,
+			WorkflowId:   r.WorkflowID,
+			Query:        r.Query,
+			Status:       api.RunStatus(r.Status),
+			Result:       r.Result,
+			ErrorMessage: r.ErrorMessage,
+			ModelUsed:    r.ModelUsed,
+			Provider:     r.Provider,
+			TotalTokens:  r.TotalTokens,
+			TotalCostUsd: r.TotalCostUSD,
+			DurationMs:   r.DurationMS,
+			TriggeredAt:  r.TriggeredAt.UTC(),
+			StartedAt:    r.StartedAt.UTC(),
+			CompletedAt:  utc(r.CompletedAt),
+		}
+	}
+	return api.ListScheduleRuns200JSONResponse{Body: out}, nil
+}
+
+func (s *Server) GetHealthz(context.Context, api.GetHealthzRequestObject) (api.GetHealthzResponseObject, error) {
+	return api.GetHealthz200JSONResponse{Body: api.Health{Status: api.HealthStatusOk}}, nil
+}
+
+func (s *Server) GetReadyz(ctx context.Context, _ api.GetReadyzRequestObject) (api.GetReadyzResponseObject, error) {
+	body, ready := s.ready.check(ctx)
+	if !ready {
+		return api.GetReadyz503JSONResponse{Body: body}, nil
+	}
+	return api.GetReadyz200JSONResponse{Body: body}, nil
+}
+
+func toAPISchedule(s schedules.Schedule) api.Schedule {
+	out := api.Schedule{
+		Id:                 s.ID,
+		UserId:             s.Owner.UserID,
+		TenantId:           s.Owner.TenantID,
+		Name:               s.Name,
+		Description:        s.Description,
+		CronExpression:     s.CronExpression,
+		Timezone:           s.Timezone,
+		TaskQuery:          s.TaskQuery,
+		MaxBudgetPerRunUsd: s.MaxBudgetPerRunUSD,
+		TimeoutSeconds:     s.TimeoutSeconds,
+		Status:             api.ScheduleStatus(s.Status),
+		CreatedAt:          s.CreatedAt.UTC(),
+		UpdatedAt:          s.UpdatedAt.UTC(),
+		LastRunAt:          utc(s.LastRunAt),
+		NextRunAt:          utc(s.NextRunAt),
+		TotalRuns:          s.TotalRuns,
+		SuccessfulRuns:     s.SuccessfulRuns,
+		FailedRuns:         s.FailedRuns,
+		TotalTokens:        s.TotalTokens,
+		TotalCostUsd:       s.TotalCostUSD,
+		PausedAt:           utc(s.PausedAt),
+		PausedBy:           s.PausedBy,
+		PauseReason:        s.PauseReason,
+		ResumedAt:          utc(s.ResumedAt),
+		ResumedBy:          s.ResumedBy,
+		ResumeReason:       s.ResumeReason,
+	}
+	if s.TaskContext != nil {
+		out.TaskContext = &s.TaskContext
+	}
+	return out
+}
+
+func pageRequest(page, size *int, cursor *string, defaultSize int) schedules.PageRequest {
+	p := schedules.PageRequest{Page: 1, PageSize: defaultSize}
+	setIf(&p.Page, page)
+	setIf(&p.PageSize, size)
+	setIf(&p.Cursor, cursor)
+	return p
+}
+
+func reason(b *api.ScheduleActionRequest) string {
+	if b == nil || b.Reason == nil {
+		return ""
+	}
+	return *b.Reason
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}

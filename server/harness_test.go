@@ -1,0 +1,219 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"schedsvc/gen/api"
+	"schedsvc/schedules"
+	"schedsvc/server"
+	"schedsvc/testenv"
+)
+
+const testSecret = "integration-test-secret-of-at-least-32-bytes"
+
+// specRouter matches responses to the operation they answer, so every
+// response a test sees is checked against api/openapi.yaml.
+var specRouter = func() routers.Router {
+	doc, err := api.GetSwagger()
+	if err != nil {
+		panic(err)
+	}
+	doc.Servers = nil
+	r, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+type testBundle struct {
+	url     string
+	manager *schedules.Manager
+}
+
+type setupOptions struct {
+	limits   schedules.Limits
+	temporal client.Client
+	callTO   time.Duration
+	redisURL string
+}
+
+func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
+	t.Helper()
+	if env.temporal == nil {
+		t.Skip("integration test: needs PostgreSQL, Redis and Temporal (run without -short)")
+	}
+	o := setupOptions{limits: schedules.DefaultLimits(), temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL()}
+	o.limits.MinInterval = time.Minute
+	for _, f := range opts {
+		f(&o)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	manager := schedules.NewManager(env.db.Pool, o.temporal.ScheduleClient(), o.limits,
+		schedules.TemporalConfig{TaskQueue: env.taskQueue, CallTimeout: o.callTO, CatchupWindow: time.Minute}, log)
+	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(testSecret), Leeway: 5 * time.Second})
+	require.NoError(t, err)
+	ropts, err := redis.ParseURL(o.redisURL)
+	require.NoError(t, err)
+	ropts.DialTimeout = 300 * time.Millisecond
+	rdb := redis.NewClient(ropts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	h, err := server.NewServer(server.Deps{
+		Manager: manager, Auth: auth, Postgres: env.db.Pool, Redis: rdb, Temporal: o.temporal, Log: log, MaxBodyBytes: 16 << 10,
+	})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testBundle{url: srv.URL, manager: manager}
+}
+
+// newOwner returns a user of a tenant no other test uses.
+func newOwner() schedules.Owner {
+	return schedules.Owner{UserID: "user-" + randomHex(), TenantID: "tenant-" + randomHex()}
+}
+
+func randomHex() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func tokenFor(t *testing.T, o schedules.Owner) string {
+	t.Helper()
+	return signToken(t, jwt.MapClaims{"sub": o.UserID, "tenant_id": o.TenantID, "exp": time.Now().Add(time.Hour).Unix()})
+}
+
+func signToken(t *testing.T, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(testSecret))
+	require.NoError(t, err)
+	return s
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) decode(t *testing.T, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal(r.body, v), "body: %s", r.body)
+}
+
+func (r response) problem(t *testing.T) api.Problem {
+	t.Helper()
+	require.Equal(t, "application/problem+json", r.header.Get("Content-Type"), "body: %s", r.body)
+	var p api.Problem
+	r.decode(t, &p)
+	return p
+}
+
+// request is one call to the API.
+type request struct {
+	method, path, token string
+	body                any    // marshalled as JSON unless raw is set
+	raw                 []byte // sent as is
+	contentType         string
+}
+
+// do sends the request and checks the response against the spec: status,
+// headers and body must all be declared for that operation.
+func (b *testBundle) do(t *testing.T, rq request) response {
+	t.Helper()
+	var body io.Reader
+	switch {
+	case rq.raw != nil:
+		body = bytes.NewReader(rq.raw)
+	case rq.body != nil:
+		raw, err := json.Marshal(rq.body)
+		require.NoError(t, err)
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), rq.method, b.url+rq.path, body)
+	require.NoError(t, err)
+	if body != nil {
+		ct := rq.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	if rq.token != "" {
+		req.Header.Set("Authorization", "Bearer "+rq.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	out := response{status: resp.StatusCode, header: resp.Header, body: raw}
+
+	require.NotEmpty(t, resp.Header.Get("X-Request-Id"), "every response carries X-Request-Id")
+	if resp.StatusCode >= 400 && rq.path != "/readyz" {
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), "errors are problem+json: %s", raw)
+	}
+	route, params, err := specRouter.FindRoute(req)
+	if err != nil {
+		return out // not an operation of the spec (e.g. an unknown path): only the problem check applies
+	}
+	input := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 resp.StatusCode,
+		Header:                 resp.Header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	input.SetBodyBytes(raw)
+	require.NoError(t, openapi3filter.ValidateResponse(context.Background(), input),
+		"%s %s answered %d, which the spec does not allow: %s", rq.method, rq.path, resp.StatusCode, raw)
+	return out
+}
+
+
+// createSchedule creates a schedule and returns its id.
+func (b *testBundle) createSchedule(t *testing.T, token string, body map[string]any) string {
+	t.Helper()
+	resp := b.do(t, request{method: http.MethodPost, path: "/api/v1/schedules", token: token, body: body})
+	require.Equal(t, http.StatusCreated, resp.status, "body: %s", resp.body)
+	var created api.CreateScheduleResponse
+	resp.decode(t, &created)
+	require.Equal(t, "/api/v1/schedules/"+created.ScheduleId.String(), resp.header.Get("Location"))
+	return created.ScheduleId.String()
+}
+
+func (b *testBundle) getSchedule(t *testing.T, token, id string) api.Schedule {
+	t.Helper()
+	resp := b.do(t, request{method: http.MethodGet, path: "/api/v1/schedules/" + id, token: token})
+	require.Equal(t, http.StatusOK, resp.status, "body: %s", resp.body)
+	var s api.Schedule
+	resp.decode(t, &s)
+	return s
+}
+
+func dailyBody(name string) map[string]any {
+	return map[string]any{
+		"name":            name,
+		"cron_expression": "0 9 * * MON-FRI",
+		"timezone":        "Europe/Berlin",
+		"task_query":      "Summarise yesterday's tickets",
+		"task_context":    map[string]any{"channel": "#support"},
+	}
+}

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"time"
+)
+
+type requestIDKey struct{}
+
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// validRequestID accepts a caller's request id only when it is safe to echo
+// into headers and logs.
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// statusWriter records the status for the access log and pins
+// X-Request-Id at header-write time: generated responses set every
+// declared header, and would otherwise blank it.
+type statusWriter struct {
+	http.ResponseWriter
+	requestID string
+	status    int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+		w.Header().Set("X-Request-Id", w.requestID)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe gives every request an id, logs it when done, and turns a panic
+// into a 500 problem.
+func observe(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID.MatchString(id) {
+			var b [16]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		sw := &statusWriter{ResponseWriter: w, requestID: id}
+		defer func() {
+			if p := recover(); p != nil {
+				log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "request_id", id)
+				if sw.status == 0 {
+					writeProblem(sw, r, "internal", "an unexpected error occurred; quote the request id when reporting it", nil)
+				}
+			}
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"duration_ms", time.Since(start).Milliseconds(), "request_id", id}
+			if o, ok := ownerFrom(r.Context()); ok {
+				attrs = append(attrs, "user_id", o.UserID, "tenant_id", o.TenantID)
+			}
+			log.InfoContext(r.Context(), "request", attrs...)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// limitBody buffers the request body up to max bytes, answering 413 beyond
+// it, and requires JSON for any request that carries a body.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeProblem(w, r, "body-too-large", fmt.Sprintf("the request body must not exceed %d bytes", max), nil)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeProblem(w, r, "body-too-large", fmt.Sprintf("the request body must not exceed %d bytes", max), nil)
+				return
+			}
+			writeProblem(w, r, "invalid-request", "the request body could not be read", nil)
+			return
+		}
+		if len(body) > 0 {
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				writeProblem(w, r, "unsupported-media-type", "request bodies must be sent as Content-Type: application/json", nil)
+				return
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,128 @@
+// Package server is the HTTP layer: it authenticates and validates requests
+// against the embedded OpenAPI contract, calls the schedule manager, and
+// answers every error as problem+json.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+
+	"schedsvc/gen/api"
+	"schedsvc/schedules"
+)
+
+// DefaultMaxBodyBytes bounds request bodies unless configured otherwise.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Deps is everything the HTTP layer needs.
+type Deps struct {
+	Manager      *schedules.Manager
+	Auth         *Authenticator
+	Postgres     *pgxpool.Pool
+	Redis        *redis.Client
+	Temporal     client.Client
+	Log          *slog.Logger
+	MaxBodyBytes int64
+}
+
+// Server implements the generated strict server interface.
+type Server struct {
+	manager *schedules.Manager
+	ready   readiness
+	log     *slog.Logger
+}
+
+// NewServer assembles the handler: request id and logging around
+// everything; for /api/v1, auth → body limit → request validation →
+// strict handler → manager.
+func NewServer(d Deps) (http.Handler, error) {
+	doc, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	v, err := newValidator(doc)
+	if err != nil {
+		return nil, err
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s := &Server{
+		manager: d.Manager,
+		ready:   readiness{postgres: d.Postgres, redis: d.Redis, temporal: d.Temporal},
+		log:     d.Log,
+	}
+	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeProblem(w, r, "invalid-request", err.Error(), nil)
+		},
+		ResponseErrorHandlerFunc: s.writeError,
+	})
+	mux := http.NewServeMux()
+	routes := api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
+		BaseRouter: mux,
+		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeProblem(w, r, "invalid-request", err.Error(), nil)
+		},
+	})
+	protected := d.Auth.requireAuth(limitBody(d.MaxBodyBytes, v.middleware(routes)))
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/api/"):
+			protected.ServeHTTP(w, r)
+		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz":
+			v.middleware(routes).ServeHTTP(w, r)
+		default:
+			writeProblem(w, r, "not-found", "no such endpoint", nil)
+		}
+	})
+	return observe(d.Log, root), nil
+}
+
+// readiness asks each dependency whether it answers, all at once, each
+// under a short deadline.
+type readiness struct {
+	postgres *pgxpool.Pool
+	redis    *redis.Client
+	temporal client.Client
+}
+
+const readinessTimeout = 2 * time.Second
+
+func (rd readiness) check(ctx context.Context) (api.Readiness, bool) {
+	ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+	defer cancel()
+	var out api.Readiness
+	var wg sync.WaitGroup
+	probe := func(dst *string, f func(context.Context) error) {
+		wg.Go(func() {
+			if err := f(ctx); err != nil {
+				*dst = fmt.Sprintf("unavailable: %v", err)
+				return
+			}
+			*dst = "ok"
+		})
+	}
+	probe(&out.Checks.Postgres, rd.postgres.Ping)
+	probe(&out.Checks.Redis, func(ctx context.Context) error { return rd.redis.Ping(ctx).Err() })
+	probe(&out.Checks.Temporal, func(ctx context.Context) error {
+		_, err := rd.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	})
+	wg.Wait()
+	ready := out.Checks.Postgres == "ok" && out.Checks.Redis == "ok" && out.Checks.Temporal == "ok"
+	out.Status = api.ReadinessStatusReady
+	if !ready {
+		out.Status = api.ReadinessStatusNotReady
+	}
+	return out, ready
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"schedsvc/gen/api"
+	"schedsvc/schedules"
+)
+
+func init() {
+	// kin-openapi does not check format: uuid unless told to; the spec's ids
+	// are UUIDs and a malformed one is the caller's error, not a 404.
+	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
+}
+
+// loadSpec returns the embedded contract, with servers dropped so that the
+// router matches on path alone, whatever Host the request used.
+func loadSpec() (*openapi3.T, error) {
+	doc, err := api.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	doc.Servers = nil
+	return doc, nil
+}
+
+// validator checks each request against the spec before any handler runs.
+type validator struct {
+	router routers.Router
+}
+
+func newValidator(doc *openapi3.T) (*validator, error) {
+	r, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("build spec router: %w", err)
+	}
+	return &validator{router: r}, nil
+}
+
+func (v *validator) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route, params, err := v.router.FindRoute(r)
+		switch {
+		case errors.Is(err, routers.ErrMethodNotAllowed):
+			writeProblem(w, r, "method-not-allowed", fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), nil)
+			return
+		case err != nil:
+			writeProblem(w, r, "not-found", "no such endpoint", nil)
+			return
+		}
+		err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
+			Request:    r,
+			PathParams: params,
+			Route:      route,
+			Options: &openapi3filter.Options{
+				MultiError: true,
+				// Credentials were verified before validation runs.
+				AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			},
+		})
+		if err != nil {
+			kind, fields := describeValidation(err)
+			detail := "the request does not match the API contract"
+			if kind == "unknown-field" {
+				detail = "the request body has fields this endpoint does not accept"
+			}
+			writeProblem(w, r, kind, detail, fields)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// describeValidation flattens kin-openapi's nested errors into field errors
+// and decides the problem kind: unknown fields get their own.
+func describeValidation(err error) (string, []api.ProblemFieldError) {
+	kind := "invalid-request"
+	var fields []api.ProblemFieldError
+	var walk func(err error, param string)
+	walk = func(err error, param string) {
+		var multi openapi3.MultiError
+		var reqErr *openapi3filter.RequestError
+		var schemaErr *openapi3.SchemaError
+		var parseErr *openapi3filter.ParseError
+		switch {
+		case errors.As(err, &multi):
+			for _, e := range multi {
+				walk(e, param)
+			}
+		case errors.As(err, &reqErr):
+			if reqErr.Parameter != nil {
+				param = reqErr.Parameter.Name
+			}
+			if reqErr.Err == nil {
+				fields = append(fields, api.ProblemFieldError{Field: fieldName(param, nil), Message: reqErr.Reason})
+				return
+			}
+			walk(reqErr.Err, param)
+		case errors.As(err, &schemaErr):
+			if unknown := undeclaredKeys(schemaErr); len(unknown) > 0 {
+				kind = "unknown-field"
+				for _, k := range unknown {
+					fields = append(fields, api.ProblemFieldError{
+						Field:   fieldName(param, append(schemaErr.JSONPointer(), k)),
+						Message: "this field is not part of the request schema",
+					})
+				}
+				return
+			}
+			fields = append(fields, api.ProblemFieldError{Field: fieldName(param, schemaErr.JSONPointer()), Message: schemaErr.Reason})
+		case errors.As(err, &parseErr):
+			fields = append(fields, api.ProblemFieldError{Field: fieldName(param, nil), Message: "not valid JSON: " + parseErr.Reason})
+		default:
+			fields = append(fields, api.ProblemFieldError{Field: fieldName(param, nil), Message: err.Error()})
+		}
+	}
+	walk(err, "")
+	if kind == "invalid-request" {
+		kind = fieldKind(fields)
+	}
+	return kind, fields
+}
+
+// fieldRuleKinds gives schema violations of these fields the same problem
+// type as the domain rule for that field, so a negative budget and a budget
+// over the cap read alike to a client branching on type.
+var fieldRuleKinds = map[string]string{
+	"cron_expression":        string(schedules.KindInvalidCron),
+	"timezone":               string(schedules.KindUnknownTimezone),
+	"max_budget_per_run_usd": string(schedules.KindBudgetExceeded),
+}
+
+func fieldKind(fields []api.ProblemFieldError) string {
+	if len(fields) == 0 {
+		return "invalid-request"
+	}
+	kind, ok := fieldRuleKinds[fields[0].Field]
+	for _, f := range fields[1:] {
+		if f.Field != fields[0].Field {
+			ok = false
+		}
+	}
+	if !ok {
+		return "invalid-request"
+	}
+	return kind
+}
+
+// undeclaredKeys returns the keys of an object the schema does not declare,
+// when that is what the schema error is about.
+func undeclaredKeys(e *openapi3.SchemaError) []string {
+	obj, ok := e.Value.(map[string]any)
+	if e.SchemaField != "properties" || !ok || e.Schema == nil {
+		return nil
+	}
+	var unknown []string
+	for k := range obj {
+		if _, declared := e.Schema.Properties[k]; !declared {
+			unknown = append(unknown, k)
+		}
+	}
+	slices.Sort(unknown)
+	return unknown
+}
+
+func fieldName(param string, pointer []string) string {
+	if param != "" {
+		return param
+	}
+	if len(pointer) == 0 {
+		return "body"
+	}
+	return strings.Join(pointer, ".")
+}
