@@ -1,0 +1,98 @@
+package schedules
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	m := &Manager{limits: DefaultLimits()}
+	valid := func() Schedule {
+		return Schedule{
+			Name:               "digest",
+			CronExpression:     "0 9 * * MON-FRI",
+			Timezone:           "Europe/Berlin",
+			TaskQuery:          "summarise",
+			MaxBudgetPerRunUSD: 1,
+			TimeoutSeconds:     600,
+		}
+	}
+	_, err := m.validate(valid())
+	require.NoError(t, err)
+
+	cases := []struct {
+		name   string
+		change func(*Schedule)
+		kind   Kind
+		field  string
+	}{
+		{"blank name", func(s *Schedule) { s.Name = "  " }, KindInvalidField, "name"},
+		{"blank query", func(s *Schedule) { s.TaskQuery = "" }, KindInvalidField, "task_query"},
+		{"empty timezone", func(s *Schedule) { s.Timezone = "" }, KindUnknownTimezone, "timezone"},
+		{"unknown timezone", func(s *Schedule) { s.Timezone = "Europe/Atlantis" }, KindUnknownTimezone, "timezone"},
+		{"bad cron", func(s *Schedule) { s.CronExpression = "every day" }, KindInvalidCron, "cron_expression"},
+		{"seconds", func(s *Schedule) { s.CronExpression = "0 0 9 * * *" }, KindInvalidCron, "cron_expression"},
+		{"every minute under the 60 minute default", func(s *Schedule) { s.CronExpression = "* * * * *" }, KindIntervalTooShort, "cron_expression"},
+		{"every half hour under the 60 minute default", func(s *Schedule) { s.CronExpression = "*/30 * * * *" }, KindIntervalTooShort, "cron_expression"},
+		{"negative budget", func(s *Schedule) { s.MaxBudgetPerRunUSD = -0.01 }, KindBudgetExceeded, "max_budget_per_run_usd"},
+		{"budget over cap", func(s *Schedule) { s.MaxBudgetPerRunUSD = 10.01 }, KindBudgetExceeded, "max_budget_per_run_usd"},
+		{"zero timeout", func(s *Schedule) { s.TimeoutSeconds = 0 }, KindInvalidField, "timeout_seconds"},
+		{"timeout over a day", func(s *Schedule) { s.TimeoutSeconds = 86401 }, KindInvalidField, "timeout_seconds"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s := valid()
+			c.change(&s)
+			_, err := m.validate(s)
+			var verr *ValidationError
+			require.True(t, errors.As(err, &verr), "want a ValidationError, got %v", err)
+			require.Equal(t, c.kind, verr.Kind)
+			require.Equal(t, c.field, verr.Field)
+			require.NotEmpty(t, verr.Detail)
+		})
+	}
+
+	// The cap itself and a zero budget are allowed.
+	s := valid()
+	s.MaxBudgetPerRunUSD = 10
+	_, err = m.validate(s)
+	require.NoError(t, err)
+	s.MaxBudgetPerRunUSD = 0
+	_, err = m.validate(s)
+	require.NoError(t, err)
+
+	// A configured minimum applies: one minute allows an every-minute job.
+	short := &Manager{limits: DefaultLimits()}
+	short.limits.MinInterval = time.Minute
+	s = valid()
+	s.CronExpression = "* * * * *"
+	_, err = short.validate(s)
+	require.NoError(t, err)
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	t.Parallel()
+	c := cursor{At: time.Date(2026, 11, 28, 3, 4, 5, 123456000, time.UTC), ID: [16]byte{1, 2, 3}}
+	got, err := decodeCursor(c.encode())
+	require.NoError(t, err)
+	require.True(t, c.At.Equal(got.At))
+	require.Equal(t, c.ID, got.ID)
+	for _, bad := range []string{"", "!!", "bm90LWEtY3Vyc29y", c.encode() + "x"} {
+		_, err := decodeCursor(bad)
+		var verr *ValidationError
+		require.ErrorAs(t, err, &verr, bad)
+		require.Equal(t, KindInvalidRequest, verr.Kind)
+	}
+}
+
+func TestMoneyRoundsToSixDecimals(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[float64]float64{0: 0, 0.0123: 0.0123, 1.0000004: 1, 1.0000006: 1.000001, 9.99: 9.99} {
+		require.InDelta(t, want, numericToFloat(floatToNumeric(in)), 1e-12, "%v", in)
+	}
+}
