@@ -35,8 +35,6 @@ type CronSchedule struct {
 	// wildcard: the minute or hour field starts with `*` (cronie's MIN_STAR /
 	// HR_STAR): the job follows the wall clock through DST changes.
 	wildcard bool
-	// descriptor is the @-form the expression was written in, if any.
-	descriptor string
 }
 
 // robfig's starBit (unexported there).
@@ -117,7 +115,6 @@ func parseCronExpr(expr string) (*CronSchedule, *ValidationError) {
 		if !ok {
 			return nil, cronErr("unknown descriptor %q; use one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, or 5 cron fields", trimmed)
 		}
-		c.descriptor = lower
 		fieldsText = std
 	}
 	fields := strings.Fields(fieldsText)

@@ -51,14 +51,22 @@ func (c *CronSchedule) segmentAt(u int64) segment {
 	}
 	if s.end <= u {
 		// Beyond the zone's transition table Go computes the periods from the
-		// zone's rule year by year, and at a year boundary ZoneBounds can
-		// return an end equal to the instant itself: continue from the next
-		// second (the offset is the same on both sides).
-		_, end2 := time.Unix(u+1, 0).In(c.loc).ZoneBounds()
+		// zone's rule year by year, and ZoneBounds can return an end at or
+		// before the instant itself: at a year boundary, and during the whole
+		// of 31 December of leap years (the rule's year is taken as 365 days,
+		// Go 1.26). The offset does not change there; probe forward hour by
+		// hour until the bounds are sane again.
 		s.start, s.prevOff = u, s.off
 		s.end = math.MaxInt64
-		if !end2.IsZero() && end2.Unix() > u {
-			s.end = end2.Unix()
+		for p := u + 1; p < u+3*secondsPerDay; p += 3600 {
+			_, end2 := time.Unix(p, 0).In(c.loc).ZoneBounds()
+			if end2.IsZero() {
+				break
+			}
+			if e := end2.Unix(); e > p {
+				s.end = e
+				break
+			}
 		}
 	}
 	return s
