@@ -25,34 +25,39 @@ const (
 // expectedOperations is the exact operation table of the contract. Adding, removing or
 // renaming an operation must change this table too.
 var expectedOperations = map[string]string{
-	"POST /api/v1/schedules":             "createSchedule",
-	"GET /api/v1/schedules":              "listSchedules",
-	"GET /api/v1/schedules/{id}":         "getSchedule",
-	"PUT /api/v1/schedules/{id}":         "updateSchedule",
-	"POST /api/v1/schedules/{id}/pause":  "pauseSchedule",
-	"POST /api/v1/schedules/{id}/resume": "resumeSchedule",
-	"DELETE /api/v1/schedules/{id}":      "deleteSchedule",
-	"GET /api/v1/schedules/{id}/runs":    "listScheduleRuns",
-	"GET /healthz":                       "getHealthz",
-	"GET /readyz":                        "getReadyz",
+	"POST /api/v1/schedules":                   "createSchedule",
+	"GET /api/v1/schedules":                    "listSchedules",
+	"GET /api/v1/schedules/{id}":               "getSchedule",
+	"PUT /api/v1/schedules/{id}":               "updateSchedule",
+	"POST /api/v1/schedules/{id}/pause":        "pauseSchedule",
+	"POST /api/v1/schedules/{id}/resume":       "resumeSchedule",
+	"DELETE /api/v1/schedules/{id}":            "deleteSchedule",
+	"GET /api/v1/schedules/{id}/runs":          "listScheduleRuns",
+	"GET /api/v1/schedules/{id}/runs/{run_id}": "getScheduleRun",
+	"GET /api/v1/cron/preview":                 "previewCron",
+	"GET /healthz":                             "getHealthz",
+	"GET /readyz":                              "getReadyz",
 }
 
 // problemKinds maps every Problem.type kind to the HTTP status it is used with.
 var problemKinds = map[string]int{
-	"invalid-request":        400,
-	"unknown-field":          400,
-	"unauthorized":           401,
-	"not-found":              404,
-	"schedule-limit-reached": 409,
-	"body-too-large":         413,
-	"unsupported-media-type": 415,
-	"invalid-cron":           422,
-	"unknown-timezone":       422,
-	"interval-too-short":     422,
-	"budget-exceeded":        422,
-	"invalid-field":          422,
-	"service-unavailable":    503,
-	"internal":               500,
+	"invalid-request":         400,
+	"unknown-field":           400,
+	"unauthorized":            401,
+	"not-found":               404,
+	"schedule-limit-reached":  409,
+	"idempotency-in-progress": 409,
+	"idempotency-key-reused":  422,
+	"rate-limited":            429,
+	"body-too-large":          413,
+	"unsupported-media-type":  415,
+	"invalid-cron":            422,
+	"unknown-timezone":        422,
+	"interval-too-short":      422,
+	"budget-exceeded":         422,
+	"invalid-field":           422,
+	"service-unavailable":     503,
+	"internal":                500,
 }
 
 // nonProblemErrors lists error responses that deliberately are not problem+json.
@@ -80,7 +85,12 @@ func TestSpecIsValidOpenAPI303(t *testing.T) {
 	require.Equal(t, "http", scheme.Value.Type)
 	require.Equal(t, "bearer", scheme.Value.Scheme)
 	require.Equal(t, "JWT", scheme.Value.BearerFormat)
-	require.Equal(t, openapi3.SecurityRequirements{{"bearerAuth": []string{}}}, doc.Security)
+	apiKey := doc.Components.SecuritySchemes["apiKeyAuth"]
+	require.NotNil(t, apiKey, "apiKeyAuth security scheme")
+	require.Equal(t, "apiKey", apiKey.Value.Type)
+	require.Equal(t, "header", apiKey.Value.In)
+	require.Equal(t, "X-API-Key", apiKey.Value.Name)
+	require.Equal(t, openapi3.SecurityRequirements{{"bearerAuth": []string{}}, {"apiKeyAuth": []string{}}}, doc.Security)
 }
 
 func TestOperationSetIsExact(t *testing.T) {
@@ -231,7 +241,7 @@ func lint(doc *openapi3.T) []string {
 			}
 
 			if strings.HasPrefix(path, apiPrefix) {
-				required := []int{400, 401, 500, 503}
+				required := []int{400, 401, 429, 500, 503}
 				if strings.Contains(path, "{id}") {
 					required = append(required, 404)
 				}
@@ -266,6 +276,16 @@ func lint(doc *openapi3.T) []string {
 					continue
 				}
 				lintResponse(name, code, ref.Value, add)
+				if strings.HasPrefix(path, apiPrefix) && code != "401" {
+					for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+						if ref.Value.Headers[h] == nil {
+							add("%s %s: no %s header", name, code, h)
+						}
+					}
+				}
+				if takesIdempotencyKey(op) && strings.HasPrefix(code, "2") && ref.Value.Headers["Idempotent-Replayed"] == nil {
+					add("%s %s: no Idempotent-Replayed header", name, code)
+				}
 			}
 		}
 	}
@@ -352,6 +372,15 @@ func lintRequestSchema(ref *openapi3.SchemaRef, where string, top bool, add func
 	for _, p := range sortedKeys(s.Properties) {
 		lintRequestSchema(s.Properties[p], where+"."+p, false, add)
 	}
+}
+
+func takesIdempotencyKey(op *openapi3.Operation) bool {
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == "header" && p.Value.Name == "Idempotency-Key" {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

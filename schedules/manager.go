@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,12 @@ type Limits struct {
 	DefaultBudgetUSD      float64
 	DefaultTimeoutSeconds int
 	MaxTimeoutSeconds     int
+
+	// Executors are those this deployment's workers can run; new schedules
+	// without one get DefaultExecutor.
+	Executors       []Executor
+	DefaultExecutor Executor
+	DefaultRetry    RetryPolicy
 }
 
 // DefaultLimits are the limits users of the existing API know.
@@ -37,6 +44,9 @@ func DefaultLimits() Limits {
 		DefaultBudgetUSD:      1,
 		DefaultTimeoutSeconds: 600,
 		MaxTimeoutSeconds:     86400,
+		Executors:             []Executor{ExecutorLLM, ExecutorHTTP, ExecutorWorkflow},
+		DefaultExecutor:       ExecutorHTTP,
+		DefaultRetry:          RetryPolicy{MaxAttempts: 3, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
 	}
 }
 
@@ -99,7 +109,47 @@ func (m *Manager) validate(s Schedule) (validated, error) {
 		return validated{}, invalid(KindInvalidField, "timeout_seconds",
 			"timeout_seconds must be between 1 and %d", m.limits.MaxTimeoutSeconds)
 	}
+	if err := m.validateExecution(s); err != nil {
+		return validated{}, err
+	}
 	return validated{cron: cron}, nil
+}
+
+// maxPauseAfterFailures bounds pause_after_failures as the spec does.
+const maxPauseAfterFailures = 1000
+
+func (m *Manager) validateExecution(s Schedule) error {
+	if !slices.Contains(m.limits.Executors, s.Executor) {
+		return invalid(KindInvalidField, "executor", "executor %q is not enabled on this server; use one of %v", s.Executor, m.limits.Executors)
+	}
+	r := s.Retry
+	switch {
+	case r.MaxAttempts < 1 || r.MaxAttempts > 10:
+		return invalid(KindInvalidField, "retry_policy.max_attempts", "max_attempts must be between 1 and 10")
+	case r.InitialBackoffSeconds < 1 || r.InitialBackoffSeconds > 3600:
+		return invalid(KindInvalidField, "retry_policy.initial_backoff_seconds", "initial_backoff_seconds must be between 1 and 3600")
+	case r.MaxBackoffSeconds < r.InitialBackoffSeconds || r.MaxBackoffSeconds > 86400:
+		return invalid(KindInvalidField, "retry_policy.max_backoff_seconds",
+			"max_backoff_seconds must be between initial_backoff_seconds (%d) and 86400", r.InitialBackoffSeconds)
+	}
+	if _, ok := overlapPolicies[s.Overlap]; !ok {
+		return invalid(KindInvalidField, "overlap_policy", "overlap_policy %q is not one of SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, ALLOW_ALL", s.Overlap)
+	}
+	if s.PauseAfterFailures < 0 || s.PauseAfterFailures > maxPauseAfterFailures {
+		return invalid(KindInvalidField, "pause_after_failures", "pause_after_failures must be between 0 (never) and %d", maxPauseAfterFailures)
+	}
+	return nil
+}
+
+// retryWithDefaults fills the backoffs a caller left out.
+func (m *Manager) retryWithDefaults(r RetryPolicy) RetryPolicy {
+	if r.InitialBackoffSeconds == 0 {
+		r.InitialBackoffSeconds = m.limits.DefaultRetry.InitialBackoffSeconds
+	}
+	if r.MaxBackoffSeconds == 0 {
+		r.MaxBackoffSeconds = max(m.limits.DefaultRetry.MaxBackoffSeconds, r.InitialBackoffSeconds)
+	}
+	return r
 }
 
 // Create validates and stores a new schedule and its Temporal schedule.
@@ -119,6 +169,9 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 		MaxBudgetPerRunUSD: m.limits.DefaultBudgetUSD,
 		TimeoutSeconds:     m.limits.DefaultTimeoutSeconds,
 		Status:             StatusActive,
+		Executor:           m.limits.DefaultExecutor,
+		Retry:              m.limits.DefaultRetry,
+		Overlap:            OverlapSkip,
 	}
 	if s.Timezone == "" {
 		s.Timezone = "UTC"
@@ -129,6 +182,12 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 	if in.TimeoutSeconds != nil {
 		s.TimeoutSeconds = *in.TimeoutSeconds
 	}
+	setIf(&s.Executor, in.Executor)
+	if in.Retry != nil {
+		s.Retry = m.retryWithDefaults(*in.Retry)
+	}
+	setIf(&s.Overlap, in.Overlap)
+	setIf(&s.PauseAfterFailures, in.PauseAfterFailures)
 	v, err := m.validate(s)
 	if err != nil {
 		return Schedule{}, err
@@ -154,24 +213,33 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 		now := m.now()
 		next := v.cron.Next(now)
 		row, err := q.ScheduleInsert(ctx, dbgen.ScheduleInsertParams{
-			ID:                 s.ID,
-			UserID:             owner.UserID,
-			TenantID:           owner.TenantID,
-			Name:               s.Name,
-			Description:        s.Description,
-			CronExpression:     s.CronExpression,
-			Timezone:           s.Timezone,
-			TaskQuery:          s.TaskQuery,
-			TaskContext:        taskContext,
-			MaxBudgetPerRunUsd: floatToNumeric(s.MaxBudgetPerRunUSD),
-			TimeoutSeconds:     int32(s.TimeoutSeconds),
-			TemporalScheduleID: TemporalScheduleID(s.ID),
-			NextRunAt:          &next,
+			ID:                         s.ID,
+			UserID:                     owner.UserID,
+			TenantID:                   owner.TenantID,
+			Name:                       s.Name,
+			Description:                s.Description,
+			CronExpression:             s.CronExpression,
+			Timezone:                   s.Timezone,
+			TaskQuery:                  s.TaskQuery,
+			TaskContext:                taskContext,
+			MaxBudgetPerRunUsd:         floatToNumeric(s.MaxBudgetPerRunUSD),
+			TimeoutSeconds:             int32(s.TimeoutSeconds),
+			TemporalScheduleID:         TemporalScheduleID(s.ID),
+			NextRunAt:                  &next,
+			Executor:                   string(s.Executor),
+			RetryMaxAttempts:           int32(s.Retry.MaxAttempts),
+			RetryInitialBackoffSeconds: int32(s.Retry.InitialBackoffSeconds),
+			RetryMaxBackoffSeconds:     int32(s.Retry.MaxBackoffSeconds),
+			OverlapPolicy:              string(s.Overlap),
+			PauseAfterFailures:         int32(s.PauseAfterFailures),
 		})
 		if err != nil {
 			return dbErr("insert schedule", err)
 		}
 		if created, err = scheduleFromRow(row); err != nil {
+			return err
+		}
+		if err := recordSpecRefresh(ctx, q, s.ID, v.cron, now); err != nil {
 			return err
 		}
 		// Temporal last: if it fails the row rolls back, and if the commit
@@ -279,6 +347,12 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 		setIf(&s.TaskQuery, in.TaskQuery)
 		setIf(&s.MaxBudgetPerRunUSD, in.MaxBudgetPerRunUSD)
 		setIf(&s.TimeoutSeconds, in.TimeoutSeconds)
+		setIf(&s.Executor, in.Executor)
+		if in.Retry != nil {
+			s.Retry = m.retryWithDefaults(*in.Retry)
+		}
+		setIf(&s.Overlap, in.Overlap)
+		setIf(&s.PauseAfterFailures, in.PauseAfterFailures)
 		switch {
 		case in.ClearTaskContext:
 			s.TaskContext = nil
@@ -292,7 +366,9 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 		now := m.now()
 		specChanged := s.CronExpression != old.CronExpression || s.Timezone != old.Timezone
 		actionChanged := s.TaskQuery != old.TaskQuery || s.MaxBudgetPerRunUSD != old.MaxBudgetPerRunUSD ||
-			s.TimeoutSeconds != old.TimeoutSeconds || !reflect.DeepEqual(s.TaskContext, old.TaskContext)
+			s.TimeoutSeconds != old.TimeoutSeconds || !reflect.DeepEqual(s.TaskContext, old.TaskContext) ||
+			s.Executor != old.Executor || s.Retry != old.Retry
+		policyChanged := s.Overlap != old.Overlap
 		next := old.NextRunAt
 		var spec *client.ScheduleSpec
 		if specChanged {
@@ -303,8 +379,13 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 				next = &n
 			}
 		}
-		if specChanged || actionChanged {
+		if specChanged || actionChanged || policyChanged {
 			if err := m.temporalUpdate(ctx, s, spec, actionChanged, ""); err != nil {
+				return err
+			}
+		}
+		if specChanged {
+			if err := recordSpecRefresh(ctx, q, id, v.cron, now); err != nil {
 				return err
 			}
 		}
@@ -313,16 +394,22 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 			return err
 		}
 		row, err = q.ScheduleUpdateConfig(ctx, dbgen.ScheduleUpdateConfigParams{
-			ID:                 id,
-			Name:               s.Name,
-			Description:        s.Description,
-			CronExpression:     s.CronExpression,
-			Timezone:           s.Timezone,
-			TaskQuery:          s.TaskQuery,
-			TaskContext:        taskContext,
-			MaxBudgetPerRunUsd: floatToNumeric(s.MaxBudgetPerRunUSD),
-			TimeoutSeconds:     int32(s.TimeoutSeconds),
-			NextRunAt:          next,
+			ID:                         id,
+			Name:                       s.Name,
+			Description:                s.Description,
+			CronExpression:             s.CronExpression,
+			Timezone:                   s.Timezone,
+			TaskQuery:                  s.TaskQuery,
+			TaskContext:                taskContext,
+			MaxBudgetPerRunUsd:         floatToNumeric(s.MaxBudgetPerRunUSD),
+			TimeoutSeconds:             int32(s.TimeoutSeconds),
+			NextRunAt:                  next,
+			Executor:                   string(s.Executor),
+			RetryMaxAttempts:           int32(s.Retry.MaxAttempts),
+			RetryInitialBackoffSeconds: int32(s.Retry.InitialBackoffSeconds),
+			RetryMaxBackoffSeconds:     int32(s.Retry.MaxBackoffSeconds),
+			OverlapPolicy:              string(s.Overlap),
+			PauseAfterFailures:         int32(s.PauseAfterFailures),
 		})
 		if err != nil {
 			return dbErr("update schedule", err)
@@ -357,6 +444,9 @@ func (m *Manager) Resume(ctx context.Context, owner Owner, id uuid.UUID, reason 
 		// horizon: it gets a fresh one as it is unpaused.
 		spec := cron.TemporalSpec(now)
 		if err := m.temporalUpdate(ctx, s, &spec, false, pauseNote("resumed", owner, reason)); err != nil {
+			return dbgen.Schedule{}, err
+		}
+		if err := recordSpecRefresh(ctx, q, id, cron, now); err != nil {
 			return dbgen.Schedule{}, err
 		}
 		next := cron.Next(now)
@@ -430,7 +520,7 @@ func (m *Manager) Runs(ctx context.Context, owner Owner, id uuid.UUID, p PageReq
 		}
 	}
 	// The total is the schedule's maintained counter: no COUNT over history.
-	page := Page[Run]{Total: s.TotalRuns, Page: p.Page, PageSize: p.PageSize, Items: make([]Run, 0, len(rows))}
+	page := Page[Run]{Total: s.TotalRuns, Page: p.Page, PageSize: p.PageSize, Items: make([]Run, 0, len(rows)), Schedule: &s}
 	for i, r := range rows {
 		if i == p.PageSize {
 			last := page.Items[len(page.Items)-1]
@@ -441,6 +531,26 @@ func (m *Manager) Runs(ctx context.Context, owner Owner, id uuid.UUID, p PageReq
 		page.Items = append(page.Items, runFromRow(r))
 	}
 	return page, nil
+}
+
+// ErrRunNotFound is returned by Run when the schedule has no such run.
+var ErrRunNotFound = fmt.Errorf("run: %w", ErrNotFound)
+
+// Run returns one run of the owner's schedule with its attempts. Returns
+// ErrNotFound when the schedule is not the owner's and ErrRunNotFound when
+// the run is not the schedule's.
+func (m *Manager) Run(ctx context.Context, owner Owner, scheduleID, runID uuid.UUID) (RunDetail, error) {
+	if _, err := m.Get(ctx, owner, scheduleID); err != nil {
+		return RunDetail{}, err
+	}
+	row, err := m.q.RunHistoryGetBySchedule(ctx, dbgen.RunHistoryGetByScheduleParams{ScheduleID: scheduleID, ID: runID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return RunDetail{}, ErrRunNotFound
+	}
+	if err != nil {
+		return RunDetail{}, dbErr("get run", err)
+	}
+	return runDetailFromRow(row)
 }
 
 // inTx runs fn in a transaction. afterCommitFailure, when set, undoes

@@ -2,11 +2,13 @@ package schedules
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	dbgen "schedsvc/gen/db"
 	"schedsvc/testenv"
@@ -31,10 +33,11 @@ func TestRecorderCountsEachRunOnce(t *testing.T) {
 		ID: id, UserID: "u", TenantID: "t", Name: "n", CronExpression: "*/5 * * * *", Timezone: "UTC",
 		TaskQuery: "q", MaxBudgetPerRunUsd: floatToNumeric(1), TimeoutSeconds: 60,
 		TemporalScheduleID: TemporalScheduleID(id), NextRunAt: &next,
+		Executor: "http", RetryMaxAttempts: 1, RetryInitialBackoffSeconds: 10, RetryMaxBackoffSeconds: 300, OverlapPolicy: "SKIP",
 	})
 	require.NoError(t, err)
 
-	r := NewRecorder(db.Pool)
+	r := NewRecorder(db.Pool, nil)
 	triggered := time.Date(2026, 11, 28, 10, 5, 0, 0, time.UTC)
 	start := RunStart{ScheduleID: id, WorkflowID: "wf-1", TemporalRunID: "run-1", Query: "q", TriggeredAt: triggered, StartedAt: triggered.Add(time.Second)}
 	require.NoError(t, r.RecordStart(ctx, start))
@@ -70,3 +73,147 @@ func TestRecorderCountsEachRunOnce(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestRecorderPausesAfterFailures: the pause_after_failures-th consecutive
+// failed run pauses the schedule (row and Temporal) with a reason, once,
+// however often the completion is retried; a completed run resets the count.
+func TestRecorderPausesAfterFailures(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("integration test: needs PostgreSQL")
+	}
+	ctx := context.Background()
+	db, err := testenv.CreateDatabase(ctx, "schedsvc_recorder_test")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Drop(context.Background())) })
+
+	id := uuid.New()
+	q := dbgen.New(db.Pool)
+	_, err = q.ScheduleInsert(ctx, dbgen.ScheduleInsertParams{
+		ID: id, UserID: "u", TenantID: "t", Name: "n", CronExpression: "* * * * *", Timezone: "UTC",
+		TaskQuery: "q", MaxBudgetPerRunUsd: floatToNumeric(1), TimeoutSeconds: 60,
+		TemporalScheduleID: TemporalScheduleID(id),
+		Executor:           "http", RetryMaxAttempts: 1, RetryInitialBackoffSeconds: 10, RetryMaxBackoffSeconds: 300,
+		OverlapPolicy: "SKIP", PauseAfterFailures: 2,
+	})
+	require.NoError(t, err)
+
+	sc := &fakeScheduleClient{skipped: 4}
+	r := NewRecorder(db.Pool, sc)
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	run := func(wf string, status RunStatus, cost float64) {
+		t.Helper()
+		require.NoError(t, r.RecordStart(ctx, RunStart{ScheduleID: id, WorkflowID: wf, TemporalRunID: "r", Query: "q", Executor: ExecutorHTTP, TriggeredAt: at, StartedAt: at}))
+		done := RunCompletion{ScheduleID: id, WorkflowID: wf, Status: status, ErrorMessage: ptrTo("boom"), TotalTokens: 10, PromptTokens: 7, CompletionTokens: 3,
+			TotalCostUSD: cost, CompletedAt: at.Add(time.Second),
+			Attempts: []Attempt{{Number: 1, Status: status, ErrorMessage: "boom", CostUSD: cost, StartedAt: at, CompletedAt: at.Add(time.Second)}}}
+		require.NoError(t, r.RecordCompletion(ctx, done))
+		require.NoError(t, r.RecordCompletion(ctx, done))
+		at = at.Add(time.Minute)
+	}
+
+	run("wf-1", RunFailed, 0.1)
+	run("wf-2", RunCompleted, 0.1) // resets the count
+	run("wf-3", RunTimedOut, 0.1)
+	row, err := q.ScheduleGetByID(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, "ACTIVE", row.Status)
+	require.EqualValues(t, 1, row.ConsecutiveFailures)
+	require.Zero(t, sc.pauses)
+
+	// A failed pause of the Temporal schedule rolls the whole completion back.
+	sc.pauseErr = errors.New("temporal is down")
+	require.NoError(t, r.RecordStart(ctx, RunStart{ScheduleID: id, WorkflowID: "wf-4", TemporalRunID: "r", Query: "q", TriggeredAt: at, StartedAt: at}))
+	failed := RunCompletion{ScheduleID: id, WorkflowID: "wf-4", Status: RunFailed, ErrorMessage: ptrTo("502 from upstream"), TotalCostUSD: 0.1, CompletedAt: at}
+	require.Error(t, r.RecordCompletion(ctx, failed))
+	row, err = q.ScheduleGetByID(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, "ACTIVE", row.Status)
+	require.EqualValues(t, 2, row.FailedRuns, "rolled back")
+
+	sc.pauseErr = nil
+	require.NoError(t, r.RecordCompletion(ctx, failed))
+	require.NoError(t, r.RecordCompletion(ctx, failed))
+	row, err = q.ScheduleGetByID(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, "PAUSED", row.Status)
+	require.Equal(t, "system", *row.PausedBy)
+	require.Contains(t, *row.PauseReason, "2 consecutive runs did not complete")
+	require.Contains(t, *row.PauseReason, "502 from upstream")
+	require.Nil(t, row.NextRunAt)
+	require.EqualValues(t, 3, row.FailedRuns)
+	require.EqualValues(t, 1, row.SuccessfulRuns)
+	require.InDelta(t, 0.4, numericToFloat(row.TotalCostUsd), 1e-9, "failed runs' cost counts")
+	require.EqualValues(t, 21, row.TotalPromptTokens)
+	require.EqualValues(t, 4, row.SkippedRuns, "copied from Temporal's describe")
+	require.Equal(t, 1, sc.pauses, "Temporal paused once")
+
+	detail, err := q.RunHistoryGetBySchedule(ctx, dbgen.RunHistoryGetByScheduleParams{ScheduleID: id, ID: mustRunID(t, q, id, "wf-4")})
+	require.NoError(t, err)
+	require.True(t, detail.PausedSchedule)
+	d, err := runDetailFromRow(detail)
+	require.NoError(t, err)
+	require.Empty(t, d.Attempts)
+	first, err := q.RunHistoryGetBySchedule(ctx, dbgen.RunHistoryGetByScheduleParams{ScheduleID: id, ID: mustRunID(t, q, id, "wf-1")})
+	require.NoError(t, err)
+	d, err = runDetailFromRow(first)
+	require.NoError(t, err)
+	require.Len(t, d.Attempts, 1)
+	require.Equal(t, "boom", d.Attempts[0].ErrorMessage)
+	require.Equal(t, 1, d.AttemptCount)
+	require.Equal(t, "http", *d.Executor)
+}
+
+func mustRunID(t *testing.T, q *dbgen.Queries, scheduleID uuid.UUID, workflowID string) uuid.UUID {
+	t.Helper()
+	runs, err := q.RunHistoryListBySchedule(context.Background(), dbgen.RunHistoryListByScheduleParams{ScheduleID: scheduleID, PageSize: 100})
+	require.NoError(t, err)
+	for _, r := range runs {
+		if r.WorkflowID == workflowID {
+			return r.ID
+		}
+	}
+	t.Fatalf("no run %s", workflowID)
+	return uuid.Nil
+}
+
+// fakeScheduleClient answers the recorder's two Temporal calls.
+type fakeScheduleClient struct {
+	client.ScheduleClient
+	skipped  int
+	pauses   int
+	pauseErr error
+}
+
+func (f *fakeScheduleClient) GetHandle(context.Context, string) client.ScheduleHandle {
+	return fakeScheduleHandle{f}
+}
+
+type fakeScheduleHandle struct{ f *fakeScheduleClient }
+
+func (h fakeScheduleHandle) Pause(context.Context, client.SchedulePauseOptions) error {
+	if h.f.pauseErr != nil {
+		return h.f.pauseErr
+	}
+	h.f.pauses++
+	return nil
+}
+
+func (h fakeScheduleHandle) Describe(context.Context) (*client.ScheduleDescription, error) {
+	d := &client.ScheduleDescription{}
+	d.Info.NumActionsSkippedOverlap = h.f.skipped
+	return d, nil
+}
+
+func (fakeScheduleHandle) GetID() string                { return "fake" }
+func (fakeScheduleHandle) Delete(context.Context) error { return nil }
+func (fakeScheduleHandle) Backfill(context.Context, client.ScheduleBackfillOptions) error {
+	return nil
+}
+func (fakeScheduleHandle) Update(context.Context, client.ScheduleUpdateOptions) error { return nil }
+func (fakeScheduleHandle) Trigger(context.Context, client.ScheduleTriggerOptions) error {
+	return nil
+}
+func (fakeScheduleHandle) Unpause(context.Context, client.ScheduleUnpauseOptions) error {
+	return nil
+}

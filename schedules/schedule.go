@@ -62,6 +62,15 @@ type Schedule struct {
 	ResumedAt          *time.Time
 	ResumedBy          *string
 	ResumeReason       *string
+
+	Executor              Executor
+	Retry                 RetryPolicy
+	Overlap               OverlapPolicy
+	PauseAfterFailures    int
+	ConsecutiveFailures   int
+	SkippedRuns           int64
+	TotalPromptTokens     int64
+	TotalCompletionTokens int64
 }
 
 // CreateInput is a new schedule as the caller describes it. Nil pointers
@@ -75,6 +84,10 @@ type CreateInput struct {
 	TaskContext        map[string]any
 	MaxBudgetPerRunUSD *float64
 	TimeoutSeconds     *int
+	Executor           *Executor
+	Retry              *RetryPolicy // zero backoffs take the defaults
+	Overlap            *OverlapPolicy
+	PauseAfterFailures *int
 }
 
 // UpdateInput is a partial update: nil fields keep their value.
@@ -89,6 +102,10 @@ type UpdateInput struct {
 	ClearTaskContext   bool
 	MaxBudgetPerRunUSD *float64
 	TimeoutSeconds     *int
+	Executor           *Executor
+	Retry              *RetryPolicy // replaces the whole policy; zero backoffs take the defaults
+	Overlap            *OverlapPolicy
+	PauseAfterFailures *int
 }
 
 // PageRequest selects one page of a newest-first list: by keyset when
@@ -106,6 +123,7 @@ type Page[T any] struct {
 	Page       int
 	PageSize   int
 	NextCursor *string
+	Schedule   *Schedule // the schedule a page of runs belongs to
 }
 
 // Run is one execution of a schedule, as recorded by the worker.
@@ -125,6 +143,93 @@ type Run struct {
 	TriggeredAt  time.Time
 	StartedAt    time.Time
 	CompletedAt  *time.Time
+
+	Executor         *string
+	PromptTokens     int64
+	CompletionTokens int64
+	AttemptCount     int
+	PausedSchedule   bool
+}
+
+// RunDetail is a run with each of its attempts.
+type RunDetail struct {
+	Run
+	Attempts []Attempt
+}
+
+// Attempt is one try at performing a run, as the workflow records it. It is
+// stored as JSON with the run and travels in Temporal payloads.
+type Attempt struct {
+	Number           int       `json:"attempt"`
+	Status           RunStatus `json:"status"`
+	ErrorMessage     string    `json:"error_message,omitempty"`
+	ModelUsed        string    `json:"model_used,omitempty"`
+	PromptTokens     int64     `json:"prompt_tokens"`
+	CompletionTokens int64     `json:"completion_tokens"`
+	TotalTokens      int64     `json:"total_tokens"`
+	CostUSD          float64   `json:"total_cost_usd"`
+	MaxTokens        int64     `json:"max_tokens,omitempty"` // the budget-capped max_tokens of an llm call
+	StartedAt        time.Time `json:"started_at"`
+	CompletedAt      time.Time `json:"completed_at"`
+}
+
+// Executor names what performs a schedule's runs.
+type Executor string
+
+const (
+	ExecutorLLM      Executor = "llm"
+	ExecutorHTTP     Executor = "http"
+	ExecutorWorkflow Executor = "workflow"
+	// ExecutorEcho is a demo: it answers with the query and costs nothing.
+	ExecutorEcho Executor = "echo"
+)
+
+// Executors lists every executor the service knows, in a stable order.
+var Executors = []Executor{ExecutorLLM, ExecutorHTTP, ExecutorWorkflow, ExecutorEcho}
+
+// OverlapPolicy is what Temporal does with a firing while a run still goes.
+type OverlapPolicy string
+
+const (
+	OverlapSkip        OverlapPolicy = "SKIP"
+	OverlapBufferOne   OverlapPolicy = "BUFFER_ONE"
+	OverlapBufferAll   OverlapPolicy = "BUFFER_ALL"
+	OverlapCancelOther OverlapPolicy = "CANCEL_OTHER"
+	OverlapAllowAll    OverlapPolicy = "ALLOW_ALL"
+)
+
+// RetryPolicy says how often and how far apart a failed run is attempted
+// again, within the run's timeout and budget.
+type RetryPolicy struct {
+	MaxAttempts           int `json:"max_attempts"`
+	InitialBackoffSeconds int `json:"initial_backoff_seconds"`
+	MaxBackoffSeconds     int `json:"max_backoff_seconds"`
+}
+
+// Backoff is the wait before attempt next+1, after attempt next failed:
+// initial × 2^(next-1), at most the maximum.
+func (p RetryPolicy) Backoff(next int) time.Duration {
+	d := time.Duration(p.InitialBackoffSeconds) * time.Second
+	limit := time.Duration(p.MaxBackoffSeconds) * time.Second
+	for i := 1; i < next && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// Normalized is the policy with the zero values of actions written before
+// retry policies existed replaced by "one attempt".
+func (p RetryPolicy) Normalized() RetryPolicy {
+	if p.MaxAttempts < 1 {
+		p.MaxAttempts = 1
+	}
+	if p.InitialBackoffSeconds < 1 {
+		p.InitialBackoffSeconds = 1
+	}
+	if p.MaxBackoffSeconds < p.InitialBackoffSeconds {
+		p.MaxBackoffSeconds = p.InitialBackoffSeconds
+	}
+	return p
 }
 
 // RunInput is what a Temporal schedule action hands to the workflow: a
@@ -137,4 +242,8 @@ type RunInput struct {
 	TaskContext        map[string]any `json:"task_context,omitempty"`
 	MaxBudgetPerRunUSD float64        `json:"max_budget_per_run_usd"`
 	TimeoutSeconds     int            `json:"timeout_seconds"`
+	// Absent from actions written before executors were chosen per
+	// schedule: the worker's default executor and one attempt then apply.
+	Executor Executor    `json:"executor,omitempty"`
+	Retry    RetryPolicy `json:"retry_policy,omitzero"`
 }

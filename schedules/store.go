@@ -47,6 +47,18 @@ func scheduleFromRow(r dbgen.Schedule) (Schedule, error) {
 		ResumedAt:          r.ResumedAt,
 		ResumedBy:          r.ResumedBy,
 		ResumeReason:       r.ResumeReason,
+		Executor:           Executor(r.Executor),
+		Retry: RetryPolicy{
+			MaxAttempts:           int(r.RetryMaxAttempts),
+			InitialBackoffSeconds: int(r.RetryInitialBackoffSeconds),
+			MaxBackoffSeconds:     int(r.RetryMaxBackoffSeconds),
+		},
+		Overlap:               OverlapPolicy(r.OverlapPolicy),
+		PauseAfterFailures:    int(r.PauseAfterFailures),
+		ConsecutiveFailures:   int(r.ConsecutiveFailures),
+		SkippedRuns:           r.SkippedRuns,
+		TotalPromptTokens:     r.TotalPromptTokens,
+		TotalCompletionTokens: r.TotalCompletionTokens,
 	}
 	if len(r.TaskContext) > 0 && string(r.TaskContext) != "null" {
 		if err := json.Unmarshal(r.TaskContext, &s.TaskContext); err != nil {
@@ -73,7 +85,23 @@ func runFromRow(r dbgen.VScheduleExecutionHistory) Run {
 		TriggeredAt:  r.TriggeredAt,
 		StartedAt:    r.StartedAt,
 		CompletedAt:  r.CompletedAt,
+
+		Executor:         r.Executor,
+		PromptTokens:     r.PromptTokens,
+		CompletionTokens: r.CompletionTokens,
+		AttemptCount:     int(r.AttemptCount),
+		PausedSchedule:   r.PausedSchedule,
 	}
+}
+
+func runDetailFromRow(r dbgen.VScheduleExecutionHistory) (RunDetail, error) {
+	d := RunDetail{Run: runFromRow(r), Attempts: []Attempt{}}
+	if len(r.Attempts) > 0 {
+		if err := json.Unmarshal(r.Attempts, &d.Attempts); err != nil {
+			return RunDetail{}, fmt.Errorf("decode attempts of run %s: %w", r.ID, err)
+		}
+	}
+	return d, nil
 }
 
 func encodeTaskContext(c map[string]any) ([]byte, error) {

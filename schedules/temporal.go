@@ -35,7 +35,9 @@ type TemporalConfig struct {
 // TemporalScheduleID derives the Temporal schedule id from the schedule id:
 // the same schedule always maps to the same Temporal schedule, which makes a
 // retried create idempotent.
-func TemporalScheduleID(id uuid.UUID) string { return "schedule-" + id.String() }
+func TemporalScheduleID(id uuid.UUID) string { return temporalIDPrefix + id.String() }
+
+const temporalIDPrefix = "schedule-"
 
 // workflowIDPrefix is the action's workflow id; Temporal appends the nominal
 // time of each firing to it.
@@ -54,6 +56,8 @@ func (m *Manager) action(s Schedule) *client.ScheduleWorkflowAction {
 			TaskContext:        s.TaskContext,
 			MaxBudgetPerRunUSD: s.MaxBudgetPerRunUSD,
 			TimeoutSeconds:     s.TimeoutSeconds,
+			Executor:           s.Executor,
+			Retry:              s.Retry,
 		}},
 		WorkflowRunTimeout: time.Duration(s.TimeoutSeconds)*time.Second + runTimeoutGrace,
 	}
@@ -66,7 +70,7 @@ func (m *Manager) temporalCreate(ctx context.Context, s Schedule, cron *CronSche
 		ID:            TemporalScheduleID(s.ID),
 		Spec:          cron.TemporalSpec(now),
 		Action:        m.action(s),
-		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Overlap:       overlapPolicies[s.Overlap],
 		CatchupWindow: m.temporalCfg.CatchupWindow,
 		Note:          "created by schedule service",
 	})
@@ -95,6 +99,10 @@ func (m *Manager) temporalUpdate(ctx context.Context, s Schedule, spec *client.S
 			if updateAction {
 				sched.Action = m.action(s)
 			}
+			if sched.Policy == nil {
+				sched.Policy = &client.SchedulePolicies{CatchupWindow: m.temporalCfg.CatchupWindow}
+			}
+			sched.Policy.Overlap = overlapPolicies[s.Overlap]
 			if unpauseNote != "" {
 				sched.State = &client.ScheduleState{Paused: false, Note: unpauseNote}
 			}
@@ -105,10 +113,23 @@ func (m *Manager) temporalUpdate(ctx context.Context, s Schedule, spec *client.S
 }
 
 func (m *Manager) temporalPause(ctx context.Context, id uuid.UUID, note string) error {
-	ctx, cancel := context.WithTimeout(ctx, m.temporalCfg.CallTimeout)
+	return pauseTemporal(ctx, m.temporal, m.temporalCfg.CallTimeout, id, note)
+}
+
+func pauseTemporal(ctx context.Context, sc client.ScheduleClient, timeout time.Duration, id uuid.UUID, note string) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := m.temporal.GetHandle(ctx, TemporalScheduleID(id)).Pause(ctx, client.SchedulePauseOptions{Note: note})
+	err := sc.GetHandle(ctx, TemporalScheduleID(id)).Pause(ctx, client.SchedulePauseOptions{Note: note})
 	return temporalErr("pause temporal schedule", err)
+}
+
+// overlapPolicies maps ours to Temporal's; it is also the set of valid ones.
+var overlapPolicies = map[OverlapPolicy]enumspb.ScheduleOverlapPolicy{
+	OverlapSkip:        enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	OverlapBufferOne:   enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE,
+	OverlapBufferAll:   enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL,
+	OverlapCancelOther: enumspb.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER,
+	OverlapAllowAll:    enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
 }
 
 // temporalDelete removes the Temporal schedule; one that is already gone

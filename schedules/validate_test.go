@@ -19,6 +19,9 @@ func TestValidate(t *testing.T) {
 			TaskQuery:          "summarise",
 			MaxBudgetPerRunUSD: 1,
 			TimeoutSeconds:     600,
+			Executor:           ExecutorLLM,
+			Retry:              DefaultLimits().DefaultRetry,
+			Overlap:            OverlapSkip,
 		}
 	}
 	_, err := m.validate(valid())
@@ -42,6 +45,12 @@ func TestValidate(t *testing.T) {
 		{"budget over cap", func(s *Schedule) { s.MaxBudgetPerRunUSD = 10.01 }, KindBudgetExceeded, "max_budget_per_run_usd"},
 		{"zero timeout", func(s *Schedule) { s.TimeoutSeconds = 0 }, KindInvalidField, "timeout_seconds"},
 		{"timeout over a day", func(s *Schedule) { s.TimeoutSeconds = 86401 }, KindInvalidField, "timeout_seconds"},
+		{"executor not enabled", func(s *Schedule) { s.Executor = ExecutorEcho }, KindInvalidField, "executor"},
+		{"no attempts", func(s *Schedule) { s.Retry.MaxAttempts = 0 }, KindInvalidField, "retry_policy.max_attempts"},
+		{"eleven attempts", func(s *Schedule) { s.Retry.MaxAttempts = 11 }, KindInvalidField, "retry_policy.max_attempts"},
+		{"max backoff under initial", func(s *Schedule) { s.Retry.MaxBackoffSeconds = 5 }, KindInvalidField, "retry_policy.max_backoff_seconds"},
+		{"unknown overlap policy", func(s *Schedule) { s.Overlap = "QUEUE" }, KindInvalidField, "overlap_policy"},
+		{"negative pause_after_failures", func(s *Schedule) { s.PauseAfterFailures = -1 }, KindInvalidField, "pause_after_failures"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -95,4 +104,15 @@ func TestMoneyRoundsToSixDecimals(t *testing.T) {
 	for in, want := range map[float64]float64{0: 0, 0.0123: 0.0123, 1.0000004: 1, 1.0000006: 1.000001, 9.99: 9.99} {
 		require.InDelta(t, want, numericToFloat(floatToNumeric(in)), 1e-12, "%v", in)
 	}
+}
+
+func TestRetryBackoff(t *testing.T) {
+	t.Parallel()
+	p := RetryPolicy{MaxAttempts: 5, InitialBackoffSeconds: 10, MaxBackoffSeconds: 35}
+	require.Equal(t, 10*time.Second, p.Backoff(1))
+	require.Equal(t, 20*time.Second, p.Backoff(2))
+	require.Equal(t, 35*time.Second, p.Backoff(3), "capped at the maximum")
+	require.Equal(t, 35*time.Second, p.Backoff(9))
+	require.Equal(t, RetryPolicy{MaxAttempts: 1, InitialBackoffSeconds: 1, MaxBackoffSeconds: 1}, RetryPolicy{}.Normalized(),
+		"actions written before retry policies mean one attempt")
 }

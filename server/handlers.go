@@ -40,6 +40,10 @@ func (s *Server) CreateSchedule(ctx context.Context, req api.CreateScheduleReque
 		TaskQuery:          b.TaskQuery,
 		MaxBudgetPerRunUSD: b.MaxBudgetPerRunUsd,
 		TimeoutSeconds:     b.TimeoutSeconds,
+		Executor:           fromAPIExecutor(b.Executor),
+		Retry:              fromAPIRetry(b.RetryPolicy),
+		Overlap:            fromAPIOverlap(b.OverlapPolicy),
+		PauseAfterFailures: b.PauseAfterFailures,
 	}
 	setIf(&in.Description, b.Description)
 	setIf(&in.Timezone, b.Timezone)
@@ -105,6 +109,10 @@ func (s *Server) UpdateSchedule(ctx context.Context, req api.UpdateScheduleReque
 		MaxBudgetPerRunUSD: b.MaxBudgetPerRunUsd,
 		TimeoutSeconds:     b.TimeoutSeconds,
 		ClearTaskContext:   b.ClearTaskContext != nil && *b.ClearTaskContext,
+		Executor:           fromAPIExecutor(b.Executor),
+		Retry:              fromAPIRetry(b.RetryPolicy),
+		Overlap:            fromAPIOverlap(b.OverlapPolicy),
+		PauseAfterFailures: b.PauseAfterFailures,
 	}
 	setIf(&in.TaskContext, b.TaskContext)
 	sc, err := s.manager.Update(ctx, o, req.Id, in)
@@ -149,37 +157,6 @@ func (s *Server) DeleteSchedule(ctx context.Context, req api.DeleteScheduleReque
 	return api.DeleteSchedule204Response{}, nil
 }
 
-func (s *Server) ListScheduleRuns(ctx context.Context, req api.ListScheduleRunsRequestObject) (api.ListScheduleRunsResponseObject, error) {
-	o, err := owner(ctx)
-	if err != nil {
-		return nil, err
-	}
-	page, err := s.manager.Runs(ctx, o, req.Id, pageRequest(req.Params.Page, req.Params.PageSize, req.Params.Cursor, defaultRunsPageSize))
-	if err != nil {
-		return nil, err
-	}
-	out := api.RunList{Runs: make([]api.Run, len(page.Items)), Total: page.Total, Page: page.Page, PageSize: page.PageSize, NextCursor: page.NextCursor}
-	for i, r := range page.Items {
-		out.Runs[i] = api.Run{
-			Id:           r.ID,
-			WorkflowId:   r.WorkflowID,
-			Query:        r.Query,
-			Status:       api.RunStatus(r.Status),
-			Result:       r.Result,
-			ErrorMessage: r.ErrorMessage,
-			ModelUsed:    r.ModelUsed,
-			Provider:     r.Provider,
-			TotalTokens:  r.TotalTokens,
-			TotalCostUsd: r.TotalCostUSD,
-			DurationMs:   r.DurationMS,
-			TriggeredAt:  r.TriggeredAt.UTC(),
-			StartedAt:    r.StartedAt.UTC(),
-			CompletedAt:  utc(r.CompletedAt),
-		}
-	}
-	return api.ListScheduleRuns200JSONResponse{Body: out}, nil
-}
-
 func (s *Server) GetHealthz(context.Context, api.GetHealthzRequestObject) (api.GetHealthzResponseObject, error) {
 	return api.GetHealthz200JSONResponse{Body: api.Health{Status: api.HealthStatusOk}}, nil
 }
@@ -194,33 +171,40 @@ func (s *Server) GetReadyz(ctx context.Context, _ api.GetReadyzRequestObject) (a
 
 func toAPISchedule(s schedules.Schedule) api.Schedule {
 	out := api.Schedule{
-		Id:                 s.ID,
-		UserId:             s.Owner.UserID,
-		TenantId:           s.Owner.TenantID,
-		Name:               s.Name,
-		Description:        s.Description,
-		CronExpression:     s.CronExpression,
-		Timezone:           s.Timezone,
-		TaskQuery:          s.TaskQuery,
-		MaxBudgetPerRunUsd: s.MaxBudgetPerRunUSD,
-		TimeoutSeconds:     s.TimeoutSeconds,
-		Status:             api.ScheduleStatus(s.Status),
-		CreatedAt:          s.CreatedAt.UTC(),
-		UpdatedAt:          s.UpdatedAt.UTC(),
-		LastRunAt:          utc(s.LastRunAt),
-		NextRunAt:          utc(s.NextRunAt),
-		TotalRuns:          s.TotalRuns,
-		SuccessfulRuns:     s.SuccessfulRuns,
-		FailedRuns:         s.FailedRuns,
-		TotalTokens:        s.TotalTokens,
-		TotalCostUsd:       s.TotalCostUSD,
-		PausedAt:           utc(s.PausedAt),
-		PausedBy:           s.PausedBy,
-		PauseReason:        s.PauseReason,
-		ResumedAt:          utc(s.ResumedAt),
-		ResumedBy:          s.ResumedBy,
-		ResumeReason:       s.ResumeReason,
+		Id:                  s.ID,
+		UserId:              s.Owner.UserID,
+		TenantId:            s.Owner.TenantID,
+		Name:                s.Name,
+		Description:         s.Description,
+		CronExpression:      s.CronExpression,
+		Timezone:            s.Timezone,
+		TaskQuery:           s.TaskQuery,
+		MaxBudgetPerRunUsd:  s.MaxBudgetPerRunUSD,
+		TimeoutSeconds:      s.TimeoutSeconds,
+		Status:              api.ScheduleStatus(s.Status),
+		CreatedAt:           s.CreatedAt.UTC(),
+		UpdatedAt:           s.UpdatedAt.UTC(),
+		LastRunAt:           utc(s.LastRunAt),
+		NextRunAt:           utc(s.NextRunAt),
+		TotalRuns:           s.TotalRuns,
+		SuccessfulRuns:      s.SuccessfulRuns,
+		FailedRuns:          s.FailedRuns,
+		TotalTokens:         s.TotalTokens,
+		TotalCostUsd:        s.TotalCostUSD,
+		PausedAt:            utc(s.PausedAt),
+		PausedBy:            s.PausedBy,
+		PauseReason:         s.PauseReason,
+		ResumedAt:           utc(s.ResumedAt),
+		ResumedBy:           s.ResumedBy,
+		ResumeReason:        s.ResumeReason,
+		Executor:            api.Executor(s.Executor),
+		RetryPolicy:         toAPIRetry(s.Retry),
+		OverlapPolicy:       api.OverlapPolicy(s.Overlap),
+		PauseAfterFailures:  s.PauseAfterFailures,
+		ConsecutiveFailures: s.ConsecutiveFailures,
+		SkippedRuns:         s.SkippedRuns,
 	}
+	out.NextRuns, out.PreviousRunAt = schedules.UpcomingRuns(s, time.Now())
 	if s.TaskContext != nil {
 		out.TaskContext = &s.TaskContext
 	}

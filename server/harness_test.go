@@ -16,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -47,42 +48,55 @@ var specRouter = func() routers.Router {
 type testBundle struct {
 	url     string
 	manager *schedules.Manager
+	apiKeys *server.APIKeyStore
 }
 
 type setupOptions struct {
-	limits   schedules.Limits
-	temporal client.Client
-	callTO   time.Duration
-	redisURL string
+	limits    schedules.Limits
+	temporal  client.Client
+	callTO    time.Duration
+	redisURL  string
+	rateLimit server.RateLimitConfig
+	log       *slog.Logger
+	maxBody   int64
+	idemTTL   time.Duration
 }
+
+// unlimited is the rate-limit tier tests get unless they test limits.
+var unlimited = redis_rate.Limit{Rate: 1_000_000, Burst: 1_000_000, Period: time.Minute}
 
 func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 	t.Helper()
 	if env.temporal == nil {
 		t.Skip("integration test: needs PostgreSQL, Redis and Temporal (run without -short)")
 	}
-	o := setupOptions{limits: schedules.DefaultLimits(), temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL()}
+	o := setupOptions{limits: schedules.DefaultLimits(), temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL(),
+		rateLimit: server.RateLimitConfig{Tiers: map[string]redis_rate.Limit{server.DefaultRateTier: unlimited}},
+		log:       slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 16 << 10}
 	o.limits.MinInterval = time.Minute
 	for _, f := range opts {
 		f(&o)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := o.log
 	manager := schedules.NewManager(env.db.Pool, o.temporal.ScheduleClient(), o.limits,
 		schedules.TemporalConfig{TaskQueue: env.taskQueue, CallTimeout: o.callTO, CatchupWindow: time.Minute}, log)
-	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(testSecret), Leeway: 5 * time.Second})
+	apiKeys := server.NewAPIKeyStore(env.db.Pool, log)
+	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(testSecret), Leeway: 5 * time.Second, APIKeys: apiKeys})
 	require.NoError(t, err)
 	ropts, err := redis.ParseURL(o.redisURL)
 	require.NoError(t, err)
 	ropts.DialTimeout = 300 * time.Millisecond
+	ropts.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(ropts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	h, err := server.NewServer(server.Deps{
-		Manager: manager, Auth: auth, Postgres: env.db.Pool, Redis: rdb, Temporal: o.temporal, Log: log, MaxBodyBytes: 16 << 10,
+		Manager: manager, Auth: auth, Postgres: env.db.Pool, Redis: rdb, Temporal: o.temporal, Log: log, MaxBodyBytes: o.maxBody,
+		RateLimit: o.rateLimit, IdempotencyTTL: o.idemTTL,
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testBundle{url: srv.URL, manager: manager}
+	return &testBundle{url: srv.URL, manager: manager, apiKeys: apiKeys}
 }
 
 // newOwner returns a user of a tenant no other test uses.
@@ -133,23 +147,38 @@ type request struct {
 	body                any    // marshalled as JSON unless raw is set
 	raw                 []byte // sent as is
 	contentType         string
+	apiKey              string            // sent as X-API-Key
+	header              map[string]string // further request headers
 }
 
 // do sends the request and checks the response against the spec: status,
 // headers and body must all be declared for that operation.
 func (b *testBundle) do(t *testing.T, rq request) response {
 	t.Helper()
+	req, out, err := b.send(rq)
+	require.NoError(t, err)
+	checkResponse(t, rq, req, out)
+	return out
+}
+
+// send sends the request without checking anything, so that it can run on
+// any goroutine; checkResponse checks its answer afterwards.
+func (b *testBundle) send(rq request) (*http.Request, response, error) {
 	var body io.Reader
 	switch {
 	case rq.raw != nil:
 		body = bytes.NewReader(rq.raw)
 	case rq.body != nil:
 		raw, err := json.Marshal(rq.body)
-		require.NoError(t, err)
+		if err != nil {
+			return nil, response{}, err
+		}
 		body = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(context.Background(), rq.method, b.url+rq.path, body)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, response{}, err
+	}
 	if body != nil {
 		ct := rq.contentType
 		if ct == "" {
@@ -160,33 +189,46 @@ func (b *testBundle) do(t *testing.T, rq request) response {
 	if rq.token != "" {
 		req.Header.Set("Authorization", "Bearer "+rq.token)
 	}
+	if rq.apiKey != "" {
+		req.Header.Set("X-API-Key", rq.apiKey)
+	}
+	for k, v := range rq.header {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, response{}, err
+	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	out := response{status: resp.StatusCode, header: resp.Header, body: raw}
+	if err != nil {
+		return nil, response{}, err
+	}
+	return req, response{status: resp.StatusCode, header: resp.Header, body: raw}, nil
+}
 
-	require.NotEmpty(t, resp.Header.Get("X-Request-Id"), "every response carries X-Request-Id")
-	if resp.StatusCode >= 400 && rq.path != "/readyz" {
-		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), "errors are problem+json: %s", raw)
+// checkResponse checks an answer against the spec: status, headers and
+// body must all be declared for the operation.
+func checkResponse(t *testing.T, rq request, req *http.Request, out response) {
+	t.Helper()
+	require.NotEmpty(t, out.header.Get("X-Request-Id"), "every response carries X-Request-Id")
+	if out.status >= 400 && rq.path != "/readyz" {
+		require.Equal(t, "application/problem+json", out.header.Get("Content-Type"), "errors are problem+json: %s", out.body)
 	}
 	route, params, err := specRouter.FindRoute(req)
 	if err != nil {
-		return out // not an operation of the spec (e.g. an unknown path): only the problem check applies
+		return // not an operation of the spec (e.g. an unknown path): only the problem check applies
 	}
 	input := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
-		Status:                 resp.StatusCode,
-		Header:                 resp.Header,
+		Status:                 out.status,
+		Header:                 out.header,
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	}
-	input.SetBodyBytes(raw)
+	input.SetBodyBytes(out.body)
 	require.NoError(t, openapi3filter.ValidateResponse(context.Background(), input),
-		"%s %s answered %d, which the spec does not allow: %s", rq.method, rq.path, resp.StatusCode, raw)
-	return out
+		"%s %s answered %d, which the spec does not allow: %s", rq.method, rq.path, out.status, out.body)
 }
-
 
 // createSchedule creates a schedule and returns its id.
 func (b *testBundle) createSchedule(t *testing.T, token string, body map[string]any) string {

@@ -2,26 +2,16 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"strings"
 	"testing"
-	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"schedsvc/devtemporal"
-	"schedsvc/schedules"
 	"schedsvc/testenv"
-	"schedsvc/workflows"
 )
 
 // env is the real infrastructure every integration test in this package
@@ -32,7 +22,7 @@ var env struct {
 	db        *testenv.Database
 	tc        client.Client
 	taskQueue string
-	task      *httptest.Server
+	fakes     executorFakes // see worker_test.go
 }
 
 func TestMain(m *testing.M) {
@@ -73,51 +63,12 @@ func runIntegration(m *testing.M) (int, error) {
 	}
 	defer env.tc.Close()
 
-	env.task = httptest.NewServer(http.HandlerFunc(taskEndpoint))
-	defer env.task.Close()
-
-	env.taskQueue = fmt.Sprintf("server-test-%d", time.Now().UnixNano())
-	w := worker.New(env.tc, env.taskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
-	w.RegisterActivity(&workflows.Activities{
-		Recorder: schedules.NewRecorder(env.db.Pool),
-		Executor: &workflows.HTTPExecutor{URL: env.task.URL, Client: env.task.Client()},
-	})
-	if err := w.Start(); err != nil {
-		return 0, fmt.Errorf("start worker: %w", err)
+	stopWorker, err := startWorker()
+	if err != nil {
+		return 0, err
 	}
-	defer w.Stop()
+	defer stopWorker()
 	return m.Run(), nil
-}
-
-// taskEndpoint stands in for the platform's task service. The task query
-// picks the behaviour: "fail…" answers 502, "slow…" outlasts a 1 s timeout,
-// anything else succeeds with fixed usage figures.
-func taskEndpoint(w http.ResponseWriter, r *http.Request) {
-	var t workflows.Task
-	if err := json.NewDecoder(r.Body).Decode(&t); err != nil {
-		http.Error(w, "bad task json", http.StatusBadRequest)
-		return
-	}
-	switch {
-	case strings.HasPrefix(t.TaskQuery, "fail"):
-		http.Error(w, "upstream model exploded", http.StatusBadGateway)
-	case strings.HasPrefix(t.TaskQuery, "slow"):
-		select {
-		case <-time.After(5 * time.Second):
-		case <-r.Context().Done():
-		}
-		_, _ = io.WriteString(w, `{"result":"too late"}`)
-	default:
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"result":         "done: " + t.TaskQuery,
-			"total_tokens":   1234,
-			"total_cost_usd": 0.0123,
-			"model_used":     "test-model",
-			"provider":       "test-provider",
-		})
-	}
 }
 
 type quietLogger struct{}

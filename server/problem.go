@@ -21,21 +21,24 @@ type problemKind struct {
 
 // problemKinds is the one table from problem kind to status and title.
 var problemKinds = map[string]problemKind{
-	"invalid-request":        {http.StatusBadRequest, "Invalid request"},
-	"unknown-field":          {http.StatusBadRequest, "Unknown field"},
-	"unauthorized":           {http.StatusUnauthorized, "Unauthorized"},
-	"not-found":              {http.StatusNotFound, "Not found"},
-	"method-not-allowed":     {http.StatusMethodNotAllowed, "Method not allowed"},
-	"schedule-limit-reached": {http.StatusConflict, "Schedule limit reached"},
-	"body-too-large":         {http.StatusRequestEntityTooLarge, "Request body too large"},
-	"unsupported-media-type": {http.StatusUnsupportedMediaType, "Unsupported media type"},
-	"invalid-cron":           {http.StatusUnprocessableEntity, "Invalid cron expression"},
-	"unknown-timezone":       {http.StatusUnprocessableEntity, "Unknown time zone"},
-	"interval-too-short":     {http.StatusUnprocessableEntity, "Interval too short"},
-	"budget-exceeded":        {http.StatusUnprocessableEntity, "Budget not allowed"},
-	"invalid-field":          {http.StatusUnprocessableEntity, "Invalid field"},
-	"service-unavailable":    {http.StatusServiceUnavailable, "Service unavailable"},
-	"internal":               {http.StatusInternalServerError, "Internal error"},
+	"invalid-request":         {http.StatusBadRequest, "Invalid request"},
+	"unknown-field":           {http.StatusBadRequest, "Unknown field"},
+	"unauthorized":            {http.StatusUnauthorized, "Unauthorized"},
+	"not-found":               {http.StatusNotFound, "Not found"},
+	"method-not-allowed":      {http.StatusMethodNotAllowed, "Method not allowed"},
+	"schedule-limit-reached":  {http.StatusConflict, "Schedule limit reached"},
+	"idempotency-in-progress": {http.StatusConflict, "Request with this Idempotency-Key in progress"},
+	"idempotency-key-reused":  {http.StatusUnprocessableEntity, "Idempotency-Key reused"},
+	"rate-limited":            {http.StatusTooManyRequests, "Rate limit exceeded"},
+	"body-too-large":          {http.StatusRequestEntityTooLarge, "Request body too large"},
+	"unsupported-media-type":  {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	"invalid-cron":            {http.StatusUnprocessableEntity, "Invalid cron expression"},
+	"unknown-timezone":        {http.StatusUnprocessableEntity, "Unknown time zone"},
+	"interval-too-short":      {http.StatusUnprocessableEntity, "Interval too short"},
+	"budget-exceeded":         {http.StatusUnprocessableEntity, "Budget not allowed"},
+	"invalid-field":           {http.StatusUnprocessableEntity, "Invalid field"},
+	"service-unavailable":     {http.StatusServiceUnavailable, "Service unavailable"},
+	"internal":                {http.StatusInternalServerError, "Internal error"},
 }
 
 // retryAfterSeconds is what a 503 suggests to clients.
@@ -82,6 +85,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			fields = []api.ProblemFieldError{{Field: verr.Field, Message: verr.Detail}}
 		}
 		writeProblem(w, r, string(verr.Kind), verr.Detail, fields)
+	case errors.Is(err, schedules.ErrRunNotFound):
+		writeProblem(w, r, "not-found", "this schedule has no run with this id", nil)
 	case errors.Is(err, schedules.ErrNotFound):
 		writeProblem(w, r, "not-found", "no schedule with this id exists for you", nil)
 	case errors.Is(err, schedules.ErrUnavailable):

@@ -390,7 +390,6 @@ func TestHealth(t *testing.T) {
 	require.NotEqual(t, "ok", ready.Checks.Redis)
 }
 
-
 // runsOf polls the runs endpoint until done says the list is complete.
 func (b *testBundle) waitForRuns(t *testing.T, tok, id string, timeout time.Duration, done func([]api.Run) bool) []api.Run {
 	t.Helper()
@@ -409,4 +408,3 @@ func (b *testBundle) waitForRuns(t *testing.T, tok, id string, timeout time.Dura
 		time.Sleep(500 * time.Millisecond)
 	}
 }
-

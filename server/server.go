@@ -32,6 +32,12 @@ type Deps struct {
 	Temporal     client.Client
 	Log          *slog.Logger
 	MaxBodyBytes int64
+	// RateLimit configures the per-caller limits; the zero value is the
+	// default tier, failing open.
+	RateLimit RateLimitConfig
+	// IdempotencyTTL is how long answers to Idempotency-Key requests are
+	// replayed; zero means DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
 }
 
 // Server implements the generated strict server interface.
@@ -42,8 +48,9 @@ type Server struct {
 }
 
 // NewServer assembles the handler: request id and logging around
-// everything; for /api/v1, auth → body limit → request validation →
-// strict handler → manager.
+// everything; for /api/v1, auth → body limit → request validation → rate
+// limit → idempotency → strict handler → manager. Health endpoints are
+// neither authenticated nor limited.
 func NewServer(d Deps) (http.Handler, error) {
 	doc, err := loadSpec()
 	if err != nil {
@@ -56,6 +63,11 @@ func NewServer(d Deps) (http.Handler, error) {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	limiter, err := NewRateLimiter(d.Redis, d.RateLimit, d.Log)
+	if err != nil {
+		return nil, err
+	}
+	idempotency := NewIdempotency(d.Postgres, d.IdempotencyTTL, d.Log)
 	s := &Server{
 		manager: d.Manager,
 		ready:   readiness{postgres: d.Postgres, redis: d.Redis, temporal: d.Temporal},
@@ -74,7 +86,8 @@ func NewServer(d Deps) (http.Handler, error) {
 			writeProblem(w, r, "invalid-request", err.Error(), nil)
 		},
 	})
-	protected := d.Auth.requireAuth(limitBody(d.MaxBodyBytes, v.middleware(routes)))
+	protected := d.Auth.requireAuth(d.Log, limitBody(d.MaxBodyBytes,
+		v.middleware(limiter.middleware(idempotency.middleware(routes)))))
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/api/"):

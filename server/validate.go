@@ -1,8 +1,12 @@
 package server
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -33,6 +37,38 @@ func loadSpec() (*openapi3.T, error) {
 	return doc, nil
 }
 
+// routeKey carries the spec operation a request was matched to, so later
+// middleware can read what the contract declares for it.
+type routeKey struct{}
+
+// maxTaskContextBytes bounds task_context as compact JSON; the spec states
+// it, but JSON Schema cannot express a serialized size.
+const maxTaskContextBytes = 16 << 10
+
+// checkTaskContextSize returns a field error when the body's task_context
+// is over maxTaskContextBytes as compact JSON.
+func checkTaskContextSize(r *http.Request) *api.ProblemFieldError {
+	if r.Body == nil || r.ContentLength == 0 {
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	var b struct {
+		TaskContext json.RawMessage `json:"task_context"`
+	}
+	if json.Unmarshal(body, &b) != nil || len(b.TaskContext) <= maxTaskContextBytes {
+		return nil
+	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, b.TaskContext) != nil || compact.Len() <= maxTaskContextBytes {
+		return nil
+	}
+	return &api.ProblemFieldError{Field: "task_context", Message: fmt.Sprintf("must be at most %d bytes as compact JSON", maxTaskContextBytes)}
+}
+
 // validator checks each request against the spec before any handler runs.
 type validator struct {
 	router routers.Router
@@ -57,6 +93,7 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 			writeProblem(w, r, "not-found", "no such endpoint", nil)
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, route))
 		err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
 			Request:    r,
 			PathParams: params,
@@ -76,6 +113,10 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 			writeProblem(w, r, kind, detail, fields)
 			return
 		}
+		if field := checkTaskContextSize(r); field != nil {
+			writeProblem(w, r, "invalid-request", "the request does not match the API contract", []api.ProblemFieldError{*field})
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -85,6 +126,7 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 func describeValidation(err error) (string, []api.ProblemFieldError) {
 	kind := "invalid-request"
 	var fields []api.ProblemFieldError
+	missing := false // a required field or parameter is absent: a malformed request, whatever the field
 	var walk func(err error, param string)
 	walk = func(err error, param string) {
 		var multi openapi3.MultiError
@@ -99,6 +141,9 @@ func describeValidation(err error) (string, []api.ProblemFieldError) {
 		case errors.As(err, &reqErr):
 			if reqErr.Parameter != nil {
 				param = reqErr.Parameter.Name
+			}
+			if errors.Is(reqErr.Err, openapi3filter.ErrInvalidRequired) {
+				missing = true
 			}
 			if reqErr.Err == nil {
 				fields = append(fields, api.ProblemFieldError{Field: fieldName(param, nil), Message: reqErr.Reason})
@@ -116,6 +161,9 @@ func describeValidation(err error) (string, []api.ProblemFieldError) {
 				}
 				return
 			}
+			if schemaErr.SchemaField == "required" {
+				missing = true
+			}
 			fields = append(fields, api.ProblemFieldError{Field: fieldName(param, schemaErr.JSONPointer()), Message: schemaErr.Reason})
 		case errors.As(err, &parseErr):
 			fields = append(fields, api.ProblemFieldError{Field: fieldName(param, nil), Message: "not valid JSON: " + parseErr.Reason})
@@ -124,7 +172,7 @@ func describeValidation(err error) (string, []api.ProblemFieldError) {
 		}
 	}
 	walk(err, "")
-	if kind == "invalid-request" {
+	if kind == "invalid-request" && !missing {
 		kind = fieldKind(fields)
 	}
 	return kind, fields

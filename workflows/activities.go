@@ -13,11 +13,23 @@ import (
 	"schedsvc/schedules"
 )
 
+// ChildWorkflowConfig names the workflow the `workflow` executor starts as
+// a child, and the task queue of the platform's workers that run it.
+type ChildWorkflowConfig struct {
+	WorkflowType string
+	TaskQueue    string
+}
+
 // Activities hold the worker's dependencies; the workflow calls them by
 // method value.
 type Activities struct {
 	Recorder *schedules.Recorder
-	Executor Executor
+	// Executors are the executors this worker performs in the Execute
+	// activity; DefaultExecutor serves runs whose action names none (actions
+	// written before executors were chosen per schedule).
+	Executors       map[schedules.Executor]Executor
+	DefaultExecutor schedules.Executor
+	Child           ChildWorkflowConfig
 }
 
 // StartInput identifies the run being started.
@@ -26,95 +38,173 @@ type StartInput struct {
 	WorkflowID    string
 	TemporalRunID string
 	Query         string
+	Executor      schedules.Executor
 	TriggeredAt   time.Time
 }
 
-// ExecuteInput is the task and its time budget.
+// RunPlan is how the worker performs a run: decided by the worker's
+// configuration, and recorded in the workflow's history by being an activity
+// result, so that the workflow stays deterministic when configuration
+// changes.
+type RunPlan struct {
+	Executor  schedules.Executor
+	Available bool // the worker can perform this executor
+	Child     ChildWorkflowConfig
+}
+
+// ExecuteInput is one attempt and its deadline.
 type ExecuteInput struct {
+	Executor       schedules.Executor
 	Task           Task
 	TimeoutSeconds int
 }
 
-// ExecuteResult is the run's outcome as the workflow records it.
-type ExecuteResult struct {
-	Status       schedules.RunStatus
-	Result       string
-	ErrorMessage string
-	TotalTokens  int64
-	TotalCostUSD float64
-	ModelUsed    string
-	Provider     string
+// AttemptResult is how one attempt ended.
+type AttemptResult struct {
+	Status           schedules.RunStatus
+	Retryable        bool // a FAILED attempt that another attempt might cure
+	Result           string
+	ErrorMessage     string
+	PromptTokens     int64
+	CompletionTokens int64
+	TotalTokens      int64
+	TotalCostUSD     float64
+	ModelUsed        string
+	Provider         string
+	MaxTokens        int64
 }
 
 // CompleteInput is the outcome to record for a workflow id.
 type CompleteInput struct {
+	ScheduleID string
 	WorkflowID string
-	Result     ExecuteResult
+	Result     RunResult
 }
 
-// RecordStart records the run; idempotent per workflow id.
-func (a *Activities) RecordStart(ctx context.Context, in StartInput) error {
+// RecordStart records the run, idempotently per workflow id, and returns
+// how this worker performs it.
+func (a *Activities) RecordStart(ctx context.Context, in StartInput) (RunPlan, error) {
 	id, err := uuid.Parse(in.ScheduleID)
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError("bad schedule id", "BadInput", err)
+		return RunPlan{}, temporal.NewNonRetryableApplicationError("bad schedule id", "BadInput", err)
+	}
+	plan := RunPlan{Executor: in.Executor}
+	if plan.Executor == "" {
+		plan.Executor = a.DefaultExecutor
+	}
+	if plan.Executor == schedules.ExecutorWorkflow {
+		plan.Child = a.Child
+		plan.Available = a.Child.WorkflowType != "" && a.Child.TaskQueue != ""
+	} else {
+		_, plan.Available = a.Executors[plan.Executor]
 	}
 	err = a.Recorder.RecordStart(ctx, schedules.RunStart{
 		ScheduleID:    id,
 		WorkflowID:    in.WorkflowID,
 		TemporalRunID: in.TemporalRunID,
 		Query:         in.Query,
+		Executor:      plan.Executor,
 		TriggeredAt:   in.TriggeredAt,
 		StartedAt:     time.Now(),
 	})
 	if errors.Is(err, schedules.ErrNotFound) {
-		return temporal.NewNonRetryableApplicationError("schedule no longer exists", "ScheduleNotFound", err)
+		return RunPlan{}, temporal.NewNonRetryableApplicationError("schedule no longer exists", "ScheduleNotFound", err)
 	}
-	return err
+	return plan, err
 }
 
-// Execute performs the task under its deadline. Task failures are results,
-// not activity errors, so that they are recorded once and not retried.
-func (a *Activities) Execute(ctx context.Context, in ExecuteInput) (ExecuteResult, error) {
-	timeout := time.Duration(in.TimeoutSeconds) * time.Second
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// heartbeatInterval keeps Temporal informed while an executor works, so a
+// cancelled run (overlap policy CANCEL_OTHER) reaches the executor's ctx and
+// a lost worker is noticed within executeHeartbeatTimeout.
+const heartbeatInterval = 5 * time.Second
+
+// Execute performs one attempt under the run's deadline. Task failures are
+// results, not activity errors, so that each attempt is recorded with its
+// usage and the workflow alone decides about retries.
+func (a *Activities) Execute(ctx context.Context, in ExecuteInput) (AttemptResult, error) {
+	exec, ok := a.Executors[in.Executor]
+	if !ok {
+		return AttemptResult{Status: schedules.RunFailed,
+			ErrorMessage: fmt.Sprintf("executor %q is not configured on this worker", in.Executor)}, nil
+	}
+	ctx, cancel := context.WithDeadline(ctx, in.Task.Deadline)
 	defer cancel()
-	task := in.Task
-	task.Deadline, _ = ctx.Deadline()
-	task.RunID = activity.GetInfo(ctx).WorkflowExecution.ID
-	out, err := a.Executor.Execute(ctx, task)
+	stop := heartbeat(ctx)
+	defer stop()
+	out, err := exec.Execute(ctx, in.Task)
+	return attemptResult(ctx, out, err, in.TimeoutSeconds), nil
+}
+
+func attemptResult(ctx context.Context, out Outcome, err error, timeoutSeconds int) AttemptResult {
+	r := AttemptResult{
+		Status:           schedules.RunCompleted,
+		Result:           out.Result,
+		PromptTokens:     out.PromptTokens,
+		CompletionTokens: out.CompletionTokens,
+		TotalTokens:      out.TotalTokens,
+		TotalCostUSD:     out.TotalCostUSD,
+		ModelUsed:        out.ModelUsed,
+		Provider:         out.Provider,
+		MaxTokens:        out.MaxTokens,
+	}
 	switch {
 	case err == nil:
-		return ExecuteResult{
-			Status:       schedules.RunCompleted,
-			Result:       out.Result,
-			TotalTokens:  out.TotalTokens,
-			TotalCostUSD: out.TotalCostUSD,
-			ModelUsed:    out.ModelUsed,
-			Provider:     out.Provider,
-		}, nil
+		return r
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return ExecuteResult{
-			Status:       schedules.RunTimedOut,
-			ErrorMessage: fmt.Sprintf("the task did not finish within timeout_seconds (%d s): %v", in.TimeoutSeconds, err),
-		}, nil
+		r.Status = schedules.RunTimedOut
+		r.ErrorMessage = timeoutMessage(timeoutSeconds, err)
+	case errors.Is(ctx.Err(), context.Canceled):
+		r.Status = schedules.RunCancelled
+		r.ErrorMessage = "the run was cancelled: " + err.Error()
 	default:
-		return ExecuteResult{Status: schedules.RunFailed, ErrorMessage: err.Error()}, nil
+		r.Status = schedules.RunFailed
+		r.ErrorMessage = err.Error()
+		r.Retryable = !IsPermanent(err)
 	}
+	r.Result = ""
+	return r
+}
+
+func heartbeat(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(heartbeatInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // RecordCompletion records the outcome; idempotent per workflow id.
 func (a *Activities) RecordCompletion(ctx context.Context, in CompleteInput) error {
 	r := in.Result
+	id, err := uuid.Parse(in.ScheduleID)
+	if err != nil && in.ScheduleID != "" {
+		return temporal.NewNonRetryableApplicationError("bad schedule id", "BadInput", err)
+	}
 	return a.Recorder.RecordCompletion(ctx, schedules.RunCompletion{
-		WorkflowID:   in.WorkflowID,
-		Status:       r.Status,
-		Result:       nonEmpty(r.Result),
-		ErrorMessage: nonEmpty(r.ErrorMessage),
-		ModelUsed:    nonEmpty(r.ModelUsed),
-		Provider:     nonEmpty(r.Provider),
-		TotalTokens:  r.TotalTokens,
-		TotalCostUSD: r.TotalCostUSD,
-		CompletedAt:  time.Now(),
+		ScheduleID:       id,
+		WorkflowID:       in.WorkflowID,
+		Status:           r.Status,
+		Result:           nonEmpty(r.Result),
+		ErrorMessage:     nonEmpty(r.ErrorMessage),
+		ModelUsed:        nonEmpty(r.ModelUsed),
+		Provider:         nonEmpty(r.Provider),
+		PromptTokens:     r.PromptTokens,
+		CompletionTokens: r.CompletionTokens,
+		TotalTokens:      r.TotalTokens,
+		TotalCostUSD:     r.TotalCostUSD,
+		Attempts:         r.Attempts,
+		CompletedAt:      time.Now(),
 	})
 }
 
@@ -123,4 +213,12 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+func timeoutMessage(timeoutSeconds int, cause error) string {
+	msg := fmt.Sprintf("the run did not finish within timeout_seconds (%d s)", timeoutSeconds)
+	if cause != nil {
+		msg += ": " + cause.Error()
+	}
+	return msg
 }

@@ -43,6 +43,8 @@ type config struct {
 	jwtSecret        string // JWT_HS256_SECRET, else the stable secret in .data/dev-jwt-secret
 	minIntervalMins  string // SCHEDULE_MIN_INTERVAL_MINS, 1
 	taskEndpointURL  string // TASK_ENDPOINT_URL; empty starts the development task endpoint
+	taskEndpointKey  string // TASK_ENDPOINT_SECRET, else the stable secret in .data/dev-webhook-secret
+	executors        string // EXECUTORS_ENABLED, http,echo: the webhook by default, the echo demo on request
 	dataDir          string // .data, relative to the working directory
 	binDir           string // bin, relative to the working directory
 	devEndpointAddr  string // where the development task endpoint listens
@@ -69,6 +71,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		jwtSecret:        getenv("JWT_HS256_SECRET"),
 		minIntervalMins:  str("SCHEDULE_MIN_INTERVAL_MINS", "1"),
 		taskEndpointURL:  getenv("TASK_ENDPOINT_URL"),
+		taskEndpointKey:  getenv("TASK_ENDPOINT_SECRET"),
+		executors:        str("EXECUTORS_ENABLED", "http,echo"),
 		dataDir:          ".data",
 		binDir:           "bin",
 		devEndpointAddr:  "127.0.0.1:8090",
@@ -108,6 +112,11 @@ func runStack(ctx context.Context, cfg config, out *console, stdout io.Writer) e
 
 	if cfg.jwtSecret == "" {
 		if cfg.jwtSecret, err = devSecret(filepath.Join(cfg.dataDir, "dev-jwt-secret")); err != nil {
+			return err
+		}
+	}
+	if cfg.taskEndpointKey == "" {
+		if cfg.taskEndpointKey, err = devSecret(filepath.Join(cfg.dataDir, "dev-webhook-secret")); err != nil {
 			return err
 		}
 	}
@@ -154,6 +163,10 @@ func runStack(ctx context.Context, cfg config, out *console, stdout io.Writer) e
 	if err := runToCompletion(ctx, filepath.Join(cfg.binDir, "gateway"), []string{"migrate"}, env, out.prefixed("migrate")); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	apiKey, err := devAPIKey(ctx, filepath.Join(cfg.binDir, "gateway"), env, filepath.Join(cfg.dataDir, "dev-api-key"), say)
+	if err != nil {
+		return err
+	}
 
 	var children processGroup
 	defer children.stopAll(say)
@@ -172,7 +185,7 @@ func runStack(ctx context.Context, cfg config, out *console, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	printWelcome(stdout, baseURL, token)
+	printWelcome(stdout, baseURL, token, apiKey)
 
 	<-ctx.Done()
 	if err := children.exitError(); err != nil {
@@ -233,6 +246,8 @@ func childEnv(cfg config) []string {
 		"JWT_HS256_SECRET="+cfg.jwtSecret,
 		"SCHEDULE_MIN_INTERVAL_MINS="+cfg.minIntervalMins,
 		"TASK_ENDPOINT_URL="+cfg.taskEndpointURL,
+		"TASK_ENDPOINT_SECRET="+cfg.taskEndpointKey,
+		"EXECUTORS_ENABLED="+cfg.executors,
 	)
 }
 
@@ -278,12 +293,16 @@ func waitReady(ctx context.Context, url string, timeout time.Duration) error {
 	}
 }
 
-func printWelcome(w io.Writer, baseURL, token string) {
+func printWelcome(w io.Writer, baseURL, token, apiKey string) {
 	fmt.Fprintf(w, `
 The schedule service is running at %[1]s (Ctrl-C stops everything).
 
 Development JWT (sub=dev-user, tenant_id=dev-tenant, valid 30 days):
   export TOKEN=%[2]s
+
+Development API key (user dev-user, tenant dev-tenant, default tier: 60 requests/minute, bursts
+of 10; a new one each run, also in .data/dev-api-key). Send it as -H "X-API-Key: $API_KEY":
+  export API_KEY=%[3]s
 
 Create a schedule that runs every minute:
   curl -sS -X POST %[1]s/api/v1/schedules \
@@ -293,5 +312,5 @@ Create a schedule that runs every minute:
 List its runs (SCHEDULE_ID is the "schedule_id" the create answered with):
   curl -sS %[1]s/api/v1/schedules/$SCHEDULE_ID/runs -H "Authorization: Bearer $TOKEN"
 
-`, baseURL, token)
+`, baseURL, token, apiKey)
 }

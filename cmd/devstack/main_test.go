@@ -130,3 +130,14 @@ func TestLoadConfigDefaults(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "TEMPORAL_PORT")
 }
+
+func TestAPIKeyPrefix(t *testing.T) {
+	t.Parallel()
+	p, ok := apiKeyPrefix("sk_abcd2345_" + strings.Repeat("x", 52))
+	require.True(t, ok)
+	require.Equal(t, "sk_abcd2345", p)
+	for _, bad := range []string{"", "sk_short", "pk_abcd2345_xyz", "sk_abcd2345xxyz"} {
+		_, ok := apiKeyPrefix(bad)
+		require.False(t, ok, bad)
+	}
+}

@@ -1,5 +1,6 @@
 // Command gateway serves the schedule API. `gateway migrate` applies the
-// database migrations and exits.
+// database migrations and exits; `gateway apikey create|revoke|list`
+// manages API keys.
 package main
 
 import (
@@ -40,9 +41,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		switch args[1] {
 		case "migrate":
 			return migrate(ctx, cfg, log)
+		case "apikey":
+			return apikey(ctx, cfg, args[2:], stdout)
 		case "serve":
 		default:
-			return fmt.Errorf("unknown command %q; use serve (the default) or migrate", args[1])
+			return fmt.Errorf("unknown command %q; use serve (the default), migrate or apikey", args[1])
 		}
 	}
 	return serve(ctx, cfg, log)
@@ -63,17 +66,31 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	auth, err := server.NewAuthenticator(server.AuthConfig{
-		Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, Leeway: 30 * time.Second,
-	})
-	if err != nil {
-		return fmt.Errorf("JWT_HS256_SECRET: %w", err)
-	}
 	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	authCfg := server.AuthConfig{
+		Algorithms: cfg.JWTAlgorithms, Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		Leeway: cfg.JWTLeeway, APIKeys: server.NewAPIKeyStore(pool, log),
+	}
+	if cfg.JWTPublicKeys != "" {
+		pemData, err := os.ReadFile(cfg.JWTPublicKeys)
+		if err != nil {
+			return fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
+		}
+		if authCfg.PublicKeys, err = server.ParsePublicKeysPEM(pemData); err != nil {
+			return fmt.Errorf("JWT_PUBLIC_KEY_FILE %s: %w", cfg.JWTPublicKeys, err)
+		}
+	}
+	if cfg.JWTJWKSURL != "" {
+		authCfg.JWKS = server.NewJWKS(cfg.JWTJWKSURL, nil)
+	}
+	auth, err := server.NewAuthenticator(authCfg)
+	if err != nil {
+		return fmt.Errorf("JWT configuration: %w", err)
+	}
 	rdb, err := config.OpenRedis(cfg.RedisURL)
 	if err != nil {
 		return err
@@ -88,10 +105,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	manager := schedules.NewManager(pool, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
 	handler, err := server.NewServer(server.Deps{
 		Manager: manager, Auth: auth, Postgres: pool, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
+		RateLimit:      rateLimitConfig(cfg),
+		IdempotencyTTL: cfg.IdempotencyTTL,
 	})
 	if err != nil {
 		return err
 	}
+	go cleanIdempotencyKeys(ctx, server.NewIdempotency(pool, cfg.IdempotencyTTL, log), log)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
@@ -122,4 +142,32 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("gateway stopped")
 	return nil
+}
+
+func rateLimitConfig(cfg config.Config) server.RateLimitConfig {
+	return server.RateLimitConfig{
+		Tiers: cfg.RateLimit.Tiers, DefaultTier: cfg.RateLimit.DefaultTier,
+		FailClosed: cfg.RateLimit.FailClosed, Timeout: cfg.RateLimit.Timeout,
+	}
+}
+
+// cleanIdempotencyKeys removes expired Idempotency-Key records every ten
+// minutes. Every replica does it; the deletes do not conflict.
+func cleanIdempotencyKeys(ctx context.Context, s *server.Idempotency, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := s.DeleteExpired(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("delete expired idempotency keys", "error", err)
+		}
+		if n > 0 {
+			log.Info("deleted expired idempotency keys", "count", n)
+		}
+	}
 }

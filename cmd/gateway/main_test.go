@@ -94,6 +94,9 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		"bad limit":    {"JWT_HS256_SECRET": secret, "SCHEDULE_MAX_PER_USER": "many"},
 		"bad duration": {"JWT_HS256_SECRET": secret, "TEMPORAL_CALL_TIMEOUT": "5"},
 		"unknown verb": {"JWT_HS256_SECRET": secret, "_args": "frobnicate"},
+		"alg none":     {"JWT_HS256_SECRET": secret, "JWT_ALGORITHMS": "none"},
+		"zero rate":    {"JWT_HS256_SECRET": secret, "RATE_LIMIT_TIERS": "default=0/1m:10"},
+		"fail mode":    {"JWT_HS256_SECRET": secret, "RATE_LIMIT_FAIL_MODE": "maybe"},
 	} {
 		args := []string{"gateway"}
 		if v := env["_args"]; v != "" {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,8 +35,9 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	if err != nil {
 		return err
 	}
-	if cfg.TaskEndpointURL == "" {
-		return errors.New("TASK_ENDPOINT_URL must name the endpoint that performs runs (see README)")
+	executors, err := buildExecutors(cfg)
+	if err != nil {
+		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
@@ -54,15 +54,68 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
 	w.RegisterActivityWithOptions(&workflows.Activities{
-		Recorder: schedules.NewRecorder(pool),
-		Executor: &workflows.HTTPExecutor{URL: cfg.TaskEndpointURL, Client: &http.Client{}},
+		Recorder:        schedules.NewRecorder(pool, tc.ScheduleClient()),
+		Executors:       executors,
+		DefaultExecutor: cfg.Execution.DefaultExecutor,
+		Child:           workflows.ChildWorkflowConfig{WorkflowType: cfg.Execution.ChildWorkflowType, TaskQueue: cfg.Execution.ChildWorkflowTaskQueue},
 	}, activity.RegisterOptions{})
-	log.Info("worker starting", "task_queue", cfg.Temporal.TaskQueue, "task_endpoint", cfg.TaskEndpointURL)
+	log.Info("worker starting", "task_queue", cfg.Temporal.TaskQueue, "executors", cfg.Execution.Executors,
+		"default_executor", cfg.Execution.DefaultExecutor, "task_endpoint", cfg.TaskEndpointURL, "llm_base_url", cfg.Execution.LLMBaseURL)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	// Every worker replica runs the reconciler; a PostgreSQL lock lets one
+	// pass run at a time.
+	manager := schedules.NewManager(pool, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
+	reconciled := make(chan struct{})
+	go func() {
+		defer close(reconciled)
+		manager.RunReconciler(ctx, cfg.ReconcileInterval)
+	}()
 	<-ctx.Done()
 	w.Stop()
+	<-reconciled
 	log.Info("worker stopped")
 	return nil
+}
+
+// buildExecutors builds every enabled executor from its settings; an
+// enabled executor without them stops the worker at start rather than
+// failing runs later.
+func buildExecutors(cfg config.Config) (map[schedules.Executor]workflows.Executor, error) {
+	x := cfg.Execution
+	out := map[schedules.Executor]workflows.Executor{}
+	for _, name := range x.Executors {
+		switch name {
+		case schedules.ExecutorHTTP:
+			if cfg.TaskEndpointURL == "" || x.TaskEndpointSecret == "" {
+				return nil, errors.New("executor http needs TASK_ENDPOINT_URL (the endpoint that performs runs) and TASK_ENDPOINT_SECRET (its signing key); see README")
+			}
+			e, err := workflows.NewHTTPExecutor(workflows.HTTPConfig{
+				URL: cfg.TaskEndpointURL, Secret: []byte(x.TaskEndpointSecret),
+				MaxRedirects: x.TaskEndpointMaxRedirects, MaxResponseBytes: x.TaskEndpointMaxResponseBytes,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("executor http: %w", err)
+			}
+			out[name] = e
+		case schedules.ExecutorLLM:
+			e, err := workflows.NewLLMExecutor(workflows.LLMConfig{
+				BaseURL: x.LLMBaseURL, APIKey: x.LLMAPIKey, Model: x.LLMModel, Provider: x.LLMProvider,
+				Prices: x.LLMPrices, MaxTokens: x.LLMMaxTokens,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("executor llm (LLM_BASE_URL, LLM_MODEL, LLM_PRICES): %w", err)
+			}
+			out[name] = e
+		case schedules.ExecutorWorkflow:
+			// Performed by the workflow itself as a child workflow.
+			if x.ChildWorkflowType == "" || x.ChildWorkflowTaskQueue == "" {
+				return nil, errors.New("executor workflow needs CHILD_WORKFLOW_TYPE and CHILD_WORKFLOW_TASK_QUEUE")
+			}
+		case schedules.ExecutorEcho:
+			out[name] = workflows.EchoExecutor{}
+		}
+	}
+	return out, nil
 }

@@ -15,9 +15,12 @@ WHERE tenant_id = sqlc.arg(tenant_id) AND user_id = sqlc.arg(user_id) AND status
 INSERT INTO schedules (
     id, user_id, tenant_id, name, description, cron_expression, timezone,
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
-    temporal_schedule_id, status, next_run_at
+    temporal_schedule_id, status, next_run_at,
+    executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
+    overlap_policy, pause_after_failures
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13,
+    $14, $15, $16, $17, $18, $19
 )
 RETURNING *;
 
@@ -52,7 +55,10 @@ LIMIT sqlc.arg(page_size);
 UPDATE schedules SET
     name = $2, description = $3, cron_expression = $4, timezone = $5,
     task_query = $6, task_context = $7, max_budget_per_run_usd = $8,
-    timeout_seconds = $9, next_run_at = $10, updated_at = now()
+    timeout_seconds = $9, next_run_at = $10,
+    executor = $11, retry_max_attempts = $12, retry_initial_backoff_seconds = $13,
+    retry_max_backoff_seconds = $14, overlap_policy = $15, pause_after_failures = $16,
+    updated_at = now()
 WHERE id = $1
 RETURNING *;
 
@@ -66,7 +72,9 @@ RETURNING *;
 -- name: ScheduleResume :one
 UPDATE schedules SET
     status = 'ACTIVE', resumed_at = now(), resumed_by = $2, resume_reason = $3,
-    next_run_at = $4, updated_at = now()
+    next_run_at = $4, updated_at = now(),
+    -- A resumed schedule gets pause_after_failures fresh failures again.
+    consecutive_failures = 0
 WHERE id = $1
 RETURNING *;
 
@@ -84,10 +92,25 @@ UPDATE schedules SET
     next_run_at = CASE WHEN status = 'ACTIVE' THEN sqlc.narg(next_run_at)::timestamptz ELSE next_run_at END
 WHERE id = sqlc.arg(id);
 
--- name: ScheduleRecordRunCompletion :exec
+-- name: ScheduleRecordRunCompletion :one
+-- Adds a finished run to the counters and totals. consecutive_failures
+-- restarts at a completed run; the skipped count is Temporal's running total,
+-- so it only ever moves up. Returns what the failure policy needs.
 UPDATE schedules SET
     successful_runs = successful_runs + CASE WHEN sqlc.arg(succeeded)::boolean THEN 1 ELSE 0 END,
     failed_runs = failed_runs + CASE WHEN sqlc.arg(succeeded)::boolean THEN 0 ELSE 1 END,
+    consecutive_failures = CASE WHEN sqlc.arg(succeeded)::boolean THEN 0 ELSE consecutive_failures + 1 END,
     total_tokens = total_tokens + sqlc.arg(tokens)::bigint,
-    total_cost_usd = total_cost_usd + sqlc.arg(cost_usd)::numeric
-WHERE id = sqlc.arg(id);
+    total_prompt_tokens = total_prompt_tokens + sqlc.arg(prompt_tokens)::bigint,
+    total_completion_tokens = total_completion_tokens + sqlc.arg(completion_tokens)::bigint,
+    total_cost_usd = total_cost_usd + sqlc.arg(cost_usd)::numeric,
+    skipped_runs = GREATEST(skipped_runs, sqlc.arg(skipped_runs)::bigint)
+WHERE id = sqlc.arg(id)
+RETURNING status, consecutive_failures, pause_after_failures;
+
+-- name: SchedulePauseAfterFailures :exec
+-- The failure policy's pause: like a user's pause, but by the system.
+UPDATE schedules SET
+    status = 'PAUSED', paused_at = now(), paused_by = 'system', pause_reason = sqlc.arg(pause_reason),
+    next_run_at = NULL, updated_at = now()
+WHERE id = sqlc.arg(id) AND status = 'ACTIVE';

@@ -11,74 +11,124 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type ApiKey struct {
+	ID         uuid.UUID
+	Prefix     string
+	SecretHash []byte
+	UserID     string
+	TenantID   string
+	Tier       string
+	Name       string
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+}
+
+type IdempotencyKey struct {
+	TenantID        string
+	UserID          string
+	Key             string
+	RequestHash     []byte
+	ClaimID         uuid.UUID
+	LockedUntil     *time.Time
+	ResponseStatus  pgtype.Int4
+	ResponseHeaders []byte
+	ResponseBody    []byte
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+}
+
 type Schedule struct {
-	ID                 uuid.UUID
-	UserID             string
-	TenantID           string
-	Name               string
-	Description        string
-	CronExpression     string
-	Timezone           string
-	TaskQuery          string
-	TaskContext        []byte
-	MaxBudgetPerRunUsd pgtype.Numeric
-	TimeoutSeconds     int32
-	TemporalScheduleID string
-	Status             string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	DeletedAt          *time.Time
-	LastRunAt          *time.Time
-	NextRunAt          *time.Time
-	TotalRuns          int64
-	SuccessfulRuns     int64
-	FailedRuns         int64
-	TotalTokens        int64
-	TotalCostUsd       pgtype.Numeric
-	PausedAt           *time.Time
-	PausedBy           *string
-	PauseReason        *string
-	ResumedAt          *time.Time
-	ResumedBy          *string
-	ResumeReason       *string
+	ID                         uuid.UUID
+	UserID                     string
+	TenantID                   string
+	Name                       string
+	Description                string
+	CronExpression             string
+	Timezone                   string
+	TaskQuery                  string
+	TaskContext                []byte
+	MaxBudgetPerRunUsd         pgtype.Numeric
+	TimeoutSeconds             int32
+	TemporalScheduleID         string
+	Status                     string
+	CreatedAt                  time.Time
+	UpdatedAt                  time.Time
+	DeletedAt                  *time.Time
+	LastRunAt                  *time.Time
+	NextRunAt                  *time.Time
+	TotalRuns                  int64
+	SuccessfulRuns             int64
+	FailedRuns                 int64
+	TotalTokens                int64
+	TotalCostUsd               pgtype.Numeric
+	PausedAt                   *time.Time
+	PausedBy                   *string
+	PauseReason                *string
+	ResumedAt                  *time.Time
+	ResumedBy                  *string
+	ResumeReason               *string
+	Executor                   string
+	RetryMaxAttempts           int32
+	RetryInitialBackoffSeconds int32
+	RetryMaxBackoffSeconds     int32
+	OverlapPolicy              string
+	PauseAfterFailures         int32
+	ConsecutiveFailures        int32
+	SkippedRuns                int64
+	TotalPromptTokens          int64
+	TotalCompletionTokens      int64
+	SpecRefreshAt              *time.Time
 }
 
 type ScheduleRun struct {
-	ID            uuid.UUID
-	ScheduleID    uuid.UUID
-	WorkflowID    string
-	TemporalRunID string
-	Query         string
-	Status        string
-	Result        *string
-	ErrorMessage  *string
-	ModelUsed     *string
-	Provider      *string
-	TotalTokens   int64
-	TotalCostUsd  pgtype.Numeric
-	TriggeredAt   time.Time
-	StartedAt     time.Time
-	CompletedAt   *time.Time
-	DurationMs    *int64
+	ID               uuid.UUID
+	ScheduleID       uuid.UUID
+	WorkflowID       string
+	TemporalRunID    string
+	Query            string
+	Status           string
+	Result           *string
+	ErrorMessage     *string
+	ModelUsed        *string
+	Provider         *string
+	TotalTokens      int64
+	TotalCostUsd     pgtype.Numeric
+	TriggeredAt      time.Time
+	StartedAt        time.Time
+	CompletedAt      *time.Time
+	DurationMs       *int64
+	Executor         *string
+	PromptTokens     int64
+	CompletionTokens int64
+	AttemptCount     int32
+	Attempts         []byte
+	PausedSchedule   bool
 }
 
 type VScheduleExecutionHistory struct {
-	ID           uuid.UUID
-	ScheduleID   uuid.UUID
-	ScheduleName string
-	UserID       string
-	TenantID     string
-	WorkflowID   string
-	Query        string
-	Status       string
-	Result       *string
-	ErrorMessage *string
-	ModelUsed    *string
-	Provider     *string
-	TotalTokens  int64
-	TotalCostUsd pgtype.Numeric
-	DurationMs   *int64
-	TriggeredAt  time.Time
-	StartedAt    time.Time
-	CompletedAt  *time.Time
+	ID               uuid.UUID
+	ScheduleID       uuid.UUID
+	ScheduleName     string
+	UserID           string
+	TenantID         string
+	WorkflowID       string
+	Query            string
+	Status           string
+	Result           *string
+	ErrorMessage     *string
+	ModelUsed        *string
+	Provider         *string
+	TotalTokens      int64
+	TotalCostUsd     pgtype.Numeric
+	DurationMs       *int64
+	TriggeredAt      time.Time
+	StartedAt        time.Time
+	CompletedAt      *time.Time
+	Executor         *string
+	PromptTokens     int64
+	CompletionTokens int64
+	AttemptCount     int32
+	Attempts         []byte
+	PausedSchedule   bool
 }

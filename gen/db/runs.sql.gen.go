@@ -17,21 +17,26 @@ const runComplete = `-- name: RunComplete :one
 UPDATE schedule_runs SET
     status = $2, result = $3, error_message = $4, model_used = $5, provider = $6,
     total_tokens = $7, total_cost_usd = $8, completed_at = $9,
-    duration_ms = (extract(epoch FROM ($9::timestamptz - started_at)) * 1000)::bigint
+    duration_ms = (extract(epoch FROM ($9::timestamptz - started_at)) * 1000)::bigint,
+    prompt_tokens = $10, completion_tokens = $11, attempt_count = $12, attempts = $13
 WHERE workflow_id = $1 AND status = 'RUNNING'
 RETURNING schedule_id
 `
 
 type RunCompleteParams struct {
-	WorkflowID   string
-	Status       string
-	Result       *string
-	ErrorMessage *string
-	ModelUsed    *string
-	Provider     *string
-	TotalTokens  int64
-	TotalCostUsd pgtype.Numeric
-	CompletedAt  *time.Time
+	WorkflowID       string
+	Status           string
+	Result           *string
+	ErrorMessage     *string
+	ModelUsed        *string
+	Provider         *string
+	TotalTokens      int64
+	TotalCostUsd     pgtype.Numeric
+	CompletedAt      *time.Time
+	PromptTokens     int64
+	CompletionTokens int64
+	AttemptCount     int32
+	Attempts         []byte
 }
 
 // Returns no row when the run already left RUNNING (a retried activity).
@@ -46,14 +51,60 @@ func (q *Queries) RunComplete(ctx context.Context, arg RunCompleteParams) (uuid.
 		arg.TotalTokens,
 		arg.TotalCostUsd,
 		arg.CompletedAt,
+		arg.PromptTokens,
+		arg.CompletionTokens,
+		arg.AttemptCount,
+		arg.Attempts,
 	)
 	var schedule_id uuid.UUID
 	err := row.Scan(&schedule_id)
 	return schedule_id, err
 }
 
+const runHistoryGetBySchedule = `-- name: RunHistoryGetBySchedule :one
+SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule FROM v_schedule_execution_history
+WHERE schedule_id = $1 AND id = $2
+`
+
+type RunHistoryGetByScheduleParams struct {
+	ScheduleID uuid.UUID
+	ID         uuid.UUID
+}
+
+func (q *Queries) RunHistoryGetBySchedule(ctx context.Context, arg RunHistoryGetByScheduleParams) (VScheduleExecutionHistory, error) {
+	row := q.db.QueryRow(ctx, runHistoryGetBySchedule, arg.ScheduleID, arg.ID)
+	var i VScheduleExecutionHistory
+	err := row.Scan(
+		&i.ID,
+		&i.ScheduleID,
+		&i.ScheduleName,
+		&i.UserID,
+		&i.TenantID,
+		&i.WorkflowID,
+		&i.Query,
+		&i.Status,
+		&i.Result,
+		&i.ErrorMessage,
+		&i.ModelUsed,
+		&i.Provider,
+		&i.TotalTokens,
+		&i.TotalCostUsd,
+		&i.DurationMs,
+		&i.TriggeredAt,
+		&i.StartedAt,
+		&i.CompletedAt,
+		&i.Executor,
+		&i.PromptTokens,
+		&i.CompletionTokens,
+		&i.AttemptCount,
+		&i.Attempts,
+		&i.PausedSchedule,
+	)
+	return i, err
+}
+
 const runHistoryListBySchedule = `-- name: RunHistoryListBySchedule :many
-SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at FROM v_schedule_execution_history
+SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule FROM v_schedule_execution_history
 WHERE schedule_id = $1
 ORDER BY triggered_at DESC, id DESC
 LIMIT $3 OFFSET $2
@@ -93,6 +144,12 @@ func (q *Queries) RunHistoryListBySchedule(ctx context.Context, arg RunHistoryLi
 			&i.TriggeredAt,
 			&i.StartedAt,
 			&i.CompletedAt,
+			&i.Executor,
+			&i.PromptTokens,
+			&i.CompletionTokens,
+			&i.AttemptCount,
+			&i.Attempts,
+			&i.PausedSchedule,
 		); err != nil {
 			return nil, err
 		}
@@ -105,7 +162,7 @@ func (q *Queries) RunHistoryListBySchedule(ctx context.Context, arg RunHistoryLi
 }
 
 const runHistoryListByScheduleAfter = `-- name: RunHistoryListByScheduleAfter :many
-SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at FROM v_schedule_execution_history
+SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule FROM v_schedule_execution_history
 WHERE schedule_id = $1
   AND (triggered_at, id) < ($2::timestamptz, $3::uuid)
 ORDER BY triggered_at DESC, id DESC
@@ -152,6 +209,12 @@ func (q *Queries) RunHistoryListByScheduleAfter(ctx context.Context, arg RunHist
 			&i.TriggeredAt,
 			&i.StartedAt,
 			&i.CompletedAt,
+			&i.Executor,
+			&i.PromptTokens,
+			&i.CompletionTokens,
+			&i.AttemptCount,
+			&i.Attempts,
+			&i.PausedSchedule,
 		); err != nil {
 			return nil, err
 		}
@@ -165,8 +228,8 @@ func (q *Queries) RunHistoryListByScheduleAfter(ctx context.Context, arg RunHist
 
 const runInsertStart = `-- name: RunInsertStart :one
 INSERT INTO schedule_runs (
-    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at
-) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6)
+    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, executor
+) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7)
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING id
 `
@@ -178,6 +241,7 @@ type RunInsertStartParams struct {
 	Query         string
 	TriggeredAt   time.Time
 	StartedAt     time.Time
+	Executor      *string
 }
 
 // Returns no row when the run was already recorded (a retried activity).
@@ -189,8 +253,18 @@ func (q *Queries) RunInsertStart(ctx context.Context, arg RunInsertStartParams) 
 		arg.Query,
 		arg.TriggeredAt,
 		arg.StartedAt,
+		arg.Executor,
 	)
 	var id uuid.UUID
 	err := row.Scan(&id)
 	return id, err
+}
+
+const runMarkPausedSchedule = `-- name: RunMarkPausedSchedule :exec
+UPDATE schedule_runs SET paused_schedule = true WHERE workflow_id = $1
+`
+
+func (q *Queries) RunMarkPausedSchedule(ctx context.Context, workflowID string) error {
+	_, err := q.db.Exec(ctx, runMarkPausedSchedule, workflowID)
+	return err
 }

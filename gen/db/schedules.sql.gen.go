@@ -65,7 +65,7 @@ func (q *Queries) ScheduleCountByOwnerStatus(ctx context.Context, arg ScheduleCo
 }
 
 const scheduleGetByID = `-- name: ScheduleGetByID :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason FROM schedules WHERE id = $1
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules WHERE id = $1
 `
 
 func (q *Queries) ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, error) {
@@ -101,12 +101,23 @@ func (q *Queries) ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, 
 		&i.ResumedAt,
 		&i.ResumedBy,
 		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
 	)
 	return i, err
 }
 
 const scheduleGetByOwner = `-- name: ScheduleGetByOwner :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
 `
 
@@ -149,12 +160,23 @@ func (q *Queries) ScheduleGetByOwner(ctx context.Context, arg ScheduleGetByOwner
 		&i.ResumedAt,
 		&i.ResumedBy,
 		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
 	)
 	return i, err
 }
 
 const scheduleGetByOwnerForUpdate = `-- name: ScheduleGetByOwnerForUpdate :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
 FOR UPDATE
 `
@@ -198,6 +220,17 @@ func (q *Queries) ScheduleGetByOwnerForUpdate(ctx context.Context, arg ScheduleG
 		&i.ResumedAt,
 		&i.ResumedBy,
 		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
 	)
 	return i, err
 }
@@ -206,27 +239,36 @@ const scheduleInsert = `-- name: ScheduleInsert :one
 INSERT INTO schedules (
     id, user_id, tenant_id, name, description, cron_expression, timezone,
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
-    temporal_schedule_id, status, next_run_at
+    temporal_schedule_id, status, next_run_at,
+    executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
+    overlap_policy, pause_after_failures
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13,
+    $14, $15, $16, $17, $18, $19
 )
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
 `
 
 type ScheduleInsertParams struct {
-	ID                 uuid.UUID
-	UserID             string
-	TenantID           string
-	Name               string
-	Description        string
-	CronExpression     string
-	Timezone           string
-	TaskQuery          string
-	TaskContext        []byte
-	MaxBudgetPerRunUsd pgtype.Numeric
-	TimeoutSeconds     int32
-	TemporalScheduleID string
-	NextRunAt          *time.Time
+	ID                         uuid.UUID
+	UserID                     string
+	TenantID                   string
+	Name                       string
+	Description                string
+	CronExpression             string
+	Timezone                   string
+	TaskQuery                  string
+	TaskContext                []byte
+	MaxBudgetPerRunUsd         pgtype.Numeric
+	TimeoutSeconds             int32
+	TemporalScheduleID         string
+	NextRunAt                  *time.Time
+	Executor                   string
+	RetryMaxAttempts           int32
+	RetryInitialBackoffSeconds int32
+	RetryMaxBackoffSeconds     int32
+	OverlapPolicy              string
+	PauseAfterFailures         int32
 }
 
 func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) (Schedule, error) {
@@ -244,6 +286,12 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 		arg.TimeoutSeconds,
 		arg.TemporalScheduleID,
 		arg.NextRunAt,
+		arg.Executor,
+		arg.RetryMaxAttempts,
+		arg.RetryInitialBackoffSeconds,
+		arg.RetryMaxBackoffSeconds,
+		arg.OverlapPolicy,
+		arg.PauseAfterFailures,
 	)
 	var i Schedule
 	err := row.Scan(
@@ -276,12 +324,23 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 		&i.ResumedAt,
 		&i.ResumedBy,
 		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
 	)
 	return i, err
 }
 
 const scheduleListByOwner = `-- name: ScheduleListByOwner :many
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
   AND ($3::text IS NULL OR status = $3::text)
 ORDER BY created_at DESC, id DESC
@@ -341,6 +400,17 @@ func (q *Queries) ScheduleListByOwner(ctx context.Context, arg ScheduleListByOwn
 			&i.ResumedAt,
 			&i.ResumedBy,
 			&i.ResumeReason,
+			&i.Executor,
+			&i.RetryMaxAttempts,
+			&i.RetryInitialBackoffSeconds,
+			&i.RetryMaxBackoffSeconds,
+			&i.OverlapPolicy,
+			&i.PauseAfterFailures,
+			&i.ConsecutiveFailures,
+			&i.SkippedRuns,
+			&i.TotalPromptTokens,
+			&i.TotalCompletionTokens,
+			&i.SpecRefreshAt,
 		); err != nil {
 			return nil, err
 		}
@@ -353,7 +423,7 @@ func (q *Queries) ScheduleListByOwner(ctx context.Context, arg ScheduleListByOwn
 }
 
 const scheduleListByOwnerAfter = `-- name: ScheduleListByOwnerAfter :many
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
   AND ($3::text IS NULL OR status = $3::text)
   AND (created_at, id) < ($4::timestamptz, $5::uuid)
@@ -416,6 +486,17 @@ func (q *Queries) ScheduleListByOwnerAfter(ctx context.Context, arg ScheduleList
 			&i.ResumedAt,
 			&i.ResumedBy,
 			&i.ResumeReason,
+			&i.Executor,
+			&i.RetryMaxAttempts,
+			&i.RetryInitialBackoffSeconds,
+			&i.RetryMaxBackoffSeconds,
+			&i.OverlapPolicy,
+			&i.PauseAfterFailures,
+			&i.ConsecutiveFailures,
+			&i.SkippedRuns,
+			&i.TotalPromptTokens,
+			&i.TotalCompletionTokens,
+			&i.SpecRefreshAt,
 		); err != nil {
 			return nil, err
 		}
@@ -432,7 +513,7 @@ UPDATE schedules SET
     status = 'PAUSED', paused_at = now(), paused_by = $2, pause_reason = $3,
     next_run_at = NULL, updated_at = now()
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
 `
 
 type SchedulePauseParams struct {
@@ -474,34 +555,85 @@ func (q *Queries) SchedulePause(ctx context.Context, arg SchedulePauseParams) (S
 		&i.ResumedAt,
 		&i.ResumedBy,
 		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
 	)
 	return i, err
 }
 
-const scheduleRecordRunCompletion = `-- name: ScheduleRecordRunCompletion :exec
+const schedulePauseAfterFailures = `-- name: SchedulePauseAfterFailures :exec
+UPDATE schedules SET
+    status = 'PAUSED', paused_at = now(), paused_by = 'system', pause_reason = $1,
+    next_run_at = NULL, updated_at = now()
+WHERE id = $2 AND status = 'ACTIVE'
+`
+
+type SchedulePauseAfterFailuresParams struct {
+	PauseReason *string
+	ID          uuid.UUID
+}
+
+// The failure policy's pause: like a user's pause, but by the system.
+func (q *Queries) SchedulePauseAfterFailures(ctx context.Context, arg SchedulePauseAfterFailuresParams) error {
+	_, err := q.db.Exec(ctx, schedulePauseAfterFailures, arg.PauseReason, arg.ID)
+	return err
+}
+
+const scheduleRecordRunCompletion = `-- name: ScheduleRecordRunCompletion :one
 UPDATE schedules SET
     successful_runs = successful_runs + CASE WHEN $1::boolean THEN 1 ELSE 0 END,
     failed_runs = failed_runs + CASE WHEN $1::boolean THEN 0 ELSE 1 END,
+    consecutive_failures = CASE WHEN $1::boolean THEN 0 ELSE consecutive_failures + 1 END,
     total_tokens = total_tokens + $2::bigint,
-    total_cost_usd = total_cost_usd + $3::numeric
-WHERE id = $4
+    total_prompt_tokens = total_prompt_tokens + $3::bigint,
+    total_completion_tokens = total_completion_tokens + $4::bigint,
+    total_cost_usd = total_cost_usd + $5::numeric,
+    skipped_runs = GREATEST(skipped_runs, $6::bigint)
+WHERE id = $7
+RETURNING status, consecutive_failures, pause_after_failures
 `
 
 type ScheduleRecordRunCompletionParams struct {
-	Succeeded bool
-	Tokens    int64
-	CostUsd   pgtype.Numeric
-	ID        uuid.UUID
+	Succeeded        bool
+	Tokens           int64
+	PromptTokens     int64
+	CompletionTokens int64
+	CostUsd          pgtype.Numeric
+	SkippedRuns      int64
+	ID               uuid.UUID
 }
 
-func (q *Queries) ScheduleRecordRunCompletion(ctx context.Context, arg ScheduleRecordRunCompletionParams) error {
-	_, err := q.db.Exec(ctx, scheduleRecordRunCompletion,
+type ScheduleRecordRunCompletionRow struct {
+	Status              string
+	ConsecutiveFailures int32
+	PauseAfterFailures  int32
+}
+
+// Adds a finished run to the counters and totals. consecutive_failures
+// restarts at a completed run; the skipped count is Temporal's running total,
+// so it only ever moves up. Returns what the failure policy needs.
+func (q *Queries) ScheduleRecordRunCompletion(ctx context.Context, arg ScheduleRecordRunCompletionParams) (ScheduleRecordRunCompletionRow, error) {
+	row := q.db.QueryRow(ctx, scheduleRecordRunCompletion,
 		arg.Succeeded,
 		arg.Tokens,
+		arg.PromptTokens,
+		arg.CompletionTokens,
 		arg.CostUsd,
+		arg.SkippedRuns,
 		arg.ID,
 	)
-	return err
+	var i ScheduleRecordRunCompletionRow
+	err := row.Scan(&i.Status, &i.ConsecutiveFailures, &i.PauseAfterFailures)
+	return i, err
 }
 
 const scheduleRecordRunStart = `-- name: ScheduleRecordRunStart :exec
@@ -528,9 +660,11 @@ func (q *Queries) ScheduleRecordRunStart(ctx context.Context, arg ScheduleRecord
 const scheduleResume = `-- name: ScheduleResume :one
 UPDATE schedules SET
     status = 'ACTIVE', resumed_at = now(), resumed_by = $2, resume_reason = $3,
-    next_run_at = $4, updated_at = now()
+    next_run_at = $4, updated_at = now(),
+    -- A resumed schedule gets pause_after_failures fresh failures again.
+    consecutive_failures = 0
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
 `
 
 type ScheduleResumeParams struct {
@@ -578,6 +712,17 @@ func (q *Queries) ScheduleResume(ctx context.Context, arg ScheduleResumeParams) 
 		&i.ResumedAt,
 		&i.ResumedBy,
 		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
 	)
 	return i, err
 }
@@ -597,22 +742,31 @@ const scheduleUpdateConfig = `-- name: ScheduleUpdateConfig :one
 UPDATE schedules SET
     name = $2, description = $3, cron_expression = $4, timezone = $5,
     task_query = $6, task_context = $7, max_budget_per_run_usd = $8,
-    timeout_seconds = $9, next_run_at = $10, updated_at = now()
+    timeout_seconds = $9, next_run_at = $10,
+    executor = $11, retry_max_attempts = $12, retry_initial_backoff_seconds = $13,
+    retry_max_backoff_seconds = $14, overlap_policy = $15, pause_after_failures = $16,
+    updated_at = now()
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
 `
 
 type ScheduleUpdateConfigParams struct {
-	ID                 uuid.UUID
-	Name               string
-	Description        string
-	CronExpression     string
-	Timezone           string
-	TaskQuery          string
-	TaskContext        []byte
-	MaxBudgetPerRunUsd pgtype.Numeric
-	TimeoutSeconds     int32
-	NextRunAt          *time.Time
+	ID                         uuid.UUID
+	Name                       string
+	Description                string
+	CronExpression             string
+	Timezone                   string
+	TaskQuery                  string
+	TaskContext                []byte
+	MaxBudgetPerRunUsd         pgtype.Numeric
+	TimeoutSeconds             int32
+	NextRunAt                  *time.Time
+	Executor                   string
+	RetryMaxAttempts           int32
+	RetryInitialBackoffSeconds int32
+	RetryMaxBackoffSeconds     int32
+	OverlapPolicy              string
+	PauseAfterFailures         int32
 }
 
 func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateConfigParams) (Schedule, error) {
@@ -627,6 +781,12 @@ func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateCo
 		arg.MaxBudgetPerRunUsd,
 		arg.TimeoutSeconds,
 		arg.NextRunAt,
+		arg.Executor,
+		arg.RetryMaxAttempts,
+		arg.RetryInitialBackoffSeconds,
+		arg.RetryMaxBackoffSeconds,
+		arg.OverlapPolicy,
+		arg.PauseAfterFailures,
 	)
 	var i Schedule
 	err := row.Scan(
@@ -659,6 +819,17 @@ func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateCo
 		&i.ResumedAt,
 		&i.ResumedBy,
 		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
 	)
 	return i, err
 }

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/stretchr/testify/require"
+)
+
+func getenv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadRateLimitDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(getenv(nil))
+	require.NoError(t, err)
+	require.Equal(t, map[string]redis_rate.Limit{"default": {Rate: 60, Burst: 10, Period: time.Minute}}, c.RateLimit.Tiers)
+	require.Equal(t, "default", c.RateLimit.DefaultTier)
+	require.False(t, c.RateLimit.FailClosed)
+	require.Equal(t, 100*time.Millisecond, c.RateLimit.Timeout)
+	require.Equal(t, 24*time.Hour, c.IdempotencyTTL)
+	require.Equal(t, 30*time.Second, c.JWTLeeway)
+}
+
+func TestLoadRateLimitTiers(t *testing.T) {
+	t.Parallel()
+	c, err := Load(getenv(map[string]string{
+		"RATE_LIMIT_TIERS":     "default=60/1m:10, test=5/1m:5,bulk=1000/1h:100",
+		"RATE_LIMIT_FAIL_MODE": "closed",
+		"JWT_ALGORITHMS":       "RS256, ES256",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, redis_rate.Limit{Rate: 5, Burst: 5, Period: time.Minute}, c.RateLimit.Tiers["test"])
+	require.Equal(t, redis_rate.Limit{Rate: 1000, Burst: 100, Period: time.Hour}, c.RateLimit.Tiers["bulk"])
+	require.True(t, c.RateLimit.FailClosed)
+	require.Equal(t, []string{"RS256", "ES256"}, c.JWTAlgorithms)
+}
+
+func TestLoadRejectsUnusableTiers(t *testing.T) {
+	t.Parallel()
+	for name, tiers := range map[string]string{
+		"zero rate":       "default=0/1m:10",
+		"zero burst":      "default=60/1m:0",
+		"zero period":     "default=60/0s:10",
+		"malformed":       "default=60 per minute",
+		"no default tier": "pro=600/1m:100",
+		"duplicate":       "default=60/1m:10,default=5/1m:5",
+	} {
+		_, err := Load(getenv(map[string]string{"RATE_LIMIT_TIERS": tiers}))
+		require.Error(t, err, name)
+	}
+	_, err := Load(getenv(map[string]string{"RATE_LIMIT_FAIL_MODE": "sometimes"}))
+	require.ErrorContains(t, err, "RATE_LIMIT_FAIL_MODE")
+}

@@ -1,0 +1,29 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"schedsvc/gen/api"
+)
+
+const defaultPreviewCount = 5
+
+func (s *Server) PreviewCron(_ context.Context, req api.PreviewCronRequestObject) (api.PreviewCronResponseObject, error) {
+	p := req.Params
+	tz, count, from := "UTC", defaultPreviewCount, time.Now()
+	setIf(&tz, p.Timezone)
+	setIf(&count, p.Count)
+	setIf(&from, p.From)
+	preview, err := s.manager.Preview(p.CronExpression, tz, count, from)
+	if err != nil {
+		return nil, err
+	}
+	return api.PreviewCron200JSONResponse{Body: api.CronPreview{
+		CronExpression: p.CronExpression,
+		Timezone:       tz,
+		Description:    preview.Description,
+		Times:          preview.Times,
+		PreviousRunAt:  preview.Previous,
+	}}, nil
+}

@@ -1,0 +1,190 @@
+package workflows
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Headers of a webhook call. Receivers verify SignatureHeader over
+// TimestampHeader and the body (see VerifySignature) and de-duplicate
+// retried attempts by IdempotencyHeader, which is the same for every
+// attempt of a run.
+const (
+	SignatureHeader   = "X-Schedsvc-Signature"
+	TimestampHeader   = "X-Schedsvc-Timestamp"
+	IdempotencyHeader = "Idempotency-Key"
+	AttemptHeader     = "X-Schedsvc-Attempt"
+)
+
+// HTTPConfig configures the webhook executor.
+type HTTPConfig struct {
+	URL              string
+	Secret           []byte // HMAC-SHA256 key shared with the receiver
+	MaxResponseBytes int64  // default 1 MiB: a run's result is stored and shown in history
+	MaxRedirects     int    // default 0: a redirect fails the attempt
+	Transport        http.RoundTripper
+}
+
+// HTTPExecutor POSTs each attempt as signed JSON to a task endpoint and reads
+// the run's result and cost from the JSON answer.
+type HTTPExecutor struct {
+	url     string
+	secret  []byte
+	maxBody int64
+	client  *http.Client
+}
+
+// NewHTTPExecutor checks the configuration: the target must be an absolute
+// http or https URL, and a signing secret is required.
+func NewHTTPExecutor(c HTTPConfig) (*HTTPExecutor, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("task endpoint %q must be an absolute http or https URL", c.URL)
+	}
+	if len(c.Secret) < 16 {
+		return nil, errors.New("the webhook signing secret must be at least 16 bytes")
+	}
+	if c.MaxResponseBytes <= 0 {
+		c.MaxResponseBytes = 1 << 20
+	}
+	maxRedirects := c.MaxRedirects
+	return &HTTPExecutor{
+		url:     c.URL,
+		secret:  c.Secret,
+		maxBody: c.MaxResponseBytes,
+		client: &http.Client{
+			Transport: c.Transport,
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if len(via) > maxRedirects {
+					return Permanent(fmt.Errorf("task endpoint redirected more than %d times", maxRedirects))
+				}
+				if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+					return Permanent(fmt.Errorf("task endpoint redirected to a %s URL; only http and https are followed", req.URL.Scheme))
+				}
+				return nil
+			},
+		},
+	}, nil
+}
+
+// taskResponse is the JSON a task endpoint answers with.
+type taskResponse struct {
+	Result           string  `json:"result"`
+	PromptTokens     int64   `json:"prompt_tokens"`
+	CompletionTokens int64   `json:"completion_tokens"`
+	TotalTokens      int64   `json:"total_tokens"`
+	TotalCostUSD     float64 `json:"total_cost_usd"`
+	ModelUsed        string  `json:"model_used"`
+	Provider         string  `json:"provider"`
+}
+
+// Sign returns the signature header value for a body sent at timestamp
+// (Unix seconds): "v1=" and the hex HMAC-SHA256 of "<timestamp>.<body>".
+func Sign(secret []byte, timestamp string, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(timestamp))
+	mac.Write([]byte("."))
+	mac.Write(body)
+	return "v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifySignature is what a receiver does: it checks the signature over the
+// timestamp and body, and that the timestamp is within tolerance of now, so
+// a captured call cannot be replayed later.
+func VerifySignature(secret []byte, timestamp, signature string, body []byte, now time.Time, tolerance time.Duration) error {
+	sec, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return fmt.Errorf("bad %s %q", TimestampHeader, timestamp)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("%s is %s away from now", TimestampHeader, d.Round(time.Second))
+	}
+	if !hmac.Equal([]byte(Sign(secret, timestamp, body)), []byte(signature)) {
+		return errors.New("signature does not match")
+	}
+	return nil
+}
+
+// Execute implements Executor. A non-2xx answer, an oversized or unreadable
+// answer or the deadline passing fails the attempt with the reason; 4xx
+// answers other than 408, 425 and 429 are not retried.
+func (e *HTTPExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
+	body, err := json.Marshal(t)
+	if err != nil {
+		return Outcome{}, Permanent(fmt.Errorf("encode task: %w", err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	if err != nil {
+		return Outcome{}, Permanent(fmt.Errorf("build task request: %w", err))
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json")
+	h.Set("X-Schedule-Id", t.ScheduleID)
+	h.Set("X-Run-Id", t.RunID)
+	h.Set(IdempotencyHeader, t.RunID)
+	h.Set(AttemptHeader, strconv.Itoa(t.Attempt))
+	h.Set(TimestampHeader, ts)
+	h.Set(SignatureHeader, Sign(e.secret, ts, body))
+	resp, err := e.client.Do(req)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return Outcome{}, fmt.Errorf("task endpoint did not answer before the deadline: %w", context.DeadlineExceeded)
+		}
+		var uerr *url.Error
+		if errors.As(err, &uerr) && IsPermanent(uerr.Err) {
+			return Outcome{}, uerr.Err
+		}
+		return Outcome{}, fmt.Errorf("call task endpoint: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, e.maxBody+1))
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return Outcome{}, fmt.Errorf("task endpoint did not answer before the deadline: %w", context.DeadlineExceeded)
+		}
+		return Outcome{}, fmt.Errorf("read task endpoint answer: %w", err)
+	}
+	if int64(len(raw)) > e.maxBody {
+		return Outcome{}, Permanent(fmt.Errorf("task endpoint answer is larger than %d bytes", e.maxBody))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		err := fmt.Errorf("task endpoint answered %s: %s", resp.Status, snippet(raw))
+		if !retryableStatus(resp.StatusCode) {
+			err = Permanent(err)
+		}
+		return Outcome{}, err
+	}
+	var tr taskResponse
+	if err := json.Unmarshal(raw, &tr); err != nil {
+		return Outcome{}, fmt.Errorf("task endpoint answer is not the expected JSON: %w", err)
+	}
+	if tr.TotalTokens < 0 || tr.PromptTokens < 0 || tr.CompletionTokens < 0 || tr.TotalCostUSD < 0 {
+		return Outcome{}, Permanent(fmt.Errorf("task endpoint reported negative usage (tokens %d, cost %v)", tr.TotalTokens, tr.TotalCostUSD))
+	}
+	if tr.TotalTokens == 0 {
+		tr.TotalTokens = tr.PromptTokens + tr.CompletionTokens
+	}
+	return Outcome{
+		Result:           tr.Result,
+		PromptTokens:     tr.PromptTokens,
+		CompletionTokens: tr.CompletionTokens,
+		TotalTokens:      tr.TotalTokens,
+		TotalCostUSD:     tr.TotalCostUSD,
+		ModelUsed:        strings.TrimSpace(tr.ModelUsed),
+		Provider:         strings.TrimSpace(tr.Provider),
+	}, nil
+}
