@@ -196,3 +196,30 @@ func TestCronTemporalServerQuirks(t *testing.T) {
 	}
 	t.Logf("plain zone calendars on Temporal 1.32 vs our semantics:\n%s", strings.Join(report, "\n"))
 }
+
+// TestTemporalStartAtSemantics pins how the server treats ScheduleSpec.StartAt
+// (the basis of the literal future cases): NextActionTimes are computed from
+// StartAt when it lies in the future, and StartAt itself is included when it
+// is a firing instant (our Next is strictly after `from`).
+func TestTemporalStartAtSemantics(t *testing.T) {
+	tc := startTemporal(t)
+	c, err := ParseCron("0 * * * *", "UTC")
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		startAt string
+		want    []string
+	}{
+		{"2027-01-01T00:30:00Z", []string{"2027-01-01T01:00:00Z", "2027-01-01T02:00:00Z"}},
+		{"2027-01-01T01:00:00Z", []string{"2027-01-01T01:00:00Z", "2027-01-01T02:00:00Z"}},
+		{"2027-01-01T00:59:59Z", []string{"2027-01-01T01:00:00Z", "2027-01-01T02:00:00Z"}},
+	} {
+		from, err := time.Parse(time.RFC3339, tt.startAt)
+		require.NoError(t, err)
+		spec := c.TemporalSpec(from)
+		spec.StartAt = from
+		got := temporalNextTimes(t, tc, spec)
+		require.GreaterOrEqual(t, len(got), 2)
+		t.Logf("StartAt %s: %d times, first %v", tt.startAt, len(got), formatIn(got[:3], time.UTC))
+		require.Equal(t, tt.want, formatIn(got[:2], time.UTC), "StartAt %s", tt.startAt)
+	}
+}

@@ -315,6 +315,7 @@ func (a *Authenticator) requireAuth(log *slog.Logger, next http.Handler) http.Ha
 			writeProblem(w, r, "unauthorized", ae.msg, nil)
 			return
 		}
+		noteOwner(r.Context(), p.owner)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	"schedsvc/gen/api"
@@ -60,6 +61,7 @@ type setupOptions struct {
 	log       *slog.Logger
 	maxBody   int64
 	idemTTL   time.Duration
+	tracer    trace.TracerProvider
 }
 
 // unlimited is the rate-limit tier tests get unless they test limits.
@@ -91,7 +93,7 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 	t.Cleanup(func() { _ = rdb.Close() })
 	h, err := server.NewServer(server.Deps{
 		Manager: manager, Auth: auth, Postgres: env.db.Pool, Redis: rdb, Temporal: o.temporal, Log: log, MaxBodyBytes: o.maxBody,
-		RateLimit: o.rateLimit, IdempotencyTTL: o.idemTTL,
+		RateLimit: o.rateLimit, IdempotencyTTL: o.idemTTL, Tracer: o.tracer,
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)

@@ -14,6 +14,10 @@ import (
 	"regexp"
 	"runtime/debug"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"schedsvc/schedules"
 )
 
 type requestIDKey struct{}
@@ -53,6 +57,21 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// accessEntry collects what inner handlers learn about a request (who made
+// it) for the access log that observe writes when the request is done.
+type accessEntry struct {
+	owner *schedules.Owner
+}
+
+type accessEntryKey struct{}
+
+// noteOwner records the authenticated owner for the access log.
+func noteOwner(ctx context.Context, o schedules.Owner) {
+	if e, ok := ctx.Value(accessEntryKey{}).(*accessEntry); ok {
+		e.owner = &o
+	}
+}
+
 // observe gives every request an id, logs it when done, and turns a panic
 // into a 500 problem.
 func observe(log *slog.Logger, next http.Handler) http.Handler {
@@ -64,7 +83,9 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		entry := &accessEntry{}
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		r = r.WithContext(context.WithValue(ctx, accessEntryKey{}, entry))
 		sw := &statusWriter{ResponseWriter: w, requestID: id}
 		defer func() {
 			if p := recover(); p != nil {
@@ -75,8 +96,11 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 			}
 			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"duration_ms", time.Since(start).Milliseconds(), "request_id", id}
-			if o, ok := ownerFrom(r.Context()); ok {
-				attrs = append(attrs, "user_id", o.UserID, "tenant_id", o.TenantID)
+			if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+				attrs = append(attrs, "trace_id", sc.TraceID().String())
+			}
+			if entry.owner != nil {
+				attrs = append(attrs, "user_id", entry.owner.UserID, "tenant_id", entry.owner.TenantID)
 			}
 			log.InfoContext(r.Context(), "request", attrs...)
 		}()

@@ -14,6 +14,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	"schedsvc/gen/api"
@@ -38,6 +42,8 @@ type Deps struct {
 	// IdempotencyTTL is how long answers to Idempotency-Key requests are
 	// replayed; zero means DefaultIdempotencyTTL.
 	IdempotencyTTL time.Duration
+	// Tracer provides the request spans; nil means the global provider.
+	Tracer trace.TracerProvider
 }
 
 // Server implements the generated strict server interface.
@@ -98,7 +104,16 @@ func NewServer(d Deps) (http.Handler, error) {
 			writeProblem(w, r, "not-found", "no such endpoint", nil)
 		}
 	})
-	return observe(d.Log, root), nil
+	if d.Tracer == nil {
+		d.Tracer = otel.GetTracerProvider()
+	}
+	// The span is outermost, so the access log and every problem can name
+	// the trace; an incoming W3C traceparent continues the caller's trace.
+	return otelhttp.NewHandler(observe(d.Log, root), "http.request",
+		otelhttp.WithTracerProvider(d.Tracer),
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+	), nil
 }
 
 // readiness asks each dependency whether it answers, all at once, each

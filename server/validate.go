@@ -15,6 +15,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"schedsvc/gen/api"
 	"schedsvc/schedules"
@@ -94,6 +97,10 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, route))
+		// Name the request's span after the operation, not the raw path.
+		span := trace.SpanFromContext(r.Context())
+		span.SetName(r.Method + " " + route.Path)
+		span.SetAttributes(semconv.HTTPRoute(route.Path), attribute.String("openapi.operation_id", route.Operation.OperationID))
 		err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
 			Request:    r,
 			PathParams: params,

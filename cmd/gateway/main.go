@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return fmt.Errorf("unknown command %q; use serve (the default), migrate or apikey", args[1])
 		}
 	}
-	return serve(ctx, cfg, log)
+	return serve(ctx, cfg, getenv, log)
 }
 
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -65,7 +65,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) error {
 	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -103,10 +103,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer tc.Close()
 
 	manager := schedules.NewManager(pool, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
+	tracer, err := config.OpenTracing(ctx, "schedsvc-gateway", getenv)
+	if err != nil {
+		return err
+	}
+	defer tracer.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
 	handler, err := server.NewServer(server.Deps{
 		Manager: manager, Auth: auth, Postgres: pool, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
 		RateLimit:      rateLimitConfig(cfg),
 		IdempotencyTTL: cfg.IdempotencyTTL,
+		Tracer:         tracer,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,30 @@
+package config
+
+import (
+	"context"
+	"fmt"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+)
+
+// OpenTracing returns the tracer provider for a binary. With
+// OTEL_EXPORTER_OTLP_ENDPOINT set, spans are exported over OTLP/HTTP (the
+// exporter reads the standard OTEL_EXPORTER_OTLP_* variables itself);
+// without it, spans still carry trace ids into logs and onward calls but
+// are not exported. Shutdown flushes what is buffered.
+func OpenTracing(ctx context.Context, service string, getenv func(string) string) (*sdktrace.TracerProvider, error) {
+	opts := []sdktrace.TracerProviderOption{
+		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(service))),
+	}
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+		exp, err := otlptracehttp.New(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("OTLP trace exporter: %w", err)
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
+	return sdktrace.NewTracerProvider(opts...), nil
+}
