@@ -1,0 +1,76 @@
+package schedules
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	dbgen "schedsvc/gen/db"
+	"schedsvc/testenv"
+)
+
+// BenchmarkRunsDeepPage reads the same deep page of a schedule's history
+// (rows 179,981–180,000 of 200,000, newest first) by page number (OFFSET)
+// and by keyset cursor, through Manager.Runs and the history view:
+//
+//	go test -run '^$' -bench BenchmarkRunsDeepPage -benchtime 200x ./schedules/
+func BenchmarkRunsDeepPage(b *testing.B) {
+	const runs, pageSize, page = 200_000, 20, 9000
+	ctx := context.Background()
+	db, err := testenv.CreateDatabase(ctx, "schedsvc_runs_bench")
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = db.Drop(context.Background()) })
+
+	owner := Owner{UserID: "u", TenantID: "t"}
+	id := uuid.New()
+	_, err = dbgen.New(db.Pool).ScheduleInsert(ctx, dbgen.ScheduleInsertParams{
+		ID: id, UserID: owner.UserID, TenantID: owner.TenantID, Name: "n", CronExpression: "* * * * *", Timezone: "UTC",
+		TaskQuery: "q", MaxBudgetPerRunUsd: floatToNumeric(1), TimeoutSeconds: 60, TemporalScheduleID: TemporalScheduleID(id),
+		Executor: string(ExecutorHTTP), RetryMaxAttempts: 1, RetryInitialBackoffSeconds: 10, RetryMaxBackoffSeconds: 300,
+		OverlapPolicy: string(OverlapSkip),
+	})
+	require.NoError(b, err)
+	_, err = db.Pool.Exec(ctx, `
+		INSERT INTO schedule_runs (schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, completed_at, total_tokens)
+		SELECT $1, 'wf-' || g, 'run', 'q', 'COMPLETED', t, t, t + interval '2 seconds', 100
+		FROM generate_series(1, $2::int) g, LATERAL (SELECT timestamptz '2020-01-01' + g * interval '1 minute' AS t) x`, id, runs)
+	require.NoError(b, err)
+	_, err = db.Pool.Exec(ctx, "UPDATE schedules SET total_runs = $2 WHERE id = $1", id, runs)
+	require.NoError(b, err)
+	_, err = db.Pool.Exec(ctx, "ANALYZE schedule_runs")
+	require.NoError(b, err)
+
+	m := NewManager(db.Pool, nil, DefaultLimits(), TemporalConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The cursor that continues after the last row of page-1 pages.
+	before, err := m.Runs(ctx, owner, id, PageRequest{Page: page - 1, PageSize: pageSize})
+	require.NoError(b, err)
+	last := before.Items[len(before.Items)-1]
+	next := cursor{At: last.TriggeredAt, ID: last.ID}.encode()
+
+	byOffset, err := m.Runs(ctx, owner, id, PageRequest{Page: page, PageSize: pageSize})
+	require.NoError(b, err)
+	byCursor, err := m.Runs(ctx, owner, id, PageRequest{Page: 1, PageSize: pageSize, Cursor: next})
+	require.NoError(b, err)
+	require.Equal(b, byOffset.Items, byCursor.Items, "both ways read the same page")
+	require.EqualValues(b, runs, byOffset.Total)
+
+	for _, c := range []struct {
+		name string
+		req  PageRequest
+	}{
+		{"offset", PageRequest{Page: page, PageSize: pageSize}},
+		{"cursor", PageRequest{Page: 1, PageSize: pageSize, Cursor: next}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := m.Runs(ctx, owner, id, c.req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
