@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -222,4 +224,137 @@ func TestTemporalStartAtSemantics(t *testing.T) {
 		t.Logf("StartAt %s: %d times, first %v", tt.startAt, len(got), formatIn(got[:3], time.UTC))
 		require.Equal(t, tt.want, formatIn(got[:2], time.UTC), "StartAt %s", tt.startAt)
 	}
+}
+
+// TestCronTemporalServerFutureCases: every literal future case (from after
+// today, all firings before 2101) is checked both ways: TestCronNextN checks
+// our NextN against the literal times, and here a paused schedule with the
+// compiled spec and StartAt = from must report the same literal times as its
+// first five NextActionTimes.
+func TestCronTemporalServerFutureCases(t *testing.T) {
+	tc := startTemporal(t)
+	require.GreaterOrEqual(t, len(futureCronCases), 40)
+	for _, fc := range futureCronCases {
+		t.Run(fc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := ParseCron(fc.expr, fc.zone)
+			require.NoError(t, err)
+			from, err := time.Parse(time.RFC3339, fc.from)
+			require.NoError(t, err)
+			require.True(t, from.After(time.Now()), "from %s must lie in the future", fc.from)
+			require.NotEqual(t, from, c.Next(from.Add(-time.Second)), "from %s is a firing instant (StartAt is inclusive)", fc.from)
+			last, err := time.Parse(time.RFC3339, fc.want[len(fc.want)-1])
+			require.NoError(t, err)
+			require.LessOrEqual(t, last.Year(), temporalMaxYear)
+			require.Equal(t, fc.want, formatTimes(c.NextN(from, len(fc.want))), "our NextN")
+
+			// A spec whose horizon covers all five firings.
+			spec := c.temporalSpec(from, last.Add(24*time.Hour))
+			spec.StartAt = from
+			got := temporalNextTimes(t, tc, spec)
+			require.GreaterOrEqual(t, len(got), len(fc.want))
+			require.Equal(t, fc.want, formatIn(got[:len(fc.want)], c.Location()), "Temporal, long-horizon spec")
+
+			// The production spec compiled at `from`: exact up to SpecRefreshAfter(from).
+			spec = c.TemporalSpec(from)
+			spec.StartAt = from
+			got = temporalNextTimes(t, tc, spec)
+			want := fc.want
+			if until := c.SpecRefreshAfter(from); !until.IsZero() {
+				for len(want) > 0 && mustParse(t, want[len(want)-1]).After(until) {
+					want = want[:len(want)-1]
+				}
+			}
+			require.GreaterOrEqual(t, len(got), len(want))
+			require.Equal(t, want, formatIn(got[:len(want)], c.Location()), "Temporal, production spec")
+		})
+	}
+}
+
+func mustParse(t *testing.T, s string) time.Time {
+	t.Helper()
+	ts, err := time.Parse(time.RFC3339, s)
+	require.NoError(t, err)
+	return ts
+}
+
+// readFuzzCorpus reads the FuzzParseCron inputs stored in
+// testdata/fuzz/FuzzParseCron ("go test fuzz v1" files: a string, an int64
+// and a uint8/byte line).
+func readFuzzCorpus(t *testing.T) []fuzzCronInput {
+	t.Helper()
+	dir := filepath.Join("testdata", "fuzz", "FuzzParseCron")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var out []fuzzCronInput
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		require.Len(t, lines, 4, "%s", e.Name())
+		require.Equal(t, "go test fuzz v1", strings.TrimSpace(lines[0]), "%s", e.Name())
+		arg := func(line, typ string) string {
+			line = strings.TrimSpace(line)
+			require.True(t, strings.HasPrefix(line, typ+"(") && strings.HasSuffix(line, ")"), "%s: %q is not %s(...)", e.Name(), line, typ)
+			return line[len(typ)+1 : len(line)-1]
+		}
+		var in fuzzCronInput
+		in.expr, err = strconv.Unquote(arg(lines[1], "string"))
+		require.NoError(t, err, "%s: string", e.Name())
+		in.fromUnix, err = strconv.ParseInt(arg(lines[2], "int64"), 0, 64)
+		require.NoError(t, err, "%s: int64", e.Name())
+		if l := strings.TrimSpace(lines[3]); strings.HasPrefix(l, "byte(") {
+			r, _, tail, err := strconv.UnquoteChar(strings.TrimSuffix(strings.TrimPrefix(arg(l, "byte"), "'"), "'"), '\'')
+			require.NoError(t, err, "%s: byte", e.Name())
+			require.Empty(t, tail, "%s: byte", e.Name())
+			require.Less(t, r, rune(256), "%s: byte", e.Name())
+			in.zone = uint8(r)
+		} else {
+			v, err := strconv.ParseUint(arg(l, "uint8"), 0, 8)
+			require.NoError(t, err, "%s: uint8", e.Name())
+			in.zone = uint8(v)
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// TestCronTemporalServerFuzzCorpus: every accepted expression of the fuzz
+// corpus (seeds and testdata/fuzz/FuzzParseCron), with the zone its input
+// selects, gives the same next times from NextN and from a paused schedule
+// on the real server with the production spec, up to SpecRefreshAfter.
+func TestCronTemporalServerFuzzCorpus(t *testing.T) {
+	corpus := readFuzzCorpus(t)
+	require.NotEmpty(t, corpus, "testdata/fuzz/FuzzParseCron is empty")
+	tc := startTemporal(t)
+	type key struct{ expr, zone string }
+	seen := map[key]bool{}
+	accepted := 0
+	for _, in := range append(append([]fuzzCronInput{}, fuzzParseCronSeeds...), corpus...) {
+		k := key{in.expr, in.zoneName()}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		c, err := ParseCron(k.expr, k.zone)
+		if err != nil {
+			continue
+		}
+		accepted++
+		t.Run(fmt.Sprintf("%q|%s", k.expr, k.zone), func(t *testing.T) {
+			t.Parallel()
+			now := time.Now()
+			until := c.SpecRefreshAfter(now)
+			if until.IsZero() {
+				until = now.AddDate(20, 0, 0)
+			}
+			got := temporalNextTimes(t, tc, c.TemporalSpec(now))
+			compareLive(t, c, now, got, until)
+		})
+	}
+	t.Logf("fuzz corpus: %d inputs (%d seeds, %d files), %d distinct (expression, zone), %d accepted and compared",
+		len(fuzzParseCronSeeds)+len(corpus), len(fuzzParseCronSeeds), len(corpus), len(seen), accepted)
 }

@@ -90,10 +90,94 @@ var cronCases = []cronCase{
 	{"Sydney fall, fixed weekly", "30 2 * * SUN", "Australia/Sydney", "2026-03-30T00:00:00Z", []string{"2026-04-05T02:30:00+11:00", "2026-04-12T02:30:00+10:00", "2026-04-19T02:30:00+10:00", "2026-04-26T02:30:00+10:00", "2026-05-03T02:30:00+10:00"}},
 }
 
+// futureCronCases: like cronCases, but every `from` lies in the future (after
+// 2026-11-28) and every firing before 2101, so that each case is also checked
+// against the real Temporal server (TestCronTemporalServerFutureCases, with
+// ScheduleSpec.StartAt = from). No `from` is itself a firing instant (StartAt
+// is inclusive, Next is strictly after). DST dates used: New York 2027-03-14
+// (02:00→03:00) and 2027-11-07 (02:00→01:00), 2099-03-08 and 2099-11-01;
+// St John's 2027-03-14 (02:00→03:00, -03:30→-02:30) and 2027-11-07;
+// London 2027-03-28 (01:00→02:00) and 2027-10-31 (02:00→01:00); Lord Howe
+// 2027-04-04 (02:00→01:30) and 2027-10-03 (02:00→02:30); Adelaide 2027-04-04
+// (03:00→02:00) and 2027-10-03 (02:00→03:00); Sydney 2027-04-04 and
+// 2027-10-03 (same walls as Adelaide); Auckland 2027-04-04 (03:00→02:00) and
+// 2027-09-26 (02:00→03:00); Chatham 2027-04-04 (03:45→02:45) and 2027-09-26
+// (02:45→03:45); Santiago 2027-04-04 (24:00→23:00 on the 3rd) and 2027-09-05
+// (00:00→01:00); Havana 2027-03-14 (00:00→01:00) and 2027-11-07 (01:00→00:00).
+var futureCronCases = []cronCase{
+	// Fields: names, steps, lists, ranges.
+	{"future weekdays at nine", "0 9 * * 1-5", "UTC", "2027-01-01T00:00:00Z", []string{"2027-01-01T09:00:00Z", "2027-01-04T09:00:00Z", "2027-01-05T09:00:00Z", "2027-01-06T09:00:00Z", "2027-01-07T09:00:00Z"}},
+	{"future day names list", "30 8 * * MON,WED,FRI", "UTC", "2027-01-01T10:00:00Z", []string{"2027-01-04T08:30:00Z", "2027-01-06T08:30:00Z", "2027-01-08T08:30:00Z", "2027-01-11T08:30:00Z", "2027-01-13T08:30:00Z"}},
+	{"future month names", "0 0 1 JAN,JUL *", "UTC", "2027-02-01T12:00:00Z", []string{"2027-07-01T00:00:00Z", "2028-01-01T00:00:00Z", "2028-07-01T00:00:00Z", "2029-01-01T00:00:00Z", "2029-07-01T00:00:00Z"}},
+	{"future every 15 minutes across new year", "*/15 * * * *", "UTC", "2027-12-31T23:20:00Z", []string{"2027-12-31T23:30:00Z", "2027-12-31T23:45:00Z", "2028-01-01T00:00:00Z", "2028-01-01T00:15:00Z", "2028-01-01T00:30:00Z"}},
+	{"future start/step Kolkata", "5/20 * * * *", "Asia/Kolkata", "2027-06-01T10:00:00+05:30", []string{"2027-06-01T10:05:00+05:30", "2027-06-01T10:25:00+05:30", "2027-06-01T10:45:00+05:30", "2027-06-01T11:05:00+05:30", "2027-06-01T11:25:00+05:30"}},
+	{"future range with step Berlin", "0 9-17/4 * * *", "Europe/Berlin", "2027-06-15T10:00:00+02:00", []string{"2027-06-15T13:00:00+02:00", "2027-06-15T17:00:00+02:00", "2027-06-16T09:00:00+02:00", "2027-06-16T13:00:00+02:00", "2027-06-16T17:00:00+02:00"}},
+	{"future lists New York", "0,30 8,12 * * *", "America/New_York", "2027-07-04T09:00:00-04:00", []string{"2027-07-04T12:00:00-04:00", "2027-07-04T12:30:00-04:00", "2027-07-05T08:00:00-04:00", "2027-07-05T08:30:00-04:00", "2027-07-05T12:00:00-04:00"}},
+	{"future every minute Kathmandu", "* * * * *", "Asia/Kathmandu", "2027-06-01T12:00:30+05:45", []string{"2027-06-01T12:01:00+05:45", "2027-06-01T12:02:00+05:45", "2027-06-01T12:03:00+05:45", "2027-06-01T12:04:00+05:45", "2027-06-01T12:05:00+05:45"}},
+	{"future monthly Kathmandu", "@monthly", "Asia/Kathmandu", "2027-01-15T00:00:00+05:45", []string{"2027-02-01T00:00:00+05:45", "2027-03-01T00:00:00+05:45", "2027-04-01T00:00:00+05:45", "2027-05-01T00:00:00+05:45", "2027-06-01T00:00:00+05:45"}},
+	{"future weekly Kolkata", "@weekly", "Asia/Kolkata", "2027-01-01T00:00:00+05:30", []string{"2027-01-03T00:00:00+05:30", "2027-01-10T00:00:00+05:30", "2027-01-17T00:00:00+05:30", "2027-01-24T00:00:00+05:30", "2027-01-31T00:00:00+05:30"}},
+	{"future Kathmandu weekdays", "30 6 * * 1-5", "Asia/Kathmandu", "2027-01-01T00:00:00+05:45", []string{"2027-01-01T06:30:00+05:45", "2027-01-04T06:30:00+05:45", "2027-01-05T06:30:00+05:45", "2027-01-06T06:30:00+05:45", "2027-01-07T06:30:00+05:45"}},
+	// Both day fields restricted (OR).
+	{"future 13th or Fridays (Friday 13th once)", "0 12 13 * FRI", "UTC", "2027-08-01T00:00:00Z", []string{"2027-08-06T12:00:00Z", "2027-08-13T12:00:00Z", "2027-08-20T12:00:00Z", "2027-08-27T12:00:00Z", "2027-09-03T12:00:00Z"}},
+	{"future 1st, 15th or Mondays Sydney", "0 0 1,15 * 1", "Australia/Sydney", "2027-03-10T00:00:00+11:00", []string{"2027-03-15T00:00:00+11:00", "2027-03-22T00:00:00+11:00", "2027-03-29T00:00:00+11:00", "2027-04-01T00:00:00+11:00", "2027-04-05T00:00:00+10:00"}},
+	{"future dom step or Sundays", "0 0 */10 * 0", "UTC", "2028-01-05T00:00:00Z", []string{"2028-01-09T00:00:00Z", "2028-01-11T00:00:00Z", "2028-01-16T00:00:00Z", "2028-01-21T00:00:00Z", "2028-01-23T00:00:00Z"}},
+	{"future Kolkata 1st or Sundays", "15 10 1 * SUN", "Asia/Kolkata", "2027-02-25T00:00:00+05:30", []string{"2027-02-28T10:15:00+05:30", "2027-03-01T10:15:00+05:30", "2027-03-07T10:15:00+05:30", "2027-03-14T10:15:00+05:30", "2027-03-21T10:15:00+05:30"}},
+	// Month ends, 29 February, far years.
+	{"future 31st Adelaide across DST", "15 10 31 * *", "Australia/Adelaide", "2027-04-01T00:00:00+10:30", []string{"2027-05-31T10:15:00+09:30", "2027-07-31T10:15:00+09:30", "2027-08-31T10:15:00+09:30", "2027-10-31T10:15:00+10:30", "2027-12-31T10:15:00+10:30"}},
+	{"future 30th skips leap February", "0 6 30 * *", "UTC", "2028-01-31T00:00:00Z", []string{"2028-03-30T06:00:00Z", "2028-04-30T06:00:00Z", "2028-05-30T06:00:00Z", "2028-06-30T06:00:00Z", "2028-07-30T06:00:00Z"}},
+	{"future February month end", "0 0 28-31 2 *", "UTC", "2027-03-01T00:00:00Z", []string{"2028-02-28T00:00:00Z", "2028-02-29T00:00:00Z", "2029-02-28T00:00:00Z", "2030-02-28T00:00:00Z", "2031-02-28T00:00:00Z"}},
+	{"future 29 February", "0 0 29 2 *", "UTC", "2027-01-01T00:00:00Z", []string{"2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z", "2036-02-29T00:00:00Z", "2040-02-29T00:00:00Z", "2044-02-29T00:00:00Z"}},
+	{"future 29 February or Monday", "0 0 29 2 1", "UTC", "2028-02-25T00:00:00Z", []string{"2028-02-28T00:00:00Z", "2028-02-29T00:00:00Z", "2029-02-05T00:00:00Z", "2029-02-12T00:00:00Z", "2029-02-19T00:00:00Z"}},
+	{"future 29 February New York noon", "0 12 29 2 *", "America/New_York", "2028-02-28T12:00:00-05:00", []string{"2028-02-29T12:00:00-05:00", "2032-02-29T12:00:00-05:00", "2036-02-29T12:00:00-05:00", "2040-02-29T12:00:00-05:00", "2044-02-29T12:00:00-05:00"}},
+	{"far 29 February up to 2096", "0 0 29 2 *", "UTC", "2080-01-01T00:00:00Z", []string{"2080-02-29T00:00:00Z", "2084-02-29T00:00:00Z", "2088-02-29T00:00:00Z", "2092-02-29T00:00:00Z", "2096-02-29T00:00:00Z"}},
+	{"far yearly New York up to 2100", "@yearly", "America/New_York", "2095-06-01T00:00:00-04:00", []string{"2096-01-01T00:00:00-05:00", "2097-01-01T00:00:00-05:00", "2098-01-01T00:00:00-05:00", "2099-01-01T00:00:00-05:00", "2100-01-01T00:00:00-05:00"}},
+	{"far new year's eve Chatham", "59 23 31 12 *", "Pacific/Chatham", "2095-01-01T00:00:00+13:45", []string{"2095-12-31T23:59:00+13:45", "2096-12-31T23:59:00+13:45", "2097-12-31T23:59:00+13:45", "2098-12-31T23:59:00+13:45", "2099-12-31T23:59:00+13:45"}},
+	{"far New York spring 2099, fixed 02:30", "30 2 * * *", "America/New_York", "2099-03-07T12:00:00-05:00", []string{"2099-03-08T03:00:00-04:00", "2099-03-09T02:30:00-04:00", "2099-03-10T02:30:00-04:00", "2099-03-11T02:30:00-04:00", "2099-03-12T02:30:00-04:00"}},
+	{"far New York fall 2099, fixed Sunday 01:30", "30 1 * * 0", "America/New_York", "2099-10-31T00:00:00-04:00", []string{"2099-11-01T01:30:00-04:00", "2099-11-08T01:30:00-05:00", "2099-11-15T01:30:00-05:00", "2099-11-22T01:30:00-05:00", "2099-11-29T01:30:00-05:00"}},
+	// New York (60-minute shifts).
+	{"future New York spring, fixed 02:30", "30 2 * * *", "America/New_York", "2027-03-13T12:00:00-05:00", []string{"2027-03-14T03:00:00-04:00", "2027-03-15T02:30:00-04:00", "2027-03-16T02:30:00-04:00", "2027-03-17T02:30:00-04:00", "2027-03-18T02:30:00-04:00"}},
+	{"future New York spring, two skipped times run once", "0,30 2 * * *", "America/New_York", "2027-03-13T12:00:00-05:00", []string{"2027-03-14T03:00:00-04:00", "2027-03-15T02:00:00-04:00", "2027-03-15T02:30:00-04:00", "2027-03-16T02:00:00-04:00", "2027-03-16T02:30:00-04:00"}},
+	{"future New York spring, fixed 02:00 and 03:00 run once", "0 2,3 14 3 *", "America/New_York", "2027-03-13T00:00:00-05:00", []string{"2027-03-14T03:00:00-04:00", "2028-03-14T02:00:00-04:00", "2028-03-14T03:00:00-04:00", "2029-03-14T02:00:00-04:00", "2029-03-14T03:00:00-04:00"}},
+	{"future New York spring, wildcard step", "*/20 1-3 14 3 *", "America/New_York", "2027-03-14T00:30:00-05:00", []string{"2027-03-14T01:00:00-05:00", "2027-03-14T01:20:00-05:00", "2027-03-14T01:40:00-05:00", "2027-03-14T03:00:00-04:00", "2027-03-14T03:20:00-04:00"}},
+	{"future New York fall, fixed 01:30 runs once", "30 1 * * *", "America/New_York", "2027-11-06T12:00:00-04:00", []string{"2027-11-07T01:30:00-04:00", "2027-11-08T01:30:00-05:00", "2027-11-09T01:30:00-05:00", "2027-11-10T01:30:00-05:00", "2027-11-11T01:30:00-05:00"}},
+	{"future New York fall, wildcard hour runs both passes", "30 * 7 11 *", "America/New_York", "2027-11-07T00:00:00-04:00", []string{"2027-11-07T00:30:00-04:00", "2027-11-07T01:30:00-04:00", "2027-11-07T01:30:00-05:00", "2027-11-07T02:30:00-05:00", "2027-11-07T03:30:00-05:00"}},
+	{"future New York fall, wildcard minute", "*/15 1 7 11 *", "America/New_York", "2027-11-07T01:20:00-04:00", []string{"2027-11-07T01:30:00-04:00", "2027-11-07T01:45:00-04:00", "2027-11-07T01:00:00-05:00", "2027-11-07T01:15:00-05:00", "2027-11-07T01:30:00-05:00"}},
+	// St John's (non-whole offset, 60-minute shifts).
+	{"future St John's spring, fixed 02:30", "30 2 * * *", "America/St_Johns", "2027-03-13T12:00:00-03:30", []string{"2027-03-14T03:00:00-02:30", "2027-03-15T02:30:00-02:30", "2027-03-16T02:30:00-02:30", "2027-03-17T02:30:00-02:30", "2027-03-18T02:30:00-02:30"}},
+	{"future St John's fall, hourly", "@hourly", "America/St_Johns", "2027-11-07T00:30:00-02:30", []string{"2027-11-07T01:00:00-02:30", "2027-11-07T01:00:00-03:30", "2027-11-07T02:00:00-03:30", "2027-11-07T03:00:00-03:30", "2027-11-07T04:00:00-03:30"}},
+	// London.
+	{"future London spring, fixed 01:30", "30 1 * * *", "Europe/London", "2027-03-27T12:00:00Z", []string{"2027-03-28T02:00:00+01:00", "2027-03-29T01:30:00+01:00", "2027-03-30T01:30:00+01:00", "2027-03-31T01:30:00+01:00", "2027-04-01T01:30:00+01:00"}},
+	{"future London spring, wildcard half hours", "0,30 * 28 3 *", "Europe/London", "2027-03-27T23:45:00Z", []string{"2027-03-28T00:00:00Z", "2027-03-28T00:30:00Z", "2027-03-28T02:00:00+01:00", "2027-03-28T02:30:00+01:00", "2027-03-28T03:00:00+01:00"}},
+	{"future London fall, fixed 01:30 at the first", "30 1 * * *", "Europe/London", "2027-10-30T12:00:00+01:00", []string{"2027-10-31T01:30:00+01:00", "2027-11-01T01:30:00Z", "2027-11-02T01:30:00Z", "2027-11-03T01:30:00Z", "2027-11-04T01:30:00Z"}},
+	{"future London fall, wildcard", "*/30 1 31 10 *", "Europe/London", "2027-10-30T12:00:00+01:00", []string{"2027-10-31T01:00:00+01:00", "2027-10-31T01:30:00+01:00", "2027-10-31T01:00:00Z", "2027-10-31T01:30:00Z", "2028-10-31T01:00:00Z"}},
+	// Lord Howe (30-minute shifts, +10:30/+11).
+	{"future Lord Howe fall, fixed 01:45", "45 1 * * *", "Australia/Lord_Howe", "2027-04-03T00:00:00+11:00", []string{"2027-04-03T01:45:00+11:00", "2027-04-04T01:45:00+11:00", "2027-04-05T01:45:00+10:30", "2027-04-06T01:45:00+10:30", "2027-04-07T01:45:00+10:30"}},
+	{"future Lord Howe fall, wildcard", "*/15 1 4 4 *", "Australia/Lord_Howe", "2027-04-04T00:30:00+11:00", []string{"2027-04-04T01:00:00+11:00", "2027-04-04T01:15:00+11:00", "2027-04-04T01:30:00+11:00", "2027-04-04T01:45:00+11:00", "2027-04-04T01:30:00+10:30"}},
+	{"future Lord Howe spring, fixed 02:15", "15 2 * * *", "Australia/Lord_Howe", "2027-10-02T00:00:00+10:30", []string{"2027-10-02T02:15:00+10:30", "2027-10-03T02:30:00+11:00", "2027-10-04T02:15:00+11:00", "2027-10-05T02:15:00+11:00", "2027-10-06T02:15:00+11:00"}},
+	{"future Lord Howe spring, wildcard", "*/10 2 3 10 *", "Australia/Lord_Howe", "2027-10-02T12:00:00+10:30", []string{"2027-10-03T02:30:00+11:00", "2027-10-03T02:40:00+11:00", "2027-10-03T02:50:00+11:00", "2028-10-03T02:00:00+11:00", "2028-10-03T02:10:00+11:00"}},
+	// Adelaide (+09:30/+10:30), Sydney.
+	{"future Adelaide spring, fixed 02:30", "30 2 * * *", "Australia/Adelaide", "2027-10-02T00:00:00+09:30", []string{"2027-10-02T02:30:00+09:30", "2027-10-03T03:00:00+10:30", "2027-10-04T02:30:00+10:30", "2027-10-05T02:30:00+10:30", "2027-10-06T02:30:00+10:30"}},
+	{"future Adelaide fall, wildcard quarter hours", "0,15,30,45 * * * *", "Australia/Adelaide", "2027-04-03T16:05:00Z", []string{"2027-04-04T02:45:00+10:30", "2027-04-04T02:00:00+09:30", "2027-04-04T02:15:00+09:30", "2027-04-04T02:30:00+09:30", "2027-04-04T02:45:00+09:30"}},
+	{"future Adelaide fall, fixed 02:15", "15 2 * * *", "Australia/Adelaide", "2027-04-03T00:00:00+10:30", []string{"2027-04-03T02:15:00+10:30", "2027-04-04T02:15:00+10:30", "2027-04-05T02:15:00+09:30", "2027-04-06T02:15:00+09:30", "2027-04-07T02:15:00+09:30"}},
+	{"future Sydney fall, fixed weekly", "30 2 * * SUN", "Australia/Sydney", "2027-03-29T00:00:00+11:00", []string{"2027-04-04T02:30:00+11:00", "2027-04-11T02:30:00+10:00", "2027-04-18T02:30:00+10:00", "2027-04-25T02:30:00+10:00", "2027-05-02T02:30:00+10:00"}},
+	{"future Sydney spring, fixed weekly", "30 2 * * SUN", "Australia/Sydney", "2027-09-27T00:00:00+10:00", []string{"2027-10-03T03:00:00+11:00", "2027-10-10T02:30:00+11:00", "2027-10-17T02:30:00+11:00", "2027-10-24T02:30:00+11:00", "2027-10-31T02:30:00+11:00"}},
+	// Auckland, Chatham (+12:45/+13:45).
+	{"future Auckland spring, fixed 02:45", "45 2 * * *", "Pacific/Auckland", "2027-09-25T00:00:00+12:00", []string{"2027-09-25T02:45:00+12:00", "2027-09-26T03:00:00+13:00", "2027-09-27T02:45:00+13:00", "2027-09-28T02:45:00+13:00", "2027-09-29T02:45:00+13:00"}},
+	{"future Auckland fall, hourly", "@hourly", "Pacific/Auckland", "2027-04-03T12:30:00Z", []string{"2027-04-04T02:00:00+13:00", "2027-04-04T02:00:00+12:00", "2027-04-04T03:00:00+12:00", "2027-04-04T04:00:00+12:00", "2027-04-04T05:00:00+12:00"}},
+	{"future Chatham spring, fixed 03:00", "0 3 * * *", "Pacific/Chatham", "2027-09-25T00:00:00+12:45", []string{"2027-09-25T03:00:00+12:45", "2027-09-26T03:45:00+13:45", "2027-09-27T03:00:00+13:45", "2027-09-28T03:00:00+13:45", "2027-09-29T03:00:00+13:45"}},
+	{"future Chatham fall, wildcard", "*/30 3 4 4 *", "Pacific/Chatham", "2027-04-04T00:00:00+13:45", []string{"2027-04-04T03:00:00+13:45", "2027-04-04T03:30:00+13:45", "2027-04-04T03:00:00+12:45", "2027-04-04T03:30:00+12:45", "2028-04-04T03:00:00+12:45"}},
+	// Santiago and Havana (transitions at midnight).
+	{"future Santiago spring at midnight, fixed 00:00", "0 0 * * *", "America/Santiago", "2027-09-03T12:00:00-04:00", []string{"2027-09-04T00:00:00-04:00", "2027-09-05T01:00:00-03:00", "2027-09-06T00:00:00-03:00", "2027-09-07T00:00:00-03:00", "2027-09-08T00:00:00-03:00"}},
+	{"future Santiago fall at midnight, fixed 23:30", "30 23 * * *", "America/Santiago", "2027-04-02T12:00:00-03:00", []string{"2027-04-02T23:30:00-03:00", "2027-04-03T23:30:00-03:00", "2027-04-04T23:30:00-04:00", "2027-04-05T23:30:00-04:00", "2027-04-06T23:30:00-04:00"}},
+	{"future Havana spring at midnight, wildcard", "0 * 14 3 *", "America/Havana", "2027-03-13T23:30:00-05:00", []string{"2027-03-14T01:00:00-04:00", "2027-03-14T02:00:00-04:00", "2027-03-14T03:00:00-04:00", "2027-03-14T04:00:00-04:00", "2027-03-14T05:00:00-04:00"}},
+	{"future Havana fall, fixed 00:30", "30 0 * * *", "America/Havana", "2027-11-06T12:00:00-04:00", []string{"2027-11-07T00:30:00-04:00", "2027-11-08T00:30:00-05:00", "2027-11-09T00:30:00-05:00", "2027-11-10T00:30:00-05:00", "2027-11-11T00:30:00-05:00"}},
+}
+
 func TestCronNextN(t *testing.T) {
 	t.Parallel()
 	require.GreaterOrEqual(t, len(cronCases), 40)
-	for _, tc := range cronCases {
+	require.GreaterOrEqual(t, len(futureCronCases), 40)
+	for _, tc := range append(append([]cronCase{}, cronCases...), futureCronCases...) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c, err := ParseCron(tc.expr, tc.zone)
@@ -389,7 +473,7 @@ func checkTemporalSpec(t *testing.T, spec client.ScheduleSpec) {
 // cron_temporalsim_test.go) gives exactly our firings.
 func TestCronTemporalSpecCases(t *testing.T) {
 	t.Parallel()
-	for _, tc := range cronCases {
+	for _, tc := range append(append([]cronCase{}, cronCases...), futureCronCases...) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c, err := ParseCron(tc.expr, tc.zone)
@@ -608,13 +692,35 @@ func TestCronTemporalSpecShape(t *testing.T) {
 	require.Equal(t, "2028-03-10T02:00:00-05:00", c.SpecRefreshAfter(now).Format(time.RFC3339))
 }
 
-func FuzzParseCron(f *testing.F) {
+// fuzzParseCronSeeds is FuzzParseCron's seed corpus; TestCronTemporalServerFuzzCorpus
+// also runs its accepted expressions against the real Temporal server.
+var fuzzParseCronSeeds = func() []fuzzCronInput {
+	var out []fuzzCronInput
 	for _, seed := range []string{"0 9 * * 1-5", "*/15 * * * *", "0 0 29 2 *", "@weekly", "0 12 13 * FRI",
 		"30 2 * * *", "0 0 30 2 *", "0 0 ? * *", "@every 5m", "5/20 1-3 */2 JAN-MAR mon,fri", "* * * * *", "0 0 L * *"} {
-		f.Add(seed, int64(1774000000), uint8(0))
-		f.Add(seed, int64(1792000000), uint8(2))
+		out = append(out, fuzzCronInput{seed, 1774000000, 0}, fuzzCronInput{seed, 1792000000, 2})
 	}
-	zones := []string{"UTC", "America/New_York", "Australia/Lord_Howe", "Europe/London", "Asia/Kathmandu", "America/Santiago"}
+	return out
+}()
+
+// fuzzCronInput is one input of FuzzParseCron.
+type fuzzCronInput struct {
+	expr     string
+	fromUnix int64
+	zone     uint8
+}
+
+// fuzzParseCronZones: the zone of an input is fuzzParseCronZones[zone % len].
+var fuzzParseCronZones = []string{"UTC", "America/New_York", "Australia/Lord_Howe", "Europe/London", "Asia/Kathmandu", "America/Santiago"}
+
+func (in fuzzCronInput) zoneName() string {
+	return fuzzParseCronZones[int(in.zone)%len(fuzzParseCronZones)]
+}
+
+func FuzzParseCron(f *testing.F) {
+	for _, in := range fuzzParseCronSeeds {
+		f.Add(in.expr, in.fromUnix, in.zone)
+	}
 	f.Fuzz(func(t *testing.T, expr string, fromUnix int64, zone uint8) {
 		// Keep `from` within 1990–2300.
 		fromUnix = 631152000 + (fromUnix%10_000_000_000+10_000_000_000)%10_000_000_000
@@ -625,7 +731,7 @@ func FuzzParseCron(f *testing.F) {
 				t.Fatalf("SLOW %s", d)
 			}
 		}()
-		c, err := ParseCron(expr, zones[int(zone)%len(zones)])
+		c, err := ParseCron(expr, fuzzCronInput{expr, fromUnix, zone}.zoneName())
 		if err != nil {
 			var verr *ValidationError
 			require.True(t, errors.As(err, &verr))
