@@ -303,19 +303,24 @@ func (m *Manager) List(ctx context.Context, owner Owner, status *Status, p PageR
 			return Page[Schedule]{}, dbErr("list schedules", err)
 		}
 	}
-	page := Page[Schedule]{Total: total, Page: p.Page, PageSize: p.PageSize, Items: make([]Schedule, 0, len(rows))}
+	return pageOf(rows, p, total, scheduleFromRow, func(s Schedule) cursor { return cursor{At: s.CreatedAt, ID: s.ID} })
+}
+
+// pageOf converts the rows of a page query, which asks for one row more
+// than the page holds, into the page and the cursor of the page after it.
+func pageOf[R, T any](rows []R, p PageRequest, total int64, convert func(R) (T, error), position func(T) cursor) (Page[T], error) {
+	page := Page[T]{Total: total, Page: p.Page, PageSize: p.PageSize, Items: make([]T, 0, min(len(rows), p.PageSize))}
 	for i, r := range rows {
 		if i == p.PageSize {
-			last := page.Items[len(page.Items)-1]
-			next := cursor{At: last.CreatedAt, ID: last.ID}.encode()
+			next := position(page.Items[len(page.Items)-1]).encode()
 			page.NextCursor = &next
 			break
 		}
-		s, err := scheduleFromRow(r)
+		item, err := convert(r)
 		if err != nil {
-			return Page[Schedule]{}, err
+			return Page[T]{}, err
 		}
-		page.Items = append(page.Items, s)
+		page.Items = append(page.Items, item)
 	}
 	return page, nil
 }
@@ -520,17 +525,11 @@ func (m *Manager) Runs(ctx context.Context, owner Owner, id uuid.UUID, p PageReq
 		}
 	}
 	// The total is the schedule's maintained counter: no COUNT over history.
-	page := Page[Run]{Total: s.TotalRuns, Page: p.Page, PageSize: p.PageSize, Items: make([]Run, 0, len(rows)), Schedule: &s}
-	for i, r := range rows {
-		if i == p.PageSize {
-			last := page.Items[len(page.Items)-1]
-			next := cursor{At: last.TriggeredAt, ID: last.ID}.encode()
-			page.NextCursor = &next
-			break
-		}
-		page.Items = append(page.Items, runFromRow(r))
-	}
-	return page, nil
+	page, err := pageOf(rows, p, s.TotalRuns,
+		func(r dbgen.VScheduleExecutionHistory) (Run, error) { return runFromRow(r), nil },
+		func(r Run) cursor { return cursor{At: r.TriggeredAt, ID: r.ID} })
+	page.Schedule = &s
+	return page, err
 }
 
 // ErrRunNotFound is returned by Run when the schedule has no such run.
