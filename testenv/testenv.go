@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,12 +50,15 @@ type Database struct {
 func CreateDatabase(ctx context.Context, prefix string) (*Database, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	name := fmt.Sprintf("%s_%s", prefix, hex.EncodeToString(b[:]))
+	name := fmt.Sprintf("%s_%d_%s", prefix, time.Now().Unix(), hex.EncodeToString(b[:]))
 	admin, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres admin database: %w", err)
 	}
 	defer admin.Close(ctx)
+	if err := dropStale(ctx, admin, prefix); err != nil {
+		return nil, err
+	}
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return nil, fmt.Errorf("create database %s: %w", name, err)
 	}
@@ -73,6 +78,34 @@ func CreateDatabase(ctx context.Context, prefix string) (*Database, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// staleAfter is the age past which a test database is taken to be left
+// behind by a run that was killed before its clean-up.
+const staleAfter = 3 * time.Hour
+
+// dropStale removes databases of this prefix that a killed test run left
+// behind; the creation time is part of each name.
+func dropStale(ctx context.Context, admin *pgx.Conn, prefix string) error {
+	rows, err := admin.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix+"_")
+	if err != nil {
+		return fmt.Errorf("list test databases: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list test databases: %w", err)
+	}
+	for _, n := range names {
+		created, _, ok := strings.Cut(strings.TrimPrefix(n, prefix+"_"), "_")
+		unix, err := strconv.ParseInt(created, 10, 64)
+		if !ok || err != nil || time.Since(time.Unix(unix, 0)) < staleAfter {
+			continue
+		}
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop stale test database %s: %w", n, err)
+		}
+	}
+	return nil
 }
 
 // Drop closes the pool and removes the database.
