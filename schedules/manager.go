@@ -81,6 +81,20 @@ type validated struct {
 	cron *CronSchedule
 }
 
+// parseCron applies every timing rule: the expression, the zone (an empty
+// one included) and the minimum interval. Create, update and the preview
+// share it, so they reject the same input the same way.
+func (m *Manager) parseCron(expr, timezone string) (*CronSchedule, error) {
+	cron, err := ParseCron(expr, timezone)
+	if err != nil {
+		return nil, err
+	}
+	if err := cron.CheckMinInterval(m.limits.MinInterval); err != nil {
+		return nil, err
+	}
+	return cron, nil
+}
+
 func (m *Manager) validate(s Schedule) (validated, error) {
 	if strings.TrimSpace(s.Name) == "" {
 		return validated{}, invalid(KindInvalidField, "name", "name must not be blank")
@@ -88,14 +102,8 @@ func (m *Manager) validate(s Schedule) (validated, error) {
 	if strings.TrimSpace(s.TaskQuery) == "" {
 		return validated{}, invalid(KindInvalidField, "task_query", "task_query must not be blank")
 	}
-	if s.Timezone == "" {
-		return validated{}, invalid(KindUnknownTimezone, "timezone", `timezone must not be empty; use an IANA zone name such as "UTC" or "Europe/Berlin"`)
-	}
-	cron, err := ParseCron(s.CronExpression, s.Timezone)
+	cron, err := m.parseCron(s.CronExpression, s.Timezone)
 	if err != nil {
-		return validated{}, err
-	}
-	if err := cron.CheckMinInterval(m.limits.MinInterval); err != nil {
 		return validated{}, err
 	}
 	switch {

@@ -12,14 +12,8 @@ type Preview struct {
 // Preview validates an expression and zone as Create does, minimum
 // interval included, and returns its next count firings after from.
 func (m *Manager) Preview(expr, timezone string, count int, from time.Time) (Preview, error) {
-	if timezone == "" {
-		return Preview{}, invalid(KindUnknownTimezone, "timezone", `timezone must not be empty; use an IANA zone name such as "UTC" or "Europe/Berlin"`)
-	}
-	cron, err := ParseCron(expr, timezone)
+	cron, err := m.parseCron(expr, timezone)
 	if err != nil {
-		return Preview{}, err
-	}
-	if err := cron.CheckMinInterval(m.limits.MinInterval); err != nil {
 		return Preview{}, err
 	}
 	return cronPreview(cron, count, from), nil
