@@ -1,11 +1,9 @@
 package server_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,24 +12,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
-// lockedBuffer lets the server's logger and the test share a buffer.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestRequestsAreTraced: each request gets a span named after its
 // operation that continues the caller's W3C trace, and the access log names
 // the trace and the caller.
@@ -39,7 +19,7 @@ func TestRequestsAreTraced(t *testing.T) {
 	t.Parallel()
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	b := setup(t, func(o *setupOptions) {
 		o.tracer = tp
 		o.log = slog.New(slog.NewJSONHandler(logs, nil))
