@@ -2,6 +2,7 @@ package schedules
 
 import (
 	"fmt"
+	"schedsvc/problem"
 	"slices"
 	"strings"
 	"time"
@@ -43,8 +44,8 @@ const robfigStarBit = uint64(1) << 63
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // ParseCron parses a standard 5-field cron expression (or a descriptor) bound
-// to an IANA zone. Errors are *ValidationError of KindInvalidCron (field
-// "cron_expression") or KindUnknownTimezone (field "timezone"). An empty
+// to an IANA zone. Errors are *problem.Error of problem.InvalidCron (field
+// "cron_expression") or problem.UnknownTimezone (field "timezone"). An empty
 // timezone is an error: callers default it to "UTC" themselves.
 func ParseCron(expr, timezone string) (*CronSchedule, error) {
 	loc, err := loadZone(timezone)
@@ -62,18 +63,18 @@ func ParseCron(expr, timezone string) (*CronSchedule, error) {
 func loadZone(name string) (*time.Location, error) {
 	switch {
 	case name == "":
-		return nil, invalid(KindUnknownTimezone, fieldTimezone,
+		return nil, problem.Invalid(problem.UnknownTimezone, fieldTimezone,
 			`the timezone is empty; give an IANA zone name such as "UTC" or "Europe/Berlin"`)
 	case strings.EqualFold(name, "Local"):
-		return nil, invalid(KindUnknownTimezone, fieldTimezone,
+		return nil, problem.Invalid(problem.UnknownTimezone, fieldTimezone,
 			`"Local" is the server's own zone, not an IANA zone name; give a zone such as "UTC" or "America/New_York"`)
 	case strings.TrimSpace(name) != name || strings.HasPrefix(name, "/") || strings.Contains(name, ".."):
-		return nil, invalid(KindUnknownTimezone, fieldTimezone,
+		return nil, problem.Invalid(problem.UnknownTimezone, fieldTimezone,
 			"%q is not an IANA zone name; give a zone such as \"UTC\" or \"Asia/Kolkata\"", name)
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, invalid(KindUnknownTimezone, fieldTimezone,
+		return nil, problem.Invalid(problem.UnknownTimezone, fieldTimezone,
 			"%q is not a known IANA zone name; give a zone such as \"UTC\", \"Europe/London\" or \"Asia/Kolkata\" (names are case-sensitive)", name)
 	}
 	return loc, nil
@@ -90,11 +91,11 @@ var descriptorExpr = map[string]string{
 	"@hourly":   "0 * * * *",
 }
 
-func cronErr(format string, args ...any) *ValidationError {
-	return invalid(KindInvalidCron, fieldCronExpression, format, args...)
+func cronErr(format string, args ...any) *problem.Error {
+	return problem.Invalid(problem.InvalidCron, fieldCronExpression, format, args...)
 }
 
-func parseCronExpr(expr string) (*CronSchedule, *ValidationError) {
+func parseCronExpr(expr string) (*CronSchedule, *problem.Error) {
 	trimmed := strings.TrimSpace(expr)
 	if trimmed == "" {
 		return nil, cronErr(`the cron expression is empty; write 5 fields "minute hour day-of-month month day-of-week", e.g. "0 9 * * 1-5"`)
@@ -157,7 +158,7 @@ func parseCronExpr(expr string) (*CronSchedule, *ValidationError) {
 
 // checkFieldSyntax rejects the non-standard extensions with a specific
 // explanation before robfig sees them (robfig accepts `?`, for instance).
-func checkFieldSyntax(name string, idx int, f string) *ValidationError {
+func checkFieldSyntax(name string, idx int, f string) *problem.Error {
 	switch {
 	case strings.Contains(f, "?"):
 		return cronErr("%q in the %s field: `?` is not standard cron; write `*` instead", f, name)

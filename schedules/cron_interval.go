@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"schedsvc/problem"
 	"strings"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 // transitions (a 28-year span repeats the weekday pattern of the dates).
 const minIntervalDSTYears = 28
 
-// CheckMinInterval returns a *ValidationError of KindIntervalTooShort when
+// CheckMinInterval returns a *problem.Error of problem.IntervalTooShort when
 // two consecutive firings can ever be closer than min: it checks the gaps
 // within a day, across midnight (over the whole 400-year calendar cycle) and
 // around each of the zone's transitions in the coming years, independently
@@ -208,7 +209,7 @@ func (c *CronSchedule) findShortGapBetween(from, to, minSec int64) (int64, int64
 // tooShortWall reports a short gap found in the day's pattern when no
 // concrete pair of firings was located within the search bound.
 func (c *CronSchedule) tooShortWall(gap int64, min time.Duration) error {
-	return invalid(KindIntervalTooShort, fieldCronExpression,
+	return problem.Invalid(problem.IntervalTooShort, fieldCronExpression,
 		"some runs would be only %s apart; the minimum interval between runs is %s, so choose times at least %s apart",
 		fmtDuration(time.Duration(gap)*time.Second), fmtDuration(min), fmtDuration(min))
 }
@@ -224,7 +225,7 @@ func (c *CronSchedule) tooShort(a, b int64, min time.Duration) error {
 	if ta.Format("-0700") != tb.Format("-0700") {
 		detail += "; the clock change between them shortens the gap"
 	}
-	return &ValidationError{Kind: KindIntervalTooShort, Field: fieldCronExpression, Detail: detail}
+	return &problem.Error{Kind: problem.IntervalTooShort, Field: fieldCronExpression, Detail: detail}
 }
 
 func fmtDuration(d time.Duration) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"schedsvc/problem"
 	"strings"
 	"testing"
 	"time"
@@ -222,7 +223,7 @@ func TestCronPrev(t *testing.T) {
 
 type rejectCase struct {
 	expr, zone string
-	kind       Kind
+	kind       problem.Kind
 	field      string
 	detail     string // a substring of Detail
 }
@@ -230,57 +231,57 @@ type rejectCase struct {
 func TestParseCronRejects(t *testing.T) {
 	t.Parallel()
 	cases := []rejectCase{
-		{"0 0 0 * * *", "UTC", KindInvalidCron, "cron_expression", "only 5 fields are supported"},
-		{"0 0 * * * 2026", "UTC", KindInvalidCron, "cron_expression", "drop the first (seconds) or last (year) field"},
-		{"0 0 0 * * * 2026", "UTC", KindInvalidCron, "cron_expression", "7 fields given"},
-		{"0 9 * *", "UTC", KindInvalidCron, "cron_expression", "4 fields given"},
-		{"", "UTC", KindInvalidCron, "cron_expression", "empty"},
-		{"   ", "UTC", KindInvalidCron, "cron_expression", "empty"},
-		{"0 0 ? * *", "UTC", KindInvalidCron, "cron_expression", "write `*` instead"},
-		{"0 0 * * ?", "UTC", KindInvalidCron, "cron_expression", "`?` is not standard cron"},
-		{"0 0 L * *", "UTC", KindInvalidCron, "cron_expression", "`L` and `W`"},
-		{"0 0 15W * *", "UTC", KindInvalidCron, "cron_expression", "`L` and `W`"},
-		{"0 0 LW * *", "UTC", KindInvalidCron, "cron_expression", "`L` and `W`"},
-		{"0 0 * * 5L", "UTC", KindInvalidCron, "cron_expression", "`L` and `W`"},
-		{"0 0 * * 1#2", "UTC", KindInvalidCron, "cron_expression", "`#` (n-th weekday of the month) is not supported"},
-		{"CRON_TZ=Europe/Berlin 0 9 * * *", "UTC", KindInvalidCron, "cron_expression", `put the zone name in the "timezone" field`},
-		{"TZ=UTC 0 9 * * *", "UTC", KindInvalidCron, "cron_expression", "TZ= prefix is not supported"},
-		{"@every 1h", "UTC", KindInvalidCron, "cron_expression", `"0 */1 * * *"`},
-		{"@every 15m", "UTC", KindInvalidCron, "cron_expression", `"*/15 * * * *"`},
-		{"@every 24h", "UTC", KindInvalidCron, "cron_expression", `"0 0 * * *"`},
-		{"@every 90s", "UTC", KindInvalidCron, "cron_expression", "@every is not supported"},
-		{"@reboot", "UTC", KindInvalidCron, "cron_expression", "unknown descriptor"},
-		{"0 0 30 2 *", "UTC", KindInvalidCron, "cron_expression", "never fires"},
-		{"0 0 31 4,6,9,11 *", "UTC", KindInvalidCron, "cron_expression", "never fires"},
-		{"60 * * * *", "UTC", KindInvalidCron, "cron_expression", "above maximum (59)"},
-		{"0 24 * * *", "UTC", KindInvalidCron, "cron_expression", "above maximum (23)"},
-		{"0 0 0 * *", "UTC", KindInvalidCron, "cron_expression", "below minimum (1)"},
-		{"0 0 * 13 *", "UTC", KindInvalidCron, "cron_expression", "above maximum (12)"},
-		{"0 0 * * 7", "UTC", KindInvalidCron, "cron_expression", "write 0 or SUN for Sunday"},
-		{"0 0 * * MONDAY", "UTC", KindInvalidCron, "cron_expression", "is not a day"},
-		{"0 0 * FOO *", "UTC", KindInvalidCron, "cron_expression", "is not a month"},
-		{"0 MON * * *", "UTC", KindInvalidCron, "cron_expression", "names are not allowed here"},
-		{"*/0 * * * *", "UTC", KindInvalidCron, "cron_expression", "step of range should be a positive number"},
-		{"*/x * * * *", "UTC", KindInvalidCron, "cron_expression", "a step must be a number"},
-		{"5-1 * * * *", "UTC", KindInvalidCron, "cron_expression", "beyond end of range"},
-		{"1,,2 * * * *", "UTC", KindInvalidCron, "cron_expression", "empty list element"},
-		{"*-5 * * * *", "UTC", KindInvalidCron, "cron_expression", "`*` cannot be part of a range"},
-		{"0 9 * * 1-5;", "UTC", KindInvalidCron, "cron_expression", "is not allowed"},
-		{"0 9 * * *", "", KindUnknownTimezone, "timezone", "the timezone is empty"},
-		{"0 9 * * *", "Local", KindUnknownTimezone, "timezone", "not an IANA zone name"},
-		{"0 9 * * *", "local", KindUnknownTimezone, "timezone", "not an IANA zone name"},
-		{"0 9 * * *", "Mars/Olympus_Mons", KindUnknownTimezone, "timezone", "not a known IANA zone name"},
-		{"0 9 * * *", "+05:30", KindUnknownTimezone, "timezone", "not a known IANA zone name"},
-		{"0 9 * * *", " UTC", KindUnknownTimezone, "timezone", "is not an IANA zone name"},
-		{"0 9 * * *", "../../etc/passwd", KindUnknownTimezone, "timezone", "is not an IANA zone name"},
+		{"0 0 0 * * *", "UTC", problem.InvalidCron, "cron_expression", "only 5 fields are supported"},
+		{"0 0 * * * 2026", "UTC", problem.InvalidCron, "cron_expression", "drop the first (seconds) or last (year) field"},
+		{"0 0 0 * * * 2026", "UTC", problem.InvalidCron, "cron_expression", "7 fields given"},
+		{"0 9 * *", "UTC", problem.InvalidCron, "cron_expression", "4 fields given"},
+		{"", "UTC", problem.InvalidCron, "cron_expression", "empty"},
+		{"   ", "UTC", problem.InvalidCron, "cron_expression", "empty"},
+		{"0 0 ? * *", "UTC", problem.InvalidCron, "cron_expression", "write `*` instead"},
+		{"0 0 * * ?", "UTC", problem.InvalidCron, "cron_expression", "`?` is not standard cron"},
+		{"0 0 L * *", "UTC", problem.InvalidCron, "cron_expression", "`L` and `W`"},
+		{"0 0 15W * *", "UTC", problem.InvalidCron, "cron_expression", "`L` and `W`"},
+		{"0 0 LW * *", "UTC", problem.InvalidCron, "cron_expression", "`L` and `W`"},
+		{"0 0 * * 5L", "UTC", problem.InvalidCron, "cron_expression", "`L` and `W`"},
+		{"0 0 * * 1#2", "UTC", problem.InvalidCron, "cron_expression", "`#` (n-th weekday of the month) is not supported"},
+		{"CRON_TZ=Europe/Berlin 0 9 * * *", "UTC", problem.InvalidCron, "cron_expression", `put the zone name in the "timezone" field`},
+		{"TZ=UTC 0 9 * * *", "UTC", problem.InvalidCron, "cron_expression", "TZ= prefix is not supported"},
+		{"@every 1h", "UTC", problem.InvalidCron, "cron_expression", `"0 */1 * * *"`},
+		{"@every 15m", "UTC", problem.InvalidCron, "cron_expression", `"*/15 * * * *"`},
+		{"@every 24h", "UTC", problem.InvalidCron, "cron_expression", `"0 0 * * *"`},
+		{"@every 90s", "UTC", problem.InvalidCron, "cron_expression", "@every is not supported"},
+		{"@reboot", "UTC", problem.InvalidCron, "cron_expression", "unknown descriptor"},
+		{"0 0 30 2 *", "UTC", problem.InvalidCron, "cron_expression", "never fires"},
+		{"0 0 31 4,6,9,11 *", "UTC", problem.InvalidCron, "cron_expression", "never fires"},
+		{"60 * * * *", "UTC", problem.InvalidCron, "cron_expression", "above maximum (59)"},
+		{"0 24 * * *", "UTC", problem.InvalidCron, "cron_expression", "above maximum (23)"},
+		{"0 0 0 * *", "UTC", problem.InvalidCron, "cron_expression", "below minimum (1)"},
+		{"0 0 * 13 *", "UTC", problem.InvalidCron, "cron_expression", "above maximum (12)"},
+		{"0 0 * * 7", "UTC", problem.InvalidCron, "cron_expression", "write 0 or SUN for Sunday"},
+		{"0 0 * * MONDAY", "UTC", problem.InvalidCron, "cron_expression", "is not a day"},
+		{"0 0 * FOO *", "UTC", problem.InvalidCron, "cron_expression", "is not a month"},
+		{"0 MON * * *", "UTC", problem.InvalidCron, "cron_expression", "names are not allowed here"},
+		{"*/0 * * * *", "UTC", problem.InvalidCron, "cron_expression", "step of range should be a positive number"},
+		{"*/x * * * *", "UTC", problem.InvalidCron, "cron_expression", "a step must be a number"},
+		{"5-1 * * * *", "UTC", problem.InvalidCron, "cron_expression", "beyond end of range"},
+		{"1,,2 * * * *", "UTC", problem.InvalidCron, "cron_expression", "empty list element"},
+		{"*-5 * * * *", "UTC", problem.InvalidCron, "cron_expression", "`*` cannot be part of a range"},
+		{"0 9 * * 1-5;", "UTC", problem.InvalidCron, "cron_expression", "is not allowed"},
+		{"0 9 * * *", "", problem.UnknownTimezone, "timezone", "the timezone is empty"},
+		{"0 9 * * *", "Local", problem.UnknownTimezone, "timezone", "not an IANA zone name"},
+		{"0 9 * * *", "local", problem.UnknownTimezone, "timezone", "not an IANA zone name"},
+		{"0 9 * * *", "Mars/Olympus_Mons", problem.UnknownTimezone, "timezone", "not a known IANA zone name"},
+		{"0 9 * * *", "+05:30", problem.UnknownTimezone, "timezone", "not a known IANA zone name"},
+		{"0 9 * * *", " UTC", problem.UnknownTimezone, "timezone", "is not an IANA zone name"},
+		{"0 9 * * *", "../../etc/passwd", problem.UnknownTimezone, "timezone", "is not an IANA zone name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.expr+"|"+tc.zone, func(t *testing.T) {
 			t.Parallel()
 			c, err := ParseCron(tc.expr, tc.zone)
 			require.Nil(t, c)
-			var verr *ValidationError
-			require.True(t, errors.As(err, &verr), "want *ValidationError, got %T %v", err, err)
+			var verr *problem.Error
+			require.True(t, errors.As(err, &verr), "want *problem.Error, got %T %v", err, err)
 			require.Equal(t, tc.kind, verr.Kind)
 			require.Equal(t, tc.field, verr.Field)
 			require.Contains(t, verr.Detail, tc.detail)
@@ -378,9 +379,9 @@ func TestCronMinInterval(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			var verr *ValidationError
-			require.True(t, errors.As(err, &verr), "want *ValidationError, got %v", err)
-			require.Equal(t, KindIntervalTooShort, verr.Kind)
+			var verr *problem.Error
+			require.True(t, errors.As(err, &verr), "want *problem.Error, got %v", err)
+			require.Equal(t, problem.IntervalTooShort, verr.Kind)
 			require.Equal(t, "cron_expression", verr.Field)
 			require.Contains(t, verr.Detail, tc.detail)
 		})
@@ -733,9 +734,9 @@ func FuzzParseCron(f *testing.F) {
 		}()
 		c, err := ParseCron(expr, fuzzCronInput{expr, fromUnix, zone}.zoneName())
 		if err != nil {
-			var verr *ValidationError
+			var verr *problem.Error
 			require.True(t, errors.As(err, &verr))
-			require.Equal(t, KindInvalidCron, verr.Kind)
+			require.Equal(t, problem.InvalidCron, verr.Kind)
 			require.NotEmpty(t, verr.Detail)
 			return
 		}

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	dbgen "schedsvc/gen/db"
+	"schedsvc/problem"
 )
 
 // Limits are the per-user rules every schedule must respect.
@@ -97,10 +98,10 @@ func (m *Manager) parseCron(expr, timezone string) (*CronSchedule, error) {
 
 func (m *Manager) validate(s Schedule) (validated, error) {
 	if strings.TrimSpace(s.Name) == "" {
-		return validated{}, invalid(KindInvalidField, "name", "name must not be blank")
+		return validated{}, problem.Invalid(problem.InvalidField, "name", "name must not be blank")
 	}
 	if strings.TrimSpace(s.TaskQuery) == "" {
-		return validated{}, invalid(KindInvalidField, "task_query", "task_query must not be blank")
+		return validated{}, problem.Invalid(problem.InvalidField, "task_query", "task_query must not be blank")
 	}
 	cron, err := m.parseCron(s.CronExpression, s.Timezone)
 	if err != nil {
@@ -108,13 +109,13 @@ func (m *Manager) validate(s Schedule) (validated, error) {
 	}
 	switch {
 	case s.MaxBudgetPerRunUSD < 0:
-		return validated{}, invalid(KindBudgetExceeded, "max_budget_per_run_usd", "max_budget_per_run_usd must not be negative")
+		return validated{}, problem.Invalid(problem.BudgetExceeded, "max_budget_per_run_usd", "max_budget_per_run_usd must not be negative")
 	case s.MaxBudgetPerRunUSD > m.limits.MaxBudgetUSD:
-		return validated{}, invalid(KindBudgetExceeded, "max_budget_per_run_usd",
+		return validated{}, problem.Invalid(problem.BudgetExceeded, "max_budget_per_run_usd",
 			"max_budget_per_run_usd %.6g is over the per-run cap of %.6g USD", s.MaxBudgetPerRunUSD, m.limits.MaxBudgetUSD)
 	}
 	if s.TimeoutSeconds < 1 || s.TimeoutSeconds > m.limits.MaxTimeoutSeconds {
-		return validated{}, invalid(KindInvalidField, "timeout_seconds",
+		return validated{}, problem.Invalid(problem.InvalidField, "timeout_seconds",
 			"timeout_seconds must be between 1 and %d", m.limits.MaxTimeoutSeconds)
 	}
 	if err := m.validateExecution(s); err != nil {
@@ -128,23 +129,23 @@ const maxPauseAfterFailures = 1000
 
 func (m *Manager) validateExecution(s Schedule) error {
 	if !slices.Contains(m.limits.Executors, s.Executor) {
-		return invalid(KindInvalidField, "executor", "executor %q is not enabled on this server; use one of %v", s.Executor, m.limits.Executors)
+		return problem.Invalid(problem.InvalidField, "executor", "executor %q is not enabled on this server; use one of %v", s.Executor, m.limits.Executors)
 	}
 	r := s.Retry
 	switch {
 	case r.MaxAttempts < 1 || r.MaxAttempts > 10:
-		return invalid(KindInvalidField, "retry_policy.max_attempts", "max_attempts must be between 1 and 10")
+		return problem.Invalid(problem.InvalidField, "retry_policy.max_attempts", "max_attempts must be between 1 and 10")
 	case r.InitialBackoffSeconds < 1 || r.InitialBackoffSeconds > 3600:
-		return invalid(KindInvalidField, "retry_policy.initial_backoff_seconds", "initial_backoff_seconds must be between 1 and 3600")
+		return problem.Invalid(problem.InvalidField, "retry_policy.initial_backoff_seconds", "initial_backoff_seconds must be between 1 and 3600")
 	case r.MaxBackoffSeconds < r.InitialBackoffSeconds || r.MaxBackoffSeconds > 86400:
-		return invalid(KindInvalidField, "retry_policy.max_backoff_seconds",
+		return problem.Invalid(problem.InvalidField, "retry_policy.max_backoff_seconds",
 			"max_backoff_seconds must be between initial_backoff_seconds (%d) and 86400", r.InitialBackoffSeconds)
 	}
 	if _, ok := overlapPolicies[s.Overlap]; !ok {
-		return invalid(KindInvalidField, "overlap_policy", "overlap_policy %q is not one of SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, ALLOW_ALL", s.Overlap)
+		return problem.Invalid(problem.InvalidField, "overlap_policy", "overlap_policy %q is not one of SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, ALLOW_ALL", s.Overlap)
 	}
 	if s.PauseAfterFailures < 0 || s.PauseAfterFailures > maxPauseAfterFailures {
-		return invalid(KindInvalidField, "pause_after_failures", "pause_after_failures must be between 0 (never) and %d", maxPauseAfterFailures)
+		return problem.Invalid(problem.InvalidField, "pause_after_failures", "pause_after_failures must be between 0 (never) and %d", maxPauseAfterFailures)
 	}
 	return nil
 }
@@ -161,7 +162,7 @@ func (m *Manager) retryWithDefaults(r RetryPolicy) RetryPolicy {
 }
 
 // Create validates and stores a new schedule and its Temporal schedule.
-// Returns *ValidationError for rejected input (KindLimitReached when the
+// Returns *problem.Error for rejected input (problem.ScheduleLimitReached when the
 // owner has MaxPerUser schedules) and ErrUnavailable when Temporal or
 // PostgreSQL cannot be reached; in every error case nothing is created.
 func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Schedule, error) {
@@ -216,7 +217,7 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 			return dbErr("count schedules", err)
 		}
 		if n >= int64(m.limits.MaxPerUser) {
-			return invalid(KindLimitReached, "", "you already have %d schedules, the maximum per user; delete one first", n)
+			return problem.Invalid(problem.ScheduleLimitReached, "", "you already have %d schedules, the maximum per user; delete one first", n)
 		}
 		now := m.now()
 		next := v.cron.Next(now)
@@ -334,11 +335,11 @@ func pageOf[R, T any](rows []R, p PageRequest, total int64, convert func(R) (T, 
 }
 
 // Update applies a partial update. Temporal's spec and action are written
-// only when they change. Returns ErrNotFound, *ValidationError or
+// only when they change. Returns ErrNotFound, *problem.Error or
 // ErrUnavailable; on error nothing changes.
 func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in UpdateInput) (Schedule, error) {
 	if in.ClearTaskContext && in.TaskContext != nil {
-		return Schedule{}, invalid(KindInvalidField, "clear_task_context", "send either task_context or clear_task_context, not both")
+		return Schedule{}, problem.Invalid(problem.InvalidField, "clear_task_context", "send either task_context or clear_task_context, not both")
 	}
 	var updated Schedule
 	err := m.inTx(ctx, "update schedule", func(q *dbgen.Queries) error {
@@ -569,7 +570,7 @@ func (m *Manager) inTx(ctx context.Context, op string, fn func(*dbgen.Queries) e
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after commit
 	if err := fn(m.q.WithTx(tx)); err != nil {
-		var verr *ValidationError
+		var verr *problem.Error
 		if errors.As(err, &verr) || errors.Is(err, ErrNotFound) {
 			return err
 		}

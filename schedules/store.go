@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	dbgen "schedsvc/gen/db"
+	"schedsvc/problem"
 )
 
 // This file is the one boundary between sqlc's rows and the domain types.
@@ -147,7 +148,7 @@ func (c cursor) encode() string {
 }
 
 func decodeCursor(s string) (cursor, error) {
-	bad := invalid(KindInvalidRequest, "cursor", "the cursor is not one this API returned; pass next_cursor from a previous page unchanged")
+	bad := problem.Invalid(problem.InvalidRequest, "cursor", "the cursor is not one this API returned; pass next_cursor from a previous page unchanged")
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return cursor{}, bad

@@ -2,6 +2,7 @@ package schedules
 
 import (
 	"errors"
+	"schedsvc/problem"
 	"testing"
 	"time"
 
@@ -30,27 +31,27 @@ func TestValidate(t *testing.T) {
 	cases := []struct {
 		name   string
 		change func(*Schedule)
-		kind   Kind
+		kind   problem.Kind
 		field  string
 	}{
-		{"blank name", func(s *Schedule) { s.Name = "  " }, KindInvalidField, "name"},
-		{"blank query", func(s *Schedule) { s.TaskQuery = "" }, KindInvalidField, "task_query"},
-		{"empty timezone", func(s *Schedule) { s.Timezone = "" }, KindUnknownTimezone, "timezone"},
-		{"unknown timezone", func(s *Schedule) { s.Timezone = "Europe/Atlantis" }, KindUnknownTimezone, "timezone"},
-		{"bad cron", func(s *Schedule) { s.CronExpression = "every day" }, KindInvalidCron, "cron_expression"},
-		{"seconds", func(s *Schedule) { s.CronExpression = "0 0 9 * * *" }, KindInvalidCron, "cron_expression"},
-		{"every minute under the 60 minute default", func(s *Schedule) { s.CronExpression = "* * * * *" }, KindIntervalTooShort, "cron_expression"},
-		{"every half hour under the 60 minute default", func(s *Schedule) { s.CronExpression = "*/30 * * * *" }, KindIntervalTooShort, "cron_expression"},
-		{"negative budget", func(s *Schedule) { s.MaxBudgetPerRunUSD = -0.01 }, KindBudgetExceeded, "max_budget_per_run_usd"},
-		{"budget over cap", func(s *Schedule) { s.MaxBudgetPerRunUSD = 10.01 }, KindBudgetExceeded, "max_budget_per_run_usd"},
-		{"zero timeout", func(s *Schedule) { s.TimeoutSeconds = 0 }, KindInvalidField, "timeout_seconds"},
-		{"timeout over a day", func(s *Schedule) { s.TimeoutSeconds = 86401 }, KindInvalidField, "timeout_seconds"},
-		{"executor not enabled", func(s *Schedule) { s.Executor = ExecutorEcho }, KindInvalidField, "executor"},
-		{"no attempts", func(s *Schedule) { s.Retry.MaxAttempts = 0 }, KindInvalidField, "retry_policy.max_attempts"},
-		{"eleven attempts", func(s *Schedule) { s.Retry.MaxAttempts = 11 }, KindInvalidField, "retry_policy.max_attempts"},
-		{"max backoff under initial", func(s *Schedule) { s.Retry.MaxBackoffSeconds = 5 }, KindInvalidField, "retry_policy.max_backoff_seconds"},
-		{"unknown overlap policy", func(s *Schedule) { s.Overlap = "QUEUE" }, KindInvalidField, "overlap_policy"},
-		{"negative pause_after_failures", func(s *Schedule) { s.PauseAfterFailures = -1 }, KindInvalidField, "pause_after_failures"},
+		{"blank name", func(s *Schedule) { s.Name = "  " }, problem.InvalidField, "name"},
+		{"blank query", func(s *Schedule) { s.TaskQuery = "" }, problem.InvalidField, "task_query"},
+		{"empty timezone", func(s *Schedule) { s.Timezone = "" }, problem.UnknownTimezone, "timezone"},
+		{"unknown timezone", func(s *Schedule) { s.Timezone = "Europe/Atlantis" }, problem.UnknownTimezone, "timezone"},
+		{"bad cron", func(s *Schedule) { s.CronExpression = "every day" }, problem.InvalidCron, "cron_expression"},
+		{"seconds", func(s *Schedule) { s.CronExpression = "0 0 9 * * *" }, problem.InvalidCron, "cron_expression"},
+		{"every minute under the 60 minute default", func(s *Schedule) { s.CronExpression = "* * * * *" }, problem.IntervalTooShort, "cron_expression"},
+		{"every half hour under the 60 minute default", func(s *Schedule) { s.CronExpression = "*/30 * * * *" }, problem.IntervalTooShort, "cron_expression"},
+		{"negative budget", func(s *Schedule) { s.MaxBudgetPerRunUSD = -0.01 }, problem.BudgetExceeded, "max_budget_per_run_usd"},
+		{"budget over cap", func(s *Schedule) { s.MaxBudgetPerRunUSD = 10.01 }, problem.BudgetExceeded, "max_budget_per_run_usd"},
+		{"zero timeout", func(s *Schedule) { s.TimeoutSeconds = 0 }, problem.InvalidField, "timeout_seconds"},
+		{"timeout over a day", func(s *Schedule) { s.TimeoutSeconds = 86401 }, problem.InvalidField, "timeout_seconds"},
+		{"executor not enabled", func(s *Schedule) { s.Executor = ExecutorEcho }, problem.InvalidField, "executor"},
+		{"no attempts", func(s *Schedule) { s.Retry.MaxAttempts = 0 }, problem.InvalidField, "retry_policy.max_attempts"},
+		{"eleven attempts", func(s *Schedule) { s.Retry.MaxAttempts = 11 }, problem.InvalidField, "retry_policy.max_attempts"},
+		{"max backoff under initial", func(s *Schedule) { s.Retry.MaxBackoffSeconds = 5 }, problem.InvalidField, "retry_policy.max_backoff_seconds"},
+		{"unknown overlap policy", func(s *Schedule) { s.Overlap = "QUEUE" }, problem.InvalidField, "overlap_policy"},
+		{"negative pause_after_failures", func(s *Schedule) { s.PauseAfterFailures = -1 }, problem.InvalidField, "pause_after_failures"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,8 +59,8 @@ func TestValidate(t *testing.T) {
 			s := valid()
 			c.change(&s)
 			_, err := m.validate(s)
-			var verr *ValidationError
-			require.True(t, errors.As(err, &verr), "want a ValidationError, got %v", err)
+			var verr *problem.Error
+			require.True(t, errors.As(err, &verr), "want a problem.Error, got %v", err)
 			require.Equal(t, c.kind, verr.Kind)
 			require.Equal(t, c.field, verr.Field)
 			require.NotEmpty(t, verr.Detail)
@@ -93,9 +94,9 @@ func TestCursorRoundTrip(t *testing.T) {
 	require.Equal(t, c.ID, got.ID)
 	for _, bad := range []string{"", "!!", "bm90LWEtY3Vyc29y", c.encode() + "x"} {
 		_, err := decodeCursor(bad)
-		var verr *ValidationError
+		var verr *problem.Error
 		require.ErrorAs(t, err, &verr, bad)
-		require.Equal(t, KindInvalidRequest, verr.Kind)
+		require.Equal(t, problem.InvalidRequest, verr.Kind)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"schedsvc/problem"
 	"schedsvc/schedules"
 )
 
@@ -304,7 +305,7 @@ func (a *Authenticator) requireAuth(log *slog.Logger, next http.Handler) http.Ha
 			var ae *authError
 			if !errors.As(err, &ae) {
 				log.WarnContext(r.Context(), "credentials could not be checked", "error", err, "request_id", requestIDFrom(r.Context()))
-				writeProblem(w, r, "service-unavailable", "credentials cannot be checked right now; nothing was changed, retry later", nil)
+				writeProblem(w, r, problem.ServiceUnavailable, "credentials cannot be checked right now; nothing was changed, retry later", nil)
 				return
 			}
 			challenge := `Bearer realm="schedsvc"`
@@ -312,7 +313,7 @@ func (a *Authenticator) requireAuth(log *slog.Logger, next http.Handler) http.Ha
 				challenge += fmt.Sprintf(`, error="invalid_token", error_description=%q`, ae.msg)
 			}
 			w.Header().Set("WWW-Authenticate", challenge)
-			writeProblem(w, r, "unauthorized", ae.msg, nil)
+			writeProblem(w, r, problem.Unauthorized, ae.msg, nil)
 			return
 		}
 		noteOwner(r.Context(), p.owner)

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	dbgen "schedsvc/gen/db"
+	"schedsvc/problem"
 )
 
 // DefaultIdempotencyTTL is how long a stored answer is replayed.
@@ -82,7 +83,7 @@ func (s *Idempotency) middleware(next http.Handler) http.Handler {
 		}
 		hash, err := requestHash(r)
 		if err != nil {
-			writeProblem(w, r, "invalid-request", "the request body is not valid JSON", nil)
+			writeProblem(w, r, problem.InvalidRequest, "the request body is not valid JSON", nil)
 			return
 		}
 		id := dbgen.IdempotencyGetParams{TenantID: p.owner.TenantID, UserID: p.owner.UserID, Key: key}
@@ -112,17 +113,17 @@ func (s *Idempotency) middleware(next http.Handler) http.Handler {
 			}
 			switch {
 			case !bytes.Equal(row.RequestHash, hash):
-				writeProblem(w, r, "idempotency-key-reused",
+				writeProblem(w, r, problem.IdempotencyKeyReused,
 					"this Idempotency-Key was used for a different request; use a new key for a new request", nil)
 			case row.ResponseStatus.Valid:
 				replay(w, row)
 			default:
-				writeProblem(w, r, "idempotency-in-progress",
+				writeProblem(w, r, problem.IdempotencyInProgress,
 					"a request with this Idempotency-Key is still being processed; retry shortly", nil)
 			}
 			return
 		}
-		writeProblem(w, r, "idempotency-in-progress", "a request with this Idempotency-Key is still being processed; retry shortly", nil)
+		writeProblem(w, r, problem.IdempotencyInProgress, "a request with this Idempotency-Key is still being processed; retry shortly", nil)
 	})
 }
 
@@ -181,7 +182,7 @@ func (s *Idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 
 func (s *Idempotency) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.WarnContext(r.Context(), "idempotency store unavailable", "error", err, "request_id", requestIDFrom(r.Context()))
-	writeProblem(w, r, "service-unavailable", "a backing service is unreachable; nothing was changed, retry later", nil)
+	writeProblem(w, r, problem.ServiceUnavailable, "a backing service is unreachable; nothing was changed, retry later", nil)
 }
 
 func replay(w http.ResponseWriter, row dbgen.IdempotencyKey) {

@@ -17,6 +17,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"schedsvc/problem"
 	"schedsvc/schedules"
 )
 
@@ -113,23 +114,23 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			writeProblem(w, r, "body-too-large", fmt.Sprintf("the request body must not exceed %d bytes", max), nil)
+			writeProblem(w, r, problem.BodyTooLarge, fmt.Sprintf("the request body must not exceed %d bytes", max), nil)
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				writeProblem(w, r, "body-too-large", fmt.Sprintf("the request body must not exceed %d bytes", max), nil)
+				writeProblem(w, r, problem.BodyTooLarge, fmt.Sprintf("the request body must not exceed %d bytes", max), nil)
 				return
 			}
-			writeProblem(w, r, "invalid-request", "the request body could not be read", nil)
+			writeProblem(w, r, problem.InvalidRequest, "the request body could not be read", nil)
 			return
 		}
 		if len(body) > 0 {
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
-				writeProblem(w, r, "unsupported-media-type", "request bodies must be sent as Content-Type: application/json", nil)
+				writeProblem(w, r, problem.UnsupportedMediaType, "request bodies must be sent as Content-Type: application/json", nil)
 				return
 			}
 		}

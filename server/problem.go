@@ -7,53 +7,23 @@ import (
 	"strconv"
 
 	"schedsvc/gen/api"
+	"schedsvc/problem"
 	"schedsvc/schedules"
 )
-
-// problemTypeBase prefixes every problem type; the suffix is the kind, and
-// both are part of the API contract (see Problem.type in the spec).
-const problemTypeBase = "https://schedsvc.dev/problems/"
-
-type problemKind struct {
-	status int
-	title  string
-}
-
-// problemKinds is the one table from problem kind to status and title.
-var problemKinds = map[string]problemKind{
-	"invalid-request":         {http.StatusBadRequest, "Invalid request"},
-	"unknown-field":           {http.StatusBadRequest, "Unknown field"},
-	"unauthorized":            {http.StatusUnauthorized, "Unauthorized"},
-	"not-found":               {http.StatusNotFound, "Not found"},
-	"method-not-allowed":      {http.StatusMethodNotAllowed, "Method not allowed"},
-	"schedule-limit-reached":  {http.StatusConflict, "Schedule limit reached"},
-	"idempotency-in-progress": {http.StatusConflict, "Request with this Idempotency-Key in progress"},
-	"idempotency-key-reused":  {http.StatusUnprocessableEntity, "Idempotency-Key reused"},
-	"rate-limited":            {http.StatusTooManyRequests, "Rate limit exceeded"},
-	"body-too-large":          {http.StatusRequestEntityTooLarge, "Request body too large"},
-	"unsupported-media-type":  {http.StatusUnsupportedMediaType, "Unsupported media type"},
-	"invalid-cron":            {http.StatusUnprocessableEntity, "Invalid cron expression"},
-	"unknown-timezone":        {http.StatusUnprocessableEntity, "Unknown time zone"},
-	"interval-too-short":      {http.StatusUnprocessableEntity, "Interval too short"},
-	"budget-exceeded":         {http.StatusUnprocessableEntity, "Budget not allowed"},
-	"invalid-field":           {http.StatusUnprocessableEntity, "Invalid field"},
-	"service-unavailable":     {http.StatusServiceUnavailable, "Service unavailable"},
-	"internal":                {http.StatusInternalServerError, "Internal error"},
-}
 
 // retryAfterSeconds is what a 503 suggests to clients.
 const retryAfterSeconds = 5
 
 // writeProblem answers with an RFC 9457 problem of the given kind.
-func writeProblem(w http.ResponseWriter, r *http.Request, kind, detail string, fields []api.ProblemFieldError) {
-	k, ok := problemKinds[kind]
+func writeProblem(w http.ResponseWriter, r *http.Request, kind problem.Kind, detail string, fields []api.ProblemFieldError) {
+	k, ok := problem.Lookup(kind)
 	if !ok {
-		kind, k = "internal", problemKinds["internal"]
+		kind, k = problem.Internal, mustLookup(problem.Internal)
 	}
 	p := api.Problem{
-		Type:     problemTypeBase + kind,
-		Title:    k.title,
-		Status:   k.status,
+		Type:     kind.Type(),
+		Title:    k.Title,
+		Status:   k.Status,
 		Instance: ptr(r.URL.Path),
 	}
 	if detail != "" {
@@ -67,35 +37,43 @@ func writeProblem(w http.ResponseWriter, r *http.Request, kind, detail string, f
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
-	if k.status == http.StatusServiceUnavailable {
+	if k.Status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
-	w.WriteHeader(k.status)
+	w.WriteHeader(k.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
 
 // writeError maps a domain error to its problem. Unknown errors are logged
 // with their detail and answered with a generic 500.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var verr *schedules.ValidationError
+	var verr *problem.Error
 	switch {
 	case errors.As(err, &verr):
 		var fields []api.ProblemFieldError
 		if verr.Field != "" {
 			fields = []api.ProblemFieldError{{Field: verr.Field, Message: verr.Detail}}
 		}
-		writeProblem(w, r, string(verr.Kind), verr.Detail, fields)
+		writeProblem(w, r, verr.Kind, verr.Detail, fields)
 	case errors.Is(err, schedules.ErrRunNotFound):
-		writeProblem(w, r, "not-found", "this schedule has no run with this id", nil)
+		writeProblem(w, r, problem.NotFound, "this schedule has no run with this id", nil)
 	case errors.Is(err, schedules.ErrNotFound):
-		writeProblem(w, r, "not-found", "no schedule with this id exists for you", nil)
+		writeProblem(w, r, problem.NotFound, "no schedule with this id exists for you", nil)
 	case errors.Is(err, schedules.ErrUnavailable):
 		s.log.WarnContext(r.Context(), "dependency unavailable", "error", err, "request_id", requestIDFrom(r.Context()))
-		writeProblem(w, r, "service-unavailable", "a backing service is unreachable; nothing was changed, retry later", nil)
+		writeProblem(w, r, problem.ServiceUnavailable, "a backing service is unreachable; nothing was changed, retry later", nil)
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "error", err, "request_id", requestIDFrom(r.Context()))
-		writeProblem(w, r, "internal", "an unexpected error occurred; quote the request id when reporting it", nil)
+		writeProblem(w, r, problem.Internal, "an unexpected error occurred; quote the request id when reporting it", nil)
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func mustLookup(k problem.Kind) problem.Entry {
+	e, ok := problem.Lookup(k)
+	if !ok {
+		panic("problem catalogue has no row for " + string(k))
+	}
+	return e
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"schedsvc/problem"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -92,7 +93,7 @@ func (l *RateLimiter) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := principalFrom(r.Context())
 		if !ok {
-			writeProblem(w, r, "internal", "an unexpected error occurred; quote the request id when reporting it", nil)
+			writeProblem(w, r, problem.Internal, "an unexpected error occurred; quote the request id when reporting it", nil)
 			return
 		}
 		tier := p.tier
@@ -111,7 +112,7 @@ func (l *RateLimiter) middleware(next http.Handler) http.Handler {
 			l.log.WarnContext(r.Context(), "rate limiter unavailable", "error", err, "fail_closed", l.cfg.FailClosed,
 				"rate_limiter_failures_total", n, "request_id", requestIDFrom(r.Context()))
 			if l.cfg.FailClosed {
-				writeProblem(w, r, "service-unavailable", "the rate limiter is unreachable; nothing was changed, retry later", nil)
+				writeProblem(w, r, problem.ServiceUnavailable, "the rate limiter is unreachable; nothing was changed, retry later", nil)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -127,7 +128,7 @@ func (l *RateLimiter) middleware(next http.Handler) http.Handler {
 		if res.Allowed == 0 {
 			retry := max(ceilSeconds(res.RetryAfter), 1)
 			h.Set("Retry-After", strconv.Itoa(retry))
-			writeProblem(w, r, "rate-limited", fmt.Sprintf("the rate limit of %s is used up; retry in %d s", limit, retry), nil)
+			writeProblem(w, r, problem.RateLimited, fmt.Sprintf("the rate limit of %s is used up; retry in %d s", limit, retry), nil)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"schedsvc/gen/api"
+	"schedsvc/problem"
 	"schedsvc/schedules"
 )
 
@@ -81,7 +82,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	}
 	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			writeProblem(w, r, "invalid-request", err.Error(), nil)
+			writeProblem(w, r, problem.InvalidRequest, err.Error(), nil)
 		},
 		ResponseErrorHandlerFunc: s.writeError,
 	})
@@ -89,7 +90,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	routes := api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
 		BaseRouter: mux,
 		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			writeProblem(w, r, "invalid-request", err.Error(), nil)
+			writeProblem(w, r, problem.InvalidRequest, err.Error(), nil)
 		},
 	})
 	protected := d.Auth.requireAuth(d.Log, limitBody(d.MaxBodyBytes,
@@ -101,7 +102,7 @@ func NewServer(d Deps) (http.Handler, error) {
 		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz":
 			v.middleware(routes).ServeHTTP(w, r)
 		default:
-			writeProblem(w, r, "not-found", "no such endpoint", nil)
+			writeProblem(w, r, problem.NotFound, "no such endpoint", nil)
 		}
 	})
 	if d.Tracer == nil {

@@ -20,7 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"schedsvc/gen/api"
-	"schedsvc/schedules"
+	"schedsvc/problem"
 )
 
 func init() {
@@ -90,10 +90,10 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 		route, params, err := v.router.FindRoute(r)
 		switch {
 		case errors.Is(err, routers.ErrMethodNotAllowed):
-			writeProblem(w, r, "method-not-allowed", fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), nil)
+			writeProblem(w, r, problem.MethodNotAllowed, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), nil)
 			return
 		case err != nil:
-			writeProblem(w, r, "not-found", "no such endpoint", nil)
+			writeProblem(w, r, problem.NotFound, "no such endpoint", nil)
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, route))
@@ -114,14 +114,14 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 		if err != nil {
 			kind, fields := describeValidation(err)
 			detail := "the request does not match the API contract"
-			if kind == "unknown-field" {
+			if kind == problem.UnknownField {
 				detail = "the request body has fields this endpoint does not accept"
 			}
 			writeProblem(w, r, kind, detail, fields)
 			return
 		}
 		if field := checkTaskContextSize(r); field != nil {
-			writeProblem(w, r, "invalid-request", "the request does not match the API contract", []api.ProblemFieldError{*field})
+			writeProblem(w, r, problem.InvalidRequest, "the request does not match the API contract", []api.ProblemFieldError{*field})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -130,8 +130,8 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 
 // describeValidation flattens kin-openapi's nested errors into field errors
 // and decides the problem kind: unknown fields get their own.
-func describeValidation(err error) (string, []api.ProblemFieldError) {
-	kind := "invalid-request"
+func describeValidation(err error) (problem.Kind, []api.ProblemFieldError) {
+	kind := problem.InvalidRequest
 	var fields []api.ProblemFieldError
 	missing := false // a required field or parameter is absent: a malformed request, whatever the field
 	var walk func(err error, param string)
@@ -159,7 +159,7 @@ func describeValidation(err error) (string, []api.ProblemFieldError) {
 			walk(reqErr.Err, param)
 		case errors.As(err, &schemaErr):
 			if unknown := undeclaredKeys(schemaErr); len(unknown) > 0 {
-				kind = "unknown-field"
+				kind = problem.UnknownField
 				for _, k := range unknown {
 					fields = append(fields, api.ProblemFieldError{
 						Field:   fieldName(param, append(schemaErr.JSONPointer(), k)),
@@ -179,7 +179,7 @@ func describeValidation(err error) (string, []api.ProblemFieldError) {
 		}
 	}
 	walk(err, "")
-	if kind == "invalid-request" && !missing {
+	if kind == problem.InvalidRequest && !missing {
 		kind = fieldKind(fields)
 	}
 	return kind, fields
@@ -188,15 +188,15 @@ func describeValidation(err error) (string, []api.ProblemFieldError) {
 // fieldRuleKinds gives schema violations of these fields the same problem
 // type as the domain rule for that field, so a negative budget and a budget
 // over the cap read alike to a client branching on type.
-var fieldRuleKinds = map[string]string{
-	"cron_expression":        string(schedules.KindInvalidCron),
-	"timezone":               string(schedules.KindUnknownTimezone),
-	"max_budget_per_run_usd": string(schedules.KindBudgetExceeded),
+var fieldRuleKinds = map[string]problem.Kind{
+	"cron_expression":        problem.InvalidCron,
+	"timezone":               problem.UnknownTimezone,
+	"max_budget_per_run_usd": problem.BudgetExceeded,
 }
 
-func fieldKind(fields []api.ProblemFieldError) string {
+func fieldKind(fields []api.ProblemFieldError) problem.Kind {
 	if len(fields) == 0 {
-		return "invalid-request"
+		return problem.InvalidRequest
 	}
 	kind, ok := fieldRuleKinds[fields[0].Field]
 	for _, f := range fields[1:] {
@@ -205,7 +205,7 @@ func fieldKind(fields []api.ProblemFieldError) string {
 		}
 	}
 	if !ok {
-		return "invalid-request"
+		return problem.InvalidRequest
 	}
 	return kind
 }
