@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	dbgen "schedsvc/gen/db"
+	"schedsvc/ptrutil"
 )
 
 // recorderTemporalTimeout bounds the recorder's calls to Temporal: reading
@@ -47,19 +48,14 @@ type RunStart struct {
 
 // RunCompletion is the outcome of a run.
 type RunCompletion struct {
-	ScheduleID       uuid.UUID
-	WorkflowID       string
-	Status           RunStatus
-	Result           *string
-	ErrorMessage     *string
-	ModelUsed        *string
-	Provider         *string
-	PromptTokens     int64
-	CompletionTokens int64
-	TotalTokens      int64
-	TotalCostUSD     float64
-	Attempts         []Attempt
-	CompletedAt      time.Time
+	ScheduleID   uuid.UUID
+	WorkflowID   string
+	Status       RunStatus
+	Result       *string
+	ErrorMessage *string
+	Usage        // the run's total over all its attempts
+	Attempts     []Attempt
+	CompletedAt  time.Time
 }
 
 // RecordStart inserts the run and moves the schedule's run counter,
@@ -117,8 +113,8 @@ func (r *Recorder) RecordCompletion(ctx context.Context, in RunCompletion) error
 			Status:           string(in.Status),
 			Result:           in.Result,
 			ErrorMessage:     in.ErrorMessage,
-			ModelUsed:        in.ModelUsed,
-			Provider:         in.Provider,
+			ModelUsed:        ptrutil.NilIfZero(in.ModelUsed),
+			Provider:         ptrutil.NilIfZero(in.Provider),
 			TotalTokens:      in.TotalTokens,
 			TotalCostUsd:     floatToNumeric(in.TotalCostUSD),
 			CompletedAt:      &in.CompletedAt,

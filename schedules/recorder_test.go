@@ -49,7 +49,7 @@ func TestRecorderCountsEachRunOnce(t *testing.T) {
 	require.True(t, row.LastRunAt.Equal(triggered))
 	require.True(t, row.NextRunAt.Equal(time.Date(2026, 11, 28, 10, 10, 0, 0, time.UTC)), "next_run_at moves to the firing after this one: %s", row.NextRunAt)
 
-	done := RunCompletion{WorkflowID: "wf-1", Status: RunCompleted, Result: ptrTo("ok"), TotalTokens: 100, TotalCostUSD: 0.25, CompletedAt: triggered.Add(3 * time.Second)}
+	done := RunCompletion{WorkflowID: "wf-1", Status: RunCompleted, Result: ptrTo("ok"), Usage: Usage{TotalTokens: 100, TotalCostUSD: 0.25}, CompletedAt: triggered.Add(3 * time.Second)}
 	require.NoError(t, r.RecordCompletion(ctx, done))
 	require.NoError(t, r.RecordCompletion(ctx, done))
 	// A late, different outcome for the same run changes nothing either.
@@ -104,8 +104,8 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	run := func(wf string, status RunStatus, cost float64) {
 		t.Helper()
 		require.NoError(t, r.RecordStart(ctx, RunStart{ScheduleID: id, WorkflowID: wf, TemporalRunID: "r", Query: "q", Executor: ExecutorHTTP, TriggeredAt: at, StartedAt: at}))
-		done := RunCompletion{ScheduleID: id, WorkflowID: wf, Status: status, ErrorMessage: ptrTo("boom"), TotalTokens: 10, PromptTokens: 7, CompletionTokens: 3,
-			TotalCostUSD: cost, CompletedAt: at.Add(time.Second),
+		done := RunCompletion{ScheduleID: id, WorkflowID: wf, Status: status, ErrorMessage: ptrTo("boom"), Usage: Usage{TotalTokens: 10, PromptTokens: 7, CompletionTokens: 3,
+			TotalCostUSD: cost}, CompletedAt: at.Add(time.Second),
 			Attempts: []Attempt{{Number: 1, Status: status, ErrorMessage: "boom", CostUSD: cost, StartedAt: at, CompletedAt: at.Add(time.Second)}}}
 		require.NoError(t, r.RecordCompletion(ctx, done))
 		require.NoError(t, r.RecordCompletion(ctx, done))
@@ -124,7 +124,7 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	// A failed pause of the Temporal schedule rolls the whole completion back.
 	sc.pauseErr = errors.New("temporal is down")
 	require.NoError(t, r.RecordStart(ctx, RunStart{ScheduleID: id, WorkflowID: "wf-4", TemporalRunID: "r", Query: "q", TriggeredAt: at, StartedAt: at}))
-	failed := RunCompletion{ScheduleID: id, WorkflowID: "wf-4", Status: RunFailed, ErrorMessage: ptrTo("502 from upstream"), TotalCostUSD: 0.1, CompletedAt: at}
+	failed := RunCompletion{ScheduleID: id, WorkflowID: "wf-4", Status: RunFailed, ErrorMessage: ptrTo("502 from upstream"), Usage: Usage{TotalCostUSD: 0.1}, CompletedAt: at}
 	require.Error(t, r.RecordCompletion(ctx, failed))
 	row, err = q.ScheduleGetByID(ctx, id)
 	require.NoError(t, err)

@@ -192,19 +192,17 @@ func (a *Activities) RecordCompletion(ctx context.Context, in CompleteInput) err
 		return temporal.NewNonRetryableApplicationError("bad schedule id", "BadInput", err)
 	}
 	return a.Recorder.RecordCompletion(ctx, schedules.RunCompletion{
-		ScheduleID:       id,
-		WorkflowID:       in.WorkflowID,
-		Status:           r.Status,
-		Result:           nonEmpty(r.Result),
-		ErrorMessage:     nonEmpty(r.ErrorMessage),
-		ModelUsed:        nonEmpty(r.ModelUsed),
-		Provider:         nonEmpty(r.Provider),
-		PromptTokens:     r.PromptTokens,
-		CompletionTokens: r.CompletionTokens,
-		TotalTokens:      r.TotalTokens,
-		TotalCostUSD:     r.TotalCostUSD,
-		Attempts:         r.Attempts,
-		CompletedAt:      time.Now(),
+		ScheduleID:   id,
+		WorkflowID:   in.WorkflowID,
+		Status:       r.Status,
+		Result:       nonEmpty(r.Result),
+		ErrorMessage: nonEmpty(r.ErrorMessage),
+		Usage: schedules.Usage{
+			PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
+			TotalCostUSD: r.TotalCostUSD, ModelUsed: r.ModelUsed, Provider: r.Provider,
+		},
+		Attempts:    r.Attempts,
+		CompletedAt: time.Now(),
 	})
 }
 
