@@ -12,7 +12,7 @@ type Preview struct {
 // Preview validates an expression and zone as Create does, minimum
 // interval included, and returns its next count firings after from.
 func (m *Manager) Preview(expr, timezone string, count int, from time.Time) (Preview, error) {
-	cron, err := m.parseCron(expr, timezone)
+	cron, err := m.rules.parseCron(expr, timezone)
 	if err != nil {
 		return Preview{}, err
 	}

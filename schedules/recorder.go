@@ -2,18 +2,12 @@ package schedules
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
-
-	dbgen "schedsvc/gen/db"
-	"schedsvc/ptrutil"
 )
 
 // recorderTemporalTimeout bounds the recorder's calls to Temporal: reading
@@ -24,15 +18,14 @@ const recorderTemporalTimeout = 5 * time.Second
 // per workflow id: a retried activity never records a run or moves a
 // schedule's counters twice.
 type Recorder struct {
-	pool     *pgxpool.Pool
-	q        *dbgen.Queries
-	temporal client.ScheduleClient
+	store    Store
+	temporal temporalSchedules
 }
 
-// NewRecorder returns a Recorder over the pool. sc reads each schedule's
+// NewRecorder returns a Recorder over the store. sc reads each schedule's
 // skipped-firing count and pauses schedules under their failure policy.
-func NewRecorder(pool *pgxpool.Pool, sc client.ScheduleClient) *Recorder {
-	return &Recorder{pool: pool, q: dbgen.New(pool), temporal: sc}
+func NewRecorder(st Store, sc client.ScheduleClient) *Recorder {
+	return &Recorder{store: st, temporal: temporalSchedules{client: sc, cfg: TemporalConfig{CallTimeout: recorderTemporalTimeout}}}
 }
 
 // RunStart is the beginning of one firing of a schedule.
@@ -62,35 +55,22 @@ type RunCompletion struct {
 // last_run_at and next_run_at in one transaction. Returns ErrNotFound when
 // the schedule does not exist.
 func (r *Recorder) RecordStart(ctx context.Context, in RunStart) error {
-	return r.inTx(ctx, func(q *dbgen.Queries) error {
-		sched, err := q.ScheduleGetByID(ctx, in.ScheduleID)
+	return r.store.InTx(ctx, func(st Store) error {
+		sched, err := st.ScheduleGetByID(ctx, in.ScheduleID)
 		if err != nil {
-			return dbErr("get schedule", err)
+			return err
 		}
-		_, err = q.RunInsertStart(ctx, dbgen.RunInsertStartParams{
-			ScheduleID:    in.ScheduleID,
-			WorkflowID:    in.WorkflowID,
-			TemporalRunID: in.TemporalRunID,
-			Query:         in.Query,
-			TriggeredAt:   in.TriggeredAt,
-			StartedAt:     in.StartedAt,
-			Executor:      optional(string(in.Executor)),
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // recorded by an earlier attempt
-		}
-		if err != nil {
-			return dbErr("insert run", err)
+		inserted, err := st.RunInsertStart(ctx, in)
+		if err != nil || !inserted {
+			return err // !inserted: recorded by an earlier attempt
 		}
 		var next *time.Time
 		if cron, err := ParseCron(sched.CronExpression, sched.Timezone); err == nil {
 			n := cron.Next(in.StartedAt)
 			next = &n
 		}
-		return dbErr("count run start", q.ScheduleRecordRunStart(ctx, dbgen.ScheduleRecordRunStartParams{
-			ID: in.ScheduleID, TriggeredAt: in.TriggeredAt, NextRunAt: next,
-		}))
-	})
+		return st.ScheduleRecordRunStart(ctx, in.ScheduleID, in.TriggeredAt, next)
+	}, nil)
 }
 
 // RecordCompletion stores the outcome of a RUNNING run and adds it to the
@@ -100,102 +80,42 @@ func (r *Recorder) RecordStart(ctx context.Context, in RunStart) error {
 // before it commits (a failure to reach Temporal rolls everything back, so
 // the retried activity does it all again).
 func (r *Recorder) RecordCompletion(ctx context.Context, in RunCompletion) error {
-	attempts, err := json.Marshal(nonNil(in.Attempts))
-	if err != nil {
-		return fmt.Errorf("encode attempts: %w", err)
-	}
 	// Outside the transaction: a Temporal call must not hold row locks
 	// longer than needed, and the count is only ever copied upwards.
-	skipped := r.skippedFirings(ctx, in.ScheduleID)
-	return r.inTx(ctx, func(q *dbgen.Queries) error {
-		scheduleID, err := q.RunComplete(ctx, dbgen.RunCompleteParams{
-			WorkflowID:       in.WorkflowID,
-			Status:           string(in.Status),
-			Result:           in.Result,
-			ErrorMessage:     in.ErrorMessage,
-			ModelUsed:        ptrutil.NilIfZero(in.ModelUsed),
-			Provider:         ptrutil.NilIfZero(in.Provider),
-			TotalTokens:      in.TotalTokens,
-			TotalCostUsd:     floatToNumeric(in.TotalCostUSD),
-			CompletedAt:      &in.CompletedAt,
-			PromptTokens:     in.PromptTokens,
-			CompletionTokens: in.CompletionTokens,
-			AttemptCount:     int32(len(in.Attempts)),
-			Attempts:         attempts,
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
+	skipped := r.temporal.skippedFirings(ctx, in.ScheduleID)
+	return r.store.InTx(ctx, func(st Store) error {
+		scheduleID, err := st.RunComplete(ctx, in)
+		if errors.Is(err, ErrNotFound) {
 			return nil // already completed by an earlier attempt
 		}
 		if err != nil {
-			return dbErr("complete run", err)
+			return err
 		}
 		succeeded := in.Status == RunCompleted
-		st, err := q.ScheduleRecordRunCompletion(ctx, dbgen.ScheduleRecordRunCompletionParams{
-			ID:               scheduleID,
-			Succeeded:        succeeded,
-			Tokens:           in.TotalTokens,
-			PromptTokens:     in.PromptTokens,
-			CompletionTokens: in.CompletionTokens,
-			CostUsd:          floatToNumeric(in.TotalCostUSD),
-			SkippedRuns:      skipped,
-		})
+		fs, err := st.ScheduleRecordRunCompletion(ctx, RunCounted{ScheduleID: scheduleID, Succeeded: succeeded, Usage: in.Usage, SkippedRuns: skipped})
 		if err != nil {
-			return dbErr("count run completion", err)
+			return err
 		}
-		if succeeded || st.PauseAfterFailures == 0 || st.ConsecutiveFailures < st.PauseAfterFailures || Status(st.Status) != StatusActive {
+		if succeeded || fs.PauseAfterFailures == 0 || fs.ConsecutiveFailures < fs.PauseAfterFailures || fs.Status != StatusActive {
 			return nil
 		}
-		return r.pauseAfterFailures(ctx, q, scheduleID, in, int(st.ConsecutiveFailures))
-	})
+		return r.pauseAfterFailures(ctx, st, scheduleID, in, fs)
+	}, nil)
 }
 
-func (r *Recorder) pauseAfterFailures(ctx context.Context, q *dbgen.Queries, scheduleID uuid.UUID, in RunCompletion, failures int) error {
+func (r *Recorder) pauseAfterFailures(ctx context.Context, st Store, scheduleID uuid.UUID, in RunCompletion, fs FailureState) error {
 	reason := fmt.Sprintf("paused automatically: %d consecutive runs did not complete (pause_after_failures is %d); the last one ended %s",
-		failures, failures, in.Status)
+		fs.ConsecutiveFailures, fs.PauseAfterFailures, in.Status)
 	if in.ErrorMessage != nil {
 		reason += ": " + truncate(*in.ErrorMessage, 300)
 	}
-	if err := q.SchedulePauseAfterFailures(ctx, dbgen.SchedulePauseAfterFailuresParams{ID: scheduleID, PauseReason: &reason}); err != nil {
-		return dbErr("pause schedule after failures", err)
-	}
-	if err := q.RunMarkPausedSchedule(ctx, in.WorkflowID); err != nil {
-		return dbErr("mark run as pausing its schedule", err)
-	}
-	return pauseTemporal(ctx, r.temporal, recorderTemporalTimeout, scheduleID, reason)
-}
-
-// skippedFirings is Temporal's count of the schedule's firings skipped for
-// overlap, or 0 when it cannot be read (the next completion copies it).
-func (r *Recorder) skippedFirings(ctx context.Context, id uuid.UUID) int64 {
-	if r.temporal == nil || id == uuid.Nil {
-		return 0
-	}
-	ctx, cancel := context.WithTimeout(ctx, recorderTemporalTimeout)
-	defer cancel()
-	d, err := r.temporal.GetHandle(ctx, TemporalScheduleID(id)).Describe(ctx)
-	if err != nil {
-		return 0
-	}
-	return int64(d.Info.NumActionsSkippedOverlap)
-}
-
-func (r *Recorder) inTx(ctx context.Context, fn func(*dbgen.Queries) error) error {
-	tx, err := r.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		return dbErr("begin", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after commit
-	if err := fn(r.q.WithTx(tx)); err != nil {
+	if err := st.SchedulePauseAfterFailures(ctx, scheduleID, reason); err != nil {
 		return err
 	}
-	return dbErr("commit", tx.Commit(ctx))
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+	if err := st.RunMarkPausedSchedule(ctx, in.WorkflowID); err != nil {
+		return err
 	}
-	return s
+	return r.temporal.pause(ctx, scheduleID, reason)
 }
 
 func truncate(s string, n int) string {

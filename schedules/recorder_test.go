@@ -1,4 +1,4 @@
-package schedules
+package schedules_test
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	dbgen "schedsvc/gen/db"
+	"schedsvc/ptrutil"
+	. "schedsvc/schedules"
+	"schedsvc/store"
 	"schedsvc/testenv"
 )
 
@@ -29,50 +31,54 @@ func TestRecorderCountsEachRunOnce(t *testing.T) {
 
 	id := uuid.New()
 	next := time.Now().Add(time.Hour)
-	_, err = dbgen.New(db.Pool).ScheduleInsert(ctx, dbgen.ScheduleInsertParams{
-		ID: id, UserID: "u", TenantID: "t", Name: "n", CronExpression: "*/5 * * * *", Timezone: "UTC",
-		TaskQuery: "q", MaxBudgetPerRunUsd: floatToNumeric(1), TimeoutSeconds: 60,
-		TemporalScheduleID: TemporalScheduleID(id), NextRunAt: &next,
-		Executor: "http", RetryMaxAttempts: 1, RetryInitialBackoffSeconds: 10, RetryMaxBackoffSeconds: 300, OverlapPolicy: "SKIP",
-	})
+	st := store.New(db.Pool)
+	_, err = st.ScheduleInsert(ctx, testSchedule(id, "*/5 * * * *", &next, 0))
 	require.NoError(t, err)
 
-	r := NewRecorder(db.Pool, nil)
+	r := NewRecorder(st, nil)
 	triggered := time.Date(2026, 11, 28, 10, 5, 0, 0, time.UTC)
 	start := RunStart{ScheduleID: id, WorkflowID: "wf-1", TemporalRunID: "run-1", Query: "q", TriggeredAt: triggered, StartedAt: triggered.Add(time.Second)}
 	require.NoError(t, r.RecordStart(ctx, start))
 	require.NoError(t, r.RecordStart(ctx, start))
 
-	row, err := dbgen.New(db.Pool).ScheduleGetByID(ctx, id)
+	row, err := st.ScheduleGetByID(ctx, id)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, row.TotalRuns)
 	require.True(t, row.LastRunAt.Equal(triggered))
 	require.True(t, row.NextRunAt.Equal(time.Date(2026, 11, 28, 10, 10, 0, 0, time.UTC)), "next_run_at moves to the firing after this one: %s", row.NextRunAt)
 
-	done := RunCompletion{WorkflowID: "wf-1", Status: RunCompleted, Result: ptrTo("ok"), Usage: Usage{TotalTokens: 100, TotalCostUSD: 0.25}, CompletedAt: triggered.Add(3 * time.Second)}
+	done := RunCompletion{WorkflowID: "wf-1", Status: RunCompleted, Result: ptrutil.Ptr("ok"), Usage: Usage{TotalTokens: 100, TotalCostUSD: 0.25}, CompletedAt: triggered.Add(3 * time.Second)}
 	require.NoError(t, r.RecordCompletion(ctx, done))
 	require.NoError(t, r.RecordCompletion(ctx, done))
 	// A late, different outcome for the same run changes nothing either.
 	require.NoError(t, r.RecordCompletion(ctx, RunCompletion{WorkflowID: "wf-1", Status: RunFailed, CompletedAt: time.Now()}))
 
-	row, err = dbgen.New(db.Pool).ScheduleGetByID(ctx, id)
+	row, err = st.ScheduleGetByID(ctx, id)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, row.TotalRuns)
 	require.EqualValues(t, 1, row.SuccessfulRuns)
 	require.EqualValues(t, 0, row.FailedRuns)
 	require.EqualValues(t, 100, row.TotalTokens)
-	require.InDelta(t, 0.25, numericToFloat(row.TotalCostUsd), 1e-9)
+	require.InDelta(t, 0.25, row.TotalCostUSD, 1e-9)
 
-	runs, err := dbgen.New(db.Pool).RunHistoryListBySchedule(ctx, dbgen.RunHistoryListByScheduleParams{ScheduleID: id, PageSize: 10})
+	runs, err := st.RunList(ctx, id, ListQuery{Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
-	require.Equal(t, "COMPLETED", runs[0].Status)
-	require.EqualValues(t, 2000, *runs[0].DurationMs)
+	require.Equal(t, RunCompleted, runs[0].Status)
+	require.EqualValues(t, 2000, *runs[0].DurationMS)
 
 	require.ErrorIs(t, r.RecordStart(ctx, RunStart{ScheduleID: uuid.New(), WorkflowID: "wf-x", TriggeredAt: triggered, StartedAt: triggered}), ErrNotFound)
 }
 
-func ptrTo[T any](v T) *T { return &v }
+// testSchedule is a minimal valid schedule row.
+func testSchedule(id uuid.UUID, cron string, next *time.Time, pauseAfterFailures int) Schedule {
+	return Schedule{
+		ID: id, Owner: Owner{UserID: "u", TenantID: "t"}, Name: "n", CronExpression: cron, Timezone: "UTC",
+		TaskQuery: "q", MaxBudgetPerRunUSD: 1, TimeoutSeconds: 60, NextRunAt: next, Executor: ExecutorHTTP,
+		Retry:   RetryPolicy{MaxAttempts: 1, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
+		Overlap: OverlapSkip, PauseAfterFailures: pauseAfterFailures,
+	}
+}
 
 // TestRecorderPausesAfterFailures: the pause_after_failures-th consecutive
 // failed run pauses the schedule (row and Temporal) with a reason, once,
@@ -88,23 +94,17 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, db.Drop(context.Background())) })
 
 	id := uuid.New()
-	q := dbgen.New(db.Pool)
-	_, err = q.ScheduleInsert(ctx, dbgen.ScheduleInsertParams{
-		ID: id, UserID: "u", TenantID: "t", Name: "n", CronExpression: "* * * * *", Timezone: "UTC",
-		TaskQuery: "q", MaxBudgetPerRunUsd: floatToNumeric(1), TimeoutSeconds: 60,
-		TemporalScheduleID: TemporalScheduleID(id),
-		Executor:           "http", RetryMaxAttempts: 1, RetryInitialBackoffSeconds: 10, RetryMaxBackoffSeconds: 300,
-		OverlapPolicy: "SKIP", PauseAfterFailures: 2,
-	})
+	st := store.New(db.Pool)
+	_, err = st.ScheduleInsert(ctx, testSchedule(id, "* * * * *", nil, 2))
 	require.NoError(t, err)
 
 	sc := &fakeScheduleClient{skipped: 4}
-	r := NewRecorder(db.Pool, sc)
+	r := NewRecorder(st, sc)
 	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	run := func(wf string, status RunStatus, cost float64) {
 		t.Helper()
 		require.NoError(t, r.RecordStart(ctx, RunStart{ScheduleID: id, WorkflowID: wf, TemporalRunID: "r", Query: "q", Executor: ExecutorHTTP, TriggeredAt: at, StartedAt: at}))
-		done := RunCompletion{ScheduleID: id, WorkflowID: wf, Status: status, ErrorMessage: ptrTo("boom"), Usage: Usage{TotalTokens: 10, PromptTokens: 7, CompletionTokens: 3,
+		done := RunCompletion{ScheduleID: id, WorkflowID: wf, Status: status, ErrorMessage: ptrutil.Ptr("boom"), Usage: Usage{TotalTokens: 10, PromptTokens: 7, CompletionTokens: 3,
 			TotalCostUSD: cost}, CompletedAt: at.Add(time.Second),
 			Attempts: []Attempt{{Number: 1, Status: status, ErrorMessage: "boom", CostUSD: cost, StartedAt: at, CompletedAt: at.Add(time.Second)}}}
 		require.NoError(t, r.RecordCompletion(ctx, done))
@@ -115,48 +115,44 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	run("wf-1", RunFailed, 0.1)
 	run("wf-2", RunCompleted, 0.1) // resets the count
 	run("wf-3", RunTimedOut, 0.1)
-	row, err := q.ScheduleGetByID(ctx, id)
+	row, err := st.ScheduleGetByID(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, "ACTIVE", row.Status)
+	require.Equal(t, StatusActive, row.Status)
 	require.EqualValues(t, 1, row.ConsecutiveFailures)
 	require.Zero(t, sc.pauses)
 
 	// A failed pause of the Temporal schedule rolls the whole completion back.
 	sc.pauseErr = errors.New("temporal is down")
 	require.NoError(t, r.RecordStart(ctx, RunStart{ScheduleID: id, WorkflowID: "wf-4", TemporalRunID: "r", Query: "q", TriggeredAt: at, StartedAt: at}))
-	failed := RunCompletion{ScheduleID: id, WorkflowID: "wf-4", Status: RunFailed, ErrorMessage: ptrTo("502 from upstream"), Usage: Usage{TotalCostUSD: 0.1}, CompletedAt: at}
+	failed := RunCompletion{ScheduleID: id, WorkflowID: "wf-4", Status: RunFailed, ErrorMessage: ptrutil.Ptr("502 from upstream"), Usage: Usage{TotalCostUSD: 0.1}, CompletedAt: at}
 	require.Error(t, r.RecordCompletion(ctx, failed))
-	row, err = q.ScheduleGetByID(ctx, id)
+	row, err = st.ScheduleGetByID(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, "ACTIVE", row.Status)
+	require.Equal(t, StatusActive, row.Status)
 	require.EqualValues(t, 2, row.FailedRuns, "rolled back")
 
 	sc.pauseErr = nil
 	require.NoError(t, r.RecordCompletion(ctx, failed))
 	require.NoError(t, r.RecordCompletion(ctx, failed))
-	row, err = q.ScheduleGetByID(ctx, id)
+	row, err = st.ScheduleGetByID(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, "PAUSED", row.Status)
+	require.Equal(t, StatusPaused, row.Status)
 	require.Equal(t, "system", *row.PausedBy)
 	require.Contains(t, *row.PauseReason, "2 consecutive runs did not complete")
 	require.Contains(t, *row.PauseReason, "502 from upstream")
 	require.Nil(t, row.NextRunAt)
 	require.EqualValues(t, 3, row.FailedRuns)
 	require.EqualValues(t, 1, row.SuccessfulRuns)
-	require.InDelta(t, 0.4, numericToFloat(row.TotalCostUsd), 1e-9, "failed runs' cost counts")
+	require.InDelta(t, 0.4, row.TotalCostUSD, 1e-9, "failed runs' cost counts")
 	require.EqualValues(t, 21, row.TotalPromptTokens)
 	require.EqualValues(t, 4, row.SkippedRuns, "copied from Temporal's describe")
 	require.Equal(t, 1, sc.pauses, "Temporal paused once")
 
-	detail, err := q.RunHistoryGetBySchedule(ctx, dbgen.RunHistoryGetByScheduleParams{ScheduleID: id, ID: mustRunID(t, q, id, "wf-4")})
+	d, err := st.RunGet(ctx, id, mustRunID(t, st, id, "wf-4"))
 	require.NoError(t, err)
-	require.True(t, detail.PausedSchedule)
-	d, err := runDetailFromRow(detail)
-	require.NoError(t, err)
+	require.True(t, d.PausedSchedule)
 	require.Empty(t, d.Attempts)
-	first, err := q.RunHistoryGetBySchedule(ctx, dbgen.RunHistoryGetByScheduleParams{ScheduleID: id, ID: mustRunID(t, q, id, "wf-1")})
-	require.NoError(t, err)
-	d, err = runDetailFromRow(first)
+	d, err = st.RunGet(ctx, id, mustRunID(t, st, id, "wf-1"))
 	require.NoError(t, err)
 	require.Len(t, d.Attempts, 1)
 	require.Equal(t, "boom", d.Attempts[0].ErrorMessage)
@@ -164,9 +160,9 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	require.Equal(t, "http", *d.Executor)
 }
 
-func mustRunID(t *testing.T, q *dbgen.Queries, scheduleID uuid.UUID, workflowID string) uuid.UUID {
+func mustRunID(t *testing.T, st *store.Store, scheduleID uuid.UUID, workflowID string) uuid.UUID {
 	t.Helper()
-	runs, err := q.RunHistoryListBySchedule(context.Background(), dbgen.RunHistoryListByScheduleParams{ScheduleID: scheduleID, PageSize: 100})
+	runs, err := st.RunList(context.Background(), scheduleID, ListQuery{Limit: 100})
 	require.NoError(t, err)
 	for _, r := range runs {
 		if r.WorkflowID == workflowID {

@@ -1,4 +1,4 @@
-package schedules
+package schedules_test
 
 import (
 	"context"
@@ -9,7 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	dbgen "schedsvc/gen/db"
+	. "schedsvc/schedules"
+	"schedsvc/store"
 	"schedsvc/testenv"
 )
 
@@ -25,14 +26,10 @@ func BenchmarkRunsDeepPage(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = db.Drop(context.Background()) })
 
-	owner := Owner{UserID: "u", TenantID: "t"}
+	owner := Owner{UserID: "u", TenantID: "t"} // testSchedule's owner
 	id := uuid.New()
-	_, err = dbgen.New(db.Pool).ScheduleInsert(ctx, dbgen.ScheduleInsertParams{
-		ID: id, UserID: owner.UserID, TenantID: owner.TenantID, Name: "n", CronExpression: "* * * * *", Timezone: "UTC",
-		TaskQuery: "q", MaxBudgetPerRunUsd: floatToNumeric(1), TimeoutSeconds: 60, TemporalScheduleID: TemporalScheduleID(id),
-		Executor: string(ExecutorHTTP), RetryMaxAttempts: 1, RetryInitialBackoffSeconds: 10, RetryMaxBackoffSeconds: 300,
-		OverlapPolicy: string(OverlapSkip),
-	})
+	st := store.New(db.Pool)
+	_, err = st.ScheduleInsert(ctx, testSchedule(id, "* * * * *", nil, 0))
 	require.NoError(b, err)
 	_, err = db.Pool.Exec(ctx, `
 		INSERT INTO schedule_runs (schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, completed_at, total_tokens)
@@ -44,12 +41,11 @@ func BenchmarkRunsDeepPage(b *testing.B) {
 	_, err = db.Pool.Exec(ctx, "ANALYZE schedule_runs")
 	require.NoError(b, err)
 
-	m := NewManager(db.Pool, nil, DefaultLimits(), TemporalConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m := NewManager(st, nil, DefaultLimits(), TemporalConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// The cursor that continues after the last row of page-1 pages.
 	before, err := m.Runs(ctx, owner, id, PageRequest{Page: page - 1, PageSize: pageSize})
 	require.NoError(b, err)
-	last := before.Items[len(before.Items)-1]
-	next := cursor{At: last.TriggeredAt, ID: last.ID}.encode()
+	next := *before.NextCursor
 
 	byOffset, err := m.Runs(ctx, owner, id, PageRequest{Page: page, PageSize: pageSize})
 	require.NoError(b, err)

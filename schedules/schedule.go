@@ -16,11 +16,11 @@ const (
 	StatusDeleted Status = "DELETED"
 )
 
-// RunStatus is the state of one execution of a schedule.
+// RunStatus is the state of one execution of a schedule; a run in flight
+// is RUNNING, which only the persistence layer writes.
 type RunStatus string
 
 const (
-	RunRunning   RunStatus = "RUNNING"
 	RunCompleted RunStatus = "COMPLETED"
 	RunFailed    RunStatus = "FAILED"
 	RunCancelled RunStatus = "CANCELLED"

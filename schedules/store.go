@@ -2,188 +2,120 @@ package schedules
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
-
-	dbgen "schedsvc/gen/db"
-	"schedsvc/problem"
 )
 
-// This file is the one boundary between sqlc's rows and the domain types.
+// Store is the persistence the schedules package works through. Package
+// store implements it over PostgreSQL and is the only code that knows
+// rows, SQL or the driver; everything here speaks domain types.
+//
+// Error contract, for every method: a missing row is ErrNotFound, a taken
+// unique key ErrConflict, an unreachable database ErrUnavailable; each
+// wraps its cause, so errors.As still finds the driver's error.
+type Store interface {
+	// InTx runs fn in one transaction (a savepoint when the Store already is
+	// one) and commits when fn returns nil. afterCommitFailure, when set,
+	// runs if the commit itself fails: it undoes what fn did outside the
+	// database.
+	InTx(ctx context.Context, fn func(Store) error, afterCommitFailure func()) error
 
-func scheduleFromRow(r dbgen.Schedule) (Schedule, error) {
-	s := Schedule{
-		ID:                 r.ID,
-		Owner:              Owner{UserID: r.UserID, TenantID: r.TenantID},
-		Name:               r.Name,
-		Description:        r.Description,
-		CronExpression:     r.CronExpression,
-		Timezone:           r.Timezone,
-		TaskQuery:          r.TaskQuery,
-		MaxBudgetPerRunUSD: numericToFloat(r.MaxBudgetPerRunUsd),
-		TimeoutSeconds:     int(r.TimeoutSeconds),
-		Status:             Status(r.Status),
-		CreatedAt:          r.CreatedAt,
-		UpdatedAt:          r.UpdatedAt,
-		LastRunAt:          r.LastRunAt,
-		NextRunAt:          r.NextRunAt,
-		TotalRuns:          r.TotalRuns,
-		SuccessfulRuns:     r.SuccessfulRuns,
-		FailedRuns:         r.FailedRuns,
-		TotalTokens:        r.TotalTokens,
-		TotalCostUSD:       numericToFloat(r.TotalCostUsd),
-		PausedAt:           r.PausedAt,
-		PausedBy:           r.PausedBy,
-		PauseReason:        r.PauseReason,
-		ResumedAt:          r.ResumedAt,
-		ResumedBy:          r.ResumedBy,
-		ResumeReason:       r.ResumeReason,
-		Executor:           Executor(r.Executor),
-		Retry: RetryPolicy{
-			MaxAttempts:           int(r.RetryMaxAttempts),
-			InitialBackoffSeconds: int(r.RetryInitialBackoffSeconds),
-			MaxBackoffSeconds:     int(r.RetryMaxBackoffSeconds),
-		},
-		Overlap:               OverlapPolicy(r.OverlapPolicy),
-		PauseAfterFailures:    int(r.PauseAfterFailures),
-		ConsecutiveFailures:   int(r.ConsecutiveFailures),
-		SkippedRuns:           r.SkippedRuns,
-		TotalPromptTokens:     r.TotalPromptTokens,
-		TotalCompletionTokens: r.TotalCompletionTokens,
-	}
-	if len(r.TaskContext) > 0 && string(r.TaskContext) != "null" {
-		if err := json.Unmarshal(r.TaskContext, &s.TaskContext); err != nil {
-			return Schedule{}, fmt.Errorf("decode task_context of schedule %s: %w", r.ID, err)
-		}
-	}
-	return s, nil
+	// OwnerLock takes the owner's transaction-scoped lock: counting an
+	// owner's schedules and inserting one become atomic across replicas.
+	OwnerLock(ctx context.Context, owner Owner) error
+	// ScheduleCount counts the owner's live schedules, only those in
+	// status when it is set.
+	ScheduleCount(ctx context.Context, owner Owner, status *Status) (int64, error)
+	// ScheduleInsert stores a new schedule; Status, counters and times are
+	// the database's.
+	ScheduleInsert(ctx context.Context, s Schedule) (Schedule, error)
+	// ScheduleGet returns the owner's live schedule; forUpdate locks its
+	// row until the transaction ends.
+	ScheduleGet(ctx context.Context, owner Owner, id uuid.UUID, forUpdate bool) (Schedule, error)
+	// ScheduleGetByID returns a schedule whatever its owner or status.
+	ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, error)
+	// ScheduleList returns up to q.Limit of the owner's live schedules,
+	// newest first.
+	ScheduleList(ctx context.Context, owner Owner, status *Status, q ListQuery) ([]Schedule, error)
+	// ScheduleUpdateConfig writes the configuration fields of s.
+	ScheduleUpdateConfig(ctx context.Context, s Schedule) (Schedule, error)
+	SchedulePause(ctx context.Context, id uuid.UUID, by, reason string) (Schedule, error)
+	ScheduleResume(ctx context.Context, id uuid.UUID, by, reason string, next time.Time) (Schedule, error)
+	ScheduleSoftDelete(ctx context.Context, id uuid.UUID) error
+	// ScheduleSetSpecRefresh records when the Temporal spec must be compiled
+	// again.
+	ScheduleSetSpecRefresh(ctx context.Context, id uuid.UUID, at time.Time) error
+	// ScheduleSetNextRun stores next_run_at of an active schedule.
+	ScheduleSetNextRun(ctx context.Context, id uuid.UUID, at time.Time) error
+
+	// ScheduleListLive returns up to limit live schedules with ids above
+	// after, in id order: the reconciler's walk.
+	ScheduleListLive(ctx context.Context, after uuid.UUID, limit int) ([]LiveSchedule, error)
+	// ScheduleLockLive locks a live schedule's row, or returns ErrNotFound
+	// when it is gone or another transaction holds it (skipped, not waited
+	// for).
+	ScheduleLockLive(ctx context.Context, id uuid.UUID) (Schedule, error)
+	// ScheduleStatus returns a schedule's status, DELETED included.
+	ScheduleStatus(ctx context.Context, id uuid.UUID) (Status, error)
+	// WithReconcileLock runs fn while holding the one reconciler lock
+	// shared by all replicas; ran is false when another holder has it.
+	WithReconcileLock(ctx context.Context, fn func() error) (ran bool, err error)
+
+	// RunInsertStart records a started run; inserted is false when the
+	// workflow id was recorded before.
+	RunInsertStart(ctx context.Context, in RunStart) (inserted bool, err error)
+	// ScheduleRecordRunStart moves the run counter, last_run_at and
+	// next_run_at (left alone when next is nil).
+	ScheduleRecordRunStart(ctx context.Context, id uuid.UUID, triggeredAt time.Time, next *time.Time) error
+	// RunComplete stores the outcome of a RUNNING run and returns its
+	// schedule; ErrNotFound when no such run is RUNNING.
+	RunComplete(ctx context.Context, in RunCompletion) (scheduleID uuid.UUID, err error)
+	// ScheduleRecordRunCompletion adds a finished run to the schedule's
+	// counters and totals and returns what the failure policy needs.
+	ScheduleRecordRunCompletion(ctx context.Context, c RunCounted) (FailureState, error)
+	// SchedulePauseAfterFailures pauses an active schedule as the system.
+	SchedulePauseAfterFailures(ctx context.Context, id uuid.UUID, reason string) error
+	// RunMarkPausedSchedule notes that the run paused its schedule.
+	RunMarkPausedSchedule(ctx context.Context, workflowID string) error
+	// RunList returns up to q.Limit of the schedule's runs, newest first.
+	RunList(ctx context.Context, scheduleID uuid.UUID, q ListQuery) ([]Run, error)
+	// RunGet returns one of the schedule's runs with its attempts.
+	RunGet(ctx context.Context, scheduleID, runID uuid.UUID) (RunDetail, error)
 }
 
-func runFromRow(r dbgen.VScheduleExecutionHistory) Run {
-	return Run{
-		ID:           r.ID,
-		ScheduleID:   r.ScheduleID,
-		WorkflowID:   r.WorkflowID,
-		Query:        r.Query,
-		Status:       RunStatus(r.Status),
-		Result:       r.Result,
-		ErrorMessage: r.ErrorMessage,
-		ModelUsed:    r.ModelUsed,
-		Provider:     r.Provider,
-		TotalTokens:  r.TotalTokens,
-		TotalCostUSD: numericToFloat(r.TotalCostUsd),
-		DurationMS:   r.DurationMs,
-		TriggeredAt:  r.TriggeredAt,
-		StartedAt:    r.StartedAt,
-		CompletedAt:  r.CompletedAt,
-
-		Executor:         r.Executor,
-		PromptTokens:     r.PromptTokens,
-		CompletionTokens: r.CompletionTokens,
-		AttemptCount:     int(r.AttemptCount),
-		PausedSchedule:   r.PausedSchedule,
-	}
+// ListQuery selects the rows of one newest-first page: those after the
+// keyset position After when it is set, else from Offset.
+type ListQuery struct {
+	After  *Keyset
+	Offset int
+	Limit  int
 }
 
-func runDetailFromRow(r dbgen.VScheduleExecutionHistory) (RunDetail, error) {
-	d := RunDetail{Run: runFromRow(r), Attempts: []Attempt{}}
-	if len(r.Attempts) > 0 {
-		if err := json.Unmarshal(r.Attempts, &d.Attempts); err != nil {
-			return RunDetail{}, fmt.Errorf("decode attempts of run %s: %w", r.ID, err)
-		}
-	}
-	return d, nil
-}
-
-func encodeTaskContext(c map[string]any) ([]byte, error) {
-	if c == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("encode task_context: %w", err)
-	}
-	return b, nil
-}
-
-// numericToFloat converts a money column for the API, which speaks JSON
-// numbers; the database keeps the exact decimal.
-func numericToFloat(n pgtype.Numeric) float64 {
-	f, err := n.Float64Value()
-	if err != nil || !f.Valid {
-		return 0
-	}
-	return f.Float64
-}
-
-// floatToNumeric stores a money amount rounded to the column's six decimals.
-func floatToNumeric(f float64) pgtype.Numeric {
-	var n pgtype.Numeric
-	if err := n.Scan(strconv.FormatFloat(f, 'f', 6, 64)); err != nil {
-		panic(fmt.Sprintf("format %v as numeric: %v", f, err)) // FormatFloat output always parses
-	}
-	return n
-}
-
-// cursor is the keyset position after the last item of a page: the item's
-// sort time and id. It is opaque to callers.
-type cursor struct {
+// Keyset is a position in a newest-first list: the item's sort time and
+// id.
+type Keyset struct {
 	At time.Time
 	ID uuid.UUID
 }
 
-func (c cursor) encode() string {
-	raw := c.At.UTC().Format(time.RFC3339Nano) + "," + c.ID.String()
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+// LiveSchedule is a schedule as the reconciler's walk sees it.
+type LiveSchedule struct {
+	ID            uuid.UUID
+	SpecRefreshAt *time.Time
 }
 
-func decodeCursor(s string) (cursor, error) {
-	bad := problem.Invalid(problem.InvalidRequest, "cursor", "the cursor is not one this API returned; pass next_cursor from a previous page unchanged")
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, bad
-	}
-	at, id, ok := strings.Cut(string(raw), ",")
-	if !ok {
-		return cursor{}, bad
-	}
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if err != nil {
-		return cursor{}, bad
-	}
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return cursor{}, bad
-	}
-	return cursor{At: t, ID: u}, nil
+// RunCounted is a finished run as the schedule's counters take it.
+type RunCounted struct {
+	ScheduleID  uuid.UUID
+	Succeeded   bool
+	Usage       Usage
+	SkippedRuns int64 // Temporal's running count of firings skipped for overlap
 }
 
-// dbErr classifies a PostgreSQL error: a missing row becomes ErrNotFound, a
-// failure to reach the server ErrUnavailable.
-func dbErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return ErrNotFound
-	}
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
-		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
-func pageOffset(p PageRequest) int32 {
-	return int32((p.Page - 1) * p.PageSize)
+// FailureState is what the failure policy decides on after a run.
+type FailureState struct {
+	Status              Status
+	ConsecutiveFailures int
+	PauseAfterFailures  int
 }

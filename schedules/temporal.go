@@ -43,11 +43,19 @@ const temporalIDPrefix = "schedule-"
 // time of each firing to it.
 func workflowIDPrefix(id uuid.UUID) string { return "scheduled-run-" + id.String() }
 
-func (m *Manager) action(s Schedule) *client.ScheduleWorkflowAction {
+// temporalSchedules is every call the package makes to Temporal's
+// schedules, each under the configured deadline, with failures to reach
+// Temporal marked ErrUnavailable.
+type temporalSchedules struct {
+	client client.ScheduleClient
+	cfg    TemporalConfig
+}
+
+func (t temporalSchedules) action(s Schedule) *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{
 		ID:        workflowIDPrefix(s.ID),
 		Workflow:  WorkflowName,
-		TaskQueue: m.temporalCfg.TaskQueue,
+		TaskQueue: t.cfg.TaskQueue,
 		Args: []any{RunInput{
 			ScheduleID:         s.ID.String(),
 			UserID:             s.Owner.UserID,
@@ -63,15 +71,15 @@ func (m *Manager) action(s Schedule) *client.ScheduleWorkflowAction {
 	}
 }
 
-func (m *Manager) temporalCreate(ctx context.Context, s Schedule, cron *CronSchedule, now time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, m.temporalCfg.CallTimeout)
+func (t temporalSchedules) create(ctx context.Context, s Schedule, cron *CronSchedule, now time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
 	defer cancel()
-	_, err := m.temporal.Create(ctx, client.ScheduleOptions{
+	_, err := t.client.Create(ctx, client.ScheduleOptions{
 		ID:            TemporalScheduleID(s.ID),
 		Spec:          cron.TemporalSpec(now),
-		Action:        m.action(s),
+		Action:        t.action(s),
 		Overlap:       overlapPolicies[s.Overlap],
-		CatchupWindow: m.temporalCfg.CatchupWindow,
+		CatchupWindow: t.cfg.CatchupWindow,
 		Note:          "created by schedule service",
 	})
 	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
@@ -86,10 +94,10 @@ func (m *Manager) temporalCreate(ctx context.Context, s Schedule, cron *CronSche
 // paused state when unpauseNote is set. Temporal's update writes back the
 // whole schedule, state included, so unpausing in a separate call could be
 // overwritten by it; one update does both.
-func (m *Manager) temporalUpdate(ctx context.Context, s Schedule, spec *client.ScheduleSpec, updateAction bool, unpauseNote string) error {
-	ctx, cancel := context.WithTimeout(ctx, m.temporalCfg.CallTimeout)
+func (t temporalSchedules) update(ctx context.Context, s Schedule, spec *client.ScheduleSpec, updateAction bool, unpauseNote string) error {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
 	defer cancel()
-	h := m.temporal.GetHandle(ctx, TemporalScheduleID(s.ID))
+	h := t.client.GetHandle(ctx, TemporalScheduleID(s.ID))
 	err := h.Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			sched := in.Description.Schedule
@@ -97,10 +105,10 @@ func (m *Manager) temporalUpdate(ctx context.Context, s Schedule, spec *client.S
 				sched.Spec = spec
 			}
 			if updateAction {
-				sched.Action = m.action(s)
+				sched.Action = t.action(s)
 			}
 			if sched.Policy == nil {
-				sched.Policy = &client.SchedulePolicies{CatchupWindow: m.temporalCfg.CatchupWindow}
+				sched.Policy = &client.SchedulePolicies{CatchupWindow: t.cfg.CatchupWindow}
 			}
 			sched.Policy.Overlap = overlapPolicies[s.Overlap]
 			if unpauseNote != "" {
@@ -112,14 +120,10 @@ func (m *Manager) temporalUpdate(ctx context.Context, s Schedule, spec *client.S
 	return temporalErr("update temporal schedule", err)
 }
 
-func (m *Manager) temporalPause(ctx context.Context, id uuid.UUID, note string) error {
-	return pauseTemporal(ctx, m.temporal, m.temporalCfg.CallTimeout, id, note)
-}
-
-func pauseTemporal(ctx context.Context, sc client.ScheduleClient, timeout time.Duration, id uuid.UUID, note string) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func (t temporalSchedules) pause(ctx context.Context, id uuid.UUID, note string) error {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
 	defer cancel()
-	err := sc.GetHandle(ctx, TemporalScheduleID(id)).Pause(ctx, client.SchedulePauseOptions{Note: note})
+	err := t.client.GetHandle(ctx, TemporalScheduleID(id)).Pause(ctx, client.SchedulePauseOptions{Note: note})
 	return temporalErr("pause temporal schedule", err)
 }
 
@@ -134,15 +138,41 @@ var overlapPolicies = map[OverlapPolicy]enumspb.ScheduleOverlapPolicy{
 
 // temporalDelete removes the Temporal schedule; one that is already gone
 // counts as deleted.
-func (m *Manager) temporalDelete(ctx context.Context, id uuid.UUID) error {
-	ctx, cancel := context.WithTimeout(ctx, m.temporalCfg.CallTimeout)
+func (t temporalSchedules) delete(ctx context.Context, id uuid.UUID) error {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
 	defer cancel()
-	err := m.temporal.GetHandle(ctx, TemporalScheduleID(id)).Delete(ctx)
+	err := t.client.GetHandle(ctx, TemporalScheduleID(id)).Delete(ctx)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return nil
 	}
 	return temporalErr("delete temporal schedule", err)
+}
+
+// describe returns the Temporal schedule; a missing one is returned as
+// Temporal's *serviceerror.NotFound.
+func (t temporalSchedules) describe(ctx context.Context, id uuid.UUID) (*client.ScheduleDescription, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
+	defer cancel()
+	d, err := t.client.GetHandle(ctx, TemporalScheduleID(id)).Describe(ctx)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return nil, err
+	}
+	return d, temporalErr("describe temporal schedule", err)
+}
+
+// skippedFirings is Temporal's count of the schedule's firings skipped for
+// overlap, or 0 when it cannot be read (the next completion copies it).
+func (t temporalSchedules) skippedFirings(ctx context.Context, id uuid.UUID) int64 {
+	if t.client == nil || id == uuid.Nil {
+		return 0
+	}
+	d, err := t.describe(ctx, id)
+	if err != nil {
+		return 0
+	}
+	return int64(d.Info.NumActionsSkippedOverlap)
 }
 
 // temporalErr marks failures to reach Temporal as ErrUnavailable, so callers
@@ -152,16 +182,16 @@ func temporalErr(op string, err error) error {
 		return nil
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 	switch status.Code(err) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Canceled:
-		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
 	if errors.As(err, &unavailable) || errors.As(err, &deadline) {
-		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

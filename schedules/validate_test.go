@@ -11,7 +11,7 @@ import (
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	m := &Manager{limits: DefaultLimits()}
+	m := rules{limits: DefaultLimits()}
 	valid := func() Schedule {
 		return Schedule{
 			Name:               "digest",
@@ -77,43 +77,10 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, err)
 
 	// A configured minimum applies: one minute allows an every-minute job.
-	short := &Manager{limits: DefaultLimits()}
+	short := rules{limits: DefaultLimits()}
 	short.limits.MinInterval = time.Minute
 	s = valid()
 	s.CronExpression = "* * * * *"
 	_, err = short.validate(s)
 	require.NoError(t, err)
-}
-
-func TestCursorRoundTrip(t *testing.T) {
-	t.Parallel()
-	c := cursor{At: time.Date(2026, 11, 28, 3, 4, 5, 123456000, time.UTC), ID: [16]byte{1, 2, 3}}
-	got, err := decodeCursor(c.encode())
-	require.NoError(t, err)
-	require.True(t, c.At.Equal(got.At))
-	require.Equal(t, c.ID, got.ID)
-	for _, bad := range []string{"", "!!", "bm90LWEtY3Vyc29y", c.encode() + "x"} {
-		_, err := decodeCursor(bad)
-		var verr *problem.Error
-		require.ErrorAs(t, err, &verr, bad)
-		require.Equal(t, problem.InvalidRequest, verr.Kind)
-	}
-}
-
-func TestMoneyRoundsToSixDecimals(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[float64]float64{0: 0, 0.0123: 0.0123, 1.0000004: 1, 1.0000006: 1.000001, 9.99: 9.99} {
-		require.InDelta(t, want, numericToFloat(floatToNumeric(in)), 1e-12, "%v", in)
-	}
-}
-
-func TestRetryBackoff(t *testing.T) {
-	t.Parallel()
-	p := RetryPolicy{MaxAttempts: 5, InitialBackoffSeconds: 10, MaxBackoffSeconds: 35}
-	require.Equal(t, 10*time.Second, p.Backoff(1))
-	require.Equal(t, 20*time.Second, p.Backoff(2))
-	require.Equal(t, 35*time.Second, p.Backoff(3), "capped at the maximum")
-	require.Equal(t, 35*time.Second, p.Backoff(9))
-	require.Equal(t, RetryPolicy{MaxAttempts: 1, InitialBackoffSeconds: 1, MaxBackoffSeconds: 1}, RetryPolicy{}.Normalized(),
-		"actions written before retry policies mean one attempt")
 }

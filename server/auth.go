@@ -18,6 +18,7 @@ import (
 
 	"schedsvc/problem"
 	"schedsvc/schedules"
+	"schedsvc/store"
 )
 
 // Algorithms the JWT verifier can be configured for. Anything else,
@@ -61,7 +62,7 @@ type APIKeyVerifier interface {
 	// Verify returns the key's record, ErrAPIKeyInvalid when the key is
 	// unknown, malformed or revoked, or another error when the store cannot
 	// be reached.
-	Verify(ctx context.Context, key string) (APIKey, error)
+	Verify(ctx context.Context, key string) (store.APIKey, error)
 }
 
 type claims struct {

@@ -26,6 +26,7 @@ import (
 	"schedsvc/gen/api"
 	"schedsvc/schedules"
 	"schedsvc/server"
+	"schedsvc/store"
 	"schedsvc/testenv"
 )
 
@@ -47,9 +48,10 @@ var specRouter = func() routers.Router {
 }()
 
 type testBundle struct {
-	url     string
-	manager *schedules.Manager
-	apiKeys *server.APIKeyStore
+	url        string
+	manager    *schedules.Manager
+	reconciler *schedules.Reconciler
+	apiKeys    *server.APIKeyStore
 }
 
 type setupOptions struct {
@@ -74,15 +76,16 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 	}
 	o := setupOptions{limits: schedules.DefaultLimits(), temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL(),
 		rateLimit: server.RateLimitConfig{Tiers: map[string]redis_rate.Limit{server.DefaultRateTier: unlimited}},
-		log:       slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 16 << 10}
+		log:       slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 16 << 10, idemTTL: 24 * time.Hour}
 	o.limits.MinInterval = time.Minute
 	for _, f := range opts {
 		f(&o)
 	}
 	log := o.log
-	manager := schedules.NewManager(env.db.Pool, o.temporal.ScheduleClient(), o.limits,
-		schedules.TemporalConfig{TaskQueue: env.taskQueue, CallTimeout: o.callTO, CatchupWindow: time.Minute}, log)
-	apiKeys := server.NewAPIKeyStore(env.db.Pool, log)
+	st := store.New(env.db.Pool)
+	tc := schedules.TemporalConfig{TaskQueue: env.taskQueue, CallTimeout: o.callTO, CatchupWindow: time.Minute}
+	manager := schedules.NewManager(st, o.temporal.ScheduleClient(), o.limits, tc, log)
+	apiKeys := server.NewAPIKeyStore(st, log)
 	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(testSecret), Leeway: 5 * time.Second, APIKeys: apiKeys})
 	require.NoError(t, err)
 	ropts, err := redis.ParseURL(o.redisURL)
@@ -92,13 +95,13 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 	rdb := redis.NewClient(ropts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	h, err := server.NewServer(server.Deps{
-		Manager: manager, Auth: auth, Postgres: env.db.Pool, Redis: rdb, Temporal: o.temporal, Log: log, MaxBodyBytes: o.maxBody,
+		Manager: manager, Auth: auth, Store: st, Redis: rdb, Temporal: o.temporal, Log: log, MaxBodyBytes: o.maxBody,
 		RateLimit: o.rateLimit, IdempotencyTTL: o.idemTTL, Tracer: o.tracer,
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testBundle{url: srv.URL, manager: manager, apiKeys: apiKeys}
+	return &testBundle{url: srv.URL, manager: manager, reconciler: schedules.NewReconciler(st, o.temporal.ScheduleClient(), tc, log), apiKeys: apiKeys}
 }
 
 // newOwner returns a user of a tenant no other test uses.

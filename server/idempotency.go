@@ -13,16 +13,11 @@ import (
 
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	dbgen "schedsvc/gen/db"
 	"schedsvc/problem"
+	"schedsvc/schedules"
+	"schedsvc/store"
 )
-
-// DefaultIdempotencyTTL is how long a stored answer is replayed.
-const DefaultIdempotencyTTL = 24 * time.Hour
 
 // idempotencyLease is how long a claim protects a request in flight. It
 // outlasts the server's write timeout, so only a claim whose holder died
@@ -41,25 +36,22 @@ var replayedHeaders = []string{"Content-Type", "Location"}
 // with a key claims a row in PostgreSQL, and its successful answer is
 // stored there and replayed to retries.
 type Idempotency struct {
-	q   *dbgen.Queries
-	ttl time.Duration
-	log *slog.Logger
+	store *store.Store
+	ttl   time.Duration
+	log   *slog.Logger
 }
 
-// NewIdempotency returns the store; a ttl of zero means
-// DefaultIdempotencyTTL.
-func NewIdempotency(pool *pgxpool.Pool, ttl time.Duration, log *slog.Logger) *Idempotency {
-	if ttl <= 0 {
-		ttl = DefaultIdempotencyTTL
-	}
-	return &Idempotency{q: dbgen.New(pool), ttl: ttl, log: log}
+// NewIdempotency returns the middleware's state over st; answers are
+// replayed for ttl.
+func NewIdempotency(st *store.Store, ttl time.Duration, log *slog.Logger) *Idempotency {
+	return &Idempotency{store: st, ttl: ttl, log: log}
 }
 
 // DeleteExpired removes expired keys in batches and returns how many.
 func (s *Idempotency) DeleteExpired(ctx context.Context) (int64, error) {
 	var total int64
 	for {
-		n, err := s.q.IdempotencyDeleteExpired(ctx, 1000)
+		n, err := s.store.IdempotencyDeleteExpired(ctx, 1000)
 		total += n
 		if err != nil {
 			return total, err
@@ -69,8 +61,6 @@ func (s *Idempotency) DeleteExpired(ctx context.Context) (int64, error) {
 		}
 	}
 }
-
-type storedHeaders map[string]string
 
 func (s *Idempotency) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -86,25 +76,22 @@ func (s *Idempotency) middleware(next http.Handler) http.Handler {
 			writeProblem(w, r, problem.InvalidRequest, "the request body is not valid JSON", nil)
 			return
 		}
-		id := dbgen.IdempotencyGetParams{TenantID: p.owner.TenantID, UserID: p.owner.UserID, Key: key}
+		id := store.IdempotencyKey{Owner: p.owner, Key: key}
 		// A key released between our claim and our read is free again, so
 		// try again; more than a few rounds means heavy contention: in flight.
 		for range 3 {
 			claim := uuid.New()
-			_, err := s.q.IdempotencyClaim(r.Context(), dbgen.IdempotencyClaimParams{
-				TenantID: id.TenantID, UserID: id.UserID, Key: key, RequestHash: hash, ClaimID: claim,
-				LeaseSeconds: idempotencyLease.Seconds(), TtlSeconds: s.ttl.Seconds(),
-			})
-			if err == nil {
-				s.serve(w, r, next, id, claim)
-				return
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
+			claimed, err := s.store.IdempotencyClaim(r.Context(), id, hash, claim, idempotencyLease, s.ttl)
+			if err != nil {
 				s.unavailable(w, r, err)
 				return
 			}
-			row, err := s.q.IdempotencyGet(r.Context(), id)
-			if errors.Is(err, pgx.ErrNoRows) {
+			if claimed {
+				s.serve(w, r, next, id, claim)
+				return
+			}
+			rec, err := s.store.IdempotencyGet(r.Context(), id)
+			if errors.Is(err, schedules.ErrNotFound) {
 				continue
 			}
 			if err != nil {
@@ -112,11 +99,11 @@ func (s *Idempotency) middleware(next http.Handler) http.Handler {
 				return
 			}
 			switch {
-			case !bytes.Equal(row.RequestHash, hash):
+			case !bytes.Equal(rec.RequestHash, hash):
 				writeProblem(w, r, problem.IdempotencyKeyReused,
 					"this Idempotency-Key was used for a different request; use a new key for a new request", nil)
-			case row.ResponseStatus.Valid:
-				replay(w, row)
+			case rec.Response != nil:
+				replay(w, *rec.Response)
 			default:
 				writeProblem(w, r, problem.IdempotencyInProgress,
 					"a request with this Idempotency-Key is still being processed; retry shortly", nil)
@@ -130,16 +117,14 @@ func (s *Idempotency) middleware(next http.Handler) http.Handler {
 // serve runs the claimed request, stores a successful answer and releases
 // the key otherwise, and only then answers: a retry can never see the key
 // free or in flight after the client has its answer.
-func (s *Idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Handler, id dbgen.IdempotencyGetParams, claim uuid.UUID) {
+func (s *Idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Handler, id store.IdempotencyKey, claim uuid.UUID) {
 	rec := &recorder{header: w.Header()}
 	finished := false
 	// The store calls must not fail because the client went away.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
 	release := func() {
-		if err := s.q.IdempotencyRelease(ctx, dbgen.IdempotencyReleaseParams{
-			TenantID: id.TenantID, UserID: id.UserID, Key: id.Key, ClaimID: claim,
-		}); err != nil {
+		if err := s.store.IdempotencyRelease(ctx, id, claim); err != nil {
 			s.log.ErrorContext(ctx, "release idempotency key", "error", err, "request_id", requestIDFrom(r.Context()))
 		}
 	}
@@ -154,22 +139,18 @@ func (s *Idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 		rec.status = http.StatusOK
 	}
 	if rec.status >= 200 && rec.status < 300 {
-		stored := storedHeaders{}
+		resp := store.StoredResponse{Status: rec.status, Headers: map[string]string{}, Body: rec.body.Bytes()}
 		for _, h := range replayedHeaders {
 			if v := w.Header().Get(h); v != "" {
-				stored[h] = v
+				resp.Headers[h] = v
 			}
 		}
-		headers, _ := json.Marshal(stored)
-		n, err := s.q.IdempotencyComplete(ctx, dbgen.IdempotencyCompleteParams{
-			ResponseStatus: pgtype.Int4{Int32: int32(rec.status), Valid: true}, ResponseHeaders: headers,
-			ResponseBody: rec.body.Bytes(), TenantID: id.TenantID, UserID: id.UserID, Key: id.Key, ClaimID: claim,
-		})
+		stored, err := s.store.IdempotencyComplete(ctx, id, claim, resp)
 		switch {
 		case err != nil:
 			s.log.ErrorContext(ctx, "store idempotent response", "error", err, "request_id", requestIDFrom(r.Context()))
 			release()
-		case n == 0:
+		case !stored:
 			s.log.WarnContext(ctx, "idempotency claim was taken over before the answer was stored", "request_id", requestIDFrom(r.Context()))
 		}
 	} else {
@@ -185,15 +166,13 @@ func (s *Idempotency) unavailable(w http.ResponseWriter, r *http.Request, err er
 	writeProblem(w, r, problem.ServiceUnavailable, "a backing service is unreachable; nothing was changed, retry later", nil)
 }
 
-func replay(w http.ResponseWriter, row dbgen.IdempotencyKey) {
-	var stored storedHeaders
-	_ = json.Unmarshal(row.ResponseHeaders, &stored)
-	for k, v := range stored {
+func replay(w http.ResponseWriter, resp store.StoredResponse) {
+	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
-	w.WriteHeader(int(row.ResponseStatus.Int32))
-	_, _ = w.Write(row.ResponseBody)
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
 }
 
 // declaresIdempotencyKey reports whether the operation takes the header.

@@ -16,6 +16,7 @@ import (
 	"schedsvc/gen/api"
 	"schedsvc/schedules"
 	"schedsvc/server"
+	"schedsvc/store"
 )
 
 // countingTemporal counts the Temporal schedules its manager creates.
@@ -196,7 +197,7 @@ func TestIdempotencyKeyExpires(t *testing.T) {
 	require.NotEqual(t, string(first.body), string(again.body))
 
 	time.Sleep(1100 * time.Millisecond)
-	n, err := server.NewIdempotency(env.db.Pool, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil))).DeleteExpired(context.Background())
+	n, err := server.NewIdempotency(store.New(env.db.Pool), time.Second, slog.New(slog.NewTextHandler(io.Discard, nil))).DeleteExpired(context.Background())
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n, int64(1))
 }

@@ -49,7 +49,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	rep, err := b.manager.Reconcile(ctx)
+	rep, err := b.reconciler.Reconcile(ctx)
 	require.NoError(t, err)
 	require.False(t, rep.Skipped)
 	require.Zero(t, rep.Failed)
@@ -76,7 +76,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 
 	// Every spec was written with its refresh time, so a second pass finds
 	// nothing to do.
-	rep, err = b.manager.Reconcile(ctx)
+	rep, err = b.reconciler.Reconcile(ctx)
 	require.NoError(t, err)
 	require.Zero(t, rep.Recreated+rep.PauseFixed+rep.SpecRefreshed+rep.NextRunFixed+rep.OrphansDeleted+rep.Failed, "%+v", rep)
 }

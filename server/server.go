@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
@@ -23,6 +22,7 @@ import (
 	"schedsvc/gen/api"
 	"schedsvc/problem"
 	"schedsvc/schedules"
+	"schedsvc/store"
 )
 
 // DefaultMaxBodyBytes bounds request bodies unless configured otherwise.
@@ -32,7 +32,7 @@ const DefaultMaxBodyBytes = 64 << 10
 type Deps struct {
 	Manager      *schedules.Manager
 	Auth         *Authenticator
-	Postgres     *pgxpool.Pool
+	Store        *store.Store
 	Redis        *redis.Client
 	Temporal     client.Client
 	Log          *slog.Logger
@@ -74,10 +74,10 @@ func NewServer(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	idempotency := NewIdempotency(d.Postgres, d.IdempotencyTTL, d.Log)
+	idempotency := NewIdempotency(d.Store, d.IdempotencyTTL, d.Log)
 	s := &Server{
 		manager: d.Manager,
-		ready:   readiness{postgres: d.Postgres, redis: d.Redis, temporal: d.Temporal},
+		ready:   readiness{postgres: d.Store, redis: d.Redis, temporal: d.Temporal},
 		log:     d.Log,
 	}
 	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
@@ -120,7 +120,7 @@ func NewServer(d Deps) (http.Handler, error) {
 // readiness asks each dependency whether it answers, all at once, each
 // under a short deadline.
 type readiness struct {
-	postgres *pgxpool.Pool
+	postgres *store.Store
 	redis    *redis.Client
 	temporal client.Client
 }

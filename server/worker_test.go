@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"schedsvc/schedules"
+	"schedsvc/store"
 	"schedsvc/workflows"
 )
 
@@ -109,7 +110,7 @@ func startWorker() (stop func(), err error) {
 	w := worker.New(env.tc, env.taskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
 	w.RegisterActivity(&workflows.Activities{
-		Recorder: schedules.NewRecorder(env.db.Pool, env.tc.ScheduleClient()),
+		Recorder: schedules.NewRecorder(store.New(env.db.Pool), env.tc.ScheduleClient()),
 		Executors: map[schedules.Executor]workflows.Executor{
 			schedules.ExecutorHTTP: webhook,
 			schedules.ExecutorLLM:  llm,

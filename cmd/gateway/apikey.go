@@ -14,6 +14,7 @@ import (
 	"schedsvc/config"
 	"schedsvc/schedules"
 	"schedsvc/server"
+	"schedsvc/store"
 )
 
 const apikeyUsage = `usage:
@@ -32,7 +33,7 @@ func apikey(ctx context.Context, cfg config.Config, args []string, stdout io.Wri
 		return err
 	}
 	defer pool.Close()
-	store := server.NewAPIKeyStore(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	apiKeys := server.NewAPIKeyStore(store.New(pool), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	fs := flag.NewFlagSet("apikey "+args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch args[0] {
@@ -52,7 +53,7 @@ func apikey(ctx context.Context, cfg config.Config, args []string, stdout io.Wri
 			slices.Sort(tiers)
 			return fmt.Errorf("tier %q is not configured (RATE_LIMIT_TIERS has %s)", *tier, strings.Join(tiers, ", "))
 		}
-		key, k, err := store.Create(ctx, schedules.Owner{UserID: *user, TenantID: *tenant}, *tier, *name)
+		key, k, err := apiKeys.Create(ctx, schedules.Owner{UserID: *user, TenantID: *tenant}, *tier, *name)
 		if err != nil {
 			return err
 		}
@@ -63,7 +64,7 @@ func apikey(ctx context.Context, cfg config.Config, args []string, stdout io.Wri
 		if len(args) != 2 {
 			return errors.New(apikeyUsage)
 		}
-		k, err := store.Revoke(ctx, args[1])
+		k, err := apiKeys.Revoke(ctx, args[1])
 		if err != nil {
 			return err
 		}
@@ -74,7 +75,7 @@ func apikey(ctx context.Context, cfg config.Config, args []string, stdout io.Wri
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || *tenant == "" {
 			return errors.New(apikeyUsage)
 		}
-		keys, err := store.List(ctx, *tenant)
+		keys, err := apiKeys.List(ctx, *tenant)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 	"schedsvc/db"
 	"schedsvc/schedules"
 	"schedsvc/server"
+	"schedsvc/store"
 )
 
 func main() {
@@ -71,9 +72,10 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return err
 	}
 	defer pool.Close()
+	st := store.New(pool)
 	authCfg := server.AuthConfig{
 		Algorithms: cfg.JWTAlgorithms, Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-		Leeway: cfg.JWTLeeway, APIKeys: server.NewAPIKeyStore(pool, log),
+		Leeway: cfg.JWTLeeway, APIKeys: server.NewAPIKeyStore(st, log),
 	}
 	if cfg.JWTPublicKeys != "" {
 		pemData, err := os.ReadFile(cfg.JWTPublicKeys)
@@ -102,14 +104,14 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	defer tc.Close()
 
-	manager := schedules.NewManager(pool, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
+	manager := schedules.NewManager(st, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
 	tracer, err := config.OpenTracing(ctx, "schedsvc-gateway", getenv)
 	if err != nil {
 		return err
 	}
 	defer tracer.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
 	handler, err := server.NewServer(server.Deps{
-		Manager: manager, Auth: auth, Postgres: pool, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
+		Manager: manager, Auth: auth, Store: st, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
 		RateLimit:      rateLimitConfig(cfg),
 		IdempotencyTTL: cfg.IdempotencyTTL,
 		Tracer:         tracer,
@@ -117,7 +119,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return err
 	}
-	go cleanIdempotencyKeys(ctx, server.NewIdempotency(pool, cfg.IdempotencyTTL, log), log)
+	go cleanIdempotencyKeys(ctx, server.NewIdempotency(st, cfg.IdempotencyTTL, log), log)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)

@@ -18,6 +18,7 @@ import (
 
 	"schedsvc/config"
 	"schedsvc/schedules"
+	"schedsvc/store"
 	"schedsvc/workflows"
 )
 
@@ -50,11 +51,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	defer tc.Close()
+	st := store.New(pool)
 
 	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
 	w.RegisterActivityWithOptions(&workflows.Activities{
-		Recorder:        schedules.NewRecorder(pool, tc.ScheduleClient()),
+		Recorder:        schedules.NewRecorder(st, tc.ScheduleClient()),
 		Executors:       executors,
 		DefaultExecutor: cfg.Execution.DefaultExecutor,
 		Child:           workflows.ChildWorkflowConfig{WorkflowType: cfg.Execution.ChildWorkflowType, TaskQueue: cfg.Execution.ChildWorkflowTaskQueue},
@@ -66,11 +68,11 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	}
 	// Every worker replica runs the reconciler; a PostgreSQL lock lets one
 	// pass run at a time.
-	manager := schedules.NewManager(pool, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
+	reconciler := schedules.NewReconciler(st, tc.ScheduleClient(), cfg.Temporal, log)
 	reconciled := make(chan struct{})
 	go func() {
 		defer close(reconciled)
-		manager.RunReconciler(ctx, cfg.ReconcileInterval)
+		reconciler.Run(ctx, cfg.ReconcileInterval)
 	}()
 	<-ctx.Done()
 	w.Stop()

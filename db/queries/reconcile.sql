@@ -12,10 +12,6 @@ WHERE status <> 'DELETED' AND id > sqlc.arg(after_id)::uuid
 ORDER BY id
 LIMIT sqlc.arg(batch_size);
 
--- name: ScheduleListDeletedSince :many
-SELECT id FROM schedules
-WHERE status = 'DELETED' AND deleted_at >= sqlc.arg(since)::timestamptz;
-
 -- name: ScheduleSetNextRun :exec
 UPDATE schedules SET next_run_at = sqlc.narg(next_run_at)::timestamptz
 WHERE id = sqlc.arg(id) AND status = 'ACTIVE';

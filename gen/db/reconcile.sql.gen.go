@@ -90,31 +90,6 @@ func (q *Queries) ScheduleGetLiveForUpdateSkipLocked(ctx context.Context, id uui
 	return i, err
 }
 
-const scheduleListDeletedSince = `-- name: ScheduleListDeletedSince :many
-SELECT id FROM schedules
-WHERE status = 'DELETED' AND deleted_at >= $1::timestamptz
-`
-
-func (q *Queries) ScheduleListDeletedSince(ctx context.Context, since time.Time) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, scheduleListDeletedSince, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []uuid.UUID
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const scheduleListLiveAfter = `-- name: ScheduleListLiveAfter :many
 SELECT id, spec_refresh_at FROM schedules
 WHERE status <> 'DELETED' AND id > $1::uuid

@@ -1,0 +1,189 @@
+package schedules
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"schedsvc/problem"
+	"schedsvc/ptrutil"
+)
+
+// Limits are the per-user rules every schedule must respect.
+type Limits struct {
+	MaxPerUser            int
+	MinInterval           time.Duration
+	MaxBudgetUSD          float64
+	DefaultBudgetUSD      float64
+	DefaultTimeoutSeconds int
+	MaxTimeoutSeconds     int
+
+	// Executors are those this deployment's workers can run; new schedules
+	// without one get DefaultExecutor.
+	Executors       []Executor
+	DefaultExecutor Executor
+	DefaultRetry    RetryPolicy
+}
+
+// DefaultLimits are the limits users of the existing API know.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxPerUser:            50,
+		MinInterval:           60 * time.Minute,
+		MaxBudgetUSD:          10,
+		DefaultBudgetUSD:      1,
+		DefaultTimeoutSeconds: 600,
+		MaxTimeoutSeconds:     86400,
+		Executors:             []Executor{ExecutorLLM, ExecutorHTTP, ExecutorWorkflow},
+		DefaultExecutor:       ExecutorHTTP,
+		DefaultRetry:          RetryPolicy{MaxAttempts: 3, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
+	}
+}
+
+// rules applies the limits: it fills defaults into what callers send and
+// refuses what breaks a rule, with a *problem.Error that names the field.
+type rules struct {
+	limits Limits
+}
+
+// maxPauseAfterFailures bounds pause_after_failures as the spec does.
+const maxPauseAfterFailures = 1000
+
+// newSchedule is the schedule a create describes, defaults filled in.
+func (r rules) newSchedule(owner Owner, in CreateInput) Schedule {
+	s := Schedule{
+		Owner:              owner,
+		Name:               in.Name,
+		Description:        in.Description,
+		CronExpression:     in.CronExpression,
+		Timezone:           in.Timezone,
+		TaskQuery:          in.TaskQuery,
+		TaskContext:        in.TaskContext,
+		MaxBudgetPerRunUSD: ptrutil.ValOrDefault(in.MaxBudgetPerRunUSD, r.limits.DefaultBudgetUSD),
+		TimeoutSeconds:     ptrutil.ValOrDefault(in.TimeoutSeconds, r.limits.DefaultTimeoutSeconds),
+		Status:             StatusActive,
+		Executor:           ptrutil.ValOrDefault(in.Executor, r.limits.DefaultExecutor),
+		Retry:              r.limits.DefaultRetry,
+		Overlap:            ptrutil.ValOrDefault(in.Overlap, OverlapSkip),
+		PauseAfterFailures: ptrutil.ValOrDefault(in.PauseAfterFailures, 0),
+	}
+	if s.Timezone == "" {
+		s.Timezone = "UTC"
+	}
+	if in.Retry != nil {
+		s.Retry = r.retryWithDefaults(*in.Retry)
+	}
+	return s
+}
+
+// checkUpdate refuses an update that contradicts itself, before any
+// schedule is read.
+func (r rules) checkUpdate(in UpdateInput) error {
+	if in.ClearTaskContext && in.TaskContext != nil {
+		return problem.Invalid(problem.InvalidField, "clear_task_context", "send either task_context or clear_task_context, not both")
+	}
+	return nil
+}
+
+// updated is old with a partial update applied.
+func (r rules) updated(old Schedule, in UpdateInput) Schedule {
+	s := old
+	ptrutil.SetIf(&s.Name, in.Name)
+	ptrutil.SetIf(&s.Description, in.Description)
+	ptrutil.SetIf(&s.CronExpression, in.CronExpression)
+	ptrutil.SetIf(&s.Timezone, in.Timezone)
+	ptrutil.SetIf(&s.TaskQuery, in.TaskQuery)
+	ptrutil.SetIf(&s.MaxBudgetPerRunUSD, in.MaxBudgetPerRunUSD)
+	ptrutil.SetIf(&s.TimeoutSeconds, in.TimeoutSeconds)
+	ptrutil.SetIf(&s.Executor, in.Executor)
+	if in.Retry != nil {
+		s.Retry = r.retryWithDefaults(*in.Retry)
+	}
+	ptrutil.SetIf(&s.Overlap, in.Overlap)
+	ptrutil.SetIf(&s.PauseAfterFailures, in.PauseAfterFailures)
+	switch {
+	case in.ClearTaskContext:
+		s.TaskContext = nil
+	case in.TaskContext != nil:
+		s.TaskContext = maps.Clone(in.TaskContext)
+	}
+	return s
+}
+
+// retryWithDefaults fills the backoffs a caller left out.
+func (r rules) retryWithDefaults(p RetryPolicy) RetryPolicy {
+	if p.InitialBackoffSeconds == 0 {
+		p.InitialBackoffSeconds = r.limits.DefaultRetry.InitialBackoffSeconds
+	}
+	if p.MaxBackoffSeconds == 0 {
+		p.MaxBackoffSeconds = max(r.limits.DefaultRetry.MaxBackoffSeconds, p.InitialBackoffSeconds)
+	}
+	return p
+}
+
+// parseCron applies every timing rule: the expression, the zone (an empty
+// one included) and the minimum interval. Create, update and the preview
+// share it, so they reject the same input the same way.
+func (r rules) parseCron(expr, timezone string) (*CronSchedule, error) {
+	cron, err := ParseCron(expr, timezone)
+	if err != nil {
+		return nil, err
+	}
+	if err := cron.CheckMinInterval(r.limits.MinInterval); err != nil {
+		return nil, err
+	}
+	return cron, nil
+}
+
+// validate checks every rule and returns the schedule's parsed timing.
+func (r rules) validate(s Schedule) (*CronSchedule, error) {
+	if strings.TrimSpace(s.Name) == "" {
+		return nil, problem.Invalid(problem.InvalidField, "name", "name must not be blank")
+	}
+	if strings.TrimSpace(s.TaskQuery) == "" {
+		return nil, problem.Invalid(problem.InvalidField, "task_query", "task_query must not be blank")
+	}
+	cron, err := r.parseCron(s.CronExpression, s.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case s.MaxBudgetPerRunUSD < 0:
+		return nil, problem.Invalid(problem.BudgetExceeded, "max_budget_per_run_usd", "max_budget_per_run_usd must not be negative")
+	case s.MaxBudgetPerRunUSD > r.limits.MaxBudgetUSD:
+		return nil, problem.Invalid(problem.BudgetExceeded, "max_budget_per_run_usd",
+			"max_budget_per_run_usd %.6g is over the per-run cap of %.6g USD", s.MaxBudgetPerRunUSD, r.limits.MaxBudgetUSD)
+	}
+	if s.TimeoutSeconds < 1 || s.TimeoutSeconds > r.limits.MaxTimeoutSeconds {
+		return nil, problem.Invalid(problem.InvalidField, "timeout_seconds",
+			"timeout_seconds must be between 1 and %d", r.limits.MaxTimeoutSeconds)
+	}
+	if err := r.validateExecution(s); err != nil {
+		return nil, err
+	}
+	return cron, nil
+}
+
+func (r rules) validateExecution(s Schedule) error {
+	if !slices.Contains(r.limits.Executors, s.Executor) {
+		return problem.Invalid(problem.InvalidField, "executor", "executor %q is not enabled on this server; use one of %v", s.Executor, r.limits.Executors)
+	}
+	p := s.Retry
+	switch {
+	case p.MaxAttempts < 1 || p.MaxAttempts > 10:
+		return problem.Invalid(problem.InvalidField, "retry_policy.max_attempts", "max_attempts must be between 1 and 10")
+	case p.InitialBackoffSeconds < 1 || p.InitialBackoffSeconds > 3600:
+		return problem.Invalid(problem.InvalidField, "retry_policy.initial_backoff_seconds", "initial_backoff_seconds must be between 1 and 3600")
+	case p.MaxBackoffSeconds < p.InitialBackoffSeconds || p.MaxBackoffSeconds > 86400:
+		return problem.Invalid(problem.InvalidField, "retry_policy.max_backoff_seconds",
+			"max_backoff_seconds must be between initial_backoff_seconds (%d) and 86400", p.InitialBackoffSeconds)
+	}
+	if _, ok := overlapPolicies[s.Overlap]; !ok {
+		return problem.Invalid(problem.InvalidField, "overlap_policy", "overlap_policy %q is not one of SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, ALLOW_ALL", s.Overlap)
+	}
+	if s.PauseAfterFailures < 0 || s.PauseAfterFailures > maxPauseAfterFailures {
+		return problem.Invalid(problem.InvalidField, "pause_after_failures", "pause_after_failures must be between 0 (never) and %d", maxPauseAfterFailures)
+	}
+	return nil
+}

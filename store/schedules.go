@@ -1,0 +1,293 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	dbgen "schedsvc/gen/db"
+	"schedsvc/ptrutil"
+	"schedsvc/schedules"
+)
+
+// OwnerLock implements schedules.Store.
+func (s *Store) OwnerLock(ctx context.Context, owner schedules.Owner) error {
+	return interpret("lock owner", s.q.OwnerLock(ctx, dbgen.OwnerLockParams{TenantID: owner.TenantID, UserID: owner.UserID}))
+}
+
+// ScheduleCount implements schedules.Store.
+func (s *Store) ScheduleCount(ctx context.Context, owner schedules.Owner, status *schedules.Status) (int64, error) {
+	var n int64
+	var err error
+	if status == nil {
+		n, err = s.q.ScheduleCountByOwner(ctx, dbgen.ScheduleCountByOwnerParams{TenantID: owner.TenantID, UserID: owner.UserID})
+	} else {
+		n, err = s.q.ScheduleCountByOwnerStatus(ctx, dbgen.ScheduleCountByOwnerStatusParams{
+			TenantID: owner.TenantID, UserID: owner.UserID, Status: ptrutil.Ptr(string(*status)),
+		})
+	}
+	return n, interpret("count schedules", err)
+}
+
+// ScheduleInsert implements schedules.Store.
+func (s *Store) ScheduleInsert(ctx context.Context, in schedules.Schedule) (schedules.Schedule, error) {
+	taskContext, err := encodeTaskContext(in.TaskContext)
+	if err != nil {
+		return schedules.Schedule{}, err
+	}
+	row, err := s.q.ScheduleInsert(ctx, dbgen.ScheduleInsertParams{
+		ID:                         in.ID,
+		UserID:                     in.Owner.UserID,
+		TenantID:                   in.Owner.TenantID,
+		Name:                       in.Name,
+		Description:                in.Description,
+		CronExpression:             in.CronExpression,
+		Timezone:                   in.Timezone,
+		TaskQuery:                  in.TaskQuery,
+		TaskContext:                taskContext,
+		MaxBudgetPerRunUsd:         floatToNumeric(in.MaxBudgetPerRunUSD),
+		TimeoutSeconds:             int32(in.TimeoutSeconds),
+		TemporalScheduleID:         schedules.TemporalScheduleID(in.ID),
+		NextRunAt:                  in.NextRunAt,
+		Executor:                   string(in.Executor),
+		RetryMaxAttempts:           int32(in.Retry.MaxAttempts),
+		RetryInitialBackoffSeconds: int32(in.Retry.InitialBackoffSeconds),
+		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
+		OverlapPolicy:              string(in.Overlap),
+		PauseAfterFailures:         int32(in.PauseAfterFailures),
+	})
+	return scheduleFrom("insert schedule", row, err)
+}
+
+// ScheduleGet implements schedules.Store.
+func (s *Store) ScheduleGet(ctx context.Context, owner schedules.Owner, id uuid.UUID, forUpdate bool) (schedules.Schedule, error) {
+	if forUpdate {
+		row, err := s.q.ScheduleGetByOwnerForUpdate(ctx, dbgen.ScheduleGetByOwnerForUpdateParams{ID: id, TenantID: owner.TenantID, UserID: owner.UserID})
+		return scheduleFrom("get schedule for update", row, err)
+	}
+	row, err := s.q.ScheduleGetByOwner(ctx, dbgen.ScheduleGetByOwnerParams{ID: id, TenantID: owner.TenantID, UserID: owner.UserID})
+	return scheduleFrom("get schedule", row, err)
+}
+
+// ScheduleGetByID implements schedules.Store.
+func (s *Store) ScheduleGetByID(ctx context.Context, id uuid.UUID) (schedules.Schedule, error) {
+	row, err := s.q.ScheduleGetByID(ctx, id)
+	return scheduleFrom("get schedule by id", row, err)
+}
+
+// ScheduleList implements schedules.Store.
+func (s *Store) ScheduleList(ctx context.Context, owner schedules.Owner, status *schedules.Status, lq schedules.ListQuery) ([]schedules.Schedule, error) {
+	var statusText *string
+	if status != nil {
+		statusText = ptrutil.Ptr(string(*status))
+	}
+	var rows []dbgen.Schedule
+	var err error
+	if lq.After != nil {
+		rows, err = s.q.ScheduleListByOwnerAfter(ctx, dbgen.ScheduleListByOwnerAfterParams{
+			TenantID: owner.TenantID, UserID: owner.UserID, Status: statusText,
+			AfterCreatedAt: lq.After.At, AfterID: lq.After.ID, PageSize: int32(lq.Limit),
+		})
+	} else {
+		rows, err = s.q.ScheduleListByOwner(ctx, dbgen.ScheduleListByOwnerParams{
+			TenantID: owner.TenantID, UserID: owner.UserID, Status: statusText,
+			PageSize: int32(lq.Limit), PageOffset: int32(lq.Offset),
+		})
+	}
+	if err != nil {
+		return nil, interpret("list schedules", err)
+	}
+	return convertAll(rows, scheduleFromRow)
+}
+
+// ScheduleUpdateConfig implements schedules.Store.
+func (s *Store) ScheduleUpdateConfig(ctx context.Context, in schedules.Schedule) (schedules.Schedule, error) {
+	taskContext, err := encodeTaskContext(in.TaskContext)
+	if err != nil {
+		return schedules.Schedule{}, err
+	}
+	row, err := s.q.ScheduleUpdateConfig(ctx, dbgen.ScheduleUpdateConfigParams{
+		ID:                         in.ID,
+		Name:                       in.Name,
+		Description:                in.Description,
+		CronExpression:             in.CronExpression,
+		Timezone:                   in.Timezone,
+		TaskQuery:                  in.TaskQuery,
+		TaskContext:                taskContext,
+		MaxBudgetPerRunUsd:         floatToNumeric(in.MaxBudgetPerRunUSD),
+		TimeoutSeconds:             int32(in.TimeoutSeconds),
+		NextRunAt:                  in.NextRunAt,
+		Executor:                   string(in.Executor),
+		RetryMaxAttempts:           int32(in.Retry.MaxAttempts),
+		RetryInitialBackoffSeconds: int32(in.Retry.InitialBackoffSeconds),
+		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
+		OverlapPolicy:              string(in.Overlap),
+		PauseAfterFailures:         int32(in.PauseAfterFailures),
+	})
+	return scheduleFrom("update schedule", row, err)
+}
+
+// SchedulePause implements schedules.Store.
+func (s *Store) SchedulePause(ctx context.Context, id uuid.UUID, by, reason string) (schedules.Schedule, error) {
+	row, err := s.q.SchedulePause(ctx, dbgen.SchedulePauseParams{ID: id, PausedBy: &by, PauseReason: ptrutil.NilIfZero(reason)})
+	return scheduleFrom("pause schedule", row, err)
+}
+
+// ScheduleResume implements schedules.Store.
+func (s *Store) ScheduleResume(ctx context.Context, id uuid.UUID, by, reason string, next time.Time) (schedules.Schedule, error) {
+	row, err := s.q.ScheduleResume(ctx, dbgen.ScheduleResumeParams{ID: id, ResumedBy: &by, ResumeReason: ptrutil.NilIfZero(reason), NextRunAt: &next})
+	return scheduleFrom("resume schedule", row, err)
+}
+
+// ScheduleSoftDelete implements schedules.Store.
+func (s *Store) ScheduleSoftDelete(ctx context.Context, id uuid.UUID) error {
+	return interpret("delete schedule", s.q.ScheduleSoftDelete(ctx, id))
+}
+
+// ScheduleSetSpecRefresh implements schedules.Store.
+func (s *Store) ScheduleSetSpecRefresh(ctx context.Context, id uuid.UUID, at time.Time) error {
+	return interpret("record spec refresh", s.q.ScheduleSetSpecRefresh(ctx, dbgen.ScheduleSetSpecRefreshParams{ID: id, SpecRefreshAt: &at}))
+}
+
+// ScheduleSetNextRun implements schedules.Store.
+func (s *Store) ScheduleSetNextRun(ctx context.Context, id uuid.UUID, at time.Time) error {
+	return interpret("set next run", s.q.ScheduleSetNextRun(ctx, dbgen.ScheduleSetNextRunParams{ID: id, NextRunAt: &at}))
+}
+
+// ScheduleListLive implements schedules.Store.
+func (s *Store) ScheduleListLive(ctx context.Context, after uuid.UUID, limit int) ([]schedules.LiveSchedule, error) {
+	rows, err := s.q.ScheduleListLiveAfter(ctx, dbgen.ScheduleListLiveAfterParams{AfterID: after, BatchSize: int32(limit)})
+	if err != nil {
+		return nil, interpret("list live schedules", err)
+	}
+	out := make([]schedules.LiveSchedule, len(rows))
+	for i, r := range rows {
+		out[i] = schedules.LiveSchedule{ID: r.ID, SpecRefreshAt: r.SpecRefreshAt}
+	}
+	return out, nil
+}
+
+// ScheduleLockLive implements schedules.Store.
+func (s *Store) ScheduleLockLive(ctx context.Context, id uuid.UUID) (schedules.Schedule, error) {
+	row, err := s.q.ScheduleGetLiveForUpdateSkipLocked(ctx, id)
+	return scheduleFrom("lock live schedule", row, err)
+}
+
+// ScheduleStatus implements schedules.Store.
+func (s *Store) ScheduleStatus(ctx context.Context, id uuid.UUID) (schedules.Status, error) {
+	status, err := s.q.ScheduleStatusByID(ctx, id)
+	return schedules.Status(status), interpret("schedule status", err)
+}
+
+// ScheduleRecordRunStart implements schedules.Store.
+func (s *Store) ScheduleRecordRunStart(ctx context.Context, id uuid.UUID, triggeredAt time.Time, next *time.Time) error {
+	return interpret("count run start", s.q.ScheduleRecordRunStart(ctx, dbgen.ScheduleRecordRunStartParams{
+		ID: id, TriggeredAt: triggeredAt, NextRunAt: next,
+	}))
+}
+
+// ScheduleRecordRunCompletion implements schedules.Store.
+func (s *Store) ScheduleRecordRunCompletion(ctx context.Context, c schedules.RunCounted) (schedules.FailureState, error) {
+	st, err := s.q.ScheduleRecordRunCompletion(ctx, dbgen.ScheduleRecordRunCompletionParams{
+		ID:               c.ScheduleID,
+		Succeeded:        c.Succeeded,
+		Tokens:           c.Usage.TotalTokens,
+		PromptTokens:     c.Usage.PromptTokens,
+		CompletionTokens: c.Usage.CompletionTokens,
+		CostUsd:          floatToNumeric(c.Usage.TotalCostUSD),
+		SkippedRuns:      c.SkippedRuns,
+	})
+	if err != nil {
+		return schedules.FailureState{}, interpret("count run completion", err)
+	}
+	return schedules.FailureState{
+		Status: schedules.Status(st.Status), ConsecutiveFailures: int(st.ConsecutiveFailures), PauseAfterFailures: int(st.PauseAfterFailures),
+	}, nil
+}
+
+// SchedulePauseAfterFailures implements schedules.Store.
+func (s *Store) SchedulePauseAfterFailures(ctx context.Context, id uuid.UUID, reason string) error {
+	return interpret("pause schedule after failures", s.q.SchedulePauseAfterFailures(ctx, dbgen.SchedulePauseAfterFailuresParams{ID: id, PauseReason: &reason}))
+}
+
+// scheduleFrom converts the row a query returned, or interprets its error.
+func scheduleFrom(op string, row dbgen.Schedule, err error) (schedules.Schedule, error) {
+	if err != nil {
+		return schedules.Schedule{}, interpret(op, err)
+	}
+	return scheduleFromRow(row)
+}
+
+func scheduleFromRow(r dbgen.Schedule) (schedules.Schedule, error) {
+	s := schedules.Schedule{
+		ID:                 r.ID,
+		Owner:              schedules.Owner{UserID: r.UserID, TenantID: r.TenantID},
+		Name:               r.Name,
+		Description:        r.Description,
+		CronExpression:     r.CronExpression,
+		Timezone:           r.Timezone,
+		TaskQuery:          r.TaskQuery,
+		MaxBudgetPerRunUSD: numericToFloat(r.MaxBudgetPerRunUsd),
+		TimeoutSeconds:     int(r.TimeoutSeconds),
+		Status:             schedules.Status(r.Status),
+		CreatedAt:          r.CreatedAt,
+		UpdatedAt:          r.UpdatedAt,
+		LastRunAt:          r.LastRunAt,
+		NextRunAt:          r.NextRunAt,
+		TotalRuns:          r.TotalRuns,
+		SuccessfulRuns:     r.SuccessfulRuns,
+		FailedRuns:         r.FailedRuns,
+		TotalTokens:        r.TotalTokens,
+		TotalCostUSD:       numericToFloat(r.TotalCostUsd),
+		PausedAt:           r.PausedAt,
+		PausedBy:           r.PausedBy,
+		PauseReason:        r.PauseReason,
+		ResumedAt:          r.ResumedAt,
+		ResumedBy:          r.ResumedBy,
+		ResumeReason:       r.ResumeReason,
+		Executor:           schedules.Executor(r.Executor),
+		Retry: schedules.RetryPolicy{
+			MaxAttempts:           int(r.RetryMaxAttempts),
+			InitialBackoffSeconds: int(r.RetryInitialBackoffSeconds),
+			MaxBackoffSeconds:     int(r.RetryMaxBackoffSeconds),
+		},
+		Overlap:               schedules.OverlapPolicy(r.OverlapPolicy),
+		PauseAfterFailures:    int(r.PauseAfterFailures),
+		ConsecutiveFailures:   int(r.ConsecutiveFailures),
+		SkippedRuns:           r.SkippedRuns,
+		TotalPromptTokens:     r.TotalPromptTokens,
+		TotalCompletionTokens: r.TotalCompletionTokens,
+	}
+	if len(r.TaskContext) > 0 && string(r.TaskContext) != "null" {
+		if err := json.Unmarshal(r.TaskContext, &s.TaskContext); err != nil {
+			return schedules.Schedule{}, fmt.Errorf("decode task_context of schedule %s: %w", r.ID, err)
+		}
+	}
+	return s, nil
+}
+
+func encodeTaskContext(c map[string]any) ([]byte, error) {
+	if c == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode task_context: %w", err)
+	}
+	return b, nil
+}
+
+func convertAll[R, T any](rows []R, convert func(R) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
+	for _, r := range rows {
+		item, err := convert(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
