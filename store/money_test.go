@@ -12,4 +12,3 @@ func TestMoneyRoundsToSixDecimals(t *testing.T) {
 		require.InDelta(t, want, numericToFloat(floatToNumeric(in)), 1e-12, "%v", in)
 	}
 }
-
