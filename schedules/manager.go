@@ -18,6 +18,7 @@ import (
 
 	dbgen "schedsvc/gen/db"
 	"schedsvc/problem"
+	"schedsvc/schedules/cron"
 )
 
 // Limits are the per-user rules every schedule must respect.
@@ -79,14 +80,14 @@ func NewManager(pool *pgxpool.Pool, sc client.ScheduleClient, limits Limits, tc 
 
 // validated is a schedule's configuration after every rule has passed.
 type validated struct {
-	cron *CronSchedule
+	cron *cron.Schedule
 }
 
 // parseCron applies every timing rule: the expression, the zone (an empty
 // one included) and the minimum interval. Create, update and the preview
 // share it, so they reject the same input the same way.
-func (m *Manager) parseCron(expr, timezone string) (*CronSchedule, error) {
-	cron, err := ParseCron(expr, timezone)
+func (m *Manager) parseCron(expr, timezone string) (*cron.Schedule, error) {
+	cron, err := cron.Parse(expr, timezone)
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +450,7 @@ func (m *Manager) Pause(ctx context.Context, owner Owner, id uuid.UUID, reason s
 // schedule changes nothing.
 func (m *Manager) Resume(ctx context.Context, owner Owner, id uuid.UUID, reason string) (Schedule, error) {
 	return m.transition(ctx, owner, id, "resume schedule", StatusActive, func(q *dbgen.Queries, s Schedule) (dbgen.Schedule, error) {
-		cron, err := ParseCron(s.CronExpression, s.Timezone)
+		cron, err := cron.Parse(s.CronExpression, s.Timezone)
 		if err != nil {
 			return dbgen.Schedule{}, fmt.Errorf("stored cron of schedule %s: %w", id, err)
 		}

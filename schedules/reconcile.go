@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	dbgen "schedsvc/gen/db"
+	"schedsvc/schedules/cron"
 )
 
 // specNeverRefresh marks a spec that covers its zone for good (a zone
@@ -103,7 +104,7 @@ func (m *Manager) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue boo
 		if err != nil {
 			return err
 		}
-		cron, err := ParseCron(s.CronExpression, s.Timezone)
+		cron, err := cron.Parse(s.CronExpression, s.Timezone)
 		if err != nil {
 			return fmt.Errorf("stored cron no longer parses: %w", err)
 		}
@@ -153,7 +154,7 @@ func (m *Manager) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue boo
 
 // afterSpecWrite records when the spec just written must be refreshed and
 // re-reads Temporal's next action time for next_run_at.
-func (m *Manager) afterSpecWrite(ctx context.Context, q *dbgen.Queries, s Schedule, cron *CronSchedule, now time.Time, rep *ReconcileReport) error {
+func (m *Manager) afterSpecWrite(ctx context.Context, q *dbgen.Queries, s Schedule, cron *cron.Schedule, now time.Time, rep *ReconcileReport) error {
 	if err := recordSpecRefresh(ctx, q, s.ID, cron, now); err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func (m *Manager) afterSpecWrite(ctx context.Context, q *dbgen.Queries, s Schedu
 
 // recordSpecRefresh stores when the spec just compiled at now must be
 // compiled again; every writer of a spec calls it in the same transaction.
-func recordSpecRefresh(ctx context.Context, q *dbgen.Queries, id uuid.UUID, cron *CronSchedule, now time.Time) error {
+func recordSpecRefresh(ctx context.Context, q *dbgen.Queries, id uuid.UUID, cron *cron.Schedule, now time.Time) error {
 	refresh := cron.SpecRefreshAfter(now)
 	if refresh.IsZero() {
 		refresh = specNeverRefresh

@@ -14,6 +14,7 @@ import (
 
 	dbgen "schedsvc/gen/db"
 	"schedsvc/ptrutil"
+	"schedsvc/schedules/cron"
 )
 
 // recorderTemporalTimeout bounds the recorder's calls to Temporal: reading
@@ -83,7 +84,7 @@ func (r *Recorder) RecordStart(ctx context.Context, in RunStart) error {
 			return dbErr("insert run", err)
 		}
 		var next *time.Time
-		if cron, err := ParseCron(sched.CronExpression, sched.Timezone); err == nil {
+		if cron, err := cron.Parse(sched.CronExpression, sched.Timezone); err == nil {
 			n := cron.Next(in.StartedAt)
 			next = &n
 		}

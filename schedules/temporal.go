@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"schedsvc/schedules/cron"
 )
 
 // WorkflowName is the workflow type every schedule's action starts; the
@@ -63,7 +65,7 @@ func (m *Manager) action(s Schedule) *client.ScheduleWorkflowAction {
 	}
 }
 
-func (m *Manager) temporalCreate(ctx context.Context, s Schedule, cron *CronSchedule, now time.Time) error {
+func (m *Manager) temporalCreate(ctx context.Context, s Schedule, cron *cron.Schedule, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, m.temporalCfg.CallTimeout)
 	defer cancel()
 	_, err := m.temporal.Create(ctx, client.ScheduleOptions{
