@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"schedsvc/problem"
+	"schedsvc/schedules/cron"
 )
 
 // Manager owns schedules: it validates them, keeps PostgreSQL and Temporal
@@ -42,7 +43,7 @@ func NewManager(st Store, sc client.ScheduleClient, limits Limits, tc TemporalCo
 func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Schedule, error) {
 	s := m.rules.newSchedule(owner, in)
 	s.ID = uuid.New()
-	cron, err := m.rules.validate(s)
+	timing, err := m.rules.validate(s)
 	if err != nil {
 		return Schedule{}, err
 	}
@@ -60,17 +61,17 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 			return problem.Invalid(problem.ScheduleLimitReached, "", "you already have %d schedules, the maximum per user; delete one first", n)
 		}
 		now := m.now()
-		next := cron.Next(now)
+		next := timing.Next(now)
 		s.NextRunAt = &next
 		if created, err = st.ScheduleInsert(ctx, s); err != nil {
 			return err
 		}
-		if err := recordSpecRefresh(ctx, st, s.ID, cron, now); err != nil {
+		if err := recordSpecRefresh(ctx, st, s.ID, timing, now); err != nil {
 			return err
 		}
 		// Temporal last: if it fails the row rolls back, and if the commit
 		// fails after it, the Temporal schedule is removed again below.
-		return m.temporal.create(ctx, created, cron, now)
+		return m.temporal.create(ctx, created, timing, now)
 	}, func() {
 		if err := m.temporal.delete(context.WithoutCancel(ctx), s.ID); err != nil {
 			m.log.Error("remove temporal schedule after failed commit", "schedule_id", s.ID, "error", err)
@@ -121,11 +122,11 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 			return err
 		}
 		s := m.rules.updated(old, in)
-		cron, err := m.rules.validate(s)
+		timing, err := m.rules.validate(s)
 		if err != nil {
 			return err
 		}
-		if err := m.applyToTemporal(ctx, st, old, &s, cron); err != nil {
+		if err := m.applyToTemporal(ctx, st, old, &s, timing); err != nil {
 			return err
 		}
 		updated, err = st.ScheduleUpdateConfig(ctx, s)
@@ -140,7 +141,7 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 // applyToTemporal writes what an update changed to the Temporal schedule:
 // the spec (and s's next run) when the timing changed, the action when the
 // task did, the policies when the overlap policy did.
-func (m *Manager) applyToTemporal(ctx context.Context, st Store, old Schedule, s *Schedule, cron *CronSchedule) error {
+func (m *Manager) applyToTemporal(ctx context.Context, st Store, old Schedule, s *Schedule, timing *cron.Schedule) error {
 	specChanged := s.CronExpression != old.CronExpression || s.Timezone != old.Timezone
 	actionChanged := s.TaskQuery != old.TaskQuery || s.MaxBudgetPerRunUSD != old.MaxBudgetPerRunUSD ||
 		s.TimeoutSeconds != old.TimeoutSeconds || !reflect.DeepEqual(s.TaskContext, old.TaskContext) ||
@@ -152,10 +153,10 @@ func (m *Manager) applyToTemporal(ctx context.Context, st Store, old Schedule, s
 	now := m.now()
 	var spec *client.ScheduleSpec
 	if specChanged {
-		compiled := cron.TemporalSpec(now)
+		compiled := timing.TemporalSpec(now)
 		spec = &compiled
 		if s.Status == StatusActive {
-			next := cron.Next(now)
+			next := timing.Next(now)
 			s.NextRunAt = &next
 		}
 	}
@@ -163,7 +164,7 @@ func (m *Manager) applyToTemporal(ctx context.Context, st Store, old Schedule, s
 		return err
 	}
 	if specChanged {
-		return recordSpecRefresh(ctx, st, s.ID, cron, now)
+		return recordSpecRefresh(ctx, st, s.ID, timing, now)
 	}
 	return nil
 }
@@ -183,21 +184,21 @@ func (m *Manager) Pause(ctx context.Context, owner Owner, id uuid.UUID, reason s
 // schedule changes nothing.
 func (m *Manager) Resume(ctx context.Context, owner Owner, id uuid.UUID, reason string) (Schedule, error) {
 	return m.transition(ctx, owner, id, "resume schedule", StatusActive, func(st Store, s Schedule) (Schedule, error) {
-		cron, err := ParseCron(s.CronExpression, s.Timezone)
+		timing, err := cron.Parse(s.CronExpression, s.Timezone)
 		if err != nil {
 			return Schedule{}, fmt.Errorf("stored cron of schedule %s: %w", id, err)
 		}
 		now := m.now()
 		// A schedule paused for long may hold a spec compiled for a past
 		// horizon: it gets a fresh one as it is unpaused.
-		spec := cron.TemporalSpec(now)
+		spec := timing.TemporalSpec(now)
 		if err := m.temporal.update(ctx, s, &spec, false, pauseNote("resumed", owner, reason)); err != nil {
 			return Schedule{}, err
 		}
-		if err := recordSpecRefresh(ctx, st, id, cron, now); err != nil {
+		if err := recordSpecRefresh(ctx, st, id, timing, now); err != nil {
 			return Schedule{}, err
 		}
-		return st.ScheduleResume(ctx, id, owner.UserID, reason, cron.Next(now))
+		return st.ScheduleResume(ctx, id, owner.UserID, reason, timing.Next(now))
 	})
 }
 
@@ -247,8 +248,8 @@ var specNeverRefresh = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // recordSpecRefresh stores when the spec just compiled at now must be
 // compiled again; every writer of a spec calls it in the same transaction.
-func recordSpecRefresh(ctx context.Context, st Store, id uuid.UUID, cron *CronSchedule, now time.Time) error {
-	refresh := cron.SpecRefreshAfter(now)
+func recordSpecRefresh(ctx context.Context, st Store, id uuid.UUID, timing *cron.Schedule, now time.Time) error {
+	refresh := timing.SpecRefreshAfter(now)
 	if refresh.IsZero() {
 		refresh = specNeverRefresh
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"schedsvc/schedules/cron"
 	"strings"
 	"time"
 
@@ -95,7 +96,7 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 		if err != nil {
 			return err
 		}
-		cron, err := ParseCron(s.CronExpression, s.Timezone)
+		timing, err := cron.Parse(s.CronExpression, s.Timezone)
 		if err != nil {
 			return fmt.Errorf("stored cron no longer parses: %w", err)
 		}
@@ -105,7 +106,7 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 		var notFound *serviceerror.NotFound
 		switch {
 		case errors.As(err, &notFound):
-			if err := m.temporal.create(ctx, s, cron, now); err != nil {
+			if err := m.temporal.create(ctx, s, timing, now); err != nil {
 				return err
 			}
 			if wantPaused {
@@ -115,7 +116,7 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 			}
 			rep.Recreated++
 			m.log.WarnContext(ctx, "recreated missing temporal schedule", "schedule_id", id)
-			return m.afterSpecWrite(ctx, st, s, cron, now, rep)
+			return m.afterSpecWrite(ctx, st, s, timing, now, rep)
 		case err != nil:
 			return err
 		}
@@ -132,12 +133,12 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 			rep.PauseFixed++
 		}
 		if refreshDue {
-			spec := cron.TemporalSpec(now)
+			spec := timing.TemporalSpec(now)
 			if err := m.temporal.update(ctx, s, &spec, false, ""); err != nil {
 				return err
 			}
 			rep.SpecRefreshed++
-			return m.afterSpecWrite(ctx, st, s, cron, now, rep)
+			return m.afterSpecWrite(ctx, st, s, timing, now, rep)
 		}
 		return m.syncNextRun(ctx, st, s, desc.Info.NextActionTimes, rep)
 	}, nil)
@@ -145,8 +146,8 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 
 // afterSpecWrite records when the spec just written must be refreshed and
 // re-reads Temporal's next action time for next_run_at.
-func (m *Reconciler) afterSpecWrite(ctx context.Context, st Store, s Schedule, cron *CronSchedule, now time.Time, rep *ReconcileReport) error {
-	if err := recordSpecRefresh(ctx, st, s.ID, cron, now); err != nil {
+func (m *Reconciler) afterSpecWrite(ctx context.Context, st Store, s Schedule, timing *cron.Schedule, now time.Time, rep *ReconcileReport) error {
+	if err := recordSpecRefresh(ctx, st, s.ID, timing, now); err != nil {
 		return err
 	}
 	desc, err := m.temporal.describe(ctx, s.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"schedsvc/schedules/cron"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,8 +66,8 @@ func (r *Recorder) RecordStart(ctx context.Context, in RunStart) error {
 			return err // !inserted: recorded by an earlier attempt
 		}
 		var next *time.Time
-		if cron, err := ParseCron(sched.CronExpression, sched.Timezone); err == nil {
-			n := cron.Next(in.StartedAt)
+		if timing, err := cron.Parse(sched.CronExpression, sched.Timezone); err == nil {
+			n := timing.Next(in.StartedAt)
 			next = &n
 		}
 		return st.ScheduleRecordRunStart(ctx, in.ScheduleID, in.TriggeredAt, next)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"schedsvc/schedules/cron"
 	"time"
 
 	"github.com/google/uuid"
@@ -71,12 +72,12 @@ func (t temporalSchedules) action(s Schedule) *client.ScheduleWorkflowAction {
 	}
 }
 
-func (t temporalSchedules) create(ctx context.Context, s Schedule, cron *CronSchedule, now time.Time) error {
+func (t temporalSchedules) create(ctx context.Context, s Schedule, timing *cron.Schedule, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
 	defer cancel()
 	_, err := t.client.Create(ctx, client.ScheduleOptions{
 		ID:            TemporalScheduleID(s.ID),
-		Spec:          cron.TemporalSpec(now),
+		Spec:          timing.TemporalSpec(now),
 		Action:        t.action(s),
 		Overlap:       overlapPolicies[s.Overlap],
 		CatchupWindow: t.cfg.CatchupWindow,

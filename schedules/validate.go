@@ -8,6 +8,7 @@ import (
 
 	"schedsvc/problem"
 	"schedsvc/ptrutil"
+	"schedsvc/schedules/cron"
 )
 
 // Limits are the per-user rules every schedule must respect.
@@ -125,26 +126,26 @@ func (r rules) retryWithDefaults(p RetryPolicy) RetryPolicy {
 // parseCron applies every timing rule: the expression, the zone (an empty
 // one included) and the minimum interval. Create, update and the preview
 // share it, so they reject the same input the same way.
-func (r rules) parseCron(expr, timezone string) (*CronSchedule, error) {
-	cron, err := ParseCron(expr, timezone)
+func (r rules) parseCron(expr, timezone string) (*cron.Schedule, error) {
+	timing, err := cron.Parse(expr, timezone)
 	if err != nil {
 		return nil, err
 	}
-	if err := cron.CheckMinInterval(r.limits.MinInterval); err != nil {
+	if err := timing.CheckMinInterval(r.limits.MinInterval); err != nil {
 		return nil, err
 	}
-	return cron, nil
+	return timing, nil
 }
 
 // validate checks every rule and returns the schedule's parsed timing.
-func (r rules) validate(s Schedule) (*CronSchedule, error) {
+func (r rules) validate(s Schedule) (*cron.Schedule, error) {
 	if strings.TrimSpace(s.Name) == "" {
 		return nil, problem.Invalid(problem.InvalidField, "name", "name must not be blank")
 	}
 	if strings.TrimSpace(s.TaskQuery) == "" {
 		return nil, problem.Invalid(problem.InvalidField, "task_query", "task_query must not be blank")
 	}
-	cron, err := r.parseCron(s.CronExpression, s.Timezone)
+	timing, err := r.parseCron(s.CronExpression, s.Timezone)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +163,7 @@ func (r rules) validate(s Schedule) (*CronSchedule, error) {
 	if err := r.validateExecution(s); err != nil {
 		return nil, err
 	}
-	return cron, nil
+	return timing, nil
 }
 
 func (r rules) validateExecution(s Schedule) error {

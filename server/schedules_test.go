@@ -15,6 +15,7 @@ import (
 
 	"schedsvc/gen/api"
 	"schedsvc/schedules"
+	"schedsvc/schedules/cron"
 )
 
 func describeTemporal(t *testing.T, id string) *client.ScheduleDescription {
@@ -143,7 +144,7 @@ func TestUpdate(t *testing.T) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	require.Equal(t, "07:30", s.NextRunAt.In(tokyo).Format("15:04"))
 	d := describeTemporal(t, id)
-	fresh, err := schedules.ParseCron("30 7 * * *", "Asia/Tokyo")
+	fresh, err := cron.Parse("30 7 * * *", "Asia/Tokyo")
 	require.NoError(t, err)
 	want := fresh.TemporalSpec(time.Now())
 	require.Len(t, d.Schedule.Spec.Calendars, len(want.Calendars), "calendars must not pile up across updates")

@@ -1,4 +1,10 @@
-package schedules
+// Package cron defines what a schedule's cron expression means and when it
+// fires: parsing and validation (standard 5-field cron, DOM/DOW OR, cronie's
+// DST rules), next and previous firings, the minimum-interval check, an
+// English description, and the Temporal ScheduleSpec that fires exactly those
+// instants. robfig/cron only parses the fields; the semantics are ours (see
+// DESIGN.md, decisions 1 and 2). Invalid input is a *problem.Error.
+package cron
 
 import (
 	"fmt"
@@ -7,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
+	robfig "github.com/robfig/cron/v3"
 )
 
 // Field names used in ValidationErrors (the JSON names of the API).
@@ -16,7 +22,7 @@ const (
 	fieldTimezone       = "timezone"
 )
 
-// CronSchedule is a parsed, validated cron expression bound to an IANA zone.
+// Schedule is a parsed, validated cron expression bound to an IANA zone.
 //
 // Semantics: standard 5-field cron (minute, hour, day of month, month, day of
 // week 0–6) plus the descriptors @yearly/@annually, @monthly, @weekly,
@@ -24,7 +30,7 @@ const (
 // matches if either matches (robfig/cron's rule for "restricted": a field is
 // unrestricted when it contains a bare `*`). Times are wall-clock times in the
 // zone with cronie's DST rules; see Next.
-type CronSchedule struct {
+type Schedule struct {
 	expr string
 	loc  *time.Location
 
@@ -41,18 +47,18 @@ type CronSchedule struct {
 // robfig's starBit (unexported there).
 const robfigStarBit = uint64(1) << 63
 
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+var cronParser = robfig.NewParser(robfig.Minute | robfig.Hour | robfig.Dom | robfig.Month | robfig.Dow | robfig.Descriptor)
 
-// ParseCron parses a standard 5-field cron expression (or a descriptor) bound
+// Parse parses a standard 5-field cron expression (or a descriptor) bound
 // to an IANA zone. Errors are *problem.Error of problem.InvalidCron (field
 // "cron_expression") or problem.UnknownTimezone (field "timezone"). An empty
 // timezone is an error: callers default it to "UTC" themselves.
-func ParseCron(expr, timezone string) (*CronSchedule, error) {
+func Parse(expr, timezone string) (*Schedule, error) {
 	loc, err := loadZone(timezone)
 	if err != nil {
 		return nil, err
 	}
-	c, verr := parseCronExpr(expr)
+	c, verr := parseExpr(expr)
 	if verr != nil {
 		return nil, verr
 	}
@@ -95,7 +101,7 @@ func cronErr(format string, args ...any) *problem.Error {
 	return problem.Invalid(problem.InvalidCron, fieldCronExpression, format, args...)
 }
 
-func parseCronExpr(expr string) (*CronSchedule, *problem.Error) {
+func parseExpr(expr string) (*Schedule, *problem.Error) {
 	trimmed := strings.TrimSpace(expr)
 	if trimmed == "" {
 		return nil, cronErr(`the cron expression is empty; write 5 fields "minute hour day-of-month month day-of-week", e.g. "0 9 * * 1-5"`)
@@ -105,7 +111,7 @@ func parseCronExpr(expr string) (*CronSchedule, *problem.Error) {
 		return nil, cronErr(`a %s prefix is not supported; remove it and put the zone name in the "timezone" field`,
 			trimmed[:strings.Index(trimmed, "=")+1])
 	}
-	c := &CronSchedule{expr: expr}
+	c := &Schedule{expr: expr}
 	fieldsText := trimmed
 	if strings.HasPrefix(trimmed, "@") {
 		lower := strings.ToLower(trimmed)
@@ -139,7 +145,7 @@ func parseCronExpr(expr string) (*CronSchedule, *problem.Error) {
 	if err != nil {
 		return nil, cronErr("%s; write 5 fields \"minute hour day-of-month month day-of-week\" with numbers, names (JAN–DEC, SUN–SAT), lists (1,15), ranges (1-5) and steps (*/15)", err.Error())
 	}
-	spec, ok := sched.(*cron.SpecSchedule)
+	spec, ok := sched.(*robfig.SpecSchedule)
 	if !ok {
 		return nil, cronErr("unsupported expression %q", trimmed)
 	}
@@ -231,7 +237,7 @@ func everyDetail(arg string) string {
 // or an unrestricted day of month every week has a matching day; otherwise
 // (day of month restricted, day of week `*`) some selected month must have
 // one of the selected days (February counts 29 days).
-func (c *CronSchedule) firesEver() bool {
+func (c *Schedule) firesEver() bool {
 	if c.minute == 0 || c.hour == 0 || c.month == 0 {
 		return false
 	}
@@ -251,13 +257,7 @@ func (c *CronSchedule) firesEver() bool {
 	return false
 }
 
-// Expression returns the expression as given to ParseCron.
-func (c *CronSchedule) Expression() string { return c.expr }
-
-// Location returns the schedule's zone.
-func (c *CronSchedule) Location() *time.Location { return c.loc }
-
 // Describe returns an English description, e.g. "At 09:00, Monday through Friday".
-func (c *CronSchedule) Describe() string {
+func (c *Schedule) Describe() string {
 	return describe(c)
 }

@@ -1,4 +1,4 @@
-package schedules
+package cron
 
 import (
 	"errors"
@@ -18,17 +18,17 @@ const minIntervalDSTYears = 28
 // within a day, across midnight (over the whole 400-year calendar cycle) and
 // around each of the zone's transitions in the coming years, independently
 // of the current time of day.
-func (c *CronSchedule) CheckMinInterval(min time.Duration) error {
+func (c *Schedule) CheckMinInterval(min time.Duration) error {
 	return c.checkMinInterval(min, time.Now())
 }
 
-func (c *CronSchedule) checkMinInterval(min time.Duration, now time.Time) error {
+func (c *Schedule) checkMinInterval(min time.Duration, now time.Time) error {
 	return c.checkGaps(min, now, true)
 }
 
 // checkGaps does the work of CheckMinInterval; without report it returns a
 // bare error as soon as a short gap is known (used for suggestions).
-func (c *CronSchedule) checkGaps(min time.Duration, now time.Time, report bool) error {
+func (c *Schedule) checkGaps(min time.Duration, now time.Time, report bool) error {
 	// Every firing is a whole minute apart from the others (all offsets in
 	// use are whole minutes), so a minimum of one minute always holds.
 	if min <= time.Minute {
@@ -117,7 +117,7 @@ func abs64(a int64) int64 {
 
 // transitionNearMatchingDay reports whether a selected date lies within a
 // day of the transition at T (in wall-clock terms on either side).
-func (c *CronSchedule) transitionNearMatchingDay(T, offBefore, offAfter int64) bool {
+func (c *Schedule) transitionNearMatchingDay(T, offBefore, offAfter int64) bool {
 	for _, w := range []int64{T + offBefore - secondsPerDay, T + offBefore, T + offAfter, T + offAfter + secondsPerDay} {
 		t := time.Unix(w, 0).UTC()
 		if c.dateMatches(t.Year(), t.Month(), t.Day()) {
@@ -130,7 +130,7 @@ func (c *CronSchedule) transitionNearMatchingDay(T, offBefore, offAfter int64) b
 // closeMatchingDays scans one full 400-year cycle of dates from `from` and
 // returns the first selected date followed by another selected date at most
 // kMax days later.
-func (c *CronSchedule) closeMatchingDays(from time.Time, kMax int64) (int, time.Month, int, bool) {
+func (c *Schedule) closeMatchingDays(from time.Time, kMax int64) (int, time.Month, int, bool) {
 	y, mo, d := from.Date()
 	wd := int(time.Date(y, mo, d, 0, 0, 0, 0, time.UTC).Weekday())
 	lastIdx := int64(-1 << 40)
@@ -174,7 +174,7 @@ var errShortGap = errors.New("gap shorter than the minimum")
 
 // findShortGap walks at most maxSteps firings after Unix second from and
 // returns the first pair closer than minSec.
-func (c *CronSchedule) findShortGap(from, minSec int64, maxSteps int) (int64, int64, bool) {
+func (c *Schedule) findShortGap(from, minSec int64, maxSteps int) (int64, int64, bool) {
 	prev, ok := c.nextUnix(from)
 	for i := 0; ok && i < maxSteps; i++ {
 		next, ok2 := c.nextUnix(prev)
@@ -191,7 +191,7 @@ func (c *CronSchedule) findShortGap(from, minSec int64, maxSteps int) (int64, in
 
 // findShortGapBetween checks every pair of consecutive firings with both
 // firings in [from, to].
-func (c *CronSchedule) findShortGapBetween(from, to, minSec int64) (int64, int64, bool) {
+func (c *Schedule) findShortGapBetween(from, to, minSec int64) (int64, int64, bool) {
 	prev, ok := c.nextUnix(from - 1)
 	for ok && prev <= to {
 		next, ok2 := c.nextUnix(prev)
@@ -208,13 +208,13 @@ func (c *CronSchedule) findShortGapBetween(from, to, minSec int64) (int64, int64
 
 // tooShortWall reports a short gap found in the day's pattern when no
 // concrete pair of firings was located within the search bound.
-func (c *CronSchedule) tooShortWall(gap int64, min time.Duration) error {
+func (c *Schedule) tooShortWall(gap int64, min time.Duration) error {
 	return problem.Invalid(problem.IntervalTooShort, fieldCronExpression,
 		"some runs would be only %s apart; the minimum interval between runs is %s, so choose times at least %s apart",
 		fmtDuration(time.Duration(gap)*time.Second), fmtDuration(min), fmtDuration(min))
 }
 
-func (c *CronSchedule) tooShort(a, b int64, min time.Duration) error {
+func (c *Schedule) tooShort(a, b int64, min time.Duration) error {
 	ta, tb := time.Unix(a, 0).In(c.loc), time.Unix(b, 0).In(c.loc)
 	gap := tb.Sub(ta)
 	detail := fmt.Sprintf("runs at %s and %s would be only %s apart; the minimum interval between runs is %s, so choose times at least %s apart",
@@ -241,7 +241,7 @@ func fmtDuration(d time.Duration) string {
 
 // suggestEvery proposes a simple expression whose firings are at least min
 // apart in the schedule's zone, or "" if none of the candidates fits.
-func (c *CronSchedule) suggestEvery(min time.Duration) string {
+func (c *Schedule) suggestEvery(min time.Duration) string {
 	var candidates []string
 	for _, n := range []int{2, 3, 4, 5, 6, 10, 12, 15, 20, 30} {
 		if time.Duration(n)*time.Minute >= min {
@@ -259,7 +259,7 @@ func (c *CronSchedule) suggestEvery(min time.Duration) string {
 	}
 	candidates = append(candidates, "0 9 * * *", "0 9 * * 1", "0 9 1 * *")
 	for _, cand := range candidates {
-		s, err := parseCronExpr(cand)
+		s, err := parseExpr(cand)
 		if err != nil {
 			continue
 		}

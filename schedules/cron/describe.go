@@ -1,4 +1,4 @@
-package schedules
+package cron
 
 import (
 	"fmt"
@@ -83,7 +83,7 @@ func ordinal(n int) string {
 	return fmt.Sprintf("%d%s", n, suffix)
 }
 
-func describe(c *CronSchedule) string {
+func describe(c *Schedule) string {
 	var b strings.Builder
 	b.WriteString(describeTime(c))
 	allDom := c.dom == fullMask(1, 31)
@@ -138,7 +138,7 @@ func monthPrefix(mask uint64) string {
 	return "only in "
 }
 
-func describeTime(c *CronSchedule) string {
+func describeTime(c *Schedule) string {
 	mins := maskValues(c.minute, 0, 59)
 	hours := maskValues(c.hour, 0, 23)
 	allMin := c.minute == fullMask(0, 59)

@@ -1,4 +1,4 @@
-package schedules
+package cron
 
 import (
 	"context"
@@ -61,7 +61,7 @@ func liveCases(t *testing.T, now time.Time) []liveCase {
 	}
 	for _, zone := range []string{"America/New_York", "Europe/London", "Australia/Lord_Howe", "Australia/Adelaide",
 		"America/Santiago", "Pacific/Auckland", "Pacific/Chatham", "America/Havana"} {
-		c, err := ParseCron("0 0 * * *", zone)
+		c, err := Parse("0 0 * * *", zone)
 		require.NoError(t, err)
 		trs := c.transitions(now.Unix(), now.AddDate(2, 0, 0).Unix())
 		if len(trs) > 2 {
@@ -122,7 +122,7 @@ func temporalNextTimes(t *testing.T, tc client.Client, spec client.ScheduleSpec)
 // compareLive checks Temporal's times against ours: ours are computed from
 // `now` (taken just before the schedule was created), so a firing of ours in
 // the few seconds before Temporal's own base time may be missing there.
-func compareLive(t *testing.T, c *CronSchedule, now time.Time, temporal []time.Time, until time.Time) {
+func compareLive(t *testing.T, c *Schedule, now time.Time, temporal []time.Time, until time.Time) {
 	t.Helper()
 	ours := c.NextN(now, len(temporal)+1)
 	for len(ours) > 0 && len(temporal) > 0 && ours[0].Before(temporal[0]) && ours[0].Sub(now) < time.Minute {
@@ -134,7 +134,7 @@ func compareLive(t *testing.T, c *CronSchedule, now time.Time, temporal []time.T
 			break
 		}
 		want = append(want, ours[i].Format(time.RFC3339))
-		got = append(got, temporal[i].In(c.Location()).Format(time.RFC3339))
+		got = append(got, temporal[i].In(c.loc).Format(time.RFC3339))
 	}
 	require.Equal(t, want, got)
 }
@@ -147,7 +147,7 @@ func TestCronTemporalServerAgreement(t *testing.T) {
 	for _, lc := range cases {
 		t.Run(lc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := ParseCron(lc.expr, lc.zone)
+			c, err := Parse(lc.expr, lc.zone)
 			require.NoError(t, err)
 
 			// A long horizon: Temporal's ten next times (up to ten years
@@ -172,7 +172,7 @@ func TestCronTemporalServerAgreement(t *testing.T) {
 
 // TestCronTemporalServerQuirks records what the real server does with plain
 // zone calendars (no DST fix-up) on the same dates, and checks that the
-// in-process port of its algorithm (cron_temporalsim_test.go) predicts it.
+// in-process port of its algorithm (temporalsim_test.go) predicts it.
 func TestCronTemporalServerQuirks(t *testing.T) {
 	tc := startTemporal(t)
 	now := time.Now()
@@ -181,18 +181,18 @@ func TestCronTemporalServerQuirks(t *testing.T) {
 		if !strings.Contains(lc.name, "spring") && !strings.Contains(lc.name, "fall") {
 			continue
 		}
-		c, err := ParseCron(lc.expr, lc.zone)
+		c, err := Parse(lc.expr, lc.zone)
 		require.NoError(t, err)
 		plain := client.ScheduleSpec{TimeZoneName: lc.zone, Calendars: c.baseCalendars(nil)}
 		created := time.Now()
 		got := temporalNextTimes(t, tc, plain)
 		predicted, err := simTimes(plain, created, got[len(got)-1], len(got))
 		require.NoError(t, err)
-		require.Equal(t, formatIn(predicted, c.Location()), formatIn(got, c.Location()), lc.name)
+		require.Equal(t, formatIn(predicted, c.loc), formatIn(got, c.loc), lc.name)
 
 		// Where plain calendars differ from our semantics, say how.
 		ours := c.NextN(created, len(got))
-		if i, diff := firstDiff(formatTimes(ours), formatIn(got, c.Location())); diff != "" {
+		if i, diff := firstDiff(formatTimes(ours), formatIn(got, c.loc)); diff != "" {
 			report = append(report, fmt.Sprintf("%-55s %-22q firing #%d: %s", lc.name, lc.expr, i, diff))
 		}
 	}
@@ -205,7 +205,7 @@ func TestCronTemporalServerQuirks(t *testing.T) {
 // is a firing instant (our Next is strictly after `from`).
 func TestTemporalStartAtSemantics(t *testing.T) {
 	tc := startTemporal(t)
-	c, err := ParseCron("0 * * * *", "UTC")
+	c, err := Parse("0 * * * *", "UTC")
 	require.NoError(t, err)
 	for _, tt := range []struct {
 		startAt string
@@ -237,7 +237,7 @@ func TestCronTemporalServerFutureCases(t *testing.T) {
 	for _, fc := range futureCronCases {
 		t.Run(fc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := ParseCron(fc.expr, fc.zone)
+			c, err := Parse(fc.expr, fc.zone)
 			require.NoError(t, err)
 			from, err := time.Parse(time.RFC3339, fc.from)
 			require.NoError(t, err)
@@ -253,7 +253,7 @@ func TestCronTemporalServerFutureCases(t *testing.T) {
 			spec.StartAt = from
 			got := temporalNextTimes(t, tc, spec)
 			require.GreaterOrEqual(t, len(got), len(fc.want))
-			require.Equal(t, fc.want, formatIn(got[:len(fc.want)], c.Location()), "Temporal, long-horizon spec")
+			require.Equal(t, fc.want, formatIn(got[:len(fc.want)], c.loc), "Temporal, long-horizon spec")
 
 			// The production spec compiled at `from`: exact up to SpecRefreshAfter(from).
 			spec = c.TemporalSpec(from)
@@ -266,7 +266,7 @@ func TestCronTemporalServerFutureCases(t *testing.T) {
 				}
 			}
 			require.GreaterOrEqual(t, len(got), len(want))
-			require.Equal(t, want, formatIn(got[:len(want)], c.Location()), "Temporal, production spec")
+			require.Equal(t, want, formatIn(got[:len(want)], c.loc), "Temporal, production spec")
 		})
 	}
 }
@@ -339,7 +339,7 @@ func TestCronTemporalServerFuzzCorpus(t *testing.T) {
 			continue
 		}
 		seen[k] = true
-		c, err := ParseCron(k.expr, k.zone)
+		c, err := Parse(k.expr, k.zone)
 		if err != nil {
 			continue
 		}

@@ -1,4 +1,4 @@
-package schedules
+package cron
 
 import (
 	"errors"
@@ -181,7 +181,7 @@ func TestCronNextN(t *testing.T) {
 	for _, tc := range append(append([]cronCase{}, cronCases...), futureCronCases...) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := ParseCron(tc.expr, tc.zone)
+			c, err := Parse(tc.expr, tc.zone)
 			require.NoError(t, err)
 			from, err := time.Parse(time.RFC3339, tc.from)
 			require.NoError(t, err)
@@ -209,13 +209,13 @@ func formatTimes(ts []time.Time) []string {
 
 func TestCronPrev(t *testing.T) {
 	t.Parallel()
-	c, err := ParseCron("0 0 29 2 *", "UTC")
+	c, err := Parse("0 0 29 2 *", "UTC")
 	require.NoError(t, err)
 	require.Equal(t, "2024-02-29T00:00:00Z", c.Prev(time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC)).Format(time.RFC3339))
 	require.Equal(t, "2028-02-29T00:00:00Z", c.Prev(time.Date(2028, 2, 29, 0, 0, 0, 1, time.UTC)).Format(time.RFC3339))
 	require.Equal(t, "2096-02-29T00:00:00Z", c.Prev(time.Date(2104, 1, 1, 0, 0, 0, 0, time.UTC)).Format(time.RFC3339))
 
-	c, err = ParseCron("30 1 * * *", "America/New_York")
+	c, err = Parse("30 1 * * *", "America/New_York")
 	require.NoError(t, err)
 	// After the second 01:30 of the fall-back day, the last firing is the first 01:30.
 	require.Equal(t, "2026-11-01T01:30:00-04:00", c.Prev(time.Date(2026, 11, 1, 7, 0, 0, 0, time.UTC)).Format(time.RFC3339))
@@ -278,7 +278,7 @@ func TestParseCronRejects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.expr+"|"+tc.zone, func(t *testing.T) {
 			t.Parallel()
-			c, err := ParseCron(tc.expr, tc.zone)
+			c, err := Parse(tc.expr, tc.zone)
 			require.Nil(t, c)
 			var verr *problem.Error
 			require.True(t, errors.As(err, &verr), "want *problem.Error, got %T %v", err, err)
@@ -301,10 +301,10 @@ func TestParseCronAccepts(t *testing.T) {
 		{"0 0 31 1-12 *", "UTC"},
 		{"0-59/15 */3 1-31/2 */2 0-6", "UTC"},
 	} {
-		c, err := ParseCron(tc.expr, tc.zone)
+		c, err := Parse(tc.expr, tc.zone)
 		require.NoError(t, err, "%q", tc.expr)
-		require.Equal(t, tc.expr, c.Expression())
-		require.Equal(t, tc.zone, c.Location().String())
+		require.Equal(t, tc.expr, c.expr)
+		require.Equal(t, tc.zone, c.loc.String())
 	}
 }
 
@@ -327,7 +327,7 @@ func TestCronDescribe(t *testing.T) {
 		{"0 0 29 2 *", "At 00:00, on day 29 of the month, only in February"},
 		{"0 6 * 3-5 *", "At 06:00, March through May"},
 	} {
-		c, err := ParseCron(tc.expr, "UTC")
+		c, err := Parse(tc.expr, "UTC")
 		require.NoError(t, err)
 		require.Equal(t, tc.want, c.Describe(), tc.expr)
 	}
@@ -372,7 +372,7 @@ func TestCronMinInterval(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s|%s|%s", tc.expr, tc.zone, tc.min), func(t *testing.T) {
 			t.Parallel()
-			c, err := ParseCron(tc.expr, tc.zone)
+			c, err := Parse(tc.expr, tc.zone)
 			require.NoError(t, err)
 			err = c.checkMinInterval(tc.min, now)
 			if !tc.reject {
@@ -391,7 +391,7 @@ func TestCronMinInterval(t *testing.T) {
 // The verdict does not depend on the time of day (Decision 2).
 func TestCronMinIntervalIndependentOfNow(t *testing.T) {
 	t.Parallel()
-	c, err := ParseCron("0 8,9 * * *", "UTC")
+	c, err := Parse("0 8,9 * * *", "UTC")
 	require.NoError(t, err)
 	base := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	for m := 0; m < 24*60; m += 7 {
@@ -411,7 +411,7 @@ func TestCronMinIntervalFast(t *testing.T) {
 		{"*/2 * * * *", "Australia/Lord_Howe", 2 * time.Minute},
 		{"0 0 29 2 *", "Europe/London", 30 * 24 * time.Hour},
 	} {
-		c, err := ParseCron(tc.expr, tc.zone)
+		c, err := Parse(tc.expr, tc.zone)
 		require.NoError(t, err)
 		start := time.Now()
 		_ = c.CheckMinInterval(tc.min)
@@ -421,9 +421,9 @@ func TestCronMinIntervalFast(t *testing.T) {
 }
 
 func BenchmarkCheckMinInterval(b *testing.B) {
-	c, err := ParseCron("* * * * *", "America/New_York")
+	c, err := Parse("* * * * *", "America/New_York")
 	require.NoError(b, err)
-	c2, err := ParseCron("*/5 * * * *", "Australia/Lord_Howe")
+	c2, err := Parse("*/5 * * * *", "Australia/Lord_Howe")
 	require.NoError(b, err)
 	for b.Loop() {
 		_ = c.CheckMinInterval(time.Minute)
@@ -471,13 +471,13 @@ func checkTemporalSpec(t *testing.T, spec client.ScheduleSpec) {
 
 // TestCronTemporalSpecCases: for every table case, Temporal's evaluation of
 // the compiled spec (the server's algorithm, ported in
-// cron_temporalsim_test.go) gives exactly our firings.
+// temporalsim_test.go) gives exactly our firings.
 func TestCronTemporalSpecCases(t *testing.T) {
 	t.Parallel()
 	for _, tc := range append(append([]cronCase{}, cronCases...), futureCronCases...) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := ParseCron(tc.expr, tc.zone)
+			c, err := Parse(tc.expr, tc.zone)
 			require.NoError(t, err)
 			from, err := time.Parse(time.RFC3339, tc.from)
 			require.NoError(t, err)
@@ -497,7 +497,7 @@ func TestCronTemporalSpecCases(t *testing.T) {
 			checkTemporalSpec(t, spec)
 			got, err := simTimes(spec, from, last, len(want))
 			require.NoError(t, err)
-			require.Equal(t, want, formatIn(got, c.Location()))
+			require.Equal(t, want, formatIn(got, c.loc))
 
 			// The public spec: exact up to SpecRefreshAfter.
 			spec = c.TemporalSpec(from)
@@ -508,7 +508,7 @@ func TestCronTemporalSpecCases(t *testing.T) {
 			}
 			got, err = simTimes(spec, from, until, len(want))
 			require.NoError(t, err)
-			require.Equal(t, formatTimes(c.NextN(from, len(got))), formatIn(got, c.Location()))
+			require.Equal(t, formatTimes(c.NextN(from, len(got))), formatIn(got, c.loc))
 		})
 	}
 }
@@ -569,7 +569,7 @@ func TestCronTemporalSpecRandom(t *testing.T) {
 	for i := 0; i < n; i++ {
 		expr, zone := randCronExpr(r), dstZones[r.Intn(len(dstZones))]
 		now := time.Date(2025+r.Intn(3), time.Month(1+r.Intn(12)), 1+r.Intn(28), r.Intn(24), r.Intn(60), r.Intn(60), 0, time.UTC)
-		c, err := ParseCron(expr, zone)
+		c, err := Parse(expr, zone)
 		if err != nil {
 			continue
 		}
@@ -588,7 +588,7 @@ func TestCronTemporalSpecRandom(t *testing.T) {
 		if len(got) == 5000 && len(want) > len(got) {
 			want = want[:len(got)] // Temporal's list was cut at the cap
 		}
-		if i, diff := firstDiff(formatTimes(want), formatIn(got, c.Location())); diff != "" {
+		if i, diff := firstDiff(formatTimes(want), formatIn(got, c.loc)); diff != "" {
 			t.Fatalf("%q in %s compiled at %s: firing #%d: %s", expr, zone, now, i, diff)
 		}
 	}
@@ -615,7 +615,7 @@ func firstDiff(ours, temporal []string) (int, string) {
 func TestTemporalSimReproducesServerQuirks(t *testing.T) {
 	t.Parallel()
 	plain := func(expr, zone string) client.ScheduleSpec {
-		c, err := ParseCron(expr, zone)
+		c, err := Parse(expr, zone)
 		require.NoError(t, err)
 		return client.ScheduleSpec{TimeZoneName: zone, Calendars: c.baseCalendars(nil)}
 	}
@@ -651,7 +651,7 @@ func TestCronTemporalSpecShape(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 
-	c, err := ParseCron("0 9 * * 1-5", "UTC")
+	c, err := Parse("0 9 * * 1-5", "UTC")
 	require.NoError(t, err)
 	spec := c.TemporalSpec(now)
 	require.Equal(t, client.ScheduleSpec{
@@ -669,7 +669,7 @@ func TestCronTemporalSpecShape(t *testing.T) {
 	require.True(t, c.SpecRefreshAfter(now).IsZero(), "UTC never needs a refresh")
 
 	// Both day fields restricted: two calendars (OR).
-	c, err = ParseCron("0 12 13 * FRI", "Asia/Kolkata")
+	c, err = Parse("0 12 13 * FRI", "Asia/Kolkata")
 	require.NoError(t, err)
 	spec = c.TemporalSpec(now)
 	require.Len(t, spec.Calendars, 2)
@@ -679,7 +679,7 @@ func TestCronTemporalSpecShape(t *testing.T) {
 	require.Equal(t, []client.ScheduleRange{{Start: 5, End: 5}}, spec.Calendars[1].DayOfWeek)
 
 	// New York: the spring-forward run of a 02:30 job is a one-instant interval.
-	c, err = ParseCron("30 2 * * *", "America/New_York")
+	c, err = Parse("30 2 * * *", "America/New_York")
 	require.NoError(t, err)
 	spec = c.TemporalSpec(now)
 	checkTemporalSpec(t, spec)
@@ -732,7 +732,7 @@ func FuzzParseCron(f *testing.F) {
 				t.Fatalf("SLOW %s", d)
 			}
 		}()
-		c, err := ParseCron(expr, fuzzCronInput{expr, fromUnix, zone}.zoneName())
+		c, err := Parse(expr, fuzzCronInput{expr, fromUnix, zone}.zoneName())
 		if err != nil {
 			var verr *problem.Error
 			require.True(t, errors.As(err, &verr))

@@ -1,4 +1,4 @@
-package schedules
+package cron
 
 // A test-only port of the Temporal server's schedule-spec evaluation
 // (go.temporal.io/server v1.32.0, service/worker/scheduler/calendar.go and
@@ -10,7 +10,7 @@ package schedules
 // fall-back day, London 01:30 run only at the second occurrence, Lord Howe
 // 02:15 run at 02:45, Adelaide quarter hours once between 15:30Z and 18:00Z);
 // TestTemporalSimReproducesServerQuirks pins that. The integration test in
-// cron_temporal_test.go checks the real server.
+// temporal_test.go checks the real server.
 
 import (
 	"math"

@@ -1,4 +1,4 @@
-package schedules
+package cron
 
 import (
 	"math"
@@ -49,7 +49,7 @@ const (
 // TemporalSpec compiles the schedule into a Temporal ScheduleSpec whose
 // action times are exactly the firings of Next, from now until
 // SpecRefreshAfter(now) (and beyond it for zones without transitions).
-func (c *CronSchedule) TemporalSpec(now time.Time) client.ScheduleSpec {
+func (c *Schedule) TemporalSpec(now time.Time) client.ScheduleSpec {
 	return c.temporalSpec(now, now.Add(temporalHorizon))
 }
 
@@ -58,7 +58,7 @@ func (c *CronSchedule) TemporalSpec(now time.Time) client.ScheduleSpec {
 // first transition of the zone that the spec does not cover. It returns the
 // zero time when the zone has no transition after the horizon (the spec is
 // then valid for good).
-func (c *CronSchedule) SpecRefreshAfter(now time.Time) time.Time {
+func (c *Schedule) SpecRefreshAfter(now time.Time) time.Time {
 	end := now.Add(temporalHorizon).Unix()
 	for _, tr := range c.transitions(end, end+60*366*secondsPerDay) {
 		if tr.at > end {
@@ -74,7 +74,7 @@ type transition struct {
 }
 
 // transitions lists the offset changes of the zone in (from, to].
-func (c *CronSchedule) transitions(from, to int64) []transition {
+func (c *Schedule) transitions(from, to int64) []transition {
 	var out []transition
 	for seg := c.segmentAt(from); seg.end != math.MaxInt64 && seg.end <= to; {
 		next := c.segmentAt(seg.end)
@@ -97,7 +97,7 @@ func dateOfWall(w int64) civilDate {
 	return civilDate{t.Year(), t.Month(), t.Day()}
 }
 
-func (c *CronSchedule) temporalSpec(now, horizonEnd time.Time) client.ScheduleSpec {
+func (c *Schedule) temporalSpec(now, horizonEnd time.Time) client.ScheduleSpec {
 	spec := client.ScheduleSpec{TimeZoneName: c.loc.String()}
 	trs := c.transitions(now.Unix()-2*secondsPerDay, horizonEnd.Unix())
 
@@ -148,7 +148,7 @@ func oneShot(u int64) client.ScheduleIntervalSpec {
 	return client.ScheduleIntervalSpec{Every: oneShotEvery, Offset: time.Duration(phase) * time.Second}
 }
 
-func (c *CronSchedule) comment() string {
+func (c *Schedule) comment() string {
 	s := c.expr
 	if len(s) > maxCommentLen {
 		s = s[:maxCommentLen]
@@ -175,7 +175,7 @@ type dayFields struct{ dom, dow uint64 }
 
 // dayVariants returns the (day-of-month, day-of-week) pairs whose union is
 // the day rule: one pair for AND, two for OR.
-func (c *CronSchedule) dayVariants() []dayFields {
+func (c *Schedule) dayVariants() []dayFields {
 	if c.dayAnd {
 		return []dayFields{{c.dom, c.dow}}
 	}
@@ -183,7 +183,7 @@ func (c *CronSchedule) dayVariants() []dayFields {
 }
 
 // baseCalendars: the expression's calendars, for the given years.
-func (c *CronSchedule) baseCalendars(years []client.ScheduleRange) []client.ScheduleCalendarSpec {
+func (c *Schedule) baseCalendars(years []client.ScheduleRange) []client.ScheduleCalendarSpec {
 	var out []client.ScheduleCalendarSpec
 	for _, v := range c.dayVariants() {
 		out = append(out, calSpec(years, c.month, v.dom, v.dow, c.hour, c.minute, c.comment()))
@@ -193,7 +193,7 @@ func (c *CronSchedule) baseCalendars(years []client.ScheduleRange) []client.Sche
 
 // splitCalendars returns calendars equal to the expression's except on the
 // excluded hours of the excluded dates.
-func (c *CronSchedule) splitCalendars(excluded map[civilDate]uint64) []client.ScheduleCalendarSpec {
+func (c *Schedule) splitCalendars(excluded map[civilDate]uint64) []client.ScheduleCalendarSpec {
 	dates := make([]civilDate, 0, len(excluded))
 	for d := range excluded {
 		dates = append(dates, d)

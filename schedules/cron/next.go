@@ -1,4 +1,4 @@
-package schedules
+package cron
 
 import (
 	"math"
@@ -36,7 +36,7 @@ type segment struct {
 	off, prevOff int64
 }
 
-func (c *CronSchedule) segmentAt(u int64) segment {
+func (c *Schedule) segmentAt(u int64) segment {
 	t := time.Unix(u, 0).In(c.loc)
 	_, off := t.Zone()
 	start, end := t.ZoneBounds()
@@ -111,7 +111,7 @@ func daysIn(m time.Month, y int) int {
 }
 
 // dayMatch applies robfig's rule: AND when either day field is `*`, else OR.
-func (c *CronSchedule) dayMatch(d, wd int) bool {
+func (c *Schedule) dayMatch(d, wd int) bool {
 	domOK := c.dom&(1<<uint(d)) != 0
 	dowOK := c.dow&(1<<uint(wd)) != 0
 	if c.dayAnd {
@@ -121,21 +121,21 @@ func (c *CronSchedule) dayMatch(d, wd int) bool {
 }
 
 // wallMatches reports whether the fields match the wall-clock minute w.
-func (c *CronSchedule) wallMatches(w int64) bool {
+func (c *Schedule) wallMatches(w int64) bool {
 	t := time.Unix(w, 0).UTC()
 	return t.Second() == 0 && c.month&(1<<uint(t.Month())) != 0 && c.dayMatch(t.Day(), int(t.Weekday())) &&
 		c.hour&(1<<uint(t.Hour())) != 0 && c.minute&(1<<uint(t.Minute())) != 0
 }
 
 // dateMatches reports whether the fields select the given calendar date.
-func (c *CronSchedule) dateMatches(y int, m time.Month, d int) bool {
+func (c *Schedule) dateMatches(y int, m time.Month, d int) bool {
 	wd := int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Weekday())
 	return c.month&(1<<uint(m)) != 0 && c.dayMatch(d, wd)
 }
 
 // nextWall returns the first matching wall minute in [lo, hi); lo must be a
 // whole minute.
-func (c *CronSchedule) nextWall(lo, hi int64) (int64, bool) {
+func (c *Schedule) nextWall(lo, hi int64) (int64, bool) {
 	if bound := lo + searchYears*366*secondsPerDay; hi > bound {
 		hi = bound
 	}
@@ -193,7 +193,7 @@ func (c *CronSchedule) nextWall(lo, hi int64) (int64, bool) {
 }
 
 // nextUnix returns the first firing strictly after Unix second a.
-func (c *CronSchedule) nextUnix(a int64) (int64, bool) {
+func (c *Schedule) nextUnix(a int64) (int64, bool) {
 	limit := a + searchYears*366*secondsPerDay
 	seg := c.segmentAt(a)
 	lower := ceilMinute(a + seg.off + 1)
@@ -226,9 +226,9 @@ func (c *CronSchedule) nextUnix(a int64) (int64, bool) {
 	}
 }
 
-// Next returns the first firing strictly after `after`, in c.Location(), or
-// the zero time if there is none within 35 years.
-func (c *CronSchedule) Next(after time.Time) time.Time {
+// Next returns the first firing strictly after `after`, in the schedule's
+// zone, or the zero time if there is none within 35 years.
+func (c *Schedule) Next(after time.Time) time.Time {
 	u, ok := c.nextUnix(after.Unix())
 	if !ok {
 		return time.Time{}
@@ -238,7 +238,7 @@ func (c *CronSchedule) Next(after time.Time) time.Time {
 
 // NextN returns the next n firings strictly after `after` (fewer if the
 // search bound is reached).
-func (c *CronSchedule) NextN(after time.Time, n int) []time.Time {
+func (c *Schedule) NextN(after time.Time, n int) []time.Time {
 	out := make([]time.Time, 0, max(n, 0))
 	a := after.Unix()
 	for len(out) < n {
@@ -253,7 +253,7 @@ func (c *CronSchedule) NextN(after time.Time, n int) []time.Time {
 }
 
 // prevUnix returns the last firing strictly before Unix second b.
-func (c *CronSchedule) prevUnix(b int64) (int64, bool) {
+func (c *Schedule) prevUnix(b int64) (int64, bool) {
 	for window := int64(3600); window < searchYears*366*secondsPerDay*2; window *= 4 {
 		var last int64
 		found := false
@@ -267,9 +267,9 @@ func (c *CronSchedule) prevUnix(b int64) (int64, bool) {
 	return 0, false
 }
 
-// Prev returns the last firing strictly before `before`, in c.Location(), or
-// the zero time if there is none within about 35 years.
-func (c *CronSchedule) Prev(before time.Time) time.Time {
+// Prev returns the last firing strictly before `before`, in the schedule's
+// zone, or the zero time if there is none within about 35 years.
+func (c *Schedule) Prev(before time.Time) time.Time {
 	b := before.Unix()
 	if before.Nanosecond() != 0 {
 		b++ // a firing at the whole second `before` truncates to is still before it
