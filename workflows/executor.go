@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"schedsvc/schedules"
 )
 
 // Task is one attempt at a run, handed to an executor. The webhook executor
@@ -24,14 +26,9 @@ type Task struct {
 
 // Outcome is what an attempt produced and what it cost.
 type Outcome struct {
-	Result           string
-	PromptTokens     int64
-	CompletionTokens int64
-	TotalTokens      int64
-	TotalCostUSD     float64
-	ModelUsed        string
-	Provider         string
-	MaxTokens        int64 // the max_tokens an llm call was capped to; 0 otherwise
+	Result string
+	schedules.Usage
+	MaxTokens int64 // the max_tokens an llm call was capped to; 0 otherwise
 }
 
 // Executor performs one attempt of a run. It returns an error when the
@@ -74,7 +71,7 @@ func (EchoExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{Result: "echo: " + t.TaskQuery, ModelUsed: "echo", Provider: "schedsvc-demo"}, nil
+	return Outcome{Result: "echo: " + t.TaskQuery, Usage: schedules.Usage{ModelUsed: "echo", Provider: "schedsvc-demo"}}, nil
 }
 
 func snippet(b []byte) string {

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"schedsvc/schedules"
 )
 
 // Price is what a model costs in USD per million tokens.
@@ -199,7 +201,7 @@ func (e *LLMExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 	}
 	maxTokens, err := budgetMaxTokens(price, promptTokenBound(msgs), t.BudgetUSD, e.cfg.MaxTokens)
 	if err != nil {
-		return Outcome{ModelUsed: model, Provider: e.cfg.Provider}, err
+		return Outcome{Usage: schedules.Usage{ModelUsed: model, Provider: e.cfg.Provider}}, err
 	}
 	body, err := json.Marshal(chatRequest{Model: model, Messages: msgs, MaxTokens: maxTokens})
 	if err != nil {
@@ -214,7 +216,7 @@ func (e *LLMExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 	if e.cfg.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+e.cfg.APIKey)
 	}
-	out := Outcome{ModelUsed: model, Provider: e.cfg.Provider, MaxTokens: maxTokens}
+	out := Outcome{Usage: schedules.Usage{ModelUsed: model, Provider: e.cfg.Provider}, MaxTokens: maxTokens}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
