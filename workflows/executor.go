@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"schedsvc/schedules"
@@ -72,24 +71,4 @@ func (EchoExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{Result: "echo: " + t.TaskQuery, Usage: schedules.Usage{ModelUsed: "echo", Provider: "schedsvc-demo"}}, nil
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	if s == "" {
-		return "(empty body)"
-	}
-	return s
-}
-
-// retryableStatus tells whether an HTTP status may go away on its own.
-func retryableStatus(code int) bool {
-	switch code {
-	case 408, 425, 429:
-		return true
-	}
-	return code >= 500
 }

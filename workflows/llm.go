@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -217,29 +216,10 @@ func (e *LLMExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 		req.Header.Set("Authorization", "Bearer "+e.cfg.APIKey)
 	}
 	out := Outcome{Usage: schedules.Usage{ModelUsed: model, Provider: e.cfg.Provider}, MaxTokens: maxTokens}
-	resp, err := e.client.Do(req)
+	raw, err := exchange(ctx, e.client, req, maxLLMResponseBytes, peer{
+		name: "the model", answer: "the model's answer", endpoint: "the model endpoint",
+	})
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return out, fmt.Errorf("the model did not answer before the deadline: %w", context.DeadlineExceeded)
-		}
-		return out, fmt.Errorf("call the model: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxLLMResponseBytes+1))
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return out, fmt.Errorf("the model did not answer before the deadline: %w", context.DeadlineExceeded)
-		}
-		return out, fmt.Errorf("read the model's answer: %w", err)
-	}
-	if len(raw) > maxLLMResponseBytes {
-		return out, fmt.Errorf("the model's answer is larger than %d bytes", maxLLMResponseBytes)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err := fmt.Errorf("the model endpoint answered %s: %s", resp.Status, snippet(raw))
-		if !retryableStatus(resp.StatusCode) {
-			err = Permanent(err)
-		}
 		return out, err
 	}
 	var cr chatResponse

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -128,33 +127,10 @@ func (e *HTTPExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 	h.Set(AttemptHeader, strconv.Itoa(t.Attempt))
 	h.Set(TimestampHeader, ts)
 	h.Set(SignatureHeader, Sign(e.secret, ts, body))
-	resp, err := e.client.Do(req)
+	raw, err := exchange(ctx, e.client, req, e.maxBody, peer{
+		name: "task endpoint", answer: "task endpoint answer", endpoint: "task endpoint", tooLargePermanent: true,
+	})
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Outcome{}, fmt.Errorf("task endpoint did not answer before the deadline: %w", context.DeadlineExceeded)
-		}
-		var uerr *url.Error
-		if errors.As(err, &uerr) && IsPermanent(uerr.Err) {
-			return Outcome{}, uerr.Err
-		}
-		return Outcome{}, fmt.Errorf("call task endpoint: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, e.maxBody+1))
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Outcome{}, fmt.Errorf("task endpoint did not answer before the deadline: %w", context.DeadlineExceeded)
-		}
-		return Outcome{}, fmt.Errorf("read task endpoint answer: %w", err)
-	}
-	if int64(len(raw)) > e.maxBody {
-		return Outcome{}, Permanent(fmt.Errorf("task endpoint answer is larger than %d bytes", e.maxBody))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err := fmt.Errorf("task endpoint answered %s: %s", resp.Status, snippet(raw))
-		if !retryableStatus(resp.StatusCode) {
-			err = Permanent(err)
-		}
 		return Outcome{}, err
 	}
 	var tr ChildResult
