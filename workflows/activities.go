@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 )
 
@@ -61,17 +62,12 @@ type ExecuteInput struct {
 
 // AttemptResult is how one attempt ended.
 type AttemptResult struct {
-	Status           schedules.RunStatus
-	Retryable        bool // a FAILED attempt that another attempt might cure
-	Result           string
-	ErrorMessage     string
-	PromptTokens     int64
-	CompletionTokens int64
-	TotalTokens      int64
-	TotalCostUSD     float64
-	ModelUsed        string
-	Provider         string
-	MaxTokens        int64
+	Status       schedules.RunStatus
+	Retryable    bool // a FAILED attempt that another attempt might cure
+	Result       string
+	ErrorMessage string
+	schedules.Usage
+	MaxTokens int64
 }
 
 // CompleteInput is the outcome to record for a workflow id.
@@ -136,17 +132,7 @@ func (a *Activities) Execute(ctx context.Context, in ExecuteInput) (AttemptResul
 }
 
 func attemptResult(ctx context.Context, out Outcome, err error, timeoutSeconds int) AttemptResult {
-	r := AttemptResult{
-		Status:           schedules.RunCompleted,
-		Result:           out.Result,
-		PromptTokens:     out.PromptTokens,
-		CompletionTokens: out.CompletionTokens,
-		TotalTokens:      out.TotalTokens,
-		TotalCostUSD:     out.TotalCostUSD,
-		ModelUsed:        out.ModelUsed,
-		Provider:         out.Provider,
-		MaxTokens:        out.MaxTokens,
-	}
+	r := AttemptResult{Status: schedules.RunCompleted, Result: out.Result, Usage: out.Usage, MaxTokens: out.MaxTokens}
 	switch {
 	case err == nil:
 		return r
@@ -195,22 +181,12 @@ func (a *Activities) RecordCompletion(ctx context.Context, in CompleteInput) err
 		ScheduleID:   id,
 		WorkflowID:   in.WorkflowID,
 		Status:       r.Status,
-		Result:       nonEmpty(r.Result),
-		ErrorMessage: nonEmpty(r.ErrorMessage),
-		Usage: schedules.Usage{
-			PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
-			TotalCostUSD: r.TotalCostUSD, ModelUsed: r.ModelUsed, Provider: r.Provider,
-		},
-		Attempts:    r.Attempts,
-		CompletedAt: time.Now(),
+		Result:       ptrutil.NilIfZero(r.Result),
+		ErrorMessage: ptrutil.NilIfZero(r.ErrorMessage),
+		Usage:        r.Usage,
+		Attempts:     r.Attempts,
+		CompletedAt:  time.Now(),
 	})
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func timeoutMessage(timeoutSeconds int, cause error) string {

@@ -3,8 +3,9 @@ package workflows
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
+
+	"schedsvc/schedules"
 )
 
 // Task is one attempt at a run, handed to an executor. The webhook executor
@@ -24,14 +25,9 @@ type Task struct {
 
 // Outcome is what an attempt produced and what it cost.
 type Outcome struct {
-	Result           string
-	PromptTokens     int64
-	CompletionTokens int64
-	TotalTokens      int64
-	TotalCostUSD     float64
-	ModelUsed        string
-	Provider         string
-	MaxTokens        int64 // the max_tokens an llm call was capped to; 0 otherwise
+	Result string
+	schedules.Usage
+	MaxTokens int64 // the max_tokens an llm call was capped to; 0 otherwise
 }
 
 // Executor performs one attempt of a run. It returns an error when the
@@ -74,25 +70,5 @@ func (EchoExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{Result: "echo: " + t.TaskQuery, ModelUsed: "echo", Provider: "schedsvc-demo"}, nil
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	if s == "" {
-		return "(empty body)"
-	}
-	return s
-}
-
-// retryableStatus tells whether an HTTP status may go away on its own.
-func retryableStatus(code int) bool {
-	switch code {
-	case 408, 425, 429:
-		return true
-	}
-	return code >= 500
+	return Outcome{Result: "echo: " + t.TaskQuery, Usage: schedules.Usage{ModelUsed: "echo", Provider: "schedsvc-demo"}}, nil
 }

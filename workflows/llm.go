@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"schedsvc/schedules"
 )
 
 // Price is what a model costs in USD per million tokens.
@@ -199,7 +200,7 @@ func (e *LLMExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 	}
 	maxTokens, err := budgetMaxTokens(price, promptTokenBound(msgs), t.BudgetUSD, e.cfg.MaxTokens)
 	if err != nil {
-		return Outcome{ModelUsed: model, Provider: e.cfg.Provider}, err
+		return Outcome{Usage: schedules.Usage{ModelUsed: model, Provider: e.cfg.Provider}}, err
 	}
 	body, err := json.Marshal(chatRequest{Model: model, Messages: msgs, MaxTokens: maxTokens})
 	if err != nil {
@@ -214,30 +215,11 @@ func (e *LLMExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 	if e.cfg.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+e.cfg.APIKey)
 	}
-	out := Outcome{ModelUsed: model, Provider: e.cfg.Provider, MaxTokens: maxTokens}
-	resp, err := e.client.Do(req)
+	out := Outcome{Usage: schedules.Usage{ModelUsed: model, Provider: e.cfg.Provider}, MaxTokens: maxTokens}
+	raw, err := exchange(ctx, e.client, req, maxLLMResponseBytes, peer{
+		name: "the model", answer: "the model's answer", endpoint: "the model endpoint",
+	})
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return out, fmt.Errorf("the model did not answer before the deadline: %w", context.DeadlineExceeded)
-		}
-		return out, fmt.Errorf("call the model: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxLLMResponseBytes+1))
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return out, fmt.Errorf("the model did not answer before the deadline: %w", context.DeadlineExceeded)
-		}
-		return out, fmt.Errorf("read the model's answer: %w", err)
-	}
-	if len(raw) > maxLLMResponseBytes {
-		return out, fmt.Errorf("the model's answer is larger than %d bytes", maxLLMResponseBytes)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err := fmt.Errorf("the model endpoint answered %s: %s", resp.Status, snippet(raw))
-		if !retryableStatus(resp.StatusCode) {
-			err = Permanent(err)
-		}
 		return out, err
 	}
 	var cr chatResponse

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"schedsvc/schedules"
 )
 
 type llmBundle struct {
@@ -194,15 +196,15 @@ func TestEchoExecutor(t *testing.T) {
 	t.Parallel()
 	out, err := EchoExecutor{}.Execute(context.Background(), Task{TaskQuery: "ping"})
 	require.NoError(t, err)
-	require.Equal(t, Outcome{Result: "echo: ping", ModelUsed: "echo", Provider: "schedsvc-demo"}, out)
+	require.Equal(t, Outcome{Result: "echo: ping", Usage: schedules.Usage{ModelUsed: "echo", Provider: "schedsvc-demo"}}, out)
 }
 
 func TestAttemptResult(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	usage := Outcome{TotalTokens: 7, TotalCostUSD: 0.1, Result: "partial"}
+	usage := Outcome{Usage: schedules.Usage{TotalTokens: 7, TotalCostUSD: 0.1}, Result: "partial"}
 	r := attemptResult(ctx, usage, errors.New("503"), 30)
-	require.Equal(t, AttemptResult{Status: "FAILED", Retryable: true, ErrorMessage: "503", TotalTokens: 7, TotalCostUSD: 0.1}, r,
+	require.Equal(t, AttemptResult{Status: "FAILED", Retryable: true, ErrorMessage: "503", Usage: schedules.Usage{TotalTokens: 7, TotalCostUSD: 0.1}}, r,
 		"a failed attempt keeps its usage but no result")
 	r = attemptResult(ctx, Outcome{}, Permanent(errors.New("400")), 30)
 	require.False(t, r.Retryable)

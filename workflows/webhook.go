@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -79,17 +78,6 @@ func NewHTTPExecutor(c HTTPConfig) (*HTTPExecutor, error) {
 	}, nil
 }
 
-// taskResponse is the JSON a task endpoint answers with.
-type taskResponse struct {
-	Result           string  `json:"result"`
-	PromptTokens     int64   `json:"prompt_tokens"`
-	CompletionTokens int64   `json:"completion_tokens"`
-	TotalTokens      int64   `json:"total_tokens"`
-	TotalCostUSD     float64 `json:"total_cost_usd"`
-	ModelUsed        string  `json:"model_used"`
-	Provider         string  `json:"provider"`
-}
-
 // Sign returns the signature header value for a body sent at timestamp
 // (Unix seconds): "v1=" and the hex HMAC-SHA256 of "<timestamp>.<body>".
 func Sign(secret []byte, timestamp string, body []byte) string {
@@ -139,52 +127,23 @@ func (e *HTTPExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 	h.Set(AttemptHeader, strconv.Itoa(t.Attempt))
 	h.Set(TimestampHeader, ts)
 	h.Set(SignatureHeader, Sign(e.secret, ts, body))
-	resp, err := e.client.Do(req)
+	raw, err := exchange(ctx, e.client, req, e.maxBody, peer{
+		name: "task endpoint", answer: "task endpoint answer", endpoint: "task endpoint", tooLargePermanent: true,
+	})
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Outcome{}, fmt.Errorf("task endpoint did not answer before the deadline: %w", context.DeadlineExceeded)
-		}
-		var uerr *url.Error
-		if errors.As(err, &uerr) && IsPermanent(uerr.Err) {
-			return Outcome{}, uerr.Err
-		}
-		return Outcome{}, fmt.Errorf("call task endpoint: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, e.maxBody+1))
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Outcome{}, fmt.Errorf("task endpoint did not answer before the deadline: %w", context.DeadlineExceeded)
-		}
-		return Outcome{}, fmt.Errorf("read task endpoint answer: %w", err)
-	}
-	if int64(len(raw)) > e.maxBody {
-		return Outcome{}, Permanent(fmt.Errorf("task endpoint answer is larger than %d bytes", e.maxBody))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err := fmt.Errorf("task endpoint answered %s: %s", resp.Status, snippet(raw))
-		if !retryableStatus(resp.StatusCode) {
-			err = Permanent(err)
-		}
 		return Outcome{}, err
 	}
-	var tr taskResponse
+	var tr ChildResult
 	if err := json.Unmarshal(raw, &tr); err != nil {
 		return Outcome{}, fmt.Errorf("task endpoint answer is not the expected JSON: %w", err)
 	}
-	if tr.TotalTokens < 0 || tr.PromptTokens < 0 || tr.CompletionTokens < 0 || tr.TotalCostUSD < 0 {
-		return Outcome{}, Permanent(fmt.Errorf("task endpoint reported negative usage (tokens %d, cost %v)", tr.TotalTokens, tr.TotalCostUSD))
+	u := tr.usage()
+	if u.TotalTokens < 0 || u.PromptTokens < 0 || u.CompletionTokens < 0 || u.TotalCostUSD < 0 {
+		return Outcome{}, Permanent(fmt.Errorf("task endpoint reported negative usage (tokens %d, cost %v)", u.TotalTokens, u.TotalCostUSD))
 	}
-	if tr.TotalTokens == 0 {
-		tr.TotalTokens = tr.PromptTokens + tr.CompletionTokens
+	if u.TotalTokens == 0 {
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}
-	return Outcome{
-		Result:           tr.Result,
-		PromptTokens:     tr.PromptTokens,
-		CompletionTokens: tr.CompletionTokens,
-		TotalTokens:      tr.TotalTokens,
-		TotalCostUSD:     tr.TotalCostUSD,
-		ModelUsed:        strings.TrimSpace(tr.ModelUsed),
-		Provider:         strings.TrimSpace(tr.Provider),
-	}, nil
+	u.ModelUsed, u.Provider = strings.TrimSpace(u.ModelUsed), strings.TrimSpace(u.Provider)
+	return Outcome{Result: tr.Result, Usage: u}, nil
 }

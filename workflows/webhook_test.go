@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"schedsvc/schedules"
 )
 
 var testSecret = []byte("webhook-test-secret-0123456789")
@@ -43,7 +45,7 @@ func TestWebhookSignsAndCarriesTheRunIdempotencyKey(t *testing.T) {
 	for attempt := 1; attempt <= 2; attempt++ {
 		out, err := e.Execute(context.Background(), Task{RunID: "scheduled-run-x-2026", Attempt: attempt, TaskQuery: "q", BudgetUSD: 1})
 		require.NoError(t, err)
-		require.Equal(t, Outcome{Result: "done", PromptTokens: 3, CompletionTokens: 4, TotalTokens: 7, TotalCostUSD: 0.5, ModelUsed: "m", Provider: "p"}, out)
+		require.Equal(t, Outcome{Result: "done", Usage: schedules.Usage{PromptTokens: 3, CompletionTokens: 4, TotalTokens: 7, TotalCostUSD: 0.5, ModelUsed: "m", Provider: "p"}}, out)
 	}
 	require.Equal(t, []string{"scheduled-run-x-2026", "scheduled-run-x-2026"}, keys, "retried attempts carry the run's key")
 	require.Equal(t, []string{"1", "2"}, attempts)

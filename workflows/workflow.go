@@ -40,16 +40,11 @@ const executeHeartbeatTimeout = 30 * time.Second
 
 // RunResult is how a run ended, as the workflow records and returns it.
 type RunResult struct {
-	Status           schedules.RunStatus
-	Result           string
-	ErrorMessage     string
-	PromptTokens     int64
-	CompletionTokens int64
-	TotalTokens      int64
-	TotalCostUSD     float64
-	ModelUsed        string
-	Provider         string
-	Attempts         []schedules.Attempt
+	Status       schedules.RunStatus
+	Result       string
+	ErrorMessage string
+	schedules.Usage
+	Attempts []schedules.Attempt
 }
 
 // ChildInput is what the `workflow` executor passes to its child workflow.
@@ -63,7 +58,8 @@ type ChildInput struct {
 	Deadline    time.Time      `json:"deadline"`
 }
 
-// ChildResult is what the child workflow returns: its result and usage.
+// ChildResult is a result and its usage as the platform reports them: what
+// the child workflow returns, and the JSON a task endpoint answers with.
 type ChildResult struct {
 	Result           string  `json:"result"`
 	PromptTokens     int64   `json:"prompt_tokens"`
@@ -72,6 +68,13 @@ type ChildResult struct {
 	TotalCostUSD     float64 `json:"total_cost_usd"`
 	ModelUsed        string  `json:"model_used"`
 	Provider         string  `json:"provider"`
+}
+
+func (c ChildResult) usage() schedules.Usage {
+	return schedules.Usage{
+		PromptTokens: c.PromptTokens, CompletionTokens: c.CompletionTokens, TotalTokens: c.TotalTokens,
+		TotalCostUSD: c.TotalCostUSD, ModelUsed: c.ModelUsed, Provider: c.Provider,
+	}
 }
 
 // ScheduledTaskWorkflow performs one firing of a schedule: it records the
@@ -198,16 +201,7 @@ func (r *RunResult) add(n int, ar AttemptResult, began, ended time.Time) {
 		CompletedAt:      ended,
 	})
 	r.Status, r.Result, r.ErrorMessage = ar.Status, ar.Result, ar.ErrorMessage
-	r.PromptTokens += ar.PromptTokens
-	r.CompletionTokens += ar.CompletionTokens
-	r.TotalTokens += ar.TotalTokens
-	r.TotalCostUSD += ar.TotalCostUSD
-	if ar.ModelUsed != "" {
-		r.ModelUsed = ar.ModelUsed
-	}
-	if ar.Provider != "" {
-		r.Provider = ar.Provider
-	}
+	r.Usage = r.Usage.Add(ar.Usage)
 }
 
 // attempt performs one attempt: through the Execute activity, or for the
@@ -258,20 +252,13 @@ func childAttempt(ctx workflow.Context, child ChildWorkflowConfig, task Task, le
 	if err != nil {
 		return failedAttempt(err, timeoutSeconds)
 	}
-	if out.TotalTokens < 0 || out.PromptTokens < 0 || out.CompletionTokens < 0 || out.TotalCostUSD < 0 {
+	u := out.usage()
+	if u.TotalTokens < 0 || u.PromptTokens < 0 || u.CompletionTokens < 0 || u.TotalCostUSD < 0 {
 		return AttemptResult{Status: schedules.RunFailed,
-			ErrorMessage: fmt.Sprintf("child workflow %s reported negative usage (tokens %d, cost %v)", child.WorkflowType, out.TotalTokens, out.TotalCostUSD)}
+			ErrorMessage: fmt.Sprintf("child workflow %s reported negative usage (tokens %d, cost %v)", child.WorkflowType, u.TotalTokens, u.TotalCostUSD)}
 	}
-	return AttemptResult{
-		Status:           schedules.RunCompleted,
-		Result:           out.Result,
-		PromptTokens:     out.PromptTokens,
-		CompletionTokens: out.CompletionTokens,
-		TotalTokens:      max(out.TotalTokens, out.PromptTokens+out.CompletionTokens),
-		TotalCostUSD:     out.TotalCostUSD,
-		ModelUsed:        out.ModelUsed,
-		Provider:         out.Provider,
-	}
+	u.TotalTokens = max(u.TotalTokens, u.PromptTokens+u.CompletionTokens)
+	return AttemptResult{Status: schedules.RunCompleted, Result: out.Result, Usage: u}
 }
 
 // failedAttempt turns an activity or child workflow failure (as opposed to

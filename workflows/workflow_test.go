@@ -68,8 +68,8 @@ var llmPlan = RunPlan{Executor: schedules.ExecutorLLM, Available: true}
 func TestWorkflowCompleted(t *testing.T) {
 	t.Parallel()
 	b := setupWorkflow(t, llmPlan)
-	b.onExecute(AttemptResult{Status: schedules.RunCompleted, Result: "ok", PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120,
-		TotalCostUSD: 0.01, ModelUsed: "m", Provider: "p", MaxTokens: 500})
+	b.onExecute(AttemptResult{Status: schedules.RunCompleted, Result: "ok", Usage: schedules.Usage{PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120,
+		TotalCostUSD: 0.01, ModelUsed: "m", Provider: "p"}, MaxTokens: 500})
 	out := b.run(t, runInput(schedules.RetryPolicy{MaxAttempts: 3, InitialBackoffSeconds: 1, MaxBackoffSeconds: 1}))
 	require.Equal(t, schedules.RunCompleted, out.Status)
 	require.Equal(t, "ok", out.Result)
@@ -89,7 +89,7 @@ func TestWorkflowCompleted(t *testing.T) {
 func TestWorkflowRetriesThenFails(t *testing.T) {
 	t.Parallel()
 	b := setupWorkflow(t, llmPlan)
-	b.onExecute(AttemptResult{Status: schedules.RunFailed, Retryable: true, ErrorMessage: "model endpoint answered 503", TotalCostUSD: 0.25, TotalTokens: 10})
+	b.onExecute(AttemptResult{Status: schedules.RunFailed, Retryable: true, ErrorMessage: "model endpoint answered 503", Usage: schedules.Usage{TotalCostUSD: 0.25, TotalTokens: 10}})
 	out := b.run(t, runInput(schedules.RetryPolicy{MaxAttempts: 3, InitialBackoffSeconds: 2, MaxBackoffSeconds: 3}))
 	require.Equal(t, schedules.RunFailed, out.Status)
 	require.Equal(t, "failed after 3 of 3 attempts; last: model endpoint answered 503", out.ErrorMessage)
@@ -111,7 +111,7 @@ func TestWorkflowRetrySucceeds(t *testing.T) {
 	b := setupWorkflow(t, llmPlan)
 	b.onExecute(
 		AttemptResult{Status: schedules.RunFailed, Retryable: true, ErrorMessage: "503"},
-		AttemptResult{Status: schedules.RunCompleted, Result: "second time lucky", TotalTokens: 5},
+		AttemptResult{Status: schedules.RunCompleted, Result: "second time lucky", Usage: schedules.Usage{TotalTokens: 5}},
 	)
 	out := b.run(t, runInput(schedules.RetryPolicy{MaxAttempts: 3, InitialBackoffSeconds: 1, MaxBackoffSeconds: 1}))
 	require.Equal(t, schedules.RunCompleted, out.Status)
@@ -212,7 +212,7 @@ func TestWorkflowRecordRetriesRecordOnce(t *testing.T) {
 		}
 		return llmPlan, nil
 	})
-	env.OnActivity(a.Execute, mock.Anything, mock.Anything).Return(AttemptResult{Status: schedules.RunCompleted, Result: "ok", TotalCostUSD: 0.5}, nil).Once()
+	env.OnActivity(a.Execute, mock.Anything, mock.Anything).Return(AttemptResult{Status: schedules.RunCompleted, Result: "ok", Usage: schedules.Usage{TotalCostUSD: 0.5}}, nil).Once()
 	var completions []CompleteInput
 	env.OnActivity(a.RecordCompletion, mock.Anything, mock.Anything).Return(func(_ context.Context, in CompleteInput) error {
 		if completions = append(completions, in); len(completions) < 3 {
