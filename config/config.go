@@ -1,12 +1,10 @@
 // Package config reads the service's settings from the environment, once,
-// with the documented defaults, and opens the connections both binaries use.
+// with the documented defaults. It opens nothing: cmd/internal/connect does.
 package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,10 +12,6 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"schedsvc/schedules"
 	"schedsvc/workflows"
@@ -229,52 +223,6 @@ func (e *env) duration(key string, def time.Duration) time.Duration {
 		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a duration such as 5s", key, v))
 	}
 	return d
-}
-
-// OpenPostgres opens a pool and checks that the server answers.
-func OpenPostgres(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("reach postgres: %w", err)
-	}
-	return pool, nil
-}
-
-// OpenRedis returns a client with short timeouts, so an outage is noticed
-// in well under a second instead of go-redis's default seconds.
-func OpenRedis(url string) (*redis.Client, error) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
-	}
-	opts.DialTimeout = 500 * time.Millisecond
-	opts.ReadTimeout = 500 * time.Millisecond
-	opts.WriteTimeout = 500 * time.Millisecond
-	opts.MaxRetries = 1
-	// Without this go-redis ignores context deadlines on reads, and the
-	// rate limiter's short deadline would not hold against a hung server.
-	opts.ContextTimeoutEnabled = true
-	return redis.NewClient(opts), nil
-}
-
-// OpenTemporal returns a client that connects lazily, so the gateway starts
-// (and reports not ready) while Temporal is down.
-func OpenTemporal(address, namespace string, log *slog.Logger) (client.Client, error) {
-	c, err := client.NewLazyClient(client.Options{
-		HostPort:  address,
-		Namespace: namespace,
-		Logger:    sdklog.NewStructuredLogger(log),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("temporal client: %w", err)
-	}
-	return c, nil
 }
 
 // ---- Run execution (issue 4): which executors perform runs, and how ----

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"schedsvc/cmd/internal/connect"
 	"schedsvc/config"
 	"schedsvc/db"
 	"schedsvc/schedules"
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
+	pool, err := connect.Postgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) error {
-	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
+	pool, err := connect.Postgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -91,19 +92,19 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return fmt.Errorf("JWT configuration: %w", err)
 	}
-	rdb, err := config.OpenRedis(cfg.RedisURL)
+	rdb, err := connect.Redis(cfg.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	tc, err := config.OpenTemporal(cfg.TemporalAddress, cfg.Namespace, log)
+	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 
 	manager := schedules.NewManager(pool, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
-	tracer, err := config.OpenTracing(ctx, "schedsvc-gateway", getenv)
+	tracer, err := connect.Tracing(ctx, "schedsvc-gateway", getenv)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"schedsvc/cmd/internal/connect"
 	"schedsvc/config"
 	"schedsvc/schedules"
 	"schedsvc/workflows"
@@ -40,12 +41,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
-	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
+	pool, err := connect.Postgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	tc, err := config.OpenTemporal(cfg.TemporalAddress, cfg.Namespace, log)
+	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log)
 	if err != nil {
 		return err
 	}
