@@ -16,40 +16,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
+	"schedsvc/config"
 	dbgen "schedsvc/gen/db"
 	"schedsvc/problem"
 )
 
-// Limits are the per-user rules every schedule must respect.
-type Limits struct {
-	MaxPerUser            int
-	MinInterval           time.Duration
-	MaxBudgetUSD          float64
-	DefaultBudgetUSD      float64
-	DefaultTimeoutSeconds int
-	MaxTimeoutSeconds     int
-
-	// Executors are those this deployment's workers can run; new schedules
-	// without one get DefaultExecutor.
-	Executors       []Executor
-	DefaultExecutor Executor
-	DefaultRetry    RetryPolicy
-}
-
-// DefaultLimits are the limits users of the existing API know.
-func DefaultLimits() Limits {
-	return Limits{
-		MaxPerUser:            50,
-		MinInterval:           60 * time.Minute,
-		MaxBudgetUSD:          10,
-		DefaultBudgetUSD:      1,
-		DefaultTimeoutSeconds: 600,
-		MaxTimeoutSeconds:     86400,
-		Executors:             []Executor{ExecutorLLM, ExecutorHTTP, ExecutorWorkflow},
-		DefaultExecutor:       ExecutorHTTP,
-		DefaultRetry:          RetryPolicy{MaxAttempts: 3, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
-	}
-}
+// Limits are the per-user rules every schedule must respect; config reads
+// them and owns their defaults.
+type Limits = config.Limits
 
 // Manager owns schedules: it validates them, keeps PostgreSQL and Temporal
 // in step, and scopes every operation to the calling owner.
@@ -179,7 +153,7 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 		TimeoutSeconds:     m.limits.DefaultTimeoutSeconds,
 		Status:             StatusActive,
 		Executor:           m.limits.DefaultExecutor,
-		Retry:              m.limits.DefaultRetry,
+		Retry:              RetryPolicy(m.limits.DefaultRetry),
 		Overlap:            OverlapSkip,
 	}
 	if s.Timezone == "" {

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
+	"schedsvc/config"
 	"schedsvc/gen/api"
 	"schedsvc/schedules"
 	"schedsvc/server"
@@ -72,7 +73,7 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 	if env.temporal == nil {
 		t.Skip("integration test: needs PostgreSQL, Redis and Temporal (run without -short)")
 	}
-	o := setupOptions{limits: schedules.DefaultLimits(), temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL(),
+	o := setupOptions{limits: testConfig(t).Limits, temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL(),
 		rateLimit: server.RateLimitConfig{Tiers: map[string]redis_rate.Limit{server.DefaultRateTier: unlimited}},
 		log:       slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 16 << 10}
 	o.limits.MinInterval = time.Minute
@@ -99,6 +100,17 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &testBundle{url: srv.URL, manager: manager, apiKeys: apiKeys}
+}
+
+// testConfig is the configured defaults with every executor the tests'
+// worker runs enabled (echo stays off, so tests can ask for one that is not).
+func testConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"EXECUTORS_ENABLED": "llm,http,workflow"}[k]
+	})
+	require.NoError(t, err)
+	return cfg
 }
 
 // newOwner returns a user of a tenant no other test uses.

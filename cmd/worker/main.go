@@ -103,7 +103,7 @@ func buildExecutors(cfg config.Config) (map[schedules.Executor]workflows.Executo
 		case schedules.ExecutorLLM:
 			e, err := workflows.NewLLMExecutor(workflows.LLMConfig{
 				BaseURL: x.LLMBaseURL, APIKey: x.LLMAPIKey, Model: x.LLMModel, Provider: x.LLMProvider,
-				Prices: x.LLMPrices, MaxTokens: x.LLMMaxTokens,
+				Prices: llmPrices(x.LLMPrices), MaxTokens: x.LLMMaxTokens,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("executor llm (LLM_BASE_URL, LLM_MODEL, LLM_PRICES): %w", err)
@@ -119,4 +119,13 @@ func buildExecutors(cfg config.Config) (map[schedules.Executor]workflows.Executo
 		}
 	}
 	return out, nil
+}
+
+// llmPrices is LLM_PRICES as the llm executor prices its calls.
+func llmPrices(prices map[string]config.Price) map[string]workflows.Price {
+	out := make(map[string]workflows.Price, len(prices))
+	for model, p := range prices {
+		out[model] = workflows.Price(p)
+	}
+	return out
 }
