@@ -107,6 +107,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RateLimit.Timeout <= 0 {
 		e.errs = append(e.errs, errors.New("RATE_LIMIT_TIMEOUT must be positive"))
 	}
+	if c.IdempotencyTTL <= 0 {
+		e.errs = append(e.errs, errors.New("IDEMPOTENCY_TTL must be positive, such as 24h"))
+	}
+	if c.MaxBodyBytes < 1 {
+		e.errs = append(e.errs, errors.New("MAX_BODY_BYTES must be positive"))
+	}
 	if c.JWTLeeway < 0 || c.JWTLeeway > 5*time.Minute {
 		e.errs = append(e.errs, errors.New("JWT_LEEWAY must be between 0s and 5m"))
 	}
@@ -160,12 +166,19 @@ type Retry struct {
 	MaxBackoffSeconds     int
 }
 
-// RateLimit is the rate limiter's configuration.
+// RateLimit is the rate limiter's configuration. Load checks that every
+// tier is usable (a zero rate divides by zero inside redis_rate) and that
+// DefaultTier is one of them.
 type RateLimit struct {
-	Tiers       map[string]redis_rate.Limit
+	Tiers map[string]redis_rate.Limit // RATE_LIMIT_TIERS, default=60/1m:10
+	// DefaultTier applies to callers whose key or token names no tier, or
+	// one not in Tiers (RATE_LIMIT_DEFAULT_TIER, default).
 	DefaultTier string
 	FailClosed  bool // RATE_LIMIT_FAIL_MODE=closed: 503 while Redis is unreachable
-	Timeout     time.Duration
+	// Timeout bounds each limiter call, so a Redis outage costs a request at
+	// most this long instead of go-redis's seconds of retries
+	// (RATE_LIMIT_TIMEOUT, 100ms).
+	Timeout time.Duration
 }
 
 // tierPattern is one tier of RATE_LIMIT_TIERS: name=rate/period:burst, as

@@ -74,6 +74,14 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, []Executor{ExecutorLLM, ExecutorHTTP, ExecutorWorkflow}, c.Limits.Executors)
 }
 
+func TestLoadRejectsUnusableSizes(t *testing.T) {
+	t.Parallel()
+	for key, v := range map[string]string{"MAX_BODY_BYTES": "0", "IDEMPOTENCY_TTL": "0s", "RATE_LIMIT_TIMEOUT": "0s"} {
+		_, err := Load(getenv(map[string]string{key: v}))
+		require.ErrorContains(t, err, key)
+	}
+}
+
 func TestParsePrices(t *testing.T) {
 	t.Parallel()
 	p, err := parsePrices(" gpt-4o-mini=0.15/0.60, local = 0/0 ,")

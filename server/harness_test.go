@@ -58,7 +58,7 @@ type setupOptions struct {
 	temporal  client.Client
 	callTO    time.Duration
 	redisURL  string
-	rateLimit server.RateLimitConfig
+	rateLimit config.RateLimit
 	log       *slog.Logger
 	maxBody   int64
 	idemTTL   time.Duration
@@ -73,9 +73,10 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 	if env.temporal == nil {
 		t.Skip("integration test: needs PostgreSQL, Redis and Temporal (run without -short)")
 	}
-	o := setupOptions{limits: testConfig(t).Limits, temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL(),
-		rateLimit: server.RateLimitConfig{Tiers: map[string]redis_rate.Limit{server.DefaultRateTier: unlimited}},
-		log:       slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 16 << 10}
+	cfg := testConfig(t)
+	o := setupOptions{limits: cfg.Limits, temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL(),
+		rateLimit: cfg.RateLimit, log: slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 16 << 10, idemTTL: cfg.IdempotencyTTL}
+	o.rateLimit.Tiers = map[string]redis_rate.Limit{cfg.RateLimit.DefaultTier: unlimited}
 	o.limits.MinInterval = time.Minute
 	for _, f := range opts {
 		f(&o)

@@ -111,7 +111,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	defer tracer.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
 	handler, err := server.NewServer(server.Deps{
 		Manager: manager, Auth: auth, Postgres: pool, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
-		RateLimit:      rateLimitConfig(cfg),
+		RateLimit:      cfg.RateLimit,
 		IdempotencyTTL: cfg.IdempotencyTTL,
 		Tracer:         tracer,
 	})
@@ -149,13 +149,6 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	log.Info("gateway stopped")
 	return nil
-}
-
-func rateLimitConfig(cfg config.Config) server.RateLimitConfig {
-	return server.RateLimitConfig{
-		Tiers: cfg.RateLimit.Tiers, DefaultTier: cfg.RateLimit.DefaultTier,
-		FailClosed: cfg.RateLimit.FailClosed, Timeout: cfg.RateLimit.Timeout,
-	}
 }
 
 // cleanIdempotencyKeys removes expired Idempotency-Key records every ten
