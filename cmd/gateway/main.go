@@ -118,7 +118,18 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return err
 	}
-	go cleanIdempotencyKeys(ctx, server.NewIdempotency(pool, cfg.IdempotencyTTL, log), log)
+	// The sweeper uses the pool, so on every way out of serve it is stopped
+	// and waited for before the pool closes (this defer runs before that one).
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		cleanIdempotencyKeys(sweepCtx, server.NewIdempotency(pool, cfg.IdempotencyTTL, log), log)
+	}()
+	defer func() {
+		stopSweep()
+		<-swept
+	}()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
