@@ -1,12 +1,12 @@
 // Package config reads the service's settings from the environment, once,
-// with the documented defaults, and opens the connections both binaries use.
+// and is the one place their defaults live. It imports no package of the
+// service: the domain and the HTTP layer take its types as they are.
 package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,13 +14,6 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
-
-	"schedsvc/schedules"
-	"schedsvc/workflows"
 )
 
 // Config is every setting of the gateway and the worker.
@@ -30,8 +23,8 @@ type Config struct {
 	RedisURL        string
 	TemporalAddress string
 	Namespace       string
-	Temporal        schedules.TemporalConfig
-	Limits          schedules.Limits
+	Temporal        Temporal
+	Limits          Limits
 	JWTSecret       string
 	JWTIssuer       string
 	JWTAudience     string
@@ -54,25 +47,25 @@ type Config struct {
 // malformed ones are an error naming the variable.
 func Load(getenv func(string) string) (Config, error) {
 	e := &env{getenv: getenv}
-	limits := schedules.DefaultLimits()
 	c := Config{
 		HTTPAddr:        e.str("HTTP_ADDR", ":8080"),
 		DatabaseURL:     e.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/schedsvc?sslmode=disable"),
 		RedisURL:        e.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		TemporalAddress: e.str("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		Namespace:       e.str("TEMPORAL_NAMESPACE", "default"),
-		Temporal: schedules.TemporalConfig{
+		Temporal: Temporal{
 			TaskQueue:     e.str("TEMPORAL_TASK_QUEUE", "scheduled-tasks"),
 			CallTimeout:   e.duration("TEMPORAL_CALL_TIMEOUT", 5*time.Second),
 			CatchupWindow: e.duration("TEMPORAL_CATCHUP_WINDOW", 5*time.Minute),
 		},
-		Limits: schedules.Limits{
-			MaxPerUser:            e.int("SCHEDULE_MAX_PER_USER", limits.MaxPerUser),
-			MinInterval:           time.Duration(e.int("SCHEDULE_MIN_INTERVAL_MINS", int(limits.MinInterval/time.Minute))) * time.Minute,
-			MaxBudgetUSD:          e.float("SCHEDULE_MAX_BUDGET_USD", limits.MaxBudgetUSD),
-			DefaultBudgetUSD:      limits.DefaultBudgetUSD,
-			DefaultTimeoutSeconds: limits.DefaultTimeoutSeconds,
-			MaxTimeoutSeconds:     limits.MaxTimeoutSeconds,
+		Limits: Limits{
+			MaxPerUser:            e.int("SCHEDULE_MAX_PER_USER", 50),
+			MinInterval:           time.Duration(e.int("SCHEDULE_MIN_INTERVAL_MINS", 60)) * time.Minute,
+			MaxBudgetUSD:          e.float("SCHEDULE_MAX_BUDGET_USD", 10),
+			DefaultBudgetUSD:      1,
+			DefaultTimeoutSeconds: 600,
+			MaxTimeoutSeconds:     86400,
+			DefaultRetry:          Retry{MaxAttempts: 3, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
 		},
 		JWTSecret:     e.str("JWT_HS256_SECRET", ""),
 		JWTIssuer:     e.str("JWT_ISSUER", ""),
@@ -114,22 +107,78 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RateLimit.Timeout <= 0 {
 		e.errs = append(e.errs, errors.New("RATE_LIMIT_TIMEOUT must be positive"))
 	}
+	if c.IdempotencyTTL <= 0 {
+		e.errs = append(e.errs, errors.New("IDEMPOTENCY_TTL must be positive, such as 24h"))
+	}
+	if c.MaxBodyBytes < 1 {
+		e.errs = append(e.errs, errors.New("MAX_BODY_BYTES must be positive"))
+	}
 	if c.JWTLeeway < 0 || c.JWTLeeway > 5*time.Minute {
 		e.errs = append(e.errs, errors.New("JWT_LEEWAY must be between 0s and 5m"))
 	}
 	c.Execution = e.execution()
 	c.Limits.Executors = c.Execution.Executors
 	c.Limits.DefaultExecutor = c.Execution.DefaultExecutor
-	c.Limits.DefaultRetry = limits.DefaultRetry
 	return c, errors.Join(e.errs...)
 }
 
-// RateLimit is the rate limiter's configuration.
+// Defaults is the configuration of an empty environment: every documented
+// default, for tests and tools that start from them.
+func Defaults() Config {
+	c, err := Load(func(string) string { return "" })
+	if err != nil {
+		// TestDefaults keeps this from happening.
+		panic(fmt.Sprintf("config: the defaults do not load: %v", err))
+	}
+	return c
+}
+
+// Temporal says where schedule actions run and how long the schedule
+// manager waits for Temporal before answering "unavailable".
+type Temporal struct {
+	TaskQueue     string        // TEMPORAL_TASK_QUEUE, scheduled-tasks
+	CallTimeout   time.Duration // TEMPORAL_CALL_TIMEOUT, 5s
+	CatchupWindow time.Duration // TEMPORAL_CATCHUP_WINDOW, 5m
+}
+
+// Limits are the per-user rules every schedule must respect, and what a new
+// schedule gets for the settings its creator leaves out.
+type Limits struct {
+	MaxPerUser            int           // SCHEDULE_MAX_PER_USER, 50
+	MinInterval           time.Duration // SCHEDULE_MIN_INTERVAL_MINS, 60
+	MaxBudgetUSD          float64       // SCHEDULE_MAX_BUDGET_USD, 10
+	DefaultBudgetUSD      float64       // 1, or MaxBudgetUSD when that is lower
+	DefaultTimeoutSeconds int           // 600
+	MaxTimeoutSeconds     int           // 86400
+
+	// Executors are those this deployment's workers can run; new schedules
+	// without one get DefaultExecutor (Execution's, below).
+	Executors       []Executor
+	DefaultExecutor Executor
+	DefaultRetry    Retry // 3 attempts, 10 s apart, doubling up to 300 s
+}
+
+// Retry has the fields of the domain's retry policy, which converts it and
+// adds the behaviour.
+type Retry struct {
+	MaxAttempts           int
+	InitialBackoffSeconds int
+	MaxBackoffSeconds     int
+}
+
+// RateLimit is the rate limiter's configuration. Load checks that every
+// tier is usable (a zero rate divides by zero inside redis_rate) and that
+// DefaultTier is one of them.
 type RateLimit struct {
-	Tiers       map[string]redis_rate.Limit
+	Tiers map[string]redis_rate.Limit // RATE_LIMIT_TIERS, default=60/1m:10
+	// DefaultTier applies to callers whose key or token names no tier, or
+	// one not in Tiers (RATE_LIMIT_DEFAULT_TIER, default).
 	DefaultTier string
 	FailClosed  bool // RATE_LIMIT_FAIL_MODE=closed: 503 while Redis is unreachable
-	Timeout     time.Duration
+	// Timeout bounds each limiter call, so a Redis outage costs a request at
+	// most this long instead of go-redis's seconds of retries
+	// (RATE_LIMIT_TIMEOUT, 100ms).
+	Timeout time.Duration
 }
 
 // tierPattern is one tier of RATE_LIMIT_TIERS: name=rate/period:burst, as
@@ -231,60 +280,14 @@ func (e *env) duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
-// OpenPostgres opens a pool and checks that the server answers.
-func OpenPostgres(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("reach postgres: %w", err)
-	}
-	return pool, nil
-}
-
-// OpenRedis returns a client with short timeouts, so an outage is noticed
-// in well under a second instead of go-redis's default seconds.
-func OpenRedis(url string) (*redis.Client, error) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
-	}
-	opts.DialTimeout = 500 * time.Millisecond
-	opts.ReadTimeout = 500 * time.Millisecond
-	opts.WriteTimeout = 500 * time.Millisecond
-	opts.MaxRetries = 1
-	// Without this go-redis ignores context deadlines on reads, and the
-	// rate limiter's short deadline would not hold against a hung server.
-	opts.ContextTimeoutEnabled = true
-	return redis.NewClient(opts), nil
-}
-
-// OpenTemporal returns a client that connects lazily, so the gateway starts
-// (and reports not ready) while Temporal is down.
-func OpenTemporal(address, namespace string, log *slog.Logger) (client.Client, error) {
-	c, err := client.NewLazyClient(client.Options{
-		HostPort:  address,
-		Namespace: namespace,
-		Logger:    sdklog.NewStructuredLogger(log),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("temporal client: %w", err)
-	}
-	return c, nil
-}
-
 // ---- Run execution (issue 4): which executors perform runs, and how ----
 
 // Execution configures the executors. The gateway reads which executors it
 // accepts and the default for new schedules; the worker builds each enabled
 // executor from the rest and refuses to start when one lacks its settings.
 type Execution struct {
-	Executors       []schedules.Executor // EXECUTORS_ENABLED, default "http"
-	DefaultExecutor schedules.Executor   // EXECUTOR_DEFAULT, default "http"
+	Executors       []Executor // EXECUTORS_ENABLED, default "http"
+	DefaultExecutor Executor   // EXECUTOR_DEFAULT, default "http"
 
 	// http: TASK_ENDPOINT_URL (above) and these.
 	TaskEndpointSecret           string // TASK_ENDPOINT_SECRET, HMAC-SHA256 key, at least 16 bytes
@@ -292,21 +295,43 @@ type Execution struct {
 	TaskEndpointMaxResponseBytes int64  // TASK_ENDPOINT_MAX_RESPONSE_BYTES, 1 MiB
 
 	// llm
-	LLMBaseURL   string                     // LLM_BASE_URL, https://api.openai.com/v1
-	LLMAPIKey    string                     // LLM_API_KEY
-	LLMModel     string                     // LLM_MODEL, gpt-4o-mini
-	LLMProvider  string                     // LLM_PROVIDER, openai
-	LLMPrices    map[string]workflows.Price // LLM_PRICES, model=input/output USD per million tokens
-	LLMMaxTokens int64                      // LLM_MAX_TOKENS, 4096
+	LLMBaseURL   string           // LLM_BASE_URL, https://api.openai.com/v1
+	LLMAPIKey    string           // LLM_API_KEY
+	LLMModel     string           // LLM_MODEL, gpt-4o-mini
+	LLMProvider  string           // LLM_PROVIDER, openai
+	LLMPrices    map[string]Price // LLM_PRICES, model=input/output USD per million tokens
+	LLMMaxTokens int64            // LLM_MAX_TOKENS, 4096
 
 	// workflow
 	ChildWorkflowType      string // CHILD_WORKFLOW_TYPE
 	ChildWorkflowTaskQueue string // CHILD_WORKFLOW_TASK_QUEUE
 }
 
+// Executor names what performs a schedule's runs. The names are
+// configuration's vocabulary (EXECUTORS_ENABLED, EXECUTOR_DEFAULT), so they
+// live here and the domain takes them as they are.
+type Executor string
+
+const (
+	ExecutorLLM      Executor = "llm"
+	ExecutorHTTP     Executor = "http"
+	ExecutorWorkflow Executor = "workflow"
+	// ExecutorEcho is a demo: it answers with the query and costs nothing.
+	ExecutorEcho Executor = "echo"
+)
+
+// Executors lists every executor the service knows, in a stable order.
+var Executors = []Executor{ExecutorLLM, ExecutorHTTP, ExecutorWorkflow, ExecutorEcho}
+
+// Price is what a model costs in USD per million tokens.
+type Price struct {
+	InputPerMTok  float64
+	OutputPerMTok float64
+}
+
 func (e *env) execution() Execution {
 	x := Execution{
-		DefaultExecutor:              schedules.Executor(e.str("EXECUTOR_DEFAULT", string(schedules.ExecutorHTTP))),
+		DefaultExecutor:              Executor(e.str("EXECUTOR_DEFAULT", string(ExecutorHTTP))),
 		TaskEndpointSecret:           e.str("TASK_ENDPOINT_SECRET", ""),
 		TaskEndpointMaxRedirects:     e.int("TASK_ENDPOINT_MAX_REDIRECTS", 3),
 		TaskEndpointMaxResponseBytes: int64(e.int("TASK_ENDPOINT_MAX_RESPONSE_BYTES", 1<<20)),
@@ -318,10 +343,10 @@ func (e *env) execution() Execution {
 		ChildWorkflowType:            e.str("CHILD_WORKFLOW_TYPE", ""),
 		ChildWorkflowTaskQueue:       e.str("CHILD_WORKFLOW_TASK_QUEUE", ""),
 	}
-	for _, name := range strings.Split(e.str("EXECUTORS_ENABLED", string(schedules.ExecutorHTTP)), ",") {
-		ex := schedules.Executor(strings.TrimSpace(name))
-		if !slices.Contains(schedules.Executors, ex) {
-			e.errs = append(e.errs, fmt.Errorf("EXECUTORS_ENABLED: %q is not one of %v", ex, schedules.Executors))
+	for _, name := range strings.Split(e.str("EXECUTORS_ENABLED", string(ExecutorHTTP)), ",") {
+		ex := Executor(strings.TrimSpace(name))
+		if !slices.Contains(Executors, ex) {
+			e.errs = append(e.errs, fmt.Errorf("EXECUTORS_ENABLED: %q is not one of %v", ex, Executors))
 			continue
 		}
 		if !slices.Contains(x.Executors, ex) {
@@ -331,7 +356,7 @@ func (e *env) execution() Execution {
 	if !slices.Contains(x.Executors, x.DefaultExecutor) {
 		e.errs = append(e.errs, fmt.Errorf("EXECUTOR_DEFAULT=%q must be one of EXECUTORS_ENABLED %v", x.DefaultExecutor, x.Executors))
 	}
-	prices, err := workflows.ParsePrices(e.getenv("LLM_PRICES"))
+	prices, err := parsePrices(e.getenv("LLM_PRICES"))
 	if err != nil {
 		e.errs = append(e.errs, fmt.Errorf("LLM_PRICES: %w", err))
 	}
@@ -340,4 +365,29 @@ func (e *env) execution() Execution {
 		e.errs = append(e.errs, errors.New("TASK_ENDPOINT_MAX_REDIRECTS must not be negative; TASK_ENDPOINT_MAX_RESPONSE_BYTES and LLM_MAX_TOKENS must be positive"))
 	}
 	return x
+}
+
+// parsePrices reads a price table written as
+// "model=input/output,model=input/output" in USD per million tokens, e.g.
+// "gpt-4o-mini=0.15/0.60".
+func parsePrices(s string) (map[string]Price, error) {
+	out := map[string]Price{}
+	for entry := range strings.SplitSeq(s, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		model, rates, ok := strings.Cut(entry, "=")
+		in, outRate, ok2 := strings.Cut(rates, "/")
+		if !ok || !ok2 || strings.TrimSpace(model) == "" {
+			return nil, fmt.Errorf("price %q is not model=input/output (USD per million tokens)", entry)
+		}
+		pi, err1 := strconv.ParseFloat(strings.TrimSpace(in), 64)
+		po, err2 := strconv.ParseFloat(strings.TrimSpace(outRate), 64)
+		if err1 != nil || err2 != nil || pi < 0 || po < 0 || math.IsInf(pi, 0) || math.IsInf(po, 0) {
+			return nil, fmt.Errorf("price %q: rates must be non-negative numbers", entry)
+		}
+		out[strings.TrimSpace(model)] = Price{InputPerMTok: pi, OutputPerMTok: po}
+	}
+	return out, nil
 }

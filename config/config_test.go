@@ -52,3 +52,52 @@ func TestLoadRejectsUnusableTiers(t *testing.T) {
 	_, err := Load(getenv(map[string]string{"RATE_LIMIT_FAIL_MODE": "sometimes"}))
 	require.ErrorContains(t, err, "RATE_LIMIT_FAIL_MODE")
 }
+
+// TestDefaults holds the defaults users of the existing API know; Defaults
+// panics if an empty environment ever stops loading.
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c := Defaults()
+	require.Equal(t, Limits{
+		MaxPerUser: 50, MinInterval: 60 * time.Minute, MaxBudgetUSD: 10, DefaultBudgetUSD: 1,
+		DefaultTimeoutSeconds: 600, MaxTimeoutSeconds: 86400,
+		Executors: []Executor{ExecutorHTTP}, DefaultExecutor: ExecutorHTTP,
+		DefaultRetry: Retry{MaxAttempts: 3, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
+	}, c.Limits)
+	require.Equal(t, Temporal{TaskQueue: "scheduled-tasks", CallTimeout: 5 * time.Second, CatchupWindow: 5 * time.Minute}, c.Temporal)
+	require.EqualValues(t, 64<<10, c.MaxBodyBytes)
+	require.Empty(t, c.Execution.LLMPrices)
+
+	c, err := Load(getenv(map[string]string{"SCHEDULE_MAX_BUDGET_USD": "0.5", "EXECUTORS_ENABLED": "llm,http,workflow"}))
+	require.NoError(t, err)
+	require.InDelta(t, 0.5, c.Limits.DefaultBudgetUSD, 0, "the default budget never exceeds the cap")
+	require.Equal(t, []Executor{ExecutorLLM, ExecutorHTTP, ExecutorWorkflow}, c.Limits.Executors)
+}
+
+func TestLoadRejectsUnusableSizes(t *testing.T) {
+	t.Parallel()
+	for key, v := range map[string]string{"MAX_BODY_BYTES": "0", "IDEMPOTENCY_TTL": "0s", "RATE_LIMIT_TIMEOUT": "0s"} {
+		_, err := Load(getenv(map[string]string{key: v}))
+		require.ErrorContains(t, err, key)
+	}
+}
+
+func TestParsePrices(t *testing.T) {
+	t.Parallel()
+	p, err := parsePrices(" gpt-4o-mini=0.15/0.60, local = 0/0 ,")
+	require.NoError(t, err)
+	require.Equal(t, map[string]Price{"gpt-4o-mini": {0.15, 0.60}, "local": {0, 0}}, p)
+	for _, bad := range []string{"gpt", "gpt=1", "gpt=a/b", "gpt=-1/2", "=1/2"} {
+		_, err := parsePrices(bad)
+		require.Error(t, err, bad)
+	}
+	empty, err := parsePrices("")
+	require.NoError(t, err)
+	require.Empty(t, empty)
+
+	c, err := Load(getenv(map[string]string{"LLM_PRICES": "gpt-4o-mini=0.15/0.60"}))
+	require.NoError(t, err)
+	require.Equal(t, map[string]Price{"gpt-4o-mini": {0.15, 0.60}}, c.Execution.LLMPrices)
+	_, err = Load(getenv(map[string]string{"LLM_PRICES": "gpt=1"}))
+	require.ErrorContains(t, err, "LLM_PRICES")
+}

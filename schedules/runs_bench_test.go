@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"schedsvc/config"
 	. "schedsvc/schedules"
 	"schedsvc/store"
 	"schedsvc/testenv"
@@ -41,7 +42,7 @@ func BenchmarkRunsDeepPage(b *testing.B) {
 	_, err = db.Pool.Exec(ctx, "ANALYZE schedule_runs")
 	require.NoError(b, err)
 
-	m := NewManager(st, nil, DefaultLimits(), TemporalConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m := NewManager(st, nil, config.Defaults().Limits, TemporalConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// The cursor that continues after the last row of page-1 pages.
 	before, err := m.Runs(ctx, owner, id, PageRequest{Page: page - 1, PageSize: pageSize})
 	require.NoError(b, err)

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"schedsvc/config"
 )
 
 // Status is a schedule's lifecycle state. DELETED schedules are never
@@ -173,19 +175,20 @@ type Attempt struct {
 	CompletedAt      time.Time `json:"completed_at"`
 }
 
-// Executor names what performs a schedule's runs.
-type Executor string
+// Executor names what performs a schedule's runs. A deployment enables
+// some of them by name, so config owns the names.
+type Executor = config.Executor
 
 const (
-	ExecutorLLM      Executor = "llm"
-	ExecutorHTTP     Executor = "http"
-	ExecutorWorkflow Executor = "workflow"
+	ExecutorLLM      = config.ExecutorLLM
+	ExecutorHTTP     = config.ExecutorHTTP
+	ExecutorWorkflow = config.ExecutorWorkflow
 	// ExecutorEcho is a demo: it answers with the query and costs nothing.
-	ExecutorEcho Executor = "echo"
+	ExecutorEcho = config.ExecutorEcho
 )
 
 // Executors lists every executor the service knows, in a stable order.
-var Executors = []Executor{ExecutorLLM, ExecutorHTTP, ExecutorWorkflow, ExecutorEcho}
+var Executors = config.Executors
 
 // OverlapPolicy is what Temporal does with a firing while a run still goes.
 type OverlapPolicy string

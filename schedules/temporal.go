@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"schedsvc/config"
 )
 
 // WorkflowName is the workflow type every schedule's action starts; the
@@ -26,12 +28,8 @@ const WorkflowName = "ScheduledTaskWorkflow"
 const runTimeoutGrace = time.Minute
 
 // TemporalConfig says where schedule actions run and how long the manager
-// waits for Temporal before answering "unavailable".
-type TemporalConfig struct {
-	TaskQueue     string
-	CallTimeout   time.Duration
-	CatchupWindow time.Duration
-}
+// waits for Temporal before answering "unavailable"; config reads it.
+type TemporalConfig = config.Temporal
 
 // TemporalScheduleID derives the Temporal schedule id from the schedule id:
 // the same schedule always maps to the same Temporal schedule, which makes a

@@ -4,43 +4,16 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
+	"schedsvc/config"
 	"schedsvc/problem"
 	"schedsvc/ptrutil"
 	"schedsvc/schedules/cron"
 )
 
-// Limits are the per-user rules every schedule must respect.
-type Limits struct {
-	MaxPerUser            int
-	MinInterval           time.Duration
-	MaxBudgetUSD          float64
-	DefaultBudgetUSD      float64
-	DefaultTimeoutSeconds int
-	MaxTimeoutSeconds     int
-
-	// Executors are those this deployment's workers can run; new schedules
-	// without one get DefaultExecutor.
-	Executors       []Executor
-	DefaultExecutor Executor
-	DefaultRetry    RetryPolicy
-}
-
-// DefaultLimits are the limits users of the existing API know.
-func DefaultLimits() Limits {
-	return Limits{
-		MaxPerUser:            50,
-		MinInterval:           60 * time.Minute,
-		MaxBudgetUSD:          10,
-		DefaultBudgetUSD:      1,
-		DefaultTimeoutSeconds: 600,
-		MaxTimeoutSeconds:     86400,
-		Executors:             []Executor{ExecutorLLM, ExecutorHTTP, ExecutorWorkflow},
-		DefaultExecutor:       ExecutorHTTP,
-		DefaultRetry:          RetryPolicy{MaxAttempts: 3, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
-	}
-}
+// Limits are the per-user rules every schedule must respect; config reads
+// them and owns their defaults.
+type Limits = config.Limits
 
 // rules applies the limits: it fills defaults into what callers send and
 // refuses what breaks a rule, with a *problem.Error that names the field.
@@ -65,7 +38,7 @@ func (r rules) newSchedule(owner Owner, in CreateInput) Schedule {
 		TimeoutSeconds:     ptrutil.ValOrDefault(in.TimeoutSeconds, r.limits.DefaultTimeoutSeconds),
 		Status:             StatusActive,
 		Executor:           ptrutil.ValOrDefault(in.Executor, r.limits.DefaultExecutor),
-		Retry:              r.limits.DefaultRetry,
+		Retry:              RetryPolicy(r.limits.DefaultRetry),
 		Overlap:            ptrutil.ValOrDefault(in.Overlap, OverlapSkip),
 		PauseAfterFailures: ptrutil.ValOrDefault(in.PauseAfterFailures, 0),
 	}

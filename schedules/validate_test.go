@@ -2,16 +2,29 @@ package schedules
 
 import (
 	"errors"
-	"schedsvc/problem"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"schedsvc/config"
+	"schedsvc/problem"
 )
+
+// testLimits are the configured defaults with the llm, http and workflow
+// executors enabled.
+func testLimits(t *testing.T) Limits {
+	t.Helper()
+	c, err := config.Load(func(k string) string {
+		return map[string]string{"EXECUTORS_ENABLED": "llm,http,workflow"}[k]
+	})
+	require.NoError(t, err)
+	return c.Limits
+}
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	m := rules{limits: DefaultLimits()}
+	m := rules{limits: testLimits(t)}
 	valid := func() Schedule {
 		return Schedule{
 			Name:               "digest",
@@ -21,7 +34,7 @@ func TestValidate(t *testing.T) {
 			MaxBudgetPerRunUSD: 1,
 			TimeoutSeconds:     600,
 			Executor:           ExecutorLLM,
-			Retry:              DefaultLimits().DefaultRetry,
+			Retry:              RetryPolicy(m.limits.DefaultRetry),
 			Overlap:            OverlapSkip,
 		}
 	}
@@ -77,7 +90,7 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, err)
 
 	// A configured minimum applies: one minute allows an every-minute job.
-	short := rules{limits: DefaultLimits()}
+	short := rules{limits: testLimits(t)}
 	short.limits.MinInterval = time.Minute
 	s = valid()
 	s.CronExpression = "* * * * *"

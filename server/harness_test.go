@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
+	"schedsvc/config"
 	"schedsvc/gen/api"
 	"schedsvc/schedules"
 	"schedsvc/server"
@@ -59,7 +60,7 @@ type setupOptions struct {
 	temporal  client.Client
 	callTO    time.Duration
 	redisURL  string
-	rateLimit server.RateLimitConfig
+	rateLimit config.RateLimit
 	log       *slog.Logger
 	maxBody   int64
 	idemTTL   time.Duration
@@ -74,9 +75,10 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 	if env.temporal == nil {
 		t.Skip("integration test: needs PostgreSQL, Redis and Temporal (run without -short)")
 	}
-	o := setupOptions{limits: schedules.DefaultLimits(), temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL(),
-		rateLimit: server.RateLimitConfig{Tiers: map[string]redis_rate.Limit{server.DefaultRateTier: unlimited}},
-		log:       slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 16 << 10, idemTTL: 24 * time.Hour}
+	cfg := testConfig(t)
+	o := setupOptions{limits: cfg.Limits, temporal: env.tc, callTO: 10 * time.Second, redisURL: testenv.RedisURL(),
+		rateLimit: cfg.RateLimit, log: slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 16 << 10, idemTTL: cfg.IdempotencyTTL}
+	o.rateLimit.Tiers = map[string]redis_rate.Limit{cfg.RateLimit.DefaultTier: unlimited}
 	o.limits.MinInterval = time.Minute
 	for _, f := range opts {
 		f(&o)
@@ -102,6 +104,17 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &testBundle{url: srv.URL, manager: manager, reconciler: schedules.NewReconciler(st, o.temporal.ScheduleClient(), tc, log), apiKeys: apiKeys}
+}
+
+// testConfig is the configured defaults with every executor the tests'
+// worker runs enabled (echo stays off, so tests can ask for one that is not).
+func testConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"EXECUTORS_ENABLED": "llm,http,workflow"}[k]
+	})
+	require.NoError(t, err)
+	return cfg
 }
 
 // newOwner returns a user of a tenant no other test uses.

@@ -21,7 +21,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"schedsvc/schedules"
-	"schedsvc/server"
 )
 
 // fivePerMinute is the test tier: 5 requests per minute, all of them at once.
@@ -29,10 +28,8 @@ var fivePerMinute = redis_rate.Limit{Rate: 5, Burst: 5, Period: time.Minute}
 
 func withTiers(failClosed bool) func(*setupOptions) {
 	return func(o *setupOptions) {
-		o.rateLimit = server.RateLimitConfig{
-			Tiers:      map[string]redis_rate.Limit{server.DefaultRateTier: unlimited, "test": fivePerMinute},
-			FailClosed: failClosed,
-		}
+		o.rateLimit.Tiers = map[string]redis_rate.Limit{o.rateLimit.DefaultTier: unlimited, "test": fivePerMinute}
+		o.rateLimit.FailClosed = failClosed
 	}
 }
 

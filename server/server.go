@@ -19,29 +19,29 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
+	"schedsvc/config"
 	"schedsvc/gen/api"
 	"schedsvc/problem"
 	"schedsvc/schedules"
 	"schedsvc/store"
 )
 
-// DefaultMaxBodyBytes bounds request bodies unless configured otherwise.
-const DefaultMaxBodyBytes = 64 << 10
-
-// Deps is everything the HTTP layer needs.
+// Deps is everything the HTTP layer needs. The settings come from config,
+// which owns their defaults and has checked them; the server does not
+// default them again.
 type Deps struct {
-	Manager      *schedules.Manager
-	Auth         *Authenticator
-	Store        *store.Store
-	Redis        *redis.Client
-	Temporal     client.Client
-	Log          *slog.Logger
+	Manager  *schedules.Manager
+	Auth     *Authenticator
+	Store    *store.Store
+	Redis    *redis.Client
+	Temporal client.Client
+	Log      *slog.Logger
+	// MaxBodyBytes bounds request bodies (config's MAX_BODY_BYTES).
 	MaxBodyBytes int64
-	// RateLimit configures the per-caller limits; the zero value is the
-	// default tier, failing open.
-	RateLimit RateLimitConfig
+	// RateLimit configures the per-caller limits.
+	RateLimit config.RateLimit
 	// IdempotencyTTL is how long answers to Idempotency-Key requests are
-	// replayed; zero means DefaultIdempotencyTTL.
+	// replayed.
 	IdempotencyTTL time.Duration
 	// Tracer provides the request spans; nil means the global provider.
 	Tracer trace.TracerProvider
@@ -67,13 +67,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.MaxBodyBytes <= 0 {
-		d.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	limiter, err := NewRateLimiter(d.Redis, d.RateLimit, d.Log)
-	if err != nil {
-		return nil, err
-	}
+	limiter := NewRateLimiter(d.Redis, d.RateLimit, d.Log)
 	idempotency := NewIdempotency(d.Store, d.IdempotencyTTL, d.Log)
 	s := &Server{
 		manager: d.Manager,

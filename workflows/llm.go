@@ -9,13 +9,13 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"schedsvc/schedules"
 )
 
-// Price is what a model costs in USD per million tokens.
+// Price is what a model costs in USD per million tokens; the worker
+// converts config.Price, which LLM_PRICES is read into.
 type Price struct {
 	InputPerMTok  float64
 	OutputPerMTok float64
@@ -24,31 +24,6 @@ type Price struct {
 // Cost is the price of the given usage.
 func (p Price) Cost(promptTokens, completionTokens int64) float64 {
 	return (float64(promptTokens)*p.InputPerMTok + float64(completionTokens)*p.OutputPerMTok) / 1e6
-}
-
-// ParsePrices reads a price table written as
-// "model=input/output,model=input/output" in USD per million tokens, e.g.
-// "gpt-4o-mini=0.15/0.60".
-func ParsePrices(s string) (map[string]Price, error) {
-	out := map[string]Price{}
-	for entry := range strings.SplitSeq(s, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		model, rates, ok := strings.Cut(entry, "=")
-		in, outRate, ok2 := strings.Cut(rates, "/")
-		if !ok || !ok2 || strings.TrimSpace(model) == "" {
-			return nil, fmt.Errorf("price %q is not model=input/output (USD per million tokens)", entry)
-		}
-		pi, err1 := strconv.ParseFloat(strings.TrimSpace(in), 64)
-		po, err2 := strconv.ParseFloat(strings.TrimSpace(outRate), 64)
-		if err1 != nil || err2 != nil || pi < 0 || po < 0 || math.IsInf(pi, 0) || math.IsInf(po, 0) {
-			return nil, fmt.Errorf("price %q: rates must be non-negative numbers", entry)
-		}
-		out[strings.TrimSpace(model)] = Price{InputPerMTok: pi, OutputPerMTok: po}
-	}
-	return out, nil
 }
 
 // LLMConfig configures the chat-completions executor.

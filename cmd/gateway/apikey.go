@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"schedsvc/cmd/internal/connect"
 	"schedsvc/config"
 	"schedsvc/schedules"
 	"schedsvc/server"
@@ -28,7 +29,7 @@ func apikey(ctx context.Context, cfg config.Config, args []string, stdout io.Wri
 	if len(args) == 0 {
 		return errors.New(apikeyUsage)
 	}
-	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
+	pool, err := connect.Postgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}

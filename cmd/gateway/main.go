@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"schedsvc/cmd/internal/connect"
 	"schedsvc/config"
 	"schedsvc/db"
 	"schedsvc/schedules"
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
+	pool, err := connect.Postgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) error {
-	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
+	pool, err := connect.Postgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -93,33 +94,44 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return fmt.Errorf("JWT configuration: %w", err)
 	}
-	rdb, err := config.OpenRedis(cfg.RedisURL)
+	rdb, err := connect.Redis(cfg.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	tc, err := config.OpenTemporal(cfg.TemporalAddress, cfg.Namespace, log)
+	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 
 	manager := schedules.NewManager(st, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
-	tracer, err := config.OpenTracing(ctx, "schedsvc-gateway", getenv)
+	tracer, err := connect.Tracing(ctx, "schedsvc-gateway", getenv)
 	if err != nil {
 		return err
 	}
 	defer tracer.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
 	handler, err := server.NewServer(server.Deps{
 		Manager: manager, Auth: auth, Store: st, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
-		RateLimit:      rateLimitConfig(cfg),
+		RateLimit:      cfg.RateLimit,
 		IdempotencyTTL: cfg.IdempotencyTTL,
 		Tracer:         tracer,
 	})
 	if err != nil {
 		return err
 	}
-	go cleanIdempotencyKeys(ctx, server.NewIdempotency(st, cfg.IdempotencyTTL, log), log)
+	// The sweeper uses the pool, so on every way out of serve it is stopped
+	// and waited for before the pool closes (this defer runs before that one).
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		cleanIdempotencyKeys(sweepCtx, server.NewIdempotency(st, cfg.IdempotencyTTL, log), log)
+	}()
+	defer func() {
+		stopSweep()
+		<-swept
+	}()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
@@ -150,13 +162,6 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	log.Info("gateway stopped")
 	return nil
-}
-
-func rateLimitConfig(cfg config.Config) server.RateLimitConfig {
-	return server.RateLimitConfig{
-		Tiers: cfg.RateLimit.Tiers, DefaultTier: cfg.RateLimit.DefaultTier,
-		FailClosed: cfg.RateLimit.FailClosed, Timeout: cfg.RateLimit.Timeout,
-	}
 }
 
 // cleanIdempotencyKeys removes expired Idempotency-Key records every ten

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"schedsvc/cmd/internal/connect"
 	"schedsvc/config"
 	"schedsvc/schedules"
 	"schedsvc/store"
@@ -41,12 +42,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
-	pool, err := config.OpenPostgres(ctx, cfg.DatabaseURL)
+	pool, err := connect.Postgres(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	tc, err := config.OpenTemporal(cfg.TemporalAddress, cfg.Namespace, log)
+	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log)
 	if err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func buildExecutors(cfg config.Config) (map[schedules.Executor]workflows.Executo
 		case schedules.ExecutorLLM:
 			e, err := workflows.NewLLMExecutor(workflows.LLMConfig{
 				BaseURL: x.LLMBaseURL, APIKey: x.LLMAPIKey, Model: x.LLMModel, Provider: x.LLMProvider,
-				Prices: x.LLMPrices, MaxTokens: x.LLMMaxTokens,
+				Prices: llmPrices(x.LLMPrices), MaxTokens: x.LLMMaxTokens,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("executor llm (LLM_BASE_URL, LLM_MODEL, LLM_PRICES): %w", err)
@@ -120,4 +121,13 @@ func buildExecutors(cfg config.Config) (map[schedules.Executor]workflows.Executo
 		}
 	}
 	return out, nil
+}
+
+// llmPrices is LLM_PRICES as the llm executor prices its calls.
+func llmPrices(prices map[string]config.Price) map[string]workflows.Price {
+	out := make(map[string]workflows.Price, len(prices))
+	for model, p := range prices {
+		out[model] = workflows.Price(p)
+	}
+	return out
 }

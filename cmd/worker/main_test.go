@@ -42,7 +42,9 @@ func TestBuildExecutors(t *testing.T) {
 		require.Error(t, err, name)
 	}
 
-	_, err = config.Load(func(k string) string { return map[string]string{"EXECUTORS_ENABLED": "llm", "EXECUTOR_DEFAULT": "http"}[k] })
+	_, err = config.Load(func(k string) string {
+		return map[string]string{"EXECUTORS_ENABLED": "llm", "EXECUTOR_DEFAULT": "http"}[k]
+	})
 	require.ErrorContains(t, err, "EXECUTOR_DEFAULT")
 	_, err = config.Load(func(k string) string { return map[string]string{"EXECUTORS_ENABLED": "http,magic"}[k] })
 	require.ErrorContains(t, err, "magic")

@@ -1,4 +1,4 @@
-package config
+package connect
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 )
 
-// OpenTracing returns the tracer provider for a binary. With
+// Tracing returns the tracer provider for a binary. With
 // OTEL_EXPORTER_OTLP_ENDPOINT set, spans are exported over OTLP/HTTP (the
 // exporter reads the standard OTEL_EXPORTER_OTLP_* variables itself);
 // without it, spans still carry trace ids into logs and onward calls but
 // are not exported. Shutdown flushes what is buffered.
-func OpenTracing(ctx context.Context, service string, getenv func(string) string) (*sdktrace.TracerProvider, error) {
+func Tracing(ctx context.Context, service string, getenv func(string) string) (*sdktrace.TracerProvider, error) {
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(service))),
 	}
