@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"schedsvc/gen/api"
+	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 )
 
@@ -45,9 +46,9 @@ func (s *Server) CreateSchedule(ctx context.Context, req api.CreateScheduleReque
 		Overlap:            fromAPIOverlap(b.OverlapPolicy),
 		PauseAfterFailures: b.PauseAfterFailures,
 	}
-	setIf(&in.Description, b.Description)
-	setIf(&in.Timezone, b.Timezone)
-	setIf(&in.TaskContext, b.TaskContext)
+	ptrutil.SetIf(&in.Description, b.Description)
+	ptrutil.SetIf(&in.Timezone, b.Timezone)
+	ptrutil.SetIf(&in.TaskContext, b.TaskContext)
 	created, err := s.manager.Create(ctx, o, in)
 	if err != nil {
 		return nil, err
@@ -69,7 +70,7 @@ func (s *Server) ListSchedules(ctx context.Context, req api.ListSchedulesRequest
 	}
 	var status *schedules.Status
 	if req.Params.Status != nil {
-		status = ptr(schedules.Status(*req.Params.Status))
+		status = ptrutil.Ptr(schedules.Status(*req.Params.Status))
 	}
 	page, err := s.manager.List(ctx, o, status, pageRequest(req.Params.Page, req.Params.PageSize, req.Params.Cursor, defaultSchedulesPageSize))
 	if err != nil {
@@ -114,7 +115,7 @@ func (s *Server) UpdateSchedule(ctx context.Context, req api.UpdateScheduleReque
 		Overlap:            fromAPIOverlap(b.OverlapPolicy),
 		PauseAfterFailures: b.PauseAfterFailures,
 	}
-	setIf(&in.TaskContext, b.TaskContext)
+	ptrutil.SetIf(&in.TaskContext, b.TaskContext)
 	sc, err := s.manager.Update(ctx, o, req.Id, in)
 	if err != nil {
 		return nil, err
@@ -213,9 +214,9 @@ func toAPISchedule(s schedules.Schedule) api.Schedule {
 
 func pageRequest(page, size *int, cursor *string, defaultSize int) schedules.PageRequest {
 	p := schedules.PageRequest{Page: 1, PageSize: defaultSize}
-	setIf(&p.Page, page)
-	setIf(&p.PageSize, size)
-	setIf(&p.Cursor, cursor)
+	ptrutil.SetIf(&p.Page, page)
+	ptrutil.SetIf(&p.PageSize, size)
+	ptrutil.SetIf(&p.Cursor, cursor)
 	return p
 }
 

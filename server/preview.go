@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"schedsvc/gen/api"
+	"schedsvc/ptrutil"
 )
 
 const defaultPreviewCount = 5
@@ -12,9 +13,9 @@ const defaultPreviewCount = 5
 func (s *Server) PreviewCron(_ context.Context, req api.PreviewCronRequestObject) (api.PreviewCronResponseObject, error) {
 	p := req.Params
 	tz, count, from := "UTC", defaultPreviewCount, time.Now()
-	setIf(&tz, p.Timezone)
-	setIf(&count, p.Count)
-	setIf(&from, p.From)
+	ptrutil.SetIf(&tz, p.Timezone)
+	ptrutil.SetIf(&count, p.Count)
+	ptrutil.SetIf(&from, p.From)
 	preview, err := s.manager.Preview(p.CronExpression, tz, count, from)
 	if err != nil {
 		return nil, err

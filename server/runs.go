@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"schedsvc/gen/api"
+	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 )
 
@@ -52,8 +53,8 @@ func (s *Server) GetScheduleRun(ctx context.Context, req api.GetScheduleRunReque
 		out.Attempts[i] = api.RunAttempt{
 			Attempt:          a.Number,
 			Status:           api.RunStatus(a.Status),
-			ErrorMessage:     nonEmpty(a.ErrorMessage),
-			ModelUsed:        nonEmpty(a.ModelUsed),
+			ErrorMessage:     ptrutil.NilIfZero(a.ErrorMessage),
+			ModelUsed:        ptrutil.NilIfZero(a.ModelUsed),
 			PromptTokens:     a.PromptTokens,
 			CompletionTokens: a.CompletionTokens,
 			TotalTokens:      a.TotalTokens,
@@ -93,13 +94,6 @@ func toAPIRun(r schedules.Run) api.Run {
 	}
 }
 
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // Conversions of the execution settings (executor, retry, overlap, failure
 // policy) between the API and the domain.
 
@@ -112,8 +106,8 @@ func fromAPIRetry(p *api.RetryPolicy) *schedules.RetryPolicy {
 		return nil
 	}
 	out := &schedules.RetryPolicy{MaxAttempts: p.MaxAttempts}
-	setIf(&out.InitialBackoffSeconds, p.InitialBackoffSeconds)
-	setIf(&out.MaxBackoffSeconds, p.MaxBackoffSeconds)
+	ptrutil.SetIf(&out.InitialBackoffSeconds, p.InitialBackoffSeconds)
+	ptrutil.SetIf(&out.MaxBackoffSeconds, p.MaxBackoffSeconds)
 	return out
 }
 
@@ -121,12 +115,12 @@ func fromAPIExecutor(e *api.Executor) *schedules.Executor {
 	if e == nil {
 		return nil
 	}
-	return ptr(schedules.Executor(*e))
+	return ptrutil.Ptr(schedules.Executor(*e))
 }
 
 func fromAPIOverlap(o *api.OverlapPolicy) *schedules.OverlapPolicy {
 	if o == nil {
 		return nil
 	}
-	return ptr(schedules.OverlapPolicy(*o))
+	return ptrutil.Ptr(schedules.OverlapPolicy(*o))
 }

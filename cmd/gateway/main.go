@@ -74,25 +74,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	defer pool.Close()
 	st := store.New(pool)
-	authCfg := server.AuthConfig{
-		Algorithms: cfg.JWTAlgorithms, Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-		Leeway: cfg.JWTLeeway, APIKeys: server.NewAPIKeyStore(st, log),
-	}
-	if cfg.JWTPublicKeys != "" {
-		pemData, err := os.ReadFile(cfg.JWTPublicKeys)
-		if err != nil {
-			return fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
-		}
-		if authCfg.PublicKeys, err = server.ParsePublicKeysPEM(pemData); err != nil {
-			return fmt.Errorf("JWT_PUBLIC_KEY_FILE %s: %w", cfg.JWTPublicKeys, err)
-		}
-	}
-	if cfg.JWTJWKSURL != "" {
-		authCfg.JWKS = server.NewJWKS(cfg.JWTJWKSURL, nil)
-	}
-	auth, err := server.NewAuthenticator(authCfg)
+	auth, err := authenticator(cfg, st, log)
 	if err != nil {
-		return fmt.Errorf("JWT configuration: %w", err)
+		return err
 	}
 	rdb, err := connect.Redis(cfg.RedisURL)
 	if err != nil {
@@ -122,16 +106,54 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	// The sweeper uses the pool, so on every way out of serve it is stopped
 	// and waited for before the pool closes (this defer runs before that one).
-	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer startSweeper(ctx, server.NewIdempotency(st, cfg.IdempotencyTTL, log), log)()
+	return listenAndServe(ctx, cfg, handler, log)
+}
+
+// authenticator checks JWTs with the configured keys and API keys against
+// the store.
+func authenticator(cfg config.Config, st *store.Store, log *slog.Logger) (*server.Authenticator, error) {
+	authCfg := server.AuthConfig{
+		Algorithms: cfg.JWTAlgorithms, Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		Leeway: cfg.JWTLeeway, APIKeys: server.NewAPIKeyStore(st, log),
+	}
+	if cfg.JWTPublicKeys != "" {
+		pemData, err := os.ReadFile(cfg.JWTPublicKeys)
+		if err != nil {
+			return nil, fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
+		}
+		if authCfg.PublicKeys, err = server.ParsePublicKeysPEM(pemData); err != nil {
+			return nil, fmt.Errorf("JWT_PUBLIC_KEY_FILE %s: %w", cfg.JWTPublicKeys, err)
+		}
+	}
+	if cfg.JWTJWKSURL != "" {
+		authCfg.JWKS = server.NewJWKS(cfg.JWTJWKSURL, nil)
+	}
+	auth, err := server.NewAuthenticator(authCfg)
+	if err != nil {
+		return nil, fmt.Errorf("JWT configuration: %w", err)
+	}
+	return auth, nil
+}
+
+// startSweeper runs cleanIdempotencyKeys until the returned stop is
+// called; stop returns once the sweeper has.
+func startSweeper(ctx context.Context, idem *server.Idempotency, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
 	swept := make(chan struct{})
 	go func() {
 		defer close(swept)
-		cleanIdempotencyKeys(sweepCtx, server.NewIdempotency(st, cfg.IdempotencyTTL, log), log)
+		cleanIdempotencyKeys(ctx, idem, log)
 	}()
-	defer func() {
-		stopSweep()
+	return func() {
+		cancel()
 		<-swept
-	}()
+	}
+}
+
+// listenAndServe serves handler on HTTP_ADDR until ctx ends, then lets
+// in-flight requests finish.
+func listenAndServe(ctx context.Context, cfg config.Config, handler http.Handler, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
