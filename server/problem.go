@@ -36,7 +36,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, kind problem.Kind, det
 		p.RequestId = &id
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Type", problem.MediaType)
 	if k.Status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
