@@ -14,10 +14,13 @@ import (
 // retryAfterSeconds is what a 503 suggests to clients.
 const retryAfterSeconds = 5
 
-// writeProblem answers with an RFC 9457 problem of the given kind.
+// writeProblem answers with an RFC 9457 problem of the given kind. A kind
+// the catalogue lacks is a bug: it is answered as internal and observe logs
+// it as an error.
 func writeProblem(w http.ResponseWriter, r *http.Request, kind problem.Kind, detail string, fields []api.ProblemFieldError) {
 	k, ok := problem.Lookup(kind)
 	if !ok {
+		noteUnmappedKind(r.Context(), kind)
 		kind, k = problem.Internal, mustLookup(problem.Internal)
 	}
 	p := api.Problem{
