@@ -13,6 +13,9 @@ import (
 // part of the API contract (see Problem.type in the spec).
 const TypeBase = "https://schedsvc.dev/problems/"
 
+// MediaType is the Content-Type of every problem (RFC 9457).
+const MediaType = "application/problem+json"
+
 // Kind names one class of problem. Its string is the suffix of the type URI.
 type Kind string
 

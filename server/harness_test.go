@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 
 	"schedsvc/config"
 	"schedsvc/gen/api"
+	"schedsvc/problem"
 	"schedsvc/schedules"
 	"schedsvc/server"
 	"schedsvc/store"
@@ -226,16 +229,18 @@ func (b *testBundle) send(rq request) (*http.Request, response, error) {
 }
 
 // checkResponse checks an answer against the spec: status, headers and
-// body must all be declared for the operation.
+// body must all be declared for the operation. An answer to a request the
+// spec has no operation for (an unknown path, a method a path does not
+// take) must still be a problem the catalogue declares.
 func checkResponse(t *testing.T, rq request, req *http.Request, out response) {
 	t.Helper()
 	require.NotEmpty(t, out.header.Get("X-Request-Id"), "every response carries X-Request-Id")
-	if out.status >= 400 && rq.path != "/readyz" {
-		require.Equal(t, "application/problem+json", out.header.Get("Content-Type"), "errors are problem+json: %s", out.body)
-	}
 	route, params, err := specRouter.FindRoute(req)
+	if err != nil || (out.status >= 400 && rq.path != "/readyz") {
+		checkProblem(t, rq, out)
+	}
 	if err != nil {
-		return // not an operation of the spec (e.g. an unknown path): only the problem check applies
+		return
 	}
 	input := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
@@ -246,6 +251,27 @@ func checkResponse(t *testing.T, rq request, req *http.Request, out response) {
 	input.SetBodyBytes(out.body)
 	require.NoError(t, openapi3filter.ValidateResponse(context.Background(), input),
 		"%s %s answered %d, which the spec does not allow: %s", rq.method, rq.path, out.status, out.body)
+}
+
+// checkProblem requires a problem+json body whose type, status and title
+// are the catalogue's. No test expects an internal error: one is a bug,
+// such as a kind the catalogue lacks, which the server answers as internal.
+func checkProblem(t *testing.T, rq request, out response) {
+	t.Helper()
+	where := fmt.Sprintf("%s %s answered %d", rq.method, rq.path, out.status)
+	require.Equal(t, problem.MediaType, out.header.Get("Content-Type"), "%s; errors are problem+json: %s", where, out.body)
+	var p api.Problem
+	require.NoError(t, json.Unmarshal(out.body, &p), "%s: %s", where, out.body)
+	kind, ok := strings.CutPrefix(p.Type, problem.TypeBase)
+	e, known := problem.Lookup(problem.Kind(kind))
+	require.True(t, ok && known, "%s with problem type %q, which the catalogue does not declare", where, p.Type)
+	require.NotEqual(t, problem.Internal, problem.Kind(kind), "%s: an unexpected internal error: %s", where, out.body)
+	require.Equal(t, e.Status, out.status, "%s, but the catalogue gives %s status %d", where, kind, e.Status)
+	require.Equal(t, e.Status, p.Status, "%s: body status", where)
+	require.Equal(t, e.Title, p.Title, "%s: title of %s", where, kind)
+	if out.status == http.StatusMethodNotAllowed {
+		require.NotEmpty(t, out.header.Get("Allow"), "%s without Allow (RFC 9110)", where)
+	}
 }
 
 // createSchedule creates a schedule and returns its id.

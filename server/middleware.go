@@ -59,9 +59,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // accessEntry collects what inner handlers learn about a request (who made
-// it) for the access log that observe writes when the request is done.
+// it, whether a problem kind was missing from the catalogue) for the log
+// lines that observe writes when the request is done.
 type accessEntry struct {
-	owner *schedules.Owner
+	owner    *schedules.Owner
+	unmapped problem.Kind
 }
 
 type accessEntryKey struct{}
@@ -70,6 +72,14 @@ type accessEntryKey struct{}
 func noteOwner(ctx context.Context, o schedules.Owner) {
 	if e, ok := ctx.Value(accessEntryKey{}).(*accessEntry); ok {
 		e.owner = &o
+	}
+}
+
+// noteUnmappedKind records that the request was answered with a problem
+// kind the catalogue lacks, for observe to log as the bug it is.
+func noteUnmappedKind(ctx context.Context, k problem.Kind) {
+	if e, ok := ctx.Value(accessEntryKey{}).(*accessEntry); ok {
+		e.unmapped = k
 	}
 }
 
@@ -92,8 +102,11 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 			if p := recover(); p != nil {
 				log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "request_id", id)
 				if sw.status == 0 {
-					writeProblem(sw, r, "internal", "an unexpected error occurred; quote the request id when reporting it", nil)
+					writeProblem(sw, r, problem.Internal, "an unexpected error occurred; quote the request id when reporting it", nil)
 				}
+			}
+			if entry.unmapped != "" {
+				log.ErrorContext(r.Context(), "problem kind not in the catalogue; answered internal", "kind", string(entry.unmapped), "request_id", id)
 			}
 			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"duration_ms", time.Since(start).Milliseconds(), "request_id", id}

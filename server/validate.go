@@ -85,11 +85,26 @@ func newValidator(doc *openapi3.T) (*validator, error) {
 	return &validator{router: r}, nil
 }
 
+// allowed returns the methods the spec declares for the request's path,
+// for the Allow header that RFC 9110 requires on a 405.
+func (v *validator) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, _, err := v.router.FindRoute(probe); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 func (v *validator) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route, params, err := v.router.FindRoute(r)
 		switch {
 		case errors.Is(err, routers.ErrMethodNotAllowed):
+			w.Header().Set("Allow", strings.Join(v.allowed(r), ", "))
 			writeProblem(w, r, problem.MethodNotAllowed, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), nil)
 			return
 		case err != nil:
