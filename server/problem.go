@@ -9,6 +9,7 @@ import (
 
 	"schedsvc/gen/api"
 	"schedsvc/problem"
+	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 )
 
@@ -44,7 +45,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, kind problem.Kind, det
 		Type:     kind.Type(),
 		Title:    k.Title,
 		Status:   k.Status,
-		Instance: ptr(r.URL.Path),
+		Instance: ptrutil.Ptr(r.URL.Path),
 	}
 	if detail != "" {
 		p.Detail = &detail
@@ -92,8 +93,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, r, problem.Internal, "an unexpected error occurred; quote the request id when reporting it", nil)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func mustLookup(k problem.Kind) problem.Entry {
 	e, ok := problem.Lookup(k)
