@@ -245,39 +245,29 @@ func (e *env) str(key, def string) string {
 }
 
 func (e *env) int(key string, def int) int {
-	v := e.getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q is not an integer", key, v))
-	}
-	return n
+	return parse(e, key, def, "an integer", strconv.Atoi)
 }
 
 func (e *env) float(key string, def float64) float64 {
-	v := e.getenv(key)
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a number", key, v))
-	}
-	return f
+	return parse(e, key, def, "a number", func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
 }
 
 func (e *env) duration(key string, def time.Duration) time.Duration {
+	return parse(e, key, def, "a duration such as 5s", time.ParseDuration)
+}
+
+// parse reads key with conv, def when unset; a value conv refuses is an
+// error saying what the variable must be.
+func parse[T any](e *env, key string, def T, what string, conv func(string) (T, error)) T {
 	v := e.getenv(key)
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
+	out, err := conv(v)
 	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a duration such as 5s", key, v))
+		e.errs = append(e.errs, fmt.Errorf("%s=%q is not %s", key, v, what))
 	}
-	return d
+	return out
 }
 
 // ---- Run execution (issue 4): which executors perform runs, and how ----
