@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -35,9 +36,10 @@ func (s *Store) RunInsertStart(ctx context.Context, in schedules.RunStart) (bool
 
 // RunComplete implements schedules.Store.
 func (s *Store) RunComplete(ctx context.Context, in schedules.RunCompletion) (uuid.UUID, error) {
-	attempts := in.Attempts
-	if attempts == nil {
-		attempts = []schedules.Attempt{}
+	attempts := make([]schedules.Attempt, len(in.Attempts))
+	for i, a := range in.Attempts {
+		a.ErrorMessage, a.ModelUsed = storableText(a.ErrorMessage), storableText(a.ModelUsed)
+		attempts[i] = a
 	}
 	encoded, err := json.Marshal(attempts)
 	if err != nil {
@@ -46,10 +48,10 @@ func (s *Store) RunComplete(ctx context.Context, in schedules.RunCompletion) (uu
 	id, err := s.q.RunComplete(ctx, dbgen.RunCompleteParams{
 		WorkflowID:       in.WorkflowID,
 		Status:           string(in.Status),
-		Result:           in.Result,
-		ErrorMessage:     in.ErrorMessage,
-		ModelUsed:        ptrutil.NilIfZero(in.ModelUsed),
-		Provider:         ptrutil.NilIfZero(in.Provider),
+		Result:           storableTextPtr(in.Result),
+		ErrorMessage:     storableTextPtr(in.ErrorMessage),
+		ModelUsed:        ptrutil.NilIfZero(storableText(in.ModelUsed)),
+		Provider:         ptrutil.NilIfZero(storableText(in.Provider)),
 		TotalTokens:      in.TotalTokens,
 		TotalCostUsd:     floatToNumeric(in.TotalCostUSD),
 		CompletedAt:      &in.CompletedAt,
@@ -59,6 +61,21 @@ func (s *Store) RunComplete(ctx context.Context, in schedules.RunCompletion) (uu
 		Attempts:         encoded,
 	})
 	return id, interpret("complete run", err)
+}
+
+// storableText makes text from outside the service (an executor's answer,
+// an endpoint's error body) storable: PostgreSQL's text and jsonb hold
+// neither NUL nor invalid UTF-8, so those bytes become U+FFFD instead of
+// failing the record, which the activity would retry forever.
+func storableText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+func storableTextPtr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	return ptrutil.Ptr(storableText(*s))
 }
 
 // RunMarkPausedSchedule implements schedules.Store.

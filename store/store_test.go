@@ -211,6 +211,34 @@ func TestRunRecordedOnce(t *testing.T) {
 	require.ErrorIs(t, err, schedules.ErrNotFound, "a run is found only through its schedule")
 }
 
+// TestRunTextFromOutsideIsStored: an executor's answer with NUL bytes or
+// invalid UTF-8 is recorded with U+FFFD in their place, not refused.
+func TestRunTextFromOutsideIsStored(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	s := b.schedule(t)
+	at := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	_, err := b.store.RunInsertStart(b.ctx, schedules.RunStart{ScheduleID: s.ID, WorkflowID: "wf-nul", TemporalRunID: "r", Query: "q", TriggeredAt: at, StartedAt: at})
+	require.NoError(t, err)
+	hostile := "a\x00b\xffc"
+	_, err = b.store.RunComplete(b.ctx, schedules.RunCompletion{
+		WorkflowID: "wf-nul", Status: schedules.RunFailed, CompletedAt: at, Result: &hostile, ErrorMessage: &hostile,
+		Usage:    schedules.Usage{ModelUsed: hostile, Provider: hostile},
+		Attempts: []schedules.Attempt{{Number: 1, Status: schedules.RunFailed, ErrorMessage: hostile, ModelUsed: hostile}},
+	})
+	require.NoError(t, err)
+	runs, err := b.store.RunList(b.ctx, s.ID, schedules.ListQuery{Limit: 1})
+	require.NoError(t, err)
+	want := "a\uFFFDb\uFFFDc"
+	require.Equal(t, want, *runs[0].Result)
+	require.Equal(t, want, *runs[0].ErrorMessage)
+	require.Equal(t, want, *runs[0].ModelUsed)
+	require.Equal(t, want, *runs[0].Provider)
+	d, err := b.store.RunGet(b.ctx, s.ID, runs[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, want, d.Attempts[0].ErrorMessage)
+}
+
 func TestIdempotencyKeyLifecycle(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
