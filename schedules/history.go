@@ -18,7 +18,7 @@ func (m *Manager) Runs(ctx context.Context, owner Owner, id uuid.UUID, p PageReq
 	if err != nil {
 		return Page[Run]{}, err
 	}
-	q, err := listQuery(p)
+	q, err := listQuery(p, true)
 	if err != nil {
 		return Page[Run]{}, err
 	}
@@ -27,7 +27,7 @@ func (m *Manager) Runs(ctx context.Context, owner Owner, id uuid.UUID, p PageReq
 		return Page[Run]{}, err
 	}
 	// The total is the schedule's maintained counter: no COUNT over history.
-	page := pageOf(items, p, s.TotalRuns, func(r Run) Keyset { return Keyset{At: r.TriggeredAt, ID: r.ID} })
+	page := pageOf(items, p, s.TotalRuns, func(r Run) Keyset { return Keyset{Seq: r.Seq} })
 	page.Schedule = &s
 	return page, nil
 }

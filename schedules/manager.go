@@ -91,7 +91,7 @@ func (m *Manager) Get(ctx context.Context, owner Owner, id uuid.UUID) (Schedule,
 // List returns one page of the owner's schedules, newest first, optionally
 // only those with the given status.
 func (m *Manager) List(ctx context.Context, owner Owner, status *Status, p PageRequest) (Page[Schedule], error) {
-	q, err := listQuery(p)
+	q, err := listQuery(p, false)
 	if err != nil {
 		return Page[Schedule]{}, err
 	}

@@ -57,7 +57,8 @@ type RunCompletion struct {
 // the schedule does not exist.
 func (r *Recorder) RecordStart(ctx context.Context, in RunStart) error {
 	return r.store.InTx(ctx, func(st Store) error {
-		sched, err := st.ScheduleGetByID(ctx, in.ScheduleID)
+		// The row lock numbers this schedule's runs one at a time.
+		sched, err := st.ScheduleGetByID(ctx, in.ScheduleID, true)
 		if err != nil {
 			return err
 		}

@@ -41,7 +41,7 @@ func TestRecorderCountsEachRunOnce(t *testing.T) {
 	require.NoError(t, r.RecordStart(ctx, start))
 	require.NoError(t, r.RecordStart(ctx, start))
 
-	row, err := st.ScheduleGetByID(ctx, id)
+	row, err := st.ScheduleGetByID(ctx, id, false)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, row.TotalRuns)
 	require.True(t, row.LastRunAt.Equal(triggered))
@@ -53,7 +53,7 @@ func TestRecorderCountsEachRunOnce(t *testing.T) {
 	// A late, different outcome for the same run changes nothing either.
 	require.NoError(t, r.RecordCompletion(ctx, RunCompletion{WorkflowID: "wf-1", Status: RunFailed, CompletedAt: time.Now()}))
 
-	row, err = st.ScheduleGetByID(ctx, id)
+	row, err = st.ScheduleGetByID(ctx, id, false)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, row.TotalRuns)
 	require.EqualValues(t, 1, row.SuccessfulRuns)
@@ -115,7 +115,7 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	run("wf-1", RunFailed, 0.1)
 	run("wf-2", RunCompleted, 0.1) // resets the count
 	run("wf-3", RunTimedOut, 0.1)
-	row, err := st.ScheduleGetByID(ctx, id)
+	row, err := st.ScheduleGetByID(ctx, id, false)
 	require.NoError(t, err)
 	require.Equal(t, StatusActive, row.Status)
 	require.EqualValues(t, 1, row.ConsecutiveFailures)
@@ -126,7 +126,7 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	require.NoError(t, r.RecordStart(ctx, RunStart{ScheduleID: id, WorkflowID: "wf-4", TemporalRunID: "r", Query: "q", TriggeredAt: at, StartedAt: at}))
 	failed := RunCompletion{ScheduleID: id, WorkflowID: "wf-4", Status: RunFailed, ErrorMessage: ptrutil.Ptr("502 from upstream"), Usage: Usage{TotalCostUSD: 0.1}, CompletedAt: at}
 	require.Error(t, r.RecordCompletion(ctx, failed))
-	row, err = st.ScheduleGetByID(ctx, id)
+	row, err = st.ScheduleGetByID(ctx, id, false)
 	require.NoError(t, err)
 	require.Equal(t, StatusActive, row.Status)
 	require.EqualValues(t, 2, row.FailedRuns, "rolled back")
@@ -134,7 +134,7 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	sc.pauseErr = nil
 	require.NoError(t, r.RecordCompletion(ctx, failed))
 	require.NoError(t, r.RecordCompletion(ctx, failed))
-	row, err = st.ScheduleGetByID(ctx, id)
+	row, err = st.ScheduleGetByID(ctx, id, false)
 	require.NoError(t, err)
 	require.Equal(t, StatusPaused, row.Status)
 	require.Equal(t, "system", *row.PausedBy)

@@ -16,8 +16,9 @@ import (
 )
 
 // BenchmarkRunsDeepPage reads the same deep page of a schedule's history
-// (rows 179,981–180,000 of 200,000, newest first) by page number (OFFSET)
-// and by keyset cursor, through Manager.Runs and the history view:
+// (rows 179,981–180,000 of 200,000, newest first) by page number and by
+// keyset cursor, and the first page beside them, through Manager.Runs and
+// the history view. Both ways are a range of the run sequence index:
 //
 //	go test -run '^$' -bench BenchmarkRunsDeepPage -benchtime 200x ./schedules/
 func BenchmarkRunsDeepPage(b *testing.B) {
@@ -33,8 +34,8 @@ func BenchmarkRunsDeepPage(b *testing.B) {
 	_, err = st.ScheduleInsert(ctx, testSchedule(id, "* * * * *", nil, 0))
 	require.NoError(b, err)
 	_, err = db.Pool.Exec(ctx, `
-		INSERT INTO schedule_runs (schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, completed_at, total_tokens)
-		SELECT $1, 'wf-' || g, 'run', 'q', 'COMPLETED', t, t, t + interval '2 seconds', 100
+		INSERT INTO schedule_runs (schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, completed_at, total_tokens, seq)
+		SELECT $1, 'wf-' || g, 'run', 'q', 'COMPLETED', t, t, t + interval '2 seconds', 100, g
 		FROM generate_series(1, $2::int) g, LATERAL (SELECT timestamptz '2020-01-01' + g * interval '1 minute' AS t) x`, id, runs)
 	require.NoError(b, err)
 	_, err = db.Pool.Exec(ctx, "UPDATE schedules SET total_runs = $2 WHERE id = $1", id, runs)
@@ -59,6 +60,7 @@ func BenchmarkRunsDeepPage(b *testing.B) {
 		name string
 		req  PageRequest
 	}{
+		{"first", PageRequest{Page: 1, PageSize: pageSize}},
 		{"offset", PageRequest{Page: page, PageSize: pageSize}},
 		{"cursor", PageRequest{Page: 1, PageSize: pageSize, Cursor: next}},
 	} {
@@ -70,4 +72,20 @@ func BenchmarkRunsDeepPage(b *testing.B) {
 			}
 		})
 	}
+	// The seed's shape, for comparison: COUNT(*) over the view and an OFFSET
+	// page ordered by trigger time.
+	b.Run("seed-offset-count", func(b *testing.B) {
+		for b.Loop() {
+			var n int64
+			if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM v_schedule_execution_history WHERE schedule_id = $1", id).Scan(&n); err != nil {
+				b.Fatal(err)
+			}
+			rows, err := db.Pool.Query(ctx, `SELECT * FROM v_schedule_execution_history WHERE schedule_id = $1
+				ORDER BY triggered_at DESC, id DESC LIMIT $2 OFFSET $3`, id, pageSize, (page-1)*pageSize)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows.Close()
+		}
+	})
 }

@@ -151,6 +151,7 @@ type Run struct {
 	CompletionTokens int64
 	AttemptCount     int
 	PausedSchedule   bool
+	Seq              int64 // the run's number in its schedule's history, from 1, without gaps
 }
 
 // RunDetail is a run with each of its attempts.

@@ -33,8 +33,9 @@ type Store interface {
 	// ScheduleGet returns the owner's live schedule; forUpdate locks its
 	// row until the transaction ends.
 	ScheduleGet(ctx context.Context, owner Owner, id uuid.UUID, forUpdate bool) (Schedule, error)
-	// ScheduleGetByID returns a schedule whatever its owner or status.
-	ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, error)
+	// ScheduleGetByID returns a schedule whatever its owner or status;
+	// forUpdate locks its row until the transaction ends.
+	ScheduleGetByID(ctx context.Context, id uuid.UUID, forUpdate bool) (Schedule, error)
 	// ScheduleList returns up to q.Limit of the owner's live schedules,
 	// newest first.
 	ScheduleList(ctx context.Context, owner Owner, status *Status, q ListQuery) ([]Schedule, error)
@@ -62,8 +63,9 @@ type Store interface {
 	// shared by all replicas; ran is false when another holder has it.
 	WithReconcileLock(ctx context.Context, fn func() error) (ran bool, err error)
 
-	// RunInsertStart records a started run; inserted is false when the
-	// workflow id was recorded before.
+	// RunInsertStart records a started run, numbered after the schedule's
+	// latest (the caller holds the schedule's row lock); inserted is false
+	// when the workflow id was recorded before.
 	RunInsertStart(ctx context.Context, in RunStart) (inserted bool, err error)
 	// ScheduleRecordRunStart moves the run counter, last_run_at and
 	// next_run_at (left alone when next is nil).
@@ -78,7 +80,8 @@ type Store interface {
 	SchedulePauseAfterFailures(ctx context.Context, id uuid.UUID, reason string) error
 	// RunMarkPausedSchedule notes that the run paused its schedule.
 	RunMarkPausedSchedule(ctx context.Context, workflowID string) error
-	// RunList returns up to q.Limit of the schedule's runs, newest first.
+	// RunList returns up to q.Limit of the schedule's runs, newest (highest
+	// Seq) first; q.After is a Seq and q.Offset counts down from the latest.
 	RunList(ctx context.Context, scheduleID uuid.UUID, q ListQuery) ([]Run, error)
 	// RunGet returns one of the schedule's runs with its attempts.
 	RunGet(ctx context.Context, scheduleID, runID uuid.UUID) (RunDetail, error)
@@ -92,11 +95,12 @@ type ListQuery struct {
 	Limit  int
 }
 
-// Keyset is a position in a newest-first list: the item's sort time and
-// id.
+// Keyset is a position in a newest-first list: schedules are ordered by
+// creation time and id, runs by their sequence number.
 type Keyset struct {
-	At time.Time
-	ID uuid.UUID
+	At  time.Time
+	ID  uuid.UUID
+	Seq int64 // set for runs only
 }
 
 // LiveSchedule is a schedule as the reconciler's walk sees it.

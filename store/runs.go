@@ -89,11 +89,11 @@ func (s *Store) RunList(ctx context.Context, scheduleID uuid.UUID, lq schedules.
 	var err error
 	if lq.After != nil {
 		rows, err = s.q.RunHistoryListByScheduleAfter(ctx, dbgen.RunHistoryListByScheduleAfterParams{
-			ScheduleID: scheduleID, AfterTriggeredAt: lq.After.At, AfterID: lq.After.ID, PageSize: int32(lq.Limit),
+			ScheduleID: scheduleID, AfterSeq: lq.After.Seq, PageSize: int32(lq.Limit),
 		})
 	} else {
 		rows, err = s.q.RunHistoryListBySchedule(ctx, dbgen.RunHistoryListByScheduleParams{
-			ScheduleID: scheduleID, PageSize: int32(lq.Limit), PageOffset: int32(lq.Offset),
+			ScheduleID: scheduleID, PageSize: int32(lq.Limit), PageOffset: int64(lq.Offset),
 		})
 	}
 	if err != nil {
@@ -144,6 +144,7 @@ func runFromRow(r dbgen.VScheduleExecutionHistory) schedules.Run {
 		CompletionTokens: r.CompletionTokens,
 		AttemptCount:     int(r.AttemptCount),
 		PausedSchedule:   r.PausedSchedule,
+		Seq:              r.Seq,
 	}
 }
 

@@ -73,7 +73,11 @@ func (s *Store) ScheduleGet(ctx context.Context, owner schedules.Owner, id uuid.
 }
 
 // ScheduleGetByID implements schedules.Store.
-func (s *Store) ScheduleGetByID(ctx context.Context, id uuid.UUID) (schedules.Schedule, error) {
+func (s *Store) ScheduleGetByID(ctx context.Context, id uuid.UUID, forUpdate bool) (schedules.Schedule, error) {
+	if forUpdate {
+		row, err := s.q.ScheduleGetByIDForUpdate(ctx, id)
+		return scheduleFrom("get schedule by id for update", row, err)
+	}
 	row, err := s.q.ScheduleGetByID(ctx, id)
 	return scheduleFrom("get schedule by id", row, err)
 }

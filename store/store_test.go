@@ -139,7 +139,7 @@ func TestUnavailableKeepsItsCause(t *testing.T) {
 	dead, err := pgxpool.New(context.Background(), "postgres://postgres@127.0.0.1:1/none?connect_timeout=1")
 	require.NoError(t, err)
 	defer dead.Close()
-	_, err = store.New(dead).ScheduleGetByID(context.Background(), uuid.New())
+	_, err = store.New(dead).ScheduleGetByID(context.Background(), uuid.New(), false)
 	require.ErrorIs(t, err, schedules.ErrUnavailable)
 	var connErr *pgconn.ConnectError
 	require.ErrorAs(t, err, &connErr)
@@ -164,7 +164,7 @@ func TestInTxRollsBack(t *testing.T) {
 		return boom
 	}, func() { t.Fatal("the commit was never tried") })
 	require.ErrorIs(t, err, boom)
-	_, err = b.store.ScheduleGetByID(b.ctx, id)
+	_, err = b.store.ScheduleGetByID(b.ctx, id, false)
 	require.ErrorIs(t, err, schedules.ErrNotFound)
 }
 

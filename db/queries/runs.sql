@@ -1,8 +1,11 @@
 -- name: RunInsertStart :one
 -- Returns no row when the run was already recorded (a retried activity).
+-- The run is numbered after its schedule's latest; the caller holds the
+-- schedule's row lock, so concurrent starts of one schedule take turns.
 INSERT INTO schedule_runs (
-    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, executor
-) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7)
+    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, executor, seq
+) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7,
+    coalesce((SELECT max(r.seq) FROM schedule_runs r WHERE r.schedule_id = $1), 0) + 1)
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING id;
 
@@ -24,14 +27,17 @@ SELECT * FROM v_schedule_execution_history
 WHERE schedule_id = $1 AND id = $2;
 
 -- name: RunHistoryListBySchedule :many
-SELECT * FROM v_schedule_execution_history
-WHERE schedule_id = $1
-ORDER BY triggered_at DESC, id DESC
-LIMIT sqlc.arg(page_size) OFFSET sqlc.arg(page_offset);
+-- Page n starts page_offset runs below the latest; runs are numbered
+-- without gaps, so that is an index range, not an OFFSET that reads the
+-- rows it skips.
+SELECT h.* FROM v_schedule_execution_history h
+WHERE h.schedule_id = sqlc.arg(schedule_id)
+  AND h.seq <= (SELECT coalesce(max(r.seq), 0) FROM schedule_runs r WHERE r.schedule_id = sqlc.arg(schedule_id)) - sqlc.arg(page_offset)::bigint
+ORDER BY h.seq DESC
+LIMIT sqlc.arg(page_size);
 
 -- name: RunHistoryListByScheduleAfter :many
 SELECT * FROM v_schedule_execution_history
-WHERE schedule_id = sqlc.arg(schedule_id)
-  AND (triggered_at, id) < (sqlc.arg(after_triggered_at)::timestamptz, sqlc.arg(after_id)::uuid)
-ORDER BY triggered_at DESC, id DESC
+WHERE schedule_id = sqlc.arg(schedule_id) AND seq < sqlc.arg(after_seq)::bigint
+ORDER BY seq DESC
 LIMIT sqlc.arg(page_size);

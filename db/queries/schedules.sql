@@ -36,6 +36,9 @@ FOR UPDATE;
 -- name: ScheduleGetByID :one
 SELECT * FROM schedules WHERE id = $1;
 
+-- name: ScheduleGetByIDForUpdate :one
+SELECT * FROM schedules WHERE id = $1 FOR UPDATE;
+
 -- name: ScheduleListByOwner :many
 SELECT * FROM schedules
 WHERE tenant_id = sqlc.arg(tenant_id) AND user_id = sqlc.arg(user_id) AND status <> 'DELETED'

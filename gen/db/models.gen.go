@@ -104,6 +104,7 @@ type ScheduleRun struct {
 	AttemptCount     int32
 	Attempts         []byte
 	PausedSchedule   bool
+	Seq              int64
 }
 
 type VScheduleExecutionHistory struct {
@@ -131,4 +132,5 @@ type VScheduleExecutionHistory struct {
 	AttemptCount     int32
 	Attempts         []byte
 	PausedSchedule   bool
+	Seq              int64
 }

@@ -62,7 +62,7 @@ func (q *Queries) RunComplete(ctx context.Context, arg RunCompleteParams) (uuid.
 }
 
 const runHistoryGetBySchedule = `-- name: RunHistoryGetBySchedule :one
-SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule FROM v_schedule_execution_history
+SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule, seq FROM v_schedule_execution_history
 WHERE schedule_id = $1 AND id = $2
 `
 
@@ -99,23 +99,28 @@ func (q *Queries) RunHistoryGetBySchedule(ctx context.Context, arg RunHistoryGet
 		&i.AttemptCount,
 		&i.Attempts,
 		&i.PausedSchedule,
+		&i.Seq,
 	)
 	return i, err
 }
 
 const runHistoryListBySchedule = `-- name: RunHistoryListBySchedule :many
-SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule FROM v_schedule_execution_history
-WHERE schedule_id = $1
-ORDER BY triggered_at DESC, id DESC
-LIMIT $3 OFFSET $2
+SELECT h.id, h.schedule_id, h.schedule_name, h.user_id, h.tenant_id, h.workflow_id, h.query, h.status, h.result, h.error_message, h.model_used, h.provider, h.total_tokens, h.total_cost_usd, h.duration_ms, h.triggered_at, h.started_at, h.completed_at, h.executor, h.prompt_tokens, h.completion_tokens, h.attempt_count, h.attempts, h.paused_schedule, h.seq FROM v_schedule_execution_history h
+WHERE h.schedule_id = $1
+  AND h.seq <= (SELECT coalesce(max(r.seq), 0) FROM schedule_runs r WHERE r.schedule_id = $1) - $2::bigint
+ORDER BY h.seq DESC
+LIMIT $3
 `
 
 type RunHistoryListByScheduleParams struct {
 	ScheduleID uuid.UUID
-	PageOffset int32
+	PageOffset int64
 	PageSize   int32
 }
 
+// Page n starts page_offset runs below the latest; runs are numbered
+// without gaps, so that is an index range, not an OFFSET that reads the
+// rows it skips.
 func (q *Queries) RunHistoryListBySchedule(ctx context.Context, arg RunHistoryListByScheduleParams) ([]VScheduleExecutionHistory, error) {
 	rows, err := q.db.Query(ctx, runHistoryListBySchedule, arg.ScheduleID, arg.PageOffset, arg.PageSize)
 	if err != nil {
@@ -150,6 +155,7 @@ func (q *Queries) RunHistoryListBySchedule(ctx context.Context, arg RunHistoryLi
 			&i.AttemptCount,
 			&i.Attempts,
 			&i.PausedSchedule,
+			&i.Seq,
 		); err != nil {
 			return nil, err
 		}
@@ -162,27 +168,20 @@ func (q *Queries) RunHistoryListBySchedule(ctx context.Context, arg RunHistoryLi
 }
 
 const runHistoryListByScheduleAfter = `-- name: RunHistoryListByScheduleAfter :many
-SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule FROM v_schedule_execution_history
-WHERE schedule_id = $1
-  AND (triggered_at, id) < ($2::timestamptz, $3::uuid)
-ORDER BY triggered_at DESC, id DESC
-LIMIT $4
+SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule, seq FROM v_schedule_execution_history
+WHERE schedule_id = $1 AND seq < $2::bigint
+ORDER BY seq DESC
+LIMIT $3
 `
 
 type RunHistoryListByScheduleAfterParams struct {
-	ScheduleID       uuid.UUID
-	AfterTriggeredAt time.Time
-	AfterID          uuid.UUID
-	PageSize         int32
+	ScheduleID uuid.UUID
+	AfterSeq   int64
+	PageSize   int32
 }
 
 func (q *Queries) RunHistoryListByScheduleAfter(ctx context.Context, arg RunHistoryListByScheduleAfterParams) ([]VScheduleExecutionHistory, error) {
-	rows, err := q.db.Query(ctx, runHistoryListByScheduleAfter,
-		arg.ScheduleID,
-		arg.AfterTriggeredAt,
-		arg.AfterID,
-		arg.PageSize,
-	)
+	rows, err := q.db.Query(ctx, runHistoryListByScheduleAfter, arg.ScheduleID, arg.AfterSeq, arg.PageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +214,7 @@ func (q *Queries) RunHistoryListByScheduleAfter(ctx context.Context, arg RunHist
 			&i.AttemptCount,
 			&i.Attempts,
 			&i.PausedSchedule,
+			&i.Seq,
 		); err != nil {
 			return nil, err
 		}
@@ -228,8 +228,9 @@ func (q *Queries) RunHistoryListByScheduleAfter(ctx context.Context, arg RunHist
 
 const runInsertStart = `-- name: RunInsertStart :one
 INSERT INTO schedule_runs (
-    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, executor
-) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7)
+    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, executor, seq
+) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7,
+    coalesce((SELECT max(r.seq) FROM schedule_runs r WHERE r.schedule_id = $1), 0) + 1)
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING id
 `
@@ -245,6 +246,8 @@ type RunInsertStartParams struct {
 }
 
 // Returns no row when the run was already recorded (a retried activity).
+// The run is numbered after its schedule's latest; the caller holds the
+// schedule's row lock, so concurrent starts of one schedule take turns.
 func (q *Queries) RunInsertStart(ctx context.Context, arg RunInsertStartParams) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, runInsertStart,
 		arg.ScheduleID,

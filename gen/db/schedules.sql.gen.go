@@ -116,6 +116,58 @@ func (q *Queries) ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, 
 	return i, err
 }
 
+const scheduleGetByIDForUpdate = `-- name: ScheduleGetByIDForUpdate :one
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) ScheduleGetByIDForUpdate(ctx context.Context, id uuid.UUID) (Schedule, error) {
+	row := q.db.QueryRow(ctx, scheduleGetByIDForUpdate, id)
+	var i Schedule
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TenantID,
+		&i.Name,
+		&i.Description,
+		&i.CronExpression,
+		&i.Timezone,
+		&i.TaskQuery,
+		&i.TaskContext,
+		&i.MaxBudgetPerRunUsd,
+		&i.TimeoutSeconds,
+		&i.TemporalScheduleID,
+		&i.Status,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.LastRunAt,
+		&i.NextRunAt,
+		&i.TotalRuns,
+		&i.SuccessfulRuns,
+		&i.FailedRuns,
+		&i.TotalTokens,
+		&i.TotalCostUsd,
+		&i.PausedAt,
+		&i.PausedBy,
+		&i.PauseReason,
+		&i.ResumedAt,
+		&i.ResumedBy,
+		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
+	)
+	return i, err
+}
+
 const scheduleGetByOwner = `-- name: ScheduleGetByOwner :one
 SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
