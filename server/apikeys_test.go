@@ -79,7 +79,7 @@ func TestResourceBounds(t *testing.T) {
 		mutate(body)
 		resp := b.do(t, request{method: http.MethodPost, path: "/api/v1/schedules", token: tok, body: body})
 		require.Equal(t, http.StatusBadRequest, resp.status, "%s: %s", name, resp.body)
-		require.Equal(t, "https://schedsvc.dev/problems/invalid-request", resp.problem(t).Type, name)
+		require.Equal(t, "https://schedsvc.dev/problems/invalid-request", string(resp.problem(t).Type), name)
 	}
 	resp := b.do(t, request{method: http.MethodGet, path: "/api/v1/schedules?page_size=101", token: tok})
 	require.Equal(t, http.StatusBadRequest, resp.status)

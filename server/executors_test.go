@@ -47,7 +47,7 @@ func TestExecutorsFire(t *testing.T) {
 			require.InDelta(t, wantCost, r.TotalCostUsd, 1e-9)
 			require.Equal(t, "test-model-2026-01-01", *r.ModelUsed)
 			require.Equal(t, "test-llm", *r.Provider)
-			require.Equal(t, "llm", *r.Executor)
+			require.Equal(t, "llm", string(*r.Executor))
 			require.Len(t, r.Attempts, 1)
 			calls := env.fakes.llmCallsFor(r.Query)
 			require.Len(t, calls, 1)

@@ -62,7 +62,7 @@ func TestPreviewCron(t *testing.T) {
 		resp := b.do(t, request{method: http.MethodGet, token: tok, path: previewPath(c.q)})
 		require.Equal(t, c.status, resp.status, "%v: %s", c.q, resp.body)
 		if c.kind != "" {
-			require.Equal(t, "https://schedsvc.dev/problems/"+c.kind, resp.problem(t).Type, "%v", c.q)
+			require.Equal(t, "https://schedsvc.dev/problems/"+c.kind, string(resp.problem(t).Type), "%v", c.q)
 		}
 	}
 

@@ -302,7 +302,7 @@ func TestRejectedInputCreatesNothing(t *testing.T) {
 		resp := b.do(t, c.rq)
 		require.Equal(t, c.status, resp.status, "%s: %s", c.name, resp.body)
 		p := resp.problem(t)
-		require.Equal(t, "https://schedsvc.dev/problems/"+c.kind, p.Type, c.name)
+		require.Equal(t, "https://schedsvc.dev/problems/"+c.kind, string(p.Type), c.name)
 		require.NotEmpty(t, p.Detail, c.name)
 	}
 	require.Zero(t, scheduleRowCount(t, o), "no rejected create left a row")
