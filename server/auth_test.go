@@ -36,7 +36,7 @@ func TestAuthRejectsBadCredentials(t *testing.T) {
 		resp := b.do(t, request{method: http.MethodGet, path: "/api/v1/schedules", token: tok})
 		require.Equal(t, http.StatusUnauthorized, resp.status, name)
 		require.Contains(t, resp.header.Get("WWW-Authenticate"), "Bearer", name)
-		require.Equal(t, "https://schedsvc.dev/problems/unauthorized", resp.problem(t).Type, name)
+		require.Equal(t, "https://schedsvc.dev/problems/unauthorized", string(resp.problem(t).Type), name)
 	}
 
 	// Credentials come first: a bad body without a token is still a 401.

@@ -47,7 +47,7 @@ func TestExecutorsFire(t *testing.T) {
 			require.InDelta(t, wantCost, r.TotalCostUsd, 1e-9)
 			require.Equal(t, "test-model-2026-01-01", *r.ModelUsed)
 			require.Equal(t, "test-llm", *r.Provider)
-			require.Equal(t, "llm", *r.Executor)
+			require.Equal(t, "llm", string(*r.Executor))
 			require.Len(t, r.Attempts, 1)
 			calls := env.fakes.llmCallsFor(r.Query)
 			require.Len(t, calls, 1)
@@ -265,7 +265,7 @@ func TestOverlapPolicy(t *testing.T) {
 		"retry_policy": map[string]any{"max_attempts": 2, "initial_backoff_seconds": 30, "max_backoff_seconds": 5},
 	}})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.status)
-	require.Equal(t, "https://schedsvc.dev/problems/invalid-field", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/invalid-field", string(resp.problem(t).Type))
 	resp = b.do(t, request{method: http.MethodPut, path: "/api/v1/schedules/" + id, token: tok, body: map[string]any{"executor": "echo"}})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.status, "echo is not enabled on this server")
 }

@@ -187,7 +187,7 @@ func (h *fuzzHarness) check(t *testing.T, op uint8, query string, body []byte, k
 	if target.path == "schedules" && resp.header.Get("Idempotent-Replayed") == "" {
 		// Keep the owner under the limit, so later creates still reach the
 		// insert, and keep the fuzzer's schedules from firing.
-		var out api.CreateScheduleResponse
+		var out api.ScheduleCreated
 		resp.decode(t, &out)
 		require.NoError(t, h.b.manager.Delete(ctx, h.owner, out.ScheduleId))
 	}

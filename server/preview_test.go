@@ -62,14 +62,14 @@ func TestPreviewCron(t *testing.T) {
 		resp := b.do(t, request{method: http.MethodGet, token: tok, path: previewPath(c.q)})
 		require.Equal(t, c.status, resp.status, "%v: %s", c.q, resp.body)
 		if c.kind != "" {
-			require.Equal(t, "https://schedsvc.dev/problems/"+c.kind, resp.problem(t).Type, "%v", c.q)
+			require.Equal(t, "https://schedsvc.dev/problems/"+c.kind, string(resp.problem(t).Type), "%v", c.q)
 		}
 	}
 
 	strict := setup(t, func(o *setupOptions) { o.limits.MinInterval = 2 * time.Hour })
 	resp = strict.do(t, request{method: http.MethodGet, token: tok, path: previewPath(url.Values{"cron_expression": {"0 8,9 * * *"}})})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.status, "the minimum interval applies as on create")
-	require.Equal(t, "https://schedsvc.dev/problems/interval-too-short", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/interval-too-short", string(resp.problem(t).Type))
 }
 
 func formatAll(ts []time.Time) []string {

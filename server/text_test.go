@@ -59,7 +59,7 @@ func TestHostileTextRejected(t *testing.T) {
 		resp := b.do(t, c.rq)
 		require.Equal(t, http.StatusUnprocessableEntity, resp.status, "%s: %s", c.name, resp.body)
 		p := resp.problem(t)
-		require.Equal(t, "https://schedsvc.dev/problems/invalid-field", p.Type, c.name)
+		require.Equal(t, "https://schedsvc.dev/problems/invalid-field", string(p.Type), c.name)
 		require.NotNil(t, p.Errors, c.name)
 		require.Equal(t, []string{c.field}, fieldsOf(*p.Errors), c.name)
 	}
@@ -84,7 +84,7 @@ func TestHostileTextRejected(t *testing.T) {
 		resp := b.do(t, c.rq)
 		require.Equal(t, http.StatusBadRequest, resp.status, "%s: %s", c.name, resp.body)
 		p := resp.problem(t)
-		require.Equal(t, "https://schedsvc.dev/problems/invalid-request", p.Type, c.name)
+		require.Equal(t, "https://schedsvc.dev/problems/invalid-request", string(p.Type), c.name)
 		if c.detail != "" {
 			require.Equal(t, c.detail, *p.Detail, c.name)
 		}

@@ -91,6 +91,72 @@ func (e OverlapPolicy) Valid() bool {
 	}
 }
 
+// Defines values for ProblemType.
+const (
+	ProblemTypeHttpsschedsvcDevproblemsbodyTooLarge          ProblemType = "https://schedsvc.dev/problems/body-too-large"
+	ProblemTypeHttpsschedsvcDevproblemsbudgetExceeded        ProblemType = "https://schedsvc.dev/problems/budget-exceeded"
+	ProblemTypeHttpsschedsvcDevproblemsidempotencyInProgress ProblemType = "https://schedsvc.dev/problems/idempotency-in-progress"
+	ProblemTypeHttpsschedsvcDevproblemsidempotencyKeyReused  ProblemType = "https://schedsvc.dev/problems/idempotency-key-reused"
+	ProblemTypeHttpsschedsvcDevproblemsinternal              ProblemType = "https://schedsvc.dev/problems/internal"
+	ProblemTypeHttpsschedsvcDevproblemsintervalTooShort      ProblemType = "https://schedsvc.dev/problems/interval-too-short"
+	ProblemTypeHttpsschedsvcDevproblemsinvalidCron           ProblemType = "https://schedsvc.dev/problems/invalid-cron"
+	ProblemTypeHttpsschedsvcDevproblemsinvalidField          ProblemType = "https://schedsvc.dev/problems/invalid-field"
+	ProblemTypeHttpsschedsvcDevproblemsinvalidRequest        ProblemType = "https://schedsvc.dev/problems/invalid-request"
+	ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed      ProblemType = "https://schedsvc.dev/problems/method-not-allowed"
+	ProblemTypeHttpsschedsvcDevproblemsnotFound              ProblemType = "https://schedsvc.dev/problems/not-found"
+	ProblemTypeHttpsschedsvcDevproblemsrateLimited           ProblemType = "https://schedsvc.dev/problems/rate-limited"
+	ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached  ProblemType = "https://schedsvc.dev/problems/schedule-limit-reached"
+	ProblemTypeHttpsschedsvcDevproblemsserviceUnavailable    ProblemType = "https://schedsvc.dev/problems/service-unavailable"
+	ProblemTypeHttpsschedsvcDevproblemsunauthorized          ProblemType = "https://schedsvc.dev/problems/unauthorized"
+	ProblemTypeHttpsschedsvcDevproblemsunknownField          ProblemType = "https://schedsvc.dev/problems/unknown-field"
+	ProblemTypeHttpsschedsvcDevproblemsunknownTimezone       ProblemType = "https://schedsvc.dev/problems/unknown-timezone"
+	ProblemTypeHttpsschedsvcDevproblemsunsupportedMediaType  ProblemType = "https://schedsvc.dev/problems/unsupported-media-type"
+)
+
+// Valid indicates whether the value is a known member of the ProblemType enum.
+func (e ProblemType) Valid() bool {
+	switch e {
+	case ProblemTypeHttpsschedsvcDevproblemsbodyTooLarge:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsbudgetExceeded:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsidempotencyInProgress:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsidempotencyKeyReused:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinternal:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsintervalTooShort:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinvalidCron:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinvalidField:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinvalidRequest:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsnotFound:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsrateLimited:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsserviceUnavailable:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsunauthorized:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsunknownField:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsunknownTimezone:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsunsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessStatus.
 const (
 	ReadinessStatusNotReady ReadinessStatus = "not_ready"
@@ -103,6 +169,54 @@ func (e ReadinessStatus) Valid() bool {
 	case ReadinessStatusNotReady:
 		return true
 	case ReadinessStatusReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunExecutor.
+const (
+	RunExecutorEcho     RunExecutor = "echo"
+	RunExecutorHttp     RunExecutor = "http"
+	RunExecutorLlm      RunExecutor = "llm"
+	RunExecutorWorkflow RunExecutor = "workflow"
+)
+
+// Valid indicates whether the value is a known member of the RunExecutor enum.
+func (e RunExecutor) Valid() bool {
+	switch e {
+	case RunExecutorEcho:
+		return true
+	case RunExecutorHttp:
+		return true
+	case RunExecutorLlm:
+		return true
+	case RunExecutorWorkflow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunDetailExecutor.
+const (
+	RunDetailExecutorEcho     RunDetailExecutor = "echo"
+	RunDetailExecutorHttp     RunDetailExecutor = "http"
+	RunDetailExecutorLlm      RunDetailExecutor = "llm"
+	RunDetailExecutorWorkflow RunDetailExecutor = "workflow"
+)
+
+// Valid indicates whether the value is a known member of the RunDetailExecutor enum.
+func (e RunDetailExecutor) Valid() bool {
+	switch e {
+	case RunDetailExecutorEcho:
+		return true
+	case RunDetailExecutorHttp:
+		return true
+	case RunDetailExecutorLlm:
+		return true
+	case RunDetailExecutorWorkflow:
 		return true
 	default:
 		return false
@@ -177,19 +291,9 @@ type CreateScheduleRequest struct {
 	// Example: Summarises yesterday's support tickets for the team lead every weekday morning.
 	Description *string `json:"description,omitempty"`
 
-	// Executor What performs each run. `llm`: an OpenAI-compatible chat-completions call with the
-	// server's model (`task_context.model` may name another priced model,
-	// `task_context.system_prompt` sets a system prompt); tokens and cost come from the
-	// provider's usage and the server's price table, and `max_tokens` is capped so that the
-	// worst-case cost fits `max_budget_per_run_usd` (a run that cannot fit is not started and
-	// is FAILED with a budget error). `http`: a signed webhook POST to the server's task
-	// endpoint, which reports result, tokens and cost. `workflow`: a child workflow on the
-	// platform's own Temporal workers. `echo`: **demo only** — answers with the task query
-	// and costs nothing; servers enable it only for trying the service. A server may enable
-	// only some executors (422 `invalid-field` otherwise).
-	//
-	//
-	// Example: llm
+	// Executor What performs each run. Default: the server's configured default executor
+	// (`EXECUTOR_DEFAULT`, `http` unless configured otherwise), which the created
+	// schedule's `executor` shows.
 	Executor *Executor `json:"executor,omitempty"`
 
 	// MaxBudgetPerRunUsd Maximum spend per run in USD; a run stops when it would exceed it. Must not exceed the
@@ -204,14 +308,7 @@ type CreateScheduleRequest struct {
 	// Example: Weekday support digest
 	Name string `json:"name"`
 
-	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
-	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
-	// one firing waits and starts after the current run; further ones are skipped.
-	// `BUFFER_ALL`: every firing waits its turn. `CANCEL_OTHER`: the running run is cancelled
-	// (recorded as CANCELLED) and the new one starts. `ALLOW_ALL`: runs overlap freely.
-	//
-	//
-	// Example: SKIP
+	// OverlapPolicy What happens when a firing comes while the previous run is still going.
 	OverlapPolicy *OverlapPolicy `json:"overlap_policy,omitempty"`
 
 	// PauseAfterFailures Pause the schedule after this many consecutive runs that did not complete (FAILED,
@@ -222,16 +319,8 @@ type CreateScheduleRequest struct {
 	// Example: 3
 	PauseAfterFailures *int `json:"pause_after_failures,omitempty"`
 
-	// RetryPolicy How a failed run is retried within its own `timeout_seconds` and
-	// `max_budget_per_run_usd`: attempt n+1 starts after min(initial × 2^(n-1), max) seconds.
-	// A run is FAILED only when its attempts are exhausted, when no time is left for another
-	// attempt, or when the failure cannot be cured by retrying (a budget refusal, a 4xx
-	// answer). Each attempt's error, tokens and cost are kept (see the run detail); the cost
-	// of failed attempts counts.
-	//
-	//
-	// Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
-	RetryPolicy *RetryPolicy `json:"retry_policy,omitempty"`
+	// RetryPolicy How a failed run is retried. Default when absent: 3 attempts, 10 s, 300 s.
+	RetryPolicy *RetryPolicyRequest `json:"retry_policy,omitempty"`
 
 	// TaskContext Optional free-form JSON object passed to every run alongside `task_query`. At most 100
 	// top-level keys and 16384 bytes as compact JSON (400 `invalid-request` beyond).
@@ -265,24 +354,6 @@ type CreateScheduleRequest struct {
 	//
 	// Example: Europe/Berlin
 	Timezone *string `json:"timezone,omitempty"`
-}
-
-// CreateScheduleResponse Result of creating a schedule.
-type CreateScheduleResponse struct {
-	// Message Human-readable confirmation.
-	//
-	// Example: Schedule created
-	Message string `json:"message"`
-
-	// NextRunAt When the schedule first runs (UTC).
-	//
-	// Example: 2026-11-30T08:00:00Z
-	NextRunAt *time.Time `json:"next_run_at"`
-
-	// ScheduleId Id of the new schedule; also in the `Location` header.
-	//
-	// Example: 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
-	ScheduleId openapi_types.UUID `json:"schedule_id"`
 }
 
 // CronPreview When a cron expression fires in a time zone.
@@ -382,7 +453,7 @@ type Problem struct {
 	// Type Stable URI identifying the kind of problem, `https://schedsvc.dev/problems/<kind>`:
 	// `invalid-request` (400: malformed JSON, schema violation, bad parameter),
 	// `unknown-field` (400: a JSON field the schema does not declare),
-	// `unauthorized` (401: missing or invalid bearer token),
+	// `unauthorized` (401: no credentials, an invalid JWT, or an unknown or revoked API key),
 	// `not-found` (404: no such schedule for this user and tenant, including another
 	// user's or tenant's and deleted ones; or no such endpoint),
 	// `method-not-allowed` (405: the path does not take this method; see `Allow`),
@@ -396,11 +467,34 @@ type Problem struct {
 	// `invalid-field` (422: any other domain rule),
 	// `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 	// `internal` (500: unexpected error; generic message).
+	// New kinds may be added in later versions: treat an unknown `type` by its `status`.
 	//
 	//
 	// Example: https://schedsvc.dev/problems/invalid-cron
-	Type string `json:"type"`
+	Type ProblemType `json:"type"`
 }
+
+// ProblemType Stable URI identifying the kind of problem, `https://schedsvc.dev/problems/<kind>`:
+// `invalid-request` (400: malformed JSON, schema violation, bad parameter),
+// `unknown-field` (400: a JSON field the schema does not declare),
+// `unauthorized` (401: no credentials, an invalid JWT, or an unknown or revoked API key),
+// `not-found` (404: no such schedule for this user and tenant, including another
+// user's or tenant's and deleted ones; or no such endpoint),
+// `method-not-allowed` (405: the path does not take this method; see `Allow`),
+// `schedule-limit-reached` (409: maximum number of schedules reached),
+// `idempotency-in-progress` (409: a request with this Idempotency-Key is still running),
+// `idempotency-key-reused` (422: the Idempotency-Key was used for a different request),
+// `rate-limited` (429: rate limit used up; see Retry-After),
+// `body-too-large` (413), `unsupported-media-type` (415: body not `application/json`),
+// `invalid-cron` (422), `unknown-timezone` (422), `interval-too-short` (422: runs closer
+// than the minimum interval), `budget-exceeded` (422: budget negative or over the cap),
+// `invalid-field` (422: any other domain rule),
+// `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
+// `internal` (500: unexpected error; generic message).
+// New kinds may be added in later versions: treat an unknown `type` by its `status`.
+//
+// Example: https://schedsvc.dev/problems/invalid-cron
+type ProblemType string
 
 // ProblemFieldError One invalid field or parameter.
 type ProblemFieldError struct {
@@ -453,10 +547,33 @@ type ReadinessStatus string
 // A run is FAILED only when its attempts are exhausted, when no time is left for another
 // attempt, or when the failure cannot be cured by retrying (a budget refusal, a 4xx
 // answer). Each attempt's error, tokens and cost are kept (see the run detail); the cost
-// of failed attempts counts.
+// of failed attempts counts. In a schedule every field is present.
 //
 // Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
 type RetryPolicy struct {
+	// InitialBackoffSeconds Wait before the second attempt.
+	//
+	// Example: 10
+	InitialBackoffSeconds int `json:"initial_backoff_seconds"`
+
+	// MaxAttempts Attempts per run, including the first; 1 means no retry.
+	//
+	// Example: 3
+	MaxAttempts int `json:"max_attempts"`
+
+	// MaxBackoffSeconds Longest wait between attempts.
+	//
+	// Example: 300
+	MaxBackoffSeconds int `json:"max_backoff_seconds"`
+}
+
+// RetryPolicyRequest A retry policy as sent on create or update (see `RetryPolicy` for what it does). It is
+// always taken whole: on update it **replaces** the schedule's policy, it is not merged
+// with it, so a backoff left out takes its default below, not the schedule's current
+// value. Without `retry_policy` a new schedule gets 3 attempts, 10 s and 300 s.
+//
+// Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
+type RetryPolicyRequest struct {
 	// InitialBackoffSeconds Wait before the second attempt.
 	//
 	// Example: 10
@@ -501,7 +618,7 @@ type Run struct {
 	// Executor The executor that performed the run (see `Executor`); null for runs recorded before executors were chosen per schedule.
 	//
 	// Example: llm
-	Executor *string `json:"executor"`
+	Executor *RunExecutor `json:"executor"`
 
 	// Id The run's id.
 	//
@@ -568,9 +685,14 @@ type Run struct {
 
 	// WorkflowId Id of the Temporal workflow that performed the run (useful for support).
 	//
-	// Example: sched-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
+	// Example: scheduled-run-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
 	WorkflowId string `json:"workflow_id"`
 }
+
+// RunExecutor The executor that performed the run (see `Executor`); null for runs recorded before executors were chosen per schedule.
+//
+// Example: llm
+type RunExecutor string
 
 // RunAttempt One attempt of a run.
 type RunAttempt struct {
@@ -667,7 +789,7 @@ type RunDetail struct {
 	// Executor The executor that performed the run (see `Executor`); null for runs recorded before executors were chosen per schedule.
 	//
 	// Example: llm
-	Executor *string `json:"executor"`
+	Executor *RunDetailExecutor `json:"executor"`
 
 	// Id The run's id.
 	//
@@ -734,9 +856,14 @@ type RunDetail struct {
 
 	// WorkflowId Id of the Temporal workflow that performed the run (useful for support).
 	//
-	// Example: sched-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
+	// Example: scheduled-run-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
 	WorkflowId string `json:"workflow_id"`
 }
+
+// RunDetailExecutor The executor that performed the run (see `Executor`); null for runs recorded before executors were chosen per schedule.
+//
+// Example: llm
+type RunDetailExecutor string
 
 // RunList One page of a schedule's runs.
 type RunList struct {
@@ -842,14 +969,15 @@ type Schedule struct {
 	// Example: Weekday support digest
 	Name string `json:"name"`
 
-	// NextRunAt When the schedule runs next; null while paused.
+	// NextRunAt When the schedule runs next, in UTC (`Z`); the same instant as `next_runs[0]`. Null while paused.
 	//
 	// Example: 2026-11-30T08:00:00Z
 	NextRunAt *time.Time `json:"next_run_at"`
 
-	// NextRuns The next five firing times, RFC 3339 in the schedule's zone offset; empty while the
-	// schedule is paused. The first is `next_run_at`. Same semantics as
-	// `GET /api/v1/cron/preview`.
+	// NextRuns The next five firing times, RFC 3339 in the schedule's zone offset (for reading);
+	// empty while the schedule is paused. The first is the same instant as `next_run_at`,
+	// which like every other timestamp of a schedule is in UTC (`Z`): compare them as
+	// instants, not as strings. Same semantics as `GET /api/v1/cron/preview`.
 	//
 	//
 	// Example: ["2026-11-30T09:00:00+01:00","2026-12-01T09:00:00+01:00"]
@@ -898,7 +1026,7 @@ type Schedule struct {
 	// A run is FAILED only when its attempts are exhausted, when no time is left for another
 	// attempt, or when the failure cannot be cured by retrying (a budget refusal, a 4xx
 	// answer). Each attempt's error, tokens and cost are kept (see the run detail); the cost
-	// of failed attempts counts.
+	// of failed attempts counts. In a schedule every field is present.
 	//
 	//
 	// Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
@@ -979,6 +1107,24 @@ type ScheduleActionRequest struct {
 	//
 	// Example: Quarter-end freeze until 2 January
 	Reason *string `json:"reason,omitempty"`
+}
+
+// ScheduleCreated Result of creating a schedule.
+type ScheduleCreated struct {
+	// Message Human-readable confirmation.
+	//
+	// Example: Schedule created
+	Message string `json:"message"`
+
+	// NextRunAt When the schedule first runs (UTC).
+	//
+	// Example: 2026-11-30T08:00:00Z
+	NextRunAt *time.Time `json:"next_run_at"`
+
+	// ScheduleId Id of the new schedule; also in the `Location` header.
+	//
+	// Example: 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+	ScheduleId openapi_types.UUID `json:"schedule_id"`
 }
 
 // ScheduleList One page of schedules.
@@ -1077,16 +1223,9 @@ type UpdateScheduleRequest struct {
 	// Example: 3
 	PauseAfterFailures *int `json:"pause_after_failures,omitempty"`
 
-	// RetryPolicy How a failed run is retried within its own `timeout_seconds` and
-	// `max_budget_per_run_usd`: attempt n+1 starts after min(initial × 2^(n-1), max) seconds.
-	// A run is FAILED only when its attempts are exhausted, when no time is left for another
-	// attempt, or when the failure cannot be cured by retrying (a budget refusal, a 4xx
-	// answer). Each attempt's error, tokens and cost are kept (see the run detail); the cost
-	// of failed attempts counts.
-	//
-	//
-	// Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
-	RetryPolicy *RetryPolicy `json:"retry_policy,omitempty"`
+	// RetryPolicy A new retry policy. It replaces the current one whole (no merge): a backoff left out
+	// takes its default (10 s, 300 s), not the schedule's current value.
+	RetryPolicy *RetryPolicyRequest `json:"retry_policy,omitempty"`
 
 	// TaskContext Replaces the whole task context (no merge). May not be combined with
 	// `clear_task_context: true` (422 `invalid-field`). Same bounds as on create: at most
@@ -1141,11 +1280,20 @@ type StatusFilter = ScheduleStatus
 // BadRequest RFC 9457 problem details. Branch on `type`; the other texts may change.
 type BadRequest = Problem
 
+// BadRequestBody RFC 9457 problem details. Branch on `type`; the other texts may change.
+type BadRequestBody = Problem
+
 // Conflict RFC 9457 problem details. Branch on `type`; the other texts may change.
 type Conflict = Problem
 
+// CreateRejected RFC 9457 problem details. Branch on `type`; the other texts may change.
+type CreateRejected = Problem
+
 // IdempotencyConflict RFC 9457 problem details. Branch on `type`; the other texts may change.
 type IdempotencyConflict = Problem
+
+// IdempotencyKeyReused RFC 9457 problem details. Branch on `type`; the other texts may change.
+type IdempotencyKeyReused = Problem
 
 // InternalError RFC 9457 problem details. Branch on `type`; the other texts may change.
 type InternalError = Problem
@@ -1156,6 +1304,9 @@ type NotFound = Problem
 // PayloadTooLarge RFC 9457 problem details. Branch on `type`; the other texts may change.
 type PayloadTooLarge = Problem
 
+// PreviewRejected RFC 9457 problem details. Branch on `type`; the other texts may change.
+type PreviewRejected = Problem
+
 // ServiceUnavailable RFC 9457 problem details. Branch on `type`; the other texts may change.
 type ServiceUnavailable = Problem
 
@@ -1165,11 +1316,11 @@ type TooManyRequests = Problem
 // Unauthorized RFC 9457 problem details. Branch on `type`; the other texts may change.
 type Unauthorized = Problem
 
-// UnprocessableEntity RFC 9457 problem details. Branch on `type`; the other texts may change.
-type UnprocessableEntity = Problem
-
 // UnsupportedMediaType RFC 9457 problem details. Branch on `type`; the other texts may change.
 type UnsupportedMediaType = Problem
+
+// UpdateRejected RFC 9457 problem details. Branch on `type`; the other texts may change.
+type UpdateRejected = Problem
 
 // PreviewCronParams defines parameters for PreviewCron.
 type PreviewCronParams struct {
@@ -1210,7 +1361,9 @@ type CreateScheduleParams struct {
 	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
 	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
 	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-	// still in progress is 409 `idempotency-in-progress`.
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1220,7 +1373,9 @@ type DeleteScheduleParams struct {
 	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
 	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
 	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-	// still in progress is 409 `idempotency-in-progress`.
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1230,7 +1385,9 @@ type PauseScheduleParams struct {
 	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
 	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
 	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-	// still in progress is 409 `idempotency-in-progress`.
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1240,7 +1397,9 @@ type ResumeScheduleParams struct {
 	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
 	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
 	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-	// still in progress is 409 `idempotency-in-progress`.
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1396,6 +1555,10 @@ type ClientInterface interface {
 	DeleteSchedule(ctx context.Context, id ScheduleId, params *DeleteScheduleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSchedule Get a schedule
+	//
+	// One of the caller's schedules with its counters (runs, tokens, cost), its pause and resume
+	// history and its next firing times. Another user's or tenant's schedule, and a deleted
+	// one, is 404 `not-found`.
 	//
 	// Corresponds with GET /api/v1/schedules/{id} (the `GetSchedule` operationId).
 	GetSchedule(ctx context.Context, id ScheduleId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1607,6 +1770,10 @@ func (c *Client) DeleteSchedule(ctx context.Context, id ScheduleId, params *Dele
 }
 
 // GetSchedule Get a schedule
+//
+// One of the caller's schedules with its counters (runs, tokens, cost), its pause and resume
+// history and its next firing times. Another user's or tenant's schedule, and a deleted
+// one, is 404 `not-found`.
 //
 // Corresponds with GET /api/v1/schedules/{id} (the `GetSchedule` operationId).
 func (c *Client) GetSchedule(ctx context.Context, id ScheduleId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2593,6 +2760,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetScheduleWithResponse Get a schedule
 	//
+	// One of the caller's schedules with its counters (runs, tokens, cost), its pause and resume
+	// history and its next firing times. Another user's or tenant's schedule, and a deleted
+	// one, is 404 `not-found`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/schedules/{id} (the `GetSchedule` operationId).
@@ -2742,18 +2913,6 @@ type PreviewCronClientResponse401Headers struct {
 	XRequestId      string
 }
 
-// PreviewCronClientResponse422Headers the declared response headers of an HTTP 422 response for PreviewCron
-type PreviewCronClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // PreviewCronClientResponse429Headers the declared response headers of an HTTP 429 response for PreviewCron
 type PreviewCronClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -2792,6 +2951,18 @@ type PreviewCronClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// PreviewCronClientResponseDefaultHeaders the declared response headers of an HTTP default response for PreviewCron
+type PreviewCronClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type PreviewCronClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2801,28 +2972,28 @@ type PreviewCronClientResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *PreviewRejected
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PreviewCronClientResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PreviewCronClientResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PreviewCronClientResponse401Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *PreviewCronClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PreviewCronClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *PreviewCronClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *PreviewCronClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *PreviewCronClientResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2840,11 +3011,6 @@ func (r PreviewCronClientResponse) GetApplicationproblemJSON401() *Unauthorized 
 	return r.ApplicationproblemJSON401
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r PreviewCronClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r PreviewCronClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -2858,6 +3024,11 @@ func (r PreviewCronClientResponse) GetApplicationproblemJSON500() *InternalError
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r PreviewCronClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PreviewCronClientResponse) GetApplicationproblemJSONDefault() *PreviewRejected {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -3047,7 +3218,6 @@ func (r ListSchedulesClientResponse) ContentType() string {
 
 // CreateScheduleClientResponse201Headers the declared response headers of an HTTP 201 response for CreateSchedule
 type CreateScheduleClientResponse201Headers struct {
-	IdempotentReplayed  *string
 	Location            string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -3113,18 +3283,6 @@ type CreateScheduleClientResponse415Headers struct {
 	XRequestId          string
 }
 
-// CreateScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for CreateSchedule
-type CreateScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // CreateScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for CreateSchedule
 type CreateScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -3163,13 +3321,25 @@ type CreateScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// CreateScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for CreateSchedule
+type CreateScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type CreateScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *CreateScheduleResponse
+	JSON201 *ScheduleCreated
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadRequestBody
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -3178,14 +3348,14 @@ type CreateScheduleClientResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *CreateRejected
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateScheduleClientResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3198,23 +3368,23 @@ type CreateScheduleClientResponse struct {
 	Headers413 *CreateScheduleClientResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateScheduleClientResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *CreateScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateScheduleClientResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r CreateScheduleClientResponse) GetJSON201() *CreateScheduleResponse {
+func (r CreateScheduleClientResponse) GetJSON201() *ScheduleCreated {
 	return r.JSON201
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r CreateScheduleClientResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r CreateScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
 	return r.ApplicationproblemJSON400
 }
 
@@ -3238,11 +3408,6 @@ func (r CreateScheduleClientResponse) GetApplicationproblemJSON415() *Unsupporte
 	return r.ApplicationproblemJSON415
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r CreateScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -3256,6 +3421,11 @@ func (r CreateScheduleClientResponse) GetApplicationproblemJSON500() *InternalEr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r CreateScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateScheduleClientResponse) GetApplicationproblemJSONDefault() *CreateRejected {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -3289,7 +3459,6 @@ func (r CreateScheduleClientResponse) ContentType() string {
 
 // DeleteScheduleClientResponse204Headers the declared response headers of an HTTP 204 response for DeleteSchedule
 type DeleteScheduleClientResponse204Headers struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -3342,18 +3511,6 @@ type DeleteScheduleClientResponse409Headers struct {
 	XRequestId          string
 }
 
-// DeleteScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for DeleteSchedule
-type DeleteScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // DeleteScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for DeleteSchedule
 type DeleteScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -3392,6 +3549,18 @@ type DeleteScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// DeleteScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for DeleteSchedule
+type DeleteScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type DeleteScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3403,14 +3572,14 @@ type DeleteScheduleClientResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *IdempotencyConflict
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *IdempotencyKeyReused
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *DeleteScheduleClientResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3421,14 +3590,14 @@ type DeleteScheduleClientResponse struct {
 	Headers404 *DeleteScheduleClientResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *DeleteScheduleClientResponse409Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *DeleteScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DeleteScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DeleteScheduleClientResponseDefaultHeaders
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -3451,11 +3620,6 @@ func (r DeleteScheduleClientResponse) GetApplicationproblemJSON409() *Idempotenc
 	return r.ApplicationproblemJSON409
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DeleteScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r DeleteScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -3469,6 +3633,11 @@ func (r DeleteScheduleClientResponse) GetApplicationproblemJSON500() *InternalEr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r DeleteScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteScheduleClientResponse) GetApplicationproblemJSONDefault() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -3743,18 +3912,6 @@ type UpdateScheduleClientResponse415Headers struct {
 	XRequestId          string
 }
 
-// UpdateScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for UpdateSchedule
-type UpdateScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // UpdateScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for UpdateSchedule
 type UpdateScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -3793,13 +3950,25 @@ type UpdateScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// UpdateScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for UpdateSchedule
+type UpdateScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type UpdateScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Schedule
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadRequestBody
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -3808,14 +3977,14 @@ type UpdateScheduleClientResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *UpdateRejected
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateScheduleClientResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3828,14 +3997,14 @@ type UpdateScheduleClientResponse struct {
 	Headers413 *UpdateScheduleClientResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateScheduleClientResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *UpdateScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *UpdateScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *UpdateScheduleClientResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3844,7 +4013,7 @@ func (r UpdateScheduleClientResponse) GetJSON200() *Schedule {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r UpdateScheduleClientResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r UpdateScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
 	return r.ApplicationproblemJSON400
 }
 
@@ -3868,11 +4037,6 @@ func (r UpdateScheduleClientResponse) GetApplicationproblemJSON415() *Unsupporte
 	return r.ApplicationproblemJSON415
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r UpdateScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -3886,6 +4050,11 @@ func (r UpdateScheduleClientResponse) GetApplicationproblemJSON500() *InternalEr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r UpdateScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateScheduleClientResponse) GetApplicationproblemJSONDefault() *UpdateRejected {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -3919,7 +4088,6 @@ func (r UpdateScheduleClientResponse) ContentType() string {
 
 // PauseScheduleClientResponse200Headers the declared response headers of an HTTP 200 response for PauseSchedule
 type PauseScheduleClientResponse200Headers struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -3996,18 +4164,6 @@ type PauseScheduleClientResponse415Headers struct {
 	XRequestId          string
 }
 
-// PauseScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for PauseSchedule
-type PauseScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // PauseScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for PauseSchedule
 type PauseScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -4046,13 +4202,25 @@ type PauseScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// PauseScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for PauseSchedule
+type PauseScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type PauseScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Schedule
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadRequestBody
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -4063,14 +4231,14 @@ type PauseScheduleClientResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *IdempotencyKeyReused
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PauseScheduleClientResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -4085,14 +4253,14 @@ type PauseScheduleClientResponse struct {
 	Headers413 *PauseScheduleClientResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *PauseScheduleClientResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *PauseScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PauseScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *PauseScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *PauseScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *PauseScheduleClientResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4101,7 +4269,7 @@ func (r PauseScheduleClientResponse) GetJSON200() *Schedule {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r PauseScheduleClientResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r PauseScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
 	return r.ApplicationproblemJSON400
 }
 
@@ -4130,11 +4298,6 @@ func (r PauseScheduleClientResponse) GetApplicationproblemJSON415() *Unsupported
 	return r.ApplicationproblemJSON415
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r PauseScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r PauseScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -4148,6 +4311,11 @@ func (r PauseScheduleClientResponse) GetApplicationproblemJSON500() *InternalErr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r PauseScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PauseScheduleClientResponse) GetApplicationproblemJSONDefault() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -4181,7 +4349,6 @@ func (r PauseScheduleClientResponse) ContentType() string {
 
 // ResumeScheduleClientResponse200Headers the declared response headers of an HTTP 200 response for ResumeSchedule
 type ResumeScheduleClientResponse200Headers struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -4258,18 +4425,6 @@ type ResumeScheduleClientResponse415Headers struct {
 	XRequestId          string
 }
 
-// ResumeScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for ResumeSchedule
-type ResumeScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // ResumeScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for ResumeSchedule
 type ResumeScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -4308,13 +4463,25 @@ type ResumeScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// ResumeScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for ResumeSchedule
+type ResumeScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type ResumeScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Schedule
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadRequestBody
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -4325,14 +4492,14 @@ type ResumeScheduleClientResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *IdempotencyKeyReused
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ResumeScheduleClientResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -4347,14 +4514,14 @@ type ResumeScheduleClientResponse struct {
 	Headers413 *ResumeScheduleClientResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *ResumeScheduleClientResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *ResumeScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ResumeScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ResumeScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ResumeScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ResumeScheduleClientResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4363,7 +4530,7 @@ func (r ResumeScheduleClientResponse) GetJSON200() *Schedule {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ResumeScheduleClientResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r ResumeScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
 	return r.ApplicationproblemJSON400
 }
 
@@ -4392,11 +4559,6 @@ func (r ResumeScheduleClientResponse) GetApplicationproblemJSON415() *Unsupporte
 	return r.ApplicationproblemJSON415
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ResumeScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r ResumeScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -4410,6 +4572,11 @@ func (r ResumeScheduleClientResponse) GetApplicationproblemJSON500() *InternalEr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r ResumeScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ResumeScheduleClientResponse) GetApplicationproblemJSONDefault() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -5035,6 +5202,10 @@ func (c *ClientWithResponses) DeleteScheduleWithResponse(ctx context.Context, id
 
 // GetScheduleWithResponse Get a schedule
 //
+// One of the caller's schedules with its counters (runs, tokens, cost), its pause and resume
+// history and its next firing times. Another user's or tenant's schedule, and a deleted
+// one, is 404 `not-found`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/schedules/{id} (the `GetSchedule` operationId).
@@ -5254,13 +5425,6 @@ func ParsePreviewCronClientResponse(rsp *http.Response) (*PreviewCronClientRespo
 		}
 		response.ApplicationproblemJSON401 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5281,6 +5445,13 @@ func ParsePreviewCronClientResponse(rsp *http.Response) (*PreviewCronClientRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest PreviewRejected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
 
 	}
 
@@ -5420,65 +5591,6 @@ func ParsePreviewCronClientResponse(rsp *http.Response) (*PreviewCronClientRespo
 			headers.XRequestId = value
 		}
 		response.Headers401 = &headers
-	case rsp.StatusCode == 422:
-		var headers PreviewCronClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers PreviewCronClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -5670,6 +5782,65 @@ func ParsePreviewCronClientResponse(rsp *http.Response) (*PreviewCronClientRespo
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers PreviewCronClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -6080,14 +6251,14 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest CreateScheduleResponse
+		var dest ScheduleCreated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6121,13 +6292,6 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 		}
 		response.ApplicationproblemJSON415 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6149,18 +6313,18 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest CreateRejected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	switch {
 	case rsp.StatusCode == 201:
 		var headers CreateScheduleClientResponse201Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
@@ -6478,65 +6642,6 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers CreateScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -6728,6 +6833,65 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CreateScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -6778,13 +6942,6 @@ func ParseDeleteScheduleClientResponse(rsp *http.Response) (*DeleteScheduleClien
 		}
 		response.ApplicationproblemJSON409 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6806,18 +6963,18 @@ func ParseDeleteScheduleClientResponse(rsp *http.Response) (*DeleteScheduleClien
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteScheduleClientResponse204Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -7069,65 +7226,6 @@ func ParseDeleteScheduleClientResponse(rsp *http.Response) (*DeleteScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers409 = &headers
-	case rsp.StatusCode == 422:
-		var headers DeleteScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -7319,6 +7417,65 @@ func ParseDeleteScheduleClientResponse(rsp *http.Response) (*DeleteScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers DeleteScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -7802,7 +7959,7 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7836,13 +7993,6 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 		}
 		response.ApplicationproblemJSON415 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7863,6 +8013,13 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UpdateRejected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
 
 	}
 
@@ -8179,65 +8336,6 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers UpdateScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -8429,6 +8527,65 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers UpdateScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -8456,7 +8613,7 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8497,13 +8654,6 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 		}
 		response.ApplicationproblemJSON415 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8525,18 +8675,18 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PauseScheduleClientResponse200Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -8906,65 +9056,6 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 			headers.XRequestId = value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers PauseScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers PauseScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -9156,6 +9247,65 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers PauseScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -9183,7 +9333,7 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9224,13 +9374,6 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 		}
 		response.ApplicationproblemJSON415 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9252,18 +9395,18 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ResumeScheduleClientResponse200Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -9633,65 +9776,6 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers ResumeScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ResumeScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -9883,6 +9967,65 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ResumeScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -11746,6 +11889,22 @@ type BadRequestApplicationProblemPlusJSONResponse struct {
 	Headers BadRequestResponseHeaders
 }
 
+type BadRequestBodyResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type BadRequestBodyApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers BadRequestBodyResponseHeaders
+}
+
 type ConflictResponseHeaders struct {
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -11762,6 +11921,22 @@ type ConflictApplicationProblemPlusJSONResponse struct {
 	Headers ConflictResponseHeaders
 }
 
+type CreateRejectedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type CreateRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers CreateRejectedResponseHeaders
+}
+
 type IdempotencyConflictResponseHeaders struct {
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -11776,6 +11951,22 @@ type IdempotencyConflictApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers IdempotencyConflictResponseHeaders
+}
+
+type IdempotencyKeyReusedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type IdempotencyKeyReusedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers IdempotencyKeyReusedResponseHeaders
 }
 
 type InternalErrorResponseHeaders struct {
@@ -11826,6 +12017,22 @@ type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
 	Headers PayloadTooLargeResponseHeaders
 }
 
+type PreviewRejectedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type PreviewRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers PreviewRejectedResponseHeaders
+}
+
 type ServiceUnavailableResponseHeaders struct {
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -11870,22 +12077,6 @@ type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Headers UnauthorizedResponseHeaders
 }
 
-type UnprocessableEntityResponseHeaders struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-type UnprocessableEntityApplicationProblemPlusJSONResponse struct {
-	Body Problem
-
-	Headers UnprocessableEntityResponseHeaders
-}
-
 type UnsupportedMediaTypeResponseHeaders struct {
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -11900,6 +12091,22 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type UpdateRejectedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type UpdateRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UpdateRejectedResponseHeaders
 }
 
 type PreviewCronRequestObject struct {
@@ -12016,44 +12223,6 @@ func (response PreviewCron401ApplicationProblemPlusJSONResponse) VisitPreviewCro
 	return err
 }
 
-type PreviewCron422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response PreviewCron422ApplicationProblemPlusJSONResponse) VisitPreviewCronResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type PreviewCron429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -12166,6 +12335,46 @@ func (response PreviewCron503ApplicationProblemPlusJSONResponse) VisitPreviewCro
 	}
 	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCrondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    PreviewRejectedResponseHeaders
+	StatusCode int
+}
+
+func (response PreviewCrondefaultApplicationProblemPlusJSONResponse) VisitPreviewCronResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12410,7 +12619,6 @@ type CreateScheduleResponseObject interface {
 }
 
 type CreateSchedule201ResponseHeaders struct {
-	IdempotentReplayed  *string
 	Location            string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -12423,7 +12631,7 @@ type CreateSchedule201ResponseHeaders struct {
 }
 
 type CreateSchedule201JSONResponse struct {
-	Body    CreateScheduleResponse
+	Body    ScheduleCreated
 	Headers CreateSchedule201ResponseHeaders
 }
 
@@ -12434,9 +12642,6 @@ func (response CreateSchedule201JSONResponse) VisitCreateScheduleResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
 	if response.Headers.RateLimitLimit != nil {
 		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
@@ -12466,7 +12671,7 @@ func (response CreateSchedule201JSONResponse) VisitCreateScheduleResponse(w http
 }
 
 type CreateSchedule400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadRequestBodyApplicationProblemPlusJSONResponse
 }
 
 func (response CreateSchedule400ApplicationProblemPlusJSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
@@ -12635,44 +12840,6 @@ func (response CreateSchedule415ApplicationProblemPlusJSONResponse) VisitCreateS
 	return err
 }
 
-type CreateSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response CreateSchedule422ApplicationProblemPlusJSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type CreateSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -12789,6 +12956,46 @@ func (response CreateSchedule503ApplicationProblemPlusJSONResponse) VisitCreateS
 	return err
 }
 
+type CreateScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    CreateRejectedResponseHeaders
+	StatusCode int
+}
+
+func (response CreateScheduledefaultApplicationProblemPlusJSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteScheduleRequestObject struct {
 	Id     ScheduleId `json:"id"`
 	Params DeleteScheduleParams
@@ -12799,7 +13006,6 @@ type DeleteScheduleResponseObject interface {
 }
 
 type DeleteSchedule204ResponseHeaders struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -12815,9 +13021,6 @@ type DeleteSchedule204Response struct {
 }
 
 func (response DeleteSchedule204Response) VisitDeleteScheduleResponse(w http.ResponseWriter) error {
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
 	if response.Headers.RateLimitLimit != nil {
 		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
 	}
@@ -12976,44 +13179,6 @@ func (response DeleteSchedule409ApplicationProblemPlusJSONResponse) VisitDeleteS
 	return err
 }
 
-type DeleteSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteSchedule422ApplicationProblemPlusJSONResponse) VisitDeleteScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -13126,6 +13291,46 @@ func (response DeleteSchedule503ApplicationProblemPlusJSONResponse) VisitDeleteS
 	}
 	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    IdempotencyKeyReusedResponseHeaders
+	StatusCode int
+}
+
+func (response DeleteScheduledefaultApplicationProblemPlusJSONResponse) VisitDeleteScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13458,7 +13663,7 @@ func (response UpdateSchedule200JSONResponse) VisitUpdateScheduleResponse(w http
 }
 
 type UpdateSchedule400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadRequestBodyApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateSchedule400ApplicationProblemPlusJSONResponse) VisitUpdateScheduleResponse(w http.ResponseWriter) error {
@@ -13627,44 +13832,6 @@ func (response UpdateSchedule415ApplicationProblemPlusJSONResponse) VisitUpdateS
 	return err
 }
 
-type UpdateSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateSchedule422ApplicationProblemPlusJSONResponse) VisitUpdateScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type UpdateSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -13781,6 +13948,46 @@ func (response UpdateSchedule503ApplicationProblemPlusJSONResponse) VisitUpdateS
 	return err
 }
 
+type UpdateScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    UpdateRejectedResponseHeaders
+	StatusCode int
+}
+
+func (response UpdateScheduledefaultApplicationProblemPlusJSONResponse) VisitUpdateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PauseScheduleRequestObject struct {
 	Id     ScheduleId `json:"id"`
 	Params PauseScheduleParams
@@ -13792,7 +13999,6 @@ type PauseScheduleResponseObject interface {
 }
 
 type PauseSchedule200ResponseHeaders struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -13815,9 +14021,6 @@ func (response PauseSchedule200JSONResponse) VisitPauseScheduleResponse(w http.R
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
 	if response.Headers.RateLimitLimit != nil {
 		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
 	}
@@ -13846,7 +14049,7 @@ func (response PauseSchedule200JSONResponse) VisitPauseScheduleResponse(w http.R
 }
 
 type PauseSchedule400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadRequestBodyApplicationProblemPlusJSONResponse
 }
 
 func (response PauseSchedule400ApplicationProblemPlusJSONResponse) VisitPauseScheduleResponse(w http.ResponseWriter) error {
@@ -14053,44 +14256,6 @@ func (response PauseSchedule415ApplicationProblemPlusJSONResponse) VisitPauseSch
 	return err
 }
 
-type PauseSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response PauseSchedule422ApplicationProblemPlusJSONResponse) VisitPauseScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type PauseSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -14207,6 +14372,46 @@ func (response PauseSchedule503ApplicationProblemPlusJSONResponse) VisitPauseSch
 	return err
 }
 
+type PauseScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    IdempotencyKeyReusedResponseHeaders
+	StatusCode int
+}
+
+func (response PauseScheduledefaultApplicationProblemPlusJSONResponse) VisitPauseScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResumeScheduleRequestObject struct {
 	Id     ScheduleId `json:"id"`
 	Params ResumeScheduleParams
@@ -14218,7 +14423,6 @@ type ResumeScheduleResponseObject interface {
 }
 
 type ResumeSchedule200ResponseHeaders struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -14241,9 +14445,6 @@ func (response ResumeSchedule200JSONResponse) VisitResumeScheduleResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
 	if response.Headers.RateLimitLimit != nil {
 		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
 	}
@@ -14272,7 +14473,7 @@ func (response ResumeSchedule200JSONResponse) VisitResumeScheduleResponse(w http
 }
 
 type ResumeSchedule400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadRequestBodyApplicationProblemPlusJSONResponse
 }
 
 func (response ResumeSchedule400ApplicationProblemPlusJSONResponse) VisitResumeScheduleResponse(w http.ResponseWriter) error {
@@ -14479,44 +14680,6 @@ func (response ResumeSchedule415ApplicationProblemPlusJSONResponse) VisitResumeS
 	return err
 }
 
-type ResumeSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response ResumeSchedule422ApplicationProblemPlusJSONResponse) VisitResumeScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ResumeSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -14629,6 +14792,46 @@ func (response ResumeSchedule503ApplicationProblemPlusJSONResponse) VisitResumeS
 	}
 	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    IdempotencyKeyReusedResponseHeaders
+	StatusCode int
+}
+
+func (response ResumeScheduledefaultApplicationProblemPlusJSONResponse) VisitResumeScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15758,287 +15961,315 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L35dttGtjf6KnXR310h3SAFUoNtamV9rdhyx2kPiiQff+c0/QkloChWBBbYqIJoJvFd5x3OXes+0H2T",
-	"fpJv1d5VQGHgoMHpdB/9Eccmphp27Xn/9i9elM7mqWBCSW/0i8c+09k8YfD3Fxmjin1k7Dqmy+9YlnCh",
-	"f5b5bEazpTfyzCVJqCLB81EQELyLKD5jnu/d0CRn+pEoS8UF+zzPmJQ8Fd7IC8hz8oQ8IW/fv+u9On3t",
-	"+V7MZJTxucLrZ/ARLpkkSyYVy2K6/EYSmc/naaaI4tE1U5JM0oyoKSOK0RlJGI0Ju2HZkixwZGSWZoKL",
-	"q77nezP6+eIyj6+Yupiz7CLLxUUuY28U9If7vifojJUzKr4T8ysmled7isrriygVin1WMKMpFYIl3sj7",
-	"g7m3pz8vPd9LqLjK6ZV+HRPeF/Ps33IGa1ZMrDKvdM5EY3JUxCThUsEMJ/yGkUt+pcdDMi6vpZ6UXug0",
-	"VxeSRamIpTc6CAL89edU6BEc51k6Zztm97588b3TXLxkivLkFeUJi6s7ekQW7HKaptckywVRU6rIBG4j",
-	"asEj5pMFlSRjKuMsJnOWkXma8Gjpw1jnNJcsJlxJIqMpi/OkQgRUKTabq4sozYXyRkPf/iK90V+Ly95o",
-	"4ANNJkyx+IIqb+QNg+FBbzDoDQ/Og2ejIBgFQf/pbvAfXnEnT8WFSq+ZkN4o8L04zyj8NpPeaHf4zPdY",
-	"lqXZxYxJiTuj94QwEc9TLhShQi5YxmKyHwzJdzQmf6aKLehyRPK5VJkmrlkas4Swz/MkjVls6Ml+UuRJ",
-	"4ntwy4VeA/vLPEv1jJ2RSUWztfPaC4Z6XlJRlUtv5L06ev3m+KXe6lTR5CJKpTJ0a38q3v7Fd1ZxuHkV",
-	"B4P+cLC/5SruPd37Z1nFQdB/uje48yp+2m7lhs+2XLlB8GwvaK6dOVd0olhGhiSdkCGxB+KQJFSqEbn/",
-	"+rLPLMpVmnkjb6rU3PM9Hnsjbz/evXw+GQa9Z2yP9vaig0Hv8mn8vBfQ4eSADaJnl3tPvda9gDN+UZzv",
-	"kcpy1rZF8yy94THL7INfh/9lTOaJst/YeLh2nz27K1n4nsr017M179fvXqTZ9SRJFxewznad4l6Wi97u",
-	"5CAa0mest385iHt70VPae86Gk96zeO9yQJ9GByzY77W+1zDuN1yqEyAfl2mfawG4SMks1UvDIiaUZt/S",
-	"1+KPkTm9YlpSJkm6cPmxYJ/VRZRnEqiDLX8IXv+U8rc/HS3f8eDz27Ng+S75cfH+Zbp4q/97lfI3L36Y",
-	"63veffzx53//KZm9/emIT370NFXoMQ3wLxeS/8y80TDwPT0Kl7lb3r+GxT+1R2yvfzAcrjhiB8Pd+iHb",
-	"Gw6ahwzJwjkDSTKzR+A5DdjTaG/QG14exL29yS7rPaOD/V70NB6yvcvnwWRwUDsC3tVc9fbS3owL7rWc",
-	"hQlNZPMwPN0bDN3z4Glip/oFX/dMeIM+OaHLmSaHQqqD6JYg1Lm4Av1plxx/IDOWaZVGSdIZDO3XuqTf",
-	"73urztVTR2gNqkLrxfu3J2+Oz9uPVj8Y6O2rnq9nwe7+6iP2dNMRu+XRct/nSM0tyLMiqbfVQPT+19k/",
-	"qqIj2EckGEKTVDAyo0uiV4vkc6JSEvR3B+TD2UufpDcMlV2tseqfCL6DJGyijCbMpT753iqafzi2307q",
-	"j3z/HkRZ4fef/EJ2XMDiX2SMSm0amSnbi8Wcjl6cv/63Yzsnb3SgZcaZue0oUvymJjaOBKHwc2EttWnt",
-	"USqkJiV+wy4018gzhssSgXVYX5RAT2KwPzLa+e/A7mucBFS8LlA2DczJ2GarwLaTCkzHdfzpfpYmiOXG",
-	"J3aDyifsTVq6Vu55jvf8MRiMgsDzzbVhLxisuTZcc213zbW9+rVPvqe5VELnF2gY6h39y+sTKywvQNt1",
-	"6GjXXqhSt2E3VNV+uFyWNgG74Wku2zejPmLNLmb1j+CP7lfsL+VntLxcFnP5xeOCK06Ti0saXaeTSWl3",
-	"a+VD73tp0u4aQqjfuRsEX3xPXvP5vKDCwOFNxTmWeRQxKSd5Yu7a//26IZigQiHro9GM9Vh+e+dEq6rw",
-	"tFQVcBEO6hx67xlofvk83siOcskyHCT87dlkGO8NPJdPtivYR0RycZWgKk2maRJr3UkL6zaOWdGrLfk2",
-	"9eP9oOTiqCQ/stpHVvvIah9Z7b8wq/1UqKcDl+2eUDQ26l4NSWclj/WNg/lRO/29sEw8uC6DvD9X8n7M",
-	"tTGX9ZiIySRj7GdGcqF4QobkBypyTRwVrlXO89n5IBgFw9EAfL8OH6vQ4L8yQzs5+nAGdu0jQ7s/Q6uS",
-	"02bd8RQpYCMXM5TyyMZ+T5rf014wAC1rjeZX3NOipeG1/TXXDtZce7rm2rOH1/z+UTwWJzTYyGO9Vzim",
-	"hE8UHBSX3ZYvGp4HT0d7+2a3XAZcG8yjavnPyonbNnoVJ/7ie1NGY5ZB8srrmM3mqWJC9U7ZPKFL5MxV",
-	"RhiqLGchWUyZMM5zJueaFxMuYaGkSjMWm8grUSmhgjCaJZxlJGN/y/X6Lbia4s10xsYiLL4cLXt/Ycvw",
-	"kIhUTbm4guQJvddXLCaXS/tFeEufHF1KJhRJ1ZRlCy5Zf4x+fMjH8UaeHqqHLoMZhVQdkc80Z4ILWrFe",
-	"zvV9UmVcXGHEkCr2hs+46sGfzfmf4sdxrhFNEpZB/GFGrxnRNK+nDP/PRcwySO1Qeu4d/cBlnklFJP+Z",
-	"dfvkJGM4fjEWKCbCHTrnOzeDsFxVSCjJGNWyEL6ZUaWP+Ywrlh0SapZAmAWX5IrfMEEu2STNGOFqLDp7",
-	"wcAnuAhkLwh8sjfY1X/sd4HEF1OeMHi1eauWawqeliQX8G16mdRXdxC4Kzvjgs/04gbFqnKh2BXLast6",
-	"UrCU6rqeF8v5jVkwKkk4zoNgNzIbLuFf7HDxLf684CJOF8ScMnMRVtjcAH/H30OfsP5VnxwElnwkmbNs",
-	"LA4CIpEe4W5J0gkZBHVKOggOF98eBObtg6BCVeuo6JTNKNci/5aUlPGrqSIiXfhI86lghCYZo/GSQMiN",
-	"xX13hM/vtBmnTLIWGj/DFTUCLmyZTahpA6icKvcG+DOsjGxwm5FpqdM70sJ49ahUShaUK0viIKkKncp8",
-	"dF9LsL/lPNMsDPMtth7Ex48fe0e5mjKheEQVa9m5Vy/IwdP9QHOmJGHiihnqCr9jNAM+R5PZt2N0Vsqb",
-	"aOwZjilSAuwb+Jo+uT5JMyC/sQgh3vnt2OPihiY8RkavH9WnlAqCN1w4Yyn4MHNem7GfWKTpo0bDK8fm",
-	"kxVfNhfcL3479vBLXBL2ea4XeOx561a7eTr+V28jlz3T+j/o+sAG6gTmg6IdJZwJOD/IIpE/polmu1qb",
-	"7d+ZXbkjXHOCV46yPCd3GOnzOw+0/TCvHqRkKiQdwz99LXMJhURUqehs3r3LKt9u7MgBe69b9IzXsT5/",
-	"Ey0I0klF7vuEJjIli4wrpYk/RU2CZTcsI0l6hYpbxuZgBxIuxiI8ydLLhM365hUXPA775Mc8VVpE4iHK",
-	"mFb+tM5BydzcXpcCl4NJEA3Z83iP7k12L59FT9k+HcTDye7lXrQfrz0HM/r5DRNXauqNBsNnTd3ji7YN",
-	"MjpjyqhjL0w8pL4y7+f0bzkj12wpmSIYNcGkiNCJo4S4bIxYswIiMX3yUc8VdATfvGIs5vSKC8i9AJEv",
-	"QX2LSaifAE7Pr4RW6g7JNWNz3H+tcxFQqkk5bNIJi3BN6I9FiMp92C2UPU2D1kiujeyIzGgySbMZizVT",
-	"1MydXwkzQT2KvSAYi9DwqJ7ZyrC+SWz5w0/1rKy3ryAr6/O78/RnNyvr7fDfh//+8w/T93/+gFlZXC8w",
-	"mgqFRWziUiv2cn8w9DWlF3vbplU6+u1fWIvyc0RywfWm4jntUPLhw+uXes6UXKVpTKJpyiPWxUOoFQRZ",
-	"5CXZ06HPg17jCRsZg0UrP6I0pqxKziW5ZnNMfxnukWmaZ7LMhdEGgk/QrgEquGZLe6DAJNAHDrTVsQDR",
-	"W1XmyYypaRr7ZE7VFJ67TOMl6cBNYYuFMSJgUHT75JTlUh8/NWVjob+qx0RJzCcTlkGCnrEeNCkMhyTk",
-	"jtVwzZa9jGnSDQ8JJWZkhWYLi0G4HAupeJIQLvQZv8qYlEhZz6uv46JnrzcIbH8SRE/pc9YbxMPL3l60",
-	"y3rPJnu0d3C5Hz9lzycBHUSWlNC6KmmpZuisIqrh/n6dqObawM70O//3X/+v3v/z6Y//w2ujNBuJrdLX",
-	"oHdJ9amGYKzIZ5cMzhdJJxPNQ+D8X/XJazzmyA9Dy0e4sSnqjL7trEDU1p1UzCYU0o4GfikPBu3KXy7a",
-	"BIE2DLJcfCMJj0kn5DFwNkrC01yE3cqgtk1QhJFrAi0HnuVCG8jrGLhmTWBk5znc2aL250LqDTiDaHVD",
-	"oik2k1gBoLehM/j7f/7XIAiqUxgGqxcWo+CtqztEL4xZ3iDYuNjWA7tqxa3vFZa9ushbuiRbFvneC2xH",
-	"fd9V3r/bKu/fepVB/L3iSatB814kS3QwFUkNlplybYLrZ/vk/Ywjr6ZJQjoiFb2YQZplt3ysukGFI61t",
-	"isbd5s7vf2Rs4o28P+yUdU07eFXu2BXHmaCaYn0ToKV8R2OjxhmvvObuULsynyfafuKp2DH61B9/Al9l",
-	"tWTqksYnVoGoBgK+o3Fdw3AjADGU5FgOYWRDnDIJiuyMqgjF0tHJa+P9gGXSFg0mj0w4S+LarpfZprNc",
-	"ahtTG7iQJT4IAgjGciEVFZG+xXhrdop9+J/Fq77dN15aq29upz5aZ+geOgwV7Odr1HjsHMuTMVVqLkc7",
-	"O9aU68fsxq613KkpSkCQ5jdnx8rlPkMP0Q1PE9i1r7LWQIXuMhu9HjjCF7+8se5DXbc1zw72ttic3+F2",
-	"5OJapAvxCufsbsYHEbMooVoa/3D2/h3BZdm0I6Br6TNIudC6IzxVbEyxX+bVIzKGSNhxEQgbeyu2rXpb",
-	"ZTPMHMwIf6tN+FD56pZbYIbaM0PVO7AdFzTmIz7Sop6UimlhwoyI2XDYP59Q64Etzpf+7ZLGqCmnDWNq",
-	"LDoNW6cL7iIqwLfcIA/SCSszDLuoujou/hbHS9u8zRM79dtXeHK3e4W5f7V7dLvXlI+0uzK3fYu+fZUz",
-	"at07mg+scxht+6bKrFq9Otu/qZxZxb+y4QXlvUDlL1IxSXh0V6nuGFOvxYkxpZpxfrTLamEhLknNTiKg",
-	"D2nDLcsFrFIbJzy6zYsumbY151mqrWMWHxqTUU7TTCXLvvcV2djzko2dbh5waaluLWnaDVmQOBDiOcVw",
-	"Um070pTMqChLGmTrIv97mheBiCm9YWQ/KJ/wQdYYFblPXoKiCrEL46yH5AzwsQnwIP1W62zVWAxx2Xja",
-	"tgtqh9ODp3v26YcTILI6POsgyyXLNMM33hhQlTAQ2Anbx2QlxFi0hlpJI9K68kCAqd3uEHkUK49i5a5i",
-	"xaG/u0uYfxTX39nG9bEDGT7/nALiAdjZEbkv5wHFdyXrIafujhGVkiumIMsC3duPvOmRN92VNwnFMkGT",
-	"Y23/3pcraRuNfZ5DJB7D6CSNojzLWNwnJwmjkpG/QQBSuRZkXA9GcvUVdaT9ql8Dp4+j3d6tgU89CPP4",
-	"UC6ZiefiymlLGD+jOYDWmIz/AYITTLCMR4dmOUMnxtu+mI/M4ZE53Jo5vEvVqzQX8T35wru0VPZBQPKY",
-	"bKNVPIhqci+lZK/kFO9SbaPoxdiSSYhU9fCBh+ASeg3zaFouZCV4DUFnYzF1wuLLYXdEuOOzZp+5VD65",
-	"ZEkqriRR6VgYm7RmdmGGFpXEhF0eFYxHHnJHHnJCl0lK4/M0fUOzK3ZPVtJw/LPPEWOxJAd75C/8u6/p",
-	"WhnsNi0UGIJKU5LA3LbkDPqpnkrTHj710B75yrqALcJ/tl6WTlj9OCYTPB7sx4N964N9xrIbHrEPgt5Q",
-	"ntDL5CHOtj2pkLGltD2c0Ywny0pOPnnXLJQ4JHO0L8C58VXNB4cPmDUgubMI2/pX8dGe++jD+CIuaXSt",
-	"V8d8gXTOcR0TLdRPUqmuMnb245tDcspivcppWmZUGwuESxKlYsKv8gyS38YiY5NcsrKOgCsSUaGVirI2",
-	"o1srniCdsGWW2ppxNnAsih1EvxQiHYZOWnxoyx0e1ZCN3KpWTbD2aefWRz63ks+dp+lbKpa2cuUhFJji",
-	"xJB0Uq/OITMucsVIxy3N6RY5yvncnhMuyIDIr6nxDF2fbDlmVC22jyTp6WLEhsUPpuwUZVPOYpZrRDqh",
-	"+9UayyFxKliF3YxFO78Bt4tTPvAkJIZQiJymi7KADDLX2CN/euRPvzl/+iBorqZpxn9m8QMwp0usmMKC",
-	"pyktKp6+atR64CY5OdPZOsfJeeYhOMxbLiUXV36Z2uTbdQDPSJaKq2RJJL8SLK4uWSd0R9Owr9oK7dbt",
-	"d+P+B6AXE3XSytixUFwt75rFCrgKx1YcVPNYEXO0ACON6Lw1taIdn4EM9ysWrMmuMHWq7el6K5Ae1qe3",
-	"ftXcveGwJGuzHlBuliTpYnvixjn1CqkLKa2V2ppT1oRFqkdMQTCuKC5ZkWLZEnfVwnPdmw71VUKJYAtS",
-	"VrPof9n6de+3We76wLFM5i6x4rLIxiQTK5bd0OQ8Tc+maVZLJz7NBRpUUZJKRlR6xdR0RQY33JtOyNh7",
-	"sjMAHJYn5MnYIzRjZGC1QDqnmTrEM4Bp91rL2TeX5ZrMVRfqxT0Dmf7sbb7xmx2R12ZpYQEh1n2reNwN",
-	"TcCvhU86id8vslTUE40N7AWLiV4rMmFU5Rlr3afaYmKhWUyXvXTSm6VCTU0iauFlp1HE5oqMvTdQJXzL",
-	"/bnV23+7rcG0XlisysBvlQauH3d3piUH3CbIAOq4vtyekedCo0DwI0oYzS4qP8/oElbskpEonV1yYeAD",
-	"Wvaj8XBVbDRfZBI93Cc27cVXj1a1bditUsXtNtlU8SJX/7xAcameIkxHf3307ojA5badGleBX8TY09wF",
-	"y66d5xWfMXjJii0qgGTa0vCrb/jNToVdgPLLt8zJLyb1VdLyFyxJeqa2+DJX5DJj9FpqsZ1qE4ZkecJG",
-	"JHQPZ+iTsD44qGluclh9a001CbVuHFaoKDwkJq+zmQsFzj+bVrtOq6ilZTplr49ZmY/xi7vbQYUS8JbF",
-	"nJ7Dyb2X/fwCH+3pV5Gxp8XCzjyh3GF6xTcPiWQiJu4n9Ku/agRz3+VdpQo009MnwLm2ZmDF0z14ugeP",
-	"PWwuJcQxLWYMClxKKkuMqQtqSgUJ6wsZgiXeNszHmOcjz7gTzyjI22l7WKJ6FtWlNI65JkOanGjFJ1Oc",
-	"yaITSp3YtW1sD3efVCr80EyzyEaksxcEpFHs5hZBPzZQ/N00UIQGN8Xet2xMA7FIURHTLCb7uLVgavmE",
-	"aYXaQPqQsFDJRkWUKPj7f/7X/vOuD5Am+M/hbtcfi4oNCYgAu4OuT5x/D4ZaN/vh6N3f//O/Xh6/6PrW",
-	"7tSbiq868ElAviVnuX6dT9JsLM4+6PvPjs67fXJMI2ufolkqSfgk9GExJemEA3+wH3Z9klFxxfQPhgpD",
-	"BOGTis3lWHTCJzuDfa1PPu8Nnu4Mw26fvDSLk2ZyRMI/LRnNkqW+5U9UiJwm5h8wG/N3PWr917EI/xRT",
-	"bu/gseBXU1BX/6TXKFmGBhDoMlXTqqmtB+WuAc3YWGRMqozrI+hr5RTA6lQ0ZZLwCXnyhHEthJ48KX7t",
-	"SLuVegshed+cYBBhe8OhA+gDSveIUBtxskWtB4YFdH0S/k899jf6j4/6jz/oP87/49twJ3xx+v7dhf7r",
-	"WMwzNuGfmdTThKMZYrPNkuYMmhWgLpIJzxjpIH5bQAKyG5AheQKlBrmQ6L7KxsI6sFDGlgkC38jSVWS9",
-	"NppZIURN01aow8k0uVIFKSrYgC5UY2IOWoXXYHCvMsZ64A9wfvdN16xhEACgXUYjxbIapMRXYY0F2k0Q",
-	"BC3zKgGS1ytQx/a+L6sZbhWIphbgMA51OddK6Jxl0MiVC/Lh7CVgCeWCSJXOJaaGcEUWaZ7ExilPuOqT",
-	"t7lUJqsUfgMIo4I8IjonnUEA/cdykTBZySgp0Eu7IwwR8BLhqG5U1mgHxUgBmxKnOSbdtACvIeiPXiKU",
-	"OnWe+5LLeUKXgOjmE80Sh1VyIO/0xIzrB9GqqiSyUoxVd3ojOdeBmtdv/nu8u1Qd2/Gcnf0P6vsPnRTw",
-	"QNuEYsy7gZRiKIl1wMahTSSyj5jjgtjGd6SDTdL8sTh//fb45cX7D+darLw4evfi+M2b45dd9CzDEAki",
-	"NxNJl5qwlhZxzaBDQ3lUKJdSsZne9oDMGBUSWVaNDHarqDSBvxZ5r4ntvG59IfBcrm5dJWnX7xDYp45a",
-	"h/cBeDa4YhC5IL3UEoHMKRSdWmwxOHQUUrN5zEhYqjNhnxyViCyaLc97CbthCaDZwSoODnaf7ZHLpWKS",
-	"UAnbQyOFn0PNsY6rQC7ZMhVxt7awt1O5ZvSzuwgDh6nhJOt6Wf0MftRExbQeASxnClwmThE5WBvCWR4B",
-	"SB9C/BrgQ8smuys49oPofK5ICoItTnFDSXROIOiL7TzY9oBEiC/Dh60+AJoaYL1oPcrA33ERJXnMYs2p",
-	"Nb0Y9s1ELMeCSlKexKIeEU9eba9hUMUxgq+sh3dyVV5X6n44f9EQvFWnLDBZjARXYwgAqupouRZVtqJQ",
-	"a25gbSP9Ikk6wDrepBFNtDZpdY+G87JPzrm+X9+xoEnSi5I0uh4LQPzUCw0M72dICIrpMtG6Yk/SGwDl",
-	"y6iQcNRtX1wYPGffSHCeyhGhY6HVrhg+SH5KL0lHoEZoNXSRZqibo2YHPSgN5FX4JOySxRQihfpxOhZy",
-	"rolJs4qF1iDlNZ9L5L6piCBwXSL72fCd4duM/JTP5qj1mSeS5VhUHjHVePpVQGz4WTLRCwPIxoggKjVh",
-	"LXgSR3oQMCvzMW0BrJsNLhMG7fVyE1juUQFtrikbwfBteNEfC1DEgRlKcwYsjqn+lKl9q6ubXJJoyqJr",
-	"rU3YJIPFNE3YWETLKGE+eXl2rre0PC51LbSOSO8c+IO9zQCXJajbXy3EUzOw5/C+Ty2sse5EQJCxNtxs",
-	"mSeQLliiSZR+A69ubhYhkvp7vs9nVPQyRmNI0AWVTGtSPBU1VmrVAtNaxGvhd5XuGE3GblOKi4olxD3R",
-	"pNn5cP6ixrtXtFUrFT2qGJwyz/dEnpiEc5S6jZEVbU95K8quhYl1nS+HiLDLcdDAWRBtGr1Bd4ID3Azu",
-	"59KQO+gyylVd5nYaSsVJxm44W6zYBtpgutr+A/ZHq5G3W3otzkEW2+u+1jyasJkt1t5me66hI6jKp1Az",
-	"9PUMjsVVwuW0BgeoCHQP8cnbVGgNXU2zNL+aklcZj+mybQiNViRtk02oVhn0ihlwl3CSpbNQM+bFlBtA",
-	"uMY6dxZTNKPTDCOfYonsMEOrWqw4C219pu52IEDctU9Jk5ceJ0g8lJWYgQ8z88npqxdkd3f3uT0amlS0",
-	"VgUwqpVx37Xv4Sff44rNZAUP051eczr4A80yumxqJfUZgv6hTVhaVTX6a6XB+sPawunLCLU7BLv2TQJr",
-	"O8vHjv3fcgjmLNMLJAuNuU/CJJmFI0IFeT9n4uh1D1R/xYG9T6nqlY3HJWRNFzqhY61DJ2/SCV1Tpw8/",
-	"hphGASjWplR0nvFIy2992R+L6kNovV1gw++QSNC1Cf5qGphrixDauWDihrZqonTGiKY3HJdtDv6NJDlU",
-	"vEN5q+t9gjEQpWkeNZ5wRj+bLjFgRkYUlAyZotkKr12kmVS9iEqGX51wJfHBpvskJB3UxeFxU+oyQTcF",
-	"xPGwl7j+9lhwSdAKtlEq03Ed8hi6fRJOlZqjmw8zRm2f/ZP3Z+dVMPdvJGSVjAUT8TzlQvmGsWBBP7Se",
-	"yRPl15ewT0LbWhw+FE15EhP7E0mFWdmEKk1B+gAvBCkqg/SN4PEIWTRNwxF58iRmsxR0yCdPyN//8/8t",
-	"eq0UJoUeJwL4jYUdhrSa3qGZjyRMgKrBFbwM3WXQvKKYNY8ACd3UHml6w2fGAp6QmjisxSdJxzgZ3SwD",
-	"x6FklDzT9Aa7jOnld3qv6+vRNNUHsDz+eGeD03zPaKI1wPpxfKPFHJMFZG1DdtqoawP2PFlonTRMr51G",
-	"FiYj165x35lBel0dZ3q9WZHAT7fxl6rrqJ3JTPXREcbzR61o0EdUOujiBZA9GKwW1uYqBVDt8Owvr0/C",
-	"segYE7FbwLODESALIwDpBlq7QITD7ZQV9kn43YdXr45PL96/O9ZUjT4QTRbFuxaUG2ve2CKlOYSmDmic",
-	"h2SSZyiBhTEGzZf6Y2E/cvTmTTgyrpjK26GdUZ5pZoturYv3598fn4Y4KYPOZ9choiJiSQKQPhmL0izW",
-	"05SOQ6zgZlr9hO7QMPI+CY/evHn/0YwDTTjcLvAfJcsqaZtebuUKlf84evPG8z13rJ7vFS+v0pN5TYPw",
-	"bYi+tRHM8739p7ZhBMH0B9kn32VURFPNa0KIsx86XRO0cJBwtrHcr3lgbBbFBpOFfZ4nVBQOE2wUVJi1",
-	"VZG+LnUTAjzrMzeb3nmTl1YfIuQxGo8csCUcHt7uV445rBiXhF6muSJyziI+4ZEN+KaZ01gCUkGsXrRF",
-	"NgWMAnF8WlSkMqnklzVpY4DLCmtqx2oBfEjdQmxLTSkNnoz3MgZpXFGrBucmsazv3gLmmBuKdxqFtdlm",
-	"W2TENO3FFcxaL8335+cnhsuTKI2hM6dxT0CrmFTcMMEbxAeZgoVvbf/5c9ezFgTtvjWVtOwP5JmTafUY",
-	"mDRMa8lecxEflsBjemDIyOoeHzyZ1RXbmN1bV7xbgtd6TB9OXxOOLWwK+a4Hpr9syMlHXWh1ZhE2MdNP",
-	"mR5mo5b2J+DRHjmtUxBuuAk2jFDD5kB1tbJazZ8wL6IuoLD1WcxoAzzavMEp79EvGIzIDOuF9Pm1CMhu",
-	"URA8V6Ky6If2RkRsC+niGw+WgyE6Fvqeb2QJ2fINSkED2AJy7hDtTfyK1SdhLNiwpKeHZKpRYFD7IxOr",
-	"UdNy7opeMxMWgqe0ZsdIeKSfC+FtK2A59Rufj4raHdOCI504yP/mVnjLKvg78xp6B8Tcxnud1FHQI3G+",
-	"t61ygddW6kv1y56P3FrUolhXL5ZTyQjP1jA4SGdvsNuF1NvWfDV9fX+E+XB6R5q5bjhRN6cAptdtS+ct",
-	"rrTE6c2iZJUcABv6r7tgu20ZwPgCY/8IdkUhfphmlUqwynCLk6gfpGJpFAYnSRmJrAVJgHT2g90Racc3",
-	"cJEIWntrdovEZkETeFcwagDYHVqoNYu+Vo+X3ab0YXsBWdPobW4mCAh/nYLf1AVaWnCwgkshy3PVjqZi",
-	"NrFVGtXXfKfJEZ8H90BHMAlCEVWZn9KyTiLs21aUVWeBiTSG3QIKfkfznrEoRmNejc+WbbYam9DijqmL",
-	"rpU+cTB6oJlUqgkEAMqqji3vXnpjbS9tSYYdT9sunjIac2HQw+uRAHPJin4L8wHZPlTr3xOwWGI2ZyJm",
-	"IuKsxTyF2IlsJw4mVLaEpJDiHctDtFiBIQKvMCiFztPNj8zxMLZ8xr5sMV26R9Y4V0qoF2+T6avXNuYb",
-	"voBAJ3d5uYGgSda/v2BAt/9EjTiKFbPzcobQRiirFNcQqiqMhwE1QdhxyLBIr0O/9JgQrZlc4P2u4wF+",
-	"8XyvuFq1G+3lrVwRvqW3dmIv0y1ulz77fbqA6CVPWGztb4yRI+PhAk5CujC5k05wPkTP3Srv34iY3t5E",
-	"/HFQdS3MuOiYzuDk////yPB/d0QPMivp564DVHNkB2Q8g+DKMslU0r4dXRHs85TmEhIMi4apfAY4nwmb",
-	"mEZIVu8zTyJCnzUsTdKP9VNegvMDu0fbVrGkU7glAcuHJj6hZO/z57FAr5PN5zQf+EbiCW94GmHI0Eyv",
-	"o3Ub4wIxXgCT7ROhm2Zi96aYLvh6ZCPl5ME6rVf5z8rXuqlxjbyMj06jXWSw+ik7h0aD1cLG2z3YnD5R",
-	"nUvDN2iXySTkuYp/EcQ/JAObF5WWaFcrEqO2Gc+61dltpq28SQXkyZh+xGrBmCg2GBQtAul+WJaxYgvC",
-	"VjduNQy2e9vslBrvqax1K+PJxQoBCM7mIiWnzM8/Bk5qiAzsDYru3Dm2NT8kNhJXOhpD/ZPhxLkwMbMq",
-	"nZpRXsDpWEMWMxoz59QBfg2mtHUPSWCcs6cf3r17/e7P9c6Fzb23KXzx+vi9PtwTLricshjnt+ZDldAl",
-	"hPEHe/2D4fDuofwyfGXCOy1blqt5riyf0luWJAVFVoZ3MNx1xsGFOtjz2pbGpmRdzFo+97FIIypTt7gg",
-	"M54k3JD3xnUa7A314WwMZcVyOEPD7tRrlNllyZJruZpmVCYd1+Rtlo5pLVGKzLH+NnvDVkYrz50kPQyh",
-	"mdClbeifCyTk0EY8w64ZnpZ2YIAW3nPDi8sQ0IJpWTdNJRPAKt1EmHpEZ+Mk+Ib+m3fqtrkh88P3IHp6",
-	"YXE7aomBEI2FVYOYWLFkIPRhkfiEQBQEzFmaJLXO+N7VXPX20p7mltusgUnBtevYsiBZzqy6waVZG6t1",
-	"4NPVZJ9O2JaUXOPwRqkzw7lM04RRWzyj+eGqA/9abHnen+4NhlsdeBtxbn7rxFxBcwtCUDFLip2oafhz",
-	"JuhWK74iHRbwxpzE32K5DfWzmHSotMkMJi1Gs9KvmgnbYnNJUA9WcGKQmi/evz15c3x+/BIDcEC2hdFR",
-	"He2gT07ocgZlniYyblNdNeUAFkSakV1y/IHMWBZNqVCS9PtbMSkTqd8s5GikoLLIxvY3CLYg6O8NVgu2",
-	"NTGGtbnnubBtR31PpYomF1qZLis63OG/0Op40Sm+KODoV+slgkFF6hUVE40qCfzcqkNnuBIeOjjwl8vi",
-	"y5VPPgt297c6dSrTlJat2BxITkpnXNCk4CsxWkbFhEso8427tf1O2TyBDdmDleQJyLJYJehyySY5SjZz",
-	"+mrHFabX2yarsLdiZuvNcJBB7rT8okVuYaGbM13XMCqiymGUNXJpEGtViartdeVU1jRRR62oC4I2bdCv",
-	"ac9NYbZC9TdadbsFYK1/m5K/Umdv6TteVIRhwmur3bjJLttSN7fDZCJeya8OLJ0M+oPdW5yCuyjecC7b",
-	"JhzcX+1+6ZRJuHOvqd5V+T98ttWHt1Kqy6kZt0ah5WOFXLFnNd8xlddF9M1k+LCY7AdD8h2NyZ+pYgu6",
-	"HJF8LlXG6Mwk47HP8yRFlNWNIq7MfWvJTUgzzBEEpRqbFVaS5QBdweSg4afLFBrjMIrovE2A38F6ua3a",
-	"W665r3VeKpb303Nvp1fek5y30jwsSa1XOg4cpSP4HSkdziH8cPaSdGwuF7thojgYeFq6K1fwrhrJ+cNs",
-	"VE1WWsbuiMZNEnGjiNokKp0DvF40uhxyhVx7WeRR0SR5PwEUrQ2bD03IW8Vby6qjD6w4lSjkjGdS/7R0",
-	"kgSNC9zxgGyV0ORI50YmU/tuta3GpxZomVzYAJ90LEZcuDdcrtAG5vSKVV2B32BVVlMtgGKNKM9km1fk",
-	"hEqozgzxhtB28lM2DV9/yHJaZA9QcKB/rjIGtvwheP1Tyt/+dLR8x4PPb8+C5bvkx8X7l+nirf7vVcrf",
-	"vPhhru95//F48R/n8U/vXh7zyY/buQOuVuSJwUqYTA7DpDsDPOhzeqUNtcslwdl1N3sgi4Dumo9B8xJI",
-	"eKgxx2F7nW8u5Ep/jsRV5RJe7RPBFswS722Isy2/rqjeQb8H1luu9s8VjhIYDJhTHcjawunZGoxWJ4oT",
-	"8ZLdiqvx6MX563877t+qRGo7EWHrwWpyojnBd0WaT5Y7zNl+zsdEEJoksAc19+ztuTXstx2MoVyXsPzK",
-	"iWxOe9XGrWCuZ6virYbFhSMryH2CFQPoOO+TsPCHhKPiZyLzKGJSTvIkWfqYWIV2WNgfixBdtO79WF8g",
-	"bGgOHqhIp7BIUsYnpUoh0Rp9qGOBb8Ik7cLZG44KUP8KcX4jm3HTahKymbbne8X0PN/DcRcpyPj34mvV",
-	"OLL7XINIz1Y6JI8c4AKpZwk9Jr9SfMaBQqjhK1QyM1aDJEguIlby81Sw4sa6utJiC2IF5pZVluARxidW",
-	"6JJQYDnYH93KGNymErBeZMg+00glS9ig/HLGVWNM960MbAV3IZ0ZXZJLhtpI92uDujwIhgty9It26VVj",
-	"qUA5NnoDoZDVIRxX/m5hsayKhTgMoR4QeZhSWN/TB2Nl6eU74wYE55+x/wEOI2ORKfGoxEa4gtYFiHVU",
-	"d0/eyjm4le29Cn1nW8Sd/jYAN3cAtdkSrOa+hd1AlfqZii6CWs1XLPK2o1xf13rDKsWtzXpWh7ahUBQL",
-	"Wxu2zFg0VTaEJkALiEsSOusW9gmUMUg2o0LxSOv9YxH++fic2MIJzS535li4XUc5+seV0n41KKKqD6HE",
-	"FnKUWeNAb2ATHQIKHcIA1XJd2oyKdfr3KSIQIZqMiZ8ZGyuXrBLW2zZqur1cLj8UV0O5dmZ3OwgFgFJz",
-	"HB8kywiPcWGdz1fGdstZ36lOXqSL9UXykPtWKZIHBonFiDhgUTWRXDbz1QvotVY+uwNZ4XO3W2F85taE",
-	"ZR57SMqyI9mOtMzd96Cte6B0uZWjbRV6+hNl3ekliyi2KgGXEK3Ur5JOWOWCYfeQ5PMYar6oweNBQ+pu",
-	"XuE72dulqXgLNbGwrioD3TI6e2fcs1dVuLMWnLOSSE3Gq2D9u6OQraCruyCQxSmTv2kqBVZvtYaa3y+g",
-	"sNj29YbITXF7SKKE8pnVhsHkSwE+ACrOqnOg0Yz1WO5tC1p2W5iyfgNVbBNy2BqksJp04PcA7dg+mkGx",
-	"akwWPXtW5FI8vVUuxVYH1UJJdPQYkDsw2b21Y+xO+RuNaVdrWJ+1Zyk2P224421FlqnEIp0yzxm1PwAx",
-	"A3HSfUAvRi5ZtuqkscycMJlf3upswUufTYbx3mC7PAw7Cvfs+xZBrAodsxZlxmFqNWbtr26GVj/uTpTL",
-	"8TNVNrRqm1etwwqhN2VU1bGxOQ5WatSuVlvT6SsKUkVHqatplVSSim7RsHNWWC5+u++vpm64tuh2OD9W",
-	"vB8BuOXdwOMLdFEoDE0njaNzfzx5q+56P+aaR2U9JmIAo/iZkVwonpAh+YGKnGbLJub5HUIgaWaVyENo",
-	"sCogWubufkh20EVe7HKtmH2LkVaQ/vZbcJi/rNmxzVHCorz5N44O/muE9fZblYcSZGKtf/JBAnxF0KEN",
-	"aGxT0Eu5vYnLYQE4fFnGkyiWrY2EDW4fCXNxOLYMh63jTCsjXRhjtAg1VNXdXuHJ0YcziD0V9bFaWcRD",
-	"WJzuykNQN6ltxEpsCT/k+R6+sBo2Ki42qPwDSK779eU4oRnU96EULEGBWBLrsaaW82peSwWhl5BEhdev",
-	"GZsjZpAFIAIok/5YQCsS5MIFUgcFkkXRC7VzGYMbREpMEZbs2xAVVDc63LtLJmk2Fs7g7sLxG/DPLT1E",
-	"BkETrn9Fk4/9Zu+LZne9FTqiZlvVEvFQW+qAPAX0Qd6uasVXe4obvDNY46KNWGvJGXmlKQAqm3EbUSkt",
-	"kMxqC1ThrU7JwsYI2Tu2qEfIDpEG5FIo+tkA9yYI4B22tpfp174S1sNpbRt1r74K9RlsbqJwSMKxN/ZC",
-	"bMkoG7X0W0bgqCIDyHf7h/RNqE97trZfQoFtUWl/sLKhQdWkfKhuBrA7mzoabBEQIh1Y9+7vqItBfZol",
-	"lEy0IpCA6TPG25y2hRTGAn/k6rHzwcN3Pjhl84RGTJaw3AgXaXuzdkRKZiy7Yt3VPH0swqboGIGUWFU+",
-	"jDG3yzQXsayIVgc8cBAE5HYNFO7YISFmD9IhQRO82wgBQiAW/vVBPJWKia/V/WAVHwVXq1M829LuoDK3",
-	"5/ftVFAfSEt3gj45Eibqi7NyFa5DzShKhZZJBknzH85f9B8SU75GGdryYVGecbXUmoDBcKZz/he2PMrb",
-	"cEmPTl5D53UuZW5cfEKTQEZVmpFOeIXlBoTOub4NT0fY9a3tokXRWITy+gKR2J450gMR2cwFyaKMKQPS",
-	"Zjld1gackIuYZTLSv3JUjG+45IDvil2r+uQIxkwjk3mjd6SBgVbk7Wr1tkTfIoqzrNR7tUKcsZv0msXm",
-	"bGeM7AUDUsVt65MzLcgtKC0XJPxfvaOT19CZ1jeJI/rXI/MMgsEjJ+B6oRF60Cs62hWPlzYJ7pOmRQSD",
-	"szuG/3plhf4PH88bzTN++Hje/PyIfIegcrgD4EYzG+AXyMJ6lTCNAcsLkqs042o6k46CQrgcC6cdk17z",
-	"zvdnw/0DC2Asp1RfwE0+JKdwLc3IcXkTrC5gNlNycvxWW7WoRY/FDx//ckY+nL45NAsZilQwzZ5fJJTP",
-	"5IiE7PM8JB1rvh5qnVj/pcAaccyWrk9CcTnBDD0gGa2l+9i+zQ53VvSa6MlrtiCAakdFpO0JcOh+C9PP",
-	"MWbpV+Io36KpYMMsdlD6TFg7L9REZl/SoL2QS8STISHN4xBGb3tT4KArS+82wrL5nHBcsx2ax4gkSY7E",
-	"sqiv1opkg4LNo2MRfvz4safphAnFI5B1hkz6/X7RvgAIF8Q82C1wQ7XbKzZj5WKS2i64NAKpbwi86Ahh",
-	"AacUo7OGzeC9pYJe6d3T1i94PKi8lqQzLh0UY69bJNhRZ+Ax7g/El2Z5onjP7IlFrR6NBTIsbDHoa60q",
-	"9o2V7tsUDvQxOGiIaHaVzhhQ54z+TrF7ODaE0aLANFCBlD/qoDNixj+ZcqnSbAld/lQufYPHrQnf5OSa",
-	"+nBbKOmPBRK1D6g4fiH2fExIUnQ2l9oKH4s//IE4+8hToX/ElNbQJA2FhpdrsSkYiyHXEyA3aSJHxLSe",
-	"oWQb/vHDx3PDPcYCQx8lmwoRApMBMhsVpBArwuKxWmZpCMwET0rRZN9wOBbmYWkcGxYvzUA+VzlsF5DA",
-	"Hc+wkRXIp02ZGpBJBw52F7HH7eF1znUX91kLBa4O3UkUcqZ4l/MKU1qP8lPvnT6LCEnYArnpjhQR2jFF",
-	"4MmTvWCPFJCfT55YmbIX7PpaLQWnTYny3ifhzhSgxn82nGQHALZ+DmGbiUjdk6J3H1xPZj1L3EkAtAZK",
-	"Oi1+k/oX40DAPTC3gh1rFgUC8nMzSVicHz6eSx9rvBkwugJrli1hDUD8FBDfI3IQWE8LAhiZlkHApy7z",
-	"TP+cTozPYBCgyoBslEsrcGxIkgHApQQMKQfkrmtTvMvzUGAB46lGQNHy3SwjEc0ASqD8nj67jHAxFmGt",
-	"bXHok7Cl/3D9Z8mU2aZ6J2fTdrN0PoHzTxoNo+Vrrf2Omxf0F/vE7qLWcSYYw0V1iytAovXJXhA0cHCl",
-	"T/YGu/qP/S6JU2PF5lCNGsPyLDEDg2ibHKWVkW+aQ0PFKnoznpMa7in63hx809DSXwGqqsgi44oBFYbQ",
-	"8KCBHB228e7w5fGb4/Pj0KIrUkHCGlJrId3I+RRqGzKpnJIK0hl+/tx1JgCoZZq2h3vQWkoWFO/b46+/",
-	"fM2WiDersqXbLUNvJxwVBML1EShXPwERuCttWAEVmi/SK8qFT2Y005pAOXi9n/OELllsrFnfNFCoOR4h",
-	"u9R+1ao6DTTaws+0Auj2cCyKuRSFeaYXU/kGTH+6ZBCCx24ELEbN4zlZic3bHwsAGS2aQ1iOpFe6XEN0",
-	"sEAXFum8nU4yJqeWYF6AkLbpskAtdW8nDrSlUXK1T3JbCQtA3x7iRlZjD/puzQRtgw0ui8KFRWuqs7Yd",
-	"9Fu289CWmo4VeujutdM+oVdcFNL+jbbJrVCQlvQB+TTccQBQSQfTlDF0hC0FirhhRwvb4lqfnADQLJ5r",
-	"vGcEOVm1Pg6GkX5jE5nt65yQJFjBUlGt+VOpbN8FsOWm6QIkXMzYnCzTHOOS2Gq5GBo3DaJ8MyewCK8E",
-	"Vu9UP2tiQkXrkjLWaVYOKE+WOhICknJZxUc2SLx/BJxk0rHdC7r2PIUGMTeEQ+w0MRgLxEq3DVg4NLIp",
-	"kc5vC2R+qAlRJcwIDsRLDMdCH5kauLu+wWmVQP7CRSxHeqa/Ej0m0tHv7ZJfLS79r+Av1Gf317H4tdfr",
-	"Ff/pR5r46b+CnPi1gaBOWzDUAfIVgdTVdAecVCVa8KEpP5OhafoNHR8mEyYgmcdEoXAUNeh1Owb9BKQJ",
-	"AhMFu4NrE3AzHDvplPDDyHoiKllPMujaeMO6xYddu+lXMKZ+tZjtfrkIfmGGphmiASdLa1e7cO6+UYrz",
-	"wudArMvBaFOHBqDPqCZWA9lgquFoqwL2V5C6v1bjyg7OOJcl1LjLbCsyuXSvARp5qRnaFVqJvf4r8P9f",
-	"m+jrRjA1JfIqWWKHB+DBybLlwy44+68g0nDazW8A9lUCCjLOviEbKxI6zZC28JMODr+e3R75dXsk/lHF",
-	"C8g+gxFaYhAVLbLQjs0K35WmJyotOH8rLr8ZXRsyvx7mvlkMmBB8WJLLXK2D6Ye1Q5h+a6SVZxRvAiQx",
-	"/aQ9o6ug/C0dFBZTMbliI6amV8cavP9Da5CbBj7SzroOiP+rVljN5yzhwRZiEM34svjP9hTYc94On6/f",
-	"tl8hYngXZH2DfmokwYtUgHZ2Dk+lZeP7JuA+qTJWhNy3RNvUW0pc3jnNoPojl5plQcWpHTOZMKryzKTM",
-	"F2366+yzBPIvvlf+ZACoKUHOBF7usv2uHXQT9784b4u0Gf6iYrmAxASjW5Uz+0YSaLaKzBcaBpCiX4Dj",
-	"5mp0bzXbXu8eUMxoVVM2PT+nqQC9TG9YM/K6TeP52g6WQgkG0NqHoA3DPiwThtEWWh2yMiesrY/Br2Q/",
-	"2AUKvaRaZ7gqnGwdizLmOzjpQCEIal6qqG3uRZUi2DMrLXNedLMrpUgXxMiGdgnbyBeHwKCngp5XAMvZ",
-	"0lgB2RBUrYNeaPosaG6L1F/oAvaF8pD8LU8VFMnb9kGmchu1dwjaADtY0eSksFMMAzT2mpETBqtAC/G6",
-	"ruETqQ3nsSj9b8hMuTqEqISc0jnMA9juW3j7u1Qd2S8XygDX6nAReg375DX2P5RjgUtbdfSMgK7SXBHb",
-	"pKfw96EAoRVDMBhgvKX0kPRLDdmOwcWVtk2qrI5CRb3bEsqOQ6NfX6Yxh84tc0bBWwZuFGc/0NVsehk1",
-	"vcZHJ68937thmUkuGvSDfgDZA3Mm6Jx7I2+3H/R3IW1NTSHg1VYxqX+/Yi2pRP+GDbj0VBoV6SDJi6Cf",
-	"U5+ObmXc9Q5oNrb/lRYh0h+LKhJ3oxeK8RqrPBOyzNgMwc0S1tqripjQsajp/JXEGrvlZbNn0zEWfQKq",
-	"bGluW+Oa5R2LBXTQzxggWWa5GJUWc1SxsP2ymfnLs3PMPFrV7XUsjLlpS2X0CFxPreknWVjWMqymucGI",
-	"kTKKA/Q6BnhV2M0X2B6lbH4GsEXrmg1DWgc+bHbstrlT3U1YBBDnswn2JgrSzMgvczAxEQKNFejCfZvc",
-	"qy/+VyyLaZuJU0lQDrne0v924etfWvozQEZNhf5BKEE/xVpNWut6G1DHliHuVxNhNmHDN8gJBqMHj0yg",
-	"TALCVnnKRCH1SLX0M98lIl2sKEl5dg6ZU6aovW02kyydVSazTd3Kl09Q1wCcG9jhMAhsiI4hXnxdP9W/",
-	"bUjprBN7HXJ+U//sRhnw2qJb03/6rmXtzrXhmmu7a67ttZTKlykitRPzxd2jdQlTbu91iJ9u0V9bUw/K",
-	"VNjNWkxg1RfNEzv127/4Xj0Gsf0rylSvliDE9q8pH6m9STJ1m7fo27/4XiNOsukdzQdqb9l6Tu0PNd62",
-	"xbyaD+BbCsVqixeU9wJt7eG5b3uo4A8739HY5rzDI4PNj3xw/GPw0HC4zUPGtaO1l2OhuFris883P3ue",
-	"pm+pWNpoln5uf5u5vTZ2QNHkdD/Y3fzUGapGH0qDCxOrsINmqYPYhsd1pRGMcCixu5K29bv3Sb+i2QJ1",
-	"lVL6pnC8tBSHGFWruGK9Rm71CulcLklYluiFgOQqoL9h2O2Tl6bvY/lWCMWAHaUNFRb3yQfJSk/8JDWu",
-	"+jSzXm0s9WnT0vTwz5z6kpqe1rb+5S07J/SKAcTkhvuKL+gHzvjP2z0EHvBXUFKzzf0vsPTlfkIVnkgF",
-	"OzEVVW3ftLfuuJVjuBRbi5dK0VmLfFlZdvYoXx7ly+9YvvzzyYg3Nlm6yb8d0VD+9umLD838WhAHgIeD",
-	"owWL2MqwQ7oQtq2C/ZBNc1ohJMaimvKEXogrzfAzbBNShGvMRzBZonRHXfEbJot29Dz2IafwTYqMr4gc",
-	"QIwCPBGKcFUkuRjhVC0BbBEgVYv81hLEiQBBRu2nooH4d2m8vCXfBjMRqzjL/X0P6WUm3AAxQBO77Fgj",
-	"gXw4f+FbRPRBHzzMmMOX5oocBAGRXc/3IN+n3ej60zTNs8QxB7+Hf5N5xiOTMVot6x95L6BpIybkQHdV",
-	"vT5McZVm+Jg0Ww7Z/VC8At5a4xnfJ/93HwjZ4BYa82aTxMLd+lh55sstbKIW7wtymKqv5EtDBA9uZ9cW",
-	"gP2lm9FoSDWYgpXIcwX4K4+3xTK88zrgTNvEeH30NQnekji0ibm3PfLF9+yxbis+tw5wZAQlflPY0HJ3",
-	"fuHxl1rpYfOmLYEhV7vPbtEr+VHHedRxfmc6TrCFjvMiFZOEYwnY3mALNeWELpOUxudp+oZmYFR5e4P9",
-	"bUZXRJnfspjTc32C/hta+siSHRz/Fbpbm20PXA8Zpza1myz0LJ0ok+AwqmYNSpXOoXxAYCwHEivB4byg",
-	"WSwhC8XmhBcJIWPhoCJxJU3/FmrLqvBLfgtgEnmtqsUKJvV1LDBI3JM8xhwXmsdcrbD50aPwsCpbRdjv",
-	"tYDXohejT96lmI73tQTho8B4FBi/N4Gxt/mhd6l6leZiewnjnMKKsPlvxveRr2zm+7713lZZ4Z+Zcvjg",
-	"Pd2GNFL8Znuv4RHeXsD8bv3gCd5+e2fjqkCW22X30b/4yEr/hVjpPyFL+zNT2/Cz2yltlgXoHfvke/Nc",
-	"tXkKqthYqfWcGYeZKdC2DkvM6gen1OFqrKyxQJAsB+qqUigKyqqwEFwAfnWIiSSz9IbVUzIlE/E69JA+",
-	"eaEHpBXrZq5umrkJtRnTK5VD/Vq1bqhTlMI4TQ/acQ27DrQEQjuQ8JcvMEs6xgRUItJeOrdFjGUaWcF0",
-	"WzT0KtKZdx+fKCzVixLppaSzU1xhKAJ1EFwqns4WgC/w70HDxxt2np4zUXtrLgqEJ8i3YTRGG4Zyg9SD",
-	"ntb1HtVbIpNtLwvbQeS28mHeVh8wSKu3VggeTK5bZPNH+f4o3/9F5fujb+3rKyTIMh2dhHTmqCp0b+tl",
-	"2wGxqcd0P/WlNf56Bs64Sa7yDOtbDg2cvS1k4oLYAjirh0RURCxJWNx36tpHIN3BozcWiFHqFAobGc4V",
-	"yUUBcz4Mgq4pMdeKDxRLZvwKeluFBfh16I+Fiw1XYsUVkMfko9P8xF+BpgqBXtC/uBwLC2ZzCOoRIAZQ",
-	"2VLa1EW9KkqzGGoL9AdbM7f1t//hEd07oFTfTmpWEbq/GBXgXhL/92LI+9CVByn30dP6qD48qg9fwdP6",
-	"qHr8Bgm8ppfTXaN6Oxg5+0oKx1uor654BkziFwDEmNCddTPUZDkA7Il0cYiluDMOyCngbDAItiUMVETz",
-	"q6ki+byqpcDkMPDYyDhrU1PGAvSUivpAHlp7OIUV/32pD69QZUj4RCGn+IdrCgYuf2tV4dTc/7V0hbK/",
-	"+KOu8KgrPOoKj7rCP52ucGoQ5mzLobvrDKa3W2u9T61pNrYn4GmRktNW3KMyfnXFMre8h5jqnteQCMTk",
-	"WJiOcTxJKn4KA0dKTD/+7qYinlPTquqr1PHol9+mhOe3L8k5zcUdqnHMU5sKcQAj7tGH/ijYHmPkv4ei",
-	"HVqDcHbrdeCf9wyTr5cQO79oS85kjraKCs06slzY5PuySSZXU0wJRSgeNKq0uXeZ5opwhUmmkzxJGiDU",
-	"tikUVYrN5op0KuD5BqjaYq2LGJCpu0VND1wglxmj13G6EH1yhK+RCFa4yLhSTJTQQ3r02A6ZyUMTCEdo",
-	"OiOOSGgGIsE5DYHwPjky0x4LC5tWGhs1jDGOObIOdlubgHPStE5z4T2A9aUyzuLzKROvoLfMNnLlJeA6",
-	"mvtvJVvwyVWGmOn28ShUHoXKo1D5RydepYZncwH892ElylYKdiF6DGr8SvEyDALg1Mz2KDOWHImoQNA4",
-	"8v35+UmfvLSIZ1CISGI2ZyJmIuJYUd5gtd+bD98XnMb2w/fS6+19bvjxVbzSTpFLQhN+U89oud9hugvt",
-	"OX18vNFfP1V1lBsm9GDnWXrpWqG4scYExWYAKzcZykRlBSEQ4QG1SLcIgn1iaQEw9hHdyCD++SUyIkAR",
-	"1lDPw1NGYy4AEhY8wu3OX9+ATxrstC4RdFY0PaU80X8H6pIrxPcpTvPeeEfwDXDn44oY8tLvjXnxD2UW",
-	"pqQ9S4qw3NtTY7E6bQR5lCSVw1Rd+H84aRZs8Wsur4MtOSp6wMWMxgkHHD7E/6xsgUjVxYNugyIJoxJ5",
-	"d7EfywbypemPkKW5YkRldDLhEZmy7CF3ag07KOawhh9UH/+l0l3qr5+0/HA7hP3105dPxVvawQgM4Hit",
-	"cU8FUMRUrJeusSag2nHdyYWdfNy0QvMWEJLNFxSs0HbgcRZCQsvAKjRm13mlWZ0vn778nwAAAP//",
+	"7L37chtHljf4Krnob8OAugAWwIskMDq2aYpq060LTVGjmTb0sRJVCSLNQia6MosQbGtj3mE2Yh9o32Se",
+	"ZCPPyaw7QICkbLWHf7RbRFXlPc/9/M4vrVDO5lIwoVVr+EuLfaKzeczg38cJo5p9YOw6ostvWRJzYX5W",
+	"6WxGk2Vr2LKPFKGa+M+Hvk/wLaL5jLW81g2NU2Y+CRMpLtmnecKU4lK0hi2fPCdPyBPy+u2b7svz05bX",
+	"ipgKEz7X+PwddMIVU2TJlGZJRJffKKLS+VwmmmgeXjOtyEQmRE8Z0YzOSMxoRNgNS5ZkgSMjM5kILq56",
+	"La81o58ux2l0xfTlnCWXSSouUxW1hn5vsO+1BJ2xfEZZPxG/Ykq3vJam6voylEKzTxpmNKVCsLg1bP3J",
+	"vts13auW14qpuErplWmOidZn++0/UwZrlk2sNC85Z6I2OSoiEnOlYYYTfsPImF+Z8ZCEq2tlJmUWWqb6",
+	"UrFQiki1hge+j7/+LIUZwUmayDnbsbv3+bPXOk/FC6Ypj19SHrOovKNHZMHGUymvSZIKoqdUkwm8RvSC",
+	"h8wjC6pIwnTCWUTmLCFzGfNw6cFY5zRVLCJcK6LCKYvSuHQIqNZsNteXoUyFbg0HnvtFtYY/Zo9bw74H",
+	"ZzJmmkWXVLeGrYE/OOj2+93BwYX/bOj7Q9/vPd31/9HK3uRSXGp5zYRqDX2vFaUJhd9mqjXcHTzzWixJ",
+	"ZHI5Y0rhzpg9IUxEc8mFJlSoBUtYRPb9AfmWRuRvVLMFXQ5JOlc6MYdrJiMWE/ZpHsuIRfY8uS5FGsde",
+	"C165NGvgfpkn0sy4MDKlabJ2Xnv+wMxLaapT1Rq2Xh6dvjp5YbZaahpfhlJpe27dT1nrn73CKg5uX8V+",
+	"vzfo72+4intP9/5VVrHv957u9e+8ih83W7nBsw1Xru8/2/Pra2fvFZ1olpABkRMyIO5CHJKYKj0k919f",
+	"9omFqZZJa9iaaj1veS0etYat/Wh3/Hwy8LvP2B7t7oUH/e74afS869PB5ID1w2fjvaetxr2AO36Z3e+h",
+	"TlLWtEXzRN7wiCXuwy9D/xKm0li7Pm69XLvPnt31WHgtnZjekzXtm7YXMrmexHJxCevs1inqJqno7k4O",
+	"wgF9xrr7437U3Quf0u5zNph0n0V74z59Gh4wf7/b2K4l3K+40mdwfIpE+8IwwIUkM2mWhoVMaEO+lWfY",
+	"HyNzesUMp4xjuSjSY8E+6cswTRScDrb83j/9SfLXPx0t33D/0+t3/vJN/MPi7Qu5eG3+91LyV8ffz807",
+	"bz788PN//BTPXv90xCc/tMypMGPq4z8uFf+ZtYYD32uZURSJu6P9a0j8U3fF9noHg8GKK3Yw2K1esr1B",
+	"v37J8FgU7kAcz9wVeE599jTc63cH44OouzfZZd1ntL/fDZ9GA7Y3fu5P+geVK9C6muvunuzOuOCthrsw",
+	"obGqX4ane/1B8T60zGGnpoEveyda/R45o8uZOQ4ZVwfWrYCpc3EF8tMuOXlPZiwxIo1WpN0fuN46pNfr",
+	"tVbdq6cFptUvM63jt6/PXp1cNF+tnt8321e+X8/83f3VV+zpF7pixXYL3LMgojxygkdO8HVxgo9e1tYl",
+	"7MFlwqgySpOdunuYze3o+OL0307c3FrDA8NN3tnXjkLNbyoM5UgQCj9nelSTPB9KocyR4jfs0hzhNGG4",
+	"PCHojdXF8c0k+vtDK7d/BRphjS/gRbxErtW3F2STrQKtT2lQKtdRrvvpoMCwa13s+qUu3EuG75beeY7v",
+	"/NnvD32/5dlng67fX/NssObZ7ppne9VnH72WvGFJTOeXqDKaHf376Zljo5dA/QrnaNc9KJ9uS3Worvww",
+	"XubaArvhMlXNm1EdsSEbs2on+GOxF/dL3o3hpMtsLr+0uOCa0/hyTMNrOZnkGrkRS8y+58rurj0I1Td3",
+	"ff+z11LXfD7PTqFfoFHZPVZpGDKlJmls39r/eg0UTFChkQTScMa6LN3ebNEoRDzNhQhchIMqpd57BjJh",
+	"Oo9uJUepYgkOEv71bDKI9vqtIp1sFr2PiOLiKkYhm0xlHBmpSgrWSDFLErc7vnXJed/PqTiKz4+k9pHU",
+	"PpLaR1L7Bya1HzPxtF8ku2cUdY6qvUPRWU5jPWt6fpROvxaSiRe3SCDvT5VaP6RGqUu6TERkkjD2MyOp",
+	"0DwmA/I9Fak5HCWqlc/z2UXfH/qDYR+swgU6VjqDf2SCdnb0/h3ot48E7f4ErXycbpcdz/EE3ErF7El5",
+	"JGNfk+T3tOv3QcpaI/ll7zRIafhsf82zgzXPnq559uzhJb/fi8bihPq30tjWSxxTzCcaLkqR3OYNDS78",
+	"p8O9fbtbRQJcGcyjaPmvSombNnoVJf7staaMRiyBsJZzqtkrPuO6C/81P5WJ4Dn7Z8qUVrAgIY1jlpCZ",
+	"oWr0mhGz30RL/P9URCyBgAfNWULa5oNxmihNjCbf6ZGzhCkmNJFiJJBEBjt0zndu+oGh9nND3THMImHU",
+	"8AHoM6HaHPEZ1yw5JHRsm7Bmf0Wu+A0TZMwmMmGE65Fo7/l9DxjJjJI93/fIXn/X/Ge/A9u7mPKYQdO2",
+	"VUPTNXytSCqgbzqOWW8kgGRDDBAeemzULNKMCz5LZ2gBX87NBnOh2RVL0D2ZLetZdp3K63qRLec3dsGo",
+	"IsEo9f3dMLFrDn+xw8Vf8OcFF5FcEHvC7ENYYfsC/Bt/DzzCelc9cuAT1xqZs2QkDnyiyILrKe6NInJC",
+	"+n5lrq0D/3DxlwPftt43xCefu52v0gkXV5XpnrMZ5YbdbXmSEn411UTIhUf0lCuwGtE4YTRaEnBAsahX",
+	"HOHzO23GOVOs4Yy/wxW1xD1omE1gzgaccqqLL8B/g9LI+tuMzFDc7pFhRKtHpSVZUK7dEQcqnckTttN9",
+	"Q73/mfLECFboe9p4EB8+fOgepXrKhOYh1axh514ek4On+z4Jp2bbxBWzpyv4ltGEJea+xrO/jNBQp27C",
+	"USsgiykTREgCpAtCpczN9YhM4PiNRACuv7+MWlzc0JhHSOTMp+aWUkHwhcvCWGyrIG1lzSbsJxaa81E5",
+	"wyvH5pEVPdsHxR7/MmphT1wR9mluFnjUaq1b7frt+PfurVT2nZF9Qc4FMlA9YB4ImWHMmYD7gyQS6aOM",
+	"Ddk1klzvzuSqOMI1N3jlKPN7coeRPr/zQJsv8+pBKqYD0rb00yNCakIhPFNpOpt37rLK240dKWD3NKoP",
+	"+zQy929iGIGcIA20hNsjNFaSLBKutTn8EgakWHLDEhLLKxRaEjYHHYhwMRLBWSLHMZv1bBOXPAp65IdU",
+	"asMi8RIlzAg+XFwRSub29SoXGPcnfjhgz6M9ujfZHT8Ln7J92o8Gk93xXrgfrb0HM/rpFRNXetoa9gfP",
+	"vNq9+Gzk4oTOmLaiyLH1BVRX5u2c/jNl5JotFdMEPQZDWIOg4EMIcNkYcSI1eCF65IOZK8gInm1iJOb0",
+	"iguIRACWr1gESxiYL4DS8yshExYdkmvG5rj/esoSAgIlyYdN2kHmqgi8kQhQsA06uEXmJNJcQayM7IjM",
+	"aDyRyYxFhiga4s6vhJ2gGcWe749EYGlU125lUN0ktvz+p2qs0uuXEKv06c2F/LkYq/R68B+D//j5++nb",
+	"v73HWCVuFhjF5EwbtD6ZFXu53x945qRne+s1ULzTiM3mUjMRLv/OGoSfI5IKbjYV72mbkvfvT1+YOVNy",
+	"JWVEwqnkIevgJTQCgsqiddztMPfBrPGEDa2wboQfkSsSVkI0rV6zuYZtGOyRqUwTtye4+4lHUKaHU3DN",
+	"lu5CxXRphFCJCv1IAOtF4Snb3xnTUxl5ZE71FL4by2hJ2vBSkK2DoT7Y3JCYixJ0euScpcpcPz1lI2F6",
+	"NWOiJOKTCUsgbA13HI7CYEACnq9q95otuwkzRzc4JJTYkWWSLSwG4WoklOZxTLgwd/wqYUrhyXpebo6L",
+	"rnsemJOZTd6uYUgTWHzTNmoPI7FmdmZIOAT7/ZQqIwuoNJza73ukfQpTw5MxZhGZsoSNRELhqukpFSRi",
+	"YUwTcz8EMWJ5riYoac+GDK8ViSQQ83mqDXkzL4N6gZ33OpUbsz/xw6f0Oev2o8G4uxfusu6zyR7tHoz3",
+	"o6fs+cSn/dDdDRxsfjkKJ7trjvaKWzLY36/ekrnRlhPT5v/+8f/o/t8f//y/Wk1Xx7lVyxem3x1TQ6bA",
+	"syrS2ZgBwSByMjFEEQjaVY+cIt1CAh84wsitklTlXE2XH1ywxUlFbEIhlqjv5Qyu3yzNpqKJsxlNJ0nF",
+	"N4rwiLQDHgGppiQ4T0XQ6ZW3ZrMALBi5uXH5wJNUGG13HUcytBY05jSFNxv0mFQoswHvwPVcY9GazRQG",
+	"+pttaPf/+z//q+/75SkM/NULiy7txtUdoEnFLq/v37rYzpy6asWdIRWWvbzIG9oXGxb53gvsRn3fVd6/",
+	"2yrvb73KwM9f8rhRQ3sr4iVai7IIBccduCIoC/TI2xlH5kPjmLSFFN2IQRRlJ/+svEGZVaxpitZ2Vpzf",
+	"/0rYpDVs/WknT1/awadqx604zgTlLkdFQez6lkZWLrUmdkPQIUVlPo+NQsil2LEC4p9/AsNjOTNqTKMz",
+	"JxGVrfrf0siKTDJBBpmJTkWzfgQZOI5SWKYXSaaAqM+oDpHfHp2dWrMOLJdR1TAiZMJZHFV2P48onaXK",
+	"KM8EuIXSpO/74GHlQmkqQvOKNUPt5IEmeMxRdN5MEnY2zT20+2nYyVMU3tys8jsx1Xquhjs7TivtRezG",
+	"rbLaqch8uGub7beV/PGTqtQ1phHsg5dvCzK4fGMMha5InB2r7dOCwMojj1AxEjLVXTnpJlRcMVIUhgl1",
+	"kixcBrN3YPQjXKkUJd5Ce0VpAjlrcGj1fxXAFUPZQ04mTEBYUS6Eo0C83qbZtGL2i53q6yvMd5s1Yd9f",
+	"bRPbrJn8k2b71aatmNdXWSDWtVH/YJ2VYNOWSrNqVOU3bymfWUmpvqWB/F24Hznt+1ZGyzvSP3tdCkS0",
+	"QAGNMjBOGL3G82vv8JcgfsAeinTPWhCAVX/28hernop1tPLZwd6/IrX0Wqm4FnIhXuKci1vyXmRaxffv",
+	"3r4huCy37QhodeZwUC4UaDcsjrKNyfbLNj0kI/A3n2Tu5lFrxbaVXytthp2DHeFvtQnvS71uuAV2qF07",
+	"1AdhV8Xl56rAexo41JDYn2BPDfOBDQMVsXb9RqJNyYwr0L7dFcH5mi8XiTRa+XLOzF9ooZCpNkoLsjmZ",
+	"wF5zQaggTKQzjwQijeOg440E8DXHZ5sY7CGx5iAYoVGMi6fJuq2qB2ok2kFpjYNDMEYqQhNGQqpYVzGh",
+	"uOY3rNNbzznh+0eu+cg178o1j6WYxDy8q75QsDudijNrdaqHA6H9yBGAXK2qyIkENC0exyRJBaxSEyk/",
+	"2qahMQMBM5EhU4pFh9a6pqYy0fGy1/qCdPh5TofPbx9wbtTbmFU22/yAZYI3/Bw975XtkJLMqMgzn1Tj",
+	"Iv+HTDOf7ZTeMLLv5194QIWs8t0jL0AFBjev9WtCDBe4IwQY23+rdXYKMkYDuNCDTRfUDacLX3fd1w/H",
+	"AVV5eM6XkCqWACNBwzXIehgz0Q6ax2TUOMOcRqJyFawhu6aArbwQYMRrth13HtnKI1u5K1uBIM5z682/",
+	"qzEKYh1PPoWMRVUy9i08I/KGJTYGZd5Ix5pjJslgnzBoVxVJmY2faRbuV0RfrrdOfVFJfzDIKZ9dD3CD",
+	"x7FcbE71cE5d5pbZbB8v+fzOWT1Vocq/wPG6wum1QiFr4IILqta2dGieEkoEW5Dcy2b+si98SUZTXO7q",
+	"wNF9dxfOnTv/cOWFZskNjS+kfGdklPKqn6dCES0lCWOpGNHyihn22rjA8K6ckFHryU4fYqOfkCejFigZ",
+	"fTLjItWM0DlN9CHeAbSeG06xbx+rNXpuMfy6eAcS0+02ffxmV+TULi0sIAiAmxsl8MuulrKLX+JegZp6",
+	"nEhRNUvYUFQWEbNWZMKoThPWuE+VxUQHeESXXTnpzqTQU6tRZmokDUM212TUegXRS1vuz1at/3Zbgwo/",
+	"LFZp4FsZjcznxZ1psBgdoUBKImk4JkkgPQEt4qZnDOm3Ph+MyslWhgk6jpv3MPtwlIEjjFrmlOffgd+7",
+	"0C6SMiMzywn50cyPsHAqPzbvaJZsUNzKh+z1t97prSxSbn+dRSozCV5kIdnl64dWr9OjN0cEHjft2agc",
+	"xS3ypaOk8L3mMwaNrKCFWVR4k7Wv3MJvtshuAfKetzT9ZZN6GN3nyZO9weDJE/Lf//n/YBh4bglcsDju",
+	"WlvgOM0MfLR4QYckKN5wCM6qjjTwzEtVMm1+rcg3gVGcgtKJCki7cPlHohCSV7n8HgkaUiMCMmaxXJhW",
+	"G5MswIE2jqm4Hglh1DNpo886mf2wrrAZUcgp4OtEopForwom6vTIG6mnRt8zrdnEqt5IvHBGc6pIYB3q",
+	"ASkG6wR7g0FgaMc8TeZSsSGhEJ5D2mcJV7NOFrFP83E0G2hRM6V5+M/eYODMBDak34U65TTXtc61eeNR",
+	"D33UQ++ohxau1d0tnb+X9XFnk+CeHUhI+9c0VD5IHMR9LWBVAlo2gZHz4o4RLYlRszlkl0FA4iNteqRN",
+	"96ZNJSPL/dwwfyx7zW9EAn8D085DytGrBL5MwN5enByJUvC7TMClfWhk30yAjIwWRN7fsqOP4uUjCf8f",
+	"Q8KNxilofJIkmO10H8FSkFSwT3PwmGDyIpFhmCYJi3rkLGZUMfJPSPsq6dBRNQWMf0kr+H45xgunj6Pd",
+	"ypoqaPwg8t/7fMns5caVaweuGyPEXUwZsdYZyKBggiU8PLTLGRQy65oX85E4PBKHrYnDG6lfylRE96QL",
+	"b2QeNwDMjkdkE6noQUSre+mVezmleCM1mcBibEgkhNRd/OAhqMQbm66WLWQpZRBS/WzwRTvIeoZIxEL8",
+	"LvvElfbA1ieuFNFyJGx4SyWCA/PijcCEuSGPAsYjDbkjDTmjy1jS6ELKVzS5YvckJbUgaBcDcbBH/s6/",
+	"/ZLO8/5u3ciEYb1Skhjmtmm8goyWYOHHrx46Orm0LqBn8J9dwFY7KHeOGY+PF/vxYm9/sRN2w9ninhFS",
+	"j9EijkiZTnbmuKiPASNfW8DIl9mdh40Z+UOFFHyJBf/aowryM2Dkb9MRhlJPwN7JPtFQx0uSOcLJQqZx",
+	"ZJ8TrocFfBYMMyD1KAMbPFCLM3i0ej7KLv9jZJd3LLnhIXsv6A3lMQTF3V8vcVoGYPxoNpvLhCY8XpZQ",
+	"HMvxLFMqrlh0SOZoGwXf+hc1fRZ0GLsGJC0swqZpJvhpt/jpQ0EChNdmdWwPpH2B6xgbsnUmlb5K2Lsf",
+	"Xh2ScxZxFA0zDD5LJLgioRQTfpUmAJc0EpZAZsiTXJOQCsPUcjTPTgVuk7SDhllWApJGIttBDIvAOmFB",
+	"AUgxcACZj9TqVmpVwZ9c+3Xh1Uc6t5LOXUj5moqlwzp9CONLdmOMrlXBc3UaULsI5trJUO3SubsnXJA+",
+	"UV801aEYEpSPOcsR2ZDSmeli4hqLHsxQkwHtFhYzXyPSDoq9VmMgIylYidyMRDO9AZdRAXDySWCTv5XR",
+	"BBc55DBAA7FH+vRIn35z+vRe0FRPZcJ/ZtEDEKcxYuwiRO6UZhi5XzR5t1/ULwvT2Vi1LHzzQJ6iMGGA",
+	"30pj5RVxjTy3IODeSaS4ipdE8SvBIvL9hwvMyBXEKeoyIQm7kdcsIkdnp4gK2Q6KA27IsG3Cb153KGrv",
+	"P8ChykxRr1nE6QVsw70O1zF+2jVNkVFLs096Zx5TXrCPZH0eEsVERIpdmKa/qGtiv3gGc0PczEwfsEM2",
+	"P43Z1134ugufPWycKzgoHAS3MwSUllgWTA7VhQzgDDYN89GZ8WgQuCvNgBIWj9netyZ4ffGYiy+YEv7o",
+	"avpdd/PRGfXg2cu/8f79VinOLtEpxwdr3LliRSaIgApjRpPL0s8zuoRlHTMSytmYC1u5pWHTah+XaWW9",
+	"IZuwU/ziq9ywx0zl33snvnbHI1bw+oqymVnvqjcSQfFuBRlPxnsX1C+sxfv3KkgItVzokcBk6E6jO+bR",
+	"E/qo+PwPUXwyWoIlbyCqIK+MmiEI0yjihnLQ+MxQ8URzo/BMaKxYXcsXbJG5QnukhN+K0qurkEXae75P",
+	"KkCiZWD9X76KOqn3q1r6tdaN3K5C5GevNS/sfcPG1CpfaSoimkRkH7cW5EaPMCMd2NJQJMjYxTDzHfn/",
+	"/Z//tf+840FpHPxzsNvxRqIkNUMhht1+xyOFv/sDw0y+P3rz3//5Xy9Ojjuek7TNpmJTBx7xyV/Iu9Q0",
+	"5xGZjMS79+b9d0cXnR45oaGTyFEQVyR4EngWubYd9L3+ftDxEHrX/GBPYYDFHJVmczUS7eDJTn/fMLvn",
+	"3f7TnUHQ6ZEXdnFkooYk+OuS0SRemlf+SoVIaWz/gNnYf5tRm3+ORPDXiHL3Bo8Ev5oCL/2rWaN4GdjC",
+	"UmOpp2XlwgyquAYA3pswpRNurqBn+A4UPdThlCnCJ+TJE8YNm3vyJPu1rdxWmi2EjHJ7g4F17Q0G1cAj",
+	"ww3twbKr2T6wJKDjkeD/MmN/Zf7zwfznT+Y/F//4S7ATHJ+/fXNp/jkS84RN+CemzDThagJfjwqah62K",
+	"hkD+E54wlBtI4BOf7PpkQJ5A/rtRm0GrT0YikyGAi+eywTcq16CdnmqIFZY6agyXKhXJqFOlUsUx/5Yq",
+	"VRUiVigS0qoRuJcJY11Qbgq/eySdEy3JwPehMGJCQ6hGUBrkFyGNWZEh3/cb5pUXmf6lReP47QQk+nVy",
+	"64n7wojw5al/MPs9Z4kRUJWtwZQKc7lgtYblDS2EgdjlLEDktIOTfz85fn/x9vzyxcnLo/evLswpNNJ4",
+	"QFIRM1X6HgzSC65YB6Qxi4Jv8WhGolDeJnBdBOBmtXEfn7p2BN1JImeGulY6N0u1is+Uyx6VV+S1tQSq",
+	"ORMR+OCTVBjS+v7dCyjFlQqitJwrjJPh2gYNovhNuO6R16nSNj0IfoMKYPki0jlp933T3tp1GaJtk+cF",
+	"wqqCfuXKIPfMivREMsUIpIa6hVhiyiwRMtsqq3nB1Tw2+jmdMY8YTjAo3wLyxkzMqu9Y7K18M1Zy7/IB",
+	"v/UWV2t8b3rm3+J3TnaGg+8IgC0T3nATpnQ+Z8JuLdQ4M6pMKGdMFaqvZYX+4GQ4DJErCVf486r644VD",
+	"51c7PzNfZCoMpKNh5BOoKIDNXCiOT8BuCaQ64rgLZgUAcbn98uj01ckLbyQuTl+fvLh8+/7CsPDjozfH",
+	"J69enbzooHEThkiw0jhRdGmmt3RVEm01c8BHCdRSaTYzZ80nM0aFQvZQOXu75cJLvre2Wma9FvlmmwpB",
+	"ALilTpgu7ewD1jQv7893cmGOA1Tzd7uOBQujjFbaQwMFrIdkl7iePNL3ifLIru8T1cuE0IIA26wNYPWt",
+	"aq1MfA/K1YNVAYtcyLGRH8icAn6zq2gII6WQmsgjRoJc+A165Cgvl2SY+LwbsxsWQw1NOAf9g91ne2S8",
+	"1ExBgLSczWmosTvUM6pVGsiYLaWIOpWjsZ2APqOfiovQL7BAnGRViv+l6R47RmY4RgrGYKxXzoXSSRpC",
+	"aVAsLG7LrToe01nB3x9EQygKML6/AfGrqRQFGgLaRTPritIEq59CHT7Lvpz0CHI91H0xUrctuslFGKcR",
+	"iwyDM+fFcj0mIjUSVJGclmSQSkg7KnsNg8oIAfSyvgZbUUEqymjvL45rFLpsjwTeZIWGkvkcSjkXdCJX",
+	"y7qkfhl65jRpLLTRBuL3SoY0NrqHk1RrZrgeueCuMMeCxnE3jGV4PRJQZ9gsNJDsnyGoLKLL2GgWXUVv",
+	"oBRoQqGIh5G0JzKO5QIGz42Yk6QxU0NCR8II6RF0SH6SY9IWqD84fU7IBDU51AOUpom2demCJ0GHLKbg",
+	"bjOf05FQc3OYDKlYGH1DXfO5Qv4hRQiOyryeqPOBWc7DyE/pbI46gv0iXo5E6ROLRmGagsOG3ZKJWRio",
+	"p451i5U5WAseR6EZBMzKdmYkx3WzwWVC855ZbgLLPcxAaMzJvubzOYucj84bCVDbgBgqewdc9WTTlcV+",
+	"qConXJFwysJrI4Q5p/JiKmM2EuEyjJlHXry7MFuaX5eqzlLW8EsX/mDv9rK6eeXFH125p7rjq0D7PjaQ",
+	"xuNECptI2EQbQaypXhij6cHRpWWHwZb2iYtSwo1nuEa9LmmDXne75laj75XcHpBLPDODE3EVczWt1FvU",
+	"xH8+9H2PvJbCCKV6msj0akpeJjyiy6YhOBEPdAaqmycbU0PuzYpZ63JgdJHAXKpcpamtc3sxRYXZ1hmi",
+	"YolHOUH9WVR40MAfHHT7/e7g6QXMYuj7f/b7Q99vFYV9qhmQjJbXEmlsMzBQhGhkK6p5SsJowVbsRYpm",
+	"I/BhZh45f3lMdnd3nyOhw6NiOCLUqS2N+8ds4Lt+feD4bND1+9VnH70W12ymSgVHi9OrTwd/oElCl3WO",
+	"Up0hJoFp8E8U2URv7U1ef1kbbmnuWCsOwa19/YA13eWTgqa/mdoexPEsGBIqyNs5E0enXRDbNB/HzGhv",
+	"umv1BOBAoSGnjp8XFNSZjFhM2iVfUQ9+DND7C3XPLczFPOGhob3msVdxMPVQd7icJ3I21wFRICcR/JXg",
+	"r0YfkddG5wJ/s5FIjbpFzHnDcc0TecMjGFkKaD0AzVE0S8AYiEY0XmDjRrDHZkGJCSkwCFdUGppdyETp",
+	"bkgVw14nXCsL5VuzGASkjXIUfG5TXSaomUOoouFaWGV+JLgiqIM5PxS2hyBEnZ41iYBBDwNFF2w8lfKa",
+	"nL19d1Eu//+NAmf4SDARzSUX2tlKEIzI6CAqjbVXXcIeCRz6N3QUTnkcEfcT4n+blY2pNifIXOCFIFlm",
+	"kHkRlPyAhVMZDMmTJxGbSeD/1sfp3GWZOGjGiQjGI+GGoRyXPrTzURYzGat4xwgVp5OlLZPukpR65Mi5",
+	"5cx5w29GAr5Q5nA4aV2RtjUnlpyduQ3FMmhhpM8fW3E8a3ngH255GTy6eR5OpbmA+fXHN2uU5jtGY8O9",
+	"q9fxlWFzTGU1gWu80/mwa4Xy44WRJwJ5HeRpVxaG1K1xrzADeV0ep7y+lTbZrpvoS9lG0kxk7m8RIcG7",
+	"v5+eBSPRtuJ9JyvoDwKcygQ4PDepcL4M+7u5hSrokeDb9y9fnpxfvn1zYk416q/mWGRtLSi3mpiVI3NR",
+	"FsVUbQZ4SCZpghxYWEHe9tQbCdfJ0atXwdCq0aXWzf90mhhii0aVy7cX352cBzgpW6TMrUNIRcjiGBBl",
+	"ExbKJEIXeG6OyaiZYAsA4ceR90hw9OrV2w92HCh+43aB7h8vy0fbmrTyFcr/OHr1quW1imNtea2s8fJ5",
+	"ss3UDr6LfKidESMPPN/bf0psgAXBCBXVI98mVIRTQ2sCCCVGu5ONQ2aftIK7jREC9QvjAl2q/X2Xzqjo",
+	"JoxGQEfYp3lMRabsguqVqyRllr4uLA1cOeuj0up2eBtOUx0ihF9ZawqQJRwevu6VrjmsGFeEjmWqiZqz",
+	"kE946Fy7MilWQW4V5KINglRgFIhB2CAi5XE8v6zBvQHYT1hTN1YHPkhkRV5qir7Py8UnvJswABUNGyW4",
+	"YkhQzetppA2s0klRDQyKTveAuGrnNhmrPK4N4otqo1lFrM3SfHdxcWapPAllxLxctTS8LJTihgleO3wQ",
+	"u5TZRfafPy9aRXy/2S6i44b9gUBbMi1fAxs9hleAkWsuosMc99oMDAlZVVvHm1lesVuDEquCd4Ob2ozp",
+	"/fkp4ZA0M8n4uxmY6dkeJ+seWh2sNUp9fzc0X8G/WFAEZMjMju093x8W6sdiiVgbC3TDZUzRn4dVW+2F",
+	"6hRjrFyQFDREC3WD19VstS0UcndMA/0hEdV8IZFXr70tJ4hcsyU0nEPOmVb3oNXN8Oo8a54o1FocCfPO",
+	"NyrHo/sG2aRFowNGeIgKKfbiBE4YC8IAd82QbNQ4DGp/aF0JepovjqbXNrAKvzKiHyPBkfkOCuiuKl9o",
+	"Wnw+zALx0UNlDktGUlwJRGhlFTy7bYbeobJord0ijLIRNHG+2wJeQ7OlBFTT2PNhMVk1y+Y1i1VIdYRv",
+	"KwBjpL3X3+0AEkljzo55vj/EnCCzI/V8H5xoMbwAptdpRDdxTxpc9nZRklI4gIsCqNrXOk2RitiAVZAE",
+	"u6Lg3pJJKa2jNNzsqpoPqViSWu0mPGQNUAOkve/vDkkzAEIRqqAMcW2DGO0oLICsacsf1tB5Dx2OrIOW",
+	"NRrIG7YAyocSz5gRGkUo4cbUiKdGMTIK+ZDohFFdJA5IoMl4CWJngIwnKIt+2xVP97aq9O1tk2vpbYzf",
+	"edubdYJz6ycrCrV6d6xD4d0N093bJvvd2w7V0LtbpqG3TRaBt230tLd9oom3ZaaRt1V8vXcHpBVvU3Tq",
+	"kq601bJuKgtXlHeXaQqyoLdOl6+L/TXB7K1gmSCC0k1Rw6jrYBOXR1Ju5lvDWPB7sAS2BVPaFdhX5CeZ",
+	"Z3IEvcB530p2QesQDjpZ2asdI0WMRDYa2zR+O6dX7FLxn1lQ9S03WV6rUmqW2NBo3+AK87YtjnLZht26",
+	"l4pY2Ut3Pt14mnbxnNGIC1svvaJpu0dOyneIPhDCR42qPQEuEbE5ExETIWcNlihwcanmw8GETpYQ8pS1",
+	"sTxE4xSINnB/LZh64et6J3Nkqw3duMYW02WR+Vo7ao7q1LrNymXWNuK39ICYRndp3KJNxevbz0SJ7buo",
+	"HI5sxdy8CkNoOiirdNQAynlYYyIqfbDjEMojrwMvN44So2Nc4vtFGyP80vJa2dMy2XOPN7I6eu68NR/2",
+	"LJqnwdCzOuIGrioXcNhRSCqHSQRoh19lyx+6yBwi/twvGwpnXLRtBBH5//5fMvjfbdGFiGj6qVOAnTpy",
+	"A7J2fjBM22hAlcX9gGGRfZrSVEFgMLwgJDoMuSIxm2C990xJs18iVrgzE9kAMud1GIMpk0VGJoQgKiOm",
+	"tjMnAyBz0dgjlOx9+jQSaEN2cdi2g28UXuKa3wCGfG1IWtsoItagaW16NnIsRKPrxO1NNl2w3KoeORWG",
+	"VDgt1VlQDd0EQxJTTOhaiNCDxW2VCdHKZmu8gHLtvLhIXM2LbnKl69wvhrjsHtwe4VIefs0F4NbPhpoW",
+	"1fcszuKQ9F3wncxB7VZE320ynlsX5JUUELy0wIXRC8ZEttflzreN+amQitLyeCu3rHnct9CVu6bcIBoU",
+	"hicSh6shhYMJlYlL8IN7EhR6DOBKL0C0wEIBnR45NXLGSFD09mh6zQSGlgxNoy5XUJMnTxI2j2nI1JMn",
+	"pWjQb5QdjEdyr+OMJVcsGgkruXhESUKJXSEkLzJFi4yykgEGKkJpUg/NNeVOrJdkJMDg2iMfuJ6aNoJi",
+	"vGZgqztld/yKaVULeASigjGPX8Nld+HetaC5x5ufr85uPaZwLR0AQwmBEHbM4VxV7bbRT9v5cmSkkSyk",
+	"YoXYC97kLF4yT7U7Ad5lDxnYC+0NtlzskLhQm9yTGJifrPyVChsUUz6ndpSXwDDXHIsZjViBERdIUueQ",
+	"+Nb7ev7+zZvTN38rn9OmvXcR4lFjONMHJ24Yfj/hgqspi3B+azoqxSY9G/r+sL/XOxgM/nHn0KQ8PsXG",
+	"bzRsWarnhqyh6GK2LI6bOdPBYLcwDi70wV6raWlcvOzlrFEycDGeeVwtF2TG45jb433rOvX3BuZy1oay",
+	"YjkKQwM57XKNCrvMpbRKKoAdlU0xsWkBuefZMLEsrLe3yd6wleFIF4UIaoyRsbFJmPwCw0NO6UKago4d",
+	"nuGWYEDO3OOWFucxHgtmxN+pVEwAqcwu6D1CO26dbJMr8gKn8o0iPCrfg+fUZ0/DvX53MD6IunuTXdZ9",
+	"Rvv73fBpNGB74+f+pH9QsgKlvNH1CGFUl65UZyW6G8KyYHUhOCZbWtAXYDH5hEA4BJitaRyzyjCv5rq7",
+	"J7uGqm6yBjYTxK13w4IkKXOaCld2bZzCgl+Xk1raQVNuTIUTWJnMDmcsZcyoy5c1dHMVYTgVG9KFp3v9",
+	"wUaEwYWe1fs6s0/QGAOxKBGLs52o6P9zJuhGK74ipwGARwvZG9ly21vCItKmykU12vhYQ3K/aDpDg0VG",
+	"2TScRooN3PX47euzVycXJy8wEgeObWaSKI+23yNndDkDSDsbIufyFczJASwbmZBdcvLeyMLhlAqtSK+3",
+	"ETGzIXu3M0MaakgmdkF+tzBA3+/t9VczwDXBBmsTn1LxDl/87LW01DS+NHp4ns1YHP6x0eRdNEyevNgr",
+	"5wr6/RJ3zLIFaxmC2N2qS2epEl46uPDjZdZzqctn/u7+RrdOJ+akJSs2B6KU5YwLGmd0JUKjSjbhvB7b",
+	"rbu1+U45rtIYpXIaObNsKYoSwi1XMcRUsUmKHNDevsp1zabXTVLR3QRep7tihuuNdcCLitNzhMjL7Xj2",
+	"blclkhLLKhDMyrGpHdqy0FXZ89LtrEiuBTGkyhCapEevIm3XmdoKVcFK4c0agzMguvyqlTJ+/fN+lgyO",
+	"CTSNeuZtetyGsrwbJhPRSrp14M5Jv9ff3eI23EVQh/vZNGH//mL6i0LOW3HuFVG9LAcMnm3U8UZCeD41",
+	"axnNtALMEs/2rOJhouo6i7axIb8sIvv+gHxLI/I3qtmCLocknSudMDqz0fns0zyW6B29ldXlwfANwYoy",
+	"waQBEMI9jK8rRs+D5csGpWPXeUyttTmHdN7EyO+g7Wwr/uZr7hnZl4rl/eTd7eTLex7njSQQd6TWCx8H",
+	"BeHD/4qEj8IlfP/uBWm74G52AwZQvBh4WzorV/CuksnFw2xUhVc6wl5gjbdxxFtZ1G2ssnCB17PGIoVc",
+	"wddeZIHVG6bcp0b1+qWZvTWsOtrMsluJTM5aMs1Py0LWgPWiFSwmG0U4F7hzLbS5ebeaVuNjg9U/FS4M",
+	"QBU0R1y4V1ytkAbm9IqVTYffYIptXSwQ7JO+DNNENVlRzqiCVPsAXwgM2TX0Vbu8PNORo7RIHiAD0fxc",
+	"Jgxs+b1/+pPkr386Wr7h/qfX7/zlm/iHxdsXcvHa/O+l5K+Ov5+bd95+OFn84yL66c2LEz75YTOzwNWK",
+	"wHFYCRu5aYl0u48XfU6vjMI2XhKcXed2i2UW9rGmM6jECgGOFeI4aIadSIVaaddRuKpcQdMeEWzB3OHd",
+	"5nA2Bdy7k3GJ9g9Mnl9tz8sMJjAYUKvaEMaN03NJmY3GlILTXHVKpsmj44vTfzvZTD12492MRTiIuwqf",
+	"qE/wTRbWm6QF4uy68zDwk8Yx7EHFnLs9tYb9doOxJ7d4sLzSjaxPe9XGrSCu71ZFZVgSFwwdI0fvmzO0",
+	"90iQ2UWCYfYzUWkYMqUmaRwvPQykRj0s6I1EgCbd4vuYcCicdx8+KHGnIMtawi+VlpB5hTbXkcCWMGsr",
+	"Mw4Hw6zKT9VfWAu9KIem2mm3vFY2vZbXwnFnOUn476y3srW2+F3tkL5baZg8KuDoKDPLxCzyF/LnFJB5",
+	"KnA/pfit1Zg9iouQ5fRcCpa9WBVXGnRBhMxaL0Zmq7HIal2ukiV9I0v294dbKYObQANUUQcK1TdVOp5x",
+	"XRvTfaECGnHdSNtGYYM00vnSeG5rvSibgbZ5LaTol83cq0JS4eQ4bw+4Tla7fIr8dwONZZVPpEAQqo6R",
+	"DTGhb3WMmIuxEovhjTUHghHQ6v+AbZSw0OZ8lnwkXEMtI4Q5rJoptzISbqR7r0Kg2xR1rrcJyNsdgN02",
+	"BGyrzQlY5qq9qJMcOJXmGwDoeH9xTNrBP4JOIUENsxE1yL6ucfWj/zHokTe59IJyUPNe7foPsFdZ12uh",
+	"MW5YCR+jDolRuA2ANYHYGCi/JRDEe9U5HImqMlQX+RCnBjUortYv1yXVgTcSiA4Q82sXeGfzbc1INZ3N",
+	"y2qKabW4JUNE+cJAmBmhaiRsXwrlFeClZu6qRyAvU7EZFZqHqLf87eSCNFWbrgIV/n7QIHU0wS0wBNcB",
+	"+5VNIDlSX0EWt36AGtLfIeDnIqheJbSnSSdapz6cI54fIptZN6BVEVPFSt7JTZ2/m4sVeUdR2SPtZna3",
+	"W5nBEdbH8V6xhPAIF7bQfWlsW876Trg/Qi7Wg/5A9G8J9AfoO4Ir4IBFWcMr0rwvDghklIrZHY4Vfrfd",
+	"CuM3Wx8s+9lDniw3ks2Oln37Hmerinm5IdIlqOMFJIwmxAGgyRmOxpiFQGXwkEFduByPg7SDMhU0rBhD",
+	"UAGaAkgV6oF3M2rfyVyQa7pbSLmZclga6IZO5jtjcL4sQ282YG7mh9TG/AvWuzsi5opzdRc0zEgy9ZtG",
+	"hGCyeaPH/O0CgFLwDUTnDLLXAxLGlM+cMA8aqwQ4JHldA0ij4Yx1WdraFEBzW8jMXg3h8jYUyzWolRXu",
+	"wO8BQra5M4ZikrvKC740h4Q83SokZKOL6qCx2mYMSB2Y6mxt17tTGEpt2mVMjmfNQZn1ri113JZl2cRx",
+	"0s7DulH6A0BNYCedBzTCpIolq24aS+wNU+l4q7sFjT6bDKK9/mZhJG4UxbvvOTTLMhTeWtS8AlGrEGtv",
+	"dSHG6nUvOOkKZrLShpZNC2XltnTQ6zyqbJe53Y2XS9RFqbYi05cEpJKMUhXTSpEwJdmipues0Fy8ZtNl",
+	"RdwoKsab4RY69n4EQMt3y8HJkK4Bx0JOalfn/pVwnLjb+iE1NCrpMhEBuNbPjKRC85gMyPdUpDRZ1qu1",
+	"3MGDA/o/bOchVDIQoDQXdz8gO2jhz3a5As6zwUhLqLP7DRUkPq/ZMSxYFDWpACqNgZfARQJsmVIgdnl1",
+	"VsbKVPC7oPCBIW68CijlRuSs1Q9giEJLCjCE9vuL484XNCVlXqP1sYLFLKpDQmMlnREJgKjN+0EjrNXD",
+	"mFWrObuFQedp6uVlXnfdb/eQZ1A+v7Fn/I/h0t5vlDxzxLW1tvkHcW5nDrcm1N3bHL6I5hPHAESVDwtq",
+	"IuUpb7FmyVovcH97L3ARlG5DV/C6c77Sy4v+dQfXSHXZPNsjwdnR+3fgd80QJIymgRQ8Yw2ljyDXM43j",
+	"sl8VO2p5LWyw7DLNHtZOOdbkvl85ujOaQHo8ilDDan63dGzbMGrqymHY59eMzTET1aFxYprpSEAFPmTh",
+	"mZmbqjzjFpwFCYMXhHSJrKrn3LMADlBg/R0ykclIFAZ3F3GhVseioXRe369XqVpR226/XvKtXiF3BR8z",
+	"ZItUqneOGcKwwvkgr1eV0618xS34L6yxA0lrTs8kL80JAOwP3EbUaDJY38oClWhrIW3nVu/wG7aoeocP",
+	"8QyopdD0k61AEGMlkqCxqmKv0ktQdSU3bdS9yolVZ3B77bBDEoxao1aAZZVVDW1mQ+8z1aQPsZ5blwvb",
+	"1N+8qdfSTHu2tl5WhuNWKn+1sqBV2R7xUNWsYHduq2i1gTOUtGHdOw9RxeoL+J3MNHPYxHCFFwpDx6yr",
+	"Qjb5o0YCf+T6sQjVNkWo6lVbiznbgALh4B1KkNSQsTmVMSNtIRHVoTNsQHIYiTqUQ7tQW6qzDtIhY7X3",
+	"M36fFyeAg4YMBlcdPp/Bao40EqsrTa/iROBtHstURKokGBRwwPu+T7arY3XHQlURe5BCVea6FutRgffP",
+	"VXJ4ECO9ZuJLFaFaxQXAy1BIk2+oOlWa2/P7FoyqDqShSFSPHAkbe46zKoqLhw6mxQJ4KQbpLu8vjnsP",
+	"WdqncjKM3sbCNOF6aeQYW46Fzvnf2fIobSoxYLGBCVcqtdZtYY5AQrVMSDu4wkQhQufcvIa3I+h4TvMy",
+	"jHQkAnV9iaDKzwq8D8GV7QPFwoRpi7fs6HTSBJGSioglKjS/cqRKN1xxKNWApWZ75AjGTEMbM2d2pIZW",
+	"nEXcG+E8B8gkmrMkl9qNOO9wkvFuJ4zs+X1ShmDukXdGDHH1Jbggwb93j85Ou39ny8CzIV/m1yP7DRpZ",
+	"kBJws9BobmllZaizz3ONCvfJnMUxowlL3I7hXy+dyPL9h4taDbPvP1zUux+Sb+FLgjsAFmS7AV5WJMSs",
+	"EoYTYWJQfCUTrqczVazHz9VIFIqJmjVvf/dusH/gapGoKVTEx00+JOfwTCbkJH8JVhfKr1BydvLa6OSo",
+	"A4zE9x/+/o68P391aBcyEFIwQ56PY8pnakgC9mkekLZTvg+NRG/+kQGNFZSujkcCMZ5gbC0cGaNjeFhz",
+	"2Q13lpX86qprtiAAB0tFaLQh8GX8BaaforveK7kQ/4KKjvMwukGZO+G01MAcMtdI7ewFXCGYHAloGgUw",
+	"elciDAddWvpiGVcXiQ3XNdmhaYSg8ORILDOEBCMG106w/XQkgg8fPnTNOWFC8xB4nT0mvV4vMwvCwQXR",
+	"BLQueCE/qQCIAVXpuZhIG6ysaQhc3x7wzNLqACU1o7OW10qTeBXKqeU6NbWo9ZoKemW22EgdYNSh6lqR",
+	"9ii3wYxanSx+lhZmF+Emgv91lsaad+3GuSo1w5FAqobFwz0IpvOsIcJzIU5oRimAm6NmmdubQGK1KgoV",
+	"wC+weJ/hF7bYHUT00gLYOib0kClXWiZLqN+tU+XZ+jvmdtiQewsD4fKgvZHAk+8Bbp6X8UYvj8lTnd5I",
+	"jMSf/kQKm82lMD9ixHpgg+oCS/ANbxWMRaqIMz8ktkwgJZsQme8/XFgSMxLoGsxpWYCQ96xjoeoz3iNc",
+	"/QVHUe0ptM7FnH+5Fg5Hwn6srO3GgabaEi9lMtyByj8Fz4llKEjMbRYqHJM23P4O1hpyN7xw+Tu4z4Zz",
+	"cH1YnETGjLK2Ck1YBA1ksmbvzIXFGMoGBP3iSLEiE4bQPHmy5++RDO76yRPHePb8Xc/IrmCXyqs69Uiw",
+	"M4XSQj9bcrMDKJs/B7DNRMjiTTG7D9Y1u545jDwUsIGTdJ79pswvVk/BPbCvgqpuFwUCVuZ2krA433+4",
+	"UB5COTCghlltCbaENQAelZX0GZID3xmTEM/MlncEYjZOE/OznFizSN9HuQJpLVeOKzmXPQO8egUokwWk",
+	"247L4MjvQ1b7A281gn7nbbOEhDQBxJC8P3N3GeFiJAKzTGB67MJ/A48UfjpnM8oFF1fVnxXTdpvyXy34",
+	"n+fK+Vj7GihdyoohDb0Vfyz1V35geuwRt4tGEJpgjAPKZFxD5QmP7Bk1sFL3Qnlkr79r/rPfIZG0inoK",
+	"yeYRLM8SI5TI2xsE8HcLBRQaEtLRYPOcVMoYoHmxUK4gcOcvq5GgySLhmsEpDKDAWa1STNBEu4MXJ69O",
+	"Lk4CB7FMBQkqhRcyFkguppC6lChdyJgi7cGnT53CBADX1JztwR6UAVXZiffc9Tc9X7Mllo8wqnuhOp7Z",
+	"TrgqCE7vYd0L8wV4qAEDEU6h7ZFeUS48MqOJERfywZv9nMd0ySKr8nq2YFrFtgrB365XJw/ViktkprQV",
+	"dSsORyKbSxZqbh2heQsYHjhmEKKC1cdYhOLJc7Ky1EZvJABpPCsG5yiSWel8DdGGBFUXVaF1OkmYmroD",
+	"cwxM2kWTw2mpGnRxoFRENInIPpoGrNm4EEHVmKEGlSwOcSPL7hXztiGCrqAeV1le0qIxk8EoGKaVzYzQ",
+	"uaTjmB5atN20z+gVFxm3f2UUd8cUlDv6AH8e7BRQ0Enb5hSAdwxLiGWu0bZhttmzHjkDtHm81/jOEGIW",
+	"K3XbLCH9xuUUuOYKXldQlZWmRj2gSrs6a6DwTeUCOFzE2JwsZYquVwLOi2xo3BaE9eycQG28EpicV+7W",
+	"ur2yUoW5O9euHJw8lctIiErOVbnciYXj/zOUPSFtV62s4+5TYGHzA7jEhaJlI4GlN1zBRQ6FK/PKRtsW",
+	"Ljo0B1HHzDIORFQORsJcmUoxJ/NCoTQa+TsXkRqamf5KzJhI27TbIb+6OlS/gknU3N1fR+LXbreb/c98",
+	"Uq+X9CvwiV9rFZNoQ80kwH3Hwkl6ugOWrLxkwKHNLlUBSOR4pORkwgQEu1lHG46iUmrJjcF8AWG0QERB",
+	"OeFGT7y9/BJp5zUIkPSEVLGuYlBh+4Z1so6LytWvoHH9WqnRdGh0DrcaXqa0ygRrA8RLp4V//+Hi8Nb6",
+	"TYcWr9OKJk4CuUWfw9GWGeyvwHV/LbvOC2WDuMorBxWJbYkn5zY4KC6US4ZuhVaWUvoV6P+v9WJKljHV",
+	"OfIqXuKGBxUE4mVDx8VaS78CS8Np1/sAiLsYBGScfY03lji0TPBsYZeFslpmdnt4FDYrrDUsmQrZJ1BC",
+	"c6ixrCQu6rFJZuAyx4gqV2urscyWHV1ToS0zzH27GDAh6FiRcarXVd2CtcOqW05Jy+8ovgSAgehSwO5X",
+	"VeZy5yDTmLLJZRsxtbX51pTvOnQKuS3Yqdysq/WtfjUCq+3OHTzYQvQTWoMX/9ndAnfPm6thmdb2S4cY",
+	"2lo4VG/HCY6lAOnsAr6yeXMAalyrn0XKhBUraLlDW5dbcuT+OU0gOypVhmRBQrkbM5kwqtPEppQAL8Vy",
+	"4WXymdflyvrLf7K44JQgZQJTeGYFzwZdL+OV3beFrHv4qFguIPbCylb5zL5RBArjI/GF+l8kK/9VsIXV",
+	"Ku3bba8WA8tmtKoIs5lfoUYYHcsbVncut/s+oA1Z4NvCQPK6wJUdzJkSDKCxrFhTIZsgD6hHXWi1X8ve",
+	"sKayZL+SfX8XTuiYGpnhKrPEtR2YoFcolgInBCub5CJqkw1SSywHwXLNnGfVq3Mu0gE2ckv1s034S+GA",
+	"QYk0My8flrOhThqSIQgxBLnQlk0z1BZPfyYLuAbVIflnKjVgYLhyoRaYAaV38OwAOVhRszDTUywBtPqa",
+	"5RMWisQw8aqsAdD6Qo5Ebn9DYsr1Ibgu1JTOmUvSDV5D62+kPnI9Z8IAN+Jw5lMOwCkMUTwjgUtbNvQM",
+	"4VzJVBNXlDOTWZCB0JIi6PfRKZNbSHq5hOzGUISZd0VpnYxCRbW6KvKOQytfj2XEoRDjnGGBAzCjFPYD",
+	"7dExD5lQrGBkPkvkPOFM02R5aMgfWvRwsEuZGnU5YWyWEWSzjncwTGuWzFShemrduH10dtryWrbkHoDM",
+	"+j0fQjTmTNA5bw1buz2/twuxgXoKfrmmnGbz+xVriNf6Nyz5axazBnkBskTmmywAYNi6EnDu2iBbuYq7",
+	"hokpbyTKpQFqxRWt3VqniVB5WGwAhp6glLCOtsORqGgdpegld+jyWG+xLFglbDsJwzoXBRPdSCxkGoMF",
+	"PY4hF26Y6+xhScf34G9uNM4X7y4wvKueTG8W6huwBILC65LZzAiKtmJbwT5HDwjKsYQwYjyb2RU+jeBc",
+	"wm4eY5W2vNwyRIE0gZxne6klsUfB7ti2AWqd28BOwB3pUmDsParnzOSBrhivgeoSBOFvE+D22fuCiWtN",
+	"Mynk+uRDzipRtN5fHG/tZW+qIQVhS6XzD2wRKrhXskYb19uixjYMcb8cbXRbsYracYLBmMEjEcgjrTJ8",
+	"B3CWmpEa/usifoRcrEgae3YB4Wk2caFpNpNEzkqT2SSz7PNHyDwC3gHkcOD7zpPIsIBFVUI2v90SN1s9",
+	"7NUaGARS2z3yWoqILomeJjK9mpKXCY/osiEPaX1aPOz83YEnCs8Ga57trnm21wBmkUeyVG7M5+IerYtF",
+	"M3TLkjB0866ELckvgDk9yNVhNyteiVU92i92qq9/9lpVL8jmTeQRjg1ukM2byT+ptKSY3qYV8/pnr1Xz",
+	"1NzWRv2DSisbz6n5o1prG8yr/gG2kol2GzSQvwtnaw/vfdNHGX3Y+ZZGWVSk+aR/+yfvi0WEzUeD57d/",
+	"dCHlaypcBCbIfPubjO/UahNYIxW+2r39q3co3rwvFI2Fy2ZZwW2f2yt6biNfMP4La/bnMgiqMnWhEcwA",
+	"kAR7BSQMKsp+NE3UXGkrhdJXmemnIQPHilrZE2e3KqYIkfZ4SYI8iTYAqGgBBdODTo+8sIXk81bBGQSa",
+	"nFGVWNQj7xXLfQETaZ0FMnF2dcynapLSzPDfFZJ4KnJa0+Lnr+yc0SsGGLa3vJf1YD54x3/e7COwwb+E",
+	"vKVN3j/G/KL7MVX4Qgp2ZtPWmvp0r+4U0/NwKTZmL6XMvgb+sjK375G/PPKXR/5yP/5S4hGvXEx3nX4X",
+	"WEP+28fPHtQUbsAEARoOph7MFMwdH3IhXP0W15ELtFrBJEaiHHSFVogrQ/ATrEeUOYxsJxiukRvErvgN",
+	"U1kyNI88CH2sZj8T8JKAJUJDqUsbZmOZUznPsoGBlDXyrTlIwQcFgb8fUe1mSn8ro+WWdBvUREyVzff3",
+	"LQS4WYcHOB+t97TtlATy/uLYcyUX+j2wcWMUoUw1OYAEkJbXgoijZqXrr1OZJnFBHfwO/ibzhIc2sLUM",
+	"vDFsHUPtaAwJgiLvZn2Y5lom+JmyWw5JCJAhBPZia5vfJ/9nDw6yBUa16s1tHAt360Ppm89b6EQN1hek",
+	"MGVbyecaC+5vp9dmKAdNaAUlcIJV6AIlnIDNsvq3Zt4O06GBf1eH3SNHmKIEiBtUEEaTmDMX4WMNXTWX",
+	"bCf3ca8Oc6qIBe6GNyX7O2t8GSDBy6zaucC78wuPPldSPesvbYiWsNqSluMoJLwL8TRMhKwRUOFR3HkU",
+	"d76IuAOc5s4ij7+ByHMsxSTmmLi2199Aajmjy1jS6ELKVzQBHau119/fZHSZ2/s1izi9MLfoD6n4I+1d",
+	"offjwwKOzgpJrknTB8KHtNMo3nUq+k5OtA24GJajGJWWc0hnEOjZgUBPMD8vaBIpiIpxMepZgMpIFFDM",
+	"uFa2XBR1uWDYk9cAcEZOdTl5wobijgQ6rbuKRxhzQ9OI6xUWALQvPKwAV2L9ew1Y2WjT6JE30oYH/mbc",
+	"8ZGLPHKRr0xpxhuy/qM3Ur+Uqdic5RTuSon7/OEYQZkAnUOgY4UdILm5nR14zSbet3luaIONN0uyxRJs",
+	"iSJtW/CvkJ7W8eCVKg0fCUe6gVlo1eBT2iRNCrV26gIhRwIS7jhynEJkZhP9/xvTBeJ/T8spDTW/2dxw",
+	"eoSvZ1jkG394RvNt3kplW+XLKwLuPXKLR27xB+IW/4I22b8xvQm13k5SdSTA7NhHrzVPdZOFpIzBJp3x",
+	"0NoMbSq9s9liagXY5Q5XY7KNBCLEFCDVStm6IKELB/UGIGuHGEszkzesGhermIjW4bz0yLEZkGEg9YBp",
+	"mRSjmhNmViqFJMJy8lY7y0cqFLlrBl/tFEBAEISDBL98hlnSEUYBEyG7cu4ySfNIuozoNrClMqJe6z5m",
+	"YViq4xyTJz9n57jCkIlbwNopGXsbgOTAxAlFdW/YhbxgotJqKjIkMQg5YjRCpk+5RYRCY/N6o/KWCHib",
+	"88JmsMKNzLjbygMWDnprgeDB+Lorv/DI3x/5+7+QTXFbHv9oU3wIVRIJ4wqbIj4s1vhqz1Fa6GxrXdwB",
+	"zmnGcz8JptEL/Q6MkJNUpwnmGR3ashsuoYwL4hIRnSgSUhGyOGZRr4AvMAQGD5bMkUA43ELCtmXjXJNU",
+	"ZOUYBr7fsan+RvaBpNWEX0EJwSAD6Q+8kSjCEOawhBk0O/lQKNLkrQDuBXc3iGBcjYRDHjoECQmQG6hq",
+	"SDHroGgVyiSCHA/TYWP8uun7d/dr3wFNfzvGWa4k8NlKAfdi+l+LLu9B9TA8uY8W5keZ4lGm+M2szI/y",
+	"yG9k2j6z5eju6ujcQUP0F5JFXkMKfMluYCPjAMPHWsKdEaLC5gEoUcjFIWZLzziA24ApwuIo50hdIU2v",
+	"ppqk87IAA5NDX2wtJK9JghkJEGFKkgV5aMHiHFb865IsXqI0EfOJRnLxuwsRtmjDxlLEuX3/S4kReHwe",
+	"xYhHMeJRjHgUI/5oYsS5xQd0BdXuLk7YypWNjvSLMoAc1s/gMgtgakqM0gm/umJJMTWK2MyoUwibYmok",
+	"bD1MHscl64YFkyXn79+8OX3zt85tCVDnthDfF8mBMo1vk/7026cznafiDplM9qvbkpgA4e+Rwz1yuEfn",
+	"+teQ8EQrANzFXCf4857+9fUcYucXo+TZONuVMVdJKlzcVV4CmOspBtAikBLqW0YTHMtUE64xJHeSxnEN",
+	"QtxVLaNas9lck3apPoKFGXdw+iLCwK0sHwoekHHC6HUkF6JHjrAZhVCTi4RrzUQOHGVGj8XemTq0HnQE",
+	"FrTsiAR2IApM2uBBB/0Cpj0SDvQu10MqCHFbx3edp6L1AIqZTjiLLqZMvITiR5vwlReAymnf34q34Jer",
+	"dDRb0OWRqTwylUem8ntHbElLs7kA+vuwHGUjATtjPRbzfyV7Gfg+UGrmiuhZPFUSUoGQf+S7i4uzHnnh",
+	"8OogiZNEbM5ExETIMRu/Rmq/sx3fF9jHVlcftuT15uY47HwVrXRT5IrQmN9UQ2Hud5nucvYKpZpawx8/",
+	"lmWUGybMYOeJHBe1UNxYq4JiKYeVmwwptqqE74jgjoalO/zHHnFnASokIDKUxWv0clxLAJKsYNYH54xG",
+	"XACgLxiLm+3CnoUOtbhzHSLoLKvKS3ls/g2nS61g3+c4zXtjRUEfYOnHFbHHy7Qb8ewPbRcmP3vuKMJy",
+	"b34as9VpOpBHcVy6TOWF/92PZkYWv+TyFpBBh1mZv4jRKOaAYYjoraUtEFJfPug2aBIzqpB2Z/uxrOGW",
+	"2uoWiUw1IzqhkwkPyZQlD7lTa8hBNoc19KD8+S+lAmI/fjT8o1gE7sePn00PkCe3CpIwliGNidI0vDZ6",
+	"SDCj18DgAtJGRQLQTccslgvzVqJtMkihqFCC8PYwakAlzBE2hzs7/cHTnt/ze/3hM/+Z32pAspsyMpPF",
+	"7s1fAWmfJVzNOodEMYwnPT85evH6BCKJAyxLEBAnf7tqAjpVyLRWjGHP7/tgbrJr2wxvYUH0K8WoShA1",
+	"FgMhNxjWJ3ZSNf1hdapilKZtBUSHegPHFSgnLWWsSNvh63IH/Bl1emWIx4a2MmbjKlQVjhq0WYGOLTZp",
+	"z9/nj5///wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
