@@ -6,14 +6,14 @@ TOOL      := $(GO) tool -modfile=tools/go.mod
 BIN       := bin
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: run test generate check-generate build vet clean
+.PHONY: run test generate check-generate build vet clean node check-docs-asset
 
 ## run: build, start Temporal (SQLite in .data/), migrate, start gateway and worker, print how to call them
 run: build
 	./$(BIN)/devstack
 
 ## test: every test, unit and integration, against the real PostgreSQL, Redis and Temporal
-test: vet
+test: vet check-docs-asset
 	$(GO) test $(TEST_FLAGS) ./...
 
 ## generate: regenerate gen/ from api/openapi.yaml, db/migrations and db/queries
@@ -31,6 +31,19 @@ build:
 
 vet:
 	$(GO) vet ./...
+
+# npm installs exactly what each package-lock.json pins.
+NPM_CI := npm ci --ignore-scripts --no-audit --no-fund
+
+## node: install Node.js and npm from Debian when `node` or `npm` is missing
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || { apt-get update && apt-get install -y nodejs npm; }
+
+## check-docs-asset: the Redoc bundle committed in server/docs is the pinned npm package's
+check-docs-asset: node
+	cd server/docs && $(NPM_CI) --omit=peer
+	cmp server/docs/redoc.standalone.js server/docs/node_modules/redoc/bundles/redoc.standalone.js
+	cmp server/docs/redoc.standalone.js.LICENSE.txt server/docs/node_modules/redoc/bundles/redoc.standalone.js.LICENSE.txt
 
 clean:
 	rm -rf $(BIN) .data

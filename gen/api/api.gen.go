@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -1490,12 +1492,41 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 	GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetDocs API reference (HTML)
+	//
+	// This contract rendered by Redoc. The page and its script are served by the service
+	// itself; its `Content-Security-Policy` lets it load nothing from anywhere else.
+	//
+	// Corresponds with GET /docs (the `GetDocs` operationId).
+	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDocsScript Redoc script of the documentation page
+	//
+	// The Redoc standalone bundle the `/docs` page runs (the version pinned in `server/docs/package.json`).
+	//
+	// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
+	GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealthz Liveness probe
 	//
 	// 200 whenever the process can serve HTTP. Does not check dependencies.
 	//
 	// Corresponds with GET /healthz (the `GetHealthz` operationId).
 	GetHealthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenAPIJSON This contract as JSON
+	//
+	// The same document as `/openapi.yaml`, converted to JSON with its keys in the same order.
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+	GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenAPIYAML This contract as YAML
+	//
+	// The service's `api/openapi.yaml`, byte for byte.
+	//
+	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+	GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReadyz Readiness probe
 	//
@@ -1791,6 +1822,41 @@ func (c *Client) GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId,
 	return c.Client.Do(req)
 }
 
+// GetDocs API reference (HTML)
+//
+// This contract rendered by Redoc. The page and its script are served by the service
+// itself; its `Content-Security-Policy` lets it load nothing from anywhere else.
+//
+// Corresponds with GET /docs (the `GetDocs` operationId).
+func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDocsScript Redoc script of the documentation page
+//
+// The Redoc standalone bundle the `/docs` page runs (the version pinned in `server/docs/package.json`).
+//
+// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
+func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsScriptRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealthz Liveness probe
 //
 // 200 whenever the process can serve HTTP. Does not check dependencies.
@@ -1798,6 +1864,40 @@ func (c *Client) GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId,
 // Corresponds with GET /healthz (the `GetHealthz` operationId).
 func (c *Client) GetHealthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenAPIJSON This contract as JSON
+//
+// The same document as `/openapi.yaml`, converted to JSON with its keys in the same order.
+//
+// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+func (c *Client) GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAPIJSONRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenAPIYAML This contract as YAML
+//
+// The service's `api/openapi.yaml`, byte for byte.
+//
+// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAPIYAMLRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2437,6 +2537,60 @@ func NewGetScheduleRunRequest(server string, id ScheduleId, runId RunId) (*http.
 	return req, nil
 }
 
+// NewGetDocsRequest constructs an http.Request for the GetDocs method
+func NewGetDocsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDocsScriptRequest constructs an http.Request for the GetDocsScript method
+func NewGetDocsScriptRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs/redoc.standalone.js")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthzRequest constructs an http.Request for the GetHealthz method
 func NewGetHealthzRequest(server string) (*http.Request, error) {
 	var err error
@@ -2447,6 +2601,60 @@ func NewGetHealthzRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/healthz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenAPIJSONRequest constructs an http.Request for the GetOpenAPIJSON method
+func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenAPIYAMLRequest constructs an http.Request for the GetOpenAPIYAML method
+func NewGetOpenAPIYAMLRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.yaml")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2692,6 +2900,25 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 	GetScheduleRunWithResponse(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*GetScheduleRunClientResponse, error)
 
+	// GetDocsWithResponse API reference (HTML)
+	//
+	// This contract rendered by Redoc. The page and its script are served by the service
+	// itself; its `Content-Security-Policy` lets it load nothing from anywhere else.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /docs (the `GetDocs` operationId).
+	GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsClientResponse, error)
+
+	// GetDocsScriptWithResponse Redoc script of the documentation page
+	//
+	// The Redoc standalone bundle the `/docs` page runs (the version pinned in `server/docs/package.json`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
+	GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptClientResponse, error)
+
 	// GetHealthzWithResponse Liveness probe
 	//
 	// 200 whenever the process can serve HTTP. Does not check dependencies.
@@ -2700,6 +2927,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /healthz (the `GetHealthz` operationId).
 	GetHealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthzClientResponse, error)
+
+	// GetOpenAPIJSONWithResponse This contract as JSON
+	//
+	// The same document as `/openapi.yaml`, converted to JSON with its keys in the same order.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+	GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONClientResponse, error)
+
+	// GetOpenAPIYAMLWithResponse This contract as YAML
+	//
+	// The service's `api/openapi.yaml`, byte for byte.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+	GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLClientResponse, error)
 
 	// GetReadyzWithResponse Readiness probe
 	//
@@ -4795,6 +5040,131 @@ func (r GetScheduleRunClientResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsClientResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
+type GetDocsClientResponse200Headers struct {
+	ContentSecurityPolicy string
+	XRequestId            string
+}
+
+// GetDocsClientResponse500Headers the declared response headers of an HTTP 500 response for GetDocs
+type GetDocsClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type GetDocsClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsClientResponse200Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetDocsClientResponse500Headers
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDocsClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDocsScriptClientResponse200Headers the declared response headers of an HTTP 200 response for GetDocsScript
+type GetDocsScriptClientResponse200Headers struct {
+	XRequestId string
+}
+
+// GetDocsScriptClientResponse500Headers the declared response headers of an HTTP 500 response for GetDocsScript
+type GetDocsScriptClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type GetDocsScriptClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsScriptClientResponse200Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetDocsScriptClientResponse500Headers
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDocsScriptClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsScriptClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsScriptClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsScriptClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsScriptClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthzClientResponse200Headers the declared response headers of an HTTP 200 response for GetHealthz
 type GetHealthzClientResponse200Headers struct {
 	XRequestId string
@@ -4858,6 +5228,144 @@ func (r GetHealthzClientResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthzClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOpenAPIJSONClientResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIJSON
+type GetOpenAPIJSONClientResponse200Headers struct {
+	XRequestId string
+}
+
+// GetOpenAPIJSONClientResponse500Headers the declared response headers of an HTTP 500 response for GetOpenAPIJSON
+type GetOpenAPIJSONClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type GetOpenAPIJSONClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *json.RawMessage
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOpenAPIJSONClientResponse200Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetOpenAPIJSONClientResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOpenAPIJSONClientResponse) GetJSON200() *json.RawMessage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOpenAPIJSONClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenAPIJSONClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenAPIJSONClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenAPIJSONClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenAPIJSONClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOpenAPIYAMLClientResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIYAML
+type GetOpenAPIYAMLClientResponse200Headers struct {
+	XRequestId string
+}
+
+// GetOpenAPIYAMLClientResponse500Headers the declared response headers of an HTTP 500 response for GetOpenAPIYAML
+type GetOpenAPIYAMLClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type GetOpenAPIYAMLClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// YAML200 the response for an HTTP 200 `application/yaml` response
+	YAML200 *map[string]interface{}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOpenAPIYAMLClientResponse200Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetOpenAPIYAMLClientResponse500Headers
+}
+
+// GetYAML200 returns the response for an HTTP 200 `application/yaml` response
+func (r GetOpenAPIYAMLClientResponse) GetYAML200() *map[string]interface{} {
+	return r.YAML200
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOpenAPIYAMLClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenAPIYAMLClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenAPIYAMLClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenAPIYAMLClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenAPIYAMLClientResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5188,6 +5696,37 @@ func (c *ClientWithResponses) GetScheduleRunWithResponse(ctx context.Context, id
 	return ParseGetScheduleRunClientResponse(rsp)
 }
 
+// GetDocsWithResponse API reference (HTML)
+//
+// This contract rendered by Redoc. The page and its script are served by the service
+// itself; its `Content-Security-Policy` lets it load nothing from anywhere else.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /docs (the `GetDocs` operationId).
+func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsClientResponse, error) {
+	rsp, err := c.GetDocs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsClientResponse(rsp)
+}
+
+// GetDocsScriptWithResponse Redoc script of the documentation page
+//
+// The Redoc standalone bundle the `/docs` page runs (the version pinned in `server/docs/package.json`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
+func (c *ClientWithResponses) GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptClientResponse, error) {
+	rsp, err := c.GetDocsScript(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsScriptClientResponse(rsp)
+}
+
 // GetHealthzWithResponse Liveness probe
 //
 // 200 whenever the process can serve HTTP. Does not check dependencies.
@@ -5201,6 +5740,36 @@ func (c *ClientWithResponses) GetHealthzWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetHealthzClientResponse(rsp)
+}
+
+// GetOpenAPIJSONWithResponse This contract as JSON
+//
+// The same document as `/openapi.yaml`, converted to JSON with its keys in the same order.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+func (c *ClientWithResponses) GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONClientResponse, error) {
+	rsp, err := c.GetOpenAPIJSON(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenAPIJSONClientResponse(rsp)
+}
+
+// GetOpenAPIYAMLWithResponse This contract as YAML
+//
+// The service's `api/openapi.yaml`, byte for byte.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLClientResponse, error) {
+	rsp, err := c.GetOpenAPIYAML(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenAPIYAMLClientResponse(rsp)
 }
 
 // GetReadyzWithResponse Readiness probe
@@ -10800,6 +11369,209 @@ func ParseGetScheduleRunClientResponse(rsp *http.Response) (*GetScheduleRunClien
 	return response, nil
 }
 
+// ParseGetDocsClientResponse parses an HTTP response from a GetDocsWithResponse call
+func ParseGetDocsClientResponse(rsp *http.Response) (*GetDocsClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsClientResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetDocsClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDocsScriptClientResponse parses an HTTP response from a GetDocsScriptWithResponse call
+func ParseGetDocsScriptClientResponse(rsp *http.Response) (*GetDocsScriptClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsScriptClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsScriptClientResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetDocsScriptClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthzClientResponse parses an HTTP response from a GetHealthzWithResponse call
 func ParseGetHealthzClientResponse(rsp *http.Response) (*GetHealthzClientResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10843,6 +11615,216 @@ func ParseGetHealthzClientResponse(rsp *http.Response) (*GetHealthzClientRespons
 		response.Headers200 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetHealthzClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenAPIJSONClientResponse parses an HTTP response from a GetOpenAPIJSONWithResponse call
+func ParseGetOpenAPIJSONClientResponse(rsp *http.Response) (*GetOpenAPIJSONClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenAPIJSONClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest json.RawMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOpenAPIJSONClientResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetOpenAPIJSONClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenAPIYAMLClientResponse parses an HTTP response from a GetOpenAPIYAMLWithResponse call
+func ParseGetOpenAPIYAMLClientResponse(rsp *http.Response) (*GetOpenAPIYAMLClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenAPIYAMLClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.YAML200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOpenAPIYAMLClientResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetOpenAPIYAMLClientResponse500Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -11059,9 +12041,21 @@ type ServerInterface interface {
 	// GetScheduleRun Get one run in full
 	// (GET /api/v1/schedules/{id}/runs/{run_id})
 	GetScheduleRun(w http.ResponseWriter, r *http.Request, id ScheduleId, runId RunId)
+	// GetDocs API reference (HTML)
+	// (GET /docs)
+	GetDocs(w http.ResponseWriter, r *http.Request)
+	// GetDocsScript Redoc script of the documentation page
+	// (GET /docs/redoc.standalone.js)
+	GetDocsScript(w http.ResponseWriter, r *http.Request)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(w http.ResponseWriter, r *http.Request)
+	// GetOpenAPIJSON This contract as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(w http.ResponseWriter, r *http.Request)
+	// GetOpenAPIYAML This contract as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(w http.ResponseWriter, r *http.Request)
 	// GetReadyz Readiness probe
 	// (GET /readyz)
 	GetReadyz(w http.ResponseWriter, r *http.Request)
@@ -11566,11 +12560,67 @@ func (siw *ServerInterfaceWrapper) GetScheduleRun(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// GetDocs operation middleware
+func (siw *ServerInterfaceWrapper) GetDocs(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDocs(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDocsScript operation middleware
+func (siw *ServerInterfaceWrapper) GetDocsScript(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDocsScript(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetHealthz operation middleware
 func (siw *ServerInterfaceWrapper) GetHealthz(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetHealthz(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOpenAPIJSON operation middleware
+func (siw *ServerInterfaceWrapper) GetOpenAPIJSON(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOpenAPIJSON(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOpenAPIYAML operation middleware
+func (siw *ServerInterfaceWrapper) GetOpenAPIYAML(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOpenAPIYAML(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -11726,6 +12776,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/cron/preview", wrapper.PreviewCron)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/healthz", wrapper.GetHealthz)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/readyz", wrapper.GetReadyz)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript)
 
 	return m
 }
@@ -15171,6 +16225,150 @@ func (response GetScheduleRun503ApplicationProblemPlusJSONResponse) VisitGetSche
 	return err
 }
 
+type GetDocsRequestObject struct {
+}
+
+type GetDocsResponseObject interface {
+	VisitGetDocsResponse(w http.ResponseWriter) error
+}
+
+type GetDocs200ResponseHeaders struct {
+	ContentSecurityPolicy string
+	XRequestId            string
+}
+
+type GetDocs200TexthtmlResponse struct {
+	Body          io.Reader
+	Headers       GetDocs200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocs500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs500ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsScriptRequestObject struct {
+}
+
+type GetDocsScriptResponseObject interface {
+	VisitGetDocsScriptResponse(w http.ResponseWriter) error
+}
+
+type GetDocsScript200ResponseHeaders struct {
+	XRequestId string
+}
+
+type GetDocsScript200TextjavascriptResponse struct {
+	Body          io.Reader
+	Headers       GetDocsScript200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocsScript200TextjavascriptResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/javascript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsScript500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocsScript500ApplicationProblemPlusJSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthzRequestObject struct {
 }
 
@@ -15205,6 +16403,144 @@ type GetHealthz500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetHealthz500ApplicationProblemPlusJSONResponse) VisitGetHealthzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSONRequestObject struct {
+}
+
+type GetOpenAPIJSONResponseObject interface {
+	VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIJSON200ResponseHeaders struct {
+	XRequestId string
+}
+
+type GetOpenAPIJSON200JSONResponse struct {
+	Body    json.RawMessage
+	Headers GetOpenAPIJSON200ResponseHeaders
+}
+
+func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPIJSON500ApplicationProblemPlusJSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAMLRequestObject struct {
+}
+
+type GetOpenAPIYAMLResponseObject interface {
+	VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIYAML200ResponseHeaders struct {
+	XRequestId string
+}
+
+type GetOpenAPIYAML200ApplicationyamlResponse struct {
+	Body          io.Reader
+	Headers       GetOpenAPIYAML200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetOpenAPIYAML500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPIYAML500ApplicationProblemPlusJSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15359,9 +16695,21 @@ type StrictServerInterface interface {
 	// GetScheduleRun Get one run in full
 	// (GET /api/v1/schedules/{id}/runs/{run_id})
 	GetScheduleRun(ctx context.Context, request GetScheduleRunRequestObject) (GetScheduleRunResponseObject, error)
+	// GetDocs API reference (HTML)
+	// (GET /docs)
+	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
+	// GetDocsScript Redoc script of the documentation page
+	// (GET /docs/redoc.standalone.js)
+	GetDocsScript(ctx context.Context, request GetDocsScriptRequestObject) (GetDocsScriptResponseObject, error)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(ctx context.Context, request GetHealthzRequestObject) (GetHealthzResponseObject, error)
+	// GetOpenAPIJSON This contract as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
+	// GetOpenAPIYAML This contract as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
 	// GetReadyz Readiness probe
 	// (GET /readyz)
 	GetReadyz(ctx context.Context, request GetReadyzRequestObject) (GetReadyzResponseObject, error)
@@ -15705,6 +17053,54 @@ func (sh *strictHandler) GetScheduleRun(w http.ResponseWriter, r *http.Request, 
 	}
 }
 
+// GetDocs operation middleware
+func (sh *strictHandler) GetDocs(w http.ResponseWriter, r *http.Request) {
+	var request GetDocsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocs(ctx, request.(GetDocsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocs")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDocsResponseObject); ok {
+		if err := validResponse.VisitGetDocsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDocsScript operation middleware
+func (sh *strictHandler) GetDocsScript(w http.ResponseWriter, r *http.Request) {
+	var request GetDocsScriptRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocsScript(ctx, request.(GetDocsScriptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocsScript")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDocsScriptResponseObject); ok {
+		if err := validResponse.VisitGetDocsScriptResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetHealthz operation middleware
 func (sh *strictHandler) GetHealthz(w http.ResponseWriter, r *http.Request) {
 	var request GetHealthzRequestObject
@@ -15722,6 +17118,54 @@ func (sh *strictHandler) GetHealthz(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetHealthzResponseObject); ok {
 		if err := validResponse.VisitGetHealthzResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOpenAPIJSON operation middleware
+func (sh *strictHandler) GetOpenAPIJSON(w http.ResponseWriter, r *http.Request) {
+	var request GetOpenAPIJSONRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIJSON(ctx, request.(GetOpenAPIJSONRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIJSON")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOpenAPIJSONResponseObject); ok {
+		if err := validResponse.VisitGetOpenAPIJSONResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOpenAPIYAML operation middleware
+func (sh *strictHandler) GetOpenAPIYAML(w http.ResponseWriter, r *http.Request) {
+	var request GetOpenAPIYAMLRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIYAML(ctx, request.(GetOpenAPIYAMLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIYAML")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOpenAPIYAMLResponseObject); ok {
+		if err := validResponse.VisitGetOpenAPIYAMLResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -15758,287 +17202,300 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L35dttGtjf6KnXR310h3SAFUoNtamV9rdhyx2kPiiQff+c0/QkloChWBBbYqIJoJvFd5x3OXes+0H2T",
-	"fpJv1d5VQGHgoMHpdB/9Eccmphp27Xn/9i9elM7mqWBCSW/0i8c+09k8YfD3Fxmjin1k7Dqmy+9YlnCh",
-	"f5b5bEazpTfyzCVJqCLB81EQELyLKD5jnu/d0CRn+pEoS8UF+zzPmJQ8Fd7IC8hz8oQ8IW/fv+u9On3t",
-	"+V7MZJTxucLrZ/ARLpkkSyYVy2K6/EYSmc/naaaI4tE1U5JM0oyoKSOK0RlJGI0Ju2HZkixwZGSWZoKL",
-	"q77nezP6+eIyj6+Yupiz7CLLxUUuY28U9If7vifojJUzKr4T8ysmled7isrriygVin1WMKMpFYIl3sj7",
-	"g7m3pz8vPd9LqLjK6ZV+HRPeF/Ps33IGa1ZMrDKvdM5EY3JUxCThUsEMJ/yGkUt+pcdDMi6vpZ6UXug0",
-	"VxeSRamIpTc6CAL89edU6BEc51k6Zztm97588b3TXLxkivLkFeUJi6s7ekQW7HKaptckywVRU6rIBG4j",
-	"asEj5pMFlSRjKuMsJnOWkXma8Gjpw1jnNJcsJlxJIqMpi/OkQgRUKTabq4sozYXyRkPf/iK90V+Ly95o",
-	"4ANNJkyx+IIqb+QNg+FBbzDoDQ/Og2ejIBgFQf/pbvAfXnEnT8WFSq+ZkN4o8L04zyj8NpPeaHf4zPdY",
-	"lqXZxYxJiTuj94QwEc9TLhShQi5YxmKyHwzJdzQmf6aKLehyRPK5VJkmrlkas4Swz/MkjVls6Ml+UuRJ",
-	"4ntwy4VeA/vLPEv1jJ2RSUWztfPaC4Z6XlJRlUtv5L06ev3m+KXe6lTR5CJKpTJ0a38q3v7Fd1ZxuHkV",
-	"B4P+cLC/5SruPd37Z1nFQdB/uje48yp+2m7lhs+2XLlB8GwvaK6dOVd0olhGhiSdkCGxB+KQJFSqEbn/",
-	"+rLPLMpVmnkjb6rU3PM9Hnsjbz/evXw+GQa9Z2yP9vaig0Hv8mn8vBfQ4eSADaJnl3tPvda9gDN+UZzv",
-	"kcpy1rZF8yy94THL7INfh/9lTOaJst/YeLh2nz27K1n4nsr017M179fvXqTZ9SRJFxewznad4l6Wi97u",
-	"5CAa0mest385iHt70VPae86Gk96zeO9yQJ9GByzY77W+1zDuN1yqEyAfl2mfawG4SMks1UvDIiaUZt/S",
-	"1+KPkTm9YlpSJkm6cPmxYJ/VRZRnEqiDLX8IXv+U8rc/HS3f8eDz27Ng+S75cfH+Zbp4q/97lfI3L36Y",
-	"63veffzx53//KZm9/emIT370NFXoMQ3wLxeS/8y80TDwPT0Kl7lb3r+GxT+1R2yvfzAcrjhiB8Pd+iHb",
-	"Gw6ahwzJwjkDSTKzR+A5DdjTaG/QG14exL29yS7rPaOD/V70NB6yvcvnwWRwUDsC3tVc9fbS3owL7rWc",
-	"hQlNZPMwPN0bDN3z4Glip/oFX/dMeIM+OaHLmSaHQqqD6JYg1Lm4Av1plxx/IDOWaZVGSdIZDO3XuqTf",
-	"73urztVTR2gNqkLrxfu3J2+Oz9uPVj8Y6O2rnq9nwe7+6iP2dNMRu+XRct/nSM0tyLMiqbfVQPT+19k/",
-	"qqIj2EckGEKTVDAyo0uiV4vkc6JSEvR3B+TD2UufpDcMlV2tseqfCL6DJGyijCbMpT753iqafzi2307q",
-	"j3z/HkRZ4fef/EJ2XMDiX2SMSm0amSnbi8Wcjl6cv/63Yzsnb3SgZcaZue0oUvymJjaOBKHwc2EttWnt",
-	"USqkJiV+wy4018gzhssSgXVYX5RAT2KwPzLa+e/A7mucBFS8LlA2DczJ2GarwLaTCkzHdfzpfpYmiOXG",
-	"J3aDyifsTVq6Vu55jvf8MRiMgsDzzbVhLxisuTZcc213zbW9+rVPvqe5VELnF2gY6h39y+sTKywvQNt1",
-	"6GjXXqhSt2E3VNV+uFyWNgG74Wku2zejPmLNLmb1j+CP7lfsL+VntLxcFnP5xeOCK06Ti0saXaeTSWl3",
-	"a+VD73tp0u4aQqjfuRsEX3xPXvP5vKDCwOFNxTmWeRQxKSd5Yu7a//26IZigQiHro9GM9Vh+e+dEq6rw",
-	"tFQVcBEO6hx67xlofvk83siOcskyHCT87dlkGO8NPJdPtivYR0RycZWgKk2maRJr3UkL6zaOWdGrLfk2",
-	"9eP9oOTiqCQ/stpHVvvIah9Z7b8wq/1UqKcDl+2eUDQ26l4NSWclj/WNg/lRO/29sEw8uC6DvD9X8n7M",
-	"tTGX9ZiIySRj7GdGcqF4QobkBypyTRwVrlXO89n5IBgFw9EAfL8OH6vQ4L8yQzs5+nAGdu0jQ7s/Q6uS",
-	"02bd8RQpYCMXM5TyyMZ+T5rf014wAC1rjeZX3NOipeG1/TXXDtZce7rm2rOH1/z+UTwWJzTYyGO9Vzim",
-	"hE8UHBSX3ZYvGp4HT0d7+2a3XAZcG8yjavnPyonbNnoVJ/7ie1NGY5ZB8srrmM3mqWJC9U7ZPKFL5MxV",
-	"RhiqLGchWUyZMM5zJueaFxMuYaGkSjMWm8grUSmhgjCaJZxlJGN/y/X6Lbia4s10xsYiLL4cLXt/Ycvw",
-	"kIhUTbm4guQJvddXLCaXS/tFeEufHF1KJhRJ1ZRlCy5Zf4x+fMjH8UaeHqqHLoMZhVQdkc80Z4ILWrFe",
-	"zvV9UmVcXGHEkCr2hs+46sGfzfmf4sdxrhFNEpZB/GFGrxnRNK+nDP/PRcwySO1Qeu4d/cBlnklFJP+Z",
-	"dfvkJGM4fjEWKCbCHTrnOzeDsFxVSCjJGNWyEL6ZUaWP+Ywrlh0SapZAmAWX5IrfMEEu2STNGOFqLDp7",
-	"wcAnuAhkLwh8sjfY1X/sd4HEF1OeMHi1eauWawqeliQX8G16mdRXdxC4Kzvjgs/04gbFqnKh2BXLast6",
-	"UrCU6rqeF8v5jVkwKkk4zoNgNzIbLuFf7HDxLf684CJOF8ScMnMRVtjcAH/H30OfsP5VnxwElnwkmbNs",
-	"LA4CIpEe4W5J0gkZBHVKOggOF98eBObtg6BCVeuo6JTNKNci/5aUlPGrqSIiXfhI86lghCYZo/GSQMiN",
-	"xX13hM/vtBmnTLIWGj/DFTUCLmyZTahpA6icKvcG+DOsjGxwm5FpqdM70sJ49ahUShaUK0viIKkKncp8",
-	"dF9LsL/lPNMsDPMtth7Ex48fe0e5mjKheEQVa9m5Vy/IwdP9QHOmJGHiihnqCr9jNAM+R5PZt2N0Vsqb",
-	"aOwZjilSAuwb+Jo+uT5JMyC/sQgh3vnt2OPihiY8RkavH9WnlAqCN1w4Yyn4MHNem7GfWKTpo0bDK8fm",
-	"kxVfNhfcL3479vBLXBL2ea4XeOx561a7eTr+V28jlz3T+j/o+sAG6gTmg6IdJZwJOD/IIpE/polmu1qb",
-	"7d+ZXbkjXHOCV46yPCd3GOnzOw+0/TCvHqRkKiQdwz99LXMJhURUqehs3r3LKt9u7MgBe69b9IzXsT5/",
-	"Ey0I0klF7vuEJjIli4wrpYk/RU2CZTcsI0l6hYpbxuZgBxIuxiI8ydLLhM365hUXPA775Mc8VVpE4iHK",
-	"mFb+tM5BydzcXpcCl4NJEA3Z83iP7k12L59FT9k+HcTDye7lXrQfrz0HM/r5DRNXauqNBsNnTd3ji7YN",
-	"MjpjyqhjL0w8pL4y7+f0bzkj12wpmSIYNcGkiNCJo4S4bIxYswIiMX3yUc8VdATfvGIs5vSKC8i9AJEv",
-	"QX2LSaifAE7Pr4RW6g7JNWNz3H+tcxFQqkk5bNIJi3BN6I9FiMp92C2UPU2D1kiujeyIzGgySbMZizVT",
-	"1MydXwkzQT2KvSAYi9DwqJ7ZyrC+SWz5w0/1rKy3ryAr6/O78/RnNyvr7fDfh//+8w/T93/+gFlZXC8w",
-	"mgqFRWziUiv2cn8w9DWlF3vbplU6+u1fWIvyc0RywfWm4jntUPLhw+uXes6UXKVpTKJpyiPWxUOoFQRZ",
-	"5CXZ06HPg17jCRsZg0UrP6I0pqxKziW5ZnNMfxnukWmaZ7LMhdEGgk/QrgEquGZLe6DAJNAHDrTVsQDR",
-	"W1XmyYypaRr7ZE7VFJ67TOMl6cBNYYuFMSJgUHT75JTlUh8/NWVjob+qx0RJzCcTlkGCnrEeNCkMhyTk",
-	"jtVwzZa9jGnSDQ8JJWZkhWYLi0G4HAupeJIQLvQZv8qYlEhZz6uv46JnrzcIbH8SRE/pc9YbxMPL3l60",
-	"y3rPJnu0d3C5Hz9lzycBHUSWlNC6KmmpZuisIqrh/n6dqObawM70O//3X/+v3v/z6Y//w2ujNBuJrdLX",
-	"oHdJ9amGYKzIZ5cMzhdJJxPNQ+D8X/XJazzmyA9Dy0e4sSnqjL7trEDU1p1UzCYU0o4GfikPBu3KXy7a",
-	"BIE2DLJcfCMJj0kn5DFwNkrC01yE3cqgtk1QhJFrAi0HnuVCG8jrGLhmTWBk5znc2aL250LqDTiDaHVD",
-	"oik2k1gBoLehM/j7f/7XIAiqUxgGqxcWo+CtqztEL4xZ3iDYuNjWA7tqxa3vFZa9ushbuiRbFvneC2xH",
-	"fd9V3r/bKu/fepVB/L3iSatB814kS3QwFUkNlplybYLrZ/vk/Ywjr6ZJQjoiFb2YQZplt3ysukGFI61t",
-	"isbd5s7vf2Rs4o28P+yUdU07eFXu2BXHmaCaYn0ToKV8R2OjxhmvvObuULsynyfafuKp2DH61B9/Al9l",
-	"tWTqksYnVoGoBgK+o3Fdw3AjADGU5FgOYWRDnDIJiuyMqgjF0tHJa+P9gGXSFg0mj0w4S+LarpfZprNc",
-	"ahtTG7iQJT4IAgjGciEVFZG+xXhrdop9+J/Fq77dN15aq29upz5aZ+geOgwV7Odr1HjsHMuTMVVqLkc7",
-	"O9aU68fsxq613KkpSkCQ5jdnx8rlPkMP0Q1PE9i1r7LWQIXuMhu9HjjCF7+8se5DXbc1zw72ttic3+F2",
-	"5OJapAvxCufsbsYHEbMooVoa/3D2/h3BZdm0I6Br6TNIudC6IzxVbEyxX+bVIzKGSNhxEQgbeyu2rXpb",
-	"ZTPMHMwIf6tN+FD56pZbYIbaM0PVO7AdFzTmIz7Sop6UimlhwoyI2XDYP59Q64Etzpf+7ZLGqCmnDWNq",
-	"LDoNW6cL7iIqwLfcIA/SCSszDLuoujou/hbHS9u8zRM79dtXeHK3e4W5f7V7dLvXlI+0uzK3fYu+fZUz",
-	"at07mg+scxht+6bKrFq9Otu/qZxZxb+y4QXlvUDlL1IxSXh0V6nuGFOvxYkxpZpxfrTLamEhLknNTiKg",
-	"D2nDLcsFrFIbJzy6zYsumbY151mqrWMWHxqTUU7TTCXLvvcV2djzko2dbh5waaluLWnaDVmQOBDiOcVw",
-	"Um070pTMqChLGmTrIv97mheBiCm9YWQ/KJ/wQdYYFblPXoKiCrEL46yH5AzwsQnwIP1W62zVWAxx2Xja",
-	"tgtqh9ODp3v26YcTILI6POsgyyXLNMM33hhQlTAQ2Anbx2QlxFi0hlpJI9K68kCAqd3uEHkUK49i5a5i",
-	"xaG/u0uYfxTX39nG9bEDGT7/nALiAdjZEbkv5wHFdyXrIafujhGVkiumIMsC3duPvOmRN92VNwnFMkGT",
-	"Y23/3pcraRuNfZ5DJB7D6CSNojzLWNwnJwmjkpG/QQBSuRZkXA9GcvUVdaT9ql8Dp4+j3d6tgU89CPP4",
-	"UC6ZiefiymlLGD+jOYDWmIz/AYITTLCMR4dmOUMnxtu+mI/M4ZE53Jo5vEvVqzQX8T35wru0VPZBQPKY",
-	"bKNVPIhqci+lZK/kFO9SbaPoxdiSSYhU9fCBh+ASeg3zaFouZCV4DUFnYzF1wuLLYXdEuOOzZp+5VD65",
-	"ZEkqriRR6VgYm7RmdmGGFpXEhF0eFYxHHnJHHnJCl0lK4/M0fUOzK3ZPVtJw/LPPEWOxJAd75C/8u6/p",
-	"WhnsNi0UGIJKU5LA3LbkDPqpnkrTHj710B75yrqALcJ/tl6WTlj9OCYTPB7sx4N964N9xrIbHrEPgt5Q",
-	"ntDL5CHOtj2pkLGltD2c0Ywny0pOPnnXLJQ4JHO0L8C58VXNB4cPmDUgubMI2/pX8dGe++jD+CIuaXSt",
-	"V8d8gXTOcR0TLdRPUqmuMnb245tDcspivcppWmZUGwuESxKlYsKv8gyS38YiY5NcsrKOgCsSUaGVirI2",
-	"o1srniCdsGWW2ppxNnAsih1EvxQiHYZOWnxoyx0e1ZCN3KpWTbD2aefWRz63ks+dp+lbKpa2cuUhFJji",
-	"xJB0Uq/OITMucsVIxy3N6RY5yvncnhMuyIDIr6nxDF2fbDlmVC22jyTp6WLEhsUPpuwUZVPOYpZrRDqh",
-	"+9UayyFxKliF3YxFO78Bt4tTPvAkJIZQiJymi7KADDLX2CN/euRPvzl/+iBorqZpxn9m8QMwp0usmMKC",
-	"pyktKp6+atR64CY5OdPZOsfJeeYhOMxbLiUXV36Z2uTbdQDPSJaKq2RJJL8SLK4uWSd0R9Owr9oK7dbt",
-	"d+P+B6AXE3XSytixUFwt75rFCrgKx1YcVPNYEXO0ACON6Lw1taIdn4EM9ysWrMmuMHWq7el6K5Ae1qe3",
-	"ftXcveGwJGuzHlBuliTpYnvixjn1CqkLKa2V2ppT1oRFqkdMQTCuKC5ZkWLZEnfVwnPdmw71VUKJYAtS",
-	"VrPof9n6de+3We76wLFM5i6x4rLIxiQTK5bd0OQ8Tc+maVZLJz7NBRpUUZJKRlR6xdR0RQY33JtOyNh7",
-	"sjMAHJYn5MnYIzRjZGC1QDqnmTrEM4Bp91rL2TeX5ZrMVRfqxT0Dmf7sbb7xmx2R12ZpYQEh1n2reNwN",
-	"TcCvhU86id8vslTUE40N7AWLiV4rMmFU5Rlr3afaYmKhWUyXvXTSm6VCTU0iauFlp1HE5oqMvTdQJXzL",
-	"/bnV23+7rcG0XlisysBvlQauH3d3piUH3CbIAOq4vtyekedCo0DwI0oYzS4qP8/oElbskpEonV1yYeAD",
-	"Wvaj8XBVbDRfZBI93Cc27cVXj1a1bditUsXtNtlU8SJX/7xAcameIkxHf3307ojA5badGleBX8TY09wF",
-	"y66d5xWfMXjJii0qgGTa0vCrb/jNToVdgPLLt8zJLyb1VdLyFyxJeqa2+DJX5DJj9FpqsZ1qE4ZkecJG",
-	"JHQPZ+iTsD44qGluclh9a001CbVuHFaoKDwkJq+zmQsFzj+bVrtOq6ilZTplr49ZmY/xi7vbQYUS8JbF",
-	"nJ7Dyb2X/fwCH+3pV5Gxp8XCzjyh3GF6xTcPiWQiJu4n9Ku/agRz3+VdpQo009MnwLm2ZmDF0z14ugeP",
-	"PWwuJcQxLWYMClxKKkuMqQtqSgUJ6wsZgiXeNszHmOcjz7gTzyjI22l7WKJ6FtWlNI65JkOanGjFJ1Oc",
-	"yaITSp3YtW1sD3efVCr80EyzyEaksxcEpFHs5hZBPzZQ/N00UIQGN8Xet2xMA7FIURHTLCb7uLVgavmE",
-	"aYXaQPqQsFDJRkWUKPj7f/7X/vOuD5Am+M/hbtcfi4oNCYgAu4OuT5x/D4ZaN/vh6N3f//O/Xh6/6PrW",
-	"7tSbiq868ElAviVnuX6dT9JsLM4+6PvPjs67fXJMI2ufolkqSfgk9GExJemEA3+wH3Z9klFxxfQPhgpD",
-	"BOGTis3lWHTCJzuDfa1PPu8Nnu4Mw26fvDSLk2ZyRMI/LRnNkqW+5U9UiJwm5h8wG/N3PWr917EI/xRT",
-	"bu/gseBXU1BX/6TXKFmGBhDoMlXTqqmtB+WuAc3YWGRMqozrI+hr5RTA6lQ0ZZLwCXnyhHEthJ48KX7t",
-	"SLuVegshed+cYBBhe8OhA+gDSveIUBtxskWtB4YFdH0S/k899jf6j4/6jz/oP87/49twJ3xx+v7dhf7r",
-	"WMwzNuGfmdTThKMZYrPNkuYMmhWgLpIJzxjpIH5bQAKyG5AheQKlBrmQ6L7KxsI6sFDGlgkC38jSVWS9",
-	"NppZIURN01aow8k0uVIFKSrYgC5UY2IOWoXXYHCvMsZ64A9wfvdN16xhEACgXUYjxbIapMRXYY0F2k0Q",
-	"BC3zKgGS1ytQx/a+L6sZbhWIphbgMA51OddK6Jxl0MiVC/Lh7CVgCeWCSJXOJaaGcEUWaZ7ExilPuOqT",
-	"t7lUJqsUfgMIo4I8IjonnUEA/cdykTBZySgp0Eu7IwwR8BLhqG5U1mgHxUgBmxKnOSbdtACvIeiPXiKU",
-	"OnWe+5LLeUKXgOjmE80Sh1VyIO/0xIzrB9GqqiSyUoxVd3ojOdeBmtdv/nu8u1Qd2/Gcnf0P6vsPnRTw",
-	"QNuEYsy7gZRiKIl1wMahTSSyj5jjgtjGd6SDTdL8sTh//fb45cX7D+darLw4evfi+M2b45dd9CzDEAki",
-	"NxNJl5qwlhZxzaBDQ3lUKJdSsZne9oDMGBUSWVaNDHarqDSBvxZ5r4ntvG59IfBcrm5dJWnX7xDYp45a",
-	"h/cBeDa4YhC5IL3UEoHMKRSdWmwxOHQUUrN5zEhYqjNhnxyViCyaLc97CbthCaDZwSoODnaf7ZHLpWKS",
-	"UAnbQyOFn0PNsY6rQC7ZMhVxt7awt1O5ZvSzuwgDh6nhJOt6Wf0MftRExbQeASxnClwmThE5WBvCWR4B",
-	"SB9C/BrgQ8smuys49oPofK5ICoItTnFDSXROIOiL7TzY9oBEiC/Dh60+AJoaYL1oPcrA33ERJXnMYs2p",
-	"Nb0Y9s1ELMeCSlKexKIeEU9eba9hUMUxgq+sh3dyVV5X6n44f9EQvFWnLDBZjARXYwgAqupouRZVtqJQ",
-	"a25gbSP9Ikk6wDrepBFNtDZpdY+G87JPzrm+X9+xoEnSi5I0uh4LQPzUCw0M72dICIrpMtG6Yk/SGwDl",
-	"y6iQcNRtX1wYPGffSHCeyhGhY6HVrhg+SH5KL0lHoEZoNXSRZqibo2YHPSgN5FX4JOySxRQihfpxOhZy",
-	"rolJs4qF1iDlNZ9L5L6piCBwXSL72fCd4duM/JTP5qj1mSeS5VhUHjHVePpVQGz4WTLRCwPIxoggKjVh",
-	"LXgSR3oQMCvzMW0BrJsNLhMG7fVyE1juUQFtrikbwfBteNEfC1DEgRlKcwYsjqn+lKl9q6ubXJJoyqJr",
-	"rU3YJIPFNE3YWETLKGE+eXl2rre0PC51LbSOSO8c+IO9zQCXJajbXy3EUzOw5/C+Ty2sse5EQJCxNtxs",
-	"mSeQLliiSZR+A69ubhYhkvp7vs9nVPQyRmNI0AWVTGtSPBU1VmrVAtNaxGvhd5XuGE3GblOKi4olxD3R",
-	"pNn5cP6ixrtXtFUrFT2qGJwyz/dEnpiEc5S6jZEVbU95K8quhYl1nS+HiLDLcdDAWRBtGr1Bd4ID3Azu",
-	"59KQO+gyylVd5nYaSsVJxm44W6zYBtpgutr+A/ZHq5G3W3otzkEW2+u+1jyasJkt1t5me66hI6jKp1Az",
-	"9PUMjsVVwuW0BgeoCHQP8cnbVGgNXU2zNL+aklcZj+mybQiNViRtk02oVhn0ihlwl3CSpbNQM+bFlBtA",
-	"uMY6dxZTNKPTDCOfYonsMEOrWqw4C219pu52IEDctU9Jk5ceJ0g8lJWYgQ8z88npqxdkd3f3uT0amlS0",
-	"VgUwqpVx37Xv4Sff44rNZAUP051eczr4A80yumxqJfUZgv6hTVhaVTX6a6XB+sPawunLCLU7BLv2TQJr",
-	"O8vHjv3fcgjmLNMLJAuNuU/CJJmFI0IFeT9n4uh1D1R/xYG9T6nqlY3HJWRNFzqhY61DJ2/SCV1Tpw8/",
-	"hphGASjWplR0nvFIy2992R+L6kNovV1gw++QSNC1Cf5qGphrixDauWDihrZqonTGiKY3HJdtDv6NJDlU",
-	"vEN5q+t9gjEQpWkeNZ5wRj+bLjFgRkYUlAyZotkKr12kmVS9iEqGX51wJfHBpvskJB3UxeFxU+oyQTcF",
-	"xPGwl7j+9lhwSdAKtlEq03Ed8hi6fRJOlZqjmw8zRm2f/ZP3Z+dVMPdvJGSVjAUT8TzlQvmGsWBBP7Se",
-	"yRPl15ewT0LbWhw+FE15EhP7E0mFWdmEKk1B+gAvBCkqg/SN4PEIWTRNwxF58iRmsxR0yCdPyN//8/8t",
-	"eq0UJoUeJwL4jYUdhrSa3qGZjyRMgKrBFbwM3WXQvKKYNY8ACd3UHml6w2fGAp6QmjisxSdJxzgZ3SwD",
-	"x6FklDzT9Aa7jOnld3qv6+vRNNUHsDz+eGeD03zPaKI1wPpxfKPFHJMFZG1DdtqoawP2PFlonTRMr51G",
-	"FiYj165x35lBel0dZ3q9WZHAT7fxl6rrqJ3JTPXREcbzR61o0EdUOujiBZA9GKwW1uYqBVDt8Owvr0/C",
-	"segYE7FbwLODESALIwDpBlq7QITD7ZQV9kn43YdXr45PL96/O9ZUjT4QTRbFuxaUG2ve2CKlOYSmDmic",
-	"h2SSZyiBhTEGzZf6Y2E/cvTmTTgyrpjK26GdUZ5pZoturYv3598fn4Y4KYPOZ9choiJiSQKQPhmL0izW",
-	"05SOQ6zgZlr9hO7QMPI+CY/evHn/0YwDTTjcLvAfJcsqaZtebuUKlf84evPG8z13rJ7vFS+v0pN5TYPw",
-	"bYi+tRHM8739p7ZhBMH0B9kn32VURFPNa0KIsx86XRO0cJBwtrHcr3lgbBbFBpOFfZ4nVBQOE2wUVJi1",
-	"VZG+LnUTAjzrMzeb3nmTl1YfIuQxGo8csCUcHt7uV445rBiXhF6muSJyziI+4ZEN+KaZ01gCUkGsXrRF",
-	"NgWMAnF8WlSkMqnklzVpY4DLCmtqx2oBfEjdQmxLTSkNnoz3MgZpXFGrBucmsazv3gLmmBuKdxqFtdlm",
-	"W2TENO3FFcxaL8335+cnhsuTKI2hM6dxT0CrmFTcMMEbxAeZgoVvbf/5c9ezFgTtvjWVtOwP5JmTafUY",
-	"mDRMa8lecxEflsBjemDIyOoeHzyZ1RXbmN1bV7xbgtd6TB9OXxOOLWwK+a4Hpr9syMlHXWh1ZhE2MdNP",
-	"mR5mo5b2J+DRHjmtUxBuuAk2jFDD5kB1tbJazZ8wL6IuoLD1WcxoAzzavMEp79EvGIzIDOuF9Pm1CMhu",
-	"URA8V6Ky6If2RkRsC+niGw+WgyE6Fvqeb2QJ2fINSkED2AJy7hDtTfyK1SdhLNiwpKeHZKpRYFD7IxOr",
-	"UdNy7opeMxMWgqe0ZsdIeKSfC+FtK2A59Rufj4raHdOCI504yP/mVnjLKvg78xp6B8Tcxnud1FHQI3G+",
-	"t61ygddW6kv1y56P3FrUolhXL5ZTyQjP1jA4SGdvsNuF1NvWfDV9fX+E+XB6R5q5bjhRN6cAptdtS+ct",
-	"rrTE6c2iZJUcABv6r7tgu20ZwPgCY/8IdkUhfphmlUqwynCLk6gfpGJpFAYnSRmJrAVJgHT2g90Racc3",
-	"cJEIWntrdovEZkETeFcwagDYHVqoNYu+Vo+X3ab0YXsBWdPobW4mCAh/nYLf1AVaWnCwgkshy3PVjqZi",
-	"NrFVGtXXfKfJEZ8H90BHMAlCEVWZn9KyTiLs21aUVWeBiTSG3QIKfkfznrEoRmNejc+WbbYam9DijqmL",
-	"rpU+cTB6oJlUqgkEAMqqji3vXnpjbS9tSYYdT9sunjIac2HQw+uRAHPJin4L8wHZPlTr3xOwWGI2ZyJm",
-	"IuKsxTyF2IlsJw4mVLaEpJDiHctDtFiBIQKvMCiFztPNj8zxMLZ8xr5sMV26R9Y4V0qoF2+T6avXNuYb",
-	"voBAJ3d5uYGgSda/v2BAt/9EjTiKFbPzcobQRiirFNcQqiqMhwE1QdhxyLBIr0O/9JgQrZlc4P2u4wF+",
-	"8XyvuFq1G+3lrVwRvqW3dmIv0y1ulz77fbqA6CVPWGztb4yRI+PhAk5CujC5k05wPkTP3Srv34iY3t5E",
-	"/HFQdS3MuOiYzuDk////yPB/d0QPMivp564DVHNkB2Q8g+DKMslU0r4dXRHs85TmEhIMi4apfAY4nwmb",
-	"mEZIVu8zTyJCnzUsTdKP9VNegvMDu0fbVrGkU7glAcuHJj6hZO/z57FAr5PN5zQf+EbiCW94GmHI0Eyv",
-	"o3Ub4wIxXgCT7ROhm2Zi96aYLvh6ZCPl5ME6rVf5z8rXuqlxjbyMj06jXWSw+ik7h0aD1cLG2z3YnD5R",
-	"nUvDN2iXySTkuYp/EcQ/JAObF5WWaFcrEqO2Gc+61dltpq28SQXkyZh+xGrBmCg2GBQtAul+WJaxYgvC",
-	"VjduNQy2e9vslBrvqax1K+PJxQoBCM7mIiWnzM8/Bk5qiAzsDYru3Dm2NT8kNhJXOhpD/ZPhxLkwMbMq",
-	"nZpRXsDpWEMWMxoz59QBfg2mtHUPSWCcs6cf3r17/e7P9c6Fzb23KXzx+vi9PtwTLricshjnt+ZDldAl",
-	"hPEHe/2D4fDuofwyfGXCOy1blqt5riyf0luWJAVFVoZ3MNx1xsGFOtjz2pbGpmRdzFo+97FIIypTt7gg",
-	"M54k3JD3xnUa7A314WwMZcVyOEPD7tRrlNllyZJruZpmVCYd1+Rtlo5pLVGKzLH+NnvDVkYrz50kPQyh",
-	"mdClbeifCyTk0EY8w64ZnpZ2YIAW3nPDi8sQ0IJpWTdNJRPAKt1EmHpEZ+Mk+Ib+m3fqtrkh88P3IHp6",
-	"YXE7aomBEI2FVYOYWLFkIPRhkfiEQBQEzFmaJLXO+N7VXPX20p7mltusgUnBtevYsiBZzqy6waVZG6t1",
-	"4NPVZJ9O2JaUXOPwRqkzw7lM04RRWzyj+eGqA/9abHnen+4NhlsdeBtxbn7rxFxBcwtCUDFLip2oafhz",
-	"JuhWK74iHRbwxpzE32K5DfWzmHSotMkMJi1Gs9KvmgnbYnNJUA9WcGKQmi/evz15c3x+/BIDcEC2hdFR",
-	"He2gT07ocgZlniYyblNdNeUAFkSakV1y/IHMWBZNqVCS9PtbMSkTqd8s5GikoLLIxvY3CLYg6O8NVgu2",
-	"NTGGtbnnubBtR31PpYomF1qZLis63OG/0Op40Sm+KODoV+slgkFF6hUVE40qCfzcqkNnuBIeOjjwl8vi",
-	"y5VPPgt297c6dSrTlJat2BxITkpnXNCk4CsxWkbFhEso8427tf1O2TyBDdmDleQJyLJYJehyySY5SjZz",
-	"+mrHFabX2yarsLdiZuvNcJBB7rT8okVuYaGbM13XMCqiymGUNXJpEGtViartdeVU1jRRR62oC4I2bdCv",
-	"ac9NYbZC9TdadbsFYK1/m5K/Umdv6TteVIRhwmur3bjJLttSN7fDZCJeya8OLJ0M+oPdW5yCuyjecC7b",
-	"JhzcX+1+6ZRJuHOvqd5V+T98ttWHt1Kqy6kZt0ah5WOFXLFnNd8xlddF9M1k+LCY7AdD8h2NyZ+pYgu6",
-	"HJF8LlXG6Mwk47HP8yRFlNWNIq7MfWvJTUgzzBEEpRqbFVaS5QBdweSg4afLFBrjMIrovE2A38F6ua3a",
-	"W665r3VeKpb303Nvp1fek5y30jwsSa1XOg4cpSP4HSkdziH8cPaSdGwuF7thojgYeFq6K1fwrhrJ+cNs",
-	"VE1WWsbuiMZNEnGjiNokKp0DvF40uhxyhVx7WeRR0SR5PwEUrQ2bD03IW8Vby6qjD6w4lSjkjGdS/7R0",
-	"kgSNC9zxgGyV0ORI50YmU/tuta3GpxZomVzYAJ90LEZcuDdcrtAG5vSKVV2B32BVVlMtgGKNKM9km1fk",
-	"hEqozgzxhtB28lM2DV9/yHJaZA9QcKB/rjIGtvwheP1Tyt/+dLR8x4PPb8+C5bvkx8X7l+nirf7vVcrf",
-	"vPhhru95//F48R/n8U/vXh7zyY/buQOuVuSJwUqYTA7DpDsDPOhzeqUNtcslwdl1N3sgi4Dumo9B8xJI",
-	"eKgxx2F7nW8u5Ep/jsRV5RJe7RPBFswS722Isy2/rqjeQb8H1luu9s8VjhIYDJhTHcjawunZGoxWJ4oT",
-	"8ZLdiqvx6MX563877t+qRGo7EWHrwWpyojnBd0WaT5Y7zNl+zsdEEJoksAc19+ztuTXstx2MoVyXsPzK",
-	"iWxOe9XGrWCuZ6virYbFhSMryH2CFQPoOO+TsPCHhKPiZyLzKGJSTvIkWfqYWIV2WNgfixBdtO79WF8g",
-	"bGgOHqhIp7BIUsYnpUoh0Rp9qGOBb8Ik7cLZG44KUP8KcX4jm3HTahKymbbne8X0PN/DcRcpyPj34mvV",
-	"OLL7XINIz1Y6JI8c4AKpZwk9Jr9SfMaBQqjhK1QyM1aDJEguIlby81Sw4sa6utJiC2IF5pZVluARxidW",
-	"6JJQYDnYH93KGNymErBeZMg+00glS9ig/HLGVWNM960MbAV3IZ0ZXZJLhtpI92uDujwIhgty9It26VVj",
-	"qUA5NnoDoZDVIRxX/m5hsayKhTgMoR4QeZhSWN/TB2Nl6eU74wYE55+x/wEOI2ORKfGoxEa4gtYFiHVU",
-	"d0/eyjm4le29Cn1nW8Sd/jYAN3cAtdkSrOa+hd1AlfqZii6CWs1XLPK2o1xf13rDKsWtzXpWh7ahUBQL",
-	"Wxu2zFg0VTaEJkALiEsSOusW9gmUMUg2o0LxSOv9YxH++fic2MIJzS535li4XUc5+seV0n41KKKqD6HE",
-	"FnKUWeNAb2ATHQIKHcIA1XJd2oyKdfr3KSIQIZqMiZ8ZGyuXrBLW2zZqur1cLj8UV0O5dmZ3OwgFgFJz",
-	"HB8kywiPcWGdz1fGdstZ36lOXqSL9UXykPtWKZIHBonFiDhgUTWRXDbz1QvotVY+uwNZ4XO3W2F85taE",
-	"ZR57SMqyI9mOtMzd96Cte6B0uZWjbRV6+hNl3ekliyi2KgGXEK3Ur5JOWOWCYfeQ5PMYar6oweNBQ+pu",
-	"XuE72dulqXgLNbGwrioD3TI6e2fcs1dVuLMWnLOSSE3Gq2D9u6OQraCruyCQxSmTv2kqBVZvtYaa3y+g",
-	"sNj29YbITXF7SKKE8pnVhsHkSwE+ACrOqnOg0Yz1WO5tC1p2W5iyfgNVbBNy2BqksJp04PcA7dg+mkGx",
-	"akwWPXtW5FI8vVUuxVYH1UJJdPQYkDsw2b21Y+xO+RuNaVdrWJ+1Zyk2P224421FlqnEIp0yzxm1PwAx",
-	"A3HSfUAvRi5ZtuqkscycMJlf3upswUufTYbx3mC7PAw7Cvfs+xZBrAodsxZlxmFqNWbtr26GVj/uTpTL",
-	"8TNVNrRqm1etwwqhN2VU1bGxOQ5WatSuVlvT6SsKUkVHqatplVSSim7RsHNWWC5+u++vpm64tuh2OD9W",
-	"vB8BuOXdwOMLdFEoDE0njaNzfzx5q+56P+aaR2U9JmIAo/iZkVwonpAh+YGKnGbLJub5HUIgaWaVyENo",
-	"sCogWubufkh20EVe7HKtmH2LkVaQ/vZbcJi/rNmxzVHCorz5N44O/muE9fZblYcSZGKtf/JBAnxF0KEN",
-	"aGxT0Eu5vYnLYQE4fFnGkyiWrY2EDW4fCXNxOLYMh63jTCsjXRhjtAg1VNXdXuHJ0YcziD0V9bFaWcRD",
-	"WJzuykNQN6ltxEpsCT/k+R6+sBo2Ki42qPwDSK779eU4oRnU96EULEGBWBLrsaaW82peSwWhl5BEhdev",
-	"GZsjZpAFIAIok/5YQCsS5MIFUgcFkkXRC7VzGYMbREpMEZbs2xAVVDc63LtLJmk2Fs7g7sLxG/DPLT1E",
-	"BkETrn9Fk4/9Zu+LZne9FTqiZlvVEvFQW+qAPAX0Qd6uasVXe4obvDNY46KNWGvJGXmlKQAqm3EbUSkt",
-	"kMxqC1ThrU7JwsYI2Tu2qEfIDpEG5FIo+tkA9yYI4B22tpfp174S1sNpbRt1r74K9RlsbqJwSMKxN/ZC",
-	"bMkoG7X0W0bgqCIDyHf7h/RNqE97trZfQoFtUWl/sLKhQdWkfKhuBrA7mzoabBEQIh1Y9+7vqItBfZol",
-	"lEy0IpCA6TPG25y2hRTGAn/k6rHzwcN3Pjhl84RGTJaw3AgXaXuzdkRKZiy7Yt3VPH0swqboGIGUWFU+",
-	"jDG3yzQXsayIVgc8cBAE5HYNFO7YISFmD9IhQRO82wgBQiAW/vVBPJWKia/V/WAVHwVXq1M829LuoDK3",
-	"5/ftVFAfSEt3gj45Eibqi7NyFa5DzShKhZZJBknzH85f9B8SU75GGdryYVGecbXUmoDBcKZz/he2PMrb",
-	"cEmPTl5D53UuZW5cfEKTQEZVmpFOeIXlBoTOub4NT0fY9a3tokXRWITy+gKR2J450gMR2cwFyaKMKQPS",
-	"Zjld1gackIuYZTLSv3JUjG+45IDvil2r+uQIxkwjk3mjd6SBgVbk7Wr1tkTfIoqzrNR7tUKcsZv0msXm",
-	"bGeM7AUDUsVt65MzLcgtKC0XJPxfvaOT19CZ1jeJI/rXI/MMgsEjJ+B6oRF60Cs62hWPlzYJ7pOmRQSD",
-	"szuG/3plhf4PH88bzTN++Hje/PyIfIegcrgD4EYzG+AXyMJ6lTCNAcsLkqs042o6k46CQrgcC6cdk17z",
-	"zvdnw/0DC2Asp1RfwE0+JKdwLc3IcXkTrC5gNlNycvxWW7WoRY/FDx//ckY+nL45NAsZilQwzZ5fJJTP",
-	"5IiE7PM8JB1rvh5qnVj/pcAaccyWrk9CcTnBDD0gGa2l+9i+zQ53VvSa6MlrtiCAakdFpO0JcOh+C9PP",
-	"MWbpV+Io36KpYMMsdlD6TFg7L9REZl/SoL2QS8STISHN4xBGb3tT4KArS+82wrL5nHBcsx2ax4gkSY7E",
-	"sqiv1opkg4LNo2MRfvz4safphAnFI5B1hkz6/X7RvgAIF8Q82C1wQ7XbKzZj5WKS2i64NAKpbwi86Ahh",
-	"AacUo7OGzeC9pYJe6d3T1i94PKi8lqQzLh0UY69bJNhRZ+Ax7g/El2Z5onjP7IlFrR6NBTIsbDHoa60q",
-	"9o2V7tsUDvQxOGiIaHaVzhhQ54z+TrF7ODaE0aLANFCBlD/qoDNixj+ZcqnSbAld/lQufYPHrQnf5OSa",
-	"+nBbKOmPBRK1D6g4fiH2fExIUnQ2l9oKH4s//IE4+8hToX/ElNbQJA2FhpdrsSkYiyHXEyA3aSJHxLSe",
-	"oWQb/vHDx3PDPcYCQx8lmwoRApMBMhsVpBArwuKxWmZpCMwET0rRZN9wOBbmYWkcGxYvzUA+VzlsF5DA",
-	"Hc+wkRXIp02ZGpBJBw52F7HH7eF1znUX91kLBa4O3UkUcqZ4l/MKU1qP8lPvnT6LCEnYArnpjhQR2jFF",
-	"4MmTvWCPFJCfT55YmbIX7PpaLQWnTYny3ifhzhSgxn82nGQHALZ+DmGbiUjdk6J3H1xPZj1L3EkAtAZK",
-	"Oi1+k/oX40DAPTC3gh1rFgUC8nMzSVicHz6eSx9rvBkwugJrli1hDUD8FBDfI3IQWE8LAhiZlkHApy7z",
-	"TP+cTozPYBCgyoBslEsrcGxIkgHApQQMKQfkrmtTvMvzUGAB46lGQNHy3SwjEc0ASqD8nj67jHAxFmGt",
-	"bXHok7Cl/3D9Z8mU2aZ6J2fTdrN0PoHzTxoNo+Vrrf2Omxf0F/vE7qLWcSYYw0V1iytAovXJXhA0cHCl",
-	"T/YGu/qP/S6JU2PF5lCNGsPyLDEDg2ibHKWVkW+aQ0PFKnoznpMa7in63hx809DSXwGqqsgi44oBFYbQ",
-	"8KCBHB228e7w5fGb4/Pj0KIrUkHCGlJrId3I+RRqGzKpnJIK0hl+/tx1JgCoZZq2h3vQWkoWFO/b46+/",
-	"fM2WiDersqXbLUNvJxwVBML1EShXPwERuCttWAEVmi/SK8qFT2Y005pAOXi9n/OELllsrFnfNFCoOR4h",
-	"u9R+1ao6DTTaws+0Auj2cCyKuRSFeaYXU/kGTH+6ZBCCx24ELEbN4zlZic3bHwsAGS2aQ1iOpFe6XEN0",
-	"sEAXFum8nU4yJqeWYF6AkLbpskAtdW8nDrSlUXK1T3JbCQtA3x7iRlZjD/puzQRtgw0ui8KFRWuqs7Yd",
-	"9Fu289CWmo4VeujutdM+oVdcFNL+jbbJrVCQlvQB+TTccQBQSQfTlDF0hC0FirhhRwvb4lqfnADQLJ5r",
-	"vGcEOVm1Pg6GkX5jE5nt65yQJFjBUlGt+VOpbN8FsOWm6QIkXMzYnCzTHOOS2Gq5GBo3DaJ8MyewCK8E",
-	"Vu9UP2tiQkXrkjLWaVYOKE+WOhICknJZxUc2SLx/BJxk0rHdC7r2PIUGMTeEQ+w0MRgLxEq3DVg4NLIp",
-	"kc5vC2R+qAlRJcwIDsRLDMdCH5kauLu+wWmVQP7CRSxHeqa/Ej0m0tHv7ZJfLS79r+Av1Gf317H4tdfr",
-	"Ff/pR5r46b+CnPi1gaBOWzDUAfIVgdTVdAecVCVa8KEpP5OhafoNHR8mEyYgmcdEoXAUNeh1Owb9BKQJ",
-	"AhMFu4NrE3AzHDvplPDDyHoiKllPMujaeMO6xYddu+lXMKZ+tZjtfrkIfmGGphmiASdLa1e7cO6+UYrz",
-	"wudArMvBaFOHBqDPqCZWA9lgquFoqwL2V5C6v1bjyg7OOJcl1LjLbCsyuXSvARp5qRnaFVqJvf4r8P9f",
-	"m+jrRjA1JfIqWWKHB+DBybLlwy44+68g0nDazW8A9lUCCjLOviEbKxI6zZC28JMODr+e3R75dXsk/lHF",
-	"C8g+gxFaYhAVLbLQjs0K35WmJyotOH8rLr8ZXRsyvx7mvlkMmBB8WJLLXK2D6Ye1Q5h+a6SVZxRvAiQx",
-	"/aQ9o6ug/C0dFBZTMbliI6amV8cavP9Da5CbBj7SzroOiP+rVljN5yzhwRZiEM34svjP9hTYc94On6/f",
-	"tl8hYngXZH2DfmokwYtUgHZ2Dk+lZeP7JuA+qTJWhNy3RNvUW0pc3jnNoPojl5plQcWpHTOZMKryzKTM",
-	"F2366+yzBPIvvlf+ZACoKUHOBF7usv2uHXQT9784b4u0Gf6iYrmAxASjW5Uz+0YSaLaKzBcaBpCiX4Dj",
-	"5mp0bzXbXu8eUMxoVVM2PT+nqQC9TG9YM/K6TeP52g6WQgkG0NqHoA3DPiwThtEWWh2yMiesrY/Br2Q/",
-	"2AUKvaRaZ7gqnGwdizLmOzjpQCEIal6qqG3uRZUi2DMrLXNedLMrpUgXxMiGdgnbyBeHwKCngp5XAMvZ",
-	"0lgB2RBUrYNeaPosaG6L1F/oAvaF8pD8LU8VFMnb9kGmchu1dwjaADtY0eSksFMMAzT2mpETBqtAC/G6",
-	"ruETqQ3nsSj9b8hMuTqEqISc0jnMA9juW3j7u1Qd2S8XygDX6nAReg375DX2P5RjgUtbdfSMgK7SXBHb",
-	"pKfw96EAoRVDMBhgvKX0kPRLDdmOwcWVtk2qrI5CRb3bEsqOQ6NfX6Yxh84tc0bBWwZuFGc/0NVsehk1",
-	"vcZHJ68937thmUkuGvSDfgDZA3Mm6Jx7I2+3H/R3IW1NTSHg1VYxqX+/Yi2pRP+GDbj0VBoV6SDJi6Cf",
-	"U5+ObmXc9Q5oNrb/lRYh0h+LKhJ3oxeK8RqrPBOyzNgMwc0S1tqripjQsajp/JXEGrvlZbNn0zEWfQKq",
-	"bGluW+Oa5R2LBXTQzxggWWa5GJUWc1SxsP2ymfnLs3PMPFrV7XUsjLlpS2X0CFxPreknWVjWMqymucGI",
-	"kTKKA/Q6BnhV2M0X2B6lbH4GsEXrmg1DWgc+bHbstrlT3U1YBBDnswn2JgrSzMgvczAxEQKNFejCfZvc",
-	"qy/+VyyLaZuJU0lQDrne0v924etfWvozQEZNhf5BKEE/xVpNWut6G1DHliHuVxNhNmHDN8gJBqMHj0yg",
-	"TALCVnnKRCH1SLX0M98lIl2sKEl5dg6ZU6aovW02kyydVSazTd3Kl09Q1wCcG9jhMAhsiI4hXnxdP9W/",
-	"bUjprBN7HXJ+U//sRhnw2qJb03/6rmXtzrXhmmu7a67ttZTKlykitRPzxd2jdQlTbu91iJ9u0V9bUw/K",
-	"VNjNWkxg1RfNEzv127/4Xj0Gsf0rylSvliDE9q8pH6m9STJ1m7fo27/4XiNOsukdzQdqb9l6Tu0PNd62",
-	"xbyaD+BbCsVqixeU9wJt7eG5b3uo4A8739HY5rzDI4PNj3xw/GPw0HC4zUPGtaO1l2OhuFris883P3ue",
-	"pm+pWNpoln5uf5u5vTZ2QNHkdD/Y3fzUGapGH0qDCxOrsINmqYPYhsd1pRGMcCixu5K29bv3Sb+i2QJ1",
-	"lVL6pnC8tBSHGFWruGK9Rm71CulcLklYluiFgOQqoL9h2O2Tl6bvY/lWCMWAHaUNFRb3yQfJSk/8JDWu",
-	"+jSzXm0s9WnT0vTwz5z6kpqe1rb+5S07J/SKAcTkhvuKL+gHzvjP2z0EHvBXUFKzzf0vsPTlfkIVnkgF",
-	"OzEVVW3ftLfuuJVjuBRbi5dK0VmLfFlZdvYoXx7ly+9YvvzzyYg3Nlm6yb8d0VD+9umLD838WhAHgIeD",
-	"owWL2MqwQ7oQtq2C/ZBNc1ohJMaimvKEXogrzfAzbBNShGvMRzBZonRHXfEbJot29Dz2IafwTYqMr4gc",
-	"QIwCPBGKcFUkuRjhVC0BbBEgVYv81hLEiQBBRu2nooH4d2m8vCXfBjMRqzjL/X0P6WUm3AAxQBO77Fgj",
-	"gXw4f+FbRPRBHzzMmMOX5oocBAGRXc/3IN+n3ej60zTNs8QxB7+Hf5N5xiOTMVot6x95L6BpIybkQHdV",
-	"vT5McZVm+Jg0Ww7Z/VC8At5a4xnfJ/93HwjZ4BYa82aTxMLd+lh55sstbKIW7wtymKqv5EtDBA9uZ9cW",
-	"gP2lm9FoSDWYgpXIcwX4K4+3xTK88zrgTNvEeH30NQnekji0ibm3PfLF9+yxbis+tw5wZAQlflPY0HJ3",
-	"fuHxl1rpYfOmLYEhV7vPbtEr+VHHedRxfmc6TrCFjvMiFZOEYwnY3mALNeWELpOUxudp+oZmYFR5e4P9",
-	"bUZXRJnfspjTc32C/hta+siSHRz/Fbpbm20PXA8Zpza1myz0LJ0ok+AwqmYNSpXOoXxAYCwHEivB4byg",
-	"WSwhC8XmhBcJIWPhoCJxJU3/FmrLqvBLfgtgEnmtqsUKJvV1LDBI3JM8xhwXmsdcrbD50aPwsCpbRdjv",
-	"tYDXohejT96lmI73tQTho8B4FBi/N4Gxt/mhd6l6leZiewnjnMKKsPlvxveRr2zm+7713lZZ4Z+Zcvjg",
-	"Pd2GNFL8Znuv4RHeXsD8bv3gCd5+e2fjqkCW22X30b/4yEr/hVjpPyFL+zNT2/Cz2yltlgXoHfvke/Nc",
-	"tXkKqthYqfWcGYeZKdC2DkvM6gen1OFqrKyxQJAsB+qqUigKyqqwEFwAfnWIiSSz9IbVUzIlE/E69JA+",
-	"eaEHpBXrZq5umrkJtRnTK5VD/Vq1bqhTlMI4TQ/acQ27DrQEQjuQ8JcvMEs6xgRUItJeOrdFjGUaWcF0",
-	"WzT0KtKZdx+fKCzVixLppaSzU1xhKAJ1EFwqns4WgC/w70HDxxt2np4zUXtrLgqEJ8i3YTRGG4Zyg9SD",
-	"ntb1HtVbIpNtLwvbQeS28mHeVh8wSKu3VggeTK5bZPNH+f4o3/9F5fujb+3rKyTIMh2dhHTmqCp0b+tl",
-	"2wGxqcd0P/WlNf56Bs64Sa7yDOtbDg2cvS1k4oLYAjirh0RURCxJWNx36tpHIN3BozcWiFHqFAobGc4V",
-	"yUUBcz4Mgq4pMdeKDxRLZvwKeluFBfh16I+Fiw1XYsUVkMfko9P8xF+BpgqBXtC/uBwLC2ZzCOoRIAZQ",
-	"2VLa1EW9KkqzGGoL9AdbM7f1t//hEd07oFTfTmpWEbq/GBXgXhL/92LI+9CVByn30dP6qD48qg9fwdP6",
-	"qHr8Bgm8ppfTXaN6Oxg5+0oKx1uor654BkziFwDEmNCddTPUZDkA7Il0cYiluDMOyCngbDAItiUMVETz",
-	"q6ki+byqpcDkMPDYyDhrU1PGAvSUivpAHlp7OIUV/32pD69QZUj4RCGn+IdrCgYuf2tV4dTc/7V0hbK/",
-	"+KOu8KgrPOoKj7rCP52ucGoQ5mzLobvrDKa3W2u9T61pNrYn4GmRktNW3KMyfnXFMre8h5jqnteQCMTk",
-	"WJiOcTxJKn4KA0dKTD/+7qYinlPTquqr1PHol9+mhOe3L8k5zcUdqnHMU5sKcQAj7tGH/ijYHmPkv4ei",
-	"HVqDcHbrdeCf9wyTr5cQO79oS85kjraKCs06slzY5PuySSZXU0wJRSgeNKq0uXeZ5opwhUmmkzxJGiDU",
-	"tikUVYrN5op0KuD5BqjaYq2LGJCpu0VND1wglxmj13G6EH1yhK+RCFa4yLhSTJTQQ3r02A6ZyUMTCEdo",
-	"OiOOSGgGIsE5DYHwPjky0x4LC5tWGhs1jDGOObIOdlubgHPStE5z4T2A9aUyzuLzKROvoLfMNnLlJeA6",
-	"mvtvJVvwyVWGmOn28ShUHoXKo1D5RydepYZncwH892ElylYKdiF6DGr8SvEyDALg1Mz2KDOWHImoQNA4",
-	"8v35+UmfvLSIZ1CISGI2ZyJmIuJYUd5gtd+bD98XnMb2w/fS6+19bvjxVbzSTpFLQhN+U89oud9hugvt",
-	"OX18vNFfP1V1lBsm9GDnWXrpWqG4scYExWYAKzcZykRlBSEQ4QG1SLcIgn1iaQEw9hHdyCD++SUyIkAR",
-	"1lDPw1NGYy4AEhY8wu3OX9+ATxrstC4RdFY0PaU80X8H6pIrxPcpTvPeeEfwDXDn44oY8tLvjXnxD2UW",
-	"pqQ9S4qw3NtTY7E6bQR5lCSVw1Rd+H84aRZs8Wsur4MtOSp6wMWMxgkHHD7E/6xsgUjVxYNugyIJoxJ5",
-	"d7EfywbypemPkKW5YkRldDLhEZmy7CF3ag07KOawhh9UH/+l0l3qr5+0/HA7hP3105dPxVvawQgM4Hit",
-	"cU8FUMRUrJeusSag2nHdyYWdfNy0QvMWEJLNFxSs0HbgcRZCQsvAKjRm13mlWZ0vn778nwAAAP//",
+	"7L3pchvJtS76KrnL54YAuQAC4CAJjI5jtkS51aYkNkltHW9Dh5WoShDZLGTClVmE0N26sd9h34j7QPdN",
+	"9pPcyLUya8bAQW3Zhz/cFgs15LByzetbv3qhnM2lYEIrb/irxz7T2Txm8O+XCaOafWTsOqLL71kSc2Eu",
+	"q3Q2o8nSG3r2J0WoJr0Xw16P4F1E8xnzfO+Gxikzj4SJFJfs8zxhSnEpvKHXIy/IU/KUvH3/rvP67I3n",
+	"exFTYcLnGn8/h49wxRRZMqVZEtHlE0VUOp/LRBPNw2umFZnIhOgpI5rRGYkZjQi7YcmSLHBkZCYTwcVV",
+	"1/O9Gf18OU6jK6Yv5yy5TFJxmarIG/a6g33fE3TG8hll34n4FVPa8z1N1fVlKIVmnzXMaEqFYLE39P5g",
+	"7+2YzyvP92IqrlJ6ZV7HhPfFPvv3lMGaZRMrzUvOmahNjoqIxFxpmOGE3zAy5ldmPCTh6lqZSZmFlqm+",
+	"VCyUIlLe8KDXw6u/SGFGcJwmcs527O59+eJ7Z6l4xTTl8WvKYxaVd/SILNh4KuU1SVJB9JRqMoHbiF7w",
+	"kPlkQRVJmE44i8icJWQuYx4ufRjrnKaKRYRrRVQ4ZVEal4iAas1mc30ZylRobzjw3RXlDf+W/ewN+z7Q",
+	"ZMw0iy6p9obeoDc46PT7ncHBRe/5sNcb9nrdZ7u9//CyO7kUl1peM6G8Yc/3ojShcG2mvOHu4LnvsSSR",
+	"yeWMKYU7Y/aEMBHNJReaUKEWLGER2e8NyPc0In+mmi3ockjSudKJIa6ZjFhM2Od5LCMWWXpynxRpHPse",
+	"3HJp1sBdmSfSzLgwMqVpsnZee72BmZfSVKfKG3qvj96cHL8yWy01jS9DqbSlW3cpe/sXv7CKg82r2O93",
+	"B/39LVdx79neP8sq9nvdZ3v9O6/ip+1WbvB8y5Xr957v9eprZ88VnWiWkAGREzIg7kAckpgqPST3X1/2",
+	"mYWplok39KZazz3f45E39Paj3fGLyaDXec72aGcvPOh3xs+iF50eHUwOWD98Pt575jXuBZzxy+x8D3WS",
+	"sqYtmifyhkcscQ9+Hf6XMJXG2n1j4+Haff78rmThezoxX0/WvN+8eyGT60ksF5ewzm6dok6Sis7u5CAc",
+	"0Oessz/uR5298BntvGCDSed5tDfu02fhAevtdxrfaxn3CVf6FMinyLQvjABcSDKTZmlYyIQ27Fv5Rvwx",
+	"MqdXzEjKOJaLIj8W7LO+DNNEAXWw5Y+9Nz9L/vbno+U73vv89ry3fBf/tHj/Si7emv+9lvzk5Y9zc8+7",
+	"jz/98tef49nbn4/45CfPUIUZUx//can4L8wbDnq+Z0ZRZO6O969h8c/cEdvrHgwGK47YwWC3esj2Bv36",
+	"IUOyKJyBOJ65I/CC9tizcK/fGYwPos7eZJd1ntP+fid8Fg3Y3vhFb9I/qBwB72quO3uyM+OCew1nYUJj",
+	"VT8Mz/b6g+J58AyxU/OCr3smvH6XnNLlzJBDJtVBdCsQ6lxcgf60S44/kBlLjEqjFWn1B+5rbdLtdr1V",
+	"5+pZQWj1y0Lr5fu3pyfHF81Hq9vrm+0rn6/nvd391Ufs2aYjdsujVXxfQWpuQZ4lSb2tBmL2v8r+URUd",
+	"wj4iwRAaS8HIjC6JWS2SzomWpNfd7ZMP5698Im8YKrtGYzWXCL6DxGyirSbMlTn53iqafzi230zqj3z/",
+	"HkRZ4vef/Ex2XMLiXyaMKmMa2Sm7H7M5Hb28ePPvx25O3vDAyIxze9tRqPlNRWwcCULhcmYtNWntoRTK",
+	"kBK/YZeGa6QJw2UJwTqsLkrPTKK/P7Ta+Tdg99VOAipelyib+vZkbLNVYNspDabjOv50P0sTxHLtE7u9",
+	"0ifcTUa6lu55gff8sdcf9nqeb38bdHr9Nb8N1vy2u+a3vepvn3zPcKmYzi/RMDQ7+pc3p05YXoK2W6Cj",
+	"XfdDmbotu6G6cmG8zG0CdsNlqpo3ozpiwy5m1Y/gxeJX3JX8M0ZeLrO5/OpxwTWn8eWYhtdyMsntbqN8",
+	"mH3PTdpdSwjVO3d7vS++p675fJ5RYa/Am7JzrNIwZEpN0tjetf/tuiGYoEIj66PhjHVYenvnRKOq8CxX",
+	"FXARDqoceu85aH7pPNrIjlLFEhwk/Ov5ZBDt9b0in2xWsI+I4uIqRlWaTGUcGd3JCOsmjlnSqx351vXj",
+	"/V7OxVFJfmS1j6z2kdU+stp/YVb7KVNP+0W2e0rR2Kh6NRSd5TzWtw7mR+30W2GZeHCLDPL+XMn7KTXG",
+	"XNJhIiKThLFfGEmF5jEZkB+pSA1xlLhWPs/nF/3esDcY9sH3W+BjJRr8V2Zop0cfzsGufWRo92doZXLa",
+	"rDueIQVs5GKWUh7Z2Lek+T3r9PqgZa3R/LJ7GrQ0/G1/zW8Ha357tua35w+v+f2jeCxOqL+Rx3qvcUwx",
+	"n2g4KEV2m79ocNF7Ntzbt7tVZMCVwTyqlv+snLhpo1dx4i++N2U0Ygkmr5jlFbpzzsI04XrZOc22v8wM",
+	"P05ZwtANb6z7GV2SWFJzLuRsSKSIl+hXVyy54SEjLSHJy1fvfCIk4SLm4AUwr2v7ZJLQGYO1HomJTGaK",
+	"CLkw7++O0CkPyTXe0IvYhKax7qgkJE+EFOzJoX0LXlIsnjw5JKEUgoXla3x2VfibRFTT4SFRehmz4vUn",
+	"qVB0wjo4xCeHZCGTa5bALeNYjoeHZEwV66QJz0ZghtyhoVmY/JqZUoeKkCktE2Wvw6H6e8oTI+8wBGwE",
+	"3Iya9dXLuZmj0gkXVyAi30RsNpewH2dsHtMlisnyRgTmPQFZTJmwkQym5kYwEq5gf8wAWGTD4ERLQgVh",
+	"NIk5S4gZjSHmBddTvJnO2EgE2ZfDZecvbBkcEiH1lIsryGQxB++KRWS8dF+Et3TJ0VgxoYnUU5YsuKrt",
+	"nxmqV5wzE+nMiAn4wVg5tTU4o5qd8BnXHfhvff5n+HGca0jjmCVAjTN6zYhhQGbK8P+piFgCeTbazL1l",
+	"HhinidJE8V9Yu0tOE4bjFyOBMjvYoXO+c9MP8lWF7J6EUaOYwDcTqg3PnXHNkkNC7RIIu+CKXPEbJsiY",
+	"TWTCCNcj0drr9X2Ci0D2ej2f7PV3zX/228BvFlMe49GybzVKhoanFUkFfJuO4+rq9nvFlZ1xwWdmcXvZ",
+	"qnKh2RVLKsu66oBfZMv5xC4YVSQYpb3ebmg3XMFf7HDxHV5ecBHJBbEsz/4IK2xvgH/j9cAnrHvVJQc9",
+	"Rz6KzFkyEgc9opAe4W5F5IT0e1VKOugdLr476Nm393ve+pOUT/eMzSg3+tctKSnhV1Nt+JKPNC8FIzRO",
+	"GI2WBOKfLOoWR/jiTptxxhRroPFzXFGrbQQNswkMbQCVU128Af4blEbWv83IjArQOTKa0epRaUkWlGtH",
+	"4qA2ZAqu/ej+Os63YRAfP37sHKV6yoTmIdWsYedevyQHz/Z7hjPFMRNXzFJX8D2jCfA5Gs++G6HnWN2E",
+	"I89yTCEJyFLga+bk+kQmQH4jEUDw+buRx8UNjXmEUtc8ak4pFQRvuCyMJePDrPDahP3MQkMfFRpeOTaf",
+	"rPiy/aH4xe9GHn6JK8I+z80Cj7xbypn/1dnIZc+NMQaGF7CBKoH5YPWEMWcCzg+ySOSPMjZs15gW3Tuz",
+	"q+II15zglaPMz8kdRvrizgNtPsyrB6mYDkjL8k+jKmlCIStYaTqbt++yyrcbO3LAzpsGPeNNZM7fxAgC",
+	"OSnJfZ/QWEmySLjWhvglahIsuWEJieUVatEJm4NRTrgYieA0keOYzbr2FZc8Crrkp1RqIyLxECXMaOJG",
+	"56Bkbm+vSoFxf9ILB+xFtEf3Jrvj5+Eztk/70WCyO94L96O152BGP58wcaWn3rA/eF7XPb4YQ82ocdrp",
+	"xjY4VV2Z93P695SRa7ZUTBMMYWGGSlAIagW4bIw4Gw8U5y75aOYKOoJvXzESc3rFBSTCgMhXoL5FJDBP",
+	"AKfnV8IodYfkmrE57r/RuQhYOCQfNmkFWews8EciQEsraGfKnqFB57GojOyIzGhslFsWGaZomDu/EnaC",
+	"ZhR7vd5IBJZHdexWBtVNYssff66myL19DSlyn99dyF+KKXJvB38d/PWXH6fv//wBU+S4WWC02zL3hA0S",
+	"rtjL/f7AN5Se7a2/TrMOl39hDcrPEUkFN5uK57RFyYcPb16ZOVNyJWVEwqnkIWvjITQKgsqSxNzpMOfB",
+	"rPGEDa31aJQfkVu2TiXnilyzOeYiDfbIVKaJyhOTjLXmEzQygQqu2dIdKDAJzIEDbXUkQPSWlXkyY3oq",
+	"I5/MqZ7Cc2MZLUkLbgoaLIwhAYOi3SVnLFXm+OkpGwnzVTMmSiI+mbAEsiWt9WBIYTAgAS9YDdds2UmY",
+	"Id3gkFBiR5ZptrAYhKuRUJrHMeHCnPGrhCmFlPWi/DouOu73GoHtT3rhM/qCdfrRYNzZC3dZ5/lkj3YO",
+	"xvvRM/Zi0qP90JESmro5LVUMnVVENdjfrxLVnGrNEvPO//23f+v835/++D+8JkpzYfEyffU7xoqM0HYW",
+	"6WzM4HwROZkYHgLn/6pL3uAxR34YOD7CrU1RZfRNZwVC6MVJWRMaHsjkQb9Z+UtFkyAwhkGSiieK8Ii0",
+	"Ah4BZ6MkOEtF0C4NattsURi5IdB84EkqLvl6Bm5YE3g80hTubFD7U6HMBpxD6kBNomk2U1iOYbah1f/v",
+	"//yvfq9XnsKgt3phMSWhcXUH6BKzy9vrbVxs5w5fteLOEQ7LXl7kLf3DDYt87wV2o77vKu/fbZX3b73K",
+	"IP5e87jRoHkv4iV6+7IME8dMuTHBzbNd8n7GkVfTOCYtIUUnYpDz2s4fK29Q5tVsmqL1fRbn9z8SNvGG",
+	"3h928iKzHfxV7bgVx5mgmuJ8E6ClfE8jq8bZEInh7lBINJ/Hxn7iUuxYfeqPP4PjuFy/NqbRqVMgylGZ",
+	"72lU1TCK4ZgI6qMch7CyIZJMgSI7ozpEsXR0+sZ6P2CZjEWDmTwTzuKosut56u8sVcbGNAYupOz3ez2I",
+	"jHOhNBWhucV6a3ayffif2au+27cuc6dvbqc+Os/0HnpvNeznG9R43BzzkzHVeq6GOzvOlOtG7Mattdqp",
+	"KEpAkPZaYcfy5T5HD9ENlzHs2ldZa6DC4jJbvR44whc/v7Hq0F63Nc8P9rbYnG9wO1JxLeRCvMY5Fzfj",
+	"g4hYGFMjjX88f/+O4LJs2hHQtcwZpFwY3RGeyjYm2y/76iEZQVjyOItKjrwV21a+rbQZdg52hL/XJnwo",
+	"fXXLLbBD7dihmh3Yjgta8xEfaVBPcsU0M2GGxG447J9PqPPAZufLXBvTCDVlWTOmRqJVs3Xa4C6iAnzL",
+	"NfIgraA0w6CNqmsh3tLgeGmat31ip3r7Ck/udq+w9692j273mvyRZlfmtm8xt69yRq17R/2BdQ6jbd9U",
+	"mlWjV2f7N+UzK/lXNrwgvxeo/KUUk5iHd5XqBWPqjTi1plQ96QLtskpYiCtSsZMI6EPGcEtSAavUxAmP",
+	"bvOiMTO25jyRxjpm0aE1GdVUJjpedr2vyMZe5GzsbPOAc0t1a0nTbMiCxIEQzxmGkyrbISWZUZHXl6jG",
+	"Rf6rTLNAxJTeMLLfy5/wQdZYFblLXoGiCrEL66yHTBnwsQnwIP1e6+zUWAxxuXjatgvqhtOBpzvu6YcT",
+	"IKo8POcgSxVLDMO33hhQlTAQ2Aqax+QkxEg0hlpJLdK68kCAqd3sEHkUK49i5a5ipUB/d5cw/yiuv7ON",
+	"62MH0q3+OQXEA7CzI3JfzgOK70rWQ86KO0a0JFdMQ5YFurcfedMjb7orbxKaJYLGx8b+vS9XMjYa+zyH",
+	"SDyG0YkMwzRJWNQlpzGjipG/QwBSFy3IqBqM5Por6kj7Zb8GTh9Hu71bA596EObxIV8yG8/FlTOWMH7G",
+	"cACjMVn/AwQnmGAJDw/tcgaFGG/zYj4yh0fmcGvm8E7q1zIV0T35wjuZK/sgIHlEttEqHkQ1uZdSspdz",
+	"infS2ChmMbZkEkLqDj7wEFzCrGEaTvOFLAWvIehsLaZWkH05aA8JL/is2WeutE/GLJbiShEtR8LapBWz",
+	"CzO0qCI27PKoYDzykDvykFO6jCWNLqQ8ockVuycrqTn+2eeQsUiRgz3yF/7913St9HfrFgoMQUtJYpjb",
+	"lpzBPNXRUnbwqYf2yJfWBWwR/ovzsrSC8scxmeDxYD8e7Fsf7HOsOvkg6A3lMR3HD3G23UmFjC1t7OGE",
+	"JjxelnLyybt6ocQhmaN9Ac6Nr2o+FPiAXQOSFhZhW/8qPtopPvowvogxDa/N6mRlQRe4jrER6qdS6auE",
+	"nf90ckjOWGRWWco8o9paIFyRUIoJv0oTSH4biYRNUsXyOgKuSUiFUSry2ox2pXiCtIKGWRprprCBI5Ht",
+	"IPqlEHYyKKTFB67c4VEN2citKtUEa58u3PrI51byuQsp31KxdJUrD6HAZCeGyEm1OofMuEg1I61iaU47",
+	"y1FO5+6ccEH6RH1NjWdQ9MnmY0bVYvtIkpkuRmxY9GDKTlY2VVjMfI1IKyh+tcJySCQFK7GbkWjmN+B2",
+	"KZQPPA2IJRSipnKRF5BB5hp75E+P/Ol3508fBE31VCb8FxY9AHMaY8UUFjxNaVbx9FWj1v1iklNhOlvn",
+	"OBWeeQgO85YrxcWVn6c2+W4dwDOSSHEVL4niV4JF5SVrBcXR1OyrpkK7dftdu/8B6MVGnYwydiw018u7",
+	"ZrECyMWxEwflPFYEgM2QYUM6b0ytaAbLIIP9kgVrsytsnWpzut4K2I316a1fNXdvMMjJ2q4HlJvFsVxs",
+	"T9w4p04mdSGltVRbc8bqGFXViCkIxhXFJStSLBvirkZ4rnvTofmVUCLYguTVLOYvV7/u/T7LXR04lsnc",
+	"JVacF9nYZGLNkhsaX0h5PpVJJZ34LBVoUIWxVIxoecX0dEUGN9wrJ2TkPd3pAyjOU/J05BGaMNJ3WiCd",
+	"00Qf4hnAtHuj5ezbn9WazNUi7k7xDCTms7f5xu92RN7YpYUFhFj3reJxNzQGvxY+WUj8fplIUU00thgk",
+	"LCJmrciEUZ0mrHGfKouJhWYRXXbkpDOTQk9tImrmZadhyOaajLwTqBK+5f7c6u2/39ZgWi8sVmngt0oD",
+	"N48Xd6YhB9wlyAAEvPm5OSOviFMDwY8wZjS5LF2e0SWs2JiRUM7GXFj4gIb9qD1cFhv1F9lEj+ITm/bi",
+	"q0ermjbsVqnibptcqniWq3+RQeqUTxGmo785endE4OemnRqVUXjEyDPcBcuuC89rPmPwkhVblKH6NKXh",
+	"l9/wu50KtwD5l2+Zk59N6quk5S9YHHdsbfE41WScMHqtjNiWxoQhSRqzIQmKhzPwSVAdHNQ01zmsubWi",
+	"mgRGNw5KVBQcEpvXWc+FAuefS6tdp1VU0jILZa+PWZmP8Yu720GZEvCWRZxewMm9l/3skL3Mq8jIM2Jh",
+	"Zx5TXmB62TcPiWIiIsVPmFd/1QjmfpF35SrQzEyfAOfamoFlT3fg6Q489rC5lBDHdJgxKHApKS0xpi7o",
+	"KRUkqC5kAJZ40zAfY56PPONOPCMj70IPyhxiNasupVHEDRnS+NQoPonmTGVtaarEbmxjd7i7pFThh2aa",
+	"QzYirb1ej9SK3YpF0I/dLL+ZbpbQbSjb+4aNqSEWaSoimkRkH7cWTC2fMKNQW0gfEmQq2TCLEvX++z//",
+	"a/9F2wdIE/xzsNv2R6JkQwIiwG6/7ZPC3/2B0c1+PHr33//5X6+OX7Z9Z3eaTcVXHfikR74j56l5nU9k",
+	"MhLnH8z950cX7S45pqGzT9EsVSR4GviwmIq0gr7f3w/aPkmouGLmgqXCAEH4lGZzNRKt4OlOf9/oky86",
+	"/Wc7g6DdJa/s4shEDUnwpyWjSbw0t/yJCpHS2P4Bs7H/NqM2/xyJ4E8R5e4OHgl+NQV19U9mjeJlYAGB",
+	"xlJPy6a2GVRxDWjCRiJhSifcHEHfKKcAVqfDKVOET8jTp4wbIfT0aXa1pdxWmi2E5H17gkGE7Q0GBUAf",
+	"ULqHhLqIkytqPbAsoO2T4H+asZ+Y/3w0//mD+c/Ff3wX7AQvz96/uzT/HIl5wib8M1NmmnA0A+x8mtOc",
+	"RbMC1EUy4QkjLcRv65Ee2e2RAXkKpQapUOi+SkbCObBQxuYJAk9U7ipyXhvDrBCipm4rVOFk6lyphBTV",
+	"24AuVGFiBbQKr8bgXieMdcAfULju2xZmg14PAO0SGmqWVCAlvgprzNBuer1ew7xytOr1CtSxu+/LaoZb",
+	"BqKpBDisQ13NjRI6Zwl01eWCfDh/BVhCqSBKy7nC1BCuyUKmcWSd8oTrLnmbKm2zSuEaQBhl5BHSOWn1",
+	"e9AMLhUxU6WMkgy9tD3EEAHPEY6qRmWFdlCMZLApkUwx6aYBeA1Bf8wSodSp8txXXM1jugREN58Yljgo",
+	"kwN5ZyZmXT+IVlUmkZVirLzTG8m5ipq9fvPf49256tgMrl3Y/151/6GtBR5ol1CMeTeQUgwlsQXkd+jZ",
+	"iewj4rggrgshaWHHOn8kLt68PX51+f7DhRErL4/evTw+OTl+1T60CMaYPkSVFETRpSGspUNcs1DdUB4V",
+	"qKXSbGa2vUdmjAqFLKtCBrtlVJqevxZ5rw60vW59IfCcr25VJWnW7xDYp4pah/cBkjm4YhC5QI6NRCBz",
+	"CkWnDlsMDh2F1GweMRLk6kzQJUc5Iothy/NOzG5YDGh2sIr9g93ne2S81EwRqmB7aKjxc6g5VnEVyJgt",
+	"pYjalYW9nco1o5+Li9AvMDWcZFUvq2NcU02Y0SOA5UyBy0QSkYONIZykiPqMEL8W+NCxyfYKjv0gOl9R",
+	"JPV6W5zimpJYOIGgLzbzYNeQEyG+LB92+gBoaoD1YvQoC3/HRRinEYsMpzb0Ytk3E5EaCapIfhKzekQ8",
+	"eZW9hkFlxwi+sh7eqajyFqXuh4uXNcFbdsoCk8VIcDmGAKCqBS3XocqWFGrDDZxtJADIvAWs40SGNDba",
+	"pNM9as7LLrngAHyeMLKgcdwJYxlejwQgfpqFBob3CyQERXQZG12xo+gNgPIlVCg46q5JMQyesycKnKdq",
+	"SOhIGLUrgg+Sn+WYtARqhE5DFzJB3Rw1O2gIaiGvgqdBmyymECk0j9ORUHNDTIZVLIwGqa75XCH3lSKE",
+	"wHWO7OfCd5ZvM/JzOpuj1mefiJcjUXrEVuOZVwGx4WfJxCwMIBsjgqgyhLXgcRSaQcCs7MeMBbBuNrhM",
+	"GLQ3y01guYcZtLmhbOxM4MKL/kiAIg7MUNkz4HBMzads7VtV3eSKhFMWXhttwiUZLKYyZiMRLsOY+eTV",
+	"+YXZ0vy4VLXQanuAwoE/2NsMcJmDuv3NQTzVA3sF3vepgTVWnQgIMtaEm63SGNIFczSJ3G/gVc3NLERS",
+	"fc8P6YyKTsJoBAm6oJIZTYpLUWGlTi2wfV68Bn5XalXS0LxAlBUMi3tiSLP14eJlhXev6HGXK3pUMzhl",
+	"nu+JNLYJ5yh1ayPLetDyRpRdBxNbdL4cIsIux0EDZ0G0afQG3QkOcDO4X5GGioPOo1zlZW6mISlOE3bD",
+	"2WLFNtAa0zX2H7A/Wo683dJrcQGy2P3uG82jDpvZYO1ttudqOoIufQo1Q9/M4FhcxVxNK3CAmkArF5+8",
+	"lcJo6HqayPRqSl4nPKLLpiHU+sI0TTamRmUwK2bBXYJJImeBYcyLKbeAcLV1bi2maEbLBCOfYonsMEGr",
+	"Wqw4C01Nv+52IEDcNU/JkJcZJ0g8lJWYgQ8z88nZ65dkd3f3hTsahlSMVgUwqqVx37UJ5Sff45rNVAkP",
+	"szi9+nTwAk0SuqxrJdUZgv5hTFhaVjW6a6XB+sPawOnzCHVxCG7t6wTWdJaPC/Z/wyGYswSbtziNuUuC",
+	"OJ4FQ0IFeT9n4uhNB1R/zYG9T6nu5F3gFWRNZzphwVqHtuqkFRRNnS5cDDCNAlCsbanoPOGhkd/mZ38k",
+	"yg+h9XaJ3dcDokDXJnjVdpM3FiH01sHEDWPVhHLGoK0Njst1an+iSAoV71DeWvQ+wRiINjSPGk8wo59t",
+	"yx4wI0MKSoaSaLbCaxcyUboTUsXwqxOuFT5Yd58EpIW6ODxuS10m6KaAOB42dseGOlwRtIJdlMq2v4c8",
+	"hnaXBFOt5+jmw4zRBRtPpbwmp+/PL8pg7k8UZJWMBBPRXHKhfctYsKAfWs+ksfarS9glgevzDh8KpzyO",
+	"iLtEpLArG1NtKMgc4IUgWWUQtuBRXRKwcCqDIXn6NGIzCTrk06fkv//z/8l6rWQmhRknAviNhBuGcpre",
+	"oZ2PIkyAqsE1diwCdxk0r8hmzUNAQre1R4be8JmRgCeUIQ5n8SnSsk7GYpZBwaFklTzb9AZbvpnlLzTC",
+	"N7+HU2kOYH788c4ap/mB0dhogNXjeGLEHFMZZG1Ndrqoaw32PF4YnTSQ14VGFjYj161xtzADeV0ep7ze",
+	"rEjgp5v4S9l11MxkpuboCOv5o040mCOqCujiGZA9GKwO1uZKAqh2cP6XN6fBSLSsidjO4NnBCFCZEYB0",
+	"A61dIMJRbFsWdEnw/YfXr4/PLt+/OzZUjT4QQxbZuxaUW2ve2iK5OYSmDmich2SSJiiBhTUG7Ze6I+E+",
+	"cnRyEgytK6b0dmhnlCaG2aJb6/L9xQ/HZwFOyqLzuXUIqQhZHAOkT8JCmURmmqrgEMu4mVE/oVU3jLxL",
+	"gqOTk/cf7TjQhMPtAv9RvCyTtm2sl69Q/sfRyYnne8Wxer6XvbxMT/Y1NcJ3IfrGRjAv9vafuYYRBNMf",
+	"VJd8n1ARTg2vCSDOfljommCEg4KzjeV+9QPjsig2mCzs8zymInOYYKOgzKwti/R1qZsQ4FmfuVn3ztu8",
+	"tOoQIY/ReuSALeHw8Ha/dMxhxbgidCxTTdSchXzCQxfwlUmhsQSkgji9aItsChgF4vg0qEh5Usmva9LG",
+	"AJcV1tSN1QH4kKqF2JSakhs8Ce8kDNK4wkYNrpjEsr57C5hjxVB8oVFYk222RUZM3V5cwazN0vxwcXFq",
+	"uTwJZQRtUq17AlrFSHHDBK8RH2QKZr61/Rcvip61Xq/Zt6bjhv2BPHMyLR8Dm4bpLNlrLqLDHHjMDAwZ",
+	"WdXjgyezvGIbs3urindD8NqM6cPZG8KxhU0m383AzJctOfmoC63OLMImZuYp28Ns2ND+BDzaw0LrFIQb",
+	"roMNI9SwPVBto6yW8yfsi2gRUNj5LGa0Bh5t31Ao7zEv6A/JDOuFzPl1CMjFoiB4LkdlMQ/tDYnYFtLF",
+	"tx6sAoboSJh7nqgcsuUJSkEL2AJy7hDtTfyK0ydhLNiwpGOGZKtRYFD7Qxur0dN87ppeMxsWgqeMZsdI",
+	"cGSeC+BtK2A5zRtfDLPaHduCQ04KyP/2VnjLKvg7+xp6B8Tc2nsLqaOgR+J8b1vlAq8t1Zeal70YFmtR",
+	"s2Jds1iFSkZ4toLBQVp7/d02pN425quZ3/eHmA9ndqSe64YTLeYUwPTaTem82S8NcXq7KEkpB8CF/qsu",
+	"2HZTBjC+wNo/gl1RiB/KpFQJVhpudhLNg1QsrcJQSFJGImtAEiCt/d7ukDTjGxSRCBp7a7azxGZBY3hX",
+	"b1gDsDt0UGsOfa0aL7tN6cP2ArKi0bvcTBAQ/joFv64LNLTgYBmXQpZXVDvqitnEVWmUX/O9IUd8HtwD",
+	"LcEUCEVUZX6WeZ1E0HWtKMvOAhtpDNoZFPyO4T0jkY3Gvhqfzdts1TahwR1TFV0rfeJg9EAzKWkIBADK",
+	"yo4t7156Y2UvXUmGG0/TLp4xGnFh0cOrkQD7kxP9DuYDsn2o0b8nYLFEbM5ExETIWYN5CrET1UwcTOhk",
+	"CUkh2TuWh2ixAkMEXmFRCgtP1z8yx8PY8Bn3ssV0WTyy1rmSQ714m0xfs7YR3/AFBDq5y8stBE28/v0Z",
+	"A7r9JyrEka2Ym1dhCE2EskpxDaCqwnoYUBOEHYcMC3kd+LnHhBjN5BLvLzoe4Irne9mvZbvR/byVK8J3",
+	"9NZM7Hm6xe3SZ3+QC4he8phFzv7GGDkyHi7gJMiFzZ0sBOcD9Nyt8v4NiW20TsQf+2XXwoyLlm3TTv6/",
+	"/5cM/ndLdCCzkn5uF4BqjtyArGcQXFk2mUq5t6Mrgn2e0lRBgmHWMJXPAOczZhPbCMnpffZJROhzhqVN",
+	"+nF+yjE4P7B7tGsVS1qZWxKwfGjsE0r2Pn8eCfQ6uXxO+4EnCk94zdMIQ4Zmei2j21gXiPUC2GyfEN00",
+	"E7c32XTB16NqKScP1va+zH9WvraYGlfLy/hYaLSLDNY85eZQa7Ca2Xi7B5vTJ8pzqfkG3TLZhLyi4p8F",
+	"8Q9J3+VFyRztakVi1DbjWbc6u/W0lRMpIE/G9iPWC8ZEtsGgaBFI98OyjBVbEDS6ccthsN3bZqdUeE9p",
+	"rRsZTypWCEBwNmcpOXl+/jFwUktkYG9QdOfOsa35IXGRuNzRGJhLlhOnwsbMynRqR3kJp2MNWcxoxAqn",
+	"DvBrMKWtfUh61jl79uHduzfv/lztXFjfe5fCF62P35vDPeGCqymLcH5rPlQKXUIYv7/XPRgM7h7Kz8NX",
+	"NrzTsGWpnqfa8SmzZXGcUWRpeAeD3cI4uNAHe17T0riUrMtZw+c+ZmlEeeoWF2TG45hb8t64Tv29gTmc",
+	"taGsWI7C0LA79Rpldpmz5Equph2VTce1eZu5Y9pIlCxzrLvN3rCV0cqLQpIehtBs6NI19E8FEnLgIp5B",
+	"2w7PSDswQDPvueXFeQhowYysm0rFBLDKYiJMNaKzcRJ8Q//NO3Xb3JD54XsQPb10uB2VxECIxsKqQUws",
+	"WzIQ+rBIfEIgCgLmLI3jSmd872quO3uyY7jlNmtgU3DdOjYsSJIyp25wZdfGaR34dDnZpxU0JSVXOLxV",
+	"6uxwxlLGjLriGcMPVx34N2LL8/5srz/Y6sC7iHP9W6f2FzS3IAQVsTjbiYqGP2eCbrXiK9JhAW+skPib",
+	"LbelfhaRFlUumcGmxRhW+lUzYRtsLgXqwQpODFLz5fu3pyfHF8evMAAHZJsZHeXR9rvklC5nUOZpI+Mu",
+	"1dVQDmBByITskuMPZMaScEqFVqTb3YpJ2Uj9ZiFHQw2VRS62v0Gw9Xrdvf5qwbYmxrA29zwVru2o72mp",
+	"aXxplOm8oqM4/JdGHc86xWcFHN1yvUSvX5J6WcVErUoCP7fq0FmuhIcODvx4mX259Mnnvd39rU6dTgyl",
+	"JSs2B5KT5IwLGmd8JULLKJtwDmW+cbe23ymXJ7Ahe7CUPAFZFqsEXarYJEXJZk9f5bjC9DrbZBV2Vsxs",
+	"vRkOMqg4LT9rkZtZ6PZMVzWMkqgqMMoKudSItaxEVfa6dCormmhBragKgiZt0K9oz3VhtkL1t1p1swXg",
+	"rH+Xkr9SZ2/oO55VhGHCa6PduMku21I3d8NkIlrJrw4cnfS7/d1bnIK7KN5wLpsm3Lu/2v2qUCZRnHtF",
+	"9S7L/8HzrT68lVKdT826NTItHyvksj2r+I6pus6ibzbDh0Vkvzcg39OI/JlqtqDLIUnnSieMzmwyHvs8",
+	"jyWirG4UcXnuW0NugkwwRxCUamxWWEqWA3QFm4OGn85TaKzDKKTzJgF+B+vltmpvvua+0XmpWN5Pz72d",
+	"XnlPct5K83AktV7pOCgoHb1vSOkoHMIP569Iy+VysRsmsoOBp6W9cgXvqpFcPMxGVWSlY+wF0bhJIm4U",
+	"UZtEZeEArxeNRQ65Qq69yvKoaBy/nwCK1obNhybkjeKtYdXRB5adShRy1jNpLi0LSYLWBV7wgGyV0FSQ",
+	"zrVMpubdalqNTw3QMqlwAT5VsBhx4U64WqENzOkVK7sCn2BVVl0tgGKNME1Uk1fklCqozgzwhsB18tMu",
+	"Dd98yHFaZA9QcGAulxkDW/7Ye/Oz5G9/Plq+473Pb897y3fxT4v3r+Tirfnfa8lPXv44N/e8/3i8+I+L",
+	"6Od3r4755Kft3AFXK/LEYCVsJodl0q0+HvQ5vTKG2nhJcHbtzR7ILKC75mPQvAQSHirMcdBc55sKtdKf",
+	"o3BVuYJX+0SwBXPEexvibMqvy6p30O+B9Zar/XOZowQGA+ZUC7K2cHquBqPRiVKIeKl2ydV49PLizb8f",
+	"d29VIrWdiHD1YBU5UZ/guyzNJ0kLzNl9zsdEEBrHsAcV9+ztuTXstxuMpdwiYfmlE1mf9qqNW8Fcz1fF",
+	"Wy2LC4ZOkPsEKwbQcd4lQeYPCYbZZaLSMGRKTdI4XvqYWIV2WNAdiQBdtMX7sb5AuNAcPFCSTkGWpIxP",
+	"Ki0h0Rp9qCOBb8Ik7czZGwwzUP8ScT5R9bhpOQnZTtvzvWx6nu/huLMUZPx39rVyHLn4XI1Iz1c6JI8K",
+	"wAXKzBJ6TH6l+EwBCqGCr1DKzFgNkqC4CFnOz6Vg2Y1VdaXBFsQKzC2rLMEjjE+s0CWhwLK/P7yVMbhN",
+	"JWC1yJB9pqGOl7BB6XjGdW1M960MbAR3Ia0ZXZIxQ22k/bVBXR4EwwU5+mWz9KqwVKAcF72BUMjqEE5R",
+	"/m5hsayKhRQYQjUg8jClsL5nDsbK0st31g0Izj9r/wMcRsJCW+JRio1wDa0LEOuo6p68lXNwK9t7FfrO",
+	"tog73W0Abu4AarMlWM19C7uBKs0zJV0EtZqvWOTtRrm+rvWGlYpb6/WsBdqGQlEsbK3ZMiNRV9kQmgAt",
+	"IK5IUFi3oEugjEGxGRWah0bvH4ngz8cXxBVOGHa5M8fC7SrK0T+ulParQRGVfQg5tlBBmbUO9Bo20SGg",
+	"0CEMUCXXpcmoWKd/nyECEaLJ2PiZtbFSxUphvW2jptvL5fxDUTmU62Z2t4OQASjVx/FBsYTwCBe28PnS",
+	"2G456zvVyQu5WF8kD7lvpSJ5YJBYjIgDFmUTqchmvnoBvdHKZ3cgK3zudiuMz9yasOxjD0lZbiTbkZa9",
+	"+x60dQ+UrmLlaFOFnvlEXnc6ZiHFViXgEqKl+lXSCspcMGgfknQeQc0XtXg8aEjdzSt8J3s7NxVvoSZm",
+	"1lVpoFtGZ++Me/a6DHfWgHOWE6nNeBWse3cUshV0dRcEskgy9bumUmD1VmOo+f0CCotdX2+I3GS3BySM",
+	"KZ85bRhMPgnwAVBxVp4DDWesw1JvW9Cy28KUdWuoYpuQw9YghVWkA78HaMf20QyKVWMq69mzIpfi2a1y",
+	"KbY6qA5KomXGgNyBqfatHWN3yt+oTbtcw/q8OUux/mnLHW8rsmwlFmnlec6o/QGIGYiT9gN6MVLFklUn",
+	"jSX2hKl0fKuzBS99PhlEe/3t8jDcKIpn33cIYmXomLUoMwWmVmHW/upmaNXjXohyFfxMpQ0t2+Zl67BE",
+	"6HUZVXZsbI6D5Rp1Uaut6PQlBamko1TVtFIqSUm3qNk5KywXv9n3V1E3irbodjg/TrwfAbjl3cDjM3RR",
+	"KAyVk9rRuT+evFN3vZ9Sw6OSDhMRgFH8wkgqNI/JgPxIRUqTZR3z/A4hEJk4JfIQGqwKiJYVdz8gO+gi",
+	"z3a5Usy+xUhLSH/7DTjMX9bs2OYoYVbe/DtHB/81wnr7jcpDDjKx1j/5IAG+LOjQBDS2Keili72J82EB",
+	"OHxexhNrlqyNhPVvHwkr4nBsGQ5bx5lWRrowxugQaqiuur2C06MP5xB7yupjjbKIhzA73aWHoG7S2Iil",
+	"2BJ+yPM9fGE5bJT9WKPyDyC57teX45QmUN+HUjAHBWJxZMYqHec1vJYKQseQRIW/XzM2R8wgB0AEUCbd",
+	"kYBWJMiFM6QOCiSLohdq5xIGNwhJbBGW6roQFVQ3Frh3m0xkMhKFwd2F49fgnxt6iPR7dbj+FU0+9uu9",
+	"L+rd9VboiIZtlUvEA2OpA/IU0Ad5u6oVX+UpbvHOYI2zNmKNJWfktaEAqGzGbUSlNEMyqyxQibcWShY2",
+	"RsjesUU1QnaINKCWQtPPFrg3RgDvoLG9TLfylaAaTmvaqHv1VajOYHMThUMSjLyRF2BLRlWrpd8yAkc1",
+	"6UO+2z+kb0J12rO1/RIybItS+4OVDQ3KJuVDdTOA3dnU0WCLgBBpwbq3v6EuBtVp5lAy4YpAAqbPWG+z",
+	"bAopjARe5Pqx88HDdz44Y/OYhkzlsNwIF+l6s7aEJDOWXLH2ap4+EkFddAxBSqwqH8aY21imIlIl0VoA",
+	"D+z3euR2DRTu2CEhYg/SIcEQfLERAoRAHPzrg3gqNRNfq/vBKj4KrtZC8WxDu4PS3F7ct1NBdSAN3Qm6",
+	"5EjYqC/OqqhwHRpGkSu0TDFImv9w8bL7kJjyFcowlg8L04TrpdEELIYznfO/sOVR2oRLenT6Bjqvc6VS",
+	"6+IThgQSqmVCWsEVlhsQOufmNjwdQdt3tosRRSMRqOtLRGJ7XpAeiMhmf1AsTJi2IG2O0yVNwAmpiFii",
+	"QnOVo2J8wxUHfFfsWtUlRzBmGtrMG7MjNQy0LG/XqLc5+hbRnCW53msU4oTdyGsW2bOdMLLX65MybluX",
+	"nBtB7kBpuSDB/+ocnb6BzrS+TRwxV4/sMwgGj5yAm4VG6EEv62iXPZ7bJLhPhhYRDM7tGP712gn9Hz9e",
+	"1Jpn/Pjxov75IfkeQeVwB8CNZjfAz5CFzSphGgOWF8RXMuF6OlMFBYVwNRKFdkxmzVs/nA/2DxyAsZpS",
+	"8wNu8iE5g99kQo7zm2B1AbOZktPjt8aqRS16JH78+Jdz8uHs5NAuZCCkYIY9v4wpn6khCdjneUBaznw9",
+	"NDqx+UeGNVIwW9o+CcR4ghl6QDJGS/exfZsb7izrNdFR12xBANWOitDYE+DQ/Q6mn2LM0i/FUb5DU8GF",
+	"WdygzJlwdl5giMy9pEZ7AVeIJ0MCmkYBjN71psBBl5a+2AjL5XPCcU12aBohkiQ5EsusvtookjUKto+O",
+	"RPDx48eOoRMmNA9B1lky6Xa7WfsCIFwQ82C3wA3lbq/YjJWLiXRdcGkIUt8SeNYRwgFOaUZnNZvBe0sF",
+	"vTK7Z6xf8HhQda1Ia5Q7KEZeO0uwo4WBR7g/EF+apbHmHbsnDrV6OBLIsLDFoG+0qsi3VrrvUjjQx1BA",
+	"Q0SzK3fGgDpn9XeK3cOxIYwRBbaBCqT80QI6I2b8kylXWiZL6PKnU+VbPG5D+DYn19aHu0JJfySQqH1A",
+	"xfEzsedjQpKms7kyVvhI/OEPpLCPXApzEVNaA5s0FFhebsSmYCyCXE+A3KSxGhLbeoaSbfjHjx8vLPcY",
+	"CQx95GwqQAhMBshsVJBMrAiHx+qYpSUwGzzJRZN7w+FI2IeVdWw4vDQL+VzmsG1AAi94hq2sQD5ty9SA",
+	"TFpwsNuIPe4Ob+Fct3GfjVDg+rA4iUzOZO8qvMKW1qP8NHtnziJCEjZAbhZHigjtmCLw9Oleb49kkJ9P",
+	"nzqZstfb9Y1aCk6bHOW9S4KdKUCN/xL4JNgBdC3zT7BKIhmmUB3fCnYAYmDOu0s6i+FWdwGBIGEqXCsj",
+	"BY3cRe4+M09GMlRBG8iGCFk8eYaawJVl9yfHsQSAbKDMs+yaMlesQwL31N4KdrFdZAjwz+2iwWL/+PFC",
+	"+VgzzoBxZti1bAlrCuIsgwwfkoOe89wgIJJtQQR8b5wm5rKcWB9Ev4cqCLJlrpwAcyFOBoCZCjCpCqB5",
+	"bZcynp+vDFsYuQQClObvZgkJaQLQBPn3DC9ghIuRCCptkM0ONfQzrl5WTFsBUu0Mbdt45s4scCYqq7E0",
+	"fK2xf3L9B/PFLnG7aKhlgjFhVN+4BmRbn+z1ejVcXeWTvf6u+c9+m0TSWsUpVLdGsDxLzOggxsZH6Wfl",
+	"peH4UAGL3pEXpIKjir68Al5q4OgvA2nVZJFwzYAKA2igUEOiDppkQfDq+OT44jhwaI1UkKCC/JpJS3Ix",
+	"hVqJROlCiQZpDT5/bhcmAChohrYHe9CqSmUU7zt2Yr58zZaIX6uTZbH7htlOOCoIrOsj8K55AiJ6V8ZQ",
+	"Ayq0X6RXlAufzGhiNIt88GY/5zFdsshax75tyFBxZEK2qvuqU51q6LaZ32oFcO7hSGRzyQr9bG+n/A2Y",
+	"TjVmENLH7gYsQk3mBVmJ9dsdCQAtzZpNOI5kVjpfQ3TYQFcXVXg7nSRMTR3BvASh79JvgVqq3lMcaEPj",
+	"5XLf5aaSGIDSPcSNLMcyzN2GCbqGHVxlhRCLxtRpY4uYt2zn8c01JydE0X3spn1Kr7jItIcTY+M7IaMc",
+	"6QOSarBTAFQlLUx7xlAUSpEsDtkywjv7rUtOAbgWzzXeM4Qcr0pfCMtIn7jEaPe6QogTrGqlqbEkqNKu",
+	"jwPYhlO5AIkZMTYnS5linBNbN2dD47bhlG/nBBbmlcBqoPJnbYwpa4WSx07tygHlqVznQoBTrsp4yxbZ",
+	"948gbknLdUNou/MUWATeAA5xoSnCSCD2umvowqExTo6cfltg9ENDiDpmVnAg/mIwEubIVMDizQ2F1gvk",
+	"L1xEamhm+hsxYyIt8942+c3h3P8G/kdzdn8bid86nU72P/NIHY/9N5ATv9UQ2WkDJjtAyCIwu57ugNMr",
+	"Rx8+tOVsKrBNxKGDxGTCBCQH2agWjqIC5e7GYJ6AtENgomDHcGNSboZ3J60czhhZT0gV6ygGXSBvWDv7",
+	"cNEO+w2Ms98cBryfL4KfmbUyQXTheOns9CI8vG+V7DTzYRDnwrDa1KEF/LOqidNANph+ONqygP0NpO5v",
+	"5Th1Abecqxy6vMhsSzI5d9cBunmuGboVWonl/hvw/9/qaO5WMNUl8ipZ4oYHYMTxsuHDRbD330Ck4bTr",
+	"3wAsrRh0bpx9TTaWJLRMkLbwkwVcfzO7PfLb9sj+w5JXkX0GozbHNMpabqFdnGS+MENPVDmw/0acfzu6",
+	"JqR/M8x9uxgwIfiwIuNUr4P9h7VD2H9n9OVnFG8CZDLzpDujq1oDODrILLBsctlGTG3vjzX9Aw6dgW8b",
+	"Aik36yrA/m9GYbWfc4QHW4hBOesb47+4U+DOeTMcv3nbfomI4V2QRQ76qZUEL6UA7ewCnpJ5I/06gD8p",
+	"M1aE8HdEW9dbcpzfOU2gmiRVhmVBBasbM5kwqtPEpuBnbf+r7DNvDJB9L79kAa0pQc4EXvO8na8bdL2P",
+	"QHbeFrIeTqNiuYBEB6tb5TN7ogg0b0XmCw0ISNZ/oOA2q3WDtdte7UaQzWhVkzczv0KTAjqWN6weyd2m",
+	"kX1lB3OhBANo7GvQhIkf5AnIaAutDoHZE9bUF+E3st/bBQodU6MzXGVOu5ZDLfMLuOtAIQiSnquoTe5K",
+	"LRE8muWWOc+64+VSpA1iZEP7hW3kS4HAoEeDmVcPlrOhUQOyIaiCB73Q9m0w3BapP9MF3AvVIfl7KjUU",
+	"3bt2RLYSHLV3CAIBO1jRNCWzUywDtPaalRMW+8AI8aqu4RNlDOeRyP15yEy5PoQoh5rSOcwD2O5bePs7",
+	"qY/clzNlgBt1OAvlBl3yBvspqpHApS07eoZAVzLVxDX9yfyHKEBoyRDs9TF+k3tIurmG7MZQxKl2Ta+c",
+	"jkJFtXsTyo5Dq1+PZcShE8ycUfC+gRulsB/oura9kepe6KPTN57v3bDEJiv1u71uD7IR0C/mDb3dbq+7",
+	"C2lwegoBtKYKTHP9ijWkJv07NvQyU6lVuIMkz4KIhXp3dFPjrrdAs3H9tIwIUf5IlJG9a71VrBdap4lQ",
+	"eQZoAG6WoNKuVUSEjkRF5y8l6rgtz5tH2w606BPQeYt012rXLu9ILKAjf8IAGTNJxTC3mMOShe3nzdFf",
+	"nV9gJtOq7rEjYc1NV3pjRlD0/Nr+lJllrYJy2hyMGCkjO0BvIoBrhd18ie1W8mZqAIO0rnkxpIngw3bH",
+	"bpuL1d6EbQBxQ5ewb6Mq9Qz/PKcTEyvQWIGu3rfJ5frif8Uym6aZFCoT8iFnQPLeh4uXtw6H/9rQ7wEy",
+	"dEr0D0IJ+jNWatwa19uCRDYMcb+cWLMJa75GTjAYM3hkAnlSEbbe0zaqaUZqpJ/9LhFysaLE5fkFZGLZ",
+	"Ivmm2UwSOStNZps6mC+foE4CODeww0Gv50J+DPHnq/qpubYhRbRK7FUI+039uGtlxWuLeG0/67uWyRd+",
+	"G6z5bXfNb3sNpfd5yknlxHwp7tG6BKxiL3eIx27Rr9tQD8pU2M1KTGDVF+0TO9Xbv/heNQax/Svy1LGG",
+	"IMT2r8kfqbxJMX2bt5jbv/heLU6y6R31Bypv2XpOzQ/V3rbFvOoP4FsyxWqLF+T3Am3t4blveijjDzvf",
+	"08jl0MMj/c2PfCj4x+ChwWCbh6xrx2gvx0JzvcRnX2x+9kLKt1QsXTTLPLe/zdzeWDsga5q639vd/NQ5",
+	"qkYfcoMLE7WwI2eug7gGylWlEYxwKNm7Uq6VvPfJvKLeUnWVUnqSOV4aik2sqpX94rxGxWoY0hovSZCX",
+	"/EGomQnolxi0u+SV7SOZvxVCMWBHGUOFRV3yQbHcEz+R1lUvE+fVxtKhJi3NDP+8UK9S0dOa1j+/ZeeU",
+	"XjGArNxwX/YF88A5/2W7h8AD/hpKdLa5/yWW0txPqMITUrBTW6HV9E13606xEg2XYmvxUipia5AvK8vY",
+	"HuXLo3z5huXLP5+MOHHJ13X+XRAN+bVPX3xoDtiAYAA8HBwtWBSXhx3kQrg2De5DLm1qhZAYiXIKFXoh",
+	"rgzDT7DtSBausR/BZIncHXXFb5jK2tvzyIccxROJjC+LHECMAjwRmnCdJblY4VQuKWwQIGWL/NYSpBAB",
+	"ggzdT1lD8u9ltLwl3wYzEatC8/19D+lqNtwAMUAbu2w5I4F8uHjpO4T1fhc8zJgTKFNNDno9otqe70G+",
+	"T7PR9aepTJO4YA7+AH+TecJDm4FahgkYei+hCSQm5EC3VrM+THMtE3xM2S2HagEohgFvrfWM75P/qwuE",
+	"bHEQrXmzSWLhbn0sPfPlFjZRg/cFOUzZV/KlJoL7t7NrswYAuZvRakgV2IOVSHYZmCyPtsVGvPM64Eyb",
+	"xHh19BUJ3pA4tIm5Nz3yxffcsW4qZncOcGQEOR5UUNNyd37l0ZdKKWP9pi2BJle7z27Re/lRx3nUcb4x",
+	"Hae3hY7zUopJzLGkbK+/hZpySpexpNGFlCc0AaPK2+vvbzO6LMr8lkWcXpgT9H+gpY8sudAXYIXu1mTb",
+	"A9dDxmlM7ToLPZcTbRMchuWsQaXlHMoRBMZyILESHM4LmkQKslBcjnmWEDISBZQlrpXtB0NdmRZ+yW8A",
+	"YCJvdLn4waa+jgQGiTuKR5jjQtOI6xU2P3oUHlZlKwn7vQYwXPRidMk7iel4X0sQPgqMR4HxrQmMvc0P",
+	"vZP6tUzF9hKmcApLwub/ML6PfGUz3/ed97bMCv/MdIEP3tNtSEPNb7b3Gh7h7Rls8NYPnuLtt3c2rgpk",
+	"Fbv2PvoXH1npvxAr/SdkaX9meht+djulzbEAs2OffG+e6iZPQRlrSzrPmXWY2YJv57DErH5wSh2uxt4a",
+	"CQTdKkBnlQpPQVkVDtILwLQOMZFkJm9YNSVTMRGtQyPpkpdmQEaxrufqyqSYUJsws1Ip1K+V64ZaWSlM",
+	"oYlCM05iuwBVgVARJPj1C8ySjjABlQjZkXNXxJinkWVMt0FDLyOneffxicJSvcyRY3I6O8MVhiLQAiJM",
+	"ydPZABgG/j1oIHnDLuQFE5W3piJDjIJ8G0YjtGEot8g/6Gld71G9JdLZ9rKwGZRuKx/mbfUBi9x6a4Xg",
+	"weS6Q0p/lO+P8v1fVL4/+ta+vkKCLLOgk5DWHFWF9m29bDsgNs2Y7qe+NMZfz8EZN0l1mmB9y6GFx3eF",
+	"TFwQVwDn9JCQipDFMYu6hbr2IUh38OiNBGKeFgqFrQznmqQig00f9HptW2JuFB8olkz4FfTKCjIw7cAf",
+	"iSLWXI49l0Eok4+FZir+CnRWCPSC/sXVSDhwnENQjwAxgKqG0qY26lWhTCKoLTAfbMzcNt/+h0d074B6",
+	"fTupWUb8/mJVgHtJ/G/FkPehyw9S7qOn9VF9eFQfvoKn9VH1+B0SeG1vqLtG9XYwcvaVFI63UF9d8gzY",
+	"xC8AiLGhO+dmqMhyAOwTcnGIpbgzDsgp4GywiLg5DFRI06upJum8rKXA5DDwWMs4a1JTRgL0lJL6QB5a",
+	"eziDFf+21IfXqDLEfKKRU/zDNQULv7+1qnBm7/9aukLer/xRV3jUFR51hUdd4Z9OVzizCHOuhdHddQbb",
+	"K66x3qfShBvbHXCZpeQ0FffohF9dsaRY3kNsdc8bSARiaiRsBzoexyU/hYU3Jba/f3tTEc+ZbX31Vep4",
+	"zMtvU8Lz+5fknKXiDtU49qlNhTiAEffoQ38UbI8x8m+haIdWIKGL9Trw5z3D5OslxM6vxpKzmaONosKw",
+	"jiQVLvk+b7rJ9RRTQhGKB40qY+6NZaoJ15hkOknjuAZq7ZpMUa3ZbK5JqwTGb4GvHXa7iADpup3V9MAP",
+	"ZJwweh3JheiSI3yNQrDCRcK1ZiKHHjKjx/bKTB3aQDhC01lxRAI7EAXOaQiEd8mRnfZIONi03NioYIxx",
+	"zJEtYLc1CbhCmtZZKrwHsL50wll0MWXiNfSq2UauvAJcR3v/rWQLPrnKELPdQx6FyqNQeRQq/+jEK2l5",
+	"NhfAfx9WomylYGeiJ5LhOjME8eB0QkNNMoT58ZKcsUiG6OIDvdXC0BN8GlyKtrGoLUfNAKa4ViyeIOhZ",
+	"Bpl4brveOBR0EjPEmjO2aoYmh91HHJogixVbwcZfmUlt5N+afdY7Uz2LSw49D5F3/y2SIWDlmhsQghd/",
+	"qP3NaFT8G5DL8EITeBnetFO4y16pvmcso2Xx78SsOFFzFnbSJP5u5JVaA4y80svg5uIVuy8qCc2TZtPx",
+	"ni6ie8VSsO7PqvIWfKh0qTqqnXw5SsBE1Rq7Rpnk+hwgHp7ra1sQUSvIYxMHW/XYvRnhXfhGoaeTN/zb",
+	"pyIrQNhwW5hIWj9cvD0p5jrA0UQXwqoNW+tAOEOKye4n41RENsnQtofAwwtOAWjoYXH1yJwLYft1YM0P",
+	"jmBOw2uzS+iq7646eucwkC0P4M/0huLIy8dw5+m/kdcyITEPGeIeYkEnDC9mVJljxUjDonRP3rw8fnd+",
+	"3NWfNXm6c3u6xL8rtPhNUY7dWjzUVvOvn6ZmWrJ9R1aSzqDXA92cuS6X1ndHQiqQqZMfLi5Ou+SVw7iE",
+	"0nMSsbkRECLkiCFSI40f7IfvC0dmO9gPPXm9fZQFP75qx90UuSI05jfsW977E37DhBnsPJHj4h7jxtpd",
+	"LraJWe9mpLOcdgD+sNpzJpTihgHCsJYItZ6Zg9Dmx7VMMC8yJmbSuPvv50wcnb4xz9+bAlzXqrUooQ2Y",
+	"oF8aWIHtved7nztXsmMvmm92z+jirUUIWEE2dk7Z8n3LZFPW5agidicaOERx/9fTDi73E4jk8irdjJca",
+	"y0TNP9bRxF+P3p7cjibcyL4uTfwr7rpd64Zdxx5UK/cboERUCUUaIaSN6u9QprvESQ/ow4QImBYV2s/R",
+	"swGuutIZJzhjNOIC2gZA1kBzgoBvAcotvm6bCDrLGu1THpt/gzxSK2yDM5zmvTEx4RuQ8oErYgWSeW/E",
+	"sz+0XZhcWjnhBcu9vfzKVqeJKo/iuCR+ywv/D6fPzHT+mstbwB8fZn2HI0ajmANWM2LEl7ZASH35oNug",
+	"iVFM0b7P9mNZQ0e3PbQSmWpGdEInEx4SY9M+4E6tVR7tHNZoEOXHfy11NP3bpy9+uSvt3z59+ZS9pRmw",
+	"yjalqTSLLIHOWVSjPHxaB909rgZCsXtksfTEvgUcKfUXZMqT6/pYWAgFbarL8Ontwivt6jRAAZeZrHWF",
+	"ZO6SsmK+/hvAj798+vL/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
