@@ -6,15 +6,50 @@ TOOL      := $(GO) tool -modfile=tools/go.mod
 BIN       := bin
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: run test generate check-generate build vet clean node check-docs-asset chromium screenshot sdk check-examples check-default-client
+.PHONY: run test generate check-generate build vet clean tools-node lint-spec mock
+.PHONY: node check-docs-asset chromium screenshot sdk check-examples check-default-client
 
 ## run: build, start Temporal (SQLite in .data/), migrate, start gateway and worker, print how to call them
 run: build
 	./$(BIN)/devstack
 
-## test: every test, unit and integration, against the real PostgreSQL, Redis and Temporal
-test: vet check-docs-asset sdk check-examples check-default-client
+## test: every test, unit and integration, against the real PostgreSQL, Redis and Temporal;
+## the spec lint (Spectral, Redocly), oasdiff, the mock walk and the proxy contract walk included;
+## the docs asset pin, the TypeScript SDK, the Go client example and the default-client check
+test: vet lint-spec check-docs-asset sdk check-examples check-default-client
 	$(GO) test $(TEST_FLAGS) ./...
+
+# Node.js runs the spec tooling pinned in package.json / package-lock.json. Installed from apt
+# where missing; Redocly CLI 2 needs Node >= 20.19, which an older Node gets from the npm
+# package node@22 (a binary shipped in a registry package).
+NODE_OK := node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)'
+
+## tools-node: Node.js (apt, when missing) and `npm ci` of the spec tooling into node_modules
+tools-node: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "Node.js is missing: installing nodejs and npm with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## lint-spec: Spectral (spectral:oas + .spectral.yaml) and Redocly (redocly.yaml): 0 errors, 0 warnings
+lint-spec: tools-node
+	npx --no-install spectral lint api/openapi.yaml --fail-severity=warn
+	@if $(NODE_OK); then npx --no-install redocly lint api/openapi.yaml --max-problems=100; \
+	else npx --yes node@22 node_modules/@redocly/cli/bin/cli.js lint api/openapi.yaml --max-problems=100; fi
+
+MOCK_PORT ?= 4010
+
+## mock: Prism on api/openapi.yaml for front-end work (see README "Mock server")
+mock: tools-node
+	@echo "Mock of api/openapi.yaml on http://127.0.0.1:$(MOCK_PORT) (any Bearer token or X-API-Key is accepted)."
+	@echo "  Pick a status:          curl -H 'Authorization: Bearer x' -H 'Prefer: code=404' http://127.0.0.1:$(MOCK_PORT)/api/v1/schedules/3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05"
+	@echo "  Pick a named example:   curl -H 'Authorization: Bearer x' -H 'Prefer: example=paused' http://127.0.0.1:$(MOCK_PORT)/api/v1/schedules/3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05"
+	@echo "  Both (a 422 problem):   -H 'Prefer: code=422, example=unknownTimezone' on POST /api/v1/schedules"
+	@echo "  Invalid requests get the server's 400 invalid-request; Ctrl-C stops the mock."
+	npx --no-install prism mock api/openapi.yaml --host 127.0.0.1 --port $(MOCK_PORT)
 
 ## generate: regenerate gen/ from api/openapi.yaml, db/migrations and db/queries
 generate:

@@ -62,7 +62,10 @@ func TestSpecIsValidOpenAPI303(t *testing.T) {
 	doc := loadSpec(t)
 	require.Equal(t, "3.0.3", doc.OpenAPI)
 	require.Equal(t, "Schedule service API", doc.Info.Title)
-	require.Empty(t, doc.Servers, "servers make the kin-openapi validator match the Host header; keep them out")
+	// The server's validator drops servers before routing (server.loadSpec), so declaring
+	// them gives clients a base URL without making it match on the Host header.
+	require.NotEmpty(t, doc.Servers, "servers give SDKs and docs a base URL")
+	require.NotNil(t, doc.Info.License, "a license")
 
 	scheme := doc.Components.SecuritySchemes["bearerAuth"]
 	require.NotNil(t, scheme, "bearerAuth security scheme")
@@ -161,6 +164,8 @@ components:
 		"POST /api/v1/things/{id}: missing 400",
 		"POST /api/v1/things/{id}: missing 404",
 		"POST /api/v1/things/{id}: missing 413",
+		"POST /api/v1/things/{id}: declares 422; list its problems under default",
+		"POST /api/v1/things/{id}: no default response (its 422 problems)",
 		"POST /api/v1/things/{id}: missing 503",
 		"POST /api/v1/things/{id} 200: application/json has no example",
 		"POST /api/v1/things/{id} 200: no X-Request-Id header",
@@ -211,6 +216,10 @@ func lint(doc *openapi3.T) []string {
 					add("%s: must declare security: [] (health endpoint) or 401", name)
 				}
 			}
+			if has(http.StatusUnprocessableEntity) {
+				// Prism answers a request that breaks the schema with a declared 422 before a 400.
+				add("%s: declares 422; list its problems under default so a mock answers schema violations 400, as the server does", name)
+			}
 			if !has(http.StatusInternalServerError) {
 				add("%s: no 500 response", name)
 			}
@@ -221,7 +230,10 @@ func lint(doc *openapi3.T) []string {
 					required = append(required, 404)
 				}
 				if op.RequestBody != nil {
-					required = append(required, 413, 415, 422)
+					required = append(required, 413, 415)
+				}
+				if (op.RequestBody != nil || takesIdempotencyKey(op)) && op.Responses.Default() == nil {
+					add("%s: no default response (its 422 problems)", name)
 				}
 				if op.OperationID == "createSchedule" {
 					required = append(required, 409)
@@ -258,8 +270,17 @@ func lint(doc *openapi3.T) []string {
 						}
 					}
 				}
-				if takesIdempotencyKey(op) && strings.HasPrefix(code, "2") && ref.Value.Headers["Idempotent-Replayed"] == nil {
-					add("%s %s: no Idempotent-Replayed header", name, code)
+				if takesIdempotencyKey(op) && strings.HasPrefix(code, "2") {
+					// Described, not declared: a mock sends every declared header on every answer.
+					if ref.Value.Headers["Idempotent-Replayed"] != nil {
+						add("%s %s: declares Idempotent-Replayed; a mock would mark every answer a replay", name, code)
+					}
+					if ref.Value.Description == nil || !strings.Contains(*ref.Value.Description, "Idempotent-Replayed") {
+						add("%s %s: description does not mention Idempotent-Replayed", name, code)
+					}
+				}
+				if code == "400" && op.RequestBody == nil && mentionsKind(ref.Value, problem.UnknownField) {
+					add("%s 400: unknown-field example on an operation without a body", name)
 				}
 			}
 		}
@@ -279,8 +300,15 @@ func lintResponse(op, code string, resp *openapi3.Response, add func(string, ...
 		}
 	}
 	status, err := strconv.Atoi(code)
+	if code == "default" {
+		// default holds an operation's 422 problems only (see lint).
+		status, err = http.StatusUnprocessableEntity, nil
+		if resp.Description == nil || !strings.HasPrefix(*resp.Description, "**422**") {
+			add("%s: description must start with **422**", where)
+		}
+	}
 	if err != nil {
-		add("%s: use explicit status codes, not ranges or default", where)
+		add("%s: use explicit status codes, not ranges", where)
 		return
 	}
 	if status == http.StatusUnauthorized && resp.Headers["WWW-Authenticate"] == nil {
@@ -349,6 +377,20 @@ func lintRequestSchema(ref *openapi3.SchemaRef, where string, top bool, add func
 	for _, p := range sortedKeys(s.Properties) {
 		lintRequestSchema(s.Properties[p], where+"."+p, false, add)
 	}
+}
+
+func mentionsKind(resp *openapi3.Response, k problem.Kind) bool {
+	for _, m := range resp.Content {
+		if ex, _ := m.Example.(map[string]any); ex != nil && ex["type"] == k.Type() {
+			return true
+		}
+		for _, ex := range m.Examples {
+			if v, _ := ex.Value.Value.(map[string]any); v != nil && v["type"] == k.Type() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func takesIdempotencyKey(op *openapi3.Operation) bool {

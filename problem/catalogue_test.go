@@ -232,3 +232,19 @@ func kindLiteral(e ast.Expr) (*ast.BasicLit, bool) {
 	lit, ok := e.(*ast.BasicLit)
 	return lit, ok && lit.Kind == token.STRING
 }
+
+// TestProblemTypeEnumIsTheCatalogue holds Problem.type's enum, which SDKs turn
+// into a typed union of error kinds, to exactly the catalogue's type URIs.
+func TestProblemTypeEnumIsTheCatalogue(t *testing.T) {
+	t.Parallel()
+	doc := loadSpec(t)
+	var got []string
+	for _, v := range doc.Components.Schemas["Problem"].Value.Properties["type"].Value.Enum {
+		got = append(got, v.(string))
+	}
+	var want []string
+	for k := range problem.Catalogue() {
+		want = append(want, k.Type())
+	}
+	require.ElementsMatch(t, want, got)
+}

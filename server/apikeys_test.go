@@ -26,7 +26,7 @@ func TestAPIKeys(t *testing.T) {
 
 	resp := b.do(t, request{method: http.MethodPost, path: "/api/v1/schedules", apiKey: key, body: dailyBody("by key")})
 	require.Equal(t, http.StatusCreated, resp.status, "body: %s", resp.body)
-	var created api.CreateScheduleResponse
+	var created api.ScheduleCreated
 	resp.decode(t, &created)
 	s := b.getSchedule(t, tokenFor(t, o), created.ScheduleId.String())
 	require.Equal(t, o.UserID, s.UserId, "the key acts for its user")
@@ -56,7 +56,7 @@ func TestAPIKeys(t *testing.T) {
 	require.NotNil(t, revoked.RevokedAt)
 	resp = b.do(t, request{method: http.MethodGet, path: "/api/v1/schedules", apiKey: key})
 	require.Equal(t, http.StatusUnauthorized, resp.status, "a revoked key is refused")
-	require.Equal(t, "https://schedsvc.dev/problems/unauthorized", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/unauthorized", string(resp.problem(t).Type))
 }
 
 // TestResourceBounds: the spec's length bounds and the task_context size

@@ -265,7 +265,7 @@ func TestOverlapPolicy(t *testing.T) {
 		"retry_policy": map[string]any{"max_attempts": 2, "initial_backoff_seconds": 30, "max_backoff_seconds": 5},
 	}})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.status)
-	require.Equal(t, "https://schedsvc.dev/problems/invalid-field", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/invalid-field", string(resp.problem(t).Type))
 	resp = b.do(t, request{method: http.MethodPut, path: "/api/v1/schedules/" + id, token: tok, body: map[string]any{"executor": "echo"}})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.status, "echo is not enabled on this server")
 }

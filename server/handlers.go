@@ -57,7 +57,7 @@ func (s *Server) CreateSchedule(ctx context.Context, req api.CreateScheduleReque
 		return nil, err
 	}
 	return api.CreateSchedule201JSONResponse{
-		Body: api.CreateScheduleResponse{
+		Body: api.ScheduleCreated{
 			ScheduleId: created.ID,
 			Message:    "Schedule created",
 			NextRunAt:  utc(created.NextRunAt),

@@ -268,7 +268,7 @@ func checkProblem(t *testing.T, rq request, out response) {
 	require.Equal(t, problem.MediaType, out.header.Get("Content-Type"), "%s; errors are problem+json: %s", where, out.body)
 	var p api.Problem
 	require.NoError(t, json.Unmarshal(out.body, &p), "%s: %s", where, out.body)
-	kind, ok := strings.CutPrefix(p.Type, problem.TypeBase)
+	kind, ok := strings.CutPrefix(string(p.Type), problem.TypeBase)
 	e, known := problem.Lookup(problem.Kind(kind))
 	require.True(t, ok && known, "%s with problem type %q, which the catalogue does not declare", where, p.Type)
 	require.NotEqual(t, problem.Internal, problem.Kind(kind), "%s: an unexpected internal error: %s", where, out.body)
@@ -285,7 +285,7 @@ func (b *testBundle) createSchedule(t *testing.T, token string, body map[string]
 	t.Helper()
 	resp := b.do(t, request{method: http.MethodPost, path: "/api/v1/schedules", token: token, body: body})
 	require.Equal(t, http.StatusCreated, resp.status, "body: %s", resp.body)
-	var created api.CreateScheduleResponse
+	var created api.ScheduleCreated
 	resp.decode(t, &created)
 	require.Equal(t, "/api/v1/schedules/"+created.ScheduleId.String(), resp.header.Get("Location"))
 	return created.ScheduleId.String()

@@ -80,7 +80,7 @@ func TestIdempotentCreateConcurrent(t *testing.T) {
 		checkResponse(t, rq, r.req, r.resp)
 		switch r.resp.status {
 		case http.StatusCreated:
-			var c api.CreateScheduleResponse
+			var c api.ScheduleCreated
 			r.resp.decode(t, &c)
 			ids[c.ScheduleId.String()] = true
 			require.Equal(t, "/api/v1/schedules/"+c.ScheduleId.String(), r.resp.header.Get("Location"))
@@ -90,7 +90,7 @@ func TestIdempotentCreateConcurrent(t *testing.T) {
 				created++
 			}
 		case http.StatusConflict:
-			require.Equal(t, "https://schedsvc.dev/problems/idempotency-in-progress", r.resp.problem(t).Type)
+			require.Equal(t, "https://schedsvc.dev/problems/idempotency-in-progress", string(r.resp.problem(t).Type))
 			inProgress++
 		default:
 			t.Fatalf("unexpected %d: %s", r.resp.status, r.resp.body)
@@ -122,7 +122,7 @@ func TestIdempotentCreateConcurrent(t *testing.T) {
 	other.body = dailyBody("twice")
 	resp = b.do(t, other)
 	require.Equal(t, http.StatusUnprocessableEntity, resp.status)
-	require.Equal(t, "https://schedsvc.dev/problems/idempotency-key-reused", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/idempotency-key-reused", string(resp.problem(t).Type))
 	resp = b.do(t, request{method: http.MethodPost, path: "/api/v1/schedules/" + id + "/pause", token: tok, header: rq.header})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.status)
 

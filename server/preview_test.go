@@ -69,7 +69,7 @@ func TestPreviewCron(t *testing.T) {
 	strict := setup(t, func(o *setupOptions) { o.limits.MinInterval = 2 * time.Hour })
 	resp = strict.do(t, request{method: http.MethodGet, token: tok, path: previewPath(url.Values{"cron_expression": {"0 8,9 * * *"}})})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.status, "the minimum interval applies as on create")
-	require.Equal(t, "https://schedsvc.dev/problems/interval-too-short", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/interval-too-short", string(resp.problem(t).Type))
 }
 
 func formatAll(ts []time.Time) []string {

@@ -42,7 +42,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, kind problem.Kind, det
 		return
 	}
 	p := api.Problem{
-		Type:     kind.Type(),
+		Type:     api.ProblemType(kind.Type()),
 		Title:    k.Title,
 		Status:   k.Status,
 		Instance: ptrutil.Ptr(r.URL.Path),

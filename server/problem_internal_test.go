@@ -126,7 +126,7 @@ func TestUnmappedKindIsAnError(t *testing.T) {
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
 	var p api.Problem
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
-	require.Equal(t, problem.Internal.Type(), p.Type)
+	require.Equal(t, problem.Internal.Type(), string(p.Type))
 
 	var found bool
 	for _, l := range logLines(t, &logs) {

@@ -30,10 +30,10 @@ func TestMethodNotAllowed(t *testing.T) {
 		resp := b.do(t, request{method: tc.method, path: tc.path, token: tc.token})
 		require.Equal(t, http.StatusMethodNotAllowed, resp.status, "body: %s", resp.body)
 		require.Equal(t, tc.allow, resp.header.Get("Allow"))
-		require.Equal(t, problem.MethodNotAllowed.Type(), resp.problem(t).Type)
+		require.Equal(t, problem.MethodNotAllowed.Type(), string(resp.problem(t).Type))
 	}
 	resp := b.do(t, request{method: http.MethodGet, path: "/api/v1/nothing-here", token: tok})
-	require.Equal(t, problem.NotFound.Type(), resp.problem(t).Type)
+	require.Equal(t, problem.NotFound.Type(), string(resp.problem(t).Type))
 }
 
 // TestClientDisconnectIsNotAServerError: a client that gives up while its

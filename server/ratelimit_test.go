@@ -61,7 +61,7 @@ func TestRateLimitBurstAcrossReplicas(t *testing.T) {
 	}
 	resp := replicas[1].do(t, request{method: http.MethodGet, path: "/api/v1/schedules", token: tok})
 	require.Equal(t, http.StatusTooManyRequests, resp.status)
-	require.Equal(t, "https://schedsvc.dev/problems/rate-limited", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/rate-limited", string(resp.problem(t).Type))
 	retry, err := strconv.Atoi(resp.header.Get("Retry-After"))
 	require.NoError(t, err)
 	require.InDelta(t, 12, retry, 1, "one request refills in 60 s / 5")
@@ -161,7 +161,7 @@ func TestRateLimitRedisDown(t *testing.T) {
 	resp = closed.do(t, request{method: http.MethodGet, path: "/api/v1/schedules", token: tok})
 	closedTook := time.Since(start)
 	require.Equal(t, http.StatusServiceUnavailable, resp.status, "fail-closed refuses without Redis")
-	require.Equal(t, "https://schedsvc.dev/problems/service-unavailable", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/service-unavailable", string(resp.problem(t).Type))
 	require.NotEmpty(t, resp.header.Get("Retry-After"))
 	t.Logf("with Redis stopped: fail-open answered in %v, fail-closed in %v", openTook, closedTook)
 	require.Less(t, openTook, 2*time.Second)

@@ -45,7 +45,7 @@ func (s *Server) GetScheduleRun(ctx context.Context, req api.GetScheduleRunReque
 		ErrorMessage: r.ErrorMessage, ModelUsed: r.ModelUsed, Provider: r.Provider,
 		TotalTokens: r.TotalTokens, TotalCostUsd: r.TotalCostUsd, DurationMs: r.DurationMs,
 		TriggeredAt: r.TriggeredAt, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
-		Executor: r.Executor, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
+		Executor: (*api.RunDetailExecutor)(r.Executor), PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 		AttemptCount: r.AttemptCount, PausedSchedule: r.PausedSchedule,
 		Attempts: make([]api.RunAttempt, len(d.Attempts)),
 	}
@@ -86,7 +86,7 @@ func toAPIRun(r schedules.Run) api.Run {
 		TriggeredAt:      r.TriggeredAt.UTC(),
 		StartedAt:        r.StartedAt.UTC(),
 		CompletedAt:      utc(r.CompletedAt),
-		Executor:         r.Executor,
+		Executor:         (*api.RunExecutor)(r.Executor),
 		PromptTokens:     r.PromptTokens,
 		CompletionTokens: r.CompletionTokens,
 		AttemptCount:     r.AttemptCount,
@@ -98,10 +98,10 @@ func toAPIRun(r schedules.Run) api.Run {
 // policy) between the API and the domain.
 
 func toAPIRetry(p schedules.RetryPolicy) api.RetryPolicy {
-	return api.RetryPolicy{MaxAttempts: p.MaxAttempts, InitialBackoffSeconds: &p.InitialBackoffSeconds, MaxBackoffSeconds: &p.MaxBackoffSeconds}
+	return api.RetryPolicy{MaxAttempts: p.MaxAttempts, InitialBackoffSeconds: p.InitialBackoffSeconds, MaxBackoffSeconds: p.MaxBackoffSeconds}
 }
 
-func fromAPIRetry(p *api.RetryPolicy) *schedules.RetryPolicy {
+func fromAPIRetry(p *api.RetryPolicyRequest) *schedules.RetryPolicy {
 	if p == nil {
 		return nil
 	}

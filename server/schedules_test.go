@@ -109,7 +109,7 @@ func TestCreateGetList(t *testing.T) {
 	// A tampered cursor is the caller's error.
 	resp = b.do(t, request{method: http.MethodGet, path: "/api/v1/schedules?cursor=bm90LWEtY3Vyc29y", token: tok})
 	require.Equal(t, http.StatusBadRequest, resp.status)
-	require.Equal(t, "https://schedsvc.dev/problems/invalid-request", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/invalid-request", string(resp.problem(t).Type))
 }
 
 func TestUpdate(t *testing.T) {
@@ -257,7 +257,7 @@ func TestDelete(t *testing.T) {
 		rq.token = tok
 		resp := b.do(t, rq)
 		require.Equal(t, http.StatusNotFound, resp.status, "%s %s: %s", rq.method, rq.path, resp.body)
-		require.Equal(t, "https://schedsvc.dev/problems/not-found", resp.problem(t).Type)
+		require.Equal(t, "https://schedsvc.dev/problems/not-found", string(resp.problem(t).Type))
 	}
 	resp = b.do(t, request{method: http.MethodGet, path: "/api/v1/schedules", token: tok})
 	var list api.ScheduleList
@@ -360,7 +360,7 @@ func TestTemporalUnavailableCreatesNothing(t *testing.T) {
 
 	resp := b.do(t, request{method: http.MethodPost, path: "/api/v1/schedules", token: tok, body: dailyBody("x")})
 	require.Equal(t, http.StatusServiceUnavailable, resp.status, "body: %s", resp.body)
-	require.Equal(t, "https://schedsvc.dev/problems/service-unavailable", resp.problem(t).Type)
+	require.Equal(t, "https://schedsvc.dev/problems/service-unavailable", string(resp.problem(t).Type))
 	require.NotEmpty(t, resp.header.Get("Retry-After"))
 	require.Zero(t, scheduleRowCount(t, o))
 

@@ -35,7 +35,7 @@ func TestMethodNotAllowedNamesTheAllowedMethods(t *testing.T) {
 		require.Equal(t, problem.MediaType, rec.Header().Get("Content-Type"))
 		var p api.Problem
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
-		require.Equal(t, problem.MethodNotAllowed.Type(), p.Type)
+		require.Equal(t, problem.MethodNotAllowed.Type(), string(p.Type))
 		require.Equal(t, http.StatusMethodNotAllowed, p.Status)
 	}
 }

@@ -93,6 +93,72 @@ func (e OverlapPolicy) Valid() bool {
 	}
 }
 
+// Defines values for ProblemType.
+const (
+	ProblemTypeHttpsschedsvcDevproblemsbodyTooLarge          ProblemType = "https://schedsvc.dev/problems/body-too-large"
+	ProblemTypeHttpsschedsvcDevproblemsbudgetExceeded        ProblemType = "https://schedsvc.dev/problems/budget-exceeded"
+	ProblemTypeHttpsschedsvcDevproblemsidempotencyInProgress ProblemType = "https://schedsvc.dev/problems/idempotency-in-progress"
+	ProblemTypeHttpsschedsvcDevproblemsidempotencyKeyReused  ProblemType = "https://schedsvc.dev/problems/idempotency-key-reused"
+	ProblemTypeHttpsschedsvcDevproblemsinternal              ProblemType = "https://schedsvc.dev/problems/internal"
+	ProblemTypeHttpsschedsvcDevproblemsintervalTooShort      ProblemType = "https://schedsvc.dev/problems/interval-too-short"
+	ProblemTypeHttpsschedsvcDevproblemsinvalidCron           ProblemType = "https://schedsvc.dev/problems/invalid-cron"
+	ProblemTypeHttpsschedsvcDevproblemsinvalidField          ProblemType = "https://schedsvc.dev/problems/invalid-field"
+	ProblemTypeHttpsschedsvcDevproblemsinvalidRequest        ProblemType = "https://schedsvc.dev/problems/invalid-request"
+	ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed      ProblemType = "https://schedsvc.dev/problems/method-not-allowed"
+	ProblemTypeHttpsschedsvcDevproblemsnotFound              ProblemType = "https://schedsvc.dev/problems/not-found"
+	ProblemTypeHttpsschedsvcDevproblemsrateLimited           ProblemType = "https://schedsvc.dev/problems/rate-limited"
+	ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached  ProblemType = "https://schedsvc.dev/problems/schedule-limit-reached"
+	ProblemTypeHttpsschedsvcDevproblemsserviceUnavailable    ProblemType = "https://schedsvc.dev/problems/service-unavailable"
+	ProblemTypeHttpsschedsvcDevproblemsunauthorized          ProblemType = "https://schedsvc.dev/problems/unauthorized"
+	ProblemTypeHttpsschedsvcDevproblemsunknownField          ProblemType = "https://schedsvc.dev/problems/unknown-field"
+	ProblemTypeHttpsschedsvcDevproblemsunknownTimezone       ProblemType = "https://schedsvc.dev/problems/unknown-timezone"
+	ProblemTypeHttpsschedsvcDevproblemsunsupportedMediaType  ProblemType = "https://schedsvc.dev/problems/unsupported-media-type"
+)
+
+// Valid indicates whether the value is a known member of the ProblemType enum.
+func (e ProblemType) Valid() bool {
+	switch e {
+	case ProblemTypeHttpsschedsvcDevproblemsbodyTooLarge:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsbudgetExceeded:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsidempotencyInProgress:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsidempotencyKeyReused:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinternal:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsintervalTooShort:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinvalidCron:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinvalidField:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinvalidRequest:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsnotFound:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsrateLimited:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsserviceUnavailable:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsunauthorized:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsunknownField:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsunknownTimezone:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsunsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessStatus.
 const (
 	ReadinessStatusNotReady ReadinessStatus = "not_ready"
@@ -105,6 +171,54 @@ func (e ReadinessStatus) Valid() bool {
 	case ReadinessStatusNotReady:
 		return true
 	case ReadinessStatusReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunExecutor.
+const (
+	RunExecutorEcho     RunExecutor = "echo"
+	RunExecutorHttp     RunExecutor = "http"
+	RunExecutorLlm      RunExecutor = "llm"
+	RunExecutorWorkflow RunExecutor = "workflow"
+)
+
+// Valid indicates whether the value is a known member of the RunExecutor enum.
+func (e RunExecutor) Valid() bool {
+	switch e {
+	case RunExecutorEcho:
+		return true
+	case RunExecutorHttp:
+		return true
+	case RunExecutorLlm:
+		return true
+	case RunExecutorWorkflow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunDetailExecutor.
+const (
+	RunDetailExecutorEcho     RunDetailExecutor = "echo"
+	RunDetailExecutorHttp     RunDetailExecutor = "http"
+	RunDetailExecutorLlm      RunDetailExecutor = "llm"
+	RunDetailExecutorWorkflow RunDetailExecutor = "workflow"
+)
+
+// Valid indicates whether the value is a known member of the RunDetailExecutor enum.
+func (e RunDetailExecutor) Valid() bool {
+	switch e {
+	case RunDetailExecutorEcho:
+		return true
+	case RunDetailExecutorHttp:
+		return true
+	case RunDetailExecutorLlm:
+		return true
+	case RunDetailExecutorWorkflow:
 		return true
 	default:
 		return false
@@ -179,19 +293,9 @@ type CreateScheduleRequest struct {
 	// Example: Summarises yesterday's support tickets for the team lead every weekday morning.
 	Description *string `json:"description,omitempty"`
 
-	// Executor What performs each run. `llm`: an OpenAI-compatible chat-completions call with the
-	// server's model (`task_context.model` may name another priced model,
-	// `task_context.system_prompt` sets a system prompt); tokens and cost come from the
-	// provider's usage and the server's price table, and `max_tokens` is capped so that the
-	// worst-case cost fits `max_budget_per_run_usd` (a run that cannot fit is not started and
-	// is FAILED with a budget error). `http`: a signed webhook POST to the server's task
-	// endpoint, which reports result, tokens and cost. `workflow`: a child workflow on the
-	// platform's own Temporal workers. `echo`: **demo only** — answers with the task query
-	// and costs nothing; servers enable it only for trying the service. A server may enable
-	// only some executors (422 `invalid-field` otherwise).
-	//
-	//
-	// Example: llm
+	// Executor What performs each run. Default: the server's configured default executor
+	// (`EXECUTOR_DEFAULT`, `http` unless configured otherwise), which the created
+	// schedule's `executor` shows.
 	Executor *Executor `json:"executor,omitempty"`
 
 	// MaxBudgetPerRunUsd Maximum spend per run in USD; a run stops when it would exceed it. Must not exceed the
@@ -206,14 +310,7 @@ type CreateScheduleRequest struct {
 	// Example: Weekday support digest
 	Name string `json:"name"`
 
-	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
-	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
-	// one firing waits and starts after the current run; further ones are skipped.
-	// `BUFFER_ALL`: every firing waits its turn. `CANCEL_OTHER`: the running run is cancelled
-	// (recorded as CANCELLED) and the new one starts. `ALLOW_ALL`: runs overlap freely.
-	//
-	//
-	// Example: SKIP
+	// OverlapPolicy What happens when a firing comes while the previous run is still going.
 	OverlapPolicy *OverlapPolicy `json:"overlap_policy,omitempty"`
 
 	// PauseAfterFailures Pause the schedule after this many consecutive runs that did not complete (FAILED,
@@ -224,16 +321,8 @@ type CreateScheduleRequest struct {
 	// Example: 3
 	PauseAfterFailures *int `json:"pause_after_failures,omitempty"`
 
-	// RetryPolicy How a failed run is retried within its own `timeout_seconds` and
-	// `max_budget_per_run_usd`: attempt n+1 starts after min(initial × 2^(n-1), max) seconds.
-	// A run is FAILED only when its attempts are exhausted, when no time is left for another
-	// attempt, or when the failure cannot be cured by retrying (a budget refusal, a 4xx
-	// answer). Each attempt's error, tokens and cost are kept (see the run detail); the cost
-	// of failed attempts counts.
-	//
-	//
-	// Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
-	RetryPolicy *RetryPolicy `json:"retry_policy,omitempty"`
+	// RetryPolicy How a failed run is retried. Default when absent: 3 attempts, 10 s, 300 s.
+	RetryPolicy *RetryPolicyRequest `json:"retry_policy,omitempty"`
 
 	// TaskContext Optional free-form JSON object passed to every run alongside `task_query`. At most 100
 	// top-level keys and 16384 bytes as compact JSON (400 `invalid-request` beyond).
@@ -267,24 +356,6 @@ type CreateScheduleRequest struct {
 	//
 	// Example: Europe/Berlin
 	Timezone *string `json:"timezone,omitempty"`
-}
-
-// CreateScheduleResponse Result of creating a schedule.
-type CreateScheduleResponse struct {
-	// Message Human-readable confirmation.
-	//
-	// Example: Schedule created
-	Message string `json:"message"`
-
-	// NextRunAt When the schedule first runs (UTC).
-	//
-	// Example: 2026-11-30T08:00:00Z
-	NextRunAt *time.Time `json:"next_run_at"`
-
-	// ScheduleId Id of the new schedule; also in the `Location` header.
-	//
-	// Example: 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
-	ScheduleId openapi_types.UUID `json:"schedule_id"`
 }
 
 // CronPreview When a cron expression fires in a time zone.
@@ -384,7 +455,7 @@ type Problem struct {
 	// Type Stable URI identifying the kind of problem, `https://schedsvc.dev/problems/<kind>`:
 	// `invalid-request` (400: malformed JSON, schema violation, bad parameter),
 	// `unknown-field` (400: a JSON field the schema does not declare),
-	// `unauthorized` (401: missing or invalid bearer token),
+	// `unauthorized` (401: no credentials, an invalid JWT, or an unknown or revoked API key),
 	// `not-found` (404: no such schedule for this user and tenant, including another
 	// user's or tenant's and deleted ones; or no such endpoint),
 	// `method-not-allowed` (405: the path does not take this method; see `Allow`),
@@ -398,11 +469,34 @@ type Problem struct {
 	// `invalid-field` (422: any other domain rule),
 	// `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 	// `internal` (500: unexpected error; generic message).
+	// New kinds may be added in later versions: treat an unknown `type` by its `status`.
 	//
 	//
 	// Example: https://schedsvc.dev/problems/invalid-cron
-	Type string `json:"type"`
+	Type ProblemType `json:"type"`
 }
+
+// ProblemType Stable URI identifying the kind of problem, `https://schedsvc.dev/problems/<kind>`:
+// `invalid-request` (400: malformed JSON, schema violation, bad parameter),
+// `unknown-field` (400: a JSON field the schema does not declare),
+// `unauthorized` (401: no credentials, an invalid JWT, or an unknown or revoked API key),
+// `not-found` (404: no such schedule for this user and tenant, including another
+// user's or tenant's and deleted ones; or no such endpoint),
+// `method-not-allowed` (405: the path does not take this method; see `Allow`),
+// `schedule-limit-reached` (409: maximum number of schedules reached),
+// `idempotency-in-progress` (409: a request with this Idempotency-Key is still running),
+// `idempotency-key-reused` (422: the Idempotency-Key was used for a different request),
+// `rate-limited` (429: rate limit used up; see Retry-After),
+// `body-too-large` (413), `unsupported-media-type` (415: body not `application/json`),
+// `invalid-cron` (422), `unknown-timezone` (422), `interval-too-short` (422: runs closer
+// than the minimum interval), `budget-exceeded` (422: budget negative or over the cap),
+// `invalid-field` (422: any other domain rule),
+// `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
+// `internal` (500: unexpected error; generic message).
+// New kinds may be added in later versions: treat an unknown `type` by its `status`.
+//
+// Example: https://schedsvc.dev/problems/invalid-cron
+type ProblemType string
 
 // ProblemFieldError One invalid field or parameter.
 type ProblemFieldError struct {
@@ -455,10 +549,33 @@ type ReadinessStatus string
 // A run is FAILED only when its attempts are exhausted, when no time is left for another
 // attempt, or when the failure cannot be cured by retrying (a budget refusal, a 4xx
 // answer). Each attempt's error, tokens and cost are kept (see the run detail); the cost
-// of failed attempts counts.
+// of failed attempts counts. In a schedule every field is present.
 //
 // Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
 type RetryPolicy struct {
+	// InitialBackoffSeconds Wait before the second attempt.
+	//
+	// Example: 10
+	InitialBackoffSeconds int `json:"initial_backoff_seconds"`
+
+	// MaxAttempts Attempts per run, including the first; 1 means no retry.
+	//
+	// Example: 3
+	MaxAttempts int `json:"max_attempts"`
+
+	// MaxBackoffSeconds Longest wait between attempts.
+	//
+	// Example: 300
+	MaxBackoffSeconds int `json:"max_backoff_seconds"`
+}
+
+// RetryPolicyRequest A retry policy as sent on create or update (see `RetryPolicy` for what it does). It is
+// always taken whole: on update it **replaces** the schedule's policy, it is not merged
+// with it, so a backoff left out takes its default below, not the schedule's current
+// value. Without `retry_policy` a new schedule gets 3 attempts, 10 s and 300 s.
+//
+// Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
+type RetryPolicyRequest struct {
 	// InitialBackoffSeconds Wait before the second attempt.
 	//
 	// Example: 10
@@ -503,7 +620,7 @@ type Run struct {
 	// Executor The executor that performed the run (see `Executor`); null for runs recorded before executors were chosen per schedule.
 	//
 	// Example: llm
-	Executor *string `json:"executor"`
+	Executor *RunExecutor `json:"executor"`
 
 	// Id The run's id.
 	//
@@ -570,9 +687,14 @@ type Run struct {
 
 	// WorkflowId Id of the Temporal workflow that performed the run (useful for support).
 	//
-	// Example: sched-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
+	// Example: scheduled-run-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
 	WorkflowId string `json:"workflow_id"`
 }
+
+// RunExecutor The executor that performed the run (see `Executor`); null for runs recorded before executors were chosen per schedule.
+//
+// Example: llm
+type RunExecutor string
 
 // RunAttempt One attempt of a run.
 type RunAttempt struct {
@@ -669,7 +791,7 @@ type RunDetail struct {
 	// Executor The executor that performed the run (see `Executor`); null for runs recorded before executors were chosen per schedule.
 	//
 	// Example: llm
-	Executor *string `json:"executor"`
+	Executor *RunDetailExecutor `json:"executor"`
 
 	// Id The run's id.
 	//
@@ -736,9 +858,14 @@ type RunDetail struct {
 
 	// WorkflowId Id of the Temporal workflow that performed the run (useful for support).
 	//
-	// Example: sched-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
+	// Example: scheduled-run-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
 	WorkflowId string `json:"workflow_id"`
 }
+
+// RunDetailExecutor The executor that performed the run (see `Executor`); null for runs recorded before executors were chosen per schedule.
+//
+// Example: llm
+type RunDetailExecutor string
 
 // RunList One page of a schedule's runs.
 type RunList struct {
@@ -844,14 +971,15 @@ type Schedule struct {
 	// Example: Weekday support digest
 	Name string `json:"name"`
 
-	// NextRunAt When the schedule runs next; null while paused.
+	// NextRunAt When the schedule runs next, in UTC (`Z`); the same instant as `next_runs[0]`. Null while paused.
 	//
 	// Example: 2026-11-30T08:00:00Z
 	NextRunAt *time.Time `json:"next_run_at"`
 
-	// NextRuns The next five firing times, RFC 3339 in the schedule's zone offset; empty while the
-	// schedule is paused. The first is `next_run_at`. Same semantics as
-	// `GET /api/v1/cron/preview`.
+	// NextRuns The next five firing times, RFC 3339 in the schedule's zone offset (for reading);
+	// empty while the schedule is paused. The first is the same instant as `next_run_at`,
+	// which like every other timestamp of a schedule is in UTC (`Z`): compare them as
+	// instants, not as strings. Same semantics as `GET /api/v1/cron/preview`.
 	//
 	//
 	// Example: ["2026-11-30T09:00:00+01:00","2026-12-01T09:00:00+01:00"]
@@ -900,7 +1028,7 @@ type Schedule struct {
 	// A run is FAILED only when its attempts are exhausted, when no time is left for another
 	// attempt, or when the failure cannot be cured by retrying (a budget refusal, a 4xx
 	// answer). Each attempt's error, tokens and cost are kept (see the run detail); the cost
-	// of failed attempts counts.
+	// of failed attempts counts. In a schedule every field is present.
 	//
 	//
 	// Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
@@ -981,6 +1109,24 @@ type ScheduleActionRequest struct {
 	//
 	// Example: Quarter-end freeze until 2 January
 	Reason *string `json:"reason,omitempty"`
+}
+
+// ScheduleCreated Result of creating a schedule.
+type ScheduleCreated struct {
+	// Message Human-readable confirmation.
+	//
+	// Example: Schedule created
+	Message string `json:"message"`
+
+	// NextRunAt When the schedule first runs (UTC).
+	//
+	// Example: 2026-11-30T08:00:00Z
+	NextRunAt *time.Time `json:"next_run_at"`
+
+	// ScheduleId Id of the new schedule; also in the `Location` header.
+	//
+	// Example: 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+	ScheduleId openapi_types.UUID `json:"schedule_id"`
 }
 
 // ScheduleList One page of schedules.
@@ -1079,16 +1225,9 @@ type UpdateScheduleRequest struct {
 	// Example: 3
 	PauseAfterFailures *int `json:"pause_after_failures,omitempty"`
 
-	// RetryPolicy How a failed run is retried within its own `timeout_seconds` and
-	// `max_budget_per_run_usd`: attempt n+1 starts after min(initial × 2^(n-1), max) seconds.
-	// A run is FAILED only when its attempts are exhausted, when no time is left for another
-	// attempt, or when the failure cannot be cured by retrying (a budget refusal, a 4xx
-	// answer). Each attempt's error, tokens and cost are kept (see the run detail); the cost
-	// of failed attempts counts.
-	//
-	//
-	// Example: {"initial_backoff_seconds":10,"max_attempts":3,"max_backoff_seconds":300}
-	RetryPolicy *RetryPolicy `json:"retry_policy,omitempty"`
+	// RetryPolicy A new retry policy. It replaces the current one whole (no merge): a backoff left out
+	// takes its default (10 s, 300 s), not the schedule's current value.
+	RetryPolicy *RetryPolicyRequest `json:"retry_policy,omitempty"`
 
 	// TaskContext Replaces the whole task context (no merge). May not be combined with
 	// `clear_task_context: true` (422 `invalid-field`). Same bounds as on create: at most
@@ -1143,11 +1282,20 @@ type StatusFilter = ScheduleStatus
 // BadRequest RFC 9457 problem details. Branch on `type`; the other texts may change.
 type BadRequest = Problem
 
+// BadRequestBody RFC 9457 problem details. Branch on `type`; the other texts may change.
+type BadRequestBody = Problem
+
 // Conflict RFC 9457 problem details. Branch on `type`; the other texts may change.
 type Conflict = Problem
 
+// CreateRejected RFC 9457 problem details. Branch on `type`; the other texts may change.
+type CreateRejected = Problem
+
 // IdempotencyConflict RFC 9457 problem details. Branch on `type`; the other texts may change.
 type IdempotencyConflict = Problem
+
+// IdempotencyKeyReused RFC 9457 problem details. Branch on `type`; the other texts may change.
+type IdempotencyKeyReused = Problem
 
 // InternalError RFC 9457 problem details. Branch on `type`; the other texts may change.
 type InternalError = Problem
@@ -1158,6 +1306,9 @@ type NotFound = Problem
 // PayloadTooLarge RFC 9457 problem details. Branch on `type`; the other texts may change.
 type PayloadTooLarge = Problem
 
+// PreviewRejected RFC 9457 problem details. Branch on `type`; the other texts may change.
+type PreviewRejected = Problem
+
 // ServiceUnavailable RFC 9457 problem details. Branch on `type`; the other texts may change.
 type ServiceUnavailable = Problem
 
@@ -1167,11 +1318,11 @@ type TooManyRequests = Problem
 // Unauthorized RFC 9457 problem details. Branch on `type`; the other texts may change.
 type Unauthorized = Problem
 
-// UnprocessableEntity RFC 9457 problem details. Branch on `type`; the other texts may change.
-type UnprocessableEntity = Problem
-
 // UnsupportedMediaType RFC 9457 problem details. Branch on `type`; the other texts may change.
 type UnsupportedMediaType = Problem
+
+// UpdateRejected RFC 9457 problem details. Branch on `type`; the other texts may change.
+type UpdateRejected = Problem
 
 // PreviewCronParams defines parameters for PreviewCron.
 type PreviewCronParams struct {
@@ -1212,7 +1363,9 @@ type CreateScheduleParams struct {
 	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
 	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
 	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-	// still in progress is 409 `idempotency-in-progress`.
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1222,7 +1375,9 @@ type DeleteScheduleParams struct {
 	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
 	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
 	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-	// still in progress is 409 `idempotency-in-progress`.
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1232,7 +1387,9 @@ type PauseScheduleParams struct {
 	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
 	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
 	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-	// still in progress is 409 `idempotency-in-progress`.
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1242,7 +1399,9 @@ type ResumeScheduleParams struct {
 	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
 	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
 	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-	// still in progress is 409 `idempotency-in-progress`.
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1398,6 +1557,10 @@ type ClientInterface interface {
 	DeleteSchedule(ctx context.Context, id ScheduleId, params *DeleteScheduleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSchedule Get a schedule
+	//
+	// One of the caller's schedules with its counters (runs, tokens, cost), its pause and resume
+	// history and its next firing times. Another user's or tenant's schedule, and a deleted
+	// one, is 404 `not-found`.
 	//
 	// Corresponds with GET /api/v1/schedules/{id} (the `GetSchedule` operationId).
 	GetSchedule(ctx context.Context, id ScheduleId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1638,6 +1801,10 @@ func (c *Client) DeleteSchedule(ctx context.Context, id ScheduleId, params *Dele
 }
 
 // GetSchedule Get a schedule
+//
+// One of the caller's schedules with its counters (runs, tokens, cost), its pause and resume
+// history and its next firing times. Another user's or tenant's schedule, and a deleted
+// one, is 404 `not-found`.
 //
 // Corresponds with GET /api/v1/schedules/{id} (the `GetSchedule` operationId).
 func (c *Client) GetSchedule(ctx context.Context, id ScheduleId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2801,6 +2968,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetScheduleWithResponse Get a schedule
 	//
+	// One of the caller's schedules with its counters (runs, tokens, cost), its pause and resume
+	// history and its next firing times. Another user's or tenant's schedule, and a deleted
+	// one, is 404 `not-found`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/schedules/{id} (the `GetSchedule` operationId).
@@ -2987,18 +3158,6 @@ type PreviewCronClientResponse401Headers struct {
 	XRequestId      string
 }
 
-// PreviewCronClientResponse422Headers the declared response headers of an HTTP 422 response for PreviewCron
-type PreviewCronClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // PreviewCronClientResponse429Headers the declared response headers of an HTTP 429 response for PreviewCron
 type PreviewCronClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -3037,6 +3196,18 @@ type PreviewCronClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// PreviewCronClientResponseDefaultHeaders the declared response headers of an HTTP default response for PreviewCron
+type PreviewCronClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type PreviewCronClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3046,28 +3217,28 @@ type PreviewCronClientResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *PreviewRejected
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PreviewCronClientResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *PreviewCronClientResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PreviewCronClientResponse401Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *PreviewCronClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PreviewCronClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *PreviewCronClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *PreviewCronClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *PreviewCronClientResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3085,11 +3256,6 @@ func (r PreviewCronClientResponse) GetApplicationproblemJSON401() *Unauthorized 
 	return r.ApplicationproblemJSON401
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r PreviewCronClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r PreviewCronClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -3103,6 +3269,11 @@ func (r PreviewCronClientResponse) GetApplicationproblemJSON500() *InternalError
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r PreviewCronClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PreviewCronClientResponse) GetApplicationproblemJSONDefault() *PreviewRejected {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -3292,7 +3463,6 @@ func (r ListSchedulesClientResponse) ContentType() string {
 
 // CreateScheduleClientResponse201Headers the declared response headers of an HTTP 201 response for CreateSchedule
 type CreateScheduleClientResponse201Headers struct {
-	IdempotentReplayed  *string
 	Location            string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -3358,18 +3528,6 @@ type CreateScheduleClientResponse415Headers struct {
 	XRequestId          string
 }
 
-// CreateScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for CreateSchedule
-type CreateScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // CreateScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for CreateSchedule
 type CreateScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -3408,13 +3566,25 @@ type CreateScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// CreateScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for CreateSchedule
+type CreateScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type CreateScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *CreateScheduleResponse
+	JSON201 *ScheduleCreated
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadRequestBody
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -3423,14 +3593,14 @@ type CreateScheduleClientResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *CreateRejected
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateScheduleClientResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3443,23 +3613,23 @@ type CreateScheduleClientResponse struct {
 	Headers413 *CreateScheduleClientResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateScheduleClientResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *CreateScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *CreateScheduleClientResponseDefaultHeaders
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r CreateScheduleClientResponse) GetJSON201() *CreateScheduleResponse {
+func (r CreateScheduleClientResponse) GetJSON201() *ScheduleCreated {
 	return r.JSON201
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r CreateScheduleClientResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r CreateScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
 	return r.ApplicationproblemJSON400
 }
 
@@ -3483,11 +3653,6 @@ func (r CreateScheduleClientResponse) GetApplicationproblemJSON415() *Unsupporte
 	return r.ApplicationproblemJSON415
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r CreateScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -3501,6 +3666,11 @@ func (r CreateScheduleClientResponse) GetApplicationproblemJSON500() *InternalEr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r CreateScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateScheduleClientResponse) GetApplicationproblemJSONDefault() *CreateRejected {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -3534,7 +3704,6 @@ func (r CreateScheduleClientResponse) ContentType() string {
 
 // DeleteScheduleClientResponse204Headers the declared response headers of an HTTP 204 response for DeleteSchedule
 type DeleteScheduleClientResponse204Headers struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -3587,18 +3756,6 @@ type DeleteScheduleClientResponse409Headers struct {
 	XRequestId          string
 }
 
-// DeleteScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for DeleteSchedule
-type DeleteScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // DeleteScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for DeleteSchedule
 type DeleteScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -3637,6 +3794,18 @@ type DeleteScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// DeleteScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for DeleteSchedule
+type DeleteScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type DeleteScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3648,14 +3817,14 @@ type DeleteScheduleClientResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *IdempotencyConflict
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *IdempotencyKeyReused
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *DeleteScheduleClientResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3666,14 +3835,14 @@ type DeleteScheduleClientResponse struct {
 	Headers404 *DeleteScheduleClientResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *DeleteScheduleClientResponse409Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *DeleteScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DeleteScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DeleteScheduleClientResponseDefaultHeaders
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -3696,11 +3865,6 @@ func (r DeleteScheduleClientResponse) GetApplicationproblemJSON409() *Idempotenc
 	return r.ApplicationproblemJSON409
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DeleteScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r DeleteScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -3714,6 +3878,11 @@ func (r DeleteScheduleClientResponse) GetApplicationproblemJSON500() *InternalEr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r DeleteScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteScheduleClientResponse) GetApplicationproblemJSONDefault() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -3988,18 +4157,6 @@ type UpdateScheduleClientResponse415Headers struct {
 	XRequestId          string
 }
 
-// UpdateScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for UpdateSchedule
-type UpdateScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // UpdateScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for UpdateSchedule
 type UpdateScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -4038,13 +4195,25 @@ type UpdateScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// UpdateScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for UpdateSchedule
+type UpdateScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type UpdateScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Schedule
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadRequestBody
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -4053,14 +4222,14 @@ type UpdateScheduleClientResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *UpdateRejected
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateScheduleClientResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -4073,14 +4242,14 @@ type UpdateScheduleClientResponse struct {
 	Headers413 *UpdateScheduleClientResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateScheduleClientResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *UpdateScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *UpdateScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *UpdateScheduleClientResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4089,7 +4258,7 @@ func (r UpdateScheduleClientResponse) GetJSON200() *Schedule {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r UpdateScheduleClientResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r UpdateScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
 	return r.ApplicationproblemJSON400
 }
 
@@ -4113,11 +4282,6 @@ func (r UpdateScheduleClientResponse) GetApplicationproblemJSON415() *Unsupporte
 	return r.ApplicationproblemJSON415
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r UpdateScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -4131,6 +4295,11 @@ func (r UpdateScheduleClientResponse) GetApplicationproblemJSON500() *InternalEr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r UpdateScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateScheduleClientResponse) GetApplicationproblemJSONDefault() *UpdateRejected {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -4164,7 +4333,6 @@ func (r UpdateScheduleClientResponse) ContentType() string {
 
 // PauseScheduleClientResponse200Headers the declared response headers of an HTTP 200 response for PauseSchedule
 type PauseScheduleClientResponse200Headers struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -4241,18 +4409,6 @@ type PauseScheduleClientResponse415Headers struct {
 	XRequestId          string
 }
 
-// PauseScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for PauseSchedule
-type PauseScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // PauseScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for PauseSchedule
 type PauseScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -4291,13 +4447,25 @@ type PauseScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// PauseScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for PauseSchedule
+type PauseScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type PauseScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Schedule
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadRequestBody
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -4308,14 +4476,14 @@ type PauseScheduleClientResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *IdempotencyKeyReused
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PauseScheduleClientResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -4330,14 +4498,14 @@ type PauseScheduleClientResponse struct {
 	Headers413 *PauseScheduleClientResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *PauseScheduleClientResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *PauseScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PauseScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *PauseScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *PauseScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *PauseScheduleClientResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4346,7 +4514,7 @@ func (r PauseScheduleClientResponse) GetJSON200() *Schedule {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r PauseScheduleClientResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r PauseScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
 	return r.ApplicationproblemJSON400
 }
 
@@ -4375,11 +4543,6 @@ func (r PauseScheduleClientResponse) GetApplicationproblemJSON415() *Unsupported
 	return r.ApplicationproblemJSON415
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r PauseScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r PauseScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -4393,6 +4556,11 @@ func (r PauseScheduleClientResponse) GetApplicationproblemJSON500() *InternalErr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r PauseScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PauseScheduleClientResponse) GetApplicationproblemJSONDefault() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -4426,7 +4594,6 @@ func (r PauseScheduleClientResponse) ContentType() string {
 
 // ResumeScheduleClientResponse200Headers the declared response headers of an HTTP 200 response for ResumeSchedule
 type ResumeScheduleClientResponse200Headers struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -4503,18 +4670,6 @@ type ResumeScheduleClientResponse415Headers struct {
 	XRequestId          string
 }
 
-// ResumeScheduleClientResponse422Headers the declared response headers of an HTTP 422 response for ResumeSchedule
-type ResumeScheduleClientResponse422Headers struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-
 // ResumeScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for ResumeSchedule
 type ResumeScheduleClientResponse429Headers struct {
 	RateLimitLimit      *int
@@ -4553,13 +4708,25 @@ type ResumeScheduleClientResponse503Headers struct {
 	XRequestId          string
 }
 
+// ResumeScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for ResumeSchedule
+type ResumeScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
 type ResumeScheduleClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Schedule
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadRequestBody
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -4570,14 +4737,14 @@ type ResumeScheduleClientResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *IdempotencyKeyReused
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ResumeScheduleClientResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -4592,14 +4759,14 @@ type ResumeScheduleClientResponse struct {
 	Headers413 *ResumeScheduleClientResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *ResumeScheduleClientResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *ResumeScheduleClientResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ResumeScheduleClientResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ResumeScheduleClientResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ResumeScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ResumeScheduleClientResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4608,7 +4775,7 @@ func (r ResumeScheduleClientResponse) GetJSON200() *Schedule {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ResumeScheduleClientResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r ResumeScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
 	return r.ApplicationproblemJSON400
 }
 
@@ -4637,11 +4804,6 @@ func (r ResumeScheduleClientResponse) GetApplicationproblemJSON415() *Unsupporte
 	return r.ApplicationproblemJSON415
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ResumeScheduleClientResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
-}
-
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r ResumeScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
@@ -4655,6 +4817,11 @@ func (r ResumeScheduleClientResponse) GetApplicationproblemJSON500() *InternalEr
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r ResumeScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ResumeScheduleClientResponse) GetApplicationproblemJSONDefault() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -5543,6 +5710,10 @@ func (c *ClientWithResponses) DeleteScheduleWithResponse(ctx context.Context, id
 
 // GetScheduleWithResponse Get a schedule
 //
+// One of the caller's schedules with its counters (runs, tokens, cost), its pause and resume
+// history and its next firing times. Another user's or tenant's schedule, and a deleted
+// one, is 404 `not-found`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/schedules/{id} (the `GetSchedule` operationId).
@@ -5823,13 +5994,6 @@ func ParsePreviewCronClientResponse(rsp *http.Response) (*PreviewCronClientRespo
 		}
 		response.ApplicationproblemJSON401 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5850,6 +6014,13 @@ func ParsePreviewCronClientResponse(rsp *http.Response) (*PreviewCronClientRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest PreviewRejected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
 
 	}
 
@@ -5989,65 +6160,6 @@ func ParsePreviewCronClientResponse(rsp *http.Response) (*PreviewCronClientRespo
 			headers.XRequestId = value
 		}
 		response.Headers401 = &headers
-	case rsp.StatusCode == 422:
-		var headers PreviewCronClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers PreviewCronClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -6239,6 +6351,65 @@ func ParsePreviewCronClientResponse(rsp *http.Response) (*PreviewCronClientRespo
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers PreviewCronClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -6649,14 +6820,14 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest CreateScheduleResponse
+		var dest ScheduleCreated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6690,13 +6861,6 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 		}
 		response.ApplicationproblemJSON415 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6718,18 +6882,18 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest CreateRejected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	switch {
 	case rsp.StatusCode == 201:
 		var headers CreateScheduleClientResponse201Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
@@ -7047,65 +7211,6 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers CreateScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -7297,6 +7402,65 @@ func ParseCreateScheduleClientResponse(rsp *http.Response) (*CreateScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers CreateScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -7347,13 +7511,6 @@ func ParseDeleteScheduleClientResponse(rsp *http.Response) (*DeleteScheduleClien
 		}
 		response.ApplicationproblemJSON409 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7375,18 +7532,18 @@ func ParseDeleteScheduleClientResponse(rsp *http.Response) (*DeleteScheduleClien
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteScheduleClientResponse204Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -7638,65 +7795,6 @@ func ParseDeleteScheduleClientResponse(rsp *http.Response) (*DeleteScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers409 = &headers
-	case rsp.StatusCode == 422:
-		var headers DeleteScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -7888,6 +7986,65 @@ func ParseDeleteScheduleClientResponse(rsp *http.Response) (*DeleteScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers DeleteScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -8371,7 +8528,7 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8405,13 +8562,6 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 		}
 		response.ApplicationproblemJSON415 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8432,6 +8582,13 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UpdateRejected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
 
 	}
 
@@ -8748,65 +8905,6 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers UpdateScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -8998,6 +9096,65 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers UpdateScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -9025,7 +9182,7 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9066,13 +9223,6 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 		}
 		response.ApplicationproblemJSON415 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9094,18 +9244,18 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PauseScheduleClientResponse200Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -9475,65 +9625,6 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 			headers.XRequestId = value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers PauseScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers PauseScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -9725,6 +9816,65 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers PauseScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -9752,7 +9902,7 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9793,13 +9943,6 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 		}
 		response.ApplicationproblemJSON415 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9821,18 +9964,18 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ResumeScheduleClientResponse200Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -10202,65 +10345,6 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers ResumeScheduleClientResponse422Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ResumeScheduleClientResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -10452,6 +10536,65 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case true:
+		var headers ResumeScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil
@@ -12800,6 +12943,22 @@ type BadRequestApplicationProblemPlusJSONResponse struct {
 	Headers BadRequestResponseHeaders
 }
 
+type BadRequestBodyResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type BadRequestBodyApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers BadRequestBodyResponseHeaders
+}
+
 type ConflictResponseHeaders struct {
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -12816,6 +12975,22 @@ type ConflictApplicationProblemPlusJSONResponse struct {
 	Headers ConflictResponseHeaders
 }
 
+type CreateRejectedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type CreateRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers CreateRejectedResponseHeaders
+}
+
 type IdempotencyConflictResponseHeaders struct {
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -12830,6 +13005,22 @@ type IdempotencyConflictApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers IdempotencyConflictResponseHeaders
+}
+
+type IdempotencyKeyReusedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type IdempotencyKeyReusedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers IdempotencyKeyReusedResponseHeaders
 }
 
 type InternalErrorResponseHeaders struct {
@@ -12880,6 +13071,22 @@ type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
 	Headers PayloadTooLargeResponseHeaders
 }
 
+type PreviewRejectedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type PreviewRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers PreviewRejectedResponseHeaders
+}
+
 type ServiceUnavailableResponseHeaders struct {
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -12924,22 +13131,6 @@ type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Headers UnauthorizedResponseHeaders
 }
 
-type UnprocessableEntityResponseHeaders struct {
-	RateLimitLimit      *int
-	RateLimitPolicy     *string
-	RateLimitRemaining  *int
-	RateLimitReset      *int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRequestId          string
-}
-type UnprocessableEntityApplicationProblemPlusJSONResponse struct {
-	Body Problem
-
-	Headers UnprocessableEntityResponseHeaders
-}
-
 type UnsupportedMediaTypeResponseHeaders struct {
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -12954,6 +13145,22 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type UpdateRejectedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type UpdateRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UpdateRejectedResponseHeaders
 }
 
 type PreviewCronRequestObject struct {
@@ -13070,44 +13277,6 @@ func (response PreviewCron401ApplicationProblemPlusJSONResponse) VisitPreviewCro
 	return err
 }
 
-type PreviewCron422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response PreviewCron422ApplicationProblemPlusJSONResponse) VisitPreviewCronResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type PreviewCron429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -13220,6 +13389,46 @@ func (response PreviewCron503ApplicationProblemPlusJSONResponse) VisitPreviewCro
 	}
 	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCrondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    PreviewRejectedResponseHeaders
+	StatusCode int
+}
+
+func (response PreviewCrondefaultApplicationProblemPlusJSONResponse) VisitPreviewCronResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13464,7 +13673,6 @@ type CreateScheduleResponseObject interface {
 }
 
 type CreateSchedule201ResponseHeaders struct {
-	IdempotentReplayed  *string
 	Location            string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
@@ -13477,7 +13685,7 @@ type CreateSchedule201ResponseHeaders struct {
 }
 
 type CreateSchedule201JSONResponse struct {
-	Body    CreateScheduleResponse
+	Body    ScheduleCreated
 	Headers CreateSchedule201ResponseHeaders
 }
 
@@ -13488,9 +13696,6 @@ func (response CreateSchedule201JSONResponse) VisitCreateScheduleResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
 	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
 	if response.Headers.RateLimitLimit != nil {
 		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
@@ -13520,7 +13725,7 @@ func (response CreateSchedule201JSONResponse) VisitCreateScheduleResponse(w http
 }
 
 type CreateSchedule400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadRequestBodyApplicationProblemPlusJSONResponse
 }
 
 func (response CreateSchedule400ApplicationProblemPlusJSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
@@ -13689,44 +13894,6 @@ func (response CreateSchedule415ApplicationProblemPlusJSONResponse) VisitCreateS
 	return err
 }
 
-type CreateSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response CreateSchedule422ApplicationProblemPlusJSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type CreateSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -13843,6 +14010,46 @@ func (response CreateSchedule503ApplicationProblemPlusJSONResponse) VisitCreateS
 	return err
 }
 
+type CreateScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    CreateRejectedResponseHeaders
+	StatusCode int
+}
+
+func (response CreateScheduledefaultApplicationProblemPlusJSONResponse) VisitCreateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteScheduleRequestObject struct {
 	Id     ScheduleId `json:"id"`
 	Params DeleteScheduleParams
@@ -13853,7 +14060,6 @@ type DeleteScheduleResponseObject interface {
 }
 
 type DeleteSchedule204ResponseHeaders struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -13869,9 +14075,6 @@ type DeleteSchedule204Response struct {
 }
 
 func (response DeleteSchedule204Response) VisitDeleteScheduleResponse(w http.ResponseWriter) error {
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
 	if response.Headers.RateLimitLimit != nil {
 		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
 	}
@@ -14030,44 +14233,6 @@ func (response DeleteSchedule409ApplicationProblemPlusJSONResponse) VisitDeleteS
 	return err
 }
 
-type DeleteSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteSchedule422ApplicationProblemPlusJSONResponse) VisitDeleteScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -14180,6 +14345,46 @@ func (response DeleteSchedule503ApplicationProblemPlusJSONResponse) VisitDeleteS
 	}
 	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    IdempotencyKeyReusedResponseHeaders
+	StatusCode int
+}
+
+func (response DeleteScheduledefaultApplicationProblemPlusJSONResponse) VisitDeleteScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14512,7 +14717,7 @@ func (response UpdateSchedule200JSONResponse) VisitUpdateScheduleResponse(w http
 }
 
 type UpdateSchedule400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadRequestBodyApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateSchedule400ApplicationProblemPlusJSONResponse) VisitUpdateScheduleResponse(w http.ResponseWriter) error {
@@ -14681,44 +14886,6 @@ func (response UpdateSchedule415ApplicationProblemPlusJSONResponse) VisitUpdateS
 	return err
 }
 
-type UpdateSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateSchedule422ApplicationProblemPlusJSONResponse) VisitUpdateScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type UpdateSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -14835,6 +15002,46 @@ func (response UpdateSchedule503ApplicationProblemPlusJSONResponse) VisitUpdateS
 	return err
 }
 
+type UpdateScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    UpdateRejectedResponseHeaders
+	StatusCode int
+}
+
+func (response UpdateScheduledefaultApplicationProblemPlusJSONResponse) VisitUpdateScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PauseScheduleRequestObject struct {
 	Id     ScheduleId `json:"id"`
 	Params PauseScheduleParams
@@ -14846,7 +15053,6 @@ type PauseScheduleResponseObject interface {
 }
 
 type PauseSchedule200ResponseHeaders struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -14869,9 +15075,6 @@ func (response PauseSchedule200JSONResponse) VisitPauseScheduleResponse(w http.R
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
 	if response.Headers.RateLimitLimit != nil {
 		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
 	}
@@ -14900,7 +15103,7 @@ func (response PauseSchedule200JSONResponse) VisitPauseScheduleResponse(w http.R
 }
 
 type PauseSchedule400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadRequestBodyApplicationProblemPlusJSONResponse
 }
 
 func (response PauseSchedule400ApplicationProblemPlusJSONResponse) VisitPauseScheduleResponse(w http.ResponseWriter) error {
@@ -15107,44 +15310,6 @@ func (response PauseSchedule415ApplicationProblemPlusJSONResponse) VisitPauseSch
 	return err
 }
 
-type PauseSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response PauseSchedule422ApplicationProblemPlusJSONResponse) VisitPauseScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type PauseSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -15261,6 +15426,46 @@ func (response PauseSchedule503ApplicationProblemPlusJSONResponse) VisitPauseSch
 	return err
 }
 
+type PauseScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    IdempotencyKeyReusedResponseHeaders
+	StatusCode int
+}
+
+func (response PauseScheduledefaultApplicationProblemPlusJSONResponse) VisitPauseScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResumeScheduleRequestObject struct {
 	Id     ScheduleId `json:"id"`
 	Params ResumeScheduleParams
@@ -15272,7 +15477,6 @@ type ResumeScheduleResponseObject interface {
 }
 
 type ResumeSchedule200ResponseHeaders struct {
-	IdempotentReplayed  *string
 	RateLimitLimit      *int
 	RateLimitPolicy     *string
 	RateLimitRemaining  *int
@@ -15295,9 +15499,6 @@ func (response ResumeSchedule200JSONResponse) VisitResumeScheduleResponse(w http
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
 	if response.Headers.RateLimitLimit != nil {
 		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
 	}
@@ -15326,7 +15527,7 @@ func (response ResumeSchedule200JSONResponse) VisitResumeScheduleResponse(w http
 }
 
 type ResumeSchedule400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadRequestBodyApplicationProblemPlusJSONResponse
 }
 
 func (response ResumeSchedule400ApplicationProblemPlusJSONResponse) VisitResumeScheduleResponse(w http.ResponseWriter) error {
@@ -15533,44 +15734,6 @@ func (response ResumeSchedule415ApplicationProblemPlusJSONResponse) VisitResumeS
 	return err
 }
 
-type ResumeSchedule422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response ResumeSchedule422ApplicationProblemPlusJSONResponse) VisitResumeScheduleResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ResumeSchedule429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -15683,6 +15846,46 @@ func (response ResumeSchedule503ApplicationProblemPlusJSONResponse) VisitResumeS
 	}
 	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    IdempotencyKeyReusedResponseHeaders
+	StatusCode int
+}
+
+func (response ResumeScheduledefaultApplicationProblemPlusJSONResponse) VisitResumeScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17202,300 +17405,327 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pchvJtS76KrnL54YAuQAC4CAJjI5jtkS51aYkNkltHW9Dh5WoShDZLGTClVmE0N26sd9h34j7QPdN",
-	"9pPcyLUya8bAQW3Zhz/cFgs15LByzetbv3qhnM2lYEIrb/irxz7T2Txm8O+XCaOafWTsOqLL71kSc2Eu",
-	"q3Q2o8nSG3r2J0WoJr0Xw16P4F1E8xnzfO+Gxikzj4SJFJfs8zxhSnEpvKHXIy/IU/KUvH3/rvP67I3n",
-	"exFTYcLnGn8/h49wxRRZMqVZEtHlE0VUOp/LRBPNw2umFZnIhOgpI5rRGYkZjQi7YcmSLHBkZCYTwcVV",
-	"1/O9Gf18OU6jK6Yv5yy5TFJxmarIG/a6g33fE3TG8hll34n4FVPa8z1N1fVlKIVmnzXMaEqFYLE39P5g",
-	"7+2YzyvP92IqrlJ6ZV7HhPfFPvv3lMGaZRMrzUvOmahNjoqIxFxpmOGE3zAy5ldmPCTh6lqZSZmFlqm+",
-	"VCyUIlLe8KDXw6u/SGFGcJwmcs527O59+eJ7Z6l4xTTl8WvKYxaVd/SILNh4KuU1SVJB9JRqMoHbiF7w",
-	"kPlkQRVJmE44i8icJWQuYx4ufRjrnKaKRYRrRVQ4ZVEal4iAas1mc30ZylRobzjw3RXlDf+W/ewN+z7Q",
-	"ZMw0iy6p9obeoDc46PT7ncHBRe/5sNcb9nrdZ7u9//CyO7kUl1peM6G8Yc/3ojShcG2mvOHu4LnvsSSR",
-	"yeWMKYU7Y/aEMBHNJReaUKEWLGER2e8NyPc0In+mmi3ockjSudKJIa6ZjFhM2Od5LCMWWXpynxRpHPse",
-	"3HJp1sBdmSfSzLgwMqVpsnZee72BmZfSVKfKG3qvj96cHL8yWy01jS9DqbSlW3cpe/sXv7CKg82r2O93",
-	"B/39LVdx79neP8sq9nvdZ3v9O6/ip+1WbvB8y5Xr957v9eprZ88VnWiWkAGREzIg7kAckpgqPST3X1/2",
-	"mYWplok39KZazz3f45E39Paj3fGLyaDXec72aGcvPOh3xs+iF50eHUwOWD98Pt575jXuBZzxy+x8D3WS",
-	"sqYtmifyhkcscQ9+Hf6XMJXG2n1j4+Haff78rmThezoxX0/WvN+8eyGT60ksF5ewzm6dok6Sis7u5CAc",
-	"0Oessz/uR5298BntvGCDSed5tDfu02fhAevtdxrfaxn3CVf6FMinyLQvjABcSDKTZmlYyIQ27Fv5Rvwx",
-	"MqdXzEjKOJaLIj8W7LO+DNNEAXWw5Y+9Nz9L/vbno+U73vv89ry3fBf/tHj/Si7emv+9lvzk5Y9zc8+7",
-	"jz/98tef49nbn4/45CfPUIUZUx//can4L8wbDnq+Z0ZRZO6O969h8c/cEdvrHgwGK47YwWC3esj2Bv36",
-	"IUOyKJyBOJ65I/CC9tizcK/fGYwPos7eZJd1ntP+fid8Fg3Y3vhFb9I/qBwB72quO3uyM+OCew1nYUJj",
-	"VT8Mz/b6g+J58AyxU/OCr3smvH6XnNLlzJBDJtVBdCsQ6lxcgf60S44/kBlLjEqjFWn1B+5rbdLtdr1V",
-	"5+pZQWj1y0Lr5fu3pyfHF81Hq9vrm+0rn6/nvd391Ufs2aYjdsujVXxfQWpuQZ4lSb2tBmL2v8r+URUd",
-	"wj4iwRAaS8HIjC6JWS2SzomWpNfd7ZMP5698Im8YKrtGYzWXCL6DxGyirSbMlTn53iqafzi230zqj3z/",
-	"HkRZ4vef/Ex2XMLiXyaMKmMa2Sm7H7M5Hb28ePPvx25O3vDAyIxze9tRqPlNRWwcCULhcmYtNWntoRTK",
-	"kBK/YZeGa6QJw2UJwTqsLkrPTKK/P7Ta+Tdg99VOAipelyib+vZkbLNVYNspDabjOv50P0sTxHLtE7u9",
-	"0ifcTUa6lu55gff8sdcf9nqeb38bdHr9Nb8N1vy2u+a3vepvn3zPcKmYzi/RMDQ7+pc3p05YXoK2W6Cj",
-	"XfdDmbotu6G6cmG8zG0CdsNlqpo3ozpiwy5m1Y/gxeJX3JX8M0ZeLrO5/OpxwTWn8eWYhtdyMsntbqN8",
-	"mH3PTdpdSwjVO3d7vS++p675fJ5RYa/Am7JzrNIwZEpN0tjetf/tuiGYoEIj66PhjHVYenvnRKOq8CxX",
-	"FXARDqoceu85aH7pPNrIjlLFEhwk/Ov5ZBDt9b0in2xWsI+I4uIqRlWaTGUcGd3JCOsmjlnSqx351vXj",
-	"/V7OxVFJfmS1j6z2kdU+stp/YVb7KVNP+0W2e0rR2Kh6NRSd5TzWtw7mR+30W2GZeHCLDPL+XMn7KTXG",
-	"XNJhIiKThLFfGEmF5jEZkB+pSA1xlLhWPs/nF/3esDcY9sH3W+BjJRr8V2Zop0cfzsGufWRo92doZXLa",
-	"rDueIQVs5GKWUh7Z2Lek+T3r9PqgZa3R/LJ7GrQ0/G1/zW8Ha357tua35w+v+f2jeCxOqL+Rx3qvcUwx",
-	"n2g4KEV2m79ocNF7Ntzbt7tVZMCVwTyqlv+snLhpo1dx4i++N2U0Ygkmr5jlFbpzzsI04XrZOc22v8wM",
-	"P05ZwtANb6z7GV2SWFJzLuRsSKSIl+hXVyy54SEjLSHJy1fvfCIk4SLm4AUwr2v7ZJLQGYO1HomJTGaK",
-	"CLkw7++O0CkPyTXe0IvYhKax7qgkJE+EFOzJoX0LXlIsnjw5JKEUgoXla3x2VfibRFTT4SFRehmz4vUn",
-	"qVB0wjo4xCeHZCGTa5bALeNYjoeHZEwV66QJz0ZghtyhoVmY/JqZUoeKkCktE2Wvw6H6e8oTI+8wBGwE",
-	"3Iya9dXLuZmj0gkXVyAi30RsNpewH2dsHtMlisnyRgTmPQFZTJmwkQym5kYwEq5gf8wAWGTD4ERLQgVh",
-	"NIk5S4gZjSHmBddTvJnO2EgE2ZfDZecvbBkcEiH1lIsryGQxB++KRWS8dF+Et3TJ0VgxoYnUU5YsuKrt",
-	"nxmqV5wzE+nMiAn4wVg5tTU4o5qd8BnXHfhvff5n+HGca0jjmCVAjTN6zYhhQGbK8P+piFgCeTbazL1l",
-	"HhinidJE8V9Yu0tOE4bjFyOBMjvYoXO+c9MP8lWF7J6EUaOYwDcTqg3PnXHNkkNC7RIIu+CKXPEbJsiY",
-	"TWTCCNcj0drr9X2Ci0D2ej2f7PV3zX/228BvFlMe49GybzVKhoanFUkFfJuO4+rq9nvFlZ1xwWdmcXvZ",
-	"qnKh2RVLKsu66oBfZMv5xC4YVSQYpb3ebmg3XMFf7HDxHV5ecBHJBbEsz/4IK2xvgH/j9cAnrHvVJQc9",
-	"Rz6KzFkyEgc9opAe4W5F5IT0e1VKOugdLr476Nm393ve+pOUT/eMzSg3+tctKSnhV1Nt+JKPNC8FIzRO",
-	"GI2WBOKfLOoWR/jiTptxxhRroPFzXFGrbQQNswkMbQCVU128Af4blEbWv83IjArQOTKa0epRaUkWlGtH",
-	"4qA2ZAqu/ej+Os63YRAfP37sHKV6yoTmIdWsYedevyQHz/Z7hjPFMRNXzFJX8D2jCfA5Gs++G6HnWN2E",
-	"I89yTCEJyFLga+bk+kQmQH4jEUDw+buRx8UNjXmEUtc8ak4pFQRvuCyMJePDrPDahP3MQkMfFRpeOTaf",
-	"rPiy/aH4xe9GHn6JK8I+z80Cj7xbypn/1dnIZc+NMQaGF7CBKoH5YPWEMWcCzg+ySOSPMjZs15gW3Tuz",
-	"q+II15zglaPMz8kdRvrizgNtPsyrB6mYDkjL8k+jKmlCIStYaTqbt++yyrcbO3LAzpsGPeNNZM7fxAgC",
-	"OSnJfZ/QWEmySLjWhvglahIsuWEJieUVatEJm4NRTrgYieA0keOYzbr2FZc8Crrkp1RqIyLxECXMaOJG",
-	"56Bkbm+vSoFxf9ILB+xFtEf3Jrvj5+Eztk/70WCyO94L96O152BGP58wcaWn3rA/eF7XPb4YQ82ocdrp",
-	"xjY4VV2Z93P695SRa7ZUTBMMYWGGSlAIagW4bIw4Gw8U5y75aOYKOoJvXzESc3rFBSTCgMhXoL5FJDBP",
-	"AKfnV8IodYfkmrE57r/RuQhYOCQfNmkFWews8EciQEsraGfKnqFB57GojOyIzGhslFsWGaZomDu/EnaC",
-	"ZhR7vd5IBJZHdexWBtVNYssff66myL19DSlyn99dyF+KKXJvB38d/PWXH6fv//wBU+S4WWC02zL3hA0S",
-	"rtjL/f7AN5Se7a2/TrMOl39hDcrPEUkFN5uK57RFyYcPb16ZOVNyJWVEwqnkIWvjITQKgsqSxNzpMOfB",
-	"rPGEDa31aJQfkVu2TiXnilyzOeYiDfbIVKaJyhOTjLXmEzQygQqu2dIdKDAJzIEDbXUkQPSWlXkyY3oq",
-	"I5/MqZ7Cc2MZLUkLbgoaLIwhAYOi3SVnLFXm+OkpGwnzVTMmSiI+mbAEsiWt9WBIYTAgAS9YDdds2UmY",
-	"Id3gkFBiR5ZptrAYhKuRUJrHMeHCnPGrhCmFlPWi/DouOu73GoHtT3rhM/qCdfrRYNzZC3dZ5/lkj3YO",
-	"xvvRM/Zi0qP90JESmro5LVUMnVVENdjfrxLVnGrNEvPO//23f+v835/++D+8JkpzYfEyffU7xoqM0HYW",
-	"6WzM4HwROZkYHgLn/6pL3uAxR34YOD7CrU1RZfRNZwVC6MVJWRMaHsjkQb9Z+UtFkyAwhkGSiieK8Ii0",
-	"Ah4BZ6MkOEtF0C4NattsURi5IdB84EkqLvl6Bm5YE3g80hTubFD7U6HMBpxD6kBNomk2U1iOYbah1f/v",
-	"//yvfq9XnsKgt3phMSWhcXUH6BKzy9vrbVxs5w5fteLOEQ7LXl7kLf3DDYt87wV2o77vKu/fbZX3b73K",
-	"IP5e87jRoHkv4iV6+7IME8dMuTHBzbNd8n7GkVfTOCYtIUUnYpDz2s4fK29Q5tVsmqL1fRbn9z8SNvGG",
-	"3h928iKzHfxV7bgVx5mgmuJ8E6ClfE8jq8bZEInh7lBINJ/Hxn7iUuxYfeqPP4PjuFy/NqbRqVMgylGZ",
-	"72lU1TCK4ZgI6qMch7CyIZJMgSI7ozpEsXR0+sZ6P2CZjEWDmTwTzuKosut56u8sVcbGNAYupOz3ez2I",
-	"jHOhNBWhucV6a3ayffif2au+27cuc6dvbqc+Os/0HnpvNeznG9R43BzzkzHVeq6GOzvOlOtG7Mattdqp",
-	"KEpAkPZaYcfy5T5HD9ENlzHs2ldZa6DC4jJbvR44whc/v7Hq0F63Nc8P9rbYnG9wO1JxLeRCvMY5Fzfj",
-	"g4hYGFMjjX88f/+O4LJs2hHQtcwZpFwY3RGeyjYm2y/76iEZQVjyOItKjrwV21a+rbQZdg52hL/XJnwo",
-	"fXXLLbBD7dihmh3Yjgta8xEfaVBPcsU0M2GGxG447J9PqPPAZufLXBvTCDVlWTOmRqJVs3Xa4C6iAnzL",
-	"NfIgraA0w6CNqmsh3tLgeGmat31ip3r7Ck/udq+w9692j273mvyRZlfmtm8xt69yRq17R/2BdQ6jbd9U",
-	"mlWjV2f7N+UzK/lXNrwgvxeo/KUUk5iHd5XqBWPqjTi1plQ96QLtskpYiCtSsZMI6EPGcEtSAavUxAmP",
-	"bvOiMTO25jyRxjpm0aE1GdVUJjpedr2vyMZe5GzsbPOAc0t1a0nTbMiCxIEQzxmGkyrbISWZUZHXl6jG",
-	"Rf6rTLNAxJTeMLLfy5/wQdZYFblLXoGiCrEL66yHTBnwsQnwIP1e6+zUWAxxuXjatgvqhtOBpzvu6YcT",
-	"IKo8POcgSxVLDMO33hhQlTAQ2Aqax+QkxEg0hlpJLdK68kCAqd3sEHkUK49i5a5ipUB/d5cw/yiuv7ON",
-	"62MH0q3+OQXEA7CzI3JfzgOK70rWQ86KO0a0JFdMQ5YFurcfedMjb7orbxKaJYLGx8b+vS9XMjYa+zyH",
-	"SDyG0YkMwzRJWNQlpzGjipG/QwBSFy3IqBqM5Por6kj7Zb8GTh9Hu71bA596EObxIV8yG8/FlTOWMH7G",
-	"cACjMVn/AwQnmGAJDw/tcgaFGG/zYj4yh0fmcGvm8E7q1zIV0T35wjuZK/sgIHlEttEqHkQ1uZdSspdz",
-	"infS2ChmMbZkEkLqDj7wEFzCrGEaTvOFLAWvIehsLaZWkH05aA8JL/is2WeutE/GLJbiShEtR8LapBWz",
-	"CzO0qCI27PKoYDzykDvykFO6jCWNLqQ8ockVuycrqTn+2eeQsUiRgz3yF/7913St9HfrFgoMQUtJYpjb",
-	"lpzBPNXRUnbwqYf2yJfWBWwR/ovzsrSC8scxmeDxYD8e7Fsf7HOsOvkg6A3lMR3HD3G23UmFjC1t7OGE",
-	"JjxelnLyybt6ocQhmaN9Ac6Nr2o+FPiAXQOSFhZhW/8qPtopPvowvogxDa/N6mRlQRe4jrER6qdS6auE",
-	"nf90ckjOWGRWWco8o9paIFyRUIoJv0oTSH4biYRNUsXyOgKuSUiFUSry2ox2pXiCtIKGWRprprCBI5Ht",
-	"IPqlEHYyKKTFB67c4VEN2citKtUEa58u3PrI51byuQsp31KxdJUrD6HAZCeGyEm1OofMuEg1I61iaU47",
-	"y1FO5+6ccEH6RH1NjWdQ9MnmY0bVYvtIkpkuRmxY9GDKTlY2VVjMfI1IKyh+tcJySCQFK7GbkWjmN+B2",
-	"KZQPPA2IJRSipnKRF5BB5hp75E+P/Ol3508fBE31VCb8FxY9AHMaY8UUFjxNaVbx9FWj1v1iklNhOlvn",
-	"OBWeeQgO85YrxcWVn6c2+W4dwDOSSHEVL4niV4JF5SVrBcXR1OyrpkK7dftdu/8B6MVGnYwydiw018u7",
-	"ZrECyMWxEwflPFYEgM2QYUM6b0ytaAbLIIP9kgVrsytsnWpzut4K2I316a1fNXdvMMjJ2q4HlJvFsVxs",
-	"T9w4p04mdSGltVRbc8bqGFXViCkIxhXFJStSLBvirkZ4rnvTofmVUCLYguTVLOYvV7/u/T7LXR04lsnc",
-	"JVacF9nYZGLNkhsaX0h5PpVJJZ34LBVoUIWxVIxoecX0dEUGN9wrJ2TkPd3pAyjOU/J05BGaMNJ3WiCd",
-	"00Qf4hnAtHuj5ezbn9WazNUi7k7xDCTms7f5xu92RN7YpYUFhFj3reJxNzQGvxY+WUj8fplIUU00thgk",
-	"LCJmrciEUZ0mrHGfKouJhWYRXXbkpDOTQk9tImrmZadhyOaajLwTqBK+5f7c6u2/39ZgWi8sVmngt0oD",
-	"N48Xd6YhB9wlyAAEvPm5OSOviFMDwY8wZjS5LF2e0SWs2JiRUM7GXFj4gIb9qD1cFhv1F9lEj+ITm/bi",
-	"q0ermjbsVqnibptcqniWq3+RQeqUTxGmo785endE4OemnRqVUXjEyDPcBcuuC89rPmPwkhVblKH6NKXh",
-	"l9/wu50KtwD5l2+Zk59N6quk5S9YHHdsbfE41WScMHqtjNiWxoQhSRqzIQmKhzPwSVAdHNQ01zmsubWi",
-	"mgRGNw5KVBQcEpvXWc+FAuefS6tdp1VU0jILZa+PWZmP8Yu720GZEvCWRZxewMm9l/3skL3Mq8jIM2Jh",
-	"Zx5TXmB62TcPiWIiIsVPmFd/1QjmfpF35SrQzEyfAOfamoFlT3fg6Q489rC5lBDHdJgxKHApKS0xpi7o",
-	"KRUkqC5kAJZ40zAfY56PPONOPCMj70IPyhxiNasupVHEDRnS+NQoPonmTGVtaarEbmxjd7i7pFThh2aa",
-	"QzYirb1ej9SK3YpF0I/dLL+ZbpbQbSjb+4aNqSEWaSoimkRkH7cWTC2fMKNQW0gfEmQq2TCLEvX++z//",
-	"a/9F2wdIE/xzsNv2R6JkQwIiwG6/7ZPC3/2B0c1+PHr33//5X6+OX7Z9Z3eaTcVXHfikR74j56l5nU9k",
-	"MhLnH8z950cX7S45pqGzT9EsVSR4GviwmIq0gr7f3w/aPkmouGLmgqXCAEH4lGZzNRKt4OlOf9/oky86",
-	"/Wc7g6DdJa/s4shEDUnwpyWjSbw0t/yJCpHS2P4Bs7H/NqM2/xyJ4E8R5e4OHgl+NQV19U9mjeJlYAGB",
-	"xlJPy6a2GVRxDWjCRiJhSifcHEHfKKcAVqfDKVOET8jTp4wbIfT0aXa1pdxWmi2E5H17gkGE7Q0GBUAf",
-	"ULqHhLqIkytqPbAsoO2T4H+asZ+Y/3w0//mD+c/Ff3wX7AQvz96/uzT/HIl5wib8M1NmmnA0A+x8mtOc",
-	"RbMC1EUy4QkjLcRv65Ee2e2RAXkKpQapUOi+SkbCObBQxuYJAk9U7ipyXhvDrBCipm4rVOFk6lyphBTV",
-	"24AuVGFiBbQKr8bgXieMdcAfULju2xZmg14PAO0SGmqWVCAlvgprzNBuer1ew7xytOr1CtSxu+/LaoZb",
-	"BqKpBDisQ13NjRI6Zwl01eWCfDh/BVhCqSBKy7nC1BCuyUKmcWSd8oTrLnmbKm2zSuEaQBhl5BHSOWn1",
-	"e9AMLhUxU6WMkgy9tD3EEAHPEY6qRmWFdlCMZLApkUwx6aYBeA1Bf8wSodSp8txXXM1jugREN58Yljgo",
-	"kwN5ZyZmXT+IVlUmkZVirLzTG8m5ipq9fvPf49256tgMrl3Y/151/6GtBR5ol1CMeTeQUgwlsQXkd+jZ",
-	"iewj4rggrgshaWHHOn8kLt68PX51+f7DhRErL4/evTw+OTl+1T60CMaYPkSVFETRpSGspUNcs1DdUB4V",
-	"qKXSbGa2vUdmjAqFLKtCBrtlVJqevxZ5rw60vW59IfCcr25VJWnW7xDYp4pah/cBkjm4YhC5QI6NRCBz",
-	"CkWnDlsMDh2F1GweMRLk6kzQJUc5Iothy/NOzG5YDGh2sIr9g93ne2S81EwRqmB7aKjxc6g5VnEVyJgt",
-	"pYjalYW9nco1o5+Li9AvMDWcZFUvq2NcU02Y0SOA5UyBy0QSkYONIZykiPqMEL8W+NCxyfYKjv0gOl9R",
-	"JPV6W5zimpJYOIGgLzbzYNeQEyG+LB92+gBoaoD1YvQoC3/HRRinEYsMpzb0Ytk3E5EaCapIfhKzekQ8",
-	"eZW9hkFlxwi+sh7eqajyFqXuh4uXNcFbdsoCk8VIcDmGAKCqBS3XocqWFGrDDZxtJADIvAWs40SGNDba",
-	"pNM9as7LLrngAHyeMLKgcdwJYxlejwQgfpqFBob3CyQERXQZG12xo+gNgPIlVCg46q5JMQyesycKnKdq",
-	"SOhIGLUrgg+Sn+WYtARqhE5DFzJB3Rw1O2gIaiGvgqdBmyymECk0j9ORUHNDTIZVLIwGqa75XCH3lSKE",
-	"wHWO7OfCd5ZvM/JzOpuj1mefiJcjUXrEVuOZVwGx4WfJxCwMIBsjgqgyhLXgcRSaQcCs7MeMBbBuNrhM",
-	"GLQ3y01guYcZtLmhbOxM4MKL/kiAIg7MUNkz4HBMzads7VtV3eSKhFMWXhttwiUZLKYyZiMRLsOY+eTV",
-	"+YXZ0vy4VLXQanuAwoE/2NsMcJmDuv3NQTzVA3sF3vepgTVWnQgIMtaEm63SGNIFczSJ3G/gVc3NLERS",
-	"fc8P6YyKTsJoBAm6oJIZTYpLUWGlTi2wfV68Bn5XalXS0LxAlBUMi3tiSLP14eJlhXev6HGXK3pUMzhl",
-	"nu+JNLYJ5yh1ayPLetDyRpRdBxNbdL4cIsIux0EDZ0G0afQG3QkOcDO4X5GGioPOo1zlZW6mISlOE3bD",
-	"2WLFNtAa0zX2H7A/Wo683dJrcQGy2P3uG82jDpvZYO1ttudqOoIufQo1Q9/M4FhcxVxNK3CAmkArF5+8",
-	"lcJo6HqayPRqSl4nPKLLpiHU+sI0TTamRmUwK2bBXYJJImeBYcyLKbeAcLV1bi2maEbLBCOfYonsMEGr",
-	"Wqw4C01Nv+52IEDcNU/JkJcZJ0g8lJWYgQ8z88nZ65dkd3f3hTsahlSMVgUwqqVx37UJ5Sff45rNVAkP",
-	"szi9+nTwAk0SuqxrJdUZgv5hTFhaVjW6a6XB+sPawOnzCHVxCG7t6wTWdJaPC/Z/wyGYswSbtziNuUuC",
-	"OJ4FQ0IFeT9n4uhNB1R/zYG9T6nu5F3gFWRNZzphwVqHtuqkFRRNnS5cDDCNAlCsbanoPOGhkd/mZ38k",
-	"yg+h9XaJ3dcDokDXJnjVdpM3FiH01sHEDWPVhHLGoK0Njst1an+iSAoV71DeWvQ+wRiINjSPGk8wo59t",
-	"yx4wI0MKSoaSaLbCaxcyUboTUsXwqxOuFT5Yd58EpIW6ODxuS10m6KaAOB42dseGOlwRtIJdlMq2v4c8",
-	"hnaXBFOt5+jmw4zRBRtPpbwmp+/PL8pg7k8UZJWMBBPRXHKhfctYsKAfWs+ksfarS9glgevzDh8KpzyO",
-	"iLtEpLArG1NtKMgc4IUgWWUQtuBRXRKwcCqDIXn6NGIzCTrk06fkv//z/8l6rWQmhRknAviNhBuGcpre",
-	"oZ2PIkyAqsE1diwCdxk0r8hmzUNAQre1R4be8JmRgCeUIQ5n8SnSsk7GYpZBwaFklTzb9AZbvpnlLzTC",
-	"N7+HU2kOYH788c4ap/mB0dhogNXjeGLEHFMZZG1Ndrqoaw32PF4YnTSQ14VGFjYj161xtzADeV0ep7ze",
-	"rEjgp5v4S9l11MxkpuboCOv5o040mCOqCujiGZA9GKwO1uZKAqh2cP6XN6fBSLSsidjO4NnBCFCZEYB0",
-	"A61dIMJRbFsWdEnw/YfXr4/PLt+/OzZUjT4QQxbZuxaUW2ve2iK5OYSmDmich2SSJiiBhTUG7Ze6I+E+",
-	"cnRyEgytK6b0dmhnlCaG2aJb6/L9xQ/HZwFOyqLzuXUIqQhZHAOkT8JCmURmmqrgEMu4mVE/oVU3jLxL",
-	"gqOTk/cf7TjQhMPtAv9RvCyTtm2sl69Q/sfRyYnne8Wxer6XvbxMT/Y1NcJ3IfrGRjAv9vafuYYRBNMf",
-	"VJd8n1ARTg2vCSDOfljommCEg4KzjeV+9QPjsig2mCzs8zymInOYYKOgzKwti/R1qZsQ4FmfuVn3ztu8",
-	"tOoQIY/ReuSALeHw8Ha/dMxhxbgidCxTTdSchXzCQxfwlUmhsQSkgji9aItsChgF4vg0qEh5Usmva9LG",
-	"AJcV1tSN1QH4kKqF2JSakhs8Ce8kDNK4wkYNrpjEsr57C5hjxVB8oVFYk222RUZM3V5cwazN0vxwcXFq",
-	"uTwJZQRtUq17AlrFSHHDBK8RH2QKZr61/Rcvip61Xq/Zt6bjhv2BPHMyLR8Dm4bpLNlrLqLDHHjMDAwZ",
-	"WdXjgyezvGIbs3urindD8NqM6cPZG8KxhU0m383AzJctOfmoC63OLMImZuYp28Ns2ND+BDzaw0LrFIQb",
-	"roMNI9SwPVBto6yW8yfsi2gRUNj5LGa0Bh5t31Ao7zEv6A/JDOuFzPl1CMjFoiB4LkdlMQ/tDYnYFtLF",
-	"tx6sAoboSJh7nqgcsuUJSkEL2AJy7hDtTfyK0ydhLNiwpGOGZKtRYFD7Qxur0dN87ppeMxsWgqeMZsdI",
-	"cGSeC+BtK2A5zRtfDLPaHduCQ04KyP/2VnjLKvg7+xp6B8Tc2nsLqaOgR+J8b1vlAq8t1Zeal70YFmtR",
-	"s2Jds1iFSkZ4toLBQVp7/d02pN425quZ3/eHmA9ndqSe64YTLeYUwPTaTem82S8NcXq7KEkpB8CF/qsu",
-	"2HZTBjC+wNo/gl1RiB/KpFQJVhpudhLNg1QsrcJQSFJGImtAEiCt/d7ukDTjGxSRCBp7a7azxGZBY3hX",
-	"b1gDsDt0UGsOfa0aL7tN6cP2ArKi0bvcTBAQ/joFv64LNLTgYBmXQpZXVDvqitnEVWmUX/O9IUd8HtwD",
-	"LcEUCEVUZX6WeZ1E0HWtKMvOAhtpDNoZFPyO4T0jkY3Gvhqfzdts1TahwR1TFV0rfeJg9EAzKWkIBADK",
-	"yo4t7156Y2UvXUmGG0/TLp4xGnFh0cOrkQD7kxP9DuYDsn2o0b8nYLFEbM5ExETIWYN5CrET1UwcTOhk",
-	"CUkh2TuWh2ixAkMEXmFRCgtP1z8yx8PY8Bn3ssV0WTyy1rmSQ714m0xfs7YR3/AFBDq5y8stBE28/v0Z",
-	"A7r9JyrEka2Ym1dhCE2EskpxDaCqwnoYUBOEHYcMC3kd+LnHhBjN5BLvLzoe4Irne9mvZbvR/byVK8J3",
-	"9NZM7Hm6xe3SZ3+QC4he8phFzv7GGDkyHi7gJMiFzZ0sBOcD9Nyt8v4NiW20TsQf+2XXwoyLlm3TTv6/",
-	"/5cM/ndLdCCzkn5uF4BqjtyArGcQXFk2mUq5t6Mrgn2e0lRBgmHWMJXPAOczZhPbCMnpffZJROhzhqVN",
-	"+nF+yjE4P7B7tGsVS1qZWxKwfGjsE0r2Pn8eCfQ6uXxO+4EnCk94zdMIQ4Zmei2j21gXiPUC2GyfEN00",
-	"E7c32XTB16NqKScP1va+zH9WvraYGlfLy/hYaLSLDNY85eZQa7Ca2Xi7B5vTJ8pzqfkG3TLZhLyi4p8F",
-	"8Q9J3+VFyRztakVi1DbjWbc6u/W0lRMpIE/G9iPWC8ZEtsGgaBFI98OyjBVbEDS6ccthsN3bZqdUeE9p",
-	"rRsZTypWCEBwNmcpOXl+/jFwUktkYG9QdOfOsa35IXGRuNzRGJhLlhOnwsbMynRqR3kJp2MNWcxoxAqn",
-	"DvBrMKWtfUh61jl79uHduzfv/lztXFjfe5fCF62P35vDPeGCqymLcH5rPlQKXUIYv7/XPRgM7h7Kz8NX",
-	"NrzTsGWpnqfa8SmzZXGcUWRpeAeD3cI4uNAHe17T0riUrMtZw+c+ZmlEeeoWF2TG45hb8t64Tv29gTmc",
-	"taGsWI7C0LA79Rpldpmz5Equph2VTce1eZu5Y9pIlCxzrLvN3rCV0cqLQpIehtBs6NI19E8FEnLgIp5B",
-	"2w7PSDswQDPvueXFeQhowYysm0rFBLDKYiJMNaKzcRJ8Q//NO3Xb3JD54XsQPb10uB2VxECIxsKqQUws",
-	"WzIQ+rBIfEIgCgLmLI3jSmd872quO3uyY7jlNmtgU3DdOjYsSJIyp25wZdfGaR34dDnZpxU0JSVXOLxV",
-	"6uxwxlLGjLriGcMPVx34N2LL8/5srz/Y6sC7iHP9W6f2FzS3IAQVsTjbiYqGP2eCbrXiK9JhAW+skPib",
-	"LbelfhaRFlUumcGmxRhW+lUzYRtsLgXqwQpODFLz5fu3pyfHF8evMAAHZJsZHeXR9rvklC5nUOZpI+Mu",
-	"1dVQDmBByITskuMPZMaScEqFVqTb3YpJ2Uj9ZiFHQw2VRS62v0Gw9Xrdvf5qwbYmxrA29zwVru2o72mp",
-	"aXxplOm8oqM4/JdGHc86xWcFHN1yvUSvX5J6WcVErUoCP7fq0FmuhIcODvx4mX259Mnnvd39rU6dTgyl",
-	"JSs2B5KT5IwLGmd8JULLKJtwDmW+cbe23ymXJ7Ahe7CUPAFZFqsEXarYJEXJZk9f5bjC9DrbZBV2Vsxs",
-	"vRkOMqg4LT9rkZtZ6PZMVzWMkqgqMMoKudSItaxEVfa6dCormmhBragKgiZt0K9oz3VhtkL1t1p1swXg",
-	"rH+Xkr9SZ2/oO55VhGHCa6PduMku21I3d8NkIlrJrw4cnfS7/d1bnIK7KN5wLpsm3Lu/2v2qUCZRnHtF",
-	"9S7L/8HzrT68lVKdT826NTItHyvksj2r+I6pus6ibzbDh0Vkvzcg39OI/JlqtqDLIUnnSieMzmwyHvs8",
-	"jyWirG4UcXnuW0NugkwwRxCUamxWWEqWA3QFm4OGn85TaKzDKKTzJgF+B+vltmpvvua+0XmpWN5Pz72d",
-	"XnlPct5K83AktV7pOCgoHb1vSOkoHMIP569Iy+VysRsmsoOBp6W9cgXvqpFcPMxGVWSlY+wF0bhJIm4U",
-	"UZtEZeEArxeNRQ65Qq69yvKoaBy/nwCK1obNhybkjeKtYdXRB5adShRy1jNpLi0LSYLWBV7wgGyV0FSQ",
-	"zrVMpubdalqNTw3QMqlwAT5VsBhx4U64WqENzOkVK7sCn2BVVl0tgGKNME1Uk1fklCqozgzwhsB18tMu",
-	"Dd98yHFaZA9QcGAulxkDW/7Ye/Oz5G9/Plq+473Pb897y3fxT4v3r+Tirfnfa8lPXv44N/e8/3i8+I+L",
-	"6Od3r4755Kft3AFXK/LEYCVsJodl0q0+HvQ5vTKG2nhJcHbtzR7ILKC75mPQvAQSHirMcdBc55sKtdKf",
-	"o3BVuYJX+0SwBXPEexvibMqvy6p30O+B9Zar/XOZowQGA+ZUC7K2cHquBqPRiVKIeKl2ydV49PLizb8f",
-	"d29VIrWdiHD1YBU5UZ/guyzNJ0kLzNl9zsdEEBrHsAcV9+ztuTXstxuMpdwiYfmlE1mf9qqNW8Fcz1fF",
-	"Wy2LC4ZOkPsEKwbQcd4lQeYPCYbZZaLSMGRKTdI4XvqYWIV2WNAdiQBdtMX7sb5AuNAcPFCSTkGWpIxP",
-	"Ki0h0Rp9qCOBb8Ik7czZGwwzUP8ScT5R9bhpOQnZTtvzvWx6nu/huLMUZPx39rVyHLn4XI1Iz1c6JI8K",
-	"wAXKzBJ6TH6l+EwBCqGCr1DKzFgNkqC4CFnOz6Vg2Y1VdaXBFsQKzC2rLMEjjE+s0CWhwLK/P7yVMbhN",
-	"JWC1yJB9pqGOl7BB6XjGdW1M960MbAR3Ia0ZXZIxQ22k/bVBXR4EwwU5+mWz9KqwVKAcF72BUMjqEE5R",
-	"/m5hsayKhRQYQjUg8jClsL5nDsbK0st31g0Izj9r/wMcRsJCW+JRio1wDa0LEOuo6p68lXNwK9t7FfrO",
-	"tog73W0Abu4AarMlWM19C7uBKs0zJV0EtZqvWOTtRrm+rvWGlYpb6/WsBdqGQlEsbK3ZMiNRV9kQmgAt",
-	"IK5IUFi3oEugjEGxGRWah0bvH4ngz8cXxBVOGHa5M8fC7SrK0T+ulParQRGVfQg5tlBBmbUO9Bo20SGg",
-	"0CEMUCXXpcmoWKd/nyECEaLJ2PiZtbFSxUphvW2jptvL5fxDUTmU62Z2t4OQASjVx/FBsYTwCBe28PnS",
-	"2G456zvVyQu5WF8kD7lvpSJ5YJBYjIgDFmUTqchmvnoBvdHKZ3cgK3zudiuMz9yasOxjD0lZbiTbkZa9",
-	"+x60dQ+UrmLlaFOFnvlEXnc6ZiHFViXgEqKl+lXSCspcMGgfknQeQc0XtXg8aEjdzSt8J3s7NxVvoSZm",
-	"1lVpoFtGZ++Me/a6DHfWgHOWE6nNeBWse3cUshV0dRcEskgy9bumUmD1VmOo+f0CCotdX2+I3GS3BySM",
-	"KZ85bRhMPgnwAVBxVp4DDWesw1JvW9Cy28KUdWuoYpuQw9YghVWkA78HaMf20QyKVWMq69mzIpfi2a1y",
-	"KbY6qA5KomXGgNyBqfatHWN3yt+oTbtcw/q8OUux/mnLHW8rsmwlFmnlec6o/QGIGYiT9gN6MVLFklUn",
-	"jSX2hKl0fKuzBS99PhlEe/3t8jDcKIpn33cIYmXomLUoMwWmVmHW/upmaNXjXohyFfxMpQ0t2+Zl67BE",
-	"6HUZVXZsbI6D5Rp1Uaut6PQlBamko1TVtFIqSUm3qNk5KywXv9n3V1E3irbodjg/TrwfAbjl3cDjM3RR",
-	"KAyVk9rRuT+evFN3vZ9Sw6OSDhMRgFH8wkgqNI/JgPxIRUqTZR3z/A4hEJk4JfIQGqwKiJYVdz8gO+gi",
-	"z3a5Usy+xUhLSH/7DTjMX9bs2OYoYVbe/DtHB/81wnr7jcpDDjKx1j/5IAG+LOjQBDS2Keili72J82EB",
-	"OHxexhNrlqyNhPVvHwkr4nBsGQ5bx5lWRrowxugQaqiuur2C06MP5xB7yupjjbKIhzA73aWHoG7S2Iil",
-	"2BJ+yPM9fGE5bJT9WKPyDyC57teX45QmUN+HUjAHBWJxZMYqHec1vJYKQseQRIW/XzM2R8wgB0AEUCbd",
-	"kYBWJMiFM6QOCiSLohdq5xIGNwhJbBGW6roQFVQ3Frh3m0xkMhKFwd2F49fgnxt6iPR7dbj+FU0+9uu9",
-	"L+rd9VboiIZtlUvEA2OpA/IU0Ad5u6oVX+UpbvHOYI2zNmKNJWfktaEAqGzGbUSlNEMyqyxQibcWShY2",
-	"RsjesUU1QnaINKCWQtPPFrg3RgDvoLG9TLfylaAaTmvaqHv1VajOYHMThUMSjLyRF2BLRlWrpd8yAkc1",
-	"6UO+2z+kb0J12rO1/RIybItS+4OVDQ3KJuVDdTOA3dnU0WCLgBBpwbq3v6EuBtVp5lAy4YpAAqbPWG+z",
-	"bAopjARe5Pqx88HDdz44Y/OYhkzlsNwIF+l6s7aEJDOWXLH2ap4+EkFddAxBSqwqH8aY21imIlIl0VoA",
-	"D+z3euR2DRTu2CEhYg/SIcEQfLERAoRAHPzrg3gqNRNfq/vBKj4KrtZC8WxDu4PS3F7ct1NBdSAN3Qm6",
-	"5EjYqC/OqqhwHRpGkSu0TDFImv9w8bL7kJjyFcowlg8L04TrpdEELIYznfO/sOVR2oRLenT6Bjqvc6VS",
-	"6+IThgQSqmVCWsEVlhsQOufmNjwdQdt3tosRRSMRqOtLRGJ7XpAeiMhmf1AsTJi2IG2O0yVNwAmpiFii",
-	"QnOVo2J8wxUHfFfsWtUlRzBmGtrMG7MjNQy0LG/XqLc5+hbRnCW53msU4oTdyGsW2bOdMLLX65MybluX",
-	"nBtB7kBpuSDB/+ocnb6BzrS+TRwxV4/sMwgGj5yAm4VG6EEv62iXPZ7bJLhPhhYRDM7tGP712gn9Hz9e",
-	"1Jpn/Pjxov75IfkeQeVwB8CNZjfAz5CFzSphGgOWF8RXMuF6OlMFBYVwNRKFdkxmzVs/nA/2DxyAsZpS",
-	"8wNu8iE5g99kQo7zm2B1AbOZktPjt8aqRS16JH78+Jdz8uHs5NAuZCCkYIY9v4wpn6khCdjneUBaznw9",
-	"NDqx+UeGNVIwW9o+CcR4ghl6QDJGS/exfZsb7izrNdFR12xBANWOitDYE+DQ/Q6mn2LM0i/FUb5DU8GF",
-	"WdygzJlwdl5giMy9pEZ7AVeIJ0MCmkYBjN71psBBl5a+2AjL5XPCcU12aBohkiQ5EsusvtookjUKto+O",
-	"RPDx48eOoRMmNA9B1lky6Xa7WfsCIFwQ82C3wA3lbq/YjJWLiXRdcGkIUt8SeNYRwgFOaUZnNZvBe0sF",
-	"vTK7Z6xf8HhQda1Ia5Q7KEZeO0uwo4WBR7g/EF+apbHmHbsnDrV6OBLIsLDFoG+0qsi3VrrvUjjQx1BA",
-	"Q0SzK3fGgDpn9XeK3cOxIYwRBbaBCqT80QI6I2b8kylXWiZL6PKnU+VbPG5D+DYn19aHu0JJfySQqH1A",
-	"xfEzsedjQpKms7kyVvhI/OEPpLCPXApzEVNaA5s0FFhebsSmYCyCXE+A3KSxGhLbeoaSbfjHjx8vLPcY",
-	"CQx95GwqQAhMBshsVJBMrAiHx+qYpSUwGzzJRZN7w+FI2IeVdWw4vDQL+VzmsG1AAi94hq2sQD5ty9SA",
-	"TFpwsNuIPe4Ob+Fct3GfjVDg+rA4iUzOZO8qvMKW1qP8NHtnziJCEjZAbhZHigjtmCLw9Oleb49kkJ9P",
-	"nzqZstfb9Y1aCk6bHOW9S4KdKUCN/xL4JNgBdC3zT7BKIhmmUB3fCnYAYmDOu0s6i+FWdwGBIGEqXCsj",
-	"BY3cRe4+M09GMlRBG8iGCFk8eYaawJVl9yfHsQSAbKDMs+yaMlesQwL31N4KdrFdZAjwz+2iwWL/+PFC",
-	"+VgzzoBxZti1bAlrCuIsgwwfkoOe89wgIJJtQQR8b5wm5rKcWB9Ev4cqCLJlrpwAcyFOBoCZCjCpCqB5",
-	"bZcynp+vDFsYuQQClObvZgkJaQLQBPn3DC9ghIuRCCptkM0ONfQzrl5WTFsBUu0Mbdt45s4scCYqq7E0",
-	"fK2xf3L9B/PFLnG7aKhlgjFhVN+4BmRbn+z1ejVcXeWTvf6u+c9+m0TSWsUpVLdGsDxLzOggxsZH6Wfl",
-	"peH4UAGL3pEXpIKjir68Al5q4OgvA2nVZJFwzYAKA2igUEOiDppkQfDq+OT44jhwaI1UkKCC/JpJS3Ix",
-	"hVqJROlCiQZpDT5/bhcmAChohrYHe9CqSmUU7zt2Yr58zZaIX6uTZbH7htlOOCoIrOsj8K55AiJ6V8ZQ",
-	"Ayq0X6RXlAufzGhiNIt88GY/5zFdsshax75tyFBxZEK2qvuqU51q6LaZ32oFcO7hSGRzyQr9bG+n/A2Y",
-	"TjVmENLH7gYsQk3mBVmJ9dsdCQAtzZpNOI5kVjpfQ3TYQFcXVXg7nSRMTR3BvASh79JvgVqq3lMcaEPj",
-	"5XLf5aaSGIDSPcSNLMcyzN2GCbqGHVxlhRCLxtRpY4uYt2zn8c01JydE0X3spn1Kr7jItIcTY+M7IaMc",
-	"6QOSarBTAFQlLUx7xlAUSpEsDtkywjv7rUtOAbgWzzXeM4Qcr0pfCMtIn7jEaPe6QogTrGqlqbEkqNKu",
-	"jwPYhlO5AIkZMTYnS5linBNbN2dD47bhlG/nBBbmlcBqoPJnbYwpa4WSx07tygHlqVznQoBTrsp4yxbZ",
-	"948gbknLdUNou/MUWATeAA5xoSnCSCD2umvowqExTo6cfltg9ENDiDpmVnAg/mIwEubIVMDizQ2F1gvk",
-	"L1xEamhm+hsxYyIt8942+c3h3P8G/kdzdn8bid86nU72P/NIHY/9N5ATv9UQ2WkDJjtAyCIwu57ugNMr",
-	"Rx8+tOVsKrBNxKGDxGTCBCQH2agWjqIC5e7GYJ6AtENgomDHcGNSboZ3J60czhhZT0gV6ygGXSBvWDv7",
-	"cNEO+w2Ms98cBryfL4KfmbUyQXTheOns9CI8vG+V7DTzYRDnwrDa1KEF/LOqidNANph+ONqygP0NpO5v",
-	"5Th1Abecqxy6vMhsSzI5d9cBunmuGboVWonl/hvw/9/qaO5WMNUl8ipZ4oYHYMTxsuHDRbD330Ck4bTr",
-	"3wAsrRh0bpx9TTaWJLRMkLbwkwVcfzO7PfLb9sj+w5JXkX0GozbHNMpabqFdnGS+MENPVDmw/0acfzu6",
-	"JqR/M8x9uxgwIfiwIuNUr4P9h7VD2H9n9OVnFG8CZDLzpDujq1oDODrILLBsctlGTG3vjzX9Aw6dgW8b",
-	"Aik36yrA/m9GYbWfc4QHW4hBOesb47+4U+DOeTMcv3nbfomI4V2QRQ76qZUEL6UA7ewCnpJ5I/06gD8p",
-	"M1aE8HdEW9dbcpzfOU2gmiRVhmVBBasbM5kwqtPEpuBnbf+r7DNvDJB9L79kAa0pQc4EXvO8na8bdL2P",
-	"QHbeFrIeTqNiuYBEB6tb5TN7ogg0b0XmCw0ISNZ/oOA2q3WDtdte7UaQzWhVkzczv0KTAjqWN6weyd2m",
-	"kX1lB3OhBANo7GvQhIkf5AnIaAutDoHZE9bUF+E3st/bBQodU6MzXGVOu5ZDLfMLuOtAIQiSnquoTe5K",
-	"LRE8muWWOc+64+VSpA1iZEP7hW3kS4HAoEeDmVcPlrOhUQOyIaiCB73Q9m0w3BapP9MF3AvVIfl7KjUU",
-	"3bt2RLYSHLV3CAIBO1jRNCWzUywDtPaalRMW+8AI8aqu4RNlDOeRyP15yEy5PoQoh5rSOcwD2O5bePs7",
-	"qY/clzNlgBt1OAvlBl3yBvspqpHApS07eoZAVzLVxDX9yfyHKEBoyRDs9TF+k3tIurmG7MZQxKl2Ta+c",
-	"jkJFtXsTyo5Dq1+PZcShE8ycUfC+gRulsB/oura9kepe6KPTN57v3bDEJiv1u71uD7IR0C/mDb3dbq+7",
-	"C2lwegoBtKYKTHP9ijWkJv07NvQyU6lVuIMkz4KIhXp3dFPjrrdAs3H9tIwIUf5IlJG9a71VrBdap4lQ",
-	"eQZoAG6WoNKuVUSEjkRF5y8l6rgtz5tH2w606BPQeYt012rXLu9ILKAjf8IAGTNJxTC3mMOShe3nzdFf",
-	"nV9gJtOq7rEjYc1NV3pjRlD0/Nr+lJllrYJy2hyMGCkjO0BvIoBrhd18ie1W8mZqAIO0rnkxpIngw3bH",
-	"bpuL1d6EbQBxQ5ewb6Mq9Qz/PKcTEyvQWIGu3rfJ5frif8Uym6aZFCoT8iFnQPLeh4uXtw6H/9rQ7wEy",
-	"dEr0D0IJ+jNWatwa19uCRDYMcb+cWLMJa75GTjAYM3hkAnlSEbbe0zaqaUZqpJ/9LhFysaLE5fkFZGLZ",
-	"Ivmm2UwSOStNZps6mC+foE4CODeww0Gv50J+DPHnq/qpubYhRbRK7FUI+039uGtlxWuLeG0/67uWyRd+",
-	"G6z5bXfNb3sNpfd5yknlxHwp7tG6BKxiL3eIx27Rr9tQD8pU2M1KTGDVF+0TO9Xbv/heNQax/Svy1LGG",
-	"IMT2r8kfqbxJMX2bt5jbv/heLU6y6R31Bypv2XpOzQ/V3rbFvOoP4FsyxWqLF+T3Am3t4blveijjDzvf",
-	"08jl0MMj/c2PfCj4x+ChwWCbh6xrx2gvx0JzvcRnX2x+9kLKt1QsXTTLPLe/zdzeWDsga5q639vd/NQ5",
-	"qkYfcoMLE7WwI2eug7gGylWlEYxwKNm7Uq6VvPfJvKLeUnWVUnqSOV4aik2sqpX94rxGxWoY0hovSZCX",
-	"/EGomQnolxi0u+SV7SOZvxVCMWBHGUOFRV3yQbHcEz+R1lUvE+fVxtKhJi3NDP+8UK9S0dOa1j+/ZeeU",
-	"XjGArNxwX/YF88A5/2W7h8AD/hpKdLa5/yWW0txPqMITUrBTW6HV9E13606xEg2XYmvxUipia5AvK8vY",
-	"HuXLo3z5huXLP5+MOHHJ13X+XRAN+bVPX3xoDtiAYAA8HBwtWBSXhx3kQrg2De5DLm1qhZAYiXIKFXoh",
-	"rgzDT7DtSBausR/BZIncHXXFb5jK2tvzyIccxROJjC+LHECMAjwRmnCdJblY4VQuKWwQIGWL/NYSpBAB",
-	"ggzdT1lD8u9ltLwl3wYzEatC8/19D+lqNtwAMUAbu2w5I4F8uHjpO4T1fhc8zJgTKFNNDno9otqe70G+",
-	"T7PR9aepTJO4YA7+AH+TecJDm4FahgkYei+hCSQm5EC3VrM+THMtE3xM2S2HagEohgFvrfWM75P/qwuE",
-	"bHEQrXmzSWLhbn0sPfPlFjZRg/cFOUzZV/KlJoL7t7NrswYAuZvRakgV2IOVSHYZmCyPtsVGvPM64Eyb",
-	"xHh19BUJ3pA4tIm5Nz3yxffcsW4qZncOcGQEOR5UUNNyd37l0ZdKKWP9pi2BJle7z27Re/lRx3nUcb4x",
-	"Hae3hY7zUopJzLGkbK+/hZpySpexpNGFlCc0AaPK2+vvbzO6LMr8lkWcXpgT9H+gpY8sudAXYIXu1mTb",
-	"A9dDxmlM7ToLPZcTbRMchuWsQaXlHMoRBMZyILESHM4LmkQKslBcjnmWEDISBZQlrpXtB0NdmRZ+yW8A",
-	"YCJvdLn4waa+jgQGiTuKR5jjQtOI6xU2P3oUHlZlKwn7vQYwXPRidMk7iel4X0sQPgqMR4HxrQmMvc0P",
-	"vZP6tUzF9hKmcApLwub/ML6PfGUz3/ed97bMCv/MdIEP3tNtSEPNb7b3Gh7h7Rls8NYPnuLtt3c2rgpk",
-	"Fbv2PvoXH1npvxAr/SdkaX9meht+djulzbEAs2OffG+e6iZPQRlrSzrPmXWY2YJv57DErH5wSh2uxt4a",
-	"CQTdKkBnlQpPQVkVDtILwLQOMZFkJm9YNSVTMRGtQyPpkpdmQEaxrufqyqSYUJsws1Ip1K+V64ZaWSlM",
-	"oYlCM05iuwBVgVARJPj1C8ySjjABlQjZkXNXxJinkWVMt0FDLyOneffxicJSvcyRY3I6O8MVhiLQAiJM",
-	"ydPZABgG/j1oIHnDLuQFE5W3piJDjIJ8G0YjtGEot8g/6Gld71G9JdLZ9rKwGZRuKx/mbfUBi9x6a4Xg",
-	"weS6Q0p/lO+P8v1fVL4/+ta+vkKCLLOgk5DWHFWF9m29bDsgNs2Y7qe+NMZfz8EZN0l1mmB9y6GFx3eF",
-	"TFwQVwDn9JCQipDFMYu6hbr2IUh38OiNBGKeFgqFrQznmqQig00f9HptW2JuFB8olkz4FfTKCjIw7cAf",
-	"iSLWXI49l0Eok4+FZir+CnRWCPSC/sXVSDhwnENQjwAxgKqG0qY26lWhTCKoLTAfbMzcNt/+h0d074B6",
-	"fTupWUb8/mJVgHtJ/G/FkPehyw9S7qOn9VF9eFQfvoKn9VH1+B0SeG1vqLtG9XYwcvaVFI63UF9d8gzY",
-	"xC8AiLGhO+dmqMhyAOwTcnGIpbgzDsgp4GywiLg5DFRI06upJum8rKXA5DDwWMs4a1JTRgL0lJL6QB5a",
-	"eziDFf+21IfXqDLEfKKRU/zDNQULv7+1qnBm7/9aukLer/xRV3jUFR51hUdd4Z9OVzizCHOuhdHddQbb",
-	"K66x3qfShBvbHXCZpeQ0FffohF9dsaRY3kNsdc8bSARiaiRsBzoexyU/hYU3Jba/f3tTEc+ZbX31Vep4",
-	"zMtvU8Lz+5fknKXiDtU49qlNhTiAEffoQ38UbI8x8m+haIdWIKGL9Trw5z3D5OslxM6vxpKzmaONosKw",
-	"jiQVLvk+b7rJ9RRTQhGKB40qY+6NZaoJ15hkOknjuAZq7ZpMUa3ZbK5JqwTGb4GvHXa7iADpup3V9MAP",
-	"ZJwweh3JheiSI3yNQrDCRcK1ZiKHHjKjx/bKTB3aQDhC01lxRAI7EAXOaQiEd8mRnfZIONi03NioYIxx",
-	"zJEtYLc1CbhCmtZZKrwHsL50wll0MWXiNfSq2UauvAJcR3v/rWQLPrnKELPdQx6FyqNQeRQq/+jEK2l5",
-	"NhfAfx9WomylYGeiJ5LhOjME8eB0QkNNMoT58ZKcsUiG6OIDvdXC0BN8GlyKtrGoLUfNAKa4ViyeIOhZ",
-	"Bpl4brveOBR0EjPEmjO2aoYmh91HHJogixVbwcZfmUlt5N+afdY7Uz2LSw49D5F3/y2SIWDlmhsQghd/",
-	"qP3NaFT8G5DL8EITeBnetFO4y16pvmcso2Xx78SsOFFzFnbSJP5u5JVaA4y80svg5uIVuy8qCc2TZtPx",
-	"ni6ie8VSsO7PqvIWfKh0qTqqnXw5SsBE1Rq7Rpnk+hwgHp7ra1sQUSvIYxMHW/XYvRnhXfhGoaeTN/zb",
-	"pyIrQNhwW5hIWj9cvD0p5jrA0UQXwqoNW+tAOEOKye4n41RENsnQtofAwwtOAWjoYXH1yJwLYft1YM0P",
-	"jmBOw2uzS+iq7646eucwkC0P4M/0huLIy8dw5+m/kdcyITEPGeIeYkEnDC9mVJljxUjDonRP3rw8fnd+",
-	"3NWfNXm6c3u6xL8rtPhNUY7dWjzUVvOvn6ZmWrJ9R1aSzqDXA92cuS6X1ndHQiqQqZMfLi5Ou+SVw7iE",
-	"0nMSsbkRECLkiCFSI40f7IfvC0dmO9gPPXm9fZQFP75qx90UuSI05jfsW977E37DhBnsPJHj4h7jxtpd",
-	"LraJWe9mpLOcdgD+sNpzJpTihgHCsJYItZ6Zg9Dmx7VMMC8yJmbSuPvv50wcnb4xz9+bAlzXqrUooQ2Y",
-	"oF8aWIHtved7nztXsmMvmm92z+jirUUIWEE2dk7Z8n3LZFPW5agidicaOERx/9fTDi73E4jk8irdjJca",
-	"y0TNP9bRxF+P3p7cjibcyL4uTfwr7rpd64Zdxx5UK/cboERUCUUaIaSN6u9QprvESQ/ow4QImBYV2s/R",
-	"swGuutIZJzhjNOIC2gZA1kBzgoBvAcotvm6bCDrLGu1THpt/gzxSK2yDM5zmvTEx4RuQ8oErYgWSeW/E",
-	"sz+0XZhcWjnhBcu9vfzKVqeJKo/iuCR+ywv/D6fPzHT+mstbwB8fZn2HI0ajmANWM2LEl7ZASH35oNug",
-	"iVFM0b7P9mNZQ0e3PbQSmWpGdEInEx4SY9M+4E6tVR7tHNZoEOXHfy11NP3bpy9+uSvt3z59+ZS9pRmw",
-	"yjalqTSLLIHOWVSjPHxaB909rgZCsXtksfTEvgUcKfUXZMqT6/pYWAgFbarL8Ontwivt6jRAAZeZrHWF",
-	"ZO6SsmK+/hvAj798+vL/BwAA//8=",
+	"7L37dhvHlTf6KjXId5YApQE2wIskcHmd0BIV09GFIanRJIY/dqG7QJTZqEK6qgnBts6ad5iz1nmg8ybz",
+	"JN+qvav6DhAgKUfx8I84YqO77rXv+7d/aYVyNpeCCa1aw19a7BOdzWMG/36ZMKrZR8auI7r8liUxF+ax",
+	"Smczmixbw5b9SRGqif9i6PsE3yKaz1jLa93QOGXmkzCR4pJ9midMKS5Fa9jyyQvylDwlb9+/674+O2l5",
+	"rYipMOFzjb+fQydcMUWWTGmWRHT5RBGVzucy0UTz8JppRSYyIXrKiGZ0RmJGI8JuWLIkCxwZmclEcHHV",
+	"a3mtGf10OU6jK6Yv5yy5TFJxmaqoNfR7g32vJeiM5TPK+on4FVO65bU0VdeXoRSafdIwoykVgsWtYesP",
+	"9t2u6V61vFZMxVVKr0xzTLQ+22//kTJYs2xipXnJORO1yVERkZgrDTOc8BtGxvzKjIckXF0rMymz0DLV",
+	"l4qFUkSqNTzwfXz6sxRmBMdpIudsx+7e589e6ywVr5imPH5Necyi8o4ekQUbT6W8JkkqiJ5STSbwGtEL",
+	"HjKPLKgiCdMJZxGZs4TMZczDpQdjndNUsYhwrYgKpyxK49IhoFqz2VxfhjIVujUceO6Jag1/yH5uDfse",
+	"nMmYaRZdUt0atgb+4KDb73cHBxf+86HvD32/92zX/3sre5NLcanlNROqNfS9VpQmFJ7NVGu4O3jutViS",
+	"yORyxpTCnTF7QpiI5pILTahQC5awiOz7A/ItjcifqWYLuhySdK50Yg7XTEYsJuzTPJYRi+x5cl2KNI69",
+	"FrxyadbAPZkn0sy4MDKlabJ2Xnv+wMxLaapT1Rq2Xh+dvDl+ZbZaahpfhlJpe27do6z1z15hFQe3r2K/",
+	"3xv09zdcxb1ne/8qq9j3e8/2+ndexR83W7nB8w1Xru8/3/Pra2fvFZ1olpABkRMyIO5CHJKYKj0k919f",
+	"9omFqZZJa9iaaj1veS0etYat/Wh3/GIy8LvP2R7t7oUH/e74WfSi69PB5ID1w+fjvWetxr2AO36Z3e+h",
+	"TlLWtEXzRN7wiCXuwy9D/xKm0li7Pm69XLvPn9/1WHgtnZjekzXtm7YXMrmexHJxCevs1inqJqno7k4O",
+	"wgF9zrr7437U3Quf0e4LNph0n0d74z59Fh4wf7/b2K4l3G+40qdwfIpE+8IwwIUkM2mWhoVMaEO+lWfY",
+	"HyNzesUMp4xjuSjSY8E+6cswTRScDrb83j/5SfK3Px0t33H/09tzf/ku/uvi/Su5eGv+91ryNy+/n5t3",
+	"3n38689/+ymevf3piE/+2jKnwoypj/+4VPxn1hoOfK9lRlEk7o72ryHxz9wV2+sdDAYrrtjBYLd6yfYG",
+	"/folw2NRuANxPHNX4AX12bNwr98djA+i7t5kl3Wf0/5+N3wWDdje+IU/6R9UrkDraq67e7I744K3Gu7C",
+	"hMaqfhme7fUHxfvQMoedmga+7J1o9XvklC5n5jhkXB1YtwKmzsUVyE+75PgDmbHEiDRakXZ/4HrrkF6v",
+	"11p1r54VmFa/zLRevn97+ub4ovlq9fy+2b7y/Xru7+6vvmLPvtAVK7Zb4J4FEeWREzxygq+LE/zoZW1d",
+	"wh5cJowqozTZqbsfs7kdvbw4+fdjN7fW8MBwk3P72lGo+U2FoRwJQuFxpkc1yfOhFMocKX7DLs0RThOG",
+	"yxOC3lhdHN9Mor8/tHL7V6AR1vgCXsRL5Fp9e0E22SrQ+pQGpXId5bqfDgoMu9bFrl/qwr1k+G7pnRf4",
+	"zh/9/tD3W579bdD1+2t+G6z5bXfNb3vV3370WvKGJTGdX6LKaHb0Lyenjo1eAvUrnKNd90P5dFuqQ3Xl",
+	"wXiZawvshstUNW9GdcSGbMyqneDDYi/uSd6N4aTLbC6/tLjgmtP4ckzDazmZ5Bq5EUvMvufK7q49CNU3",
+	"d33/s9dS13w+z06hX6BR2T1WaRgypSZpbN/a/3oNFExQoZEE0nDGuizd3mzRKEQ8y4UIXISDKqXeew4y",
+	"YTqPbiVHqWIJDhL+9XwyiPb6rSKdbBa9j4ji4ipGIZtMZRwZqUoK1kgxSxK3O751yXnfz6k4is+PpPaR",
+	"1D6S2kdS+zsmtT9m4mm/SHZPKeocVXuHorOcxnrW9PwonX4tJBMvbpFA3p8qtf6aGqUu6TIRkUnC2M+M",
+	"pELzmAzI91Sk5nCUqFY+z+cXfX/oD4Z9sAoX6FjpDP6eCdrp0Ydz0G8fCdr9CVr5ON0uO57hCbiVitmT",
+	"8kjGvibJ71nX74OUtUbyy95pkNLwt/01vx2s+e3Zmt+eP7zk98+isTih/q00tvUaxxTziYaLUiS3eUOD",
+	"C//ZcG/f7laRAFcG8yha/qtS4qaNXkWJP3utKaMRSzCsxSyv0N1zFqYJ18vuabb9ZWL4ccoSBqsC2v2M",
+	"LkksqbkXcjYkUsRLoqdcEcWSGx4y0haSvHz1ziNCEi5iDlYA01zHI5OEzhis9UhMZDJTRMiFab83EkAl",
+	"IeymNWxFbELTWHdVEpInQgr25NC2go8UiydPDkkohWBh+RmfXRX+JhHVdHhIlF7GrPj8SSoUnbAuDvHJ",
+	"IVnI5Jol8Mo4luPhIRlTxbppwrMRmCF3aWgWJn9mptSlImRKy0TZ53Cp/pHyxPA7dAkYBjejZn31cm7m",
+	"qHTCxRU6Nalmb/iM6y78t74JZ+wfKVNawT6ENI5ZAjsxo9eMmMtHtMT/T0XEEog+0ZwlpG0+GKeJ0kTx",
+	"n1mnR04TppjQRIqRQH4V7NA537npB4b1zg2rxZiXhFHDlKHPhGpDb2Zcs+SQ0LFtwvpgFLniN0yQMZvI",
+	"hBGuR6K95/c9gpMme77vkb3+rvnPfgfu2mLKYzxWtlXDYDV8rUgqoG86jqsno+8XV3LGBZ+lM3RH4Kpy",
+	"odkVSyrLuupwX2TL+cQuGFUkGKW+vxsmds3hL3a4+AYfL7iI5ILY625/hBW2L8C/8XngEda76pEDn7jW",
+	"yJwlI3HgE0UWXE9xbxSRE9L3q7fgwD9cfHPg29b7hhNsdorO2IxyI3tseZISfjXV5k56eKelYITGCaPR",
+	"koA3kEW94ghf3GkzzphiDWf8HFfUctqgYTaBORtwyqkuvgD/DUoj628zMsP+ukdGKlg9Ki3JgnLtjjiw",
+	"zEy4s53ur7v1twzi48eP3aNUT5nQPKSaNezc65fk4Nm+T8Kp2TZxxezpCr5lNGGJua/x7JsRWk3VTThq",
+	"BWQxZcJQYuAjELdmbq5HZALHbyQC8MN+M2pxcUNjHiHHMZ+aW0oFwRcuC2OxrYLomzWbsJ9YaM5H5Qyv",
+	"HJtHVvRsfyj2+M2ohT1xRdinuVngUWtLGvsf3Vup7LlRREDpADJQPWAeSPxhzJmA+4MkEumjjA3ZNWJ1",
+	"787kqjjCNTd45Sjze3KHkb6480CbL/PqQSqmA9K29NOICZpQiJVVms7mnbus8nZjRwrYPYnqwz6JzP2b",
+	"GEYgJ0gDLeH2CI2VJIuEa20Ov4QBGaGHJSSWVyhBJmwOCinhYiSC00SOYzbr2SYueRT0yF9TqQ2LxEuU",
+	"MCOFcnFFKJnb16tcYNyf+OGAvYj26N5kd/w8fMb2aT8aTHbHe+F+tPYezOinN0xc6Wlr2B8892r34rNR",
+	"UowIo51caB0z1ZV5P6f/SBm5ZkvFNEH3zRDWICg4dAJcNkacfgNCY498NHMFGcGzTYzEnF5xAWEhwPIV",
+	"i2AJA/MFUHp+JWTCokNyzdgc919PWUJAuif5sEk7yPxGgTcSAWoZQQe3yJxEmmvrlZEdkRmNjWDHIkMU",
+	"DXHnV8JO0Ixiz/dHIrA0qmu3MqhuElt+/1M1cOztawgc+/TuQv5cDBx7O/jb4G8/fz99/+cPGDjGzQKj",
+	"zpKp5tZBtmIv9/sDz5z0bG+9Bop3ErHZXGomwuVfWIPwc0RSwc2m4j1tU/Lhw8krM2dKrqSMSDiVPGQd",
+	"vIRGQFBZ6JS7HeY+mDWesKHVnIzwI3KtzkqIptVrNtewDYM9MpVp4vYEdz/xCCpYcAqu2dJdqJgujRAq",
+	"0boyEsB6UXjK9nfG9FRGHplTPYXvxjJakja8FGTrYKgPNjck5qIEnR45Y6ky109P2UiYXs2YKIn4ZMIS",
+	"iCHEHYejMBiQgOer2r1my27CzNENDgkldmSZZAuLQbgaCaV5HBMuzB2/SphSeLJelJvjout+D8zJzCZv",
+	"1zCkCSy+aRtVuZFYMzszJByC/X5KjcJFVBpO7fc90j6BqeHJGLOIGHVsJBIKV01PqSARC2OamPshiBHL",
+	"czVBSXs2ZHitSCSBmM9TbcibeRnUC+y816ncmP2JHz6jL1i3Hw3G3b1wl3WfT/Zo92C8Hz1jLyY+7Yfu",
+	"buBg88tRONldc7RX3JLB/n71lsyp1iwxbf7vH/6t+//8+Mf/1Wq6Os7HXb4w/a5RCSNUhEU6GzMgGERO",
+	"JoYoAkG76pETpFtI4ANHGLlVkqqcq+nygz+8OCmrD8MHGYPrN0uzqWjibEbTSVLxRBEekXbAIyDVlARn",
+	"qQg6vfLWbBYNByM3Ny4feJKKS76eIxlaC+aLNIU3G/SYVCizAecQB1Bj0ZrNFGZdmG1o9//7P/+r7/vl",
+	"KQz81QuL8QWNqztA+5ZdXt+/dbGdbXvVijurNix7eZE3NPY2LPK9F9iN+r6rvH+3Vd7fepWBn7/mcaOG",
+	"9l7ESzTdZeEijjtwRVAW6JH3M47Mh8YxaQspuhGDkNZO/ll5gzITZdMUrSGzOL//lbBJa9j6w06eS7aD",
+	"v6odt+I4E5S7HBUFsetbGlm51Po7DEGHfKH5PDYKIZdixwqIf/wJrMDlNLUxjU6dRFR2sXxLIysyyQQZ",
+	"ZCY6FX0sEaRDOUphmV4kmQKiPqM6RH57dHpizTqwXEZVw/CcCWdxVNn9PLx3liqjPBPgFkqTvu+Du5sL",
+	"pakIzSvWDLWTR/3gMUfReTNJ2BmY99AIq2EnT1B4c7PK78RU67ka7uw4rbQXsRu3ymqnIvPhrm2231by",
+	"x0+qUteYRrAPXr4tyODyjTEUuiJxdqy2TwsCK488QsVIyFR35aSbUHHFSFEYJtRJsnAZzN6B0Y9wpVKU",
+	"eAvtFaUJ5KzBodX/VQBXDGUPOZkwATFeuRCOAnHBwNygbTetmP1ip/r6CvPdZk3Y91fbxDZrJv+k2X61",
+	"aSvm9VUWiHVt1D9YZyXYtKXSrBpV+c1bymdWUqpvaSB/F+5HTvu+ldHyjvTPXpcCES1QQKMMjBNGr/H8",
+	"2jv8JYgfsIci3bMWBGDVn738xarbaB2tfH6w969ILb1WKq6FXIjXOOfilnwQmVbx/fn7dwSX5bYdAa3O",
+	"HA7KhQLthsVRtjHZftmmh2QEzv/jzPc/aq3YtvJrpc2wc7Aj/K024UOp1w23wA61a4f6IOyquPxcFXhP",
+	"A4caEvsI9tQwH9gwUBFr128k2pTMuALt210RnK/5cpFIo5Uv58z8hRYKmWqjtCCbkwnsNReECsJEOvNI",
+	"INI4DjreSABfc3y2icEeEmsOghEaxbh4mqzbqnqgRqIdlNY4OARjpCI0YSSkinUVE4prfsM6vfWcE75/",
+	"5JqPXPOuXPOlFJOYh3fVFwp2pxNxaq1O9dgstB85ApCrVRU5kYCmxeOYJKmAVWoi5UfbNDRmIGAmMmRK",
+	"sejQWtfUVCY6XvZaX5AOv8jp8NntA86NehuzymabH7BM8Iafoee9sh1SkhkVeRqaalzkv8k089lO6Q0j",
+	"+37+hQdUyCrfPfIKVGBw81q/JgTUgTtCgLH9t1pnpyBjNIALPdh0Qd1wuvB11339cBxQlYfnfAmpYgkw",
+	"EjRcg6yHMRPtoHlMRo0zzGkkKlfBGrJrCtjKCwFGvGbbceeRrTyylbuyFYioPbPe/LsaoyDw9PhTyFhU",
+	"JWPfwm9E3rDExqDMG+lYcwArGewTBu2qIimz8TPNwv2KUNj11qkvKukPBjnls+sBbvA4lovNqR7Oqcvc",
+	"Mpvt4yWf3xmr541U+Rc4Xlc4vVYoZA1ccEHV2pYOza+EEsEWJPeymb/sC1+S0RSXuzpwdN/dhXPnzj9c",
+	"eaFZckPjCynPjYxSXvWzVCiipSRhLBUjWl4xw14bFxjelRMyaj3d6UOg+lPydNQCJaNPZlykmhE6p4k+",
+	"xDuA1nPDKfbtz2qNnluMhS/egcR0u00fv9kVObFLCwsIAuDmRgn8squl7OKXuFegpr5MpKiaJWxcMIuI",
+	"WSsyYVSnCWvcp8piogM8osuunHRnUuip1SgzNZKGIZtrMmq9geilLfdnq9Z/u61BhR8WqzTwrYxG5vPi",
+	"zjRYjI5QICWRNByTJJArghZx0zPmV+ShyPCmXRkm6Dhu3sPsw1GGVDFqmVOefwd+70K7SMqMzCwn5Acz",
+	"P8LCqfyxeUezzI/iVj5kr7/1Tm9lkXL76yxSmUnwIouPL18/tHqdHL07IvBz056NyiH1Il86Sgrfaz5j",
+	"0MgKWpiF6DdZ+8ot/GaL7BYg73lL0182qYfRfZ4+3RsMnj4l//2f/y+GgeeWwAWL4661BY7TzMBHixd0",
+	"SILiDYfgrOpIA8+8VCXT5mlFvgmM4hSUTlRA2oXLPxKFkLzK5fdI0JCnEpAxi+XCtNqY8QIOtHFMxfVI",
+	"CKOeSRt91snsh3WFzYhCTgFfJxKNRHtVMFGnR95JPTX6nmnNZrn1RuKVM5pTRQLrUA9IMVgn2BsMAkM7",
+	"5mkyl4oNCYXwHNI+TbiadbKIfZqPo9lAi5opzcN/9gYDZyawIf0u1Cmnua51rs0bj3roox56Rz20cK3u",
+	"bun8Z1kfdzYJ7tmB7MB/TUPlg8RB3NcCViWgZRMYOSvuGNGSGDWbQ6ofBCQ+0qZH2nRv2lQystzPDfP7",
+	"stf8RiTwNzDtPKQcvUrgywTs7cXJkSgFv8sEXNqHRvbNBMjIaEHkwy07+ihePpLw/zEk3GicgsbHSYLZ",
+	"TvcRLAVJBfs0B48JJi8SGYZpkrCoR05jRhUj/4C0r5IOHVVTwPiXtILvl2O8cPo42q2sqYLGDyL/fciX",
+	"zF5uXLl24LoxQtzFlBFrnYEMCiZYwsNDu5xBIbOueTEficMjcdiaOLyT+rVMRXRPuvBO5nEDwOx4RDaR",
+	"ih5EtLqXXrmXU4p3UpMJLMaGREJI3cUPHoJKvLPpatlCllIGIdXPBl+0g6xniEQsxO+yT1xpD2x94koR",
+	"LUfChrdUIjgwL94ITJgb8ihgPNKQO9KQU7qMJY0upHxDkyt2T1JSC4J2MRAHe+Qv/Nsv6Tzv79aNTBjW",
+	"KyWJYW6bxivIaAkWfvzqoaOTS+sCegb/2QVstYNy55jx+HixHy/29hc7YTecLe4ZIfUYLeKIlOlkZ46L",
+	"+hgw8rUFjHyZ3XnYmJHfVUjBl1jwrz2qID8DRv42HWEo9QTsnewTDXW8JJkjnCxkGkf2d8L1sIDPgmEG",
+	"pB5lYIMHanEGj1bPR9nlf4zsco4YnR8EvaE8hqC4++slTssAjB/NZnOZ0ITHyxKKYzmeZUrFFYsOyRxt",
+	"o+Bb/6Kmz4IOY9eApIVF2DTNBD/tFj99KEiA8NqsTgaieoHrGBuydSqVvkrY+V/fHJIzFnEUDTMMPksk",
+	"uCKhFBN+lSYAlzQSlkBmyJNck5AKw9RyNM9OBW6TtIOGWVYCkkYi20EMi8CibUEBSDFwAJmP1OpWalXB",
+	"n1z7deHVRzq3ks5dSPmWiqXDOn0I40t2Y4yuVcFzdRpQuwjm2slQ7dK5uydckD5RXzTVoRgSlI85yxHZ",
+	"kNKZ6WLiGosezFCTAe0WFjNfI9IOir1WYyAjKViJ3IxEM70Bl1EBcPJpYJO/ldEEFznkMEADsUf69Eif",
+	"fnP69EHQVE9lwn9m0QMQpzFi7CJE7pRmGLlfNHm3X9QvC9PZWLUsfPNAnqIwYYDfSmPlFXGNPLcg4N5J",
+	"pLiKl0TxK8Ei8v3HC8zIFcQp6jIhCbuR1ywiR6cniArZDooDbsiwbcJvXncoau8/wKHKTFFvWcTpBWzD",
+	"vQ6XKxJgmiKjlmaf9M48prxgH8n6PCSKiYgUuzBNf1HXxH7xDOaGuJmZPmCHbH4as6+78HUXPnvYOFdw",
+	"UDgIbmcIKC2xLJgcqgsZwBlsGuajM+PRIHBXmgH1RB6zvW9N8PriMRdfMCX80dX0T93NR2fUg2cv/8b7",
+	"91ulOLtEpxwfrHHniuWxIAIqjBlNLkuPZ3QJyzpmJJSzMRe2ckvDptU+LtPKekM2Yaf4xVe5YY+Zyv/s",
+	"nfjaHY9YTu0rymZmvaveSATFuxVkPBnvXVC/sBbv36sgIdRyoUcCk6E7je6YR0/oo+LzP0TxyWgJlryB",
+	"qIK8TG2GIEyjiBvKQeNTQ8UTzY3CM6GxYnUtX7BF5grtkRJ+K0qvrkIWae/5PqkAiZaB9X/5KorW3q+E",
+	"7NdaxHO7cp2fvda8sPcNG1OrfKWpiGgSkX3cWpAbPcKMdGBLQ5EgYxfDzHfk//d//tf+i44HpXHwz8Fu",
+	"xxuJktQMhRh2+x2PFP7uDwwz+f7o3X//53+9On7Z8ZykbTYVmzrwiE++Ieepac4jMhmJ8w/m/fOji06P",
+	"HNPQSeQoiCsSPA08i1zbDvpefz/oeAi9ax7YUxhgMUel2VyNRDt4utPfN8zuRbf/bGcQdHrklV0cmagh",
+	"Cf60ZDSJl+aVP1EhUhrbP2A29t9m1OafIxH8KaLcvcEjwa+mwEv/ZNYoXga2sNRY6mlZuTCDKq4BgPcm",
+	"TOmEmyvoGb4DRQ91OGWK8Al5+pRxw+aePs2etpXbSrOFkFFubzCwrr3BoBp4ZLihPVh2NdsHlgR0PBL8",
+	"32bsb8x/Ppr//MH85+Lv3wQ7wcuz9+8uzT9HYp6wCf/ElJkmXE3g61FB87BV0RDIf8IThnIDCXzik12f",
+	"DMhTyH83ajNo9clIZDIEcPFcNniicg3a6amGWGGpo8ZwqVKRjDpVKlUc82+pUlUhYoUiIa0agXudMNYF",
+	"5abw3CPpnGhJBr4PhRETGkI1gtIgvwhpzIoM+b7fMK+84vcvLRrH7ycg0a+TW4/dF0aEr9bgpZrMWYI1",
+	"c7EGUyrM5YLVGpY3tBAGYpezAJHTDo7/4/jlh4v3Z5evjl8ffXhzYU6hkcYDkoqYqdL3YJBecMU6II1Z",
+	"FHyLRzMShfI2gesiADerjfv41HWVfCeJnBnqWuncLNUqPlMue1RekbfWEqjmTETgg09SYUjrh/NXUIor",
+	"FURpOVcYJ8O1DRpE8Ztw3SNvU6VtehA8gwpg+SLSOWn3fdPe2nUZom2T5wXCqoJ+5cog98yK9EQyxQik",
+	"hrqFWGLKLBEy2yqrecXVPDb6OZ0xjxhOMCjfAvLOTMyq71jsrXwzVnLv8gG/9RZXC65veubf43dOdoaD",
+	"7wiArdnecBOmdD5nwm4t1DgzqkwoZ0wVqq9lhf7gZDgMkSsJV/jzqmLwhUPnVzs/NV9kKgyko2HkE6go",
+	"gM0cSqHMPTCyB9gtgVRHHHfBrAAgLrdfH528OX7ljcTFydvjV5fvP1wYFv7y6N3L4zdvjl91Dm3FbQzg",
+	"okoKoujSTG/pqiTa0vKAjxKopdJsZs6aT2aMCoXsoXL2dsuFl3xvbbXMemH4zTYVggBwS50wXdrZByww",
+	"X96f7+TCHAfKYxa5XceChVFGK+2hgQLWQ7JLXE8e6ftEeWTX94nqZUJoQYBt1gaw+la1Via+RyaGZZmr",
+	"jkUu5NjID2ROAb/ZVTSEkVJITeQRI0Eu/AY9cpSXSzJMfN6N2Q2LoYYmnIP+we7zPTJeaqYgQFrO5jTU",
+	"2B3qGdUqDWTMllJEncrR2E5An9FPxUXoF1ggTrIqxf/SdI8dIzMcIwVjMNYr50LpJMU661hY3JZbdTym",
+	"s4K/P4iGUBRgfH8D4ldTKQo0BLSLZtYVpQlWP4U6fJZ9OekR5Hqo+2Kkblt0k4swTiMWGQZnzovlekxE",
+	"aiSoIjktySCVkHZU9hoGlREC6GV9DbaiglSU0T5cvKxR6LI9EniTFRpK5nMo5VzQiVwt65L6ZeiZ06Sx",
+	"0EYbiN8bGdLY6B5OUq2Z4XrkgrvCHAsax90wluH1SECdYbPQQLJ/hqCyiC5jo1l0Fb2BUqAJhSIeRtKe",
+	"yDiWCxg8N2JOksZMDQkdCSOkR9Ah+UmOSVug/uD0OSET1ORQD1CaJtrWpQueBh2ymIK7zXxOR0LNzWEy",
+	"pGJh9A11zecK+YcUITgq83qizgdmOQ8jP6WzOeoI9ot4ORKlTywahWkKDht2SyZmYaCeOtYtVuZgLXgc",
+	"hWYQMCvbmZEc180GlwnNe2a5CSz3MAOhMSf7ms/nLHI+Om8kQG0DYqjsHXDVk01XFvuhqpxwRcIpC6+N",
+	"EOacyoupjNlIhMswZh55dX5htjS/LlWdpazhly78wd7tZXXzyos/uHJPdcdXgfb92EAaXyZS2ETCJtoI",
+	"Yk31whhND44uLTsMtrRPXJQSbjzDNep1SRv0uts1txp9r+T2gFzimRkci6uYq2ml3qIm/ouh73vkrRRG",
+	"KNXTRKZXU/I64RFdNg3BiXigM1DdPNmYGnJvVsxalwOjiwTmUuUqTW2d24spKsy2zhAVSzzKCerPosKD",
+	"Bv7goNvvdwfPLmAWQ9//o98f+n6rKOxTzYBktLyWSGObgYEiRCNbUc1TEkYLtmIvUjQbgQ8z88jZ65dk",
+	"d3f3BRI6PCqGI0Kd2tK4f8gGvuvXB46/Dbp+v/rbj16LazZTpYKjxenVp4MPaJLQZZ2jVGeISWAa/BNF",
+	"NtFbe5PXX9aGW5o71opDcGtfP2BNd/m4oOlvprYHcTwLhoQK8n7OxNFJF8Q2zccxM9qb7lo9AThQaMip",
+	"4+cFBXUmIxaTdslX1IOHAXp/oe65hbmYJzw0tNf87FUcTD3UHS7niZzNdUAUyEkEnxJ8avQReW10LvA3",
+	"G4nUqFvEnDcc1zyRNzyCkaWA1gPQHEWzBIyBaETjBTZuBHtsFpSYkAKDcEWlodmFTJTuhlQx7HXCtbJQ",
+	"vjWLQUDaKEfB5zbVZYKaOYQqGq6FVeZHgiuCOpjzQ2F7CELU6VmTCBj0MFB0wcZTKa/J6fvzi3L5/ycK",
+	"nOEjwUQ0l1xoZytBMCKjg6g01l51CXskcOjf0FE45XFE3CPE/zYrG1NtTpC5wAtBsswg8yIo+QELpzIY",
+	"kqdPIzaTwP+tj9O5yzJx0IwTEYxHwg1DOS59aOejLGYyVvGOESpOJ0tbJt0lKfXIkXPLmfOG34wEfKHM",
+	"4XDSuiJta04sOTtzG4pl0MJInz+04njW8sA/3PIyeHTzeziV5gLm1x/frFGa7xiNDfeuXsc3hs0xldUE",
+	"rvFO58OuFcqPF0aeCOR1kKddWRhSt8a9wgzkdXmc8vpW2mS7bqIvZRtJM5G5v0WEBOd/OTkNRqJtxftO",
+	"VtAfBDiVCXB4blLhfBn2ubmFKuiR4NsPr18fn12+f3dsTjXqr+ZYZG0tKLeamJUjc1EWxVRtBnhIJmmC",
+	"HFhYQd721BsJ18nRmzfB0KrRpdbN/3SaGGKLRpXL9xffHZ8FOClbpMytQ0hFyOIYEGUTFsokQhd4bo7J",
+	"qJlgCwDhx5H3SHD05s37j3YcKH7jdoHuHy/LR9uatPIVyv84evOm5bWKY215razx8nmyzdQOvot8qJ0R",
+	"Iw+82Nt/RmyABcEIFdUj3yZUhFNDawIIJUa7k41DZp+0gruNEQL1C+MCXar9fZfOqOgmjEZAR9ineUxF",
+	"puyC6pWrJGWWvi4sDVw566PS6nZ4G05THSKEX1lrCpAlHB6+7pWuOawYV4SOZaqJmrOQT3joXLsyKVZB",
+	"bhXkog2CVGAUiEHYICLlcTy/rMG9AdhPWFM3Vgc+SGRFXmqKvs/LxSe8mzAAFQ0bJbhiSFDN62mkDazS",
+	"SVENDIpO94C4auc2Gas8rg3ii2qjWUWszdJ8d3Fxaqk8CWXEvFy1NLwslOKGCV47fBC7lNlF9l+8KFpF",
+	"fL/ZLqLjhv2BQFsyLV8DGz2GV4CRay6iwxz32gwMCVlVW8ebWV6xW4MSq4J3g5vajOnD2QnhkDQzyfi7",
+	"GZjp2R4n6x5aHaw1Sn1/NzRfwb9YUARkyMyO7T3fHxbqx2KJWBsLdMNlTNGfh1Vb7YXqFGOsXJAUNEQL",
+	"dYPX1Wy1LRRyd0wD/SER1XwhkVevvS0niFyzJTScQ86ZVveg1c3w6jxrnijUWhwJ884TlePRPUE2adHo",
+	"gBEeokKKvTiBE8aCMMBdMyQbNQ6D2h9aV4Ke5ouj6bUNrMKvjOjHSHBkvoMCuqvKF5oWXwyzQHz0UJnD",
+	"kpEUVwIRWlkFz26boXeoLFprtwijbARNnO+2gNfQbCkB1TT2YlhMVs2yec1iFVId4dsKwBhp7/V3O4BE",
+	"0pizY37fH2JOkNmRer4PTrQYXgDT6zSim7hfGlz2dlGSUjiAiwKo2tc6TZGK2IBVkAS7ouDekkkpraM0",
+	"3Oyqmg+pWJJa7SY8ZA1QA6S97+8OSTMAQhGqoAxxbYMY7SgsgKxpyx/W0HkPHY6sg5Y1Gsg7tgDKhxLP",
+	"mBEaRSjhxtSIp0YxMgr5kOiEUV0kDkigyXgJYmeAjCcoi37bFU/3tqr07W2Ta+ltjN9525t1gnPrJysK",
+	"tXp3rEPh3Q3T3dsm+93bDtXQu1umobdNFoG3bfS0t32iibdlppG3VXy9dwekFW9TdOqSrrTVsm4qC1eU",
+	"d5dpCrKgt06Xr4v9NcHsvWCZIILSTVHDqOtgE5dHUm7mW8NY8HuwBLYFU9oV2FfkJ5lncgS9wHnfSnZB",
+	"6xAOOlnZqx0jRYxENhrbNH47p1fsUvGfWVD1LTdZXqtSapbY0Gjf4Arzti2OctmG3bqXiljZS3c+3Xia",
+	"dvGM0YgLWy+9omm7n5yU7xB9IISPGlV7AlwiYnMmIiZCzhosUeDiUs2HgwmdLCHkKWtjeYjGKRBt4P5a",
+	"MPXC1/VO5shWG7pxjS2myyLztXbUHNWpdZuVy6xtxG/pATGN7tK4RZuK17efiRLbd1E5HNmKuXkVhtB0",
+	"UFbpqAGU87DGRFT6YMchlEdeB15uHCVGx7jE94s2RnjS8lrZr2Wy537eyOroufPWfNizaJ4GQ8/qiBu4",
+	"qlzAYUchqRwmEaAdfpUtf+gic4j4Y79sKJxx0bYRROT////I4H+3RRcioumnTgF26sgNyNr5wTBtowFV",
+	"FvcDhkX2aUpTBYHB8IKQ6DDkisRsgvXeMyXNfolY4c5MZAPInNdhDKZMFhmZEIKojJjazpwMgMxFY49Q",
+	"svfp00igDdnFYdsOnii8xDW/AQz52pC0tlFErEHT2vRs5FiIRteJ25tsumC5VT1yIgypcFqqs6AaugmG",
+	"JKaY0LUQoQeL2yoTopXN1ngB5dp5cZG4mhfd5ErXuV8Mcdk9uD3CpTz8mgvArZ8NNS2q71mcxSHpu+A7",
+	"mYParYi+22Q8ty7IGykgeGmBC6MXjIlsr8udbxvzUyEVpeXxVm5Z87hvoSt3TblBNCgMTyQOV0MKBxMq",
+	"E5fgB/ckKPQYwJVegGiBhQI6PXJi5IyRoOjt0fSaCQwtGZpGXa6gJk+fJmwe05Cpp09L0aBPlB2MR3Kv",
+	"44wlVywaCSu5eERJQoldISQvMkWLjLKSAQYqQmlSD8015U6sl2QkwODaIx+5npo2gmK8ZmCrO2V3/Ipp",
+	"VQt4BKKCMY9fw2V34d61oLnHm5+vzm49pnAtHQBDCYEQdszhXFXtttFP2/lyZKSRLKRihdgL3uQsXjJP",
+	"tTsG3mUPGdgL7Q22XOyQuFCb3JMYmEdW/kqFDYopn1M7yktgmGuOxYxGrMCICySpc0h86309+/Du3cm7",
+	"P5fPadPeuwjxqDGc6aMTNwy/n3DB1ZRFOL81HZVik54PfX/Y3+sdDAZ/v3NoUh6fYuM3GrYs1XND1lB0",
+	"MVsWx82c6WCwWxgHF/pgr9W0NC5e9nLWKBm4GM88rpYLMuNxzO3xvnWd+nsDczlrQ1mxHIWhgZx2uUaF",
+	"XeZSWiUVwI7KppjYtIDc82yYWBbW29tkb9jKcKSLQgQ1xsjY2CRMfoHhIad0IU1Bxw7PcEswIGfucUuL",
+	"8xiPBTPi71QqJoBUZhf0HqEdt062yRV5gVN5ogiPyvfgBfXZs3Cv3x2MD6Lu3mSXdZ/T/n43fBYN2N74",
+	"hT/pH5SsQClvdD1CGNWlK9VZie6GsCxYXQiOyZYW9AVYTD4hEA4BZmsax6wyzKu57u7JrqGqm6yBzQRx",
+	"692wIEnKnKbClV0bp7Dg1+WklnbQlBtT4QRWJrPDGUsZM+ryZQ3dXEUYTsSGdOHZXn+wEWFwoWf1vk7t",
+	"L2iMgViUiMXZTlT0/zkTdKMVX5HTAMCjheyNbLntLWERaVPlohptfKwhuV80naHBIqNsGk4jxQbu+vL9",
+	"29M3xxfHrzASB45tZpIoj7bfI6d0OQNIOxsi5/IVzMkBLBuZkF1y/MHIwuGUCq1Ir7cRMbMhe7czQxpq",
+	"SCZ2QX63MEDf7+31VzPANcEGaxOfUnGOL372WlpqGl8aPTzPZiwO/6XR5F00TJ682CvnCvr9EnfMsgVr",
+	"GYLY3apLZ6kSXjq48ONl1nOpy+f+7v5Gt04n5qQlKzYHopTljAsaZ3QlQqNKNuG8Htutu7X5Tjmu0hil",
+	"chI5s2wpihLCLVcxxFSxSYoc0N6+ynXNptdNUtHdBF6nu2KG6411wIuK03OEyMvtePZuVyWSEssqEMzK",
+	"sakd2rLQVdnz0u2sSK4FMaTKEJqkR68ibdeZ2gpVwUrhzRqDMyC6/KqVMn79836WDI4JNI165m163Iay",
+	"vBsmE9FKunXgzkm/19/d4jbcRVCH+9k0Yf/+YvqrQs5bce4VUb0sBwyeb9TxRkJ4PjVrGc20AswSz/as",
+	"4mGi6jqLtrEhvywi+/6AfEsj8meq2YIuhySdK50wOrPR+ezTPJboHb2V1eXB8A3BijLBpAEQwj2MrytG",
+	"z4PlywalY9d5TK21OYd03sTI76DtbCv+5mvuGdmXiuX95N3t5Mt7HueNJBB3pNYLHwcF4cP/ioSPwiX8",
+	"cP6KtF1wN7sBAyheDLwtnZUreFfJ5OJhNqrCKx1hL7DG2zjirSzqNlZZuMDrWWORQq7ga6+ywOoNU+5T",
+	"o3r90szeGlYdbWbZrUQmZy2Z5tGykDVgvWgFi8lGEc4F7lwLbW7erabV+LHB6p8KFwagCpojLtwbrlZI",
+	"A3N6xcqmwyeYYlsXCwT7pC/DNFFNVpRTqiDVPsAXAkN2DX3VLi/PdOQoLZIHyEA0j8uEgS2/909+kvzt",
+	"T0fLd9z/9PbcX76L/7p4/0ou3pr/vZb8zcvv5+ad9x+PF3+/iH569+qYT/66mVngakXgOKyEjdy0RLrd",
+	"x4s+p1dGYRsvCc6uc7vFMgv7WNMZVGKFAMcKcRw0w06kQq206yhcVa6gaY8ItmDu8G5zOJsC7t3JuET7",
+	"BybPr7bnZQYTGAyoVW0I48bpuaTMRmNKwWmuOiXT5NHLi5N/P95MPXbj3YxFOIi7Cp+oT/BdFtabpAXi",
+	"7LrzMPCTxjHsQcWcuz21hv12g7Ent3iwvNKNrE971catIK7nq6IyLIkLho6Ro/fNGdp7JMjsIsEwe0xU",
+	"GoZMqUkax0sPA6lRDwt6IxGgSbf4PiYcCufdhw9K3CnIspbwS6UlZF6hzXUksCXM2sqMw8Ewq/JT9RfW",
+	"Qi/Koal22i2vlU2v5bVw3FlOEv47661srS1+Vzuk5ysNk0cFHB1lZpmYRf5C/pwCMk8F7qcUv7Uas0dx",
+	"EbKcnkvBsher4kqDLoiQWevFyGw1Flmty1WypG9kyf7+cCtlcBNogCrqQKH6pkrHM65rY7ovVEAjrhtp",
+	"2yhskEY6XxrPba0XZTPQNq+FFP2ymXtVSCqcHOftAdfJapdPkf9uoLGs8okUCELVMbIhJvStjhFzMVZi",
+	"Mbyz5kAwAlr9H7CNEhbanM+Sj4RrqGWEMIdVM+VWRsKNdO9VCHSbos71NgF5uwOw24aAbbU5ActctRd1",
+	"kgOn0nwDAB0fLl6SdvD3oFNIUMNsRA2yr2tc/eD/GPTIu1x6QTmoea92/QfYq6zrtdAYN6yEj1GHxCjc",
+	"BsCaQGwMlN8SCOK96hyORFUZqot8iFODGhRX65frkurAGwlEB4j5tQu8s/m2ZqSazuZlNcW0WtySIaJ8",
+	"YSDMjFA1ErYvhfIK8FIzd9UjkJep2IwKzUPUW/58fEGaqk1XgQr/edAgdTTBLTAE1wH7lU0gOVJfQRa3",
+	"foAa0t8h4OciqF4ltKdJJ1qnPpwhnh8im1k3oFURU8VK3slNnb+bixV5R1HZI+1mdrdbmcER1sfxQbGE",
+	"8AgXttB9aWxbzvpOuD9CLtaD/kD0bwn0B+g7givggEVZwyvSvC8OCGSUitkdjhV+t90K4zdbHyz72UOe",
+	"LDeSzY6WffseZ6uKebkh0iWo4wUkjCbEAaDJGY7GmIVAZfCQQV24HI+DtIMyFTSsGENQAZoCSBXqgXcz",
+	"at/JXJBrultIuZlyWBrohk7mO2Nwvi5DbzZgbuaH1Mb8C9a7OyLminN1FzTMSDL1m0aEYLJ5o8f8/QKA",
+	"UvANROcMstcDEsaUz5wwDxqrBDgkeV0DSKPhjHVZ2toUQHNbyMxeDeHyNhTLNaiVFe7A7wFCtrkzhmKS",
+	"u8oLvjSHhDzbKiRko4vqoLHaZgxIHZjqbG3Xu1MYSm3aZUyO581BmfWuLXXclmXZxHHSzsO6UfoDQE1g",
+	"J50HNMKkiiWrbhpL7A1T6XiruwWNPp8Mor3+ZmEkbhTFu+85NMsyFN5a1LwCUasQa291IcbqdS846Qpm",
+	"stKGlk0LZeW2dNDrPKpsl7ndjZdL1EWptiLTlwSkkoxSFdNKkTAl2aKm56zQXLxm02VF3CgqxpvhFjr2",
+	"fgRAy3fLwcmQrgHHQk5qV+f+lXCcuNv6a2poVNJlIgJwrZ8ZSYXmMRmQ76lIabKsV2u5gwcH9H/YzkOo",
+	"ZCBAaS7ufkB20MKf7XIFnGeDkZZQZ/cbKkh8XrNjWLAoalIBVBoDL4GLBNgypUDs8uqsjJWp4HdB4QND",
+	"3HgVUMqNyFmrH8AQhZYUYAjtDxcvO1/QlJR5jdbHChazqA4JjZV0RiQAojbvB42wVg9jVq3m7BYGnaep",
+	"l5d53XW/3UOeQfn8xp7x34dLe79R8swR19ba5h/EuZ053JpQd29z+CKaTxwDEFU+LKiJlKe8xZola73A",
+	"/e29wEVQug1dwevO+UovL/rXHVwj1WXzbI8Ep0cfzsHvmiFIGE0DKXjGGkofQa5nGsdlvyp21PJa2GDZ",
+	"ZZr9WDvlWJP7fuXoTmkC6fEoQg2r+d3SsW3DqKkrh2F/v2ZsjpmoDo0T00xHAirwIQvPzNxU5Rm34CxI",
+	"GLwgpEtkVT3nngVwgALr75CJTEaiMLi7iAu1OhYNpfP6fr1K1Yradvv1km/1Crkr+JghW6RSvXPMEIYV",
+	"zgd5u6qcbuUrbsF/YY0dSFpzeiZ5bU4AYH/gNqJGk8H6VhaoRFsLaTu3eoffsUXVO3yIZ0AthaafbAWC",
+	"GCuRBI1VFXuVXoKqK7lpo+5VTqw6g9trhx2SYNQatQIsq6xqaDMbep+pJn2I9dy6XNim/uZNvZZm2rO1",
+	"9bIyHLdS+auVBa3K9oiHqmYFu3NbRasNnKGkDeveeYgqVl/A72SmmcMmhiu8UBg6Zl0VsskfNRL4kOvH",
+	"IlTbFKGqV20t5mwDCoSDdyhBUkPG5lTGjLSFRFSHzrAByWEk6lAO7UJtqc46SIeM1d7P+H1WnAAOGjIY",
+	"XHX4fAarOdJIrK40vYoTgbd5LFMRqZJgUMAB7/s+2a6O1R0LVUXsQQpVmetarEcF3j9XyeFBjPSaiS9V",
+	"hGoVFwAvQyFNvqHqVGluL+5bMKo6kIYiUT1yJGzsOc6qKC4eOpgWC+ClGKS7fLh42XvI0j6Vk2H0Nham",
+	"CddLI8fYcix0zv/ClkdpU4kBiw1MuFKptW4LcwQSqmVC2sEVJgoROufmNbwdQcdzmpdhpCMRqOtLBFV+",
+	"XuB9CK5sf1AsTJi2eMuOTidNECmpiFiiQvOUI1W64YpDqQYsNdsjRzBmGtqYObMjNbTiLOLeCOc5QCbR",
+	"nCW51G7EeYeTjHc7YWTP75MyBHOPnBsxxNWX4IIE/9E9Oj3p/oUtA8+GfJmnR/YbNLIgJeBmodHc0srK",
+	"UGef5xoV7pM5i2NGE5a4HcO/XjuR5fuPF7UaZt9/vKh3PyTfwpcEdwAsyHYDvKxIiFklDCfCxKD4SiZc",
+	"T2eqWI+fq5EoFBM1a97+7nywf+BqkagpVMTHTT4kZ/CbTMhx/hKsLpRfoeT0+K3RyVEHGInvP/7lnHw4",
+	"e3NoFzIQUjBDnl/GlM/UkATs0zwgbad8HxqJ3vwjAxorKF0djwRiPMHYWjgyRsfwsOayG+4sK/nVVdds",
+	"QQAOlorQaEPgy/gGpp+iu94ruRC/QUXHeRjdoMydcFpqYA6Za6R29gKuEEyOBDSNAhi9KxGGgy4tfbGM",
+	"q4vEhuua7NA0QlB4ciSWGUKCEYNrJ9h+OhLBx48fu+acMKF5CLzOHpNer5eZBeHggmgCWhe8kJ9UAMSA",
+	"qvRcTKQNVtY0BK5vD3hmaXWAkprRWctrpUm8CuXUcp2aWtR6SwW9MltspA4w6lB1rUh7lNtgRq1OFj9L",
+	"C7OLcBPB/zpLY827duNclZrhSCBVw+LhHgTTedYQ4bkQJzSjFMDNUbPM7U0gsVoVhQrgF1i8z/ALW+wO",
+	"InppAWwdE3rIlCstkyXU79ap8mz9HXM7bMi9hYFwedDeSODJ9wA3z8t4o5fH5KlObyRG4g9/IIXN5lKY",
+	"hxixHtigusASfMNbBWORKuLMD4ktE0jJJkTm+48XlsSMBLoGc1oWIOQ961io+oz3CFd/wVFUewqtczHn",
+	"X66Fw5GwHytru3GgqbbES5kMd6DyT8FzYhkKEnObhQrHpA23v4O1htwNL1z+Du6z4RxcHxYnkTGjrK1C",
+	"ExZBA5ms2TtzYTGGsgFBvzhSrMiEITRPn+75eySDu3761DGePX/XM7Ir2KXyqk49EuxMobTQz4FHgh2A",
+	"2DT/BMUrkmEKIBjtYAeQROa8t6SzGF51DxDXHabCtTKs0jBnZAEz82UkQxV04NgQIYs3z5wmsNbZ/clh",
+	"6aEgDpzMs+yZMk+s3oN7al8F1d8uMgTAzO2iwWJ///FCeQgNwYC6ZrUq2BLWFHheViJoSA58Z5xCfDRb",
+	"LhKI4zhNzGM5sWaWvo9yCtJurhyXcyEADPDvFaBWFpBzOy4jJL9fWS0RpBIIIp63zRIS0gQQSPL+DC1g",
+	"hIuRCMwygSmzC/81O5Q/OmMzygUXV9XHimnLZfKnFkzQc+WBrL0OlDhlxZqG3ooPS/2VfzA99ojbRXNa",
+	"JhgzgTIe11DJwiN7Rq2s1NFQHtnr75r/7HdIJK3in0LyegTLs8SIJ/L+BgsCuIUCig8J7mgAekEqZRHQ",
+	"XFkofxC485fVXNBkkXDN4BQGUDCtVnkmaOIFwavjN8cXx4GDbKaCBJVCDhlLJRdTSIVKlC5kYJH24NOn",
+	"TmECgJNqzvZgD8qKquzEe46cmJ6v2RLLUehkWay2Z7YTrgqC3XtYR8N8AR5vwFSEU2h7pFeUC4/MaGLE",
+	"j3zwZj/nMV2yyKrQni3AVrHVQjC569XJV7ViFZlpbkUdjMORyOaSha5bx2reAoYbjhmEvGA1MxahuPOC",
+	"rCzd0RsJQC7Piss5imRWOl9DtElBFUdVaJ1OEqam7sC8BKbvotPhtFQNxDhQKiKaRGQfTQ3WDF2IyGrM",
+	"eIPKGIe4kWV3jXnbEEFXoI+rLM9p0ZgZYRQW08pmRu1ccnJMFC3kbtqn9IqLTHp4w5XOsCWUO/oApx7s",
+	"FFDVSdvmKIC3DblI5mptG+ad/dYjp4Bej/ca3xlCDGSlDpwlpE9cjoJrruDFBdVbaWrUDaq0q9sGCuRU",
+	"LoBjRozNyVKm6Mol4AzJhsZtgVnPzgnU0CuByX7lbq0bLSt9mLuH7crByVO5zIUo51yVy6dYeP8/Arsl",
+	"bVf9rOPuU2Bh+AO4xIUiaCOBpTxcAUcOhTDzSknbFkI6NAdRx8wyDkRoDkbCXJlKcSjzQqHUGvkLF5Ea",
+	"mpn+SsyYSNu02yG/urpWv4KJ1dzdX0fi1263m/3PfFKvv/Qr8IlfaxWYaEMNJsCRx0JMeroDlrG8BMGh",
+	"zVZVAUj4eKTkZMIEBM9Zxx2OolK6yY3BfAFhuUBEQdnhRu+8vZwTaec1DZD0hFSxrmJQsfuGdbKOi8ra",
+	"r6DB/Vqp+XRodBi3Gl6mBMsEaw3ES6fVf//x4vDWelCHFv/TiiZOArlFP8TRlhnsr8B1fy274gtliLjK",
+	"KxEViW2JJ+c2PShWlEuGboVWlmb6Fej/r/XiTJYx1TnyKl7ihgcVCeJlQ8fF2k2/AkvDadf7AMi8GGRu",
+	"nH2NN5Y4tEzwbGGXhTJdZnZ7eBQ2K9Q1LJke2SdQanPosqzELurFSWYwM8eIKle7q7Fslx1dU+EuM8x9",
+	"uxgwIehYkXGq11XxgrXDKl5O6cvvKL4EAIToosDuV1X6cucg08CyyWUbMbW1/taUAzt0Cr4tAKrcrKv1",
+	"sn41Aqvtzh082EL0O1oDGv/Z3QJ3z5ura5nW9kuHGNpaOJRwxwleSgHS2QV8ZfPwACS5Vo+LlAkrVuRy",
+	"h7Yut+SVAOY0gWyrVBmSBQnqbsxkwqhOE5uiArwUy4+XyWde5yvrL39kccYpQcoEpvXMqp4Nul4WLLtv",
+	"C1n3GFKxXEAsh5Wt8pk9UQQK7SPxhXpiJCsnVrCt1Sr3222vFhfLZrSqqLOZX6HmGB3LG1Z3Vrf7PqAX",
+	"WSDdwkDyOsOVHcyZEgygsUxZU2GcIA/QR11otZ/M3rCmMme/kn1/F07omBqZ4Sqz7LUdOKFXKL4CJwQr",
+	"peQiapNNU0ssL8FyzZxn1bBzLtIBNnJLNbVN+EvhgEHJNTMvH5azoe4akiEIWQS50JZhM9QWT38mC7gG",
+	"1SH5Ryo1YGq48qMW6AGld/AUATlYUQMx01MsAbT6muUTFtrEMPGqrAFQ/UKORG7PQ2LK9SG4QtSUzplL",
+	"+g3eQuvvpD5yPWfCADficOajDsDJDFFBI4FLWzb0DOFcyVQTV+Qzk1mQgdCSIuj30cmTW0h6uYTsxlCE",
+	"rXdFbp2MQkW1WivyjkMrX49lxKGw45xhwQQwoxT2A+3bMQ+ZUKxgtD5N5DzhTNNkeWjIH1oIcbBLmRp1",
+	"OWFslhFks453MHRrlsxUoRpr3Vh+dHrS8lq2hB+A1vo9H0I+0DLXGrZ2e35vF2IN9RT8fE050ub5FWuI",
+	"//p3LCFsFrMGoQGyRObrLABq2DoVcO7aIFu5Cr6GiSlvJMqlBmrFGq0dXKeJUHmYbQCGnqCUAI+2w5Go",
+	"aB2laCh36PLYcbEsWCVsOwnDuhkFE91ILGQag0U+jiG3bpjr7GFJx/fgb240zlfnFxguVk/ONwv1BCyB",
+	"oPC65DgzgqLt2VbEz9EIgnJsIowYz2Z2hU8iOJewmy+x6ltevhmiSppA07O91JLYo2B3bNuAt85t4Cng",
+	"3nQpNfYe1XNw8sBZjP9AdQmC+rcJmPvsfcFEuKaZFHKH8iFnlS1aHy5ebu21b6pJBWFQpfMPbBEqwley",
+	"UBvX26LQNgxxvxy9dFvxi9pxgsGYwSMRyCO3MrwIcL6akRr+6yKIhFysSEJ7fgHhbjYRomk2k0TOSpPZ",
+	"JFPt84+QyQS8A8jhwPedZ5JhQYyqhGye3RKHWz3s1ZoaBFLlPfJWioguiZ4mMr2aktcJj+iyIa9pfZo9",
+	"7PzdgSwKvw3W/La75re9BnCMPDKmcmM+F/doXWyboVuWhKHbeCUMSn4BzOlBrg67WfFKrOrRfrFTff2z",
+	"16p6QTZvIo+YbHCDbN5M/kmlJcX0Nq2Y1z97rZqn5rY26h9UWtl4Ts0f1VrbYF71D7CVTLTboIH8XThb",
+	"e3jvmz7K6MPOtzTKoizNJ/3bP/lQLEpsPhq8uP2jCynfUuEiOkHm299kfCdWm8Caq/DV7u1fnaN486FQ",
+	"hBYum2UFt31ur+iZjaTBeDIIElzmMgiqMnWhEcwAkFR7BSQMKtT+aJqoudJWCqVvMtNPQ0aPFbWyX5zd",
+	"qphyRNrjJQnypFxwdjMBBdiDTo+8soXp81bBGQSanFGVWNQjHxTLfQETaZ0FMnF2dczPapLSzPDPC0lB",
+	"FTmtafHzV3ZO6RUDTNxb3st6MB+c8583+whs8K8hD2qT919ivtL9mCp8IQU7tWlwTX26V3eK6X64FBuz",
+	"l1KmYAN/WZkr+MhfHvnLI3+5H38p8Yg3Lka8Tr8LrCF/9uNnD2oUN2CMAA0HUw9mHuaOD7kQrh6M68gF",
+	"bq1gEiNRDuJCK8SVIfgJ1jfKHEa2EwzXyA1iV/yGqSy5mkcehFJWs6kJeEnAEqGhdKYNs7HMqZy32cBA",
+	"yhr51hyk4IOCQOIfUe1mSn8ro+WWdBvUREy9zff3PQTMWYcHOB+t97TtlATy4eKl50o49Htg48aoRJlq",
+	"cgAJJS2vBRFHzUrXn6YyTeKCOvgd/E3mCQ9toGwZyGPYegm1qDEkCIrGm/VhmmuZ4GfKbjkkNUDGEdiL",
+	"rW1+n/xfPTjIFmjVqje3cSzcrY+lbz5voRM1WF+QwpRtJZ9rLLi/nV6boSY0oR+UwA5WoRWUcAc2QwnY",
+	"mnk7jIgG/l0ddo8cYcoTIHhQQRhNYs5chI81dNVcsp3cx706zKkiFrgb3gQe4KzxZcAFL7Nq5wLvzi88",
+	"+lxJHa2/tCH6wmpLWo7LkPAuxNMwEbJGgIZHcedR3Pki4g5wmjuLPP4GIs9LKSYxx0S4vf4GUsspXcaS",
+	"RhdSvqEJ6Fitvf7+JqPL3N5vWcTphblFv0vFH2nvCr0ffyzg8qyQ5Jo0fSB8SDuN4l2noudyom3AxbAc",
+	"xai0nEN6hEDPDgR6gvl5QZNIQVSMi3nPAlRGooCKxrWy5aeoyy3DnrwGwDRyosvJGDYUdyTQad1VPMKY",
+	"G5pGXK+wAKB94WEFuBLr32vA3kabRo+8kzY88Dfjjo9c5JGLfGVKM96Q9R+9k/q1TMXmLKdwV0rc53fH",
+	"CMoE6AwCHSvsAMnN7ezAazbxvs9zTRtsvFnSLpZ0SxRp2wKChXS3jgevVGn4SDjSbdOVGnxKm6RdodZO",
+	"XSDkSEACH0eOU4jMbKL/f2a6QPzvaTmloeY3mxtOj/D1DNt84w9Pab7NW6lsq3x5RQC/R27xyC1+R9zi",
+	"X9Am+2emN6HW20mqjgSYHfvRa81T3WQhKWO6SWc8tDZDm5rvbLaYWgF2ucPVGG8jgYgzBYi2UvYvSOjC",
+	"QccBaNshxtLM5A2rxsUqJqJ1uDE98tIMyDCQesC0TIpRzQkzK5VCEmE5eaud5SMViuY1g7l2CqAiCOpB",
+	"gl8+wyzpCKOAiZBdOXeZpHkkXUZ0G9hSGaGvdR+zMCzVyxzjJz9nZ7jCkIlbwO4pGXsbgOnAxAlFem/Y",
+	"hbxgotJqKjJkMgg5YjRCpk+5RZhCY/N6o/KWiHqb88Jm8MONzLjbygMWXnprgeDB+Lor5/DI3x/5+7+Q",
+	"TXFbHv9oU3wIVRIJ4wqbIv5YrBnWnqO00NnWurgDnNOM534STKMX+hyMkJNUpwnmGR3aMh4uoYwL4hIR",
+	"nSgSUhGyOGZRr4AvMAQGD5bMkUB43ULCtmXjXJNUZOUdBr7fsan+RvaBpNWEX0FJwiAD/Q+8kSjCGuYw",
+	"hxnUO/lYKPrkrQACBnc3iGBcjYRDMjoECQmQG6hqSDHroGgVyiSCHA/TYWP8uun7n+7XvgM6/3aMs1yZ",
+	"4LOVAu7F9L8WXd6DamR4ch8tzI8yxaNM8ZtZmR/lkd/ItH1qy9vd1dG5g4boLySLvIUU+JLdwEbGAYaP",
+	"tYQ7I0SFzQPwopCLQ8yWnnEAtwFThMVlzpG6QppeTTVJ52UBBiaHvthaSF6TBDMSIMKUJAvy0ILFGaz4",
+	"1yVZvEZpIuYTjeTiny5E2CIQG0sRZ/b9LyVG4PF5FCMexYhHMeJRjPi9iRFnFh/QFWi7uzhhK2E2OtIv",
+	"ygByWI+DyyyAqSkxSif86oolxdQoYjOjTiBsiqmRsPU1eRyXrBsWnJacfXj37uTdnzu3JUCd2cJ+XyQH",
+	"yjS+TfrTb5/OdJaKO2Qy2a9uS2IChL9HDvfI4R6d619DwhOtAHoXc53gz3v619dziJ1fjJJn42xXxlwl",
+	"qXBxV3lJYa6nGECLQEqobxlNcCxTTbjGkNxJGsc1SHJXBY1qzWZzTdqlegsWttzB84sIA7eyfCj4gYwT",
+	"Rq8juRA9coTNKISaXCRcayZy4Cgzeiwez9Sh9aAjsKBlRySwA1Fg0gYPOugXMO2RcKB3uR5SQYjbOr7r",
+	"LBWtB1DMdMJZdDFl4jUUU9qEr7wCVE77/la8Bb9cpaPZAjGPTOWRqTwylX92xJa0NJsLoL8Py1E2ErAz",
+	"1hPJcJ0agmh+OqGhJll9gPGSnLFIhmj9A7nVReXi12BttJVvbSpvBs7FtWLxBCHrMsDLc1vYyGHYk5gh",
+	"UqBRWDMsQCww47AgWazYCjL+ykzqVvqt2Se9M9WzuGTrayFu8r9FMgSkY/MCAijjD7W/GY2KfwPqGz5o",
+	"An7Dl3YKb9kn1XbGMloW/07MihM1Z2E3TeJvRq1SYYdRq9QYvFx8YvdFJaH50mw6vtNDZLRYCtb7SVVa",
+	"wY9Kj6qj2smXowTqVE1KbORJrkoFohm6wssFFrXieNxGwVZ9dm9CeBe6USjb1Rr+8GORFCDou83kJO3v",
+	"Lt6+KUZIwNVEE8KqDVtrQDjDE5O9T8apiGx0oi3ugZcXy5ubxxaTkMy5ELbaCmZI4QjmNLw2u4RW/N6q",
+	"q3cOA9nwAv5EbyiOvHwNd57+G3ktE2JxHAkXmAELw4sZVeZaMdKwKL03Jy+P350f9/QnTZ7ubH8u8e/K",
+	"WfyqTo7dWrzUVvKv36bms2Srxqw8OgPfB9mcuTKsFkGbhFQgUSffXVyc9sgrh1AKafskYnPDIETIEX+l",
+	"djS+sx3fF8pN2VraLXm9uQMGO1+1426KXBEa8xv2Ne/9G37DhBnsPJHj4h7jxtpdLhb5WW9mpLP87AB0",
+	"ZLViUCjFDQN8aC0RKD9TB6FIkyt4YRoyKmbSuPvv50wcnZ6Y7+99AlxhsrUIqw14qp8bSIEtr+i1PnWv",
+	"ZNc+NH32zujirUVXWHFs7Jyy5fuaj01ZlqOK2J1ooBDF/V9/dnC5n4CTl1fPzXipManW/GPdmfjb0ds3",
+	"250JN7IveyZ+j7tu17ph17GC2Mr9BhgWVcIARwBwI/o7jPAecdwDqmgheqjF9PZy7HMAG6/UNQrOGI24",
+	"gKIPEFDQHDvgWXh5i03cIYLOHCLxhPLY/Bv4kVqhG5zhNO+NJwp9QDQIrohlSKbdiGd/aLswObdyzAuW",
+	"e3P+la1O06k8iuMS+y0v/D/9fGaq85dc3gJ6/DArLR0xGsUccK4R4b+0BULqywfdBk2MYIr6fbYfyxq2",
+	"va2AlshUM6ITOpnwkBid9gF3aq3waOewRoIof/5LqWjtDz9+9sqFh3/48bPpATSFVbDVsQxpbLSR8NpI",
+	"rMGMXoPmEZA2GpsBAX/MYrkwbyXaJgwXClkmWAIJRg3aR47CPtzZ6Q+e9fye3+sPn/vP/VYD2vGUkZks",
+	"dm/+Ckj7NOFq1jkEfcLQkbPjo1dvj4F1BVi6KiDORusqTulUoZi7Ygx7ft8Hl6Rd22YINFtoqVIAtQRj",
+	"aHGycqdyfWLHVfcwVkQtZvLYVsC8VG/gZQXuU0sZK9J2dhfuwOGjTq8MA97QViaeuqqohaMGbVbKCxSb",
+	"tOevaetKbMwamzKDVFn1Wd8HcLzPP37+PwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -44,7 +44,12 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Get a schedule */
+        /**
+         * Get a schedule
+         * @description One of the caller's schedules with its counters (runs, tokens, cost), its pause and resume
+         *     history and its next firing times. Another user's or tenant's schedule, and a deleted
+         *     one, is 404 `not-found`.
+         */
         get: operations["getSchedule"];
         /**
          * Update a schedule (partial)
@@ -164,7 +169,7 @@ export interface paths {
                 id: components["parameters"]["ScheduleId"];
                 /**
                  * @description The run's id (`id` of a `Run`).
-                 * @example 9a0e7c41-2b6d-4f3e-8a15-c7d2e4b90f16
+                 * @example 5d3b9f20-8e4a-4c61-b7d9-0a2f6e1c8b47
                  */
                 run_id: components["parameters"]["RunId"];
             };
@@ -413,7 +418,7 @@ export interface components {
          *     A run is FAILED only when its attempts are exhausted, when no time is left for another
          *     attempt, or when the failure cannot be cured by retrying (a budget refusal, a 4xx
          *     answer). Each attempt's error, tokens and cost are kept (see the run detail); the cost
-         *     of failed attempts counts.
+         *     of failed attempts counts. In a schedule every field is present.
          * @example {
          *       "max_attempts": 3,
          *       "initial_backoff_seconds": 10,
@@ -421,6 +426,34 @@ export interface components {
          *     }
          */
         RetryPolicy: {
+            /**
+             * @description Attempts per run, including the first; 1 means no retry.
+             * @example 3
+             */
+            max_attempts: number;
+            /**
+             * @description Wait before the second attempt.
+             * @example 10
+             */
+            initial_backoff_seconds: number;
+            /**
+             * @description Longest wait between attempts.
+             * @example 300
+             */
+            max_backoff_seconds: number;
+        };
+        /**
+         * @description A retry policy as sent on create or update (see `RetryPolicy` for what it does). It is
+         *     always taken whole: on update it **replaces** the schedule's policy, it is not merged
+         *     with it, so a backoff left out takes its default below, not the schedule's current
+         *     value. Without `retry_policy` a new schedule gets 3 attempts, 10 s and 300 s.
+         * @example {
+         *       "max_attempts": 3,
+         *       "initial_backoff_seconds": 10,
+         *       "max_backoff_seconds": 300
+         *     }
+         */
+        RetryPolicyRequest: {
             /**
              * @description Attempts per run, including the first; 1 means no retry.
              * @example 3
@@ -597,8 +630,25 @@ export interface components {
              * @example 600
              */
             timeout_seconds?: number;
+            /**
+             * @description What performs each run. Default: the server's configured default executor
+             *     (`EXECUTOR_DEFAULT`, `http` unless configured otherwise), which the created
+             *     schedule's `executor` shows.
+             */
             executor?: components["schemas"]["Executor"];
-            retry_policy?: components["schemas"]["RetryPolicy"];
+            /**
+             * @description How a failed run is retried. Default when absent: 3 attempts, 10 s, 300 s.
+             * @default {
+             *       "max_attempts": 3,
+             *       "initial_backoff_seconds": 10,
+             *       "max_backoff_seconds": 300
+             *     }
+             */
+            retry_policy?: components["schemas"]["RetryPolicyRequest"];
+            /**
+             * @description What happens when a firing comes while the previous run is still going.
+             * @default SKIP
+             */
             overlap_policy?: components["schemas"]["OverlapPolicy"];
             /**
              * @description Pause the schedule after this many consecutive runs that did not complete (FAILED,
@@ -610,7 +660,7 @@ export interface components {
             pause_after_failures?: number;
         };
         /** @description Result of creating a schedule. */
-        CreateScheduleResponse: {
+        ScheduleCreated: {
             /**
              * Format: uuid
              * @description Id of the new schedule; also in the `Location` header.
@@ -694,7 +744,11 @@ export interface components {
              */
             timeout_seconds?: number;
             executor?: components["schemas"]["Executor"];
-            retry_policy?: components["schemas"]["RetryPolicy"];
+            /**
+             * @description A new retry policy. It replaces the current one whole (no merge): a backoff left out
+             *     takes its default (10 s, 300 s), not the schedule's current value.
+             */
+            retry_policy?: components["schemas"]["RetryPolicyRequest"];
             overlap_policy?: components["schemas"]["OverlapPolicy"];
             /**
              * @description New number of consecutive failed runs after which to pause the schedule;
@@ -721,9 +775,10 @@ export interface components {
         /** @description A schedule as stored. Every property is always present; nullable ones are `null` when unset. */
         Schedule: {
             /**
-             * @description The next five firing times, RFC 3339 in the schedule's zone offset; empty while the
-             *     schedule is paused. The first is `next_run_at`. Same semantics as
-             *     `GET /api/v1/cron/preview`.
+             * @description The next five firing times, RFC 3339 in the schedule's zone offset (for reading);
+             *     empty while the schedule is paused. The first is the same instant as `next_run_at`,
+             *     which like every other timestamp of a schedule is in UTC (`Z`): compare them as
+             *     instants, not as strings. Same semantics as `GET /api/v1/cron/preview`.
              * @example [
              *       "2026-11-30T09:00:00+01:00",
              *       "2026-12-01T09:00:00+01:00"
@@ -819,7 +874,7 @@ export interface components {
             last_run_at: string | null;
             /**
              * Format: date-time
-             * @description When the schedule runs next; null while paused.
+             * @description When the schedule runs next, in UTC (`Z`); the same instant as `next_runs[0]`. Null while paused.
              * @example 2026-11-30T08:00:00Z
              */
             next_run_at: string | null;
@@ -941,7 +996,7 @@ export interface components {
             id: string;
             /**
              * @description Id of the Temporal workflow that performed the run (useful for support).
-             * @example sched-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
+             * @example scheduled-run-3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05-2026-11-27T08:00:00Z
              */
             workflow_id: string;
             /**
@@ -1009,8 +1064,9 @@ export interface components {
             /**
              * @description The executor that performed the run (see `Executor`); null for runs recorded before executors were chosen per schedule.
              * @example llm
+             * @enum {string|null}
              */
-            executor: string | null;
+            executor: "llm" | "http" | "workflow" | "echo" | null;
             /**
              * Format: int64
              * @description Input tokens of all attempts.
@@ -1073,7 +1129,7 @@ export interface components {
              * @description Stable URI identifying the kind of problem, `https://schedsvc.dev/problems/<kind>`:
              *     `invalid-request` (400: malformed JSON, schema violation, bad parameter),
              *     `unknown-field` (400: a JSON field the schema does not declare),
-             *     `unauthorized` (401: missing or invalid bearer token),
+             *     `unauthorized` (401: no credentials, an invalid JWT, or an unknown or revoked API key),
              *     `not-found` (404: no such schedule for this user and tenant, including another
              *     user's or tenant's and deleted ones; or no such endpoint),
              *     `method-not-allowed` (405: the path does not take this method; see `Allow`),
@@ -1087,9 +1143,11 @@ export interface components {
              *     `invalid-field` (422: any other domain rule),
              *     `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
              *     `internal` (500: unexpected error; generic message).
+             *     New kinds may be added in later versions: treat an unknown `type` by its `status`.
              * @example https://schedsvc.dev/problems/invalid-cron
+             * @enum {string}
              */
-            type: string;
+            type: "https://schedsvc.dev/problems/invalid-request" | "https://schedsvc.dev/problems/unknown-field" | "https://schedsvc.dev/problems/unauthorized" | "https://schedsvc.dev/problems/not-found" | "https://schedsvc.dev/problems/method-not-allowed" | "https://schedsvc.dev/problems/schedule-limit-reached" | "https://schedsvc.dev/problems/idempotency-in-progress" | "https://schedsvc.dev/problems/idempotency-key-reused" | "https://schedsvc.dev/problems/rate-limited" | "https://schedsvc.dev/problems/body-too-large" | "https://schedsvc.dev/problems/unsupported-media-type" | "https://schedsvc.dev/problems/invalid-cron" | "https://schedsvc.dev/problems/unknown-timezone" | "https://schedsvc.dev/problems/interval-too-short" | "https://schedsvc.dev/problems/budget-exceeded" | "https://schedsvc.dev/problems/invalid-field" | "https://schedsvc.dev/problems/service-unavailable" | "https://schedsvc.dev/problems/internal";
             /**
              * @description Short human-readable summary of the kind; the same for every occurrence of a `type`.
              * @example Invalid cron expression
@@ -1172,8 +1230,9 @@ export interface components {
     };
     responses: {
         /**
-         * @description The request is malformed: invalid JSON, a schema violation, a bad path or query parameter
-         *     (`invalid-request`), or an undeclared JSON field (`unknown-field`).
+         * @description A bad path, query or header parameter (`invalid-request`), e.g. a malformed id, an
+         *     out-of-range `page_size`, a cursor this API never issued or a malformed
+         *     `Idempotency-Key`; `errors` lists the offending parameters.
          */
         BadRequest: {
             headers: {
@@ -1191,7 +1250,32 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Missing, malformed, expired or wrongly signed bearer token (`unauthorized`). */
+        /**
+         * @description The request is malformed (`invalid-request`): invalid JSON, a body that breaks the schema
+         *     (a missing required field, a wrong type, a value out of range or not in an enum, `null`),
+         *     or a bad path or header parameter; or the body has a field the schema does not declare
+         *     (`unknown-field`; names are case-sensitive). `errors` lists the offending fields.
+         */
+        BadRequestBody: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description No credentials, a malformed, expired or wrongly signed JWT, or an unknown or revoked API
+         *     key (`unauthorized`).
+         */
         Unauthorized: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1342,11 +1426,83 @@ export interface components {
             };
         };
         /**
-         * @description The request is well-formed but breaks a domain rule: `invalid-cron`, `unknown-timezone`,
-         *     `interval-too-short`, `budget-exceeded` or `invalid-field`; or the `Idempotency-Key` was
-         *     already used for a different request (`idempotency-key-reused`).
+         * @description **422** — the request is well-formed but breaks a domain rule: `invalid-cron`,
+         *     `unknown-timezone`, `interval-too-short`, `budget-exceeded` or `invalid-field` (an executor
+         *     the server does not enable, `max_backoff_seconds` below `initial_backoff_seconds`, a blank
+         *     name or query); or the `Idempotency-Key` was already used for a different request
+         *     (`idempotency-key-reused`). Nothing was created.
+         *     Declared as `default` rather than `422` on purpose: a mock (Prism) answers a request
+         *     that breaks the schema with a declared 422 before a 400, while this server answers it 400.
          */
-        UnprocessableEntity: {
+        CreateRejected: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description **422** — the update is well-formed but breaks a domain rule: `invalid-cron`,
+         *     `unknown-timezone`, `interval-too-short`, `budget-exceeded` or `invalid-field` (e.g.
+         *     `task_context` together with `clear_task_context: true`, an executor the server does not
+         *     enable). Nothing was changed.
+         *     Declared as `default` rather than `422` on purpose: a mock (Prism) answers a request
+         *     that breaks the schema with a declared 422 before a 400, while this server answers it 400.
+         */
+        UpdateRejected: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description **422** — the expression or zone is refused exactly as create would refuse it:
+         *     `invalid-cron`, `unknown-timezone` or `interval-too-short`.
+         *     Declared as `default` rather than `422` on purpose: a mock (Prism) answers a request
+         *     that breaks the schema with a declared 422 before a 400, while this server answers it 400.
+         */
+        PreviewRejected: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description **422** `idempotency-key-reused` — the `Idempotency-Key` was already used for a different
+         *     method, path or body; nothing was done. Use a new key for a new request.
+         *     Declared as `default` rather than `422` on purpose: a mock (Prism) answers a request
+         *     that breaks the schema with a declared 422 before a 400, while this server answers it 400.
+         */
+        IdempotencyKeyReused: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1489,7 +1645,9 @@ export interface components {
          *     successful answer is kept for 24 hours for this user, tenant and key and replayed to every
          *     retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
          *     key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-         *     still in progress is 409 `idempotency-in-progress`.
+         *     still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+         *     `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+         *     rather than declared on each response so that mocks do not put it on every answer.)
          * @example 5f0c7a9e-1d2b-4c3e-8f4a-6b5d7e9f0a1c
          */
         IdempotencyKey: string;
@@ -1500,7 +1658,7 @@ export interface components {
         ScheduleId: string;
         /**
          * @description The run's id (`id` of a `Run`).
-         * @example 9a0e7c41-2b6d-4f3e-8a15-c7d2e4b90f16
+         * @example 5d3b9f20-8e4a-4c61-b7d9-0a2f6e1c8b47
          */
         RunId: string;
         /**
@@ -1600,12 +1758,6 @@ export interface components {
          * @example 1
          */
         "X-RateLimit-Reset": number;
-        /**
-         * @description `true` when this response is the stored answer to an earlier request with the same
-         *     `Idempotency-Key`; nothing was changed by this request. Absent otherwise.
-         * @example true
-         */
-        "Idempotent-Replayed": "true";
     };
     pathItems: never;
 }
@@ -1677,7 +1829,9 @@ export interface operations {
                  *     successful answer is kept for 24 hours for this user, tenant and key and replayed to every
                  *     retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
                  *     key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-                 *     still in progress is 409 `idempotency-in-progress`.
+                 *     still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+                 *     `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+                 *     rather than declared on each response so that mocks do not put it on every answer.)
                  * @example 5f0c7a9e-1d2b-4c3e-8f4a-6b5d7e9f0a1c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -1691,7 +1845,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Schedule created. */
+            /** @description Schedule created. A replay of an earlier answer (same `Idempotency-Key`) carries `Idempotent-Replayed: true`. */
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1702,7 +1856,6 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     /**
                      * @description Path of the new schedule, `/api/v1/schedules/{id}`.
                      * @example /api/v1/schedules/3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
@@ -1718,18 +1871,18 @@ export interface operations {
                      *       "next_run_at": "2026-11-30T08:00:00Z"
                      *     }
                      */
-                    "application/json": components["schemas"]["CreateScheduleResponse"];
+                    "application/json": components["schemas"]["ScheduleCreated"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            400: components["responses"]["BadRequestBody"];
             401: components["responses"]["Unauthorized"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["CreateRejected"];
         };
     };
     getSchedule: {
@@ -1808,15 +1961,15 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            400: components["responses"]["BadRequestBody"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UpdateRejected"];
         };
     };
     deleteSchedule: {
@@ -1828,7 +1981,9 @@ export interface operations {
                  *     successful answer is kept for 24 hours for this user, tenant and key and replayed to every
                  *     retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
                  *     key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-                 *     still in progress is 409 `idempotency-in-progress`.
+                 *     still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+                 *     `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+                 *     rather than declared on each response so that mocks do not put it on every answer.)
                  * @example 5f0c7a9e-1d2b-4c3e-8f4a-6b5d7e9f0a1c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -1844,7 +1999,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted. No body. */
+            /** @description Deleted. No body. A replay of an earlier answer (same `Idempotency-Key`) carries `Idempotent-Replayed: true`. */
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1855,7 +2010,6 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1864,10 +2018,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["IdempotencyConflict"];
-            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["IdempotencyKeyReused"];
         };
     };
     pauseSchedule: {
@@ -1879,7 +2033,9 @@ export interface operations {
                  *     successful answer is kept for 24 hours for this user, tenant and key and replayed to every
                  *     retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
                  *     key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-                 *     still in progress is 409 `idempotency-in-progress`.
+                 *     still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+                 *     `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+                 *     rather than declared on each response so that mocks do not put it on every answer.)
                  * @example 5f0c7a9e-1d2b-4c3e-8f4a-6b5d7e9f0a1c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -1904,7 +2060,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The schedule, now PAUSED. */
+            /** @description The schedule, now PAUSED. A replay of an earlier answer (same `Idempotency-Key`) carries `Idempotent-Replayed: true`. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1915,23 +2071,22 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            400: components["responses"]["BadRequestBody"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["IdempotencyConflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["IdempotencyKeyReused"];
         };
     };
     resumeSchedule: {
@@ -1943,7 +2098,9 @@ export interface operations {
                  *     successful answer is kept for 24 hours for this user, tenant and key and replayed to every
                  *     retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
                  *     key for a different request is 422 `idempotency-key-reused`; a retry while the first is
-                 *     still in progress is 409 `idempotency-in-progress`.
+                 *     still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+                 *     `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+                 *     rather than declared on each response so that mocks do not put it on every answer.)
                  * @example 5f0c7a9e-1d2b-4c3e-8f4a-6b5d7e9f0a1c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -1968,7 +2125,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The schedule, now ACTIVE. */
+            /** @description The schedule, now ACTIVE. A replay of an earlier answer (same `Idempotency-Key`) carries `Idempotent-Replayed: true`. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1979,23 +2136,22 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            400: components["responses"]["BadRequestBody"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["IdempotencyConflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["IdempotencyKeyReused"];
         };
     };
     listScheduleRuns: {
@@ -2069,7 +2225,7 @@ export interface operations {
                 id: components["parameters"]["ScheduleId"];
                 /**
                  * @description The run's id (`id` of a `Run`).
-                 * @example 9a0e7c41-2b6d-4f3e-8a15-c7d2e4b90f16
+                 * @example 5d3b9f20-8e4a-4c61-b7d9-0a2f6e1c8b47
                  */
                 run_id: components["parameters"]["RunId"];
             };
@@ -2166,10 +2322,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["PreviewRejected"];
         };
     };
     getHealthz: {
