@@ -75,14 +75,22 @@ node:
 	@command -v node >/dev/null && command -v npm >/dev/null || { apt-get update && apt-get install -y nodejs npm; }
 
 ## check-docs-asset: the Redoc bundle committed in server/docs is the pinned npm package's
-check-docs-asset: node
-	cd server/docs && $(NPM_CI) --omit=peer
+check-docs-asset: server/docs/node_modules/.package-lock.json
 	cmp server/docs/redoc.standalone.js server/docs/node_modules/redoc/bundles/redoc.standalone.js
 	cmp server/docs/redoc.standalone.js.LICENSE.txt server/docs/node_modules/redoc/bundles/redoc.standalone.js.LICENSE.txt
 
 ## sdk: the TypeScript client: install its pinned tools, regenerate its types from the spec, tsc --strict
-sdk: node
-	cd sdk/typescript && $(NPM_CI) && npm run generate && npm run build
+sdk: sdk/typescript/node_modules/.package-lock.json
+	cd sdk/typescript && npm run generate && npm run build
+
+# `npm ci` again only when a lockfile changes.
+server/docs/node_modules/.package-lock.json: server/docs/package.json server/docs/package-lock.json | node
+	cd server/docs && $(NPM_CI) --omit=peer
+	@touch $@
+
+sdk/typescript/node_modules/.package-lock.json: sdk/typescript/package.json sdk/typescript/package-lock.json | node
+	cd sdk/typescript && $(NPM_CI)
+	@touch $@
 
 ## check-examples: the Go client example builds as a module of its own, as a user's would
 check-examples:
