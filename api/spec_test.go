@@ -38,6 +38,10 @@ var expectedOperations = map[string]string{
 	"GET /api/v1/cron/preview":                 "previewCron",
 	"GET /healthz":                             "getHealthz",
 	"GET /readyz":                              "getReadyz",
+	"GET /openapi.yaml":                        "getOpenAPIYAML",
+	"GET /openapi.json":                        "getOpenAPIJSON",
+	"GET /docs":                                "getDocs",
+	"GET /docs/redoc.standalone.js":            "getDocsScript",
 }
 
 // nonProblemErrors lists error responses that deliberately are not problem+json.

@@ -1,13 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
 
+	contract "schedsvc/api"
 	"schedsvc/gen/api"
 	"schedsvc/ptrutil"
 	"schedsvc/schedules"
+	"schedsvc/server/docs"
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -239,4 +242,24 @@ func setIf[T any](dst *T, v *T) {
 	if v != nil {
 		*dst = *v
 	}
+}
+
+func (s *Server) GetOpenAPIYAML(context.Context, api.GetOpenAPIYAMLRequestObject) (api.GetOpenAPIYAMLResponseObject, error) {
+	return api.GetOpenAPIYAML200ApplicationyamlResponse{Body: bytes.NewReader(contract.YAML), ContentLength: int64(len(contract.YAML))}, nil
+}
+
+func (s *Server) GetOpenAPIJSON(context.Context, api.GetOpenAPIJSONRequestObject) (api.GetOpenAPIJSONResponseObject, error) {
+	return api.GetOpenAPIJSON200JSONResponse{Body: s.contractJSON}, nil
+}
+
+func (s *Server) GetDocs(context.Context, api.GetDocsRequestObject) (api.GetDocsResponseObject, error) {
+	return api.GetDocs200TexthtmlResponse{
+		Body:          bytes.NewReader(docs.Page),
+		ContentLength: int64(len(docs.Page)),
+		Headers:       api.GetDocs200ResponseHeaders{ContentSecurityPolicy: docs.ContentSecurityPolicy},
+	}, nil
+}
+
+func (s *Server) GetDocsScript(context.Context, api.GetDocsScriptRequestObject) (api.GetDocsScriptResponseObject, error) {
+	return api.GetDocsScript200TextjavascriptResponse{Body: bytes.NewReader(docs.Script), ContentLength: int64(len(docs.Script))}, nil
 }

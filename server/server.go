@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
+	contract "schedsvc/api"
 	"schedsvc/config"
 	"schedsvc/gen/api"
 	"schedsvc/problem"
@@ -52,14 +53,20 @@ type Server struct {
 	manager *schedules.Manager
 	ready   readiness
 	log     *slog.Logger
+	// contractJSON is api/openapi.yaml converted once, for /openapi.json.
+	contractJSON []byte
 }
 
 // NewServer assembles the handler: request id and logging around
 // everything; for /api/v1, auth → body limit → request validation → rate
 // limit → idempotency → strict handler → manager. Health endpoints are
-// neither authenticated nor limited.
+// neither authenticated nor limited, nor are the contract and its docs page.
 func NewServer(d Deps) (http.Handler, error) {
 	doc, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	contractJSON, err := contract.JSON()
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +80,8 @@ func NewServer(d Deps) (http.Handler, error) {
 		manager: d.Manager,
 		ready:   readiness{postgres: d.Store, redis: d.Redis, temporal: d.Temporal},
 		log:     d.Log,
+
+		contractJSON: contractJSON,
 	}
 	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -93,7 +102,7 @@ func NewServer(d Deps) (http.Handler, error) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/api/"):
 			protected.ServeHTTP(w, r)
-		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz":
+		case publicPaths[r.URL.Path]:
 			v.middleware(routes).ServeHTTP(w, r)
 		default:
 			writeProblem(w, r, problem.NotFound, "no such endpoint", nil)
@@ -109,6 +118,17 @@ func NewServer(d Deps) (http.Handler, error) {
 		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
 	), nil
+}
+
+// publicPaths are the operations outside /api that answer without
+// credentials or rate limits (the spec declares them with security: []).
+var publicPaths = map[string]bool{
+	"/healthz":                  true,
+	"/readyz":                   true,
+	"/openapi.yaml":             true,
+	"/openapi.json":             true,
+	"/docs":                     true,
+	"/docs/redoc.standalone.js": true,
 }
 
 // readiness asks each dependency whether it answers, all at once, each

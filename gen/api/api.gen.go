@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -1653,12 +1655,41 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 	GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetDocs API reference (HTML)
+	//
+	// This contract rendered by Redoc. The page and its script are served by the service
+	// itself; its `Content-Security-Policy` lets it load nothing from anywhere else.
+	//
+	// Corresponds with GET /docs (the `GetDocs` operationId).
+	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDocsScript Redoc script of the documentation page
+	//
+	// The Redoc standalone bundle the `/docs` page runs (the version pinned in `server/docs/package.json`).
+	//
+	// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
+	GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealthz Liveness probe
 	//
 	// 200 whenever the process can serve HTTP. Does not check dependencies.
 	//
 	// Corresponds with GET /healthz (the `GetHealthz` operationId).
 	GetHealthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenAPIJSON This contract as JSON
+	//
+	// The same document as `/openapi.yaml`, converted to JSON with its keys in the same order.
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+	GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenAPIYAML This contract as YAML
+	//
+	// The service's `api/openapi.yaml`, byte for byte.
+	//
+	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+	GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReadyz Readiness probe
 	//
@@ -1958,6 +1989,41 @@ func (c *Client) GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId,
 	return c.Client.Do(req)
 }
 
+// GetDocs API reference (HTML)
+//
+// This contract rendered by Redoc. The page and its script are served by the service
+// itself; its `Content-Security-Policy` lets it load nothing from anywhere else.
+//
+// Corresponds with GET /docs (the `GetDocs` operationId).
+func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDocsScript Redoc script of the documentation page
+//
+// The Redoc standalone bundle the `/docs` page runs (the version pinned in `server/docs/package.json`).
+//
+// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
+func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsScriptRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealthz Liveness probe
 //
 // 200 whenever the process can serve HTTP. Does not check dependencies.
@@ -1965,6 +2031,40 @@ func (c *Client) GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId,
 // Corresponds with GET /healthz (the `GetHealthz` operationId).
 func (c *Client) GetHealthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenAPIJSON This contract as JSON
+//
+// The same document as `/openapi.yaml`, converted to JSON with its keys in the same order.
+//
+// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+func (c *Client) GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAPIJSONRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenAPIYAML This contract as YAML
+//
+// The service's `api/openapi.yaml`, byte for byte.
+//
+// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAPIYAMLRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2604,6 +2704,60 @@ func NewGetScheduleRunRequest(server string, id ScheduleId, runId RunId) (*http.
 	return req, nil
 }
 
+// NewGetDocsRequest constructs an http.Request for the GetDocs method
+func NewGetDocsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDocsScriptRequest constructs an http.Request for the GetDocsScript method
+func NewGetDocsScriptRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs/redoc.standalone.js")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthzRequest constructs an http.Request for the GetHealthz method
 func NewGetHealthzRequest(server string) (*http.Request, error) {
 	var err error
@@ -2614,6 +2768,60 @@ func NewGetHealthzRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/healthz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenAPIJSONRequest constructs an http.Request for the GetOpenAPIJSON method
+func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenAPIYAMLRequest constructs an http.Request for the GetOpenAPIYAML method
+func NewGetOpenAPIYAMLRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.yaml")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2863,6 +3071,25 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 	GetScheduleRunWithResponse(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*GetScheduleRunClientResponse, error)
 
+	// GetDocsWithResponse API reference (HTML)
+	//
+	// This contract rendered by Redoc. The page and its script are served by the service
+	// itself; its `Content-Security-Policy` lets it load nothing from anywhere else.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /docs (the `GetDocs` operationId).
+	GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsClientResponse, error)
+
+	// GetDocsScriptWithResponse Redoc script of the documentation page
+	//
+	// The Redoc standalone bundle the `/docs` page runs (the version pinned in `server/docs/package.json`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
+	GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptClientResponse, error)
+
 	// GetHealthzWithResponse Liveness probe
 	//
 	// 200 whenever the process can serve HTTP. Does not check dependencies.
@@ -2871,6 +3098,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /healthz (the `GetHealthz` operationId).
 	GetHealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthzClientResponse, error)
+
+	// GetOpenAPIJSONWithResponse This contract as JSON
+	//
+	// The same document as `/openapi.yaml`, converted to JSON with its keys in the same order.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+	GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONClientResponse, error)
+
+	// GetOpenAPIYAMLWithResponse This contract as YAML
+	//
+	// The service's `api/openapi.yaml`, byte for byte.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+	GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLClientResponse, error)
 
 	// GetReadyzWithResponse Readiness probe
 	//
@@ -4962,6 +5207,131 @@ func (r GetScheduleRunClientResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsClientResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
+type GetDocsClientResponse200Headers struct {
+	ContentSecurityPolicy string
+	XRequestId            string
+}
+
+// GetDocsClientResponse500Headers the declared response headers of an HTTP 500 response for GetDocs
+type GetDocsClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type GetDocsClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsClientResponse200Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetDocsClientResponse500Headers
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDocsClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDocsScriptClientResponse200Headers the declared response headers of an HTTP 200 response for GetDocsScript
+type GetDocsScriptClientResponse200Headers struct {
+	XRequestId string
+}
+
+// GetDocsScriptClientResponse500Headers the declared response headers of an HTTP 500 response for GetDocsScript
+type GetDocsScriptClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type GetDocsScriptClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsScriptClientResponse200Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetDocsScriptClientResponse500Headers
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDocsScriptClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsScriptClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsScriptClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsScriptClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsScriptClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthzClientResponse200Headers the declared response headers of an HTTP 200 response for GetHealthz
 type GetHealthzClientResponse200Headers struct {
 	XRequestId string
@@ -5025,6 +5395,144 @@ func (r GetHealthzClientResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthzClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOpenAPIJSONClientResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIJSON
+type GetOpenAPIJSONClientResponse200Headers struct {
+	XRequestId string
+}
+
+// GetOpenAPIJSONClientResponse500Headers the declared response headers of an HTTP 500 response for GetOpenAPIJSON
+type GetOpenAPIJSONClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type GetOpenAPIJSONClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *json.RawMessage
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOpenAPIJSONClientResponse200Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetOpenAPIJSONClientResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOpenAPIJSONClientResponse) GetJSON200() *json.RawMessage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOpenAPIJSONClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenAPIJSONClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenAPIJSONClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenAPIJSONClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenAPIJSONClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOpenAPIYAMLClientResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIYAML
+type GetOpenAPIYAMLClientResponse200Headers struct {
+	XRequestId string
+}
+
+// GetOpenAPIYAMLClientResponse500Headers the declared response headers of an HTTP 500 response for GetOpenAPIYAML
+type GetOpenAPIYAMLClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type GetOpenAPIYAMLClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// YAML200 the response for an HTTP 200 `application/yaml` response
+	YAML200 *map[string]interface{}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOpenAPIYAMLClientResponse200Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetOpenAPIYAMLClientResponse500Headers
+}
+
+// GetYAML200 returns the response for an HTTP 200 `application/yaml` response
+func (r GetOpenAPIYAMLClientResponse) GetYAML200() *map[string]interface{} {
+	return r.YAML200
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOpenAPIYAMLClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenAPIYAMLClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenAPIYAMLClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenAPIYAMLClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenAPIYAMLClientResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5359,6 +5867,37 @@ func (c *ClientWithResponses) GetScheduleRunWithResponse(ctx context.Context, id
 	return ParseGetScheduleRunClientResponse(rsp)
 }
 
+// GetDocsWithResponse API reference (HTML)
+//
+// This contract rendered by Redoc. The page and its script are served by the service
+// itself; its `Content-Security-Policy` lets it load nothing from anywhere else.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /docs (the `GetDocs` operationId).
+func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsClientResponse, error) {
+	rsp, err := c.GetDocs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsClientResponse(rsp)
+}
+
+// GetDocsScriptWithResponse Redoc script of the documentation page
+//
+// The Redoc standalone bundle the `/docs` page runs (the version pinned in `server/docs/package.json`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
+func (c *ClientWithResponses) GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptClientResponse, error) {
+	rsp, err := c.GetDocsScript(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsScriptClientResponse(rsp)
+}
+
 // GetHealthzWithResponse Liveness probe
 //
 // 200 whenever the process can serve HTTP. Does not check dependencies.
@@ -5372,6 +5911,36 @@ func (c *ClientWithResponses) GetHealthzWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetHealthzClientResponse(rsp)
+}
+
+// GetOpenAPIJSONWithResponse This contract as JSON
+//
+// The same document as `/openapi.yaml`, converted to JSON with its keys in the same order.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+func (c *ClientWithResponses) GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONClientResponse, error) {
+	rsp, err := c.GetOpenAPIJSON(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenAPIJSONClientResponse(rsp)
+}
+
+// GetOpenAPIYAMLWithResponse This contract as YAML
+//
+// The service's `api/openapi.yaml`, byte for byte.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLClientResponse, error) {
+	rsp, err := c.GetOpenAPIYAML(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenAPIYAMLClientResponse(rsp)
 }
 
 // GetReadyzWithResponse Readiness probe
@@ -10943,6 +11512,209 @@ func ParseGetScheduleRunClientResponse(rsp *http.Response) (*GetScheduleRunClien
 	return response, nil
 }
 
+// ParseGetDocsClientResponse parses an HTTP response from a GetDocsWithResponse call
+func ParseGetDocsClientResponse(rsp *http.Response) (*GetDocsClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsClientResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetDocsClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDocsScriptClientResponse parses an HTTP response from a GetDocsScriptWithResponse call
+func ParseGetDocsScriptClientResponse(rsp *http.Response) (*GetDocsScriptClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsScriptClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsScriptClientResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetDocsScriptClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthzClientResponse parses an HTTP response from a GetHealthzWithResponse call
 func ParseGetHealthzClientResponse(rsp *http.Response) (*GetHealthzClientResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10986,6 +11758,216 @@ func ParseGetHealthzClientResponse(rsp *http.Response) (*GetHealthzClientRespons
 		response.Headers200 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetHealthzClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenAPIJSONClientResponse parses an HTTP response from a GetOpenAPIJSONWithResponse call
+func ParseGetOpenAPIJSONClientResponse(rsp *http.Response) (*GetOpenAPIJSONClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenAPIJSONClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest json.RawMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOpenAPIJSONClientResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetOpenAPIJSONClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenAPIYAMLClientResponse parses an HTTP response from a GetOpenAPIYAMLWithResponse call
+func ParseGetOpenAPIYAMLClientResponse(rsp *http.Response) (*GetOpenAPIYAMLClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenAPIYAMLClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.YAML200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOpenAPIYAMLClientResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetOpenAPIYAMLClientResponse500Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -11202,9 +12184,21 @@ type ServerInterface interface {
 	// GetScheduleRun Get one run in full
 	// (GET /api/v1/schedules/{id}/runs/{run_id})
 	GetScheduleRun(w http.ResponseWriter, r *http.Request, id ScheduleId, runId RunId)
+	// GetDocs API reference (HTML)
+	// (GET /docs)
+	GetDocs(w http.ResponseWriter, r *http.Request)
+	// GetDocsScript Redoc script of the documentation page
+	// (GET /docs/redoc.standalone.js)
+	GetDocsScript(w http.ResponseWriter, r *http.Request)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(w http.ResponseWriter, r *http.Request)
+	// GetOpenAPIJSON This contract as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(w http.ResponseWriter, r *http.Request)
+	// GetOpenAPIYAML This contract as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(w http.ResponseWriter, r *http.Request)
 	// GetReadyz Readiness probe
 	// (GET /readyz)
 	GetReadyz(w http.ResponseWriter, r *http.Request)
@@ -11709,11 +12703,67 @@ func (siw *ServerInterfaceWrapper) GetScheduleRun(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// GetDocs operation middleware
+func (siw *ServerInterfaceWrapper) GetDocs(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDocs(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDocsScript operation middleware
+func (siw *ServerInterfaceWrapper) GetDocsScript(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDocsScript(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetHealthz operation middleware
 func (siw *ServerInterfaceWrapper) GetHealthz(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetHealthz(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOpenAPIJSON operation middleware
+func (siw *ServerInterfaceWrapper) GetOpenAPIJSON(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOpenAPIJSON(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOpenAPIYAML operation middleware
+func (siw *ServerInterfaceWrapper) GetOpenAPIYAML(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOpenAPIYAML(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -11869,6 +12919,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/cron/preview", wrapper.PreviewCron)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/healthz", wrapper.GetHealthz)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/readyz", wrapper.GetReadyz)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript)
 
 	return m
 }
@@ -15374,6 +16428,150 @@ func (response GetScheduleRun503ApplicationProblemPlusJSONResponse) VisitGetSche
 	return err
 }
 
+type GetDocsRequestObject struct {
+}
+
+type GetDocsResponseObject interface {
+	VisitGetDocsResponse(w http.ResponseWriter) error
+}
+
+type GetDocs200ResponseHeaders struct {
+	ContentSecurityPolicy string
+	XRequestId            string
+}
+
+type GetDocs200TexthtmlResponse struct {
+	Body          io.Reader
+	Headers       GetDocs200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocs500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs500ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsScriptRequestObject struct {
+}
+
+type GetDocsScriptResponseObject interface {
+	VisitGetDocsScriptResponse(w http.ResponseWriter) error
+}
+
+type GetDocsScript200ResponseHeaders struct {
+	XRequestId string
+}
+
+type GetDocsScript200TextjavascriptResponse struct {
+	Body          io.Reader
+	Headers       GetDocsScript200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocsScript200TextjavascriptResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/javascript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsScript500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocsScript500ApplicationProblemPlusJSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthzRequestObject struct {
 }
 
@@ -15408,6 +16606,144 @@ type GetHealthz500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetHealthz500ApplicationProblemPlusJSONResponse) VisitGetHealthzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSONRequestObject struct {
+}
+
+type GetOpenAPIJSONResponseObject interface {
+	VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIJSON200ResponseHeaders struct {
+	XRequestId string
+}
+
+type GetOpenAPIJSON200JSONResponse struct {
+	Body    json.RawMessage
+	Headers GetOpenAPIJSON200ResponseHeaders
+}
+
+func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPIJSON500ApplicationProblemPlusJSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAMLRequestObject struct {
+}
+
+type GetOpenAPIYAMLResponseObject interface {
+	VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIYAML200ResponseHeaders struct {
+	XRequestId string
+}
+
+type GetOpenAPIYAML200ApplicationyamlResponse struct {
+	Body          io.Reader
+	Headers       GetOpenAPIYAML200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetOpenAPIYAML500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPIYAML500ApplicationProblemPlusJSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15562,9 +16898,21 @@ type StrictServerInterface interface {
 	// GetScheduleRun Get one run in full
 	// (GET /api/v1/schedules/{id}/runs/{run_id})
 	GetScheduleRun(ctx context.Context, request GetScheduleRunRequestObject) (GetScheduleRunResponseObject, error)
+	// GetDocs API reference (HTML)
+	// (GET /docs)
+	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
+	// GetDocsScript Redoc script of the documentation page
+	// (GET /docs/redoc.standalone.js)
+	GetDocsScript(ctx context.Context, request GetDocsScriptRequestObject) (GetDocsScriptResponseObject, error)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(ctx context.Context, request GetHealthzRequestObject) (GetHealthzResponseObject, error)
+	// GetOpenAPIJSON This contract as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
+	// GetOpenAPIYAML This contract as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
 	// GetReadyz Readiness probe
 	// (GET /readyz)
 	GetReadyz(ctx context.Context, request GetReadyzRequestObject) (GetReadyzResponseObject, error)
@@ -15908,6 +17256,54 @@ func (sh *strictHandler) GetScheduleRun(w http.ResponseWriter, r *http.Request, 
 	}
 }
 
+// GetDocs operation middleware
+func (sh *strictHandler) GetDocs(w http.ResponseWriter, r *http.Request) {
+	var request GetDocsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocs(ctx, request.(GetDocsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocs")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDocsResponseObject); ok {
+		if err := validResponse.VisitGetDocsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDocsScript operation middleware
+func (sh *strictHandler) GetDocsScript(w http.ResponseWriter, r *http.Request) {
+	var request GetDocsScriptRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocsScript(ctx, request.(GetDocsScriptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocsScript")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDocsScriptResponseObject); ok {
+		if err := validResponse.VisitGetDocsScriptResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetHealthz operation middleware
 func (sh *strictHandler) GetHealthz(w http.ResponseWriter, r *http.Request) {
 	var request GetHealthzRequestObject
@@ -15925,6 +17321,54 @@ func (sh *strictHandler) GetHealthz(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetHealthzResponseObject); ok {
 		if err := validResponse.VisitGetHealthzResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOpenAPIJSON operation middleware
+func (sh *strictHandler) GetOpenAPIJSON(w http.ResponseWriter, r *http.Request) {
+	var request GetOpenAPIJSONRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIJSON(ctx, request.(GetOpenAPIJSONRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIJSON")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOpenAPIJSONResponseObject); ok {
+		if err := validResponse.VisitGetOpenAPIJSONResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOpenAPIYAML operation middleware
+func (sh *strictHandler) GetOpenAPIYAML(w http.ResponseWriter, r *http.Request) {
+	var request GetOpenAPIYAMLRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIYAML(ctx, request.(GetOpenAPIYAMLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIYAML")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOpenAPIYAMLResponseObject); ok {
+		if err := validResponse.VisitGetOpenAPIYAMLResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -15961,315 +17405,327 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chtHljf4Krnob8OAugAWwIskMDq2aYpq060LTVGjmTb0sRJVCSLNQia6MosQbGtj3mE2Yh9o32Se",
-	"ZCPPyaw7QICkbLWHf7RbRFXlPc/9/M4vrVDO5lIwoVVr+EuLfaKzeczg38cJo5p9YOw6ostvWRJzYX5W",
-	"6WxGk2Vr2LKPFKGa+M+Hvk/wLaL5jLW81g2NU2Y+CRMpLtmnecKU4lK0hi2fPCdPyBPy+u2b7svz05bX",
-	"ipgKEz7X+PwddMIVU2TJlGZJRJffKKLS+VwmmmgeXjOtyEQmRE8Z0YzOSMxoRNgNS5ZkgSMjM5kILq56",
-	"La81o58ux2l0xfTlnCWXSSouUxW1hn5vsO+1BJ2xfEZZPxG/Ykq3vJam6voylEKzTxpmNKVCsLg1bP3J",
-	"vts13auW14qpuErplWmOidZn++0/UwZrlk2sNC85Z6I2OSoiEnOlYYYTfsPImF+Z8ZCEq2tlJmUWWqb6",
-	"UrFQiki1hge+j7/+LIUZwUmayDnbsbv3+bPXOk/FC6Ypj19SHrOovKNHZMHGUymvSZIKoqdUkwm8RvSC",
-	"h8wjC6pIwnTCWUTmLCFzGfNw6cFY5zRVLCJcK6LCKYvSuHQIqNZsNteXoUyFbg0HnvtFtYY/Zo9bw74H",
-	"ZzJmmkWXVLeGrYE/OOj2+93BwYX/bOj7Q9/vPd31/9HK3uRSXGp5zYRqDX2vFaUJhd9mqjXcHTzzWixJ",
-	"ZHI5Y0rhzpg9IUxEc8mFJlSoBUtYRPb9AfmWRuRvVLMFXQ5JOlc6MYdrJiMWE/ZpHsuIRfY8uS5FGsde",
-	"C165NGvgfpkn0sy4MDKlabJ2Xnv+wMxLaapT1Rq2Xh6dvjp5YbZaahpfhlJpe27dT1nrn73CKg5uX8V+",
-	"vzfo72+4intP9/5VVrHv957u9e+8ih83W7nBsw1Xru8/2/Pra2fvFZ1olpABkRMyIO5CHJKYKj0k919f",
-	"9omFqZZJa9iaaj1veS0etYat/Wh3/Hwy8LvP2B7t7oUH/e74afS869PB5ID1w2fjvaetxr2AO36Z3e+h",
-	"TlLWtEXzRN7wiCXuwy9D/xKm0li7Pm69XLvPnt31WHgtnZjekzXtm7YXMrmexHJxCevs1inqJqno7k4O",
-	"wgF9xrr7437U3Quf0u5zNph0n0V74z59Gh4wf7/b2K4l3K+40mdwfIpE+8IwwIUkM2mWhoVMaEO+lWfY",
-	"HyNzesUMp4xjuSjSY8E+6cswTRScDrb83j/9SfLXPx0t33D/0+t3/vJN/MPi7Qu5eG3+91LyV8ffz807",
-	"bz788PN//BTPXv90xCc/tMypMGPq4z8uFf+ZtYYD32uZURSJu6P9a0j8U3fF9noHg8GKK3Yw2K1esr1B",
-	"v37J8FgU7kAcz9wVeE599jTc63cH44OouzfZZd1ntL/fDZ9GA7Y3fu5P+geVK9C6muvunuzOuOCthrsw",
-	"obGqX4ane/1B8T60zGGnpoEveyda/R45o8uZOQ4ZVwfWrYCpc3EF8tMuOXlPZiwxIo1WpN0fuN46pNfr",
-	"tVbdq6cFptUvM63jt6/PXp1cNF+tnt8321e+X8/83f3VV+zpF7pixXYL3LMgojxygkdO8HVxgo9e1tYl",
-	"7MFlwqgySpOdunuYze3o+OL0307c3FrDA8NN3tnXjkLNbyoM5UgQCj9nelSTPB9KocyR4jfs0hzhNGG4",
-	"PCHojdXF8c0k+vtDK7d/BRphjS/gRbxErtW3F2STrQKtT2lQKtdRrvvpoMCwa13s+qUu3EuG75beeY7v",
-	"/NnvD32/5dlng67fX/NssObZ7ppne9VnH72WvGFJTOeXqDKaHf376Zljo5dA/QrnaNc9KJ9uS3Worvww",
-	"XubaArvhMlXNm1EdsSEbs2on+GOxF/dL3o3hpMtsLr+0uOCa0/hyTMNrOZnkGrkRS8y+58rurj0I1Td3",
-	"ff+z11LXfD7PTqFfoFHZPVZpGDKlJmls39r/eg0UTFChkQTScMa6LN3ebNEoRDzNhQhchIMqpd57BjJh",
-	"Oo9uJUepYgkOEv71bDKI9vqtIp1sFr2PiOLiKkYhm0xlHBmpSgrWSDFLErc7vnXJed/PqTiKz4+k9pHU",
-	"PpLaR1L7Bya1HzPxtF8ku2cUdY6qvUPRWU5jPWt6fpROvxaSiRe3SCDvT5VaP6RGqUu6TERkkjD2MyOp",
-	"0DwmA/I9Fak5HCWqlc/z2UXfH/qDYR+swgU6VjqDf2SCdnb0/h3ot48E7f4ErXycbpcdz/EE3ErF7El5",
-	"JGNfk+T3tOv3QcpaI/ll7zRIafhsf82zgzXPnq559uzhJb/fi8bihPq30tjWSxxTzCcaLkqR3OYNDS78",
-	"p8O9fbtbRQJcGcyjaPmvSombNnoVJf7staaMRiyBsJZzqtkrPuO6C/81P5WJ4Dn7Z8qUVrAgIY1jlpCZ",
-	"oWr0mhGz30RL/P9URCyBgAfNWULa5oNxmihNjCbf6ZGzhCkmNJFiJJBEBjt0zndu+oGh9nND3THMImHU",
-	"8AHoM6HaHPEZ1yw5JHRsm7Bmf0Wu+A0TZMwmMmGE65Fo7/l9DxjJjJI93/fIXn/X/Ge/A9u7mPKYQdO2",
-	"VUPTNXytSCqgbzqOWW8kgGRDDBAeemzULNKMCz5LZ2gBX87NBnOh2RVL0D2ZLetZdp3K63qRLec3dsGo",
-	"IsEo9f3dMLFrDn+xw8Vf8OcFF5FcEHvC7ENYYfsC/Bt/DzzCelc9cuAT1xqZs2QkDnyiyILrKe6NInJC",
-	"+n5lrq0D/3DxlwPftt43xCefu52v0gkXV5XpnrMZ5YbdbXmSEn411UTIhUf0lCuwGtE4YTRaEnBAsahX",
-	"HOHzO23GOVOs4Yy/wxW1xD1omE1gzgaccqqLL8B/g9LI+tuMzFDc7pFhRKtHpSVZUK7dEQcqnckTttN9",
-	"Q73/mfLECFboe9p4EB8+fOgepXrKhOYh1axh514ek4On+z4Jp2bbxBWzpyv4ltGEJea+xrO/jNBQp27C",
-	"USsgiykTREgCpAtCpczN9YhM4PiNRACuv7+MWlzc0JhHSOTMp+aWUkHwhcvCWGyrIG1lzSbsJxaa81E5",
-	"wyvH5pEVPdsHxR7/MmphT1wR9mluFnjUaq1b7frt+PfurVT2nZF9Qc4FMlA9YB4ImWHMmYD7gyQS6aOM",
-	"Ddk1klzvzuSqOMI1N3jlKPN7coeRPr/zQJsv8+pBKqYD0rb00yNCakIhPFNpOpt37rLK240dKWD3NKoP",
-	"+zQy929iGIGcIA20hNsjNFaSLBKutTn8EgakWHLDEhLLKxRaEjYHHYhwMRLBWSLHMZv1bBOXPAp65IdU",
-	"asMi8RIlzAg+XFwRSub29SoXGPcnfjhgz6M9ujfZHT8Ln7J92o8Gk93xXrgfrb0HM/rpFRNXetoa9gfP",
-	"vNq9+Gzk4oTOmLaiyLH1BVRX5u2c/jNl5JotFdMEPQZDWIOg4EMIcNkYcSI1eCF65IOZK8gInm1iJOb0",
-	"iguIRACWr1gESxiYL4DS8yshExYdkmvG5rj/esoSAgIlyYdN2kHmqgi8kQhQsA06uEXmJNJcQayM7IjM",
-	"aDyRyYxFhiga4s6vhJ2gGcWe749EYGlU125lUN0ktvz+p2qs0uuXEKv06c2F/LkYq/R68B+D//j5++nb",
-	"v73HWCVuFhjF5EwbtD6ZFXu53x945qRne+s1ULzTiM3mUjMRLv/OGoSfI5IKbjYV72mbkvfvT1+YOVNy",
-	"JWVEwqnkIevgJTQCgsqiddztMPfBrPGEDa2wboQfkSsSVkI0rV6zuYZtGOyRqUwTtye4+4lHUKaHU3DN",
-	"lu5CxXRphFCJCv1IAOtF4Snb3xnTUxl5ZE71FL4by2hJ2vBSkK2DoT7Y3JCYixJ0euScpcpcPz1lI2F6",
-	"NWOiJOKTCUsgbA13HI7CYEACnq9q95otuwkzRzc4JJTYkWWSLSwG4WoklOZxTLgwd/wqYUrhyXpebo6L",
-	"rnsemJOZTd6uYUgTWHzTNmoPI7FmdmZIOAT7/ZQqIwuoNJza73ukfQpTw5MxZhGZsoSNRELhqukpFSRi",
-	"YUwTcz8EMWJ5riYoac+GDK8ViSQQ83mqDXkzL4N6gZ33OpUbsz/xw6f0Oev2o8G4uxfusu6zyR7tHoz3",
-	"o6fs+cSn/dDdDRxsfjkKJ7trjvaKWzLY36/ekrnRlhPT5v/+8f/o/t8f//y/Wk1Xx7lVyxem3x1TQ6bA",
-	"syrS2ZgBwSByMjFEEQjaVY+cIt1CAh84wsitklTlXE2XH1ywxUlFbEIhlqjv5Qyu3yzNpqKJsxlNJ0nF",
-	"N4rwiLQDHgGppiQ4T0XQ6ZW3ZrMALBi5uXH5wJNUGG13HUcytBY05jSFNxv0mFQoswHvwPVcY9GazRQG",
-	"+pttaPf/+z//q+/75SkM/NULiy7txtUdoEnFLq/v37rYzpy6asWdIRWWvbzIG9oXGxb53gvsRn3fVd6/",
-	"2yrvb73KwM9f8rhRQ3sr4iVai7IIBccduCIoC/TI2xlH5kPjmLSFFN2IQRRlJ/+svEGZVaxpitZ2Vpzf",
-	"/0rYpDVs/WknT1/awadqx604zgTlLkdFQez6lkZWLrUmdkPQIUVlPo+NQsil2LEC4p9/AsNjOTNqTKMz",
-	"JxGVrfrf0siKTDJBBpmJTkWzfgQZOI5SWKYXSaaAqM+oDpHfHp2dWrMOLJdR1TAiZMJZHFV2P48onaXK",
-	"KM8EuIXSpO/74GHlQmkqQvOKNUPt5IEmeMxRdN5MEnY2zT20+2nYyVMU3tys8jsx1Xquhjs7TivtRezG",
-	"rbLaqch8uGub7beV/PGTqtQ1phHsg5dvCzK4fGMMha5InB2r7dOCwMojj1AxEjLVXTnpJlRcMVIUhgl1",
-	"kixcBrN3YPQjXKkUJd5Ce0VpAjlrcGj1fxXAFUPZQ04mTEBYUS6Eo0C83qbZtGL2i53q6yvMd5s1Yd9f",
-	"bRPbrJn8k2b71aatmNdXWSDWtVH/YJ2VYNOWSrNqVOU3bymfWUmpvqWB/F24Hznt+1ZGyzvSP3tdCkS0",
-	"QAGNMjBOGL3G82vv8JcgfsAeinTPWhCAVX/28hernop1tPLZwd6/IrX0Wqm4FnIhXuKci1vyXmRaxffv",
-	"3r4huCy37QhodeZwUC4UaDcsjrKNyfbLNj0kI/A3n2Tu5lFrxbaVXytthp2DHeFvtQnvS71uuAV2qF07",
-	"1AdhV8Xl56rAexo41JDYn2BPDfOBDQMVsXb9RqJNyYwr0L7dFcH5mi8XiTRa+XLOzF9ooZCpNkoLsjmZ",
-	"wF5zQaggTKQzjwQijeOg440E8DXHZ5sY7CGx5iAYoVGMi6fJuq2qB2ok2kFpjYNDMEYqQhNGQqpYVzGh",
-	"uOY3rNNbzznh+0eu+cg178o1j6WYxDy8q75QsDudijNrdaqHA6H9yBGAXK2qyIkENC0exyRJBaxSEyk/",
-	"2qahMQMBM5EhU4pFh9a6pqYy0fGy1/qCdPh5TofPbx9wbtTbmFU22/yAZYI3/Bw975XtkJLMqMgzn1Tj",
-	"Iv+HTDOf7ZTeMLLv5194QIWs8t0jL0AFBjev9WtCDBe4IwQY23+rdXYKMkYDuNCDTRfUDacLX3fd1w/H",
-	"AVV5eM6XkCqWACNBwzXIehgz0Q6ax2TUOMOcRqJyFawhu6aArbwQYMRrth13HtnKI1u5K1uBIM5z682/",
-	"qzEKYh1PPoWMRVUy9i08I/KGJTYGZd5Ix5pjJslgnzBoVxVJmY2faRbuV0RfrrdOfVFJfzDIKZ9dD3CD",
-	"x7FcbE71cE5d5pbZbB8v+fzOWT1Vocq/wPG6wum1QiFr4IILqta2dGieEkoEW5Dcy2b+si98SUZTXO7q",
-	"wNF9dxfOnTv/cOWFZskNjS+kfGdklPKqn6dCES0lCWOpGNHyihn22rjA8K6ckFHryU4fYqOfkCejFigZ",
-	"fTLjItWM0DlN9CHeAbSeG06xbx+rNXpuMfy6eAcS0+02ffxmV+TULi0sIAiAmxsl8MuulrKLX+JegZp6",
-	"nEhRNUvYUFQWEbNWZMKoThPWuE+VxUQHeESXXTnpzqTQU6tRZmokDUM212TUegXRS1vuz1at/3Zbgwo/",
-	"LFZp4FsZjcznxZ1psBgdoUBKImk4JkkgPQEt4qZnDOm3Ph+MyslWhgk6jpv3MPtwlIEjjFrmlOffgd+7",
-	"0C6SMiMzywn50cyPsHAqPzbvaJZsUNzKh+z1t97prSxSbn+dRSozCV5kIdnl64dWr9OjN0cEHjft2agc",
-	"xS3ypaOk8L3mMwaNrKCFWVR4k7Wv3MJvtshuAfKetzT9ZZN6GN3nyZO9weDJE/Lf//n/YBh4bglcsDju",
-	"WlvgOM0MfLR4QYckKN5wCM6qjjTwzEtVMm1+rcg3gVGcgtKJCki7cPlHohCSV7n8HgkaUiMCMmaxXJhW",
-	"G5MswIE2jqm4Hglh1DNpo886mf2wrrAZUcgp4OtEopForwom6vTIG6mnRt8zrdnEqt5IvHBGc6pIYB3q",
-	"ASkG6wR7g0FgaMc8TeZSsSGhEJ5D2mcJV7NOFrFP83E0G2hRM6V5+M/eYODMBDak34U65TTXtc61eeNR",
-	"D33UQ++ohxau1d0tnb+X9XFnk+CeHUhI+9c0VD5IHMR9LWBVAlo2gZHz4o4RLYlRszlkl0FA4iNteqRN",
-	"96ZNJSPL/dwwfyx7zW9EAn8D085DytGrBL5MwN5enByJUvC7TMClfWhk30yAjIwWRN7fsqOP4uUjCf8f",
-	"Q8KNxilofJIkmO10H8FSkFSwT3PwmGDyIpFhmCYJi3rkLGZUMfJPSPsq6dBRNQWMf0kr+H45xgunj6Pd",
-	"ypoqaPwg8t/7fMns5caVaweuGyPEXUwZsdYZyKBggiU8PLTLGRQy65oX85E4PBKHrYnDG6lfylRE96QL",
-	"b2QeNwDMjkdkE6noQUSre+mVezmleCM1mcBibEgkhNRd/OAhqMQbm66WLWQpZRBS/WzwRTvIeoZIxEL8",
-	"LvvElfbA1ieuFNFyJGx4SyWCA/PijcCEuSGPAsYjDbkjDTmjy1jS6ELKVzS5YvckJbUgaBcDcbBH/s6/",
-	"/ZLO8/5u3ciEYb1Skhjmtmm8goyWYOHHrx46Orm0LqBn8J9dwFY7KHeOGY+PF/vxYm9/sRN2w9ninhFS",
-	"j9EijkiZTnbmuKiPASNfW8DIl9mdh40Z+UOFFHyJBf/aowryM2Dkb9MRhlJPwN7JPtFQx0uSOcLJQqZx",
-	"ZJ8TrocFfBYMMyD1KAMbPFCLM3i0ej7KLv9jZJd3LLnhIXsv6A3lMQTF3V8vcVoGYPxoNpvLhCY8XpZQ",
-	"HMvxLFMqrlh0SOZoGwXf+hc1fRZ0GLsGJC0swqZpJvhpt/jpQ0EChNdmdWwPpH2B6xgbsnUmlb5K2Lsf",
-	"Xh2ScxZxFA0zDD5LJLgioRQTfpUmAJc0EpZAZsiTXJOQCsPUcjTPTgVuk7SDhllWApJGIttBDIvAOmFB",
-	"AUgxcACZj9TqVmpVwZ9c+3Xh1Uc6t5LOXUj5moqlwzp9CONLdmOMrlXBc3UaULsI5trJUO3SubsnXJA+",
-	"UV801aEYEpSPOcsR2ZDSmeli4hqLHsxQkwHtFhYzXyPSDoq9VmMgIylYidyMRDO9AZdRAXDySWCTv5XR",
-	"BBc55DBAA7FH+vRIn35z+vRe0FRPZcJ/ZtEDEKcxYuwiRO6UZhi5XzR5t1/ULwvT2Vi1LHzzQJ6iMGGA",
-	"30pj5RVxjTy3IODeSaS4ipdE8SvBIvL9hwvMyBXEKeoyIQm7kdcsIkdnp4gK2Q6KA27IsG3Cb153KGrv",
-	"P8ChykxRr1nE6QVsw70O1zF+2jVNkVFLs096Zx5TXrCPZH0eEsVERIpdmKa/qGtiv3gGc0PczEwfsEM2",
-	"P43Z1134ugufPWycKzgoHAS3MwSUllgWTA7VhQzgDDYN89GZ8WgQuCvNgBIWj9netyZ4ffGYiy+YEv7o",
-	"avpdd/PRGfXg2cu/8f79VinOLtEpxwdr3LliRSaIgApjRpPL0s8zuoRlHTMSytmYC1u5pWHTah+XaWW9",
-	"IZuwU/ziq9ywx0zl33snvnbHI1bw+oqymVnvqjcSQfFuBRlPxnsX1C+sxfv3KkgItVzokcBk6E6jO+bR",
-	"E/qo+PwPUXwyWoIlbyCqIK+MmiEI0yjihnLQ+MxQ8URzo/BMaKxYXcsXbJG5QnukhN+K0qurkEXae75P",
-	"KkCiZWD9X76KOqn3q1r6tdaN3K5C5GevNS/sfcPG1CpfaSoimkRkH7cW5EaPMCMd2NJQJMjYxTDzHfn/",
-	"/Z//tf+840FpHPxzsNvxRqIkNUMhht1+xyOFv/sDw0y+P3rz3//5Xy9Ojjuek7TNpmJTBx7xyV/Iu9Q0",
-	"5xGZjMS79+b9d0cXnR45oaGTyFEQVyR4EngWubYd9L3+ftDxEHrX/GBPYYDFHJVmczUS7eDJTn/fMLvn",
-	"3f7TnUHQ6ZEXdnFkooYk+OuS0SRemlf+SoVIaWz/gNnYf5tRm3+ORPDXiHL3Bo8Ev5oCL/2rWaN4GdjC",
-	"UmOpp2XlwgyquAYA3pswpRNurqBn+A4UPdThlCnCJ+TJE8YNm3vyJPu1rdxWmi2EjHJ7g4F17Q0G1cAj",
-	"ww3twbKr2T6wJKDjkeD/MmN/Zf7zwfznT+Y/F//4S7ATHJ+/fXNp/jkS84RN+CemzDThagJfjwqah62K",
-	"hkD+E54wlBtI4BOf7PpkQJ5A/rtRm0GrT0YikyGAi+eywTcq16CdnmqIFZY6agyXKhXJqFOlUsUx/5Yq",
-	"VRUiVigS0qoRuJcJY11Qbgq/eySdEy3JwPehMGJCQ6hGUBrkFyGNWZEh3/cb5pUXmf6lReP47QQk+nVy",
-	"64n7wojw5al/MPs9Z4kRUJWtwZQKc7lgtYblDS2EgdjlLEDktIOTfz85fn/x9vzyxcnLo/evLswpNNJ4",
-	"QFIRM1X6HgzSC65YB6Qxi4Jv8WhGolDeJnBdBOBmtXEfn7p2BN1JImeGulY6N0u1is+Uyx6VV+S1tQSq",
-	"ORMR+OCTVBjS+v7dCyjFlQqitJwrjJPh2gYNovhNuO6R16nSNj0IfoMKYPki0jlp933T3tp1GaJtk+cF",
-	"wqqCfuXKIPfMivREMsUIpIa6hVhiyiwRMtsqq3nB1Tw2+jmdMY8YTjAo3wLyxkzMqu9Y7K18M1Zy7/IB",
-	"v/UWV2t8b3rm3+J3TnaGg+8IgC0T3nATpnQ+Z8JuLdQ4M6pMKGdMFaqvZYX+4GQ4DJErCVf486r644VD",
-	"51c7PzNfZCoMpKNh5BOoKIDNXCiOT8BuCaQ64rgLZgUAcbn98uj01ckLbyQuTl+fvLh8+/7CsPDjozfH",
-	"J69enbzooHEThkiw0jhRdGmmt3RVEm01c8BHCdRSaTYzZ80nM0aFQvZQOXu75cJLvre2Wma9FvlmmwpB",
-	"ALilTpgu7ewD1jQv7893cmGOA1Tzd7uOBQujjFbaQwMFrIdkl7iePNL3ifLIru8T1cuE0IIA26wNYPWt",
-	"aq1MfA/K1YNVAYtcyLGRH8icAn6zq2gII6WQmsgjRoJc+A165Cgvl2SY+LwbsxsWQw1NOAf9g91ne2S8",
-	"1ExBgLSczWmosTvUM6pVGsiYLaWIOpWjsZ2APqOfiovQL7BAnGRViv+l6R47RmY4RgrGYKxXzoXSSRpC",
-	"aVAsLG7LrToe01nB3x9EQygKML6/AfGrqRQFGgLaRTPritIEq59CHT7Lvpz0CHI91H0xUrctuslFGKcR",
-	"iwyDM+fFcj0mIjUSVJGclmSQSkg7KnsNg8oIAfSyvgZbUUEqymjvL45rFLpsjwTeZIWGkvkcSjkXdCJX",
-	"y7qkfhl65jRpLLTRBuL3SoY0NrqHk1RrZrgeueCuMMeCxnE3jGV4PRJQZ9gsNJDsnyGoLKLL2GgWXUVv",
-	"oBRoQqGIh5G0JzKO5QIGz42Yk6QxU0NCR8II6RF0SH6SY9IWqD84fU7IBDU51AOUpom2demCJ0GHLKbg",
-	"bjOf05FQc3OYDKlYGH1DXfO5Qv4hRQiOyryeqPOBWc7DyE/pbI46gv0iXo5E6ROLRmGagsOG3ZKJWRio",
-	"p451i5U5WAseR6EZBMzKdmYkx3WzwWVC855ZbgLLPcxAaMzJvubzOYucj84bCVDbgBgqewdc9WTTlcV+",
-	"qConXJFwysJrI4Q5p/JiKmM2EuEyjJlHXry7MFuaX5eqzlLW8EsX/mDv9rK6eeXFH125p7rjq0D7PjaQ",
-	"xuNECptI2EQbQaypXhij6cHRpWWHwZb2iYtSwo1nuEa9LmmDXne75laj75XcHpBLPDODE3EVczWt1FvU",
-	"xH8+9H2PvJbCCKV6msj0akpeJjyiy6YhOBEPdAaqmycbU0PuzYpZ63JgdJHAXKpcpamtc3sxRYXZ1hmi",
-	"YolHOUH9WVR40MAfHHT7/e7g6QXMYuj7f/b7Q99vFYV9qhmQjJbXEmlsMzBQhGhkK6p5SsJowVbsRYpm",
-	"I/BhZh45f3lMdnd3nyOhw6NiOCLUqS2N+8ds4Lt+feD4bND1+9VnH70W12ymSgVHi9OrTwd/oElCl3WO",
-	"Up0hJoFp8E8U2URv7U1ef1kbbmnuWCsOwa19/YA13eWTgqa/mdoexPEsGBIqyNs5E0enXRDbNB/HzGhv",
-	"umv1BOBAoSGnjp8XFNSZjFhM2iVfUQ9+DND7C3XPLczFPOGhob3msVdxMPVQd7icJ3I21wFRICcR/JXg",
-	"r0YfkddG5wJ/s5FIjbpFzHnDcc0TecMjGFkKaD0AzVE0S8AYiEY0XmDjRrDHZkGJCSkwCFdUGppdyETp",
-	"bkgVw14nXCsL5VuzGASkjXIUfG5TXSaomUOoouFaWGV+JLgiqIM5PxS2hyBEnZ41iYBBDwNFF2w8lfKa",
-	"nL19d1Eu//+NAmf4SDARzSUX2tlKEIzI6CAqjbVXXcIeCRz6N3QUTnkcEfcT4n+blY2pNifIXOCFIFlm",
-	"kHkRlPyAhVMZDMmTJxGbSeD/1sfp3GWZOGjGiQjGI+GGoRyXPrTzURYzGat4xwgVp5OlLZPukpR65Mi5",
-	"5cx5w29GAr5Q5nA4aV2RtjUnlpyduQ3FMmhhpM8fW3E8a3ngH255GTy6eR5OpbmA+fXHN2uU5jtGY8O9",
-	"q9fxlWFzTGU1gWu80/mwa4Xy44WRJwJ5HeRpVxaG1K1xrzADeV0ep7y+lTbZrpvoS9lG0kxk7m8RIcG7",
-	"v5+eBSPRtuJ9JyvoDwKcygQ4PDepcL4M+7u5hSrokeDb9y9fnpxfvn1zYk416q/mWGRtLSi3mpiVI3NR",
-	"FsVUbQZ4SCZpghxYWEHe9tQbCdfJ0atXwdCq0aXWzf90mhhii0aVy7cX352cBzgpW6TMrUNIRcjiGBBl",
-	"ExbKJEIXeG6OyaiZYAsA4ceR90hw9OrV2w92HCh+43aB7h8vy0fbmrTyFcr/OHr1quW1imNtea2s8fJ5",
-	"ss3UDr6LfKidESMPPN/bf0psgAXBCBXVI98mVIRTQ2sCCCVGu5ONQ2aftIK7jREC9QvjAl2q/X2Xzqjo",
-	"JoxGQEfYp3lMRabsguqVqyRllr4uLA1cOeuj0up2eBtOUx0ihF9ZawqQJRwevu6VrjmsGFeEjmWqiZqz",
-	"kE946Fy7MilWQW4V5KINglRgFIhB2CAi5XE8v6zBvQHYT1hTN1YHPkhkRV5qir7Py8UnvJswABUNGyW4",
-	"YkhQzetppA2s0klRDQyKTveAuGrnNhmrPK4N4otqo1lFrM3SfHdxcWapPAllxLxctTS8LJTihgleO3wQ",
-	"u5TZRfafPy9aRXy/2S6i44b9gUBbMi1fAxs9hleAkWsuosMc99oMDAlZVVvHm1lesVuDEquCd4Ob2ozp",
-	"/fkp4ZA0M8n4uxmY6dkeJ+seWh2sNUp9fzc0X8G/WFAEZMjMju093x8W6sdiiVgbC3TDZUzRn4dVW+2F",
-	"6hRjrFyQFDREC3WD19VstS0UcndMA/0hEdV8IZFXr70tJ4hcsyU0nEPOmVb3oNXN8Oo8a54o1FocCfPO",
-	"NyrHo/sG2aRFowNGeIgKKfbiBE4YC8IAd82QbNQ4DGp/aF0JepovjqbXNrAKvzKiHyPBkfkOCuiuKl9o",
-	"Wnw+zALx0UNlDktGUlwJRGhlFTy7bYbeobJord0ijLIRNHG+2wJeQ7OlBFTT2PNhMVk1y+Y1i1VIdYRv",
-	"KwBjpL3X3+0AEkljzo55vj/EnCCzI/V8H5xoMbwAptdpRDdxTxpc9nZRklI4gIsCqNrXOk2RitiAVZAE",
-	"u6Lg3pJJKa2jNNzsqpoPqViSWu0mPGQNUAOkve/vDkkzAEIRqqAMcW2DGO0oLICsacsf1tB5Dx2OrIOW",
-	"NRrIG7YAyocSz5gRGkUo4cbUiKdGMTIK+ZDohFFdJA5IoMl4CWJngIwnKIt+2xVP97aq9O1tk2vpbYzf",
-	"edubdYJz6ycrCrV6d6xD4d0N093bJvvd2w7V0LtbpqG3TRaBt230tLd9oom3ZaaRt1V8vXcHpBVvU3Tq",
-	"kq601bJuKgtXlHeXaQqyoLdOl6+L/TXB7K1gmSCC0k1Rw6jrYBOXR1Ju5lvDWPB7sAS2BVPaFdhX5CeZ",
-	"Z3IEvcB530p2QesQDjpZ2asdI0WMRDYa2zR+O6dX7FLxn1lQ9S03WV6rUmqW2NBo3+AK87YtjnLZht26",
-	"l4pY2Ut3Pt14mnbxnNGIC1svvaJpu0dOyneIPhDCR42qPQEuEbE5ExETIWcNlihwcanmw8GETpYQ8pS1",
-	"sTxE4xSINnB/LZh64et6J3Nkqw3duMYW02WR+Vo7ao7q1LrNymXWNuK39ICYRndp3KJNxevbz0SJ7buo",
-	"HI5sxdy8CkNoOiirdNQAynlYYyIqfbDjEMojrwMvN44So2Nc4vtFGyP80vJa2dMy2XOPN7I6eu68NR/2",
-	"LJqnwdCzOuIGrioXcNhRSCqHSQRoh19lyx+6yBwi/twvGwpnXLRtBBH5//5fMvjfbdGFiGj6qVOAnTpy",
-	"A7J2fjBM22hAlcX9gGGRfZrSVEFgMLwgJDoMuSIxm2C990xJs18iVrgzE9kAMud1GIMpk0VGJoQgKiOm",
-	"tjMnAyBz0dgjlOx9+jQSaEN2cdi2g28UXuKa3wCGfG1IWtsoItagaW16NnIsRKPrxO1NNl2w3KoeORWG",
-	"VDgt1VlQDd0EQxJTTOhaiNCDxW2VCdHKZmu8gHLtvLhIXM2LbnKl69wvhrjsHtwe4VIefs0F4NbPhpoW",
-	"1fcszuKQ9F3wncxB7VZE320ynlsX5JUUELy0wIXRC8ZEttflzreN+amQitLyeCu3rHnct9CVu6bcIBoU",
-	"hicSh6shhYMJlYlL8IN7EhR6DOBKL0C0wEIBnR45NXLGSFD09mh6zQSGlgxNoy5XUJMnTxI2j2nI1JMn",
-	"pWjQb5QdjEdyr+OMJVcsGgkruXhESUKJXSEkLzJFi4yykgEGKkJpUg/NNeVOrJdkJMDg2iMfuJ6aNoJi",
-	"vGZgqztld/yKaVULeASigjGPX8Nld+HetaC5x5ufr85uPaZwLR0AQwmBEHbM4VxV7bbRT9v5cmSkkSyk",
-	"YoXYC97kLF4yT7U7Ad5lDxnYC+0NtlzskLhQm9yTGJifrPyVChsUUz6ndpSXwDDXHIsZjViBERdIUueQ",
-	"+Nb7ev7+zZvTN38rn9OmvXcR4lFjONMHJ24Yfj/hgqspi3B+azoqxSY9G/r+sL/XOxgM/nHn0KQ8PsXG",
-	"bzRsWarnhqyh6GK2LI6bOdPBYLcwDi70wV6raWlcvOzlrFEycDGeeVwtF2TG45jb433rOvX3BuZy1oay",
-	"YjkKQwM57XKNCrvMpbRKKoAdlU0xsWkBuefZMLEsrLe3yd6wleFIF4UIaoyRsbFJmPwCw0NO6UKago4d",
-	"nuGWYEDO3OOWFucxHgtmxN+pVEwAqcwu6D1CO26dbJMr8gKn8o0iPCrfg+fUZ0/DvX53MD6IunuTXdZ9",
-	"Rvv73fBpNGB74+f+pH9QsgKlvNH1CGFUl65UZyW6G8KyYHUhOCZbWtAXYDH5hEA4BJitaRyzyjCv5rq7",
-	"J7uGqm6yBjYTxK13w4IkKXOaCld2bZzCgl+Xk1raQVNuTIUTWJnMDmcsZcyoy5c1dHMVYTgVG9KFp3v9",
-	"wUaEwYWe1fs6s0/QGAOxKBGLs52o6P9zJuhGK74ipwGARwvZG9ly21vCItKmykU12vhYQ3K/aDpDg0VG",
-	"2TScRooN3PX47euzVycXJy8wEgeObWaSKI+23yNndDkDSDsbIufyFczJASwbmZBdcvLeyMLhlAqtSK+3",
-	"ETGzIXu3M0MaakgmdkF+tzBA3+/t9VczwDXBBmsTn1LxDl/87LW01DS+NHp4ns1YHP6x0eRdNEyevNgr",
-	"5wr6/RJ3zLIFaxmC2N2qS2epEl46uPDjZdZzqctn/u7+RrdOJ+akJSs2B6KU5YwLGmd0JUKjSjbhvB7b",
-	"rbu1+U45rtIYpXIaObNsKYoSwi1XMcRUsUmKHNDevsp1zabXTVLR3QRep7tihuuNdcCLitNzhMjL7Xj2",
-	"blclkhLLKhDMyrGpHdqy0FXZ89LtrEiuBTGkyhCapEevIm3XmdoKVcFK4c0agzMguvyqlTJ+/fN+lgyO",
-	"CTSNeuZtetyGsrwbJhPRSrp14M5Jv9ff3eI23EVQh/vZNGH//mL6i0LOW3HuFVG9LAcMnm3U8UZCeD41",
-	"axnNtALMEs/2rOJhouo6i7axIb8sIvv+gHxLI/I3qtmCLocknSudMDqz0fns0zyW6B29ldXlwfANwYoy",
-	"waQBEMI9jK8rRs+D5csGpWPXeUyttTmHdN7EyO+g7Wwr/uZr7hnZl4rl/eTd7eTLex7njSQQd6TWCx8H",
-	"BeHD/4qEj8IlfP/uBWm74G52AwZQvBh4WzorV/CuksnFw2xUhVc6wl5gjbdxxFtZ1G2ssnCB17PGIoVc",
-	"wddeZIHVG6bcp0b1+qWZvTWsOtrMsluJTM5aMs1Py0LWgPWiFSwmG0U4F7hzLbS5ebeaVuNjg9U/FS4M",
-	"QBU0R1y4V1ytkAbm9IqVTYffYIptXSwQ7JO+DNNENVlRzqiCVPsAXwgM2TX0Vbu8PNORo7RIHiAD0fxc",
-	"Jgxs+b1/+pPkr386Wr7h/qfX7/zlm/iHxdsXcvHa/O+l5K+Ov5+bd95+OFn84yL66c2LEz75YTOzwNWK",
-	"wHFYCRu5aYl0u48XfU6vjMI2XhKcXed2i2UW9rGmM6jECgGOFeI4aIadSIVaaddRuKpcQdMeEWzB3OHd",
-	"5nA2Bdy7k3GJ9g9Mnl9tz8sMJjAYUKvaEMaN03NJmY3GlILTXHVKpsmj44vTfzvZTD12492MRTiIuwqf",
-	"qE/wTRbWm6QF4uy68zDwk8Yx7EHFnLs9tYb9doOxJ7d4sLzSjaxPe9XGrSCu71ZFZVgSFwwdI0fvmzO0",
-	"90iQ2UWCYfYzUWkYMqUmaRwvPQykRj0s6I1EgCbd4vuYcCicdx8+KHGnIMtawi+VlpB5hTbXkcCWMGsr",
-	"Mw4Hw6zKT9VfWAu9KIem2mm3vFY2vZbXwnFnOUn476y3srW2+F3tkL5baZg8KuDoKDPLxCzyF/LnFJB5",
-	"KnA/pfit1Zg9iouQ5fRcCpa9WBVXGnRBhMxaL0Zmq7HIal2ukiV9I0v294dbKYObQANUUQcK1TdVOp5x",
-	"XRvTfaECGnHdSNtGYYM00vnSeG5rvSibgbZ5LaTol83cq0JS4eQ4bw+4Tla7fIr8dwONZZVPpEAQqo6R",
-	"DTGhb3WMmIuxEovhjTUHghHQ6v+AbZSw0OZ8lnwkXEMtI4Q5rJoptzISbqR7r0Kg2xR1rrcJyNsdgN02",
-	"BGyrzQlY5qq9qJMcOJXmGwDoeH9xTNrBP4JOIUENsxE1yL6ucfWj/zHokTe59IJyUPNe7foPsFdZ12uh",
-	"MW5YCR+jDolRuA2ANYHYGCi/JRDEe9U5HImqMlQX+RCnBjUortYv1yXVgTcSiA4Q82sXeGfzbc1INZ3N",
-	"y2qKabW4JUNE+cJAmBmhaiRsXwrlFeClZu6qRyAvU7EZFZqHqLf87eSCNFWbrgIV/n7QIHU0wS0wBNcB",
-	"+5VNIDlSX0EWt36AGtLfIeDnIqheJbSnSSdapz6cI54fIptZN6BVEVPFSt7JTZ2/m4sVeUdR2SPtZna3",
-	"W5nBEdbH8V6xhPAIF7bQfWlsW876Trg/Qi7Wg/5A9G8J9AfoO4Ir4IBFWcMr0rwvDghklIrZHY4Vfrfd",
-	"CuM3Wx8s+9lDniw3ks2Oln37Hmerinm5IdIlqOMFJIwmxAGgyRmOxpiFQGXwkEFduByPg7SDMhU0rBhD",
-	"UAGaAkgV6oF3M2rfyVyQa7pbSLmZclga6IZO5jtjcL4sQ282YG7mh9TG/AvWuzsi5opzdRc0zEgy9ZtG",
-	"hGCyeaPH/O0CgFLwDUTnDLLXAxLGlM+cMA8aqwQ4JHldA0ij4Yx1WdraFEBzW8jMXg3h8jYUyzWolRXu",
-	"wO8BQra5M4ZikrvKC740h4Q83SokZKOL6qCx2mYMSB2Y6mxt17tTGEpt2mVMjmfNQZn1ri113JZl2cRx",
-	"0s7DulH6A0BNYCedBzTCpIolq24aS+wNU+l4q7sFjT6bDKK9/mZhJG4UxbvvOTTLMhTeWtS8AlGrEGtv",
-	"dSHG6nUvOOkKZrLShpZNC2XltnTQ6zyqbJe53Y2XS9RFqbYi05cEpJKMUhXTSpEwJdmipues0Fy8ZtNl",
-	"RdwoKsab4RY69n4EQMt3y8HJkK4Bx0JOalfn/pVwnLjb+iE1NCrpMhEBuNbPjKRC85gMyPdUpDRZ1qu1",
-	"3MGDA/o/bOchVDIQoDQXdz8gO2jhz3a5As6zwUhLqLP7DRUkPq/ZMSxYFDWpACqNgZfARQJsmVIgdnl1",
-	"VsbKVPC7oPCBIW68CijlRuSs1Q9giEJLCjCE9vuL484XNCVlXqP1sYLFLKpDQmMlnREJgKjN+0EjrNXD",
-	"mFWrObuFQedp6uVlXnfdb/eQZ1A+v7Fn/I/h0t5vlDxzxLW1tvkHcW5nDrcm1N3bHL6I5hPHAESVDwtq",
-	"IuUpb7FmyVovcH97L3ARlG5DV/C6c77Sy4v+dQfXSHXZPNsjwdnR+3fgd80QJIymgRQ8Yw2ljyDXM43j",
-	"sl8VO2p5LWyw7DLNHtZOOdbkvl85ujOaQHo8ilDDan63dGzbMGrqymHY59eMzTET1aFxYprpSEAFPmTh",
-	"mZmbqjzjFpwFCYMXhHSJrKrn3LMADlBg/R0ykclIFAZ3F3GhVseioXRe369XqVpR226/XvKtXiF3BR8z",
-	"ZItUqneOGcKwwvkgr1eV0618xS34L6yxA0lrTs8kL80JAOwP3EbUaDJY38oClWhrIW3nVu/wG7aoeocP",
-	"8QyopdD0k61AEGMlkqCxqmKv0ktQdSU3bdS9yolVZ3B77bBDEoxao1aAZZVVDW1mQ+8z1aQPsZ5blwvb",
-	"1N+8qdfSTHu2tl5WhuNWKn+1sqBV2R7xUNWsYHduq2i1gTOUtGHdOw9RxeoL+J3MNHPYxHCFFwpDx6yr",
-	"Qjb5o0YCf+T6sQjVNkWo6lVbiznbgALh4B1KkNSQsTmVMSNtIRHVoTNsQHIYiTqUQ7tQW6qzDtIhY7X3",
-	"M36fFyeAg4YMBlcdPp/Bao40EqsrTa/iROBtHstURKokGBRwwPu+T7arY3XHQlURe5BCVea6FutRgffP",
-	"VXJ4ECO9ZuJLFaFaxQXAy1BIk2+oOlWa2/P7FoyqDqShSFSPHAkbe46zKoqLhw6mxQJ4KQbpLu8vjnsP",
-	"WdqncjKM3sbCNOF6aeQYW46Fzvnf2fIobSoxYLGBCVcqtdZtYY5AQrVMSDu4wkQhQufcvIa3I+h4TvMy",
-	"jHQkAnV9iaDKzwq8D8GV7QPFwoRpi7fs6HTSBJGSioglKjS/cqRKN1xxKNWApWZ75AjGTEMbM2d2pIZW",
-	"nEXcG+E8B8gkmrMkl9qNOO9wkvFuJ4zs+X1ShmDukXdGDHH1Jbggwb93j85Ou39ny8CzIV/m1yP7DRpZ",
-	"kBJws9BobmllZaizz3ONCvfJnMUxowlL3I7hXy+dyPL9h4taDbPvP1zUux+Sb+FLgjsAFmS7AV5WJMSs",
-	"EoYTYWJQfCUTrqczVazHz9VIFIqJmjVvf/dusH/gapGoKVTEx00+JOfwTCbkJH8JVhfKr1BydvLa6OSo",
-	"A4zE9x/+/o68P391aBcyEFIwQ56PY8pnakgC9mkekLZTvg+NRG/+kQGNFZSujkcCMZ5gbC0cGaNjeFhz",
-	"2Q13lpX86qprtiAAB0tFaLQh8GX8BaaforveK7kQ/4KKjvMwukGZO+G01MAcMtdI7ewFXCGYHAloGgUw",
-	"elciDAddWvpiGVcXiQ3XNdmhaYSg8ORILDOEBCMG106w/XQkgg8fPnTNOWFC8xB4nT0mvV4vMwvCwQXR",
-	"BLQueCE/qQCIAVXpuZhIG6ysaQhc3x7wzNLqACU1o7OW10qTeBXKqeU6NbWo9ZoKemW22EgdYNSh6lqR",
-	"9ii3wYxanSx+lhZmF+Emgv91lsaad+3GuSo1w5FAqobFwz0IpvOsIcJzIU5oRimAm6NmmdubQGK1KgoV",
-	"wC+weJ/hF7bYHUT00gLYOib0kClXWiZLqN+tU+XZ+jvmdtiQewsD4fKgvZHAk+8Bbp6X8UYvj8lTnd5I",
-	"jMSf/kQKm82lMD9ixHpgg+oCS/ANbxWMRaqIMz8ktkwgJZsQme8/XFgSMxLoGsxpWYCQ96xjoeoz3iNc",
-	"/QVHUe0ptM7FnH+5Fg5Hwn6srO3GgabaEi9lMtyByj8Fz4llKEjMbRYqHJM23P4O1hpyN7xw+Tu4z4Zz",
-	"cH1YnETGjLK2Ck1YBA1ksmbvzIXFGMoGBP3iSLEiE4bQPHmy5++RDO76yRPHePb8Xc/IrmCXyqs69Uiw",
-	"M4XSQj9bcrMDKJs/B7DNRMjiTTG7D9Y1u545jDwUsIGTdJ79pswvVk/BPbCvgqpuFwUCVuZ2krA433+4",
-	"UB5COTCghlltCbaENQAelZX0GZID3xmTEM/MlncEYjZOE/OznFizSN9HuQJpLVeOKzmXPQO8egUokwWk",
-	"247L4MjvQ1b7A281gn7nbbOEhDQBxJC8P3N3GeFiJAKzTGB67MJ/A48UfjpnM8oFF1fVnxXTdpvyXy34",
-	"n+fK+Vj7GihdyoohDb0Vfyz1V35geuwRt4tGEJpgjAPKZFxD5QmP7Bk1sFL3Qnlkr79r/rPfIZG0inoK",
-	"yeYRLM8SI5TI2xsE8HcLBRQaEtLRYPOcVMoYoHmxUK4gcOcvq5GgySLhmsEpDKDAWa1STNBEu4MXJ69O",
-	"Lk4CB7FMBQkqhRcyFkguppC6lChdyJgi7cGnT53CBADX1JztwR6UAVXZiffc9Tc9X7Mllo8wqnuhOp7Z",
-	"TrgqCE7vYd0L8wV4qAEDEU6h7ZFeUS48MqOJERfywZv9nMd0ySKr8nq2YFrFtgrB365XJw/ViktkprQV",
-	"dSsORyKbSxZqbh2heQsYHjhmEKKC1cdYhOLJc7Ky1EZvJABpPCsG5yiSWel8DdGGBFUXVaF1OkmYmroD",
-	"cwxM2kWTw2mpGnRxoFRENInIPpoGrNm4EEHVmKEGlSwOcSPL7hXztiGCrqAeV1le0qIxk8EoGKaVzYzQ",
-	"uaTjmB5atN20z+gVFxm3f2UUd8cUlDv6AH8e7BRQ0Enb5hSAdwxLiGWu0bZhttmzHjkDtHm81/jOEGIW",
-	"K3XbLCH9xuUUuOYKXldQlZWmRj2gSrs6a6DwTeUCOFzE2JwsZYquVwLOi2xo3BaE9eycQG28EpicV+7W",
-	"ur2yUoW5O9euHJw8lctIiErOVbnciYXj/zOUPSFtV62s4+5TYGHzA7jEhaJlI4GlN1zBRQ6FK/PKRtsW",
-	"Ljo0B1HHzDIORFQORsJcmUoxJ/NCoTQa+TsXkRqamf5KzJhI27TbIb+6OlS/gknU3N1fR+LXbreb/c98",
-	"Uq+X9CvwiV9rFZNoQ80kwH3Hwkl6ugOWrLxkwKHNLlUBSOR4pORkwgQEu1lHG46iUmrJjcF8AWG0QERB",
-	"OeFGT7y9/BJp5zUIkPSEVLGuYlBh+4Z1so6LytWvoHH9WqnRdGh0DrcaXqa0ygRrA8RLp4V//+Hi8Nb6",
-	"TYcWr9OKJk4CuUWfw9GWGeyvwHV/LbvOC2WDuMorBxWJbYkn5zY4KC6US4ZuhVaWUvoV6P+v9WJKljHV",
-	"OfIqXuKGBxUE4mVDx8VaS78CS8Np1/sAiLsYBGScfY03lji0TPBsYZeFslpmdnt4FDYrrDUsmQrZJ1BC",
-	"c6ixrCQu6rFJZuAyx4gqV2urscyWHV1ToS0zzH27GDAh6FiRcarXVd2CtcOqW05Jy+8ovgSAgehSwO5X",
-	"VeZy5yDTmLLJZRsxtbX51pTvOnQKuS3Yqdysq/WtfjUCq+3OHTzYQvQTWoMX/9ndAnfPm6thmdb2S4cY",
-	"2lo4VG/HCY6lAOnsAr6yeXMAalyrn0XKhBUraLlDW5dbcuT+OU0gOypVhmRBQrkbM5kwqtPEppQAL8Vy",
-	"4WXymdflyvrLf7K44JQgZQJTeGYFzwZdL+OV3beFrHv4qFguIPbCylb5zL5RBArjI/GF+l8kK/9VsIXV",
-	"Ku3bba8WA8tmtKoIs5lfoUYYHcsbVncut/s+oA1Z4NvCQPK6wJUdzJkSDKCxrFhTIZsgD6hHXWi1X8ve",
-	"sKayZL+SfX8XTuiYGpnhKrPEtR2YoFcolgInBCub5CJqkw1SSywHwXLNnGfVq3Mu0gE2ckv1s034S+GA",
-	"QYk0My8flrOhThqSIQgxBLnQlk0z1BZPfyYLuAbVIflnKjVgYLhyoRaYAaV38OwAOVhRszDTUywBtPqa",
-	"5RMWisQw8aqsAdD6Qo5Ebn9DYsr1Ibgu1JTOmUvSDV5D62+kPnI9Z8IAN+Jw5lMOwCkMUTwjgUtbNvQM",
-	"4VzJVBNXlDOTWZCB0JIi6PfRKZNbSHq5hOzGUISZd0VpnYxCRbW6KvKOQytfj2XEoRDjnGGBAzCjFPYD",
-	"7dExD5lQrGBkPkvkPOFM02R5aMgfWvRwsEuZGnU5YWyWEWSzjncwTGuWzFShemrduH10dtryWrbkHoDM",
-	"+j0fQjTmTNA5bw1buz2/twuxgXoKfrmmnGbz+xVriNf6Nyz5axazBnkBskTmmywAYNi6EnDu2iBbuYq7",
-	"hokpbyTKpQFqxRWt3VqniVB5WGwAhp6glLCOtsORqGgdpegld+jyWG+xLFglbDsJwzoXBRPdSCxkGoMF",
-	"PY4hF26Y6+xhScf34G9uNM4X7y4wvKueTG8W6huwBILC65LZzAiKtmJbwT5HDwjKsYQwYjyb2RU+jeBc",
-	"wm4eY5W2vNwyRIE0gZxne6klsUfB7ti2AWqd28BOwB3pUmDsParnzOSBrhivgeoSBOFvE+D22fuCiWtN",
-	"Mynk+uRDzipRtN5fHG/tZW+qIQVhS6XzD2wRKrhXskYb19uixjYMcb8cbXRbsYracYLBmMEjEcgjrTJ8",
-	"B3CWmpEa/usifoRcrEgae3YB4Wk2caFpNpNEzkqT2SSz7PNHyDwC3gHkcOD7zpPIsIBFVUI2v90SN1s9",
-	"7NUaGARS2z3yWoqILomeJjK9mpKXCY/osiEPaX1aPOz83YEnCs8Ga57trnm21wBmkUeyVG7M5+IerYtF",
-	"M3TLkjB0866ELckvgDk9yNVhNyteiVU92i92qq9/9lpVL8jmTeQRjg1ukM2byT+ptKSY3qYV8/pnr1Xz",
-	"1NzWRv2DSisbz6n5o1prG8yr/gG2kol2GzSQvwtnaw/vfdNHGX3Y+ZZGWVSk+aR/+yfvi0WEzUeD57d/",
-	"dCHlaypcBCbIfPubjO/UahNYIxW+2r39q3co3rwvFI2Fy2ZZwW2f2yt6biNfMP4La/bnMgiqMnWhEcwA",
-	"kAR7BSQMKsp+NE3UXGkrhdJXmemnIQPHilrZE2e3KqYIkfZ4SYI8iTYAqGgBBdODTo+8sIXk81bBGQSa",
-	"nFGVWNQj7xXLfQETaZ0FMnF2dcynapLSzPDfFZJ4KnJa0+Lnr+yc0SsGGLa3vJf1YD54x3/e7COwwb+E",
-	"vKVN3j/G/KL7MVX4Qgp2ZtPWmvp0r+4U0/NwKTZmL6XMvgb+sjK375G/PPKXR/5yP/5S4hGvXEx3nX4X",
-	"WEP+28fPHtQUbsAEARoOph7MFMwdH3IhXP0W15ELtFrBJEaiHHSFVogrQ/ATrEeUOYxsJxiukRvErvgN",
-	"U1kyNI88CH2sZj8T8JKAJUJDqUsbZmOZUznPsoGBlDXyrTlIwQcFgb8fUe1mSn8ro+WWdBvUREyVzff3",
-	"LQS4WYcHOB+t97TtlATy/uLYcyUX+j2wcWMUoUw1OYAEkJbXgoijZqXrr1OZJnFBHfwO/ibzhIc2sLUM",
-	"vDFsHUPtaAwJgiLvZn2Y5lom+JmyWw5JCJAhBPZia5vfJ/9nDw6yBUa16s1tHAt360Ppm89b6EQN1hek",
-	"MGVbyecaC+5vp9dmKAdNaAUlcIJV6AIlnIDNsvq3Zt4O06GBf1eH3SNHmKIEiBtUEEaTmDMX4WMNXTWX",
-	"bCf3ca8Oc6qIBe6GNyX7O2t8GSDBy6zaucC78wuPPldSPesvbYiWsNqSluMoJLwL8TRMhKwRUOFR3HkU",
-	"d76IuAOc5s4ij7+ByHMsxSTmmLi2199Aajmjy1jS6ELKVzQBHau119/fZHSZ2/s1izi9MLfoD6n4I+1d",
-	"offjwwKOzgpJrknTB8KHtNMo3nUq+k5OtA24GJajGJWWc0hnEOjZgUBPMD8vaBIpiIpxMepZgMpIFFDM",
-	"uFa2XBR1uWDYk9cAcEZOdTl5wobijgQ6rbuKRxhzQ9OI6xUWALQvPKwAV2L9ew1Y2WjT6JE30oYH/mbc",
-	"8ZGLPHKRr0xpxhuy/qM3Ur+Uqdic5RTuSon7/OEYQZkAnUOgY4UdILm5nR14zSbet3luaIONN0uyxRJs",
-	"iSJtW/CvkJ7W8eCVKg0fCUe6gVlo1eBT2iRNCrV26gIhRwIS7jhynEJkZhP9/xvTBeJ/T8spDTW/2dxw",
-	"eoSvZ1jkG394RvNt3kplW+XLKwLuPXKLR27xB+IW/4I22b8xvQm13k5SdSTA7NhHrzVPdZOFpIzBJp3x",
-	"0NoMbSq9s9liagXY5Q5XY7KNBCLEFCDVStm6IKELB/UGIGuHGEszkzesGhermIjW4bz0yLEZkGEg9YBp",
-	"mRSjmhNmViqFJMJy8lY7y0cqFLlrBl/tFEBAEISDBL98hlnSEUYBEyG7cu4ySfNIuozoNrClMqJe6z5m",
-	"YViq4xyTJz9n57jCkIlbwNopGXsbgOTAxAlFdW/YhbxgotJqKjIkMQg5YjRCpk+5RYRCY/N6o/KWCHib",
-	"88JmsMKNzLjbygMWDnprgeDB+Lorv/DI3x/5+7+QTXFbHv9oU3wIVRIJ4wqbIj4s1vhqz1Fa6GxrXdwB",
-	"zmnGcz8JptEL/Q6MkJNUpwnmGR3ashsuoYwL4hIRnSgSUhGyOGZRr4AvMAQGD5bMkUA43ELCtmXjXJNU",
-	"ZOUYBr7fsan+RvaBpNWEX0EJwSAD6Q+8kSjCEOawhBk0O/lQKNLkrQDuBXc3iGBcjYRDHjoECQmQG6hq",
-	"SDHroGgVyiSCHA/TYWP8uun7d/dr3wFNfzvGWa4k8NlKAfdi+l+LLu9B9TA8uY8W5keZ4lGm+M2szI/y",
-	"yG9k2j6z5eju6ujcQUP0F5JFXkMKfMluYCPjAMPHWsKdEaLC5gEoUcjFIWZLzziA24ApwuIo50hdIU2v",
-	"ppqk87IAA5NDX2wtJK9JghkJEGFKkgV5aMHiHFb865IsXqI0EfOJRnLxuwsRtmjDxlLEuX3/S4kReHwe",
-	"xYhHMeJRjHgUI/5oYsS5xQd0BdXuLk7YypWNjvSLMoAc1s/gMgtgakqM0gm/umJJMTWK2MyoUwibYmok",
-	"bD1MHscl64YFkyXn79+8OX3zt85tCVDnthDfF8mBMo1vk/7026cznafiDplM9qvbkpgA4e+Rwz1yuEfn",
-	"+teQ8EQrANzFXCf4857+9fUcYucXo+TZONuVMVdJKlzcVV4CmOspBtAikBLqW0YTHMtUE64xJHeSxnEN",
-	"QtxVLaNas9lck3apPoKFGXdw+iLCwK0sHwoekHHC6HUkF6JHjrAZhVCTi4RrzUQOHGVGj8XemTq0HnQE",
-	"FrTsiAR2IApM2uBBB/0Cpj0SDvQu10MqCHFbx3edp6L1AIqZTjiLLqZMvITiR5vwlReAymnf34q34Jer",
-	"dDRb0OWRqTwylUem8ntHbElLs7kA+vuwHGUjATtjPRbzfyV7Gfg+UGrmiuhZPFUSUoGQf+S7i4uzHnnh",
-	"8OogiZNEbM5ExETIMRu/Rmq/sx3fF9jHVlcftuT15uY47HwVrXRT5IrQmN9UQ2Hud5nucvYKpZpawx8/",
-	"lmWUGybMYOeJHBe1UNxYq4JiKYeVmwwptqqE74jgjoalO/zHHnFnASokIDKUxWv0clxLAJKsYNYH54xG",
-	"XACgLxiLm+3CnoUOtbhzHSLoLKvKS3ls/g2nS61g3+c4zXtjRUEfYOnHFbHHy7Qb8ewPbRcmP3vuKMJy",
-	"b34as9VpOpBHcVy6TOWF/92PZkYWv+TyFpBBh1mZv4jRKOaAYYjoraUtEFJfPug2aBIzqpB2Z/uxrOGW",
-	"2uoWiUw1IzqhkwkPyZQlD7lTa8hBNoc19KD8+S+lAmI/fjT8o1gE7sePn00PkCe3CpIwliGNidI0vDZ6",
-	"SDCj18DgAtJGRQLQTccslgvzVqJtMkihqFCC8PYwakAlzBE2hzs7/cHTnt/ze/3hM/+Z32pAspsyMpPF",
-	"7s1fAWmfJVzNOodEMYwnPT85evH6BCKJAyxLEBAnf7tqAjpVyLRWjGHP7/tgbrJr2wxvYUH0K8WoShA1",
-	"FgMhNxjWJ3ZSNf1hdapilKZtBUSHegPHFSgnLWWsSNvh63IH/Bl1emWIx4a2MmbjKlQVjhq0WYGOLTZp",
-	"z9/nj5///wAAAP//",
+	"7L37dhvHlTf6KjXId5YApQE2wIskcHmd0BIV09GFIanRJIY/dqG7QJTZqEK6qgnBts6ad5iz1nmg8ybz",
+	"JN+qvav6DhAgKUfx8I84YqO77rXv+7d/aYVyNpeCCa1aw19a7BOdzWMG/36ZMKrZR8auI7r8liUxF+ax",
+	"Smczmixbw5b9SRGqif9i6PsE3yKaz1jLa93QOGXmkzCR4pJ9midMKS5Fa9jyyQvylDwlb9+/674+O2l5",
+	"rYipMOFzjb+fQydcMUWWTGmWRHT5RBGVzucy0UTz8JppRSYyIXrKiGZ0RmJGI8JuWLIkCxwZmclEcHHV",
+	"a3mtGf10OU6jK6Yv5yy5TFJxmaqoNfR7g32vJeiM5TPK+on4FVO65bU0VdeXoRSafdIwoykVgsWtYesP",
+	"9t2u6V61vFZMxVVKr0xzTLQ+22//kTJYs2xipXnJORO1yVERkZgrDTOc8BtGxvzKjIckXF0rMymz0DLV",
+	"l4qFUkSqNTzwfXz6sxRmBMdpIudsx+7e589e6ywVr5imPH5Necyi8o4ekQUbT6W8JkkqiJ5STSbwGtEL",
+	"HjKPLKgiCdMJZxGZs4TMZczDpQdjndNUsYhwrYgKpyxK49IhoFqz2VxfhjIVujUceO6Jag1/yH5uDfse",
+	"nMmYaRZdUt0atgb+4KDb73cHBxf+86HvD32/92zX/3sre5NLcanlNROqNfS9VpQmFJ7NVGu4O3jutViS",
+	"yORyxpTCnTF7QpiI5pILTahQC5awiOz7A/ItjcifqWYLuhySdK50Yg7XTEYsJuzTPJYRi+x5cl2KNI69",
+	"FrxyadbAPZkn0sy4MDKlabJ2Xnv+wMxLaapT1Rq2Xh+dvDl+ZbZaahpfhlJpe27do6z1z15hFQe3r2K/",
+	"3xv09zdcxb1ne/8qq9j3e8/2+ndexR83W7nB8w1Xru8/3/Pra2fvFZ1olpABkRMyIO5CHJKYKj0k919f",
+	"9omFqZZJa9iaaj1veS0etYat/Wh3/GIy8LvP2R7t7oUH/e74WfSi69PB5ID1w+fjvWetxr2AO36Z3e+h",
+	"TlLWtEXzRN7wiCXuwy9D/xKm0li7Pm69XLvPn9/1WHgtnZjekzXtm7YXMrmexHJxCevs1inqJqno7k4O",
+	"wgF9zrr7437U3Quf0e4LNph0n0d74z59Fh4wf7/b2K4l3G+40qdwfIpE+8IwwIUkM2mWhoVMaEO+lWfY",
+	"HyNzesUMp4xjuSjSY8E+6cswTRScDrb83j/5SfK3Px0t33H/09tzf/ku/uvi/Su5eGv+91ryNy+/n5t3",
+	"3n38689/+ymevf3piE/+2jKnwoypj/+4VPxn1hoOfK9lRlEk7o72ryHxz9wV2+sdDAYrrtjBYLd6yfYG",
+	"/folw2NRuANxPHNX4AX12bNwr98djA+i7t5kl3Wf0/5+N3wWDdje+IU/6R9UrkDraq67e7I744K3Gu7C",
+	"hMaqfhme7fUHxfvQMoedmga+7J1o9XvklC5n5jhkXB1YtwKmzsUVyE+75PgDmbHEiDRakXZ/4HrrkF6v",
+	"11p1r54VmFa/zLRevn97+ub4ovlq9fy+2b7y/Xru7+6vvmLPvtAVK7Zb4J4FEeWREzxygq+LE/zoZW1d",
+	"wh5cJowqozTZqbsfs7kdvbw4+fdjN7fW8MBwk3P72lGo+U2FoRwJQuFxpkc1yfOhFMocKX7DLs0RThOG",
+	"yxOC3lhdHN9Mor8/tHL7V6AR1vgCXsRL5Fp9e0E22SrQ+pQGpXId5bqfDgoMu9bFrl/qwr1k+G7pnRf4",
+	"zh/9/tD3W579bdD1+2t+G6z5bXfNb3vV3370WvKGJTGdX6LKaHb0Lyenjo1eAvUrnKNd90P5dFuqQ3Xl",
+	"wXiZawvshstUNW9GdcSGbMyqneDDYi/uSd6N4aTLbC6/tLjgmtP4ckzDazmZ5Bq5EUvMvufK7q49CNU3",
+	"d33/s9dS13w+z06hX6BR2T1WaRgypSZpbN/a/3oNFExQoZEE0nDGuizd3mzRKEQ8y4UIXISDKqXeew4y",
+	"YTqPbiVHqWIJDhL+9XwyiPb6rSKdbBa9j4ji4ipGIZtMZRwZqUoK1kgxSxK3O751yXnfz6k4is+PpPaR",
+	"1D6S2kdS+zsmtT9m4mm/SHZPKeocVXuHorOcxnrW9PwonX4tJBMvbpFA3p8qtf6aGqUu6TIRkUnC2M+M",
+	"pELzmAzI91Sk5nCUqFY+z+cXfX/oD4Z9sAoX6FjpDP6eCdrp0Ydz0G8fCdr9CVr5ON0uO57hCbiVitmT",
+	"8kjGvibJ71nX74OUtUbyy95pkNLwt/01vx2s+e3Zmt+eP7zk98+isTih/q00tvUaxxTziYaLUiS3eUOD",
+	"C//ZcG/f7laRAFcG8yha/qtS4qaNXkWJP3utKaMRSzCsxSyv0N1zFqYJ18vuabb9ZWL4ccoSBqsC2v2M",
+	"LkksqbkXcjYkUsRLoqdcEcWSGx4y0haSvHz1ziNCEi5iDlYA01zHI5OEzhis9UhMZDJTRMiFab83EkAl",
+	"IeymNWxFbELTWHdVEpInQgr25NC2go8UiydPDkkohWBh+RmfXRX+JhHVdHhIlF7GrPj8SSoUnbAuDvHJ",
+	"IVnI5Jol8Mo4luPhIRlTxbppwrMRmCF3aWgWJn9mptSlImRKy0TZ53Cp/pHyxPA7dAkYBjejZn31cm7m",
+	"qHTCxRU6Nalmb/iM6y78t74JZ+wfKVNawT6ENI5ZAjsxo9eMmMtHtMT/T0XEEog+0ZwlpG0+GKeJ0kTx",
+	"n1mnR04TppjQRIqRQH4V7NA537npB4b1zg2rxZiXhFHDlKHPhGpDb2Zcs+SQ0LFtwvpgFLniN0yQMZvI",
+	"hBGuR6K95/c9gpMme77vkb3+rvnPfgfu2mLKYzxWtlXDYDV8rUgqoG86jqsno+8XV3LGBZ+lM3RH4Kpy",
+	"odkVSyrLuupwX2TL+cQuGFUkGKW+vxsmds3hL3a4+AYfL7iI5ILY625/hBW2L8C/8XngEda76pEDn7jW",
+	"yJwlI3HgE0UWXE9xbxSRE9L3q7fgwD9cfHPg29b7hhNsdorO2IxyI3tseZISfjXV5k56eKelYITGCaPR",
+	"koA3kEW94ghf3GkzzphiDWf8HFfUctqgYTaBORtwyqkuvgD/DUoj628zMsP+ukdGKlg9Ki3JgnLtjjiw",
+	"zEy4s53ur7v1twzi48eP3aNUT5nQPKSaNezc65fk4Nm+T8Kp2TZxxezpCr5lNGGJua/x7JsRWk3VTThq",
+	"BWQxZcJQYuAjELdmbq5HZALHbyQC8MN+M2pxcUNjHiHHMZ+aW0oFwRcuC2OxrYLomzWbsJ9YaM5H5Qyv",
+	"HJtHVvRsfyj2+M2ohT1xRdinuVngUWtLGvsf3Vup7LlRREDpADJQPWAeSPxhzJmA+4MkEumjjA3ZNWJ1",
+	"787kqjjCNTd45Sjze3KHkb6480CbL/PqQSqmA9K29NOICZpQiJVVms7mnbus8nZjRwrYPYnqwz6JzP2b",
+	"GEYgJ0gDLeH2CI2VJIuEa20Ov4QBGaGHJSSWVyhBJmwOCinhYiSC00SOYzbr2SYueRT0yF9TqQ2LxEuU",
+	"MCOFcnFFKJnb16tcYNyf+OGAvYj26N5kd/w8fMb2aT8aTHbHe+F+tPYezOinN0xc6Wlr2B8892r34rNR",
+	"UowIo51caB0z1ZV5P6f/SBm5ZkvFNEH3zRDWICg4dAJcNkacfgNCY498NHMFGcGzTYzEnF5xAWEhwPIV",
+	"i2AJA/MFUHp+JWTCokNyzdgc919PWUJAuif5sEk7yPxGgTcSAWoZQQe3yJxEmmvrlZEdkRmNjWDHIkMU",
+	"DXHnV8JO0Ixiz/dHIrA0qmu3MqhuElt+/1M1cOztawgc+/TuQv5cDBx7O/jb4G8/fz99/+cPGDjGzQKj",
+	"zpKp5tZBtmIv9/sDz5z0bG+9Bop3ErHZXGomwuVfWIPwc0RSwc2m4j1tU/Lhw8krM2dKrqSMSDiVPGQd",
+	"vIRGQFBZ6JS7HeY+mDWesKHVnIzwI3KtzkqIptVrNtewDYM9MpVp4vYEdz/xCCpYcAqu2dJdqJgujRAq",
+	"0boyEsB6UXjK9nfG9FRGHplTPYXvxjJakja8FGTrYKgPNjck5qIEnR45Y6ky109P2UiYXs2YKIn4ZMIS",
+	"iCHEHYejMBiQgOer2r1my27CzNENDgkldmSZZAuLQbgaCaV5HBMuzB2/SphSeLJelJvjout+D8zJzCZv",
+	"1zCkCSy+aRtVuZFYMzszJByC/X5KjcJFVBpO7fc90j6BqeHJGLOIGHVsJBIKV01PqSARC2OamPshiBHL",
+	"czVBSXs2ZHitSCSBmM9TbcibeRnUC+y816ncmP2JHz6jL1i3Hw3G3b1wl3WfT/Zo92C8Hz1jLyY+7Yfu",
+	"buBg88tRONldc7RX3JLB/n71lsyp1iwxbf7vH/6t+//8+Mf/1Wq6Os7HXb4w/a5RCSNUhEU6GzMgGERO",
+	"JoYoAkG76pETpFtI4ANHGLlVkqqcq+nygz+8OCmrD8MHGYPrN0uzqWjibEbTSVLxRBEekXbAIyDVlARn",
+	"qQg6vfLWbBYNByM3Ny4feJKKS76eIxlaC+aLNIU3G/SYVCizAecQB1Bj0ZrNFGZdmG1o9//7P/+r7/vl",
+	"KQz81QuL8QWNqztA+5ZdXt+/dbGdbXvVijurNix7eZE3NPY2LPK9F9iN+r6rvH+3Vd7fepWBn7/mcaOG",
+	"9l7ESzTdZeEijjtwRVAW6JH3M47Mh8YxaQspuhGDkNZO/ll5gzITZdMUrSGzOL//lbBJa9j6w06eS7aD",
+	"v6odt+I4E5S7HBUFsetbGlm51Po7DEGHfKH5PDYKIZdixwqIf/wJrMDlNLUxjU6dRFR2sXxLIysyyQQZ",
+	"ZCY6FX0sEaRDOUphmV4kmQKiPqM6RH57dHpizTqwXEZVw/CcCWdxVNn9PLx3liqjPBPgFkqTvu+Du5sL",
+	"pakIzSvWDLWTR/3gMUfReTNJ2BmY99AIq2EnT1B4c7PK78RU67ka7uw4rbQXsRu3ymqnIvPhrm2231by",
+	"x0+qUteYRrAPXr4tyODyjTEUuiJxdqy2TwsCK488QsVIyFR35aSbUHHFSFEYJtRJsnAZzN6B0Y9wpVKU",
+	"eAvtFaUJ5KzBodX/VQBXDGUPOZkwATFeuRCOAnHBwNygbTetmP1ip/r6CvPdZk3Y91fbxDZrJv+k2X61",
+	"aSvm9VUWiHVt1D9YZyXYtKXSrBpV+c1bymdWUqpvaSB/F+5HTvu+ldHyjvTPXpcCES1QQKMMjBNGr/H8",
+	"2jv8JYgfsIci3bMWBGDVn738xarbaB2tfH6w969ILb1WKq6FXIjXOOfilnwQmVbx/fn7dwSX5bYdAa3O",
+	"HA7KhQLthsVRtjHZftmmh2QEzv/jzPc/aq3YtvJrpc2wc7Aj/K024UOp1w23wA61a4f6IOyquPxcFXhP",
+	"A4caEvsI9tQwH9gwUBFr128k2pTMuALt210RnK/5cpFIo5Uv58z8hRYKmWqjtCCbkwnsNReECsJEOvNI",
+	"INI4DjreSABfc3y2icEeEmsOghEaxbh4mqzbqnqgRqIdlNY4OARjpCI0YSSkinUVE4prfsM6vfWcE75/",
+	"5JqPXPOuXPOlFJOYh3fVFwp2pxNxaq1O9dgstB85ApCrVRU5kYCmxeOYJKmAVWoi5UfbNDRmIGAmMmRK",
+	"sejQWtfUVCY6XvZaX5AOv8jp8NntA86NehuzymabH7BM8Iafoee9sh1SkhkVeRqaalzkv8k089lO6Q0j",
+	"+37+hQdUyCrfPfIKVGBw81q/JgTUgTtCgLH9t1pnpyBjNIALPdh0Qd1wuvB11339cBxQlYfnfAmpYgkw",
+	"EjRcg6yHMRPtoHlMRo0zzGkkKlfBGrJrCtjKCwFGvGbbceeRrTyylbuyFYioPbPe/LsaoyDw9PhTyFhU",
+	"JWPfwm9E3rDExqDMG+lYcwArGewTBu2qIimz8TPNwv2KUNj11qkvKukPBjnls+sBbvA4lovNqR7Oqcvc",
+	"Mpvt4yWf3xmr541U+Rc4Xlc4vVYoZA1ccEHV2pYOza+EEsEWJPeymb/sC1+S0RSXuzpwdN/dhXPnzj9c",
+	"eaFZckPjCynPjYxSXvWzVCiipSRhLBUjWl4xw14bFxjelRMyaj3d6UOg+lPydNQCJaNPZlykmhE6p4k+",
+	"xDuA1nPDKfbtz2qNnluMhS/egcR0u00fv9kVObFLCwsIAuDmRgn8squl7OKXuFegpr5MpKiaJWxcMIuI",
+	"WSsyYVSnCWvcp8piogM8osuunHRnUuip1SgzNZKGIZtrMmq9geilLfdnq9Z/u61BhR8WqzTwrYxG5vPi",
+	"zjRYjI5QICWRNByTJJArghZx0zPmV+ShyPCmXRkm6Dhu3sPsw1GGVDFqmVOefwd+70K7SMqMzCwn5Acz",
+	"P8LCqfyxeUezzI/iVj5kr7/1Tm9lkXL76yxSmUnwIouPL18/tHqdHL07IvBz056NyiH1Il86Sgrfaz5j",
+	"0MgKWpiF6DdZ+8ot/GaL7BYg73lL0182qYfRfZ4+3RsMnj4l//2f/y+GgeeWwAWL4661BY7TzMBHixd0",
+	"SILiDYfgrOpIA8+8VCXT5mlFvgmM4hSUTlRA2oXLPxKFkLzK5fdI0JCnEpAxi+XCtNqY8QIOtHFMxfVI",
+	"CKOeSRt91snsh3WFzYhCTgFfJxKNRHtVMFGnR95JPTX6nmnNZrn1RuKVM5pTRQLrUA9IMVgn2BsMAkM7",
+	"5mkyl4oNCYXwHNI+TbiadbKIfZqPo9lAi5opzcN/9gYDZyawIf0u1Cmnua51rs0bj3roox56Rz20cK3u",
+	"bun8Z1kfdzYJ7tmB7MB/TUPlg8RB3NcCViWgZRMYOSvuGNGSGDWbQ6ofBCQ+0qZH2nRv2lQystzPDfP7",
+	"stf8RiTwNzDtPKQcvUrgywTs7cXJkSgFv8sEXNqHRvbNBMjIaEHkwy07+ihePpLw/zEk3GicgsbHSYLZ",
+	"TvcRLAVJBfs0B48JJi8SGYZpkrCoR05jRhUj/4C0r5IOHVVTwPiXtILvl2O8cPo42q2sqYLGDyL/fciX",
+	"zF5uXLl24LoxQtzFlBFrnYEMCiZYwsNDu5xBIbOueTEficMjcdiaOLyT+rVMRXRPuvBO5nEDwOx4RDaR",
+	"ih5EtLqXXrmXU4p3UpMJLMaGREJI3cUPHoJKvLPpatlCllIGIdXPBl+0g6xniEQsxO+yT1xpD2x94koR",
+	"LUfChrdUIjgwL94ITJgb8ihgPNKQO9KQU7qMJY0upHxDkyt2T1JSC4J2MRAHe+Qv/Nsv6Tzv79aNTBjW",
+	"KyWJYW6bxivIaAkWfvzqoaOTS+sCegb/2QVstYNy55jx+HixHy/29hc7YTecLe4ZIfUYLeKIlOlkZ46L",
+	"+hgw8rUFjHyZ3XnYmJHfVUjBl1jwrz2qID8DRv42HWEo9QTsnewTDXW8JJkjnCxkGkf2d8L1sIDPgmEG",
+	"pB5lYIMHanEGj1bPR9nlf4zsco4YnR8EvaE8hqC4++slTssAjB/NZnOZ0ITHyxKKYzmeZUrFFYsOyRxt",
+	"o+Bb/6Kmz4IOY9eApIVF2DTNBD/tFj99KEiA8NqsTgaieoHrGBuydSqVvkrY+V/fHJIzFnEUDTMMPksk",
+	"uCKhFBN+lSYAlzQSlkBmyJNck5AKw9RyNM9OBW6TtIOGWVYCkkYi20EMi8CibUEBSDFwAJmP1OpWalXB",
+	"n1z7deHVRzq3ks5dSPmWiqXDOn0I40t2Y4yuVcFzdRpQuwjm2slQ7dK5uydckD5RXzTVoRgSlI85yxHZ",
+	"kNKZ6WLiGosezFCTAe0WFjNfI9IOir1WYyAjKViJ3IxEM70Bl1EBcPJpYJO/ldEEFznkMEADsUf69Eif",
+	"fnP69EHQVE9lwn9m0QMQpzFi7CJE7pRmGLlfNHm3X9QvC9PZWLUsfPNAnqIwYYDfSmPlFXGNPLcg4N5J",
+	"pLiKl0TxK8Ei8v3HC8zIFcQp6jIhCbuR1ywiR6cniArZDooDbsiwbcJvXncoau8/wKHKTFFvWcTpBWzD",
+	"vQ6XKxJgmiKjlmaf9M48prxgH8n6PCSKiYgUuzBNf1HXxH7xDOaGuJmZPmCHbH4as6+78HUXPnvYOFdw",
+	"UDgIbmcIKC2xLJgcqgsZwBlsGuajM+PRIHBXmgH1RB6zvW9N8PriMRdfMCX80dX0T93NR2fUg2cv/8b7",
+	"91ulOLtEpxwfrHHniuWxIAIqjBlNLkuPZ3QJyzpmJJSzMRe2ckvDptU+LtPKekM2Yaf4xVe5YY+Zyv/s",
+	"nfjaHY9YTu0rymZmvaveSATFuxVkPBnvXVC/sBbv36sgIdRyoUcCk6E7je6YR0/oo+LzP0TxyWgJlryB",
+	"qIK8TG2GIEyjiBvKQeNTQ8UTzY3CM6GxYnUtX7BF5grtkRJ+K0qvrkIWae/5PqkAiZaB9X/5KorW3q+E",
+	"7NdaxHO7cp2fvda8sPcNG1OrfKWpiGgSkX3cWpAbPcKMdGBLQ5EgYxfDzHfk//d//tf+i44HpXHwz8Fu",
+	"xxuJktQMhRh2+x2PFP7uDwwz+f7o3X//53+9On7Z8ZykbTYVmzrwiE++Ieepac4jMhmJ8w/m/fOji06P",
+	"HNPQSeQoiCsSPA08i1zbDvpefz/oeAi9ax7YUxhgMUel2VyNRDt4utPfN8zuRbf/bGcQdHrklV0cmagh",
+	"Cf60ZDSJl+aVP1EhUhrbP2A29t9m1OafIxH8KaLcvcEjwa+mwEv/ZNYoXga2sNRY6mlZuTCDKq4BgPcm",
+	"TOmEmyvoGb4DRQ91OGWK8Al5+pRxw+aePs2etpXbSrOFkFFubzCwrr3BoBp4ZLihPVh2NdsHlgR0PBL8",
+	"32bsb8x/Ppr//MH85+Lv3wQ7wcuz9+8uzT9HYp6wCf/ElJkmXE3g61FB87BV0RDIf8IThnIDCXzik12f",
+	"DMhTyH83ajNo9clIZDIEcPFcNniicg3a6amGWGGpo8ZwqVKRjDpVKlUc82+pUlUhYoUiIa0agXudMNYF",
+	"5abw3CPpnGhJBr4PhRETGkI1gtIgvwhpzIoM+b7fMK+84vcvLRrH7ycg0a+TW4/dF0aEr9bgpZrMWYI1",
+	"c7EGUyrM5YLVGpY3tBAGYpezAJHTDo7/4/jlh4v3Z5evjl8ffXhzYU6hkcYDkoqYqdL3YJBecMU6II1Z",
+	"FHyLRzMShfI2gesiADerjfv41HWVfCeJnBnqWuncLNUqPlMue1RekbfWEqjmTETgg09SYUjrh/NXUIor",
+	"FURpOVcYJ8O1DRpE8Ztw3SNvU6VtehA8gwpg+SLSOWn3fdPe2nUZom2T5wXCqoJ+5cog98yK9EQyxQik",
+	"hrqFWGLKLBEy2yqrecXVPDb6OZ0xjxhOMCjfAvLOTMyq71jsrXwzVnLv8gG/9RZXC65veubf43dOdoaD",
+	"7wiArdnecBOmdD5nwm4t1DgzqkwoZ0wVqq9lhf7gZDgMkSsJV/jzqmLwhUPnVzs/NV9kKgyko2HkE6go",
+	"gM0cSqHMPTCyB9gtgVRHHHfBrAAgLrdfH528OX7ljcTFydvjV5fvP1wYFv7y6N3L4zdvjl91Dm3FbQzg",
+	"okoKoujSTG/pqiTa0vKAjxKopdJsZs6aT2aMCoXsoXL2dsuFl3xvbbXMemH4zTYVggBwS50wXdrZByww",
+	"X96f7+TCHAfKYxa5XceChVFGK+2hgQLWQ7JLXE8e6ftEeWTX94nqZUJoQYBt1gaw+la1Via+RyaGZZmr",
+	"jkUu5NjID2ROAb/ZVTSEkVJITeQRI0Eu/AY9cpSXSzJMfN6N2Q2LoYYmnIP+we7zPTJeaqYgQFrO5jTU",
+	"2B3qGdUqDWTMllJEncrR2E5An9FPxUXoF1ggTrIqxf/SdI8dIzMcIwVjMNYr50LpJMU661hY3JZbdTym",
+	"s4K/P4iGUBRgfH8D4ldTKQo0BLSLZtYVpQlWP4U6fJZ9OekR5Hqo+2Kkblt0k4swTiMWGQZnzovlekxE",
+	"aiSoIjktySCVkHZU9hoGlREC6GV9DbaiglSU0T5cvKxR6LI9EniTFRpK5nMo5VzQiVwt65L6ZeiZ06Sx",
+	"0EYbiN8bGdLY6B5OUq2Z4XrkgrvCHAsax90wluH1SECdYbPQQLJ/hqCyiC5jo1l0Fb2BUqAJhSIeRtKe",
+	"yDiWCxg8N2JOksZMDQkdCSOkR9Ah+UmOSVug/uD0OSET1ORQD1CaJtrWpQueBh2ymIK7zXxOR0LNzWEy",
+	"pGJh9A11zecK+YcUITgq83qizgdmOQ8jP6WzOeoI9ot4ORKlTywahWkKDht2SyZmYaCeOtYtVuZgLXgc",
+	"hWYQMCvbmZEc180GlwnNe2a5CSz3MAOhMSf7ms/nLHI+Om8kQG0DYqjsHXDVk01XFvuhqpxwRcIpC6+N",
+	"EOacyoupjNlIhMswZh55dX5htjS/LlWdpazhly78wd7tZXXzyos/uHJPdcdXgfb92EAaXyZS2ETCJtoI",
+	"Yk31whhND44uLTsMtrRPXJQSbjzDNep1SRv0uts1txp9r+T2gFzimRkci6uYq2ml3qIm/ouh73vkrRRG",
+	"KNXTRKZXU/I64RFdNg3BiXigM1DdPNmYGnJvVsxalwOjiwTmUuUqTW2d24spKsy2zhAVSzzKCerPosKD",
+	"Bv7goNvvdwfPLmAWQ9//o98f+n6rKOxTzYBktLyWSGObgYEiRCNbUc1TEkYLtmIvUjQbgQ8z88jZ65dk",
+	"d3f3BRI6PCqGI0Kd2tK4f8gGvuvXB46/Dbp+v/rbj16LazZTpYKjxenVp4MPaJLQZZ2jVGeISWAa/BNF",
+	"NtFbe5PXX9aGW5o71opDcGtfP2BNd/m4oOlvprYHcTwLhoQK8n7OxNFJF8Q2zccxM9qb7lo9AThQaMip",
+	"4+cFBXUmIxaTdslX1IOHAXp/oe65hbmYJzw0tNf87FUcTD3UHS7niZzNdUAUyEkEnxJ8avQReW10LvA3",
+	"G4nUqFvEnDcc1zyRNzyCkaWA1gPQHEWzBIyBaETjBTZuBHtsFpSYkAKDcEWlodmFTJTuhlQx7HXCtbJQ",
+	"vjWLQUDaKEfB5zbVZYKaOYQqGq6FVeZHgiuCOpjzQ2F7CELU6VmTCBj0MFB0wcZTKa/J6fvzi3L5/ycK",
+	"nOEjwUQ0l1xoZytBMCKjg6g01l51CXskcOjf0FE45XFE3CPE/zYrG1NtTpC5wAtBsswg8yIo+QELpzIY",
+	"kqdPIzaTwP+tj9O5yzJx0IwTEYxHwg1DOS59aOejLGYyVvGOESpOJ0tbJt0lKfXIkXPLmfOG34wEfKHM",
+	"4XDSuiJta04sOTtzG4pl0MJInz+04njW8sA/3PIyeHTzeziV5gLm1x/frFGa7xiNDfeuXsc3hs0xldUE",
+	"rvFO58OuFcqPF0aeCOR1kKddWRhSt8a9wgzkdXmc8vpW2mS7bqIvZRtJM5G5v0WEBOd/OTkNRqJtxftO",
+	"VtAfBDiVCXB4blLhfBn2ubmFKuiR4NsPr18fn12+f3dsTjXqr+ZYZG0tKLeamJUjc1EWxVRtBnhIJmmC",
+	"HFhYQd721BsJ18nRmzfB0KrRpdbN/3SaGGKLRpXL9xffHZ8FOClbpMytQ0hFyOIYEGUTFsokQhd4bo7J",
+	"qJlgCwDhx5H3SHD05s37j3YcKH7jdoHuHy/LR9uatPIVyv84evOm5bWKY215razx8nmyzdQOvot8qJ0R",
+	"Iw+82Nt/RmyABcEIFdUj3yZUhFNDawIIJUa7k41DZp+0gruNEQL1C+MCXar9fZfOqOgmjEZAR9ineUxF",
+	"puyC6pWrJGWWvi4sDVw566PS6nZ4G05THSKEX1lrCpAlHB6+7pWuOawYV4SOZaqJmrOQT3joXLsyKVZB",
+	"bhXkog2CVGAUiEHYICLlcTy/rMG9AdhPWFM3Vgc+SGRFXmqKvs/LxSe8mzAAFQ0bJbhiSFDN62mkDazS",
+	"SVENDIpO94C4auc2Gas8rg3ii2qjWUWszdJ8d3Fxaqk8CWXEvFy1NLwslOKGCV47fBC7lNlF9l+8KFpF",
+	"fL/ZLqLjhv2BQFsyLV8DGz2GV4CRay6iwxz32gwMCVlVW8ebWV6xW4MSq4J3g5vajOnD2QnhkDQzyfi7",
+	"GZjp2R4n6x5aHaw1Sn1/NzRfwb9YUARkyMyO7T3fHxbqx2KJWBsLdMNlTNGfh1Vb7YXqFGOsXJAUNEQL",
+	"dYPX1Wy1LRRyd0wD/SER1XwhkVevvS0niFyzJTScQ86ZVveg1c3w6jxrnijUWhwJ884TlePRPUE2adHo",
+	"gBEeokKKvTiBE8aCMMBdMyQbNQ6D2h9aV4Ke5ouj6bUNrMKvjOjHSHBkvoMCuqvKF5oWXwyzQHz0UJnD",
+	"kpEUVwIRWlkFz26boXeoLFprtwijbARNnO+2gNfQbCkB1TT2YlhMVs2yec1iFVId4dsKwBhp7/V3O4BE",
+	"0pizY37fH2JOkNmRer4PTrQYXgDT6zSim7hfGlz2dlGSUjiAiwKo2tc6TZGK2IBVkAS7ouDekkkpraM0",
+	"3Oyqmg+pWJJa7SY8ZA1QA6S97+8OSTMAQhGqoAxxbYMY7SgsgKxpyx/W0HkPHY6sg5Y1Gsg7tgDKhxLP",
+	"mBEaRSjhxtSIp0YxMgr5kOiEUV0kDkigyXgJYmeAjCcoi37bFU/3tqr07W2Ta+ltjN9525t1gnPrJysK",
+	"tXp3rEPh3Q3T3dsm+93bDtXQu1umobdNFoG3bfS0t32iibdlppG3VXy9dwekFW9TdOqSrrTVsm4qC1eU",
+	"d5dpCrKgt06Xr4v9NcHsvWCZIILSTVHDqOtgE5dHUm7mW8NY8HuwBLYFU9oV2FfkJ5lncgS9wHnfSnZB",
+	"6xAOOlnZqx0jRYxENhrbNH47p1fsUvGfWVD1LTdZXqtSapbY0Gjf4Arzti2OctmG3bqXiljZS3c+3Xia",
+	"dvGM0YgLWy+9omm7n5yU7xB9IISPGlV7AlwiYnMmIiZCzhosUeDiUs2HgwmdLCHkKWtjeYjGKRBt4P5a",
+	"MPXC1/VO5shWG7pxjS2myyLztXbUHNWpdZuVy6xtxG/pATGN7tK4RZuK17efiRLbd1E5HNmKuXkVhtB0",
+	"UFbpqAGU87DGRFT6YMchlEdeB15uHCVGx7jE94s2RnjS8lrZr2Wy537eyOroufPWfNizaJ4GQ8/qiBu4",
+	"qlzAYUchqRwmEaAdfpUtf+gic4j4Y79sKJxx0bYRROT////I4H+3RRcioumnTgF26sgNyNr5wTBtowFV",
+	"FvcDhkX2aUpTBYHB8IKQ6DDkisRsgvXeMyXNfolY4c5MZAPInNdhDKZMFhmZEIKojJjazpwMgMxFY49Q",
+	"svfp00igDdnFYdsOnii8xDW/AQz52pC0tlFErEHT2vRs5FiIRteJ25tsumC5VT1yIgypcFqqs6AaugmG",
+	"JKaY0LUQoQeL2yoTopXN1ngB5dp5cZG4mhfd5ErXuV8Mcdk9uD3CpTz8mgvArZ8NNS2q71mcxSHpu+A7",
+	"mYParYi+22Q8ty7IGykgeGmBC6MXjIlsr8udbxvzUyEVpeXxVm5Z87hvoSt3TblBNCgMTyQOV0MKBxMq",
+	"E5fgB/ckKPQYwJVegGiBhQI6PXJi5IyRoOjt0fSaCQwtGZpGXa6gJk+fJmwe05Cpp09L0aBPlB2MR3Kv",
+	"44wlVywaCSu5eERJQoldISQvMkWLjLKSAQYqQmlSD8015U6sl2QkwODaIx+5npo2gmK8ZmCrO2V3/Ipp",
+	"VQt4BKKCMY9fw2V34d61oLnHm5+vzm49pnAtHQBDCYEQdszhXFXtttFP2/lyZKSRLKRihdgL3uQsXjJP",
+	"tTsG3mUPGdgL7Q22XOyQuFCb3JMYmEdW/kqFDYopn1M7yktgmGuOxYxGrMCICySpc0h86309+/Du3cm7",
+	"P5fPadPeuwjxqDGc6aMTNwy/n3DB1ZRFOL81HZVik54PfX/Y3+sdDAZ/v3NoUh6fYuM3GrYs1XND1lB0",
+	"MVsWx82c6WCwWxgHF/pgr9W0NC5e9nLWKBm4GM88rpYLMuNxzO3xvnWd+nsDczlrQ1mxHIWhgZx2uUaF",
+	"XeZSWiUVwI7KppjYtIDc82yYWBbW29tkb9jKcKSLQgQ1xsjY2CRMfoHhIad0IU1Bxw7PcEswIGfucUuL",
+	"8xiPBTPi71QqJoBUZhf0HqEdt062yRV5gVN5ogiPyvfgBfXZs3Cv3x2MD6Lu3mSXdZ/T/n43fBYN2N74",
+	"hT/pH5SsQClvdD1CGNWlK9VZie6GsCxYXQiOyZYW9AVYTD4hEA4BZmsax6wyzKu57u7JrqGqm6yBzQRx",
+	"692wIEnKnKbClV0bp7Dg1+WklnbQlBtT4QRWJrPDGUsZM+ryZQ3dXEUYTsSGdOHZXn+wEWFwoWf1vk7t",
+	"L2iMgViUiMXZTlT0/zkTdKMVX5HTAMCjheyNbLntLWERaVPlohptfKwhuV80naHBIqNsGk4jxQbu+vL9",
+	"29M3xxfHrzASB45tZpIoj7bfI6d0OQNIOxsi5/IVzMkBLBuZkF1y/MHIwuGUCq1Ir7cRMbMhe7czQxpq",
+	"SCZ2QX63MEDf7+31VzPANcEGaxOfUnGOL372WlpqGl8aPTzPZiwO/6XR5F00TJ682CvnCvr9EnfMsgVr",
+	"GYLY3apLZ6kSXjq48ONl1nOpy+f+7v5Gt04n5qQlKzYHopTljAsaZ3QlQqNKNuG8Htutu7X5Tjmu0hil",
+	"chI5s2wpihLCLVcxxFSxSYoc0N6+ynXNptdNUtHdBF6nu2KG6411wIuK03OEyMvtePZuVyWSEssqEMzK",
+	"sakd2rLQVdnz0u2sSK4FMaTKEJqkR68ibdeZ2gpVwUrhzRqDMyC6/KqVMn79836WDI4JNI165m163Iay",
+	"vBsmE9FKunXgzkm/19/d4jbcRVCH+9k0Yf/+YvqrQs5bce4VUb0sBwyeb9TxRkJ4PjVrGc20AswSz/as",
+	"4mGi6jqLtrEhvywi+/6AfEsj8meq2YIuhySdK50wOrPR+ezTPJboHb2V1eXB8A3BijLBpAEQwj2MrytG",
+	"z4PlywalY9d5TK21OYd03sTI76DtbCv+5mvuGdmXiuX95N3t5Mt7HueNJBB3pNYLHwcF4cP/ioSPwiX8",
+	"cP6KtF1wN7sBAyheDLwtnZUreFfJ5OJhNqrCKx1hL7DG2zjirSzqNlZZuMDrWWORQq7ga6+ywOoNU+5T",
+	"o3r90szeGlYdbWbZrUQmZy2Z5tGykDVgvWgFi8lGEc4F7lwLbW7erabV+LHB6p8KFwagCpojLtwbrlZI",
+	"A3N6xcqmwyeYYlsXCwT7pC/DNFFNVpRTqiDVPsAXAkN2DX3VLi/PdOQoLZIHyEA0j8uEgS2/909+kvzt",
+	"T0fLd9z/9PbcX76L/7p4/0ou3pr/vZb8zcvv5+ad9x+PF3+/iH569+qYT/66mVngakXgOKyEjdy0RLrd",
+	"x4s+p1dGYRsvCc6uc7vFMgv7WNMZVGKFAMcKcRw0w06kQq206yhcVa6gaY8ItmDu8G5zOJsC7t3JuET7",
+	"BybPr7bnZQYTGAyoVW0I48bpuaTMRmNKwWmuOiXT5NHLi5N/P95MPXbj3YxFOIi7Cp+oT/BdFtabpAXi",
+	"7LrzMPCTxjHsQcWcuz21hv12g7Ent3iwvNKNrE971catIK7nq6IyLIkLho6Ro/fNGdp7JMjsIsEwe0xU",
+	"GoZMqUkax0sPA6lRDwt6IxGgSbf4PiYcCufdhw9K3CnIspbwS6UlZF6hzXUksCXM2sqMw8Ewq/JT9RfW",
+	"Qi/Koal22i2vlU2v5bVw3FlOEv47661srS1+Vzuk5ysNk0cFHB1lZpmYRf5C/pwCMk8F7qcUv7Uas0dx",
+	"EbKcnkvBsher4kqDLoiQWevFyGw1Flmty1WypG9kyf7+cCtlcBNogCrqQKH6pkrHM65rY7ovVEAjrhtp",
+	"2yhskEY6XxrPba0XZTPQNq+FFP2ymXtVSCqcHOftAdfJapdPkf9uoLGs8okUCELVMbIhJvStjhFzMVZi",
+	"Mbyz5kAwAlr9H7CNEhbanM+Sj4RrqGWEMIdVM+VWRsKNdO9VCHSbos71NgF5uwOw24aAbbU5ActctRd1",
+	"kgOn0nwDAB0fLl6SdvD3oFNIUMNsRA2yr2tc/eD/GPTIu1x6QTmoea92/QfYq6zrtdAYN6yEj1GHxCjc",
+	"BsCaQGwMlN8SCOK96hyORFUZqot8iFODGhRX65frkurAGwlEB4j5tQu8s/m2ZqSazuZlNcW0WtySIaJ8",
+	"YSDMjFA1ErYvhfIK8FIzd9UjkJep2IwKzUPUW/58fEGaqk1XgQr/edAgdTTBLTAE1wH7lU0gOVJfQRa3",
+	"foAa0t8h4OciqF4ltKdJJ1qnPpwhnh8im1k3oFURU8VK3slNnb+bixV5R1HZI+1mdrdbmcER1sfxQbGE",
+	"8AgXttB9aWxbzvpOuD9CLtaD/kD0bwn0B+g7givggEVZwyvSvC8OCGSUitkdjhV+t90K4zdbHyz72UOe",
+	"LDeSzY6WffseZ6uKebkh0iWo4wUkjCbEAaDJGY7GmIVAZfCQQV24HI+DtIMyFTSsGENQAZoCSBXqgXcz",
+	"at/JXJBrultIuZlyWBrohk7mO2Nwvi5DbzZgbuaH1Mb8C9a7OyLminN1FzTMSDL1m0aEYLJ5o8f8/QKA",
+	"UvANROcMstcDEsaUz5wwDxqrBDgkeV0DSKPhjHVZ2toUQHNbyMxeDeHyNhTLNaiVFe7A7wFCtrkzhmKS",
+	"u8oLvjSHhDzbKiRko4vqoLHaZgxIHZjqbG3Xu1MYSm3aZUyO581BmfWuLXXclmXZxHHSzsO6UfoDQE1g",
+	"J50HNMKkiiWrbhpL7A1T6XiruwWNPp8Mor3+ZmEkbhTFu+85NMsyFN5a1LwCUasQa291IcbqdS846Qpm",
+	"stKGlk0LZeW2dNDrPKpsl7ndjZdL1EWptiLTlwSkkoxSFdNKkTAl2aKm56zQXLxm02VF3CgqxpvhFjr2",
+	"fgRAy3fLwcmQrgHHQk5qV+f+lXCcuNv6a2poVNJlIgJwrZ8ZSYXmMRmQ76lIabKsV2u5gwcH9H/YzkOo",
+	"ZCBAaS7ufkB20MKf7XIFnGeDkZZQZ/cbKkh8XrNjWLAoalIBVBoDL4GLBNgypUDs8uqsjJWp4HdB4QND",
+	"3HgVUMqNyFmrH8AQhZYUYAjtDxcvO1/QlJR5jdbHChazqA4JjZV0RiQAojbvB42wVg9jVq3m7BYGnaep",
+	"l5d53XW/3UOeQfn8xp7x34dLe79R8swR19ba5h/EuZ053JpQd29z+CKaTxwDEFU+LKiJlKe8xZola73A",
+	"/e29wEVQug1dwevO+UovL/rXHVwj1WXzbI8Ep0cfzsHvmiFIGE0DKXjGGkofQa5nGsdlvyp21PJa2GDZ",
+	"ZZr9WDvlWJP7fuXoTmkC6fEoQg2r+d3SsW3DqKkrh2F/v2ZsjpmoDo0T00xHAirwIQvPzNxU5Rm34CxI",
+	"GLwgpEtkVT3nngVwgALr75CJTEaiMLi7iAu1OhYNpfP6fr1K1Yradvv1km/1Crkr+JghW6RSvXPMEIYV",
+	"zgd5u6qcbuUrbsF/YY0dSFpzeiZ5bU4AYH/gNqJGk8H6VhaoRFsLaTu3eoffsUXVO3yIZ0AthaafbAWC",
+	"GCuRBI1VFXuVXoKqK7lpo+5VTqw6g9trhx2SYNQatQIsq6xqaDMbep+pJn2I9dy6XNim/uZNvZZm2rO1",
+	"9bIyHLdS+auVBa3K9oiHqmYFu3NbRasNnKGkDeveeYgqVl/A72SmmcMmhiu8UBg6Zl0VsskfNRL4kOvH",
+	"IlTbFKGqV20t5mwDCoSDdyhBUkPG5lTGjLSFRFSHzrAByWEk6lAO7UJtqc46SIeM1d7P+H1WnAAOGjIY",
+	"XHX4fAarOdJIrK40vYoTgbd5LFMRqZJgUMAB7/s+2a6O1R0LVUXsQQpVmetarEcF3j9XyeFBjPSaiS9V",
+	"hGoVFwAvQyFNvqHqVGluL+5bMKo6kIYiUT1yJGzsOc6qKC4eOpgWC+ClGKS7fLh42XvI0j6Vk2H0Nham",
+	"CddLI8fYcix0zv/ClkdpU4kBiw1MuFKptW4LcwQSqmVC2sEVJgoROufmNbwdQcdzmpdhpCMRqOtLBFV+",
+	"XuB9CK5sf1AsTJi2eMuOTidNECmpiFiiQvOUI1W64YpDqQYsNdsjRzBmGtqYObMjNbTiLOLeCOc5QCbR",
+	"nCW51G7EeYeTjHc7YWTP75MyBHOPnBsxxNWX4IIE/9E9Oj3p/oUtA8+GfJmnR/YbNLIgJeBmodHc0srK",
+	"UGef5xoV7pM5i2NGE5a4HcO/XjuR5fuPF7UaZt9/vKh3PyTfwpcEdwAsyHYDvKxIiFklDCfCxKD4SiZc",
+	"T2eqWI+fq5EoFBM1a97+7nywf+BqkagpVMTHTT4kZ/CbTMhx/hKsLpRfoeT0+K3RyVEHGInvP/7lnHw4",
+	"e3NoFzIQUjBDnl/GlM/UkATs0zwgbad8HxqJ3vwjAxorKF0djwRiPMHYWjgyRsfwsOayG+4sK/nVVdds",
+	"QQAOlorQaEPgy/gGpp+iu94ruRC/QUXHeRjdoMydcFpqYA6Za6R29gKuEEyOBDSNAhi9KxGGgy4tfbGM",
+	"q4vEhuua7NA0QlB4ciSWGUKCEYNrJ9h+OhLBx48fu+acMKF5CLzOHpNer5eZBeHggmgCWhe8kJ9UAMSA",
+	"qvRcTKQNVtY0BK5vD3hmaXWAkprRWctrpUm8CuXUcp2aWtR6SwW9MltspA4w6lB1rUh7lNtgRq1OFj9L",
+	"C7OLcBPB/zpLY827duNclZrhSCBVw+LhHgTTedYQ4bkQJzSjFMDNUbPM7U0gsVoVhQrgF1i8z/ALW+wO",
+	"InppAWwdE3rIlCstkyXU79ap8mz9HXM7bMi9hYFwedDeSODJ9wA3z8t4o5fH5KlObyRG4g9/IIXN5lKY",
+	"hxixHtigusASfMNbBWORKuLMD4ktE0jJJkTm+48XlsSMBLoGc1oWIOQ961io+oz3CFd/wVFUewqtczHn",
+	"X66Fw5GwHytru3GgqbbES5kMd6DyT8FzYhkKEnObhQrHpA23v4O1htwNL1z+Du6z4RxcHxYnkTGjrK1C",
+	"ExZBA5ms2TtzYTGGsgFBvzhSrMiEITRPn+75eySDu3761DGePX/XM7Ir2KXyqk49EuxMobTQz4FHgh2A",
+	"2DT/BMUrkmEKIBjtYAeQROa8t6SzGF51DxDXHabCtTKs0jBnZAEz82UkQxV04NgQIYs3z5wmsNbZ/clh",
+	"6aEgDpzMs+yZMk+s3oN7al8F1d8uMgTAzO2iwWJ///FCeQgNwYC6ZrUq2BLWFHheViJoSA58Z5xCfDRb",
+	"LhKI4zhNzGM5sWaWvo9yCtJurhyXcyEADPDvFaBWFpBzOy4jJL9fWS0RpBIIIp63zRIS0gQQSPL+DC1g",
+	"hIuRCMwygSmzC/81O5Q/OmMzygUXV9XHimnLZfKnFkzQc+WBrL0OlDhlxZqG3ooPS/2VfzA99ojbRXNa",
+	"JhgzgTIe11DJwiN7Rq2s1NFQHtnr75r/7HdIJK3in0LyegTLs8SIJ/L+BgsCuIUCig8J7mgAekEqZRHQ",
+	"XFkofxC485fVXNBkkXDN4BQGUDCtVnkmaOIFwavjN8cXx4GDbKaCBJVCDhlLJRdTSIVKlC5kYJH24NOn",
+	"TmECgJNqzvZgD8qKquzEe46cmJ6v2RLLUehkWay2Z7YTrgqC3XtYR8N8AR5vwFSEU2h7pFeUC4/MaGLE",
+	"j3zwZj/nMV2yyKrQni3AVrHVQjC569XJV7ViFZlpbkUdjMORyOaSha5bx2reAoYbjhmEvGA1MxahuPOC",
+	"rCzd0RsJQC7Piss5imRWOl9DtElBFUdVaJ1OEqam7sC8BKbvotPhtFQNxDhQKiKaRGQfTQ3WDF2IyGrM",
+	"eIPKGIe4kWV3jXnbEEFXoI+rLM9p0ZgZYRQW08pmRu1ccnJMFC3kbtqn9IqLTHp4w5XOsCWUO/oApx7s",
+	"FFDVSdvmKIC3DblI5mptG+ad/dYjp4Bej/ca3xlCDGSlDpwlpE9cjoJrruDFBdVbaWrUDaq0q9sGCuRU",
+	"LoBjRozNyVKm6Mol4AzJhsZtgVnPzgnU0CuByX7lbq0bLSt9mLuH7crByVO5zIUo51yVy6dYeP8/Arsl",
+	"bVf9rOPuU2Bh+AO4xIUiaCOBpTxcAUcOhTDzSknbFkI6NAdRx8wyDkRoDkbCXJlKcSjzQqHUGvkLF5Ea",
+	"mpn+SsyYSNu02yG/urpWv4KJ1dzdX0fi1263m/3PfFKvv/Qr8IlfaxWYaEMNJsCRx0JMeroDlrG8BMGh",
+	"zVZVAUj4eKTkZMIEBM9Zxx2OolK6yY3BfAFhuUBEQdnhRu+8vZwTaec1DZD0hFSxrmJQsfuGdbKOi8ra",
+	"r6DB/Vqp+XRodBi3Gl6mBMsEaw3ES6fVf//x4vDWelCHFv/TiiZOArlFP8TRlhnsr8B1fy274gtliLjK",
+	"KxEViW2JJ+c2PShWlEuGboVWlmb6Fej/r/XiTJYx1TnyKl7ihgcVCeJlQ8fF2k2/AkvDadf7AMi8GGRu",
+	"nH2NN5Y4tEzwbGGXhTJdZnZ7eBQ2K9Q1LJke2SdQanPosqzELurFSWYwM8eIKle7q7Fslx1dU+EuM8x9",
+	"uxgwIehYkXGq11XxgrXDKl5O6cvvKL4EAIToosDuV1X6cucg08CyyWUbMbW1/taUAzt0Cr4tAKrcrKv1",
+	"sn41Aqvtzh082EL0O1oDGv/Z3QJ3z5ura5nW9kuHGNpaOJRwxwleSgHS2QV8ZfPwACS5Vo+LlAkrVuRy",
+	"h7Yut+SVAOY0gWyrVBmSBQnqbsxkwqhOE5uiArwUy4+XyWde5yvrL39kccYpQcoEpvXMqp4Nul4WLLtv",
+	"C1n3GFKxXEAsh5Wt8pk9UQQK7SPxhXpiJCsnVrCt1Sr3222vFhfLZrSqqLOZX6HmGB3LG1Z3Vrf7PqAX",
+	"WSDdwkDyOsOVHcyZEgygsUxZU2GcIA/QR11otZ/M3rCmMme/kn1/F07omBqZ4Sqz7LUdOKFXKL4CJwQr",
+	"peQiapNNU0ssL8FyzZxn1bBzLtIBNnJLNbVN+EvhgEHJNTMvH5azoe4akiEIWQS50JZhM9QWT38mC7gG",
+	"1SH5Ryo1YGq48qMW6AGld/AUATlYUQMx01MsAbT6muUTFtrEMPGqrAFQ/UKORG7PQ2LK9SG4QtSUzplL",
+	"+g3eQuvvpD5yPWfCADficOajDsDJDFFBI4FLWzb0DOFcyVQTV+Qzk1mQgdCSIuj30cmTW0h6uYTsxlCE",
+	"rXdFbp2MQkW1WivyjkMrX49lxKGw45xhwQQwoxT2A+3bMQ+ZUKxgtD5N5DzhTNNkeWjIH1oIcbBLmRp1",
+	"OWFslhFks453MHRrlsxUoRpr3Vh+dHrS8lq2hB+A1vo9H0I+0DLXGrZ2e35vF2IN9RT8fE050ub5FWuI",
+	"//p3LCFsFrMGoQGyRObrLABq2DoVcO7aIFu5Cr6GiSlvJMqlBmrFGq0dXKeJUHmYbQCGnqCUAI+2w5Go",
+	"aB2laCh36PLYcbEsWCVsOwnDuhkFE91ILGQag0U+jiG3bpjr7GFJx/fgb240zlfnFxguVk/ONwv1BCyB",
+	"oPC65DgzgqLt2VbEz9EIgnJsIowYz2Z2hU8iOJewmy+x6ltevhmiSppA07O91JLYo2B3bNuAt85t4Cng",
+	"3nQpNfYe1XNw8sBZjP9AdQmC+rcJmPvsfcFEuKaZFHKH8iFnlS1aHy5ebu21b6pJBWFQpfMPbBEqwley",
+	"UBvX26LQNgxxvxy9dFvxi9pxgsGYwSMRyCO3MrwIcL6akRr+6yKIhFysSEJ7fgHhbjYRomk2k0TOSpPZ",
+	"JFPt84+QyQS8A8jhwPedZ5JhQYyqhGye3RKHWz3s1ZoaBFLlPfJWioguiZ4mMr2aktcJj+iyIa9pfZo9",
+	"7PzdgSwKvw3W/La75re9BnCMPDKmcmM+F/doXWyboVuWhKHbeCUMSn4BzOlBrg67WfFKrOrRfrFTff2z",
+	"16p6QTZvIo+YbHCDbN5M/kmlJcX0Nq2Y1z97rZqn5rY26h9UWtl4Ts0f1VrbYF71D7CVTLTboIH8XThb",
+	"e3jvmz7K6MPOtzTKoizNJ/3bP/lQLEpsPhq8uP2jCynfUuEiOkHm299kfCdWm8Caq/DV7u1fnaN486FQ",
+	"hBYum2UFt31ur+iZjaTBeDIIElzmMgiqMnWhEcwAkFR7BSQMKtT+aJqoudJWCqVvMtNPQ0aPFbWyX5zd",
+	"qphyRNrjJQnypFxwdjMBBdiDTo+8soXp81bBGQSanFGVWNQjHxTLfQETaZ0FMnF2dczPapLSzPDPC0lB",
+	"FTmtafHzV3ZO6RUDTNxb3st6MB+c8583+whs8K8hD2qT919ivtL9mCp8IQU7tWlwTX26V3eK6X64FBuz",
+	"l1KmYAN/WZkr+MhfHvnLI3+5H38p8Yg3Lka8Tr8LrCF/9uNnD2oUN2CMAA0HUw9mHuaOD7kQrh6M68gF",
+	"bq1gEiNRDuJCK8SVIfgJ1jfKHEa2EwzXyA1iV/yGqSy5mkcehFJWs6kJeEnAEqGhdKYNs7HMqZy32cBA",
+	"yhr51hyk4IOCQOIfUe1mSn8ro+WWdBvUREy9zff3PQTMWYcHOB+t97TtlATy4eKl50o49Htg48aoRJlq",
+	"cgAJJS2vBRFHzUrXn6YyTeKCOvgd/E3mCQ9toGwZyGPYegm1qDEkCIrGm/VhmmuZ4GfKbjkkNUDGEdiL",
+	"rW1+n/xfPTjIFmjVqje3cSzcrY+lbz5voRM1WF+QwpRtJZ9rLLi/nV6boSY0oR+UwA5WoRWUcAc2QwnY",
+	"mnk7jIgG/l0ddo8cYcoTIHhQQRhNYs5chI81dNVcsp3cx706zKkiFrgb3gQe4KzxZcAFL7Nq5wLvzi88",
+	"+lxJHa2/tCH6wmpLWo7LkPAuxNMwEbJGgIZHcedR3Pki4g5wmjuLPP4GIs9LKSYxx0S4vf4GUsspXcaS",
+	"RhdSvqEJ6Fitvf7+JqPL3N5vWcTphblFv0vFH2nvCr0ffyzg8qyQ5Jo0fSB8SDuN4l2noudyom3AxbAc",
+	"xai0nEN6hEDPDgR6gvl5QZNIQVSMi3nPAlRGooCKxrWy5aeoyy3DnrwGwDRyosvJGDYUdyTQad1VPMKY",
+	"G5pGXK+wAKB94WEFuBLr32vA3kabRo+8kzY88Dfjjo9c5JGLfGVKM96Q9R+9k/q1TMXmLKdwV0rc53fH",
+	"CMoE6AwCHSvsAMnN7ezAazbxvs9zTRtsvFnSLpZ0SxRp2wKChXS3jgevVGn4SDjSbdOVGnxKm6RdodZO",
+	"XSDkSEACH0eOU4jMbKL/f2a6QPzvaTmloeY3mxtOj/D1DNt84w9Pab7NW6lsq3x5RQC/R27xyC1+R9zi",
+	"X9Am+2emN6HW20mqjgSYHfvRa81T3WQhKWO6SWc8tDZDm5rvbLaYWgF2ucPVGG8jgYgzBYi2UvYvSOjC",
+	"QccBaNshxtLM5A2rxsUqJqJ1uDE98tIMyDCQesC0TIpRzQkzK5VCEmE5eaud5SMViuY1g7l2CqAiCOpB",
+	"gl8+wyzpCKOAiZBdOXeZpHkkXUZ0G9hSGaGvdR+zMCzVyxzjJz9nZ7jCkIlbwO4pGXsbgOnAxAlFem/Y",
+	"hbxgotJqKjJkMgg5YjRCpk+5RZhCY/N6o/KWiHqb88Jm8MONzLjbygMWXnprgeDB+Lor5/DI3x/5+7+Q",
+	"TXFbHv9oU3wIVRIJ4wqbIv5YrBnWnqO00NnWurgDnNOM534STKMX+hyMkJNUpwnmGR3aMh4uoYwL4hIR",
+	"nSgSUhGyOGZRr4AvMAQGD5bMkUB43ULCtmXjXJNUZOUdBr7fsan+RvaBpNWEX0FJwiAD/Q+8kSjCGuYw",
+	"hxnUO/lYKPrkrQACBnc3iGBcjYRDMjoECQmQG6hqSDHroGgVyiSCHA/TYWP8uun7n+7XvgM6/3aMs1yZ",
+	"4LOVAu7F9L8WXd6DamR4ch8tzI8yxaNM8ZtZmR/lkd/ItH1qy9vd1dG5g4boLySLvIUU+JLdwEbGAYaP",
+	"tYQ7I0SFzQPwopCLQ8yWnnEAtwFThMVlzpG6QppeTTVJ52UBBiaHvthaSF6TBDMSIMKUJAvy0ILFGaz4",
+	"1yVZvEZpIuYTjeTiny5E2CIQG0sRZ/b9LyVG4PF5FCMexYhHMeJRjPi9iRFnFh/QFWi7uzhhK2E2OtIv",
+	"ygByWI+DyyyAqSkxSif86oolxdQoYjOjTiBsiqmRsPU1eRyXrBsWnJacfXj37uTdnzu3JUCd2cJ+XyQH",
+	"yjS+TfrTb5/OdJaKO2Qy2a9uS2IChL9HDvfI4R6d619DwhOtAHoXc53gz3v619dziJ1fjJJn42xXxlwl",
+	"qXBxV3lJYa6nGECLQEqobxlNcCxTTbjGkNxJGsc1SHJXBY1qzWZzTdqlegsWttzB84sIA7eyfCj4gYwT",
+	"Rq8juRA9coTNKISaXCRcayZy4Cgzeiwez9Sh9aAjsKBlRySwA1Fg0gYPOugXMO2RcKB3uR5SQYjbOr7r",
+	"LBWtB1DMdMJZdDFl4jUUU9qEr7wCVE77/la8Bb9cpaPZAjGPTOWRqTwylX92xJa0NJsLoL8Py1E2ErAz",
+	"1hPJcJ0agmh+OqGhJll9gPGSnLFIhmj9A7nVReXi12BttJVvbSpvBs7FtWLxBCHrMsDLc1vYyGHYk5gh",
+	"UqBRWDMsQCww47AgWazYCjL+ykzqVvqt2Se9M9WzuGTrayFu8r9FMgSkY/MCAijjD7W/GY2KfwPqGz5o",
+	"An7Dl3YKb9kn1XbGMloW/07MihM1Z2E3TeJvRq1SYYdRq9QYvFx8YvdFJaH50mw6vtNDZLRYCtb7SVVa",
+	"wY9Kj6qj2smXowTqVE1KbORJrkoFohm6wssFFrXieNxGwVZ9dm9CeBe6USjb1Rr+8GORFCDou83kJO3v",
+	"Lt6+KUZIwNVEE8KqDVtrQDjDE5O9T8apiGx0oi3ugZcXy5ubxxaTkMy5ELbaCmZI4QjmNLw2u4RW/N6q",
+	"q3cOA9nwAv5EbyiOvHwNd57+G3ktE2JxHAkXmAELw4sZVeZaMdKwKL03Jy+P350f9/QnTZ7ubH8u8e/K",
+	"WfyqTo7dWrzUVvKv36bms2Srxqw8OgPfB9mcuTKsFkGbhFQgUSffXVyc9sgrh1AKafskYnPDIETIEX+l",
+	"djS+sx3fF8pN2VraLXm9uQMGO1+1426KXBEa8xv2Ne/9G37DhBnsPJHj4h7jxtpdLhb5WW9mpLP87AB0",
+	"ZLViUCjFDQN8aC0RKD9TB6FIkyt4YRoyKmbSuPvv50wcnZ6Y7+99AlxhsrUIqw14qp8bSIEtr+i1PnWv",
+	"ZNc+NH32zujirUVXWHFs7Jyy5fuaj01ZlqOK2J1ooBDF/V9/dnC5n4CTl1fPzXipManW/GPdmfjb0ds3",
+	"250JN7IveyZ+j7tu17ph17GC2Mr9BhgWVcIARwBwI/o7jPAecdwDqmgheqjF9PZy7HMAG6/UNQrOGI24",
+	"gKIPEFDQHDvgWXh5i03cIYLOHCLxhPLY/Bv4kVqhG5zhNO+NJwp9QDQIrohlSKbdiGd/aLswObdyzAuW",
+	"e3P+la1O06k8iuMS+y0v/D/9fGaq85dc3gJ6/DArLR0xGsUccK4R4b+0BULqywfdBk2MYIr6fbYfyxq2",
+	"va2AlshUM6ITOpnwkBid9gF3aq3waOewRoIof/5LqWjtDz9+9sqFh3/48bPpATSFVbDVsQxpbLSR8NpI",
+	"rMGMXoPmEZA2GpsBAX/MYrkwbyXaJgwXClkmWAIJRg3aR47CPtzZ6Q+e9fye3+sPn/vP/VYD2vGUkZks",
+	"dm/+Ckj7NOFq1jkEfcLQkbPjo1dvj4F1BVi6KiDORusqTulUoZi7Ygx7ft8Hl6Rd22YINFtoqVIAtQRj",
+	"aHGycqdyfWLHVfcwVkQtZvLYVsC8VG/gZQXuU0sZK9J2dhfuwOGjTq8MA97QViaeuqqohaMGbVbKCxSb",
+	"tOevaetKbMwamzKDVFn1Wd8HcLzPP37+PwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
