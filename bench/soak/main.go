@@ -89,12 +89,16 @@ type report struct {
 	CapacityRPS     float64            `json:"capacity_rps"`
 	TargetRPS       float64            `json:"target_rps"`
 	Budget          int64              `json:"request_budget"`
+	MaxInFlight     int                `json:"max_in_flight"`
 	Requests        int                `json:"requests"`
+	Elapsed         string             `json:"elapsed"`
 	AchievedRPS     float64            `json:"achieved_rps"`
 	P50Millis       float64            `json:"p50_ms"`
 	P90Millis       float64            `json:"p90_ms"`
 	P99Millis       float64            `json:"p99_ms"`
 	MaxMillis       float64            `json:"max_ms"`
+	ServiceP50      float64            `json:"service_p50_ms"`
+	ServiceP99      float64            `json:"service_p99_ms"`
 	Status5xx       int                `json:"status_5xx"`
 	Status429       int                `json:"status_429"`
 	TransportErrors int                `json:"transport_errors"`
@@ -171,6 +175,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rep.CapacityRPS = k.Throughput
 	rep.TargetRPS = o.loadFraction * k.Throughput
 	rep.Budget = budget(rep.TargetRPS, o.duration)
+	rep.MaxInFlight = o.maxInFlight
 	fmt.Fprintf(say, "capacity %.1f req/s at concurrency %d; soaking at %.0f%%: %.1f req/s for %s (%d requests)\n",
 		k.Throughput, k.Concurrency, 100*o.loadFraction, rep.TargetRPS, o.duration, rep.Budget)
 
@@ -281,13 +286,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 // summarise fills the latency, status and trend figures.
 func summarise(rep *report, samples []sample, rows []sampleRow, start time.Time, elapsed, duration time.Duration) {
-	var all []time.Duration
+	var all, service []time.Duration
 	byOp := map[string][]sample{}
 	for _, s := range samples {
 		if s.Status == -1 {
 			continue
 		}
 		all = append(all, s.Latency)
+		service = append(service, s.Service)
 		byOp[s.Op] = append(byOp[s.Op], s)
 		switch {
 		case s.Status == 0:
@@ -303,10 +309,13 @@ func summarise(rep *report, samples []sample, rows []sampleRow, start time.Time,
 		}
 	}
 	rep.Requests = len(all)
+	rep.Elapsed = elapsed.Round(time.Second).String()
 	rep.AchievedRPS = float64(len(all)) / elapsed.Seconds()
 	sorted := sortedCopy(all)
 	rep.P50Millis, rep.P90Millis = ms(percentile(sorted, 50)), ms(percentile(sorted, 90))
 	rep.P99Millis, rep.MaxMillis = ms(percentile(sorted, 99)), ms(percentile(sorted, 100))
+	sortedService := sortedCopy(service)
+	rep.ServiceP50, rep.ServiceP99 = ms(percentile(sortedService, 50)), ms(percentile(sortedService, 99))
 	rep.ByOp = map[string]opStats{}
 	for op, ss := range byOp {
 		st := opStats{Requests: len(ss), Statuses: map[string]int{}}
@@ -324,14 +333,16 @@ func summarise(rep *report, samples []sample, rows []sampleRow, start time.Time,
 	j := 0
 	for i := range rows {
 		end := start.Add(time.Duration(rows[i].Seconds * float64(time.Second)))
-		var lat []time.Duration
+		var lat, svc []time.Duration
 		for ; j < len(samples) && !samples[j].Due.After(end); j++ {
 			if samples[j].Status != -1 {
 				lat = append(lat, samples[j].Latency)
+				svc = append(svc, samples[j].Service)
 			}
 		}
 		rows[i].Requests = len(lat)
 		rows[i].P99Millis = ms(percentile(sortedCopy(lat), 99))
+		rows[i].ServiceP99Millis = ms(percentile(sortedCopy(svc), 99))
 	}
 	rep.Samples = rows
 	// The first minute (a third of a short soak) is warm-up: pools fill and
@@ -375,8 +386,9 @@ func figures(r report) string {
 	fmt.Fprintf(&b, "| duration at the target rate | %s |\n", r.Duration)
 	fmt.Fprintf(&b, "| capacity (knee of the soak's own ramp; make bench does not exist yet) | %.1f req/s |\n", r.CapacityRPS)
 	fmt.Fprintf(&b, "| target rate (80%%), request budget | %.1f req/s, %d |\n", r.TargetRPS, r.Budget)
-	fmt.Fprintf(&b, "| requests sent, achieved rate | %d, %.1f req/s |\n", r.Requests, r.AchievedRPS)
+	fmt.Fprintf(&b, "| requests sent, achieved rate, time to send the budget | %d, %.1f req/s, %s |\n", r.Requests, r.AchievedRPS, r.Elapsed)
 	fmt.Fprintf(&b, "| latency p50 / p90 / p99 / max (from each request's due time) | %.1f / %.1f / %.1f / %.1f ms |\n", r.P50Millis, r.P90Millis, r.P99Millis, r.MaxMillis)
+	fmt.Fprintf(&b, "| service time p50 / p99 (from sending; differs when the %d-request in-flight cap was reached) | %.1f / %.1f ms |\n", r.MaxInFlight, r.ServiceP50, r.ServiceP99)
 	fmt.Fprintf(&b, "| 5xx / 429 / transport errors | %d / %d / %d |\n", r.Status5xx, r.Status429, r.TransportErrors)
 	fmt.Fprintf(&b, "| 404 on a schedule a concurrent delete removed / other 4xx | %d / %d |\n", r.Race404, r.Other4xx)
 	fmt.Fprintf(&b, "| gateway RSS slope (after %s warm-up) | %+.1f KiB/min, drift %+.0f KiB over a mean of %.1f MiB: %s |\n", r.Warmup, r.GatewayRSS.PerMinute, r.GatewayRSS.Drift, r.GatewayRSS.Mean/1024, flat(r.GatewayRSS))

@@ -16,10 +16,19 @@ import (
 // each, into a PNG.
 func writePlot(path string, rows []sampleRow, title string) error {
 	series := func(f func(sampleRow) float64) plotter.XYs {
-		xy := make(plotter.XYs, len(rows))
-		for i, r := range rows {
-			xy[i].X = r.Seconds / 60
-			xy[i].Y = f(r)
+		xy := make(plotter.XYs, 0, len(rows))
+		for _, r := range rows {
+			xy = append(xy, plotter.XY{X: r.Seconds / 60, Y: f(r)})
+		}
+		return xy
+	}
+	// Latency only where requests were due (none are after the budget).
+	due := func(f func(sampleRow) float64) plotter.XYs {
+		xy := make(plotter.XYs, 0, len(rows))
+		for _, r := range rows {
+			if r.Requests > 0 {
+				xy = append(xy, plotter.XY{X: r.Seconds / 60, Y: f(r)})
+			}
 		}
 		return xy
 	}
@@ -30,7 +39,7 @@ func writePlot(path string, rows []sampleRow, title string) error {
 		p.Title.Text = title
 		p.X.Label.Text = "minutes into the soak"
 		p.Y.Label.Text = ylabel
-		p.Y.Min = 0
+		p.X.Min, p.Y.Min = 0, 0
 		p.Add(plotter.NewGrid())
 		p.Legend.Top = true
 		p.Legend.Left = true
@@ -53,7 +62,8 @@ func writePlot(path string, rows []sampleRow, title string) error {
 		return err
 	}
 	lat, err := panel("p99 latency per 10 s window", "p99 (ms)",
-		"all requests", series(func(r sampleRow) float64 { return r.P99Millis }), blue)
+		"from due time", due(func(r sampleRow) float64 { return r.P99Millis }), blue,
+		"from sending", due(func(r sampleRow) float64 { return r.ServiceP99Millis }), orange)
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,7 @@ type sampleRow struct {
 	InFlight          int     `json:"in_flight"` // the soak's requests outstanding at the sample
 	Requests          int     `json:"requests"`
 	P99Millis         float64 `json:"p99_ms"`
+	ServiceP99Millis  float64 `json:"service_p99_ms"`
 }
 
 // openLoop sends n requests at rate, each at its due time whatever the

@@ -85,13 +85,15 @@ type trend struct {
 	PerMinute float64 `json:"per_minute"` // least-squares slope, units per minute
 	Drift     float64 `json:"drift"`      // PerMinute over the fitted window
 	Mean      float64 `json:"mean"`
-	Threshold float64 `json:"threshold"` // |Drift| below this is flat
+	Threshold float64 `json:"threshold"` // growth (Drift) below this is flat
 	Flat      bool    `json:"flat"`
 }
 
-// fitTrend fits ys over minutes and calls it flat when the drift over the
+// fitTrend fits ys over minutes and calls it flat when the growth over the
 // window is below the larger of floor and frac of the mean: a leak that
-// would grow the figure by more than that over the soak is reported.
+// would grow the figure by more than that over the soak is reported. A
+// falling figure is no leak (the gateway's goroutines fall when the load
+// stops and its connections close), so only growth counts.
 func fitTrend(minutes, ys []float64, floor, frac float64) trend {
 	t := trend{PerMinute: slope(minutes, ys)}
 	if len(minutes) > 1 {
@@ -104,6 +106,6 @@ func fitTrend(minutes, ys []float64, floor, frac float64) trend {
 		t.Mean /= float64(len(ys))
 	}
 	t.Threshold = math.Max(floor, frac*t.Mean)
-	t.Flat = math.Abs(t.Drift) < t.Threshold
+	t.Flat = t.Drift < t.Threshold
 	return t
 }

@@ -48,6 +48,8 @@ func TestSlopeAndTrend(t *testing.T) {
 	require.False(t, leak.Flat)
 	require.InDelta(t, 1.0, leak.PerMinute, 1e-9)
 	require.InDelta(t, 10.0, leak.Drift, 1e-9)
+	falling := fitTrend([]float64{0, 5, 10}, []float64{500, 500, 270}, 50, 0.10)
+	require.True(t, falling.Flat, "a falling count is no leak")
 }
 
 func TestKnee(t *testing.T) {

@@ -58,6 +58,7 @@ type sample struct {
 	Op      string
 	Due     time.Time     // when it was meant to start
 	Latency time.Duration // from Due to the end of the answer
+	Service time.Duration // from sending to the end of the answer
 	Status  int           // 0: transport error
 	Race404 bool          // 404 on a schedule a concurrent delete removed
 }
@@ -172,6 +173,7 @@ func pick(r *rand.Rand) string {
 
 // one performs one randomly chosen operation of a random user.
 func (w *workload) one(ctx context.Context, r *rand.Rand, due time.Time) sample {
+	sent := time.Now()
 	u := w.users[r.IntN(len(w.users))]
 	op := pick(r)
 	u.mu.Lock()
@@ -243,7 +245,7 @@ func (w *workload) one(ctx context.Context, r *rand.Rand, due time.Time) sample 
 	if err != nil && status == 0 && ctx.Err() != nil {
 		status = -1 // cancelled by the soak's own end, not the service's doing
 	}
-	s := sample{Op: op, Due: due, Latency: time.Since(due), Status: status}
+	s := sample{Op: op, Due: due, Latency: time.Since(due), Service: time.Since(sent), Status: status}
 	if status == http.StatusNotFound && target != "" {
 		_, s.Race404 = w.deleted.Load(target)
 	}
