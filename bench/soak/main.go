@@ -281,6 +281,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		slices.Sort(failed)
 		return errors.New("the soak's promises did not hold: " + strings.Join(failed, "; "))
 	}
+	s.keepLogs = false
 	return nil
 }
 

@@ -29,6 +29,7 @@ import (
 // developer's .data or their `make run` ports.
 type stack struct {
 	dir      string // logs of every process
+	keepLogs bool   // false once the soak held: stop removes dir
 	db       *testenv.Database
 	temporal *devtemporal.Server
 	tc       client.Client
@@ -64,7 +65,7 @@ func randomHex(n int) string {
 
 // startStack starts everything; on error it stops what it had started.
 func startStack(ctx context.Context, binDir, runID string, say io.Writer) (s *stack, err error) {
-	s = &stack{secret: randomHex(32)}
+	s = &stack{secret: randomHex(32), keepLogs: true}
 	defer func() {
 		if err != nil {
 			s.stop(say)
@@ -225,6 +226,13 @@ func (s *stack) stop(say io.Writer) {
 			fmt.Fprintln(say, "drop database:", err)
 		} else {
 			fmt.Fprintf(say, "database %s dropped\n", s.db.Name)
+		}
+	}
+	if s.dir != "" {
+		if s.keepLogs {
+			fmt.Fprintf(say, "logs kept in %s\n", s.dir)
+		} else {
+			_ = os.RemoveAll(s.dir)
 		}
 	}
 }
