@@ -48,6 +48,7 @@ type options struct {
 	maxInFlight  int
 	binDir       string
 	outDir       string
+	replot       string // a soak.json to draw again, without soaking
 }
 
 func parseFlags(args []string, getenv func(string) string) (options, error) {
@@ -70,6 +71,7 @@ func parseFlags(args []string, getenv func(string) string) (options, error) {
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, "most requests outstanding at once; 0: four times the concurrency of the capacity knee")
 	fs.StringVar(&o.binDir, "bin", "bin", "where the gateway and worker binaries are")
 	fs.StringVar(&o.outDir, "out", "docs", "where soak.json, soak.md and soak.png are written")
+	fs.StringVar(&o.replot, "replot", "", "draw soak.png again from this soak.json and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -129,6 +131,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	o, err := parseFlags(args, getenv)
 	if err != nil {
 		return err
+	}
+	if o.replot != "" {
+		return replot(o.replot, filepath.Join(o.outDir, "soak.png"))
 	}
 	// Everything is bounded: ramp, soak, counting and shutdown fit in this.
 	ctx, cancel := context.WithTimeout(ctx, o.duration+20*time.Minute)
@@ -421,4 +426,17 @@ func figures(r report) string {
 		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %s |\n", op, st.Requests, st.P50Millis, st.P99Millis, strings.Join(codes, " "))
 	}
 	return b.String()
+}
+
+// replot draws the plot of an earlier soak from its soak.json.
+func replot(jsonPath, pngPath string) error {
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return err
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("%s: %w", jsonPath, err)
+	}
+	return writePlot(pngPath, rep.Samples, "soak "+rep.Duration)
 }

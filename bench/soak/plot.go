@@ -34,14 +34,14 @@ func writePlot(path string, rows []sampleRow, title string) error {
 	}
 	blue := color.RGBA{R: 31, G: 119, B: 180, A: 255}
 	orange := color.RGBA{R: 255, G: 127, B: 14, A: 255}
-	panel := func(title, ylabel string, lines ...any) (*plot.Plot, error) {
+	panel := func(title, ylabel string, legendTop bool, lines ...any) (*plot.Plot, error) {
 		p := plot.New()
 		p.Title.Text = title
 		p.X.Label.Text = "minutes into the soak"
 		p.Y.Label.Text = ylabel
 		p.X.Min, p.Y.Min = 0, 0
 		p.Add(plotter.NewGrid())
-		p.Legend.Top = true
+		p.Legend.Top = legendTop
 		p.Legend.Left = true
 		for i := 0; i < len(lines); i += 3 {
 			l, err := plotter.NewLine(lines[i+1].(plotter.XYs))
@@ -55,19 +55,19 @@ func writePlot(path string, rows []sampleRow, title string) error {
 		}
 		return p, nil
 	}
-	rss, err := panel(title+": resident memory", "RSS (MiB)",
+	rss, err := panel(title+": resident memory", "RSS (MiB)", false,
 		"gateway", series(func(r sampleRow) float64 { return float64(r.GatewayRSSKiB) / 1024 }), blue,
 		"worker", series(func(r sampleRow) float64 { return float64(r.WorkerRSSKiB) / 1024 }), orange)
 	if err != nil {
 		return err
 	}
-	lat, err := panel("p99 latency per 10 s window", "p99 (ms)",
+	lat, err := panel("p99 latency per 10 s window", "p99 (ms)", true,
 		"from due time", due(func(r sampleRow) float64 { return r.P99Millis }), blue,
 		"from sending", due(func(r sampleRow) float64 { return r.ServiceP99Millis }), orange)
 	if err != nil {
 		return err
 	}
-	gor, err := panel("goroutines", "goroutines",
+	gor, err := panel("goroutines", "goroutines", false,
 		"gateway", series(func(r sampleRow) float64 { return float64(r.GatewayGoroutines) }), blue,
 		"worker", series(func(r sampleRow) float64 { return float64(r.WorkerGoroutines) }), orange)
 	if err != nil {
