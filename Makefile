@@ -7,7 +7,7 @@ BIN       := bin
 TEST_FLAGS ?= -count=1 -timeout 40m
 
 .PHONY: run test fuzz generate check-generate build vet clean tools-node lint-spec mock
-.PHONY: node check-docs-asset chromium screenshot sdk check-examples check-default-client
+.PHONY: node check-docs-asset chromium screenshot sdk check-examples check-default-client soak
 
 ## run: build, start Temporal (SQLite in .data/), migrate, start gateway and worker, print how to call them
 run: build
@@ -72,6 +72,12 @@ generate:
 check-generate: generate sdk
 	@git diff --exit-code -- gen/ sdk/typescript/src/schema.ts || { echo "gen/ or sdk/typescript/src/schema.ts is stale: run 'make generate sdk' and commit the result" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- gen/ sdk/typescript/src/)" || { git status --porcelain -- gen/ sdk/typescript/src/; echo "generated files are not committed" >&2; exit 1; }
+
+## soak: 80% of the measured capacity for SOAK_DURATION (10m) on a stack of its own; writes docs/soak.{md,json,png}
+SOAK_DURATION ?= 10m
+soak: build
+	$(GO) build -o $(BIN)/soak ./bench/soak
+	./$(BIN)/soak -duration $(SOAK_DURATION) -bin $(BIN) -out docs
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...

@@ -40,7 +40,11 @@ type Config struct {
 	// ReconcileInterval is how often the worker compares PostgreSQL with
 	// Temporal and refreshes specs whose DST horizon runs out.
 	ReconcileInterval time.Duration
-	Execution         Execution // see the run execution block below
+	// DebugAddr is where the gateway and the worker serve /debug/vars
+	// (expvar, with the goroutine count) and /debug/pprof; empty (the
+	// default) serves nothing. The soak reads it to watch for leaks.
+	DebugAddr string
+	Execution Execution // see the run execution block below
 }
 
 // Load reads the configuration. Unset variables take their defaults;
@@ -85,6 +89,7 @@ func Load(getenv func(string) string) (Config, error) {
 		TaskEndpointURL:   e.str("TASK_ENDPOINT_URL", ""),
 		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		ReconcileInterval: e.duration("RECONCILE_INTERVAL", 5*time.Minute),
+		DebugAddr:         e.str("DEBUG_ADDR", ""),
 	}
 	if c.Limits.DefaultBudgetUSD > c.Limits.MaxBudgetUSD {
 		c.Limits.DefaultBudgetUSD = c.Limits.MaxBudgetUSD

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"schedsvc/cmd/internal/connect"
+	"schedsvc/cmd/internal/debug"
 	"schedsvc/config"
 	"schedsvc/db"
 	"schedsvc/schedules"
@@ -107,6 +108,11 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	// The sweeper uses the pool, so on every way out of serve it is stopped
 	// and waited for before the pool closes (this defer runs before that one).
 	defer startSweeper(ctx, server.NewIdempotency(st, cfg.IdempotencyTTL, log), log)()
+	stopDebug, err := debug.Serve(cfg.DebugAddr, log)
+	if err != nil {
+		return err
+	}
+	defer stopDebug()
 	return listenAndServe(ctx, cfg, handler, log)
 }
 

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"schedsvc/cmd/internal/connect"
+	"schedsvc/cmd/internal/debug"
 	"schedsvc/config"
 	"schedsvc/schedules"
 	"schedsvc/store"
@@ -53,6 +54,11 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	}
 	defer tc.Close()
 	st := store.New(pool)
+	stopDebug, err := debug.Serve(cfg.DebugAddr, log)
+	if err != nil {
+		return err
+	}
+	defer stopDebug()
 
 	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
