@@ -5491,7 +5491,7 @@ type GetOpenAPIYAMLClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *map[string]interface{}
+	YAML200 *string
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -5501,7 +5501,7 @@ type GetOpenAPIYAMLClientResponse struct {
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIYAMLClientResponse) GetYAML200() *map[string]interface{} {
+func (r GetOpenAPIYAMLClientResponse) GetYAML200() *string {
 	return r.YAML200
 }
 
@@ -11940,7 +11940,7 @@ func ParseGetOpenAPIYAMLClientResponse(rsp *http.Response) (*GetOpenAPIYAMLClien
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest map[string]interface{}
+		var dest string
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17718,14 +17718,15 @@ var swaggerSpec = []string{
 	"djS+sx3fF8pN2VraLXm9uQMGO1+1426KXBEa8xv2Ne/9G37DhBnsPJHj4h7jxtpdLhb5WW9mpLP87AB0",
 	"ZLViUCjFDQN8aC0RKD9TB6FIkyt4YRoyKmbSuPvv50wcnZ6Y7+99AlxhsrUIqw14qp8bSIEtr+i1PnWv",
 	"ZNc+NH32zujirUVXWHFs7Jyy5fuaj01ZlqOK2J1ooBDF/V9/dnC5n4CTl1fPzXipManW/GPdmfjb0ds3",
-	"250JN7IveyZ+j7tu17ph17GC2Mr9BhgWVcIARwBwI/o7jPAecdwDqmgheqjF9PZy7HMAG6/UNQrOGI24",
-	"gKIPEFDQHDvgWXh5i03cIYLOHCLxhPLY/Bv4kVqhG5zhNO+NJwp9QDQIrohlSKbdiGd/aLswObdyzAuW",
-	"e3P+la1O06k8iuMS+y0v/D/9fGaq85dc3gJ6/DArLR0xGsUccK4R4b+0BULqywfdBk2MYIr6fbYfyxq2",
-	"va2AlshUM6ITOpnwkBid9gF3aq3waOewRoIof/5LqWjtDz9+9sqFh3/48bPpATSFVbDVsQxpbLSR8NpI",
-	"rMGMXoPmEZA2GpsBAX/MYrkwbyXaJgwXClkmWAIJRg3aR47CPtzZ6Q+e9fye3+sPn/vP/VYD2vGUkZks",
-	"dm/+Ckj7NOFq1jkEfcLQkbPjo1dvj4F1BVi6KiDORusqTulUoZi7Ygx7ft8Hl6Rd22YINFtoqVIAtQRj",
-	"aHGycqdyfWLHVfcwVkQtZvLYVsC8VG/gZQXuU0sZK9J2dhfuwOGjTq8MA97QViaeuqqohaMGbVbKCxSb",
-	"tOevaetKbMwamzKDVFn1Wd8HcLzPP37+PwEAAP//",
+	"250JN7KcXdi+hwR2eiTMERmOBCFwRoakURYTFVTN6vzMwAjUqK3Q2F4D7sLv74TYfWk4IVhtbOXZAMgW",
+	"VcILR7BwoyY4PPEecZwGKm4h0qjF//ZynHQAJq/UQArOGI24gAIREHzQHGfgWSh6i2PcIYLOHHrxhPLY",
+	"/Bt4l1qhR5zhNO+NPQp9QOQIrohlXqbdiGd/aLswOWdzjA6We3Nel61O06k8iuMSqy4v/D/9fGZq9pdc",
+	"3gLS/DArQx0xGsUcMLGxGkBpC4TUlw+6DZoYIRZtAdl+LGs4+LZaWiJTzYhO6GTCQ2L03wfcqbWCpp3D",
+	"Gmmj/PkvpQK3P/z42SsXKf7hx8+mB9AqVkFcxzKksdFcwmtDeYMZvQYtJSBtNEwDWv6YxXJh3kq0TS4u",
+	"FL1MsFwSjBo0lRyxfbiz0x886/k9v9cfPvef+60GZOQpIzNZ7N78FZD2acLVrHMIuoehI2fHR6/eHgOb",
+	"C7DMVUCcPddVp9KpQpF4xRj2/L4P7ku7ts1wabYoU6VYagny0GJq5Q7o+sSOq65krJ5azPqxrYApqt7A",
+	"ywo0qJYyVqTtbDTcAclHnV4ZMryhrUyUdRVUC0cN2qyUIig2ac9f09aV2Jg1TGXGq7KatL4P4Hiff/z8",
+	"fwIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2424,14 +2424,11 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {
-                     *       "openapi": "3.0.3",
-                     *       "info": {
-                     *         "title": "Schedule service API"
-                     *       }
-                     *     }
+                     * @example openapi: 3.0.3
+                     *     info:
+                     *       title: Schedule service API
                      */
-                    "application/yaml": Record<string, never>;
+                    "application/yaml": string;
                 };
             };
             500: components["responses"]["InternalError"];
