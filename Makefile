@@ -6,7 +6,7 @@ TOOL      := $(GO) tool -modfile=tools/go.mod
 BIN       := bin
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: run test generate check-generate build vet clean
+.PHONY: run test fuzz generate check-generate build vet clean
 
 ## run: build, start Temporal (SQLite in .data/), migrate, start gateway and worker, print how to call them
 run: build
@@ -15,6 +15,18 @@ run: build
 ## test: every test, unit and integration, against the real PostgreSQL, Redis and Temporal
 test: vet
 	$(GO) test $(TEST_FLAGS) ./...
+
+## fuzz: run each fuzz target in server/ for FUZZ_TIME against the real stack
+# `go test -fuzz` takes one target per run. Every fuzz worker is a process of
+# its own that starts its own Temporal server and database (TestMain), so one
+# worker is enough on a small machine.
+FUZZ_TIME    ?= 20s
+FUZZ_TARGETS := $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' server/*_test.go | cut -d' ' -f2)
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $$t ($(FUZZ_TIME))"; \
+		$(GO) test -count=1 -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) -parallel 1 ./server/; \
+	done
 
 ## generate: regenerate gen/ from api/openapi.yaml, db/migrations and db/queries
 generate:

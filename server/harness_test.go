@@ -73,7 +73,7 @@ type setupOptions struct {
 // unlimited is the rate-limit tier tests get unless they test limits.
 var unlimited = redis_rate.Limit{Rate: 1_000_000, Burst: 1_000_000, Period: time.Minute}
 
-func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
+func setup(t testing.TB, opts ...func(*setupOptions)) *testBundle {
 	t.Helper()
 	if env.temporal == nil {
 		t.Skip("integration test: needs PostgreSQL, Redis and Temporal (run without -short)")
@@ -111,7 +111,7 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 
 // testConfig is the configured defaults with every executor the tests'
 // worker runs enabled (echo stays off, so tests can ask for one that is not).
-func testConfig(t *testing.T) config.Config {
+func testConfig(t testing.TB) config.Config {
 	t.Helper()
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"EXECUTORS_ENABLED": "llm,http,workflow"}[k]
@@ -131,12 +131,12 @@ func randomHex() string {
 	return hex.EncodeToString(b[:])
 }
 
-func tokenFor(t *testing.T, o schedules.Owner) string {
+func tokenFor(t testing.TB, o schedules.Owner) string {
 	t.Helper()
 	return signToken(t, jwt.MapClaims{"sub": o.UserID, "tenant_id": o.TenantID, "exp": time.Now().Add(time.Hour).Unix()})
 }
 
-func signToken(t *testing.T, claims jwt.MapClaims) string {
+func signToken(t testing.TB, claims jwt.MapClaims) string {
 	t.Helper()
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(testSecret))
 	require.NoError(t, err)

@@ -120,10 +120,9 @@ func (s *Idempotency) middleware(next http.Handler) http.Handler {
 func (s *Idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Handler, id store.IdempotencyKey, claim uuid.UUID) {
 	rec := &recorder{header: w.Header()}
 	finished := false
-	// The store calls must not fail because the client went away.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-	defer cancel()
 	release := func() {
+		ctx, cancel := s.storeContext(r)
+		defer cancel()
 		if err := s.store.IdempotencyRelease(ctx, id, claim); err != nil {
 			s.log.ErrorContext(ctx, "release idempotency key", "error", err, "request_id", requestIDFrom(r.Context()))
 		}
@@ -145,7 +144,9 @@ func (s *Idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 				resp.Headers[h] = v
 			}
 		}
+		ctx, cancel := s.storeContext(r)
 		stored, err := s.store.IdempotencyComplete(ctx, id, claim, resp)
+		cancel()
 		switch {
 		case err != nil:
 			s.log.ErrorContext(ctx, "store idempotent response", "error", err, "request_id", requestIDFrom(r.Context()))
@@ -159,6 +160,20 @@ func (s *Idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	w.WriteHeader(rec.status)
 	_, _ = w.Write(rec.body.Bytes())
+}
+
+// idempotencyStoreTimeout bounds each store call made once the handler is
+// done.
+const idempotencyStoreTimeout = 5 * time.Second
+
+// storeContext is the context of a store call made after the handler: it
+// outlives the client (the answer must be kept or the key freed whether or
+// not anyone still listens), and its deadline starts now. A deadline taken
+// before the handler ran was already spent whenever the handler took as
+// long (a Temporal call timing out takes 5 s), which left the key claimed
+// and retries answered 409 until the lease ran out.
+func (s *Idempotency) storeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), idempotencyStoreTimeout)
 }
 
 func (s *Idempotency) unavailable(w http.ResponseWriter, r *http.Request, err error) {

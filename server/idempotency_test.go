@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -208,4 +209,37 @@ func randomLong(n int) string {
 		s += randomHex()
 	}
 	return s[:n]
+}
+
+// TestIdempotentRetryAfterTemporalStall: a create that times out against a
+// stalled Temporal answers 503 and releases its key at once, so the
+// client's first retry after Retry-After gets through. The stall lasts the
+// configured Temporal call timeout, as in production: a release that shared
+// a deadline with the handler found it spent and left the key claimed.
+func TestIdempotentRetryAfterTemporalStall(t *testing.T) {
+	t.Parallel()
+	// A listener that never accepts looks like a SIGSTOPped server: the
+	// kernel completes the handshake, nothing ever answers.
+	stalled, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = stalled.Close() })
+	tc, err := client.NewLazyClient(client.Options{HostPort: stalled.Addr().String(), Namespace: "default", Logger: quietLogger{}})
+	require.NoError(t, err)
+	t.Cleanup(tc.Close)
+	callTO := testConfig(t).Temporal.CallTimeout
+	down := setup(t, func(o *setupOptions) { o.temporal = tc; o.callTO = callTO })
+	up := setup(t, func(o *setupOptions) { o.callTO = callTO })
+	o := newOwner()
+	rq := request{method: http.MethodPost, path: "/api/v1/schedules", token: tokenFor(t, o), body: dailyBody("stalled"),
+		header: map[string]string{"Idempotency-Key": "stall-" + randomHex()}}
+
+	resp := down.do(t, rq)
+	require.Equal(t, http.StatusServiceUnavailable, resp.status, "body: %s", resp.body)
+	require.Equal(t, "5", resp.header.Get("Retry-After"))
+	require.Zero(t, scheduleRowCount(t, o))
+
+	resp = up.do(t, rq)
+	require.Equal(t, http.StatusCreated, resp.status, "the first retry gets through: %s", resp.body)
+	require.Equal(t, 1, scheduleRowCount(t, o))
+	require.Equal(t, "true", up.do(t, rq).header.Get("Idempotent-Replayed"))
 }

@@ -48,15 +48,21 @@ type routeKey struct{}
 // it, but JSON Schema cannot express a serialized size.
 const maxTaskContextBytes = 16 << 10
 
-// checkTaskContextSize returns a field error when the body's task_context
-// is over maxTaskContextBytes as compact JSON.
-func checkTaskContextSize(r *http.Request) *api.ProblemFieldError {
-	if r.Body == nil || r.ContentLength == 0 {
-		return nil
+// peekBody returns the request body and leaves it in place for the next
+// reader; limitBody has already bounded it.
+func peekBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
 	}
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
+	return body, err
+}
+
+// checkTaskContextSize returns a field error when the body's task_context
+// is over maxTaskContextBytes as compact JSON.
+func checkTaskContextSize(body []byte) *api.ProblemFieldError {
+	if len(body) == 0 {
 		return nil
 	}
 	var b struct {
@@ -116,6 +122,17 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 		span := trace.SpanFromContext(r.Context())
 		span.SetName(r.Method + " " + route.Path)
 		span.SetAttributes(semconv.HTTPRoute(route.Path), attribute.String("openapi.operation_id", route.Operation.OperationID))
+		body, err := peekBody(r)
+		if err != nil {
+			writeProblem(w, r, problem.InvalidRequest, "the request body could not be read", nil)
+			return
+		}
+		query := r.URL.Query()
+		// Before the schema: decoding would replace the bad bytes silently.
+		if detail := invalidUTF8(query, body); detail != "" {
+			writeProblem(w, r, problem.InvalidRequest, detail, nil)
+			return
+		}
 		err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
 			Request:    r,
 			PathParams: params,
@@ -135,8 +152,12 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 			writeProblem(w, r, kind, detail, fields)
 			return
 		}
-		if field := checkTaskContextSize(r); field != nil {
+		if field := checkTaskContextSize(body); field != nil {
 			writeProblem(w, r, problem.InvalidRequest, "the request does not match the API contract", []api.ProblemFieldError{*field})
+			return
+		}
+		if fields := nulFields(query, body); len(fields) > 0 {
+			writeProblem(w, r, problem.InvalidField, `text must not contain the NUL character (\u0000)`, fields)
 			return
 		}
 		next.ServeHTTP(w, r)
