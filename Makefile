@@ -12,9 +12,15 @@ TEST_FLAGS ?= -count=1 -timeout 40m
 run: build
 	./$(BIN)/devstack
 
-## test: every test, unit and integration, against the real PostgreSQL, Redis and Temporal
+## test: every test, unit and integration, against the real PostgreSQL, Redis and Temporal;
+## the fault suite (./faults) is one of them
 test: vet
 	$(GO) test $(TEST_FLAGS) ./...
+
+## faults: only the fault suite — real PostgreSQL, Redis, Temporal, gateway and worker processes
+## it starts itself, killed and stalled at chosen moments; prints the fault table
+faults:
+	$(GO) test -count=1 -timeout 20m -v ./faults/
 
 ## fuzz: run each fuzz target in server/ for FUZZ_TIME against the real stack
 # `go test -fuzz` takes one target per run. Every fuzz worker is a process of
