@@ -6,7 +6,7 @@ TOOL      := $(GO) tool -modfile=tools/go.mod
 BIN       := bin
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: run test fuzz generate check-generate build vet clean
+.PHONY: run test faults fuzz generate check-generate build vet clean
 
 ## run: build, start Temporal (SQLite in .data/), migrate, start gateway and worker, print how to call them
 run: build
