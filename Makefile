@@ -6,7 +6,7 @@ TOOL      := $(GO) tool -modfile=tools/go.mod
 BIN       := bin
 TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: run test fuzz generate check-generate build vet clean tools-node lint-spec mock
+.PHONY: run test faults fuzz generate check-generate build vet clean tools-node lint-spec mock
 .PHONY: node check-docs-asset chromium screenshot sdk check-examples check-default-client soak
 
 ## run: build, start Temporal (SQLite in .data/), migrate, start gateway and worker, print how to call them
@@ -15,9 +15,15 @@ run: build
 
 ## test: every test, unit and integration, against the real PostgreSQL, Redis and Temporal;
 ## the spec lint (Spectral, Redocly), oasdiff, the mock walk and the proxy contract walk included;
-## the docs asset pin, the TypeScript SDK, the Go client example and the default-client check
+## the docs asset pin, the TypeScript SDK, the Go client example and the default-client check;
+## the fault suite (./faults) is one of the go tests
 test: vet lint-spec check-docs-asset sdk check-examples check-default-client
 	$(GO) test $(TEST_FLAGS) ./...
+
+## faults: only the fault suite — real PostgreSQL, Redis, Temporal, gateway and worker processes
+## it starts itself, killed and stalled at chosen moments; prints the fault table
+faults:
+	$(GO) test -count=1 -timeout 20m -v ./faults/
 
 ## fuzz: run each fuzz target in server/ for FUZZ_TIME against the real stack
 # `go test -fuzz` takes one target per run. Every fuzz worker is a process of

@@ -241,6 +241,10 @@ func (s *Server) Namespace() string { return s.opts.Namespace }
 // DataDir is the absolute path of the server's data dir.
 func (s *Server) DataDir() string { return s.opts.DataDir }
 
+// Pid is the server's process id, which is also its process group id: a
+// fault test signals -Pid to stall (SIGSTOP) or kill the whole server.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Done is closed when the server process exits, whether by Stop or on its own.
 func (s *Server) Done() <-chan struct{} { return s.exited }
 

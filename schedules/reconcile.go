@@ -27,6 +27,7 @@ type ReconcileReport struct {
 	Recreated      int // live row without a Temporal schedule
 	PauseFixed     int // Temporal's paused state differed from the row's status
 	SpecRefreshed  int // the spec was compiled again for the zone's next transitions
+	SpecFixed      int // Temporal's next actions did not follow the row's cron: spec rewritten
 	NextRunFixed   int // the stored next_run_at differed from Temporal's next action
 	OrphansDeleted int // Temporal schedule without a live row
 	Failed         int // schedules that could not be repaired in this pass
@@ -102,6 +103,7 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 		}
 		wantPaused := s.Status == StatusPaused
 
+		described := m.now()
 		desc, err := m.temporal.describe(ctx, id)
 		var notFound *serviceerror.NotFound
 		switch {
@@ -132,16 +134,46 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 			}
 			rep.PauseFixed++
 		}
-		if refreshDue {
+		// A spec changed behind our back would otherwise go unnoticed, and
+		// syncNextRun would copy its wrong next action into the row.
+		specWrong := !followsCron(timing, desc.Info.NextActionTimes, described)
+		if refreshDue || specWrong {
 			spec := timing.TemporalSpec(now)
 			if err := m.temporal.update(ctx, s, &spec, false, ""); err != nil {
 				return err
 			}
-			rep.SpecRefreshed++
+			if specWrong {
+				rep.SpecFixed++
+				m.log.WarnContext(ctx, "temporal spec did not follow the schedule's cron; rewritten", "schedule_id", id,
+					"temporal_next", desc.Info.NextActionTimes)
+			} else {
+				rep.SpecRefreshed++
+			}
 			return m.afterSpecWrite(ctx, st, s, timing, now, rep)
 		}
 		return m.syncNextRun(ctx, st, s, desc.Info.NextActionTimes, rep)
 	}, nil)
+}
+
+// followsCron reports whether Temporal's next action times, described at
+// (or just after) at, are the cron's own next firings: the first is the
+// cron's next after at (or the one after that, if a firing passed while
+// describing), and each further one follows the one before. A paused
+// schedule has none and is taken to follow.
+func followsCron(timing *cron.Schedule, next []time.Time, at time.Time) bool {
+	if len(next) == 0 {
+		return true
+	}
+	first := timing.Next(at)
+	if !next[0].Equal(first) && !next[0].Equal(timing.Next(first)) {
+		return false
+	}
+	for i := 1; i < len(next); i++ {
+		if !next[i].Equal(timing.Next(next[i-1])) {
+			return false
+		}
+	}
+	return true
 }
 
 // afterSpecWrite records when the spec just written must be refreshed and
@@ -221,7 +253,7 @@ func (m *Reconciler) Run(ctx context.Context, interval time.Duration) {
 			m.log.ErrorContext(ctx, "reconcile pass failed", "error", err)
 		case !rep.Skipped:
 			m.log.InfoContext(ctx, "reconcile pass", "checked", rep.Checked, "recreated", rep.Recreated,
-				"pause_fixed", rep.PauseFixed, "spec_refreshed", rep.SpecRefreshed, "next_run_fixed", rep.NextRunFixed,
+				"pause_fixed", rep.PauseFixed, "spec_refreshed", rep.SpecRefreshed, "spec_fixed", rep.SpecFixed, "next_run_fixed", rep.NextRunFixed,
 				"orphans_deleted", rep.OrphansDeleted, "failed", rep.Failed)
 		}
 		select {
