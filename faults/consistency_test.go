@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"schedsvc/schedules"
 )
@@ -36,25 +38,25 @@ func (s *stack) disagreements(ctx context.Context, tc client.Client, only map[uu
 	isLive := map[uuid.UUID]bool{}
 	for _, r := range live {
 		isLive[r.ID] = true
-		desc, err := tc.ScheduleClient().GetHandle(ctx, schedules.TemporalScheduleID(r.ID)).Describe(ctx)
+		desc, err := describe(ctx, tc, schedules.TemporalScheduleID(r.ID))
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &nf):
 			out = append(out, fmt.Sprintf("row %s (%s) has no Temporal schedule", r.ID, r.Status))
 		case err != nil:
-			return nil, err
+			return nil, fmt.Errorf("describe %s: %w", r.ID, err)
 		case desc.Schedule.State.Paused != (r.Status == "PAUSED"):
 			out = append(out, fmt.Sprintf("row %s is %s, Temporal paused=%v", r.ID, r.Status, desc.Schedule.State.Paused))
 		}
 	}
-	iter, err := tc.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 1000})
+	iter, err := tc.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 200})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list temporal schedules: %w", err)
 	}
 	for iter.HasNext() {
 		e, err := iter.Next()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("list temporal schedules: %w", err)
 		}
 		raw, ok := strings.CutPrefix(e.ID, "schedule-")
 		id, perr := uuid.Parse(raw)
@@ -63,16 +65,32 @@ func (s *stack) disagreements(ctx context.Context, tc client.Client, only map[uu
 		}
 		// The listing is eventually consistent: only a schedule that
 		// still describes is an orphan.
-		_, err = tc.ScheduleClient().GetHandle(ctx, e.ID).Describe(ctx)
+		_, err = describe(ctx, tc, e.ID)
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("describe %s: %w", e.ID, err)
 		}
 		out = append(out, fmt.Sprintf("Temporal schedule %s has no live row", e.ID))
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// describe reads a Temporal schedule, asking again when the server (one of
+// several sharing this machine's two cores while the suite runs) does not
+// answer within the client's deadline; any other answer is final.
+func describe(ctx context.Context, tc client.Client, id string) (*client.ScheduleDescription, error) {
+	var err error
+	for range 3 {
+		var d *client.ScheduleDescription
+		d, err = tc.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+		var deadline *serviceerror.DeadlineExceeded
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &deadline) && status.Code(err) != codes.DeadlineExceeded {
+			return d, err
+		}
+	}
+	return nil, err
 }

@@ -133,7 +133,7 @@ func TestDriftAtScale(t *testing.T) {
 		timing, err := cron.Parse(c.expr, c.zone)
 		require.NoError(t, err)
 		now := time.Now()
-		desc, err := sc.GetHandle(ctx, schedules.TemporalScheduleID(c.id)).Describe(ctx)
+		desc, err := describe(ctx, tc, schedules.TemporalScheduleID(c.id))
 		require.NoError(t, err)
 		n1 := timing.Next(now)
 		if got := desc.Info.NextActionTimes; len(got) == 0 || !(got[0].Equal(n1) || got[0].Equal(timing.Next(n1))) {

@@ -100,7 +100,7 @@ func TestGatewayKilledMidCreate(t *testing.T) {
 func temporalSchedulesOf(t *testing.T, tc client.Client, o owner) []string {
 	t.Helper()
 	ctx := context.Background()
-	iter, err := tc.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 1000})
+	iter, err := tc.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 200})
 	require.NoError(t, err)
 	var ids []string
 	for iter.HasNext() {

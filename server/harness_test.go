@@ -37,9 +37,11 @@ import (
 const testSecret = "integration-test-secret-of-at-least-32-bytes"
 
 func init() {
-	// kin-openapi decodes no HTML or JavaScript bodies; to the spec they are strings.
+	// kin-openapi decodes no HTML or JavaScript bodies, and would parse a
+	// YAML one into an object; to the spec all three are text.
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/javascript", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.PlainBodyDecoder)
 }
 
 // specRouter matches responses to the operation they answer, so every
