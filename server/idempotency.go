@@ -8,7 +8,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/getkin/kin-openapi/routers"
@@ -105,13 +107,25 @@ func (s *Idempotency) middleware(next http.Handler) http.Handler {
 			case rec.Response != nil:
 				replay(w, *rec.Response)
 			default:
-				writeProblem(w, r, problem.IdempotencyInProgress,
-					"a request with this Idempotency-Key is still being processed; retry shortly", nil)
+				inProgress(w, r, rec.LockedUntil)
 			}
 			return
 		}
-		writeProblem(w, r, problem.IdempotencyInProgress, "a request with this Idempotency-Key is still being processed; retry shortly", nil)
+		inProgress(w, r, nil)
 	})
+}
+
+// inProgress answers that another request holds the key, with the seconds
+// until its claim must have answered or lapsed (one when unknown), so a
+// client whose first attempt died with its gateway knows when to retry.
+func inProgress(w http.ResponseWriter, r *http.Request, lockedUntil *time.Time) {
+	wait := 1
+	if lockedUntil != nil {
+		wait = min(max(int(math.Ceil(time.Until(*lockedUntil).Seconds())), 1), int(idempotencyLease.Seconds()))
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(wait))
+	writeProblem(w, r, problem.IdempotencyInProgress,
+		"a request with this Idempotency-Key is still being processed; retry after Retry-After seconds to get its answer", nil)
 }
 
 // serve runs the claimed request, stores a successful answer and releases

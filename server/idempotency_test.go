@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -92,6 +93,9 @@ func TestIdempotentCreateConcurrent(t *testing.T) {
 			}
 		case http.StatusConflict:
 			require.Equal(t, "https://schedsvc.dev/problems/idempotency-in-progress", string(r.resp.problem(t).Type))
+			wait, err := strconv.Atoi(r.resp.header.Get("Retry-After"))
+			require.NoError(t, err, "an in-progress answer says when to retry")
+			require.True(t, wait >= 1 && wait <= 60, "Retry-After %d is within the claim's one-minute lease", wait)
 			inProgress++
 		default:
 			t.Fatalf("unexpected %d: %s", r.resp.status, r.resp.body)

@@ -26,6 +26,7 @@ type IdempotencyKey struct {
 type IdempotencyRecord struct {
 	RequestHash []byte
 	Response    *StoredResponse // nil while the request is in flight
+	LockedUntil *time.Time      // while in flight: when the claim lapses unless answered
 }
 
 // StoredResponse is an answer kept for replay.
@@ -55,7 +56,7 @@ func (s *Store) IdempotencyGet(ctx context.Context, k IdempotencyKey) (Idempoten
 	if err != nil {
 		return IdempotencyRecord{}, interpret("get idempotency key", err)
 	}
-	rec := IdempotencyRecord{RequestHash: row.RequestHash}
+	rec := IdempotencyRecord{RequestHash: row.RequestHash, LockedUntil: row.LockedUntil}
 	if row.ResponseStatus.Valid {
 		resp := &StoredResponse{Status: int(row.ResponseStatus.Int32), Body: row.ResponseBody}
 		if err := json.Unmarshal(row.ResponseHeaders, &resp.Headers); err != nil {

@@ -1365,6 +1365,7 @@ export interface components {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Retry-After": components["headers"]["Retry-After-In-Progress"];
                 [name: string]: unknown;
             };
             content: {
@@ -1610,7 +1611,7 @@ export interface components {
         };
         /**
          * @description A request with the same `Idempotency-Key` is still being processed
-         *     (`idempotency-in-progress`). Retry shortly to get its answer.
+         *     (`idempotency-in-progress`). Retry after `Retry-After` seconds to get its answer.
          */
         IdempotencyConflict: {
             headers: {
@@ -1622,6 +1623,7 @@ export interface components {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Retry-After": components["headers"]["Retry-After-In-Progress"];
                 [name: string]: unknown;
             };
             content: {
@@ -1720,6 +1722,13 @@ export interface components {
          * @example 5
          */
         "Retry-After": number;
+        /**
+         * @description Sent with `idempotency-in-progress` only: seconds until the request that holds this
+         *     `Idempotency-Key` must have answered (its claim lapses after a minute if its gateway died).
+         *     Retry then with the same key and body to get that answer.
+         * @example 30
+         */
+        "Retry-After-In-Progress": number;
         /**
          * @description Requests the caller may make back to back under its tier (the burst size). Present on
          *     every `/api/v1` response that reached the rate limiter; absent on answers given before it
