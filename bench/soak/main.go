@@ -171,6 +171,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rep.FiringSchedules = o.tenants * o.users * o.firing
 	fmt.Fprintf(say, "%d users in %d tenants, %d schedules firing every minute\n", len(w.users), o.tenants, rep.FiringSchedules)
 
+	if err := measureCapacity(ctx, w, o, &rep, say); err != nil {
+		return err
+	}
+	samples, rows, soakStart, elapsed := soak(ctx, s, w, &rep, say)
+	if err := context.Cause(ctx); err != nil {
+		return fmt.Errorf("soak stopped early: %w", err)
+	}
+	summarise(&rep, samples, rows, soakStart, elapsed, o.duration)
+	if err := countRuns(ctx, s, w, &rep, say); err != nil {
+		return err
+	}
+	if err := writeReport(o.outDir, rep, say); err != nil {
+		return err
+	}
+	if failed := broken(rep); len(failed) > 0 {
+		return errors.New("the soak's promises did not hold: " + strings.Join(failed, "; "))
+	}
+	s.keepLogs = false
+	return nil
+}
+
+// measureCapacity ramps the workload closed-loop and sets the capacity
+// (the knee), the target rate, the request budget and the in-flight cap.
+func measureCapacity(ctx context.Context, w *workload, o options, rep *report, say io.Writer) error {
 	fmt.Fprintf(say, "measuring capacity: %s\n", rep.CapacitySource)
 	rep.Ramp = ramp(ctx, w, []int{1, 2, 4, 8, 16}, o.rampStep, say)
 	k, ok := knee(rep.Ramp)
@@ -191,15 +215,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	fmt.Fprintf(say, "capacity %.1f req/s at concurrency %d; soaking at %.0f%%: %.1f req/s for %s (%d requests, at most %d in flight)\n",
 		k.Throughput, k.Concurrency, 100*o.loadFraction, rep.TargetRPS, o.duration, rep.Budget, rep.MaxInFlight)
+	return nil
+}
 
+// soak sends the request budget open-loop at the target rate while a
+// sampler reads the gateway's and worker's memory and goroutines every 10 s.
+func soak(ctx context.Context, s *stack, w *workload, rep *report, say io.Writer) (samples []sample, rows []sampleRow, start time.Time, elapsed time.Duration) {
 	var mu sync.Mutex
 	var inFlight atomic.Int64
-	var samples []sample
-	var rows []sampleRow
-	soakStart := time.Now()
+	start = time.Now()
 	hc := &http.Client{Timeout: 2 * time.Second}
 	takeRow := func() {
-		row := sampleRow{Seconds: time.Since(soakStart).Seconds(), InFlight: int(inFlight.Load())}
+		row := sampleRow{Seconds: time.Since(start).Seconds(), InFlight: int(inFlight.Load())}
 		row.GatewayRSSKiB, row.GatewayThreads = procStatus(s.gateway.cmd.Process.Pid)
 		row.WorkerRSSKiB, row.WorkerThreads = procStatus(s.worker.cmd.Process.Pid)
 		row.GatewayGoroutines = goroutines(hc, s.gateway.debugAddr)
@@ -236,15 +263,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		samples = append(samples, sm)
 		mu.Unlock()
 	})
-	elapsed := time.Since(soakStart)
+	elapsed = time.Since(start)
 	close(stopSampler)
 	<-samplerDone
 	takeRow()
-	if err := context.Cause(ctx); err != nil {
-		return fmt.Errorf("soak stopped early: %w", err)
-	}
-	summarise(&rep, samples, rows, soakStart, elapsed, o.duration)
+	return samples, rows, start, elapsed
+}
 
+// countRuns pauses the firing schedules and compares, per schedule, the
+// runs recorded in PostgreSQL with the actions Temporal executed.
+func countRuns(ctx context.Context, s *stack, w *workload, rep *report, say io.Writer) error {
 	fmt.Fprintln(say, "pausing the firing schedules and counting runs")
 	counts, err := verifyRuns(ctx, s, w, 3*time.Minute, say)
 	if err != nil {
@@ -260,24 +288,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			rep.Inexact = append(rep.Inexact, c)
 		}
 	}
+	return nil
+}
 
-	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
+// writeReport writes soak.json, soak.md and soak.png into dir and prints
+// the figures.
+func writeReport(dir string, rep report, say io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(filepath.Join(o.outDir, "soak.json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "soak.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	if err := writePlot(filepath.Join(o.outDir, "soak.png"), rep.Samples, "soak "+rep.Duration); err != nil {
+	if err := writePlot(filepath.Join(dir, "soak.png"), rep.Samples, "soak "+rep.Duration); err != nil {
 		return err
 	}
 	md := figures(rep)
-	if err := os.WriteFile(filepath.Join(o.outDir, "soak.md"), []byte(md), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "soak.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprint(say, "\n"+md)
-	fmt.Fprintf(say, "\nwrote %s, %s and %s\n", filepath.Join(o.outDir, "soak.json"), filepath.Join(o.outDir, "soak.md"), filepath.Join(o.outDir, "soak.png"))
+	fmt.Fprintf(say, "\nwrote %s, %s and %s\n", filepath.Join(dir, "soak.json"), filepath.Join(dir, "soak.md"), filepath.Join(dir, "soak.png"))
+	return nil
+}
 
+// broken lists the soak's promises that did not hold, sorted.
+func broken(rep report) []string {
 	var failed []string
 	if rep.Status5xx > 0 || rep.TransportErrors > 0 || rep.Status429 > 0 {
 		failed = append(failed, fmt.Sprintf("%d 5xx, %d 429, %d transport errors", rep.Status5xx, rep.Status429, rep.TransportErrors))
@@ -290,12 +327,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			failed = append(failed, fmt.Sprintf("%s grows %.1f/min", name, t.PerMinute))
 		}
 	}
-	if len(failed) > 0 {
-		slices.Sort(failed)
-		return errors.New("the soak's promises did not hold: " + strings.Join(failed, "; "))
-	}
-	s.keepLogs = false
-	return nil
+	slices.Sort(failed)
+	return failed
 }
 
 // summarise fills the latency, status and trend figures.
