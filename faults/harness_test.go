@@ -6,7 +6,6 @@ package faults_test
 // gateway and worker binaries built from this module once per run.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -33,7 +32,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
@@ -554,15 +552,6 @@ func (s *stack) startWorker() *proc {
 	return w
 }
 
-// pollers is how many workers Temporal saw polling the stack's queue.
-func (s *stack) pollers(tc client.Client) int {
-	resp, err := tc.DescribeTaskQueue(context.Background(), s.taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-	if err != nil {
-		return 0
-	}
-	return len(resp.GetPollers())
-}
-
 // reconciler is the worker's reconciler, run in-process against the
 // stack's database.
 func (s *stack) reconciler(tc client.Client) *schedules.Reconciler {
@@ -645,19 +634,6 @@ func mustCall(t *testing.T, base string, o owner, method, path, key string, body
 func oneShotCron(lead time.Duration) (string, time.Time) {
 	at := time.Now().UTC().Add(lead).Truncate(time.Minute).Add(time.Minute)
 	return fmt.Sprintf("%d %d * * *", at.Minute(), at.Hour()), at
-}
-
-// scanLines returns the lines of text containing substr.
-func scanLines(text, substr string) []string {
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), substr) {
-			out = append(out, sc.Text())
-		}
-	}
-	return out
 }
 
 var errTimeout = errors.New("timed out")

@@ -10,14 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// runsOf returns the schedule's runs list.
-func runsOf(t *testing.T, base string, o owner, id string) map[string]any {
-	t.Helper()
-	r := mustCall(t, base, o, http.MethodGet, "/api/v1/schedules/"+id+"/runs", "", nil)
-	require.Equal(t, http.StatusOK, r.status, "%s", r)
-	return r.json(t)
-}
-
 // waitRun waits until the schedule's first run has ended and returns the
 // runs list and the schedule.
 func waitRun(t *testing.T, base string, o owner, id string, within time.Duration) (list, sched map[string]any) {

@@ -119,13 +119,6 @@ func specOperations(t *testing.T) (map[string]*openapi3.Operation, *openapi3.T) 
 	return ops, doc
 }
 
-func exampleJSON(t *testing.T, v any) string {
-	t.Helper()
-	raw, err := json.Marshal(v)
-	require.NoError(t, err)
-	return string(raw)
-}
-
 // validCalls returns a valid request for every operation of the spec, in an order that works
 // on a real server (delete last), with ids for the schedule and the run.
 func validCalls(t *testing.T, auth map[string]string, scheduleID, runID string) map[string]call {

@@ -238,12 +238,6 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-func setIf[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
 func (s *Server) GetOpenAPIYAML(context.Context, api.GetOpenAPIYAMLRequestObject) (api.GetOpenAPIYAMLResponseObject, error) {
 	return api.GetOpenAPIYAML200ApplicationyamlResponse{Body: bytes.NewReader(contract.YAML), ContentLength: int64(len(contract.YAML))}, nil
 }
