@@ -67,8 +67,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	cmd := group.command(args[1])
 	if cmd == nil {
-		return usagef("run 'schedctl "+group.name+" --help' for its commands", "unknown command %q %q; %s takes %s",
-			group.name, args[1], group.name, group.subcommandNames())
+		return usagef("run 'schedctl "+group.name+" --help' for its commands", "unknown command %q; %s takes %s",
+			group.name+" "+args[1], group.name, group.subcommandNames())
 	}
 	return cmd.execute(ctx, args[2:], getenv, stdin, stdout)
 }

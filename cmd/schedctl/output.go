@@ -115,6 +115,13 @@ func timeText(t *time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
+func timeNano(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
 func strText(s *string) string {
 	if s == nil {
 		return ""
@@ -263,7 +270,7 @@ func writeRunDetail(w io.Writer, r *api.RunDetail) {
 		{"Query", r.Query},
 		{"Triggered", r.TriggeredAt.Format(time.RFC3339)},
 		{"Started", r.StartedAt.Format(time.RFC3339Nano)},
-		{"Completed", timeText(r.CompletedAt)},
+		{"Completed", timeNano(r.CompletedAt)},
 		{"Duration", durationText(r.DurationMs)},
 		{"Executor", executor},
 		{"Model", strText(r.ModelUsed)},
