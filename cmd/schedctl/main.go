@@ -104,7 +104,8 @@ Output:
   -o table (default)   tables and fields for people
   -o json              the API's JSON response body exactly as the service sent it
 
-Flags go before or after the arguments; "--" ends the flags.
+Flags follow the command, before, between or after its arguments
+(schedctl schedules get <id> -o json); "--" ends them.
 
 Exit codes:
   0  success

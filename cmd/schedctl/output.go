@@ -56,7 +56,20 @@ func show[T any](s *session, resp *http.Response, err error, table func(w io.Wri
 	}
 	tw := newTable(s.stdout)
 	table(tw, &v)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return noteReplay(s, resp)
+}
+
+// noteReplay tells a person when the answer is an earlier one replayed for the same
+// Idempotency-Key, so that nothing was done this time.
+func noteReplay(s *session, resp *http.Response) error {
+	if resp.Header.Get("Idempotent-Replayed") != "true" {
+		return nil
+	}
+	_, err := fmt.Fprintln(s.stdout, "(replayed: the answer to an earlier request with this Idempotency-Key; nothing changed now)")
+	return err
 }
 
 // writeRaw writes the body exactly as it came, ending it with a newline if it has none.

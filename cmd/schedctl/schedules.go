@@ -287,7 +287,9 @@ func deleteSchedule(fs *flag.FlagSet) action {
 		if s.output == "json" {
 			return writeRaw(s.stdout, body) // 204: there is no body
 		}
-		_, err = fmt.Fprintln(s.stdout, "deleted", id)
-		return err
+		if _, err := fmt.Fprintln(s.stdout, "deleted", id); err != nil {
+			return err
+		}
+		return noteReplay(s, resp)
 	}
 }
