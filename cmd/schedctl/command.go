@@ -127,6 +127,9 @@ func (c *command) execute(ctx context.Context, args []string, getenv func(string
 	if conn.output != "table" && conn.output != "json" {
 		return usagef(help, "-o %q: use table or json", conn.output)
 	}
+	if conn.timeout <= 0 {
+		return usagef(help, "--request-timeout %s: give a positive duration such as 30s", conn.timeout)
+	}
 	client, err := newClient(conn, getenv)
 	if err != nil {
 		return err
