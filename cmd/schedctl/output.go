@@ -128,11 +128,14 @@ func timeText(t *time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-func timeNano(t *time.Time) string {
+// timeMillis is RFC 3339 to the millisecond, for when a run started and ended.
+const timeMillis = "2006-01-02T15:04:05.999Z07:00"
+
+func timeMs(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	return t.Format(time.RFC3339Nano)
+	return t.Format(timeMillis)
 }
 
 func strText(s *string) string {
@@ -198,8 +201,7 @@ func writeSchedule(w io.Writer, s *api.Schedule) {
 		{"Executor", string(s.Executor)},
 		{"Budget per run", usd(s.MaxBudgetPerRunUsd)},
 		{"Timeout", strconv.Itoa(s.TimeoutSeconds) + " s"},
-		{"Retry policy", fmt.Sprintf("%d attempts, backoff %d s to %d s",
-			s.RetryPolicy.MaxAttempts, s.RetryPolicy.InitialBackoffSeconds, s.RetryPolicy.MaxBackoffSeconds)},
+		{"Retry policy", retryText(s.RetryPolicy)},
 		{"Overlap policy", string(s.OverlapPolicy)},
 		{"Pause after failures", pauseAfter(s.PauseAfterFailures)},
 		{"Next run", timeText(s.NextRunAt)},
@@ -219,6 +221,13 @@ func writeSchedule(w io.Writer, s *api.Schedule) {
 	for _, f := range fields {
 		row(w, f[0]+":", f[1])
 	}
+}
+
+func retryText(p api.RetryPolicy) string {
+	if p.MaxAttempts == 1 {
+		return "1 attempt, no retry"
+	}
+	return fmt.Sprintf("%d attempts, backoff %d s to %d s", p.MaxAttempts, p.InitialBackoffSeconds, p.MaxBackoffSeconds)
 }
 
 func pauseAfter(n int) string {
@@ -282,8 +291,8 @@ func writeRunDetail(w io.Writer, r *api.RunDetail) {
 		{"Workflow", r.WorkflowId},
 		{"Query", r.Query},
 		{"Triggered", r.TriggeredAt.Format(time.RFC3339)},
-		{"Started", r.StartedAt.Format(time.RFC3339Nano)},
-		{"Completed", timeNano(r.CompletedAt)},
+		{"Started", r.StartedAt.Format(timeMillis)},
+		{"Completed", timeMs(r.CompletedAt)},
 		{"Duration", durationText(r.DurationMs)},
 		{"Executor", executor},
 		{"Model", strText(r.ModelUsed)},
@@ -304,7 +313,7 @@ func writeRunDetail(w io.Writer, r *api.RunDetail) {
 	fmt.Fprintln(w)
 	row(w, "ATTEMPT", "STATUS", "STARTED", "DURATION", "TOKENS", "COST", "ERROR")
 	for _, a := range r.Attempts {
-		row(w, strconv.Itoa(a.Attempt), string(a.Status), a.StartedAt.Format(time.RFC3339Nano),
+		row(w, strconv.Itoa(a.Attempt), string(a.Status), a.StartedAt.Format(timeMillis),
 			durationText(&a.DurationMs), strconv.FormatInt(a.TotalTokens, 10), usd(a.TotalCostUsd), strText(a.ErrorMessage))
 	}
 }

@@ -73,6 +73,7 @@ func TestScheduleFields(t *testing.T) {
 	require.Contains(t, out, "Next runs:\t2026-11-30T09:00:00Z, 2026-11-30T10:00:00Z\n")
 	require.Contains(t, out, "Pause after failures:\tnever\n")
 	require.Contains(t, out, "Task context:\t-\n")
+	require.Contains(t, out, "Retry policy:\t1 attempt, no retry\n")
 }
 
 func TestRunListTable(t *testing.T) {
