@@ -312,5 +312,9 @@ Create a schedule that runs every minute:
 List its runs (SCHEDULE_ID is the "schedule_id" the create answered with):
   curl -sS %[1]s/api/v1/schedules/$SCHEDULE_ID/runs -H "Authorization: Bearer $TOKEN"
 
+Or with the CLI (./bin/schedctl --help lists its commands; -o json prints the API's JSON):
+  SCHEDSVC_URL=%[1]s SCHEDSVC_TOKEN=$TOKEN ./bin/schedctl schedules list
+  SCHEDSVC_URL=%[1]s SCHEDSVC_API_KEY=$API_KEY ./bin/schedctl runs list $SCHEDULE_ID
+
 `, baseURL, token, apiKey)
 }
