@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"slices"
 
-	"schedsvc/gen/api"
+	"github.com/getkin/kin-openapi/openapi3"
+
+	contract "schedsvc/api"
 	"schedsvc/metrics"
 )
 
@@ -25,14 +27,15 @@ func Instrument(m *metrics.Metrics, next http.Handler) (http.Handler, error) {
 	return m.InstrumentHTTP(routes, next), nil
 }
 
-// specRoutes lists every operation of the embedded spec, the most specific
+// specRoutes lists every operation of the contract (read from api/openapi.yaml
+// itself: the spec gen/api embeds has its operationIds capitalised), the most specific
 // template first (a literal segment before a parameter in the same place),
 // so that a path two templates match takes the operation the router
 // would.
 func specRoutes() ([]metrics.Route, error) {
-	doc, err := api.GetSwagger()
+	doc, err := openapi3.NewLoader().LoadFromData(contract.YAML)
 	if err != nil {
-		return nil, fmt.Errorf("load embedded spec: %w", err)
+		return nil, fmt.Errorf("load openapi.yaml: %w", err)
 	}
 	var routes []metrics.Route
 	for path, item := range doc.Paths.Map() {
