@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -123,4 +124,22 @@ func BenchmarkInstrumentHTTP(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestInstrumentHTTPConcurrentFirstUse: many first requests of the same
+// (operation, code) race to fill its slot; all are counted once each.
+func TestInstrumentHTTPConcurrentFirstUse(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	h := m.InstrumentHTTP(testRoutes, answer)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
+		})
+	}
+	wg.Wait()
+	mt := family(t, m, "schedsvc_http_requests_total").GetMetric()
+	require.Len(t, mt, 1)
+	require.EqualValues(t, 16, mt[0].GetCounter().GetValue())
 }

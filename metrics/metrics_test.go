@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -192,4 +194,20 @@ func exercise(m *metrics.Metrics) {
 	m.ReconcileRepaired(metrics.RepairRecreated, 1)
 	m.ReconcilePass(false, nil)
 	m.IdempotencyReplayed()
+}
+
+func TestServeOffWithoutAddress(t *testing.T) {
+	t.Parallel()
+	stop, err := metrics.Serve("", metrics.New(), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	stop()
+}
+
+func TestServeRefusesABusyAddress(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	_, err = metrics.Serve(ln.Addr().String(), metrics.New(), slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "METRICS_ADDR")
 }
