@@ -44,6 +44,11 @@ type Config struct {
 	// (expvar, with the goroutine count) and /debug/pprof; empty (the
 	// default) serves nothing. The soak reads it to watch for leaks.
 	DebugAddr string
+	// MetricsAddr is where the gateway and the worker serve /metrics
+	// (Prometheus), unauthenticated; empty (the default) serves nothing.
+	// The API's listener never serves it.
+	MetricsAddr string
+
 	Execution Execution // see the run execution block below
 }
 
@@ -90,6 +95,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		ReconcileInterval: e.duration("RECONCILE_INTERVAL", 5*time.Minute),
 		DebugAddr:         e.str("DEBUG_ADDR", ""),
+		MetricsAddr:       e.str("METRICS_ADDR", ""),
 	}
 	if c.Limits.DefaultBudgetUSD > c.Limits.MaxBudgetUSD {
 		c.Limits.DefaultBudgetUSD = c.Limits.MaxBudgetUSD

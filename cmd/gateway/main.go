@@ -20,6 +20,7 @@ import (
 	"schedsvc/cmd/internal/debug"
 	"schedsvc/config"
 	"schedsvc/db"
+	"schedsvc/metrics"
 	"schedsvc/schedules"
 	"schedsvc/server"
 	"schedsvc/store"
@@ -105,6 +106,10 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return err
 	}
+	m := metrics.New()
+	if handler, err = server.Instrument(m, handler); err != nil {
+		return err
+	}
 	// The sweeper uses the pool, so on every way out of serve it is stopped
 	// and waited for before the pool closes (this defer runs before that one).
 	defer startSweeper(ctx, server.NewIdempotency(st, cfg.IdempotencyTTL, log), log)()
@@ -113,6 +118,11 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return err
 	}
 	defer stopDebug()
+	stopMetrics, err := metrics.Serve(cfg.MetricsAddr, m, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	return listenAndServe(ctx, cfg, handler, log)
 }
 
