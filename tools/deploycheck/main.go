@@ -94,6 +94,7 @@ func checkKubernetes(dir, schemaDir string, known map[string]bool) []string {
 		return []string{fmt.Sprintf("%s: no manifests (%v)", dir, err)}
 	}
 	var manifests []string
+	refs := &secretRefs{keys: map[string]bool{}}
 	for _, file := range files {
 		f, err := os.Open(file)
 		if err != nil {
@@ -116,7 +117,12 @@ func checkKubernetes(dir, schemaDir string, known map[string]bool) []string {
 				problems = append(problems, fmt.Sprintf("%s: holds no Kubernetes object", rel(file)))
 			}
 		}
-		problems = append(problems, envProblems(file, known)...)
+		problems = append(problems, envProblems(file, known, refs)...)
+	}
+	for _, u := range refs.uses {
+		if !refs.keys[u.ref] {
+			problems = append(problems, fmt.Sprintf("%s: secretKeyRef %s is no key of that Secret in %s", u.where, u.ref, secretExample))
+		}
 	}
 	problems = append(problems, checkKustomization(dir, manifests)...)
 	return problems
@@ -209,8 +215,9 @@ func checkKustomization(dir string, manifests []string) []string {
 
 // envProblems names every environment variable a manifest hands the service
 // that the service does not read: a ConfigMap's keys, a Secret's keys, and
-// each container's env.
-func envProblems(file string, known map[string]bool) []string {
+// each container's env. It adds to refs the Secrets' keys and the
+// containers' secretKeyRefs.
+func envProblems(file string, known map[string]bool, refs *secretRefs) []string {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return []string{err.Error()}
@@ -235,10 +242,19 @@ func envProblems(file string, known map[string]bool) []string {
 			names = slices.Collect(mapsKeys(obj.Data))
 		case "Secret":
 			names = append(slices.Collect(mapsKeys(obj.Data)), slices.Collect(mapsKeys(obj.StringData))...)
+			for _, n := range names {
+				refs.keys[obj.Metadata.Name+"/"+n] = true
+			}
 		case "Deployment", "Job", "StatefulSet", "DaemonSet":
 			for _, c := range slices.Concat(obj.Spec.Template.Spec.InitContainers, obj.Spec.Template.Spec.Containers) {
 				for _, e := range c.Env {
 					names = append(names, e.Name)
+					if r := e.ValueFrom.SecretKeyRef; r != nil {
+						refs.uses = append(refs.uses, secretUse{
+							ref:   r.Name + "/" + r.Key,
+							where: fmt.Sprintf("%s (%s %s, container %s, %s)", rel(file), obj.Kind, obj.Metadata.Name, c.Name, e.Name),
+						})
+					}
 				}
 			}
 		}
@@ -260,10 +276,27 @@ type podTemplate struct {
 }
 
 type container struct {
-	Env []struct {
-		Name string `json:"name"`
+	Name string `json:"name"`
+	Env  []struct {
+		Name      string `json:"name"`
+		ValueFrom struct {
+			SecretKeyRef *struct {
+				Name string `json:"name"`
+				Key  string `json:"key"`
+			} `json:"secretKeyRef"`
+		} `json:"valueFrom"`
 	} `json:"env"`
 }
+
+// secretRefs are the keys of the Secrets in deploy/kubernetes (the
+// example's: the operator's own Secret must have the same) and the
+// secretKeyRefs that read them.
+type secretRefs struct {
+	keys map[string]bool // name/key
+	uses []secretUse
+}
+
+type secretUse struct{ ref, where string }
 
 func mapsKeys(m map[string]string) func(func(string) bool) {
 	return func(yield func(string) bool) {
