@@ -8,6 +8,7 @@ TEST_FLAGS ?= -count=1 -timeout 40m
 
 .PHONY: run test faults fuzz generate check-generate build vet clean tools-node lint-spec mock
 .PHONY: node check-docs-asset chromium screenshot sdk check-examples check-default-client soak
+.PHONY: check-deploy
 
 ## run: build, start Temporal (SQLite in .data/), migrate, start gateway and worker, print how to call them
 run: build
@@ -15,9 +16,10 @@ run: build
 
 ## test: every test, unit and integration, against the real PostgreSQL, Redis and Temporal;
 ## the spec lint (Spectral, Redocly), oasdiff, the mock walk and the proxy contract walk included;
-## the docs asset pin, the TypeScript SDK, the Go client example and the default-client check;
+## the docs asset pin, the TypeScript SDK, the Go client example, the default-client check and
+## the deploy/ validation;
 ## the fault suite (./faults) is one of the go tests
-test: vet lint-spec check-docs-asset sdk check-examples check-default-client
+test: vet lint-spec check-docs-asset sdk check-examples check-default-client check-deploy
 	$(GO) test $(TEST_FLAGS) ./...
 
 ## faults: only the fault suite — real PostgreSQL, Redis, Temporal, gateway and worker processes
@@ -126,6 +128,12 @@ check-default-client:
 	printf 'package: defaultclient\noutput: %s/client.gen.go\ngenerate:\n  client: true\n  models: true\n' "$$d" >"$$d/oapi-codegen.yaml" && \
 	$(TOOL) oapi-codegen -config "$$d/oapi-codegen.yaml" api/openapi.yaml && \
 	cp go.mod go.sum "$$d/" && cd "$$d" && $(GO) build ./... && echo "oapi-codegen's default client compiles"
+
+## check-deploy: deploy/ validated offline: the Kubernetes manifests with kubeconform (strict)
+## against the pinned Kubernetes release's own OpenAPI schemas, compose.yaml against the Compose
+## spec, every env var one config/ reads; its tests break copies of deploy/ and expect failures
+check-deploy:
+	cd tools/deploycheck && $(GO) vet ./... && $(GO) test -count=1 ./... && $(GO) run . -repo ../..
 
 ## chromium: install Debian's Chromium when it is missing (only `make screenshot` needs it)
 chromium:
