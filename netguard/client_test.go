@@ -122,6 +122,15 @@ func TestNameResolvingToLoopbackIsRefusedAtConnectTime(t *testing.T) {
 	requireRefused(t, err, "localhost", "127.0.0.1", Loopback)
 	require.Contains(t, err.Error(), "refused to connect to localhost (127.0.0.1): a loopback address")
 	require.Zero(t, r.hits.Load())
+
+	var re *RefusedError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, "refused to connect to localhost: it resolves to a loopback address, which only the operator allowlist can admit", re.Detail(),
+		"the owner's version names no resolved address")
+	literal := &RefusedError{Host: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Class: Loopback}
+	require.Equal(t, literal.Error(), literal.Detail(), "an address the owner wrote is theirs to see")
+	urlLevel := &RefusedError{Reason: "scheme \"ftp\": only http and https are allowed"}
+	require.Equal(t, "URL refused: scheme \"ftp\": only http and https are allowed", urlLevel.Detail())
 }
 
 func TestIPv6LoopbackIsRefused(t *testing.T) {

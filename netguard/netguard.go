@@ -69,6 +69,20 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("refused to connect to %s: a %s address, which only the operator allowlist can admit", who, e.Class)
 }
 
+// Detail is the refusal as the URL's owner may see it (a problem detail,
+// a run's recorded error): for a host name it leaves out the address the
+// name resolved to, so that the API cannot be used to learn what internal
+// names resolve to. Error, with the address, is for the operator's logs.
+func (e *RefusedError) Detail() string {
+	if !e.Addr.IsValid() || e.Host == "" || e.Host == e.Addr.String() {
+		return e.Error()
+	}
+	if _, literal := parseLiteral(e.Host); literal {
+		return e.Error()
+	}
+	return fmt.Sprintf("refused to connect to %s: it resolves to a %s address, which only the operator allowlist can admit", e.Host, e.Class)
+}
+
 // Is makes errors.Is(err, ErrRefused) true.
 func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 

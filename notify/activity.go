@@ -17,7 +17,7 @@ import (
 type Delivery struct {
 	EventID       string
 	ScheduleID    string
-	RunID         string // the run's workflow id; empty for a pause no run caused
+	WorkflowID    string // the run's workflow id; empty for a pause no run caused
 	Kind          Kind
 	URL           string
 	Attempts      int
@@ -76,8 +76,11 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (Result, erro
 		LastError:     res.Error,
 		LastAttemptAt: at,
 	}
+	if detail := res.LogDetail(); detail != "" {
+		activity.GetLogger(ctx).Warn("notification URL refused", "schedule_id", in.Event.ScheduleID, "event_id", in.Event.ID, "detail", detail)
+	}
 	if in.Event.Run != nil {
-		d.RunID = in.Event.Run.WorkflowID
+		d.WorkflowID = in.Event.Run.WorkflowID
 	}
 	if !res.Delivered && !res.Permanent && attempt < in.Retry.MaxAttempts {
 		next := at.Add(in.Retry.Backoff(attempt))
@@ -126,6 +129,6 @@ func Timeout(in WorkflowInput) time.Duration {
 	return time.Duration(in.Retry.MaxAttempts)*(in.AttemptTimeout+5*time.Second) + in.Retry.Total() + time.Minute
 }
 
-// WorkflowID names the delivery workflow of an event, so that a parent
+// DeliveryWorkflowID names the delivery workflow of an event, so that a parent
 // replayed or retried starts it at most once.
-func WorkflowID(eventID string) string { return "notify-" + eventID }
+func DeliveryWorkflowID(eventID string) string { return "notify-" + eventID }

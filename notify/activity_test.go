@@ -84,7 +84,7 @@ func TestDeliveryWorkflowRetriesUntilDelivered(t *testing.T) {
 	require.Equal(t, Result{Attempt: 3, Delivered: true, StatusCode: http.StatusOK}, res)
 
 	next1, next2 := b.now.Add(5*time.Second), b.now.Add(10*time.Second)
-	base := Delivery{EventID: in.Event.ID, ScheduleID: in.Event.ScheduleID, RunID: in.Event.Run.WorkflowID, Kind: Failed, URL: in.URL, LastAttemptAt: b.now}
+	base := Delivery{EventID: in.Event.ID, ScheduleID: in.Event.ScheduleID, WorkflowID: in.Event.Run.WorkflowID, Kind: Failed, URL: in.URL, LastAttemptAt: b.now}
 	want := []Delivery{base, base, base}
 	want[0].Attempts, want[0].StatusCode, want[0].LastError, want[0].NextAttemptAt = 1, 503, "notification receiver answered 503: deploying", &next1
 	want[1].Attempts, want[1].StatusCode, want[1].LastError, want[1].NextAttemptAt = 2, 503, "notification receiver answered 503: deploying", &next2
@@ -117,7 +117,7 @@ func TestDeliveryWorkflowStopsAtARefusedURL(t *testing.T) {
 	require.Equal(t, 1, recs[0].Attempts)
 	require.False(t, recs[0].Delivered)
 	require.Nil(t, recs[0].NextAttemptAt)
-	require.Contains(t, recs[0].LastError, "refused to connect to localhost (127.0.0.1): a loopback address")
+	require.Contains(t, recs[0].LastError, "refused to connect to localhost: it resolves to a loopback address")
 }
 
 func TestDeliveryWorkflowGivesUpAfterMaxAttempts(t *testing.T) {
@@ -159,5 +159,5 @@ func TestTimeoutCoversEveryAttemptAndWait(t *testing.T) {
 	t.Parallel()
 	in := WorkflowInput{DeliverInput: DeliverInput{Retry: DefaultRetry}, AttemptTimeout: 10 * time.Second}
 	require.Equal(t, 8*15*time.Second+615*time.Second+time.Minute, Timeout(in))
-	require.Equal(t, "notify-abc", WorkflowID("abc"))
+	require.Equal(t, "notify-abc", DeliveryWorkflowID("abc"))
 }

@@ -151,14 +151,30 @@ func (s *Sender) CheckTarget(ctx context.Context, t Target) error {
 // Result is how one delivery attempt went: what to record on the run.
 type Result struct {
 	Attempt    int
-	Delivered  bool   // the receiver answered 2xx
-	StatusCode int    // the receiver's status; 0 when none answered
-	Error      string // why it was not delivered; empty when delivered
+	Delivered  bool // the receiver answered 2xx
+	StatusCode int  // the receiver's status; 0 when none answered
+	// Error is why it was not delivered, fit for the schedule's owner to
+	// read (a refusal names no resolved address: RefusedError.Detail);
+	// empty when delivered.
+	Error string
 	// Permanent means no later attempt can succeed with this URL.
 	Permanent bool
 	// Refused means the SSRF policy refused the URL or the address it
 	// led to (Permanent is then true).
 	Refused bool
+	// refusal is the refusal with the address, for the operator's log;
+	// it does not travel (Temporal serialises the exported fields only).
+	refusal error
+}
+
+// LogDetail is what the operator's log should say of a refused attempt:
+// Error with the address a host name resolved to. Empty otherwise, and on
+// a Result that came back from Temporal.
+func (r Result) LogDetail() string {
+	if r.refusal == nil {
+		return ""
+	}
+	return r.refusal.Error()
 }
 
 // ActivityError is what the delivery activity returns: nil when
@@ -188,8 +204,8 @@ func (s *Sender) Deliver(ctx context.Context, target string, ev Event, attempt i
 		return fail(true, "notification not sent: %v", err)
 	}
 	if err := s.guard.CheckURL(target); err != nil {
-		r.Refused = true
-		return fail(true, "notification not sent: %v", err)
+		r.Refused, r.refusal = true, err
+		return fail(true, "notification not sent: %s", refusalDetail(err))
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
@@ -215,8 +231,8 @@ func (s *Sender) Deliver(ctx context.Context, target string, ev Event, attempt i
 	if err != nil {
 		var refused *netguard.RefusedError
 		if errors.As(err, &refused) {
-			r.Refused = true
-			return fail(true, "notification not sent: %v", refused)
+			r.Refused, r.refusal = true, refused
+			return fail(true, "notification not sent: %s", refused.Detail())
 		}
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return fail(false, "notification receiver did not answer within %s", s.timeout)
@@ -237,6 +253,14 @@ func (s *Sender) Deliver(ctx context.Context, target string, ev Event, attempt i
 	default:
 		return fail(true, "notification receiver answered %d%s", c, snippet(answer))
 	}
+}
+
+func refusalDetail(err error) string {
+	var refused *netguard.RefusedError
+	if errors.As(err, &refused) {
+		return refused.Detail()
+	}
+	return err.Error()
 }
 
 // snippet is the start of an answer's body, for the recorded error.

@@ -184,7 +184,7 @@ func TestDeliverRefusesLoopbackWithoutTheAllowlist(t *testing.T) {
 
 	for _, c := range []struct{ url, msg string }{
 		{r.URL + "/events", "refused to connect to 127.0.0.1: a loopback address"},
-		{r.url("localhost"), "refused to connect to localhost (127.0.0.1): a loopback address"}, // at connect time
+		{r.url("localhost"), "refused to connect to localhost: it resolves to a loopback address"}, // at connect time
 		{"http://169.254.169.254/latest/meta-data/", "169.254.169.254: a link-local address"},
 		{"http://[fd00:ec2::254]/", "a private address"},
 		{"gopher://example.com/", `scheme "gopher"`},
@@ -195,6 +195,11 @@ func TestDeliverRefusesLoopbackWithoutTheAllowlist(t *testing.T) {
 		require.True(t, res.Permanent, c.url)
 		require.Zero(t, res.StatusCode, c.url)
 		require.Contains(t, res.Error, c.msg, c.url)
+		require.Contains(t, res.LogDetail(), "refused", c.url)
+		if strings.Contains(c.url, "localhost") {
+			require.NotContains(t, res.Error, "127.0.0.1", "the owner is not told what a name resolves to")
+			require.Contains(t, res.LogDetail(), "localhost (127.0.0.1)", "the operator is")
+		}
 
 		var appErr *temporal.ApplicationError
 		require.ErrorAs(t, res.ActivityError(), &appErr)
@@ -228,7 +233,7 @@ func TestDeliverDoesNotFollowARedirectInward(t *testing.T) {
 	res = newSender(t, Config{AllowedHosts: "127.0.0.2/32", MaxRedirects: 2}).Deliver(context.Background(), front.url("127.0.0.2"), ev, 1)
 	require.False(t, res.Delivered)
 	require.True(t, res.Refused, "a followed redirect is judged at its own dial")
-	require.Contains(t, res.Error, "refused to connect to localhost (127.0.0.1)")
+	require.Contains(t, res.Error, "refused to connect to localhost: it resolves to a loopback address")
 
 	require.Zero(t, inside.hits.Load())
 	require.EqualValues(t, 2, front.hits.Load())
