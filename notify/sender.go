@@ -3,13 +3,16 @@
 //
 // Design. Sender.Deliver is one delivery attempt and says how it went
 // (Result); it never retries. Retries with backoff are Temporal's: the
-// worker runs Deliver in an activity whose retry policy is
-// Retry.TemporalPolicy(), records each attempt's Result on the run, and
-// returns Result.ActivityError, which is non-retryable when no later
-// attempt can succeed (the URL is refused by the policy, the receiver
-// answered 4xx other than 408/425/429, or a redirect). So a worker that
-// dies mid-delivery loses nothing, and the attempts are in the workflow's
-// history.
+// Deliver activity (Activities.Deliver) makes one attempt, records it
+// through a Recorder (attempts, delivered, status, last error, next
+// attempt), and returns Result.ActivityError, which is non-retryable when
+// no later attempt can succeed (the URL is refused by the policy, the
+// receiver answered 4xx other than 408/425/429, or a redirect); its retry
+// policy is Retry.TemporalPolicy(), whose waits Retry.Backoff states. The
+// activity runs in DeliveryWorkflow, which a run's workflow starts as an
+// abandoned child, so retries neither hold the run open nor die with it.
+// A worker that dies mid-delivery loses nothing; delivery is at least
+// once, de-duplicated by receivers on the event id.
 //
 // Every request goes through a netguard client: the URL is checked, and
 // the address dialled is judged at connect time against the SSRF policy
