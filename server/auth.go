@@ -90,6 +90,8 @@ type Authenticator struct {
 	jwks       *JWKS
 	parser     *jwt.Parser
 	apiKeys    APIKeyVerifier
+	leeway     time.Duration
+	tokens     tokenCache
 }
 
 // NewAuthenticator returns an Authenticator, or an error when the
@@ -151,6 +153,7 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 		jwks:       cfg.JWKS,
 		parser:     jwt.NewParser(opts...),
 		apiKeys:    cfg.APIKeys,
+		leeway:     leeway,
 	}, nil
 }
 
@@ -201,8 +204,12 @@ func (a *Authenticator) authenticate(r *http.Request) (principal, error) {
 	if len(a.algorithms) == 0 {
 		return principal{}, &authError{msg: "this server does not accept JWTs; use an API key in X-API-Key"}
 	}
+	now := time.Now()
+	if p, ok := a.tokens.get(token, now); ok {
+		return p, nil
+	}
 	var c claims
-	_, err := a.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) { return a.verificationKey(r.Context(), t) })
+	tok, err := a.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) { return a.verificationKey(r.Context(), t) })
 	if err != nil {
 		return principal{}, &authError{msg: "the bearer token is invalid: " + jwtReason(err)}
 	}
@@ -213,7 +220,13 @@ func (a *Authenticator) authenticate(r *http.Request) (principal, error) {
 		return principal{}, &authError{msg: "the bearer token has no tenant_id claim"}
 	}
 	owner := schedules.Owner{UserID: c.Subject, TenantID: c.TenantID}
-	return principal{owner: owner, tier: c.Tier, rateKey: "user:" + owner.TenantID + "/" + owner.UserID}, nil
+	p := principal{owner: owner, tier: c.Tier, rateKey: "user:" + owner.TenantID + "/" + owner.UserID}
+	// Keys from a JWKS can be withdrawn; a secret or a configured public
+	// key lasts as long as the process.
+	if tok.Method.Alg() == AlgHS256 || a.jwks == nil {
+		a.tokens.put(token, p, c.ExpiresAt.Add(a.leeway), now)
+	}
+	return p, nil
 }
 
 // verificationKey returns the keys a token may be verified with. The

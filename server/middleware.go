@@ -130,6 +130,12 @@ func limitBody(max int64, next http.Handler) http.Handler {
 			writeProblem(w, r, problem.BodyTooLarge, fmt.Sprintf("the request body must not exceed %d bytes", max), nil)
 			return
 		}
+		if r.Body == nil || r.Body == http.NoBody {
+			// The server's way of saying there is none (no Content-Length,
+			// no chunks): nothing to buffer.
+			next.ServeHTTP(w, r)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		if err != nil {
 			var tooBig *http.MaxBytesError

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 
 	"schedsvc/gen/api"
@@ -38,4 +39,46 @@ func TestMethodNotAllowedNamesTheAllowedMethods(t *testing.T) {
 		require.Equal(t, problem.MethodNotAllowed.Type(), string(p.Type))
 		require.Equal(t, http.StatusMethodNotAllowed, p.Status)
 	}
+}
+
+// The templates must find exactly what the spec router finds, for every
+// operation and for the paths around them, or leave the answer to it.
+func TestTemplatesFindWhatTheRouterFinds(t *testing.T) {
+	t.Parallel()
+	doc, err := loadSpec()
+	require.NoError(t, err)
+	v, err := newValidator(doc)
+	require.NoError(t, err)
+	require.Len(t, v.templates, countOperations(doc.Paths.Map()), "every operation has a template")
+	id := "3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05"
+	paths := []string{
+		"/api/v1/schedules", "/api/v1/schedules/", "/api/v1/schedules/" + id, "/api/v1/schedules/" + id + "/",
+		"/api/v1/schedules/" + id + "/pause", "/api/v1/schedules/" + id + "/resume", "/api/v1/schedules/" + id + "/runs",
+		"/api/v1/schedules/" + id + "/runs/" + id, "/api/v1/schedules/not-a-uuid", "/api/v1/schedules/a%2Fb",
+		"/api/v1/schedules/a%20b", "/api/v1/schedules//pause", "/api/v1/cron/preview", "/api/v1/cron/preview/x",
+		"/healthz", "/readyz", "/openapi.yaml", "/openapi.json", "/docs", "/docs/redoc.standalone.js", "/nope", "/",
+		"/api/v1/schedules/" + id + "/runs/" + id + "/x", "/API/v1/schedules",
+	}
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	for _, path := range paths {
+		for _, m := range methods {
+			r := httptest.NewRequest(m, path, nil)
+			wantRoute, wantParams, wantErr := v.router.FindRoute(r)
+			gotRoute, gotParams, gotErr := v.findRoute(r)
+			require.Equal(t, wantErr, gotErr, "%s %s", m, path)
+			if wantErr != nil {
+				continue
+			}
+			require.Equal(t, *wantRoute, *gotRoute, "%s %s", m, path)
+			require.Equal(t, wantParams, gotParams, "%s %s", m, path)
+		}
+	}
+}
+
+func countOperations(items map[string]*openapi3.PathItem) int {
+	n := 0
+	for _, item := range items {
+		n += len(item.Operations())
+	}
+	return n
 }

@@ -42,6 +42,9 @@ type Schedule struct {
 	// wildcard: the minute or hour field starts with `*` (cronie's MIN_STAR /
 	// HR_STAR): the job follows the wall clock through DST changes.
 	wildcard bool
+
+	// memo is the last preview, while it still holds (see memoPreview).
+	memo memoSlot
 }
 
 // robfig's starBit (unexported there).
@@ -52,9 +55,14 @@ var cronParser = robfig.NewParser(robfig.Minute | robfig.Hour | robfig.Dom | rob
 // Parse parses a standard 5-field cron expression (or a descriptor) bound
 // to an IANA zone. Errors are *problem.Error of problem.InvalidCron (field
 // "cron_expression") or problem.UnknownTimezone (field "timezone"). An empty
-// timezone is an error: callers default it to "UTC" themselves.
+// timezone is an error: callers default it to "UTC" themselves. Results
+// are cached per process (see cache.go); the Schedule may be shared.
 func Parse(expr, timezone string) (*Schedule, error) {
-	loc, err := loadZone(timezone)
+	return cachedParse(expr, timezone)
+}
+
+func parse(expr, timezone string) (*Schedule, error) {
+	loc, err := loadZoneCached(timezone)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,10 @@ type Preview struct {
 // Preview returns the description, the next count firings after from and
 // the last firing before it.
 func (c *Schedule) Preview(from time.Time, count int) Preview {
+	return c.memoPreview(from, count)
+}
+
+func (c *Schedule) computePreview(from time.Time, count int) Preview {
 	p := Preview{Description: c.Describe(), Times: c.NextN(from, count)}
 	if prev := c.Prev(from); !prev.IsZero() {
 		p.Previous = &prev
