@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// p2Point is the latency of reading one page, over HTTP and in the seed's SQL shape.
+type p2Point struct {
+	Page     int  `json:"page"`
+	Ours     dist `json:"ours_ms"`
+	Baseline dist `json:"seed_shape_ms"`
+}
+
+type p2Result struct {
+	Runs     int       `json:"runs"`
+	PageSize int       `json:"page_size"`
+	SeedTime string    `json:"seed_time"`
+	Reps     int       `json:"reps"`
+	BaseReps int       `json:"seed_shape_reps"`
+	Points   []p2Point `json:"points"`
+}
+
+// worst is the slowest page (by median) over the first page's median, and that page.
+func (r *p2Result) worst() (float64, p2Point) {
+	if len(r.Points) == 0 {
+		return 0, p2Point{}
+	}
+	first := r.Points[0].Ours.P50
+	w, wp := 0.0, r.Points[0]
+	for _, p := range r.Points {
+		if x := ratio(p.Ours.P50, first); x > w {
+			w, wp = x, p
+		}
+	}
+	return w, wp
+}
+
+const p2PageSize = 20
+
+func (b *bench) p2(ctx context.Context) (*p2Result, error) {
+	u, err := b.newUser("p2")
+	if err != nil {
+		return nil, err
+	}
+	id, err := b.create(ctx, u, yearly, 0)
+	if err != nil {
+		return nil, err
+	}
+	r := &p2Result{Runs: b.o.p2Runs, PageSize: p2PageSize, Reps: b.o.p2Reps, BaseReps: max(3, b.o.p2Reps/4)}
+	fmt.Fprintf(b.say, "  seeding %d runs with generate_series\n", r.Runs)
+	t0 := time.Now()
+	if _, err := b.pool.Exec(ctx, query("seed_runs"), id, r.Runs); err != nil {
+		return nil, fmt.Errorf("seed runs: %w", err)
+	}
+	if _, err := b.pool.Exec(ctx, query("seed_counter"), id, r.Runs); err != nil {
+		return nil, fmt.Errorf("seed counter: %w", err)
+	}
+	if _, err := b.pool.Exec(ctx, query("analyze")); err != nil {
+		return nil, err
+	}
+	r.SeedTime = time.Since(t0).Round(100 * time.Millisecond).String()
+	fmt.Fprintf(b.say, "  seeded in %s\n", r.SeedTime)
+	last := (r.Runs + p2PageSize - 1) / p2PageSize
+	for _, page := range b.o.p2Pages {
+		if page > last {
+			continue
+		}
+		p := p2Point{Page: page}
+		path := fmt.Sprintf("/api/v1/schedules/%s/runs?page=%d&page_size=%d", id, page, p2PageSize)
+		var items struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"runs"`
+		}
+		// One read that is not timed: the answer must be a full page.
+		if _, err := b.do(ctx, u, http.MethodGet, path, nil, &items); err != nil {
+			return nil, err
+		}
+		if want := min(p2PageSize, r.Runs-(page-1)*p2PageSize); len(items.Items) != want {
+			return nil, fmt.Errorf("page %d holds %d runs, want %d", page, len(items.Items), want)
+		}
+		var ours []float64
+		for range r.Reps {
+			t := time.Now()
+			if _, err := b.do(ctx, u, http.MethodGet, path, nil, nil); err != nil {
+				return nil, err
+			}
+			ours = append(ours, millis(time.Since(t)))
+		}
+		p.Ours = summarise(ours)
+		var base []float64
+		for range r.BaseReps {
+			t := time.Now()
+			if err := b.seedShapePage(ctx, id, page); err != nil {
+				return nil, err
+			}
+			base = append(base, millis(time.Since(t)))
+		}
+		p.Baseline = summarise(base)
+		r.Points = append(r.Points, p)
+		fmt.Fprintf(b.say, "  page %6d: ours p50 %7.2f ms (p99 %7.2f)   seed shape p50 %8.2f ms\n", page, p.Ours.P50, p.Ours.P99, p.Baseline.P50)
+	}
+	return r, nil
+}
+
+// seedShapePage reads a page the way the seed did: COUNT(*) over the view for the total, then
+// an OFFSET page ordered by trigger time, every row read to the client.
+func (b *bench) seedShapePage(ctx context.Context, id string, page int) error {
+	var n int64
+	if err := b.pool.QueryRow(ctx, query("seed_shape_count"), id).Scan(&n); err != nil {
+		return err
+	}
+	rows, err := b.pool.Query(ctx, query("seed_shape_page"), id, p2PageSize, (page-1)*p2PageSize)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		if _, err := rows.Values(); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	rows.Close()
+	return rows.Err()
+}
