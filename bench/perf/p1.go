@@ -120,7 +120,7 @@ func runWrk(ctx context.Context, url, token string, conns int, d time.Duration) 
 	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
-		"-d", fmt.Sprintf("%dms", d.Milliseconds()), "--timeout", "10s", "--latency",
+		"-d", fmt.Sprintf("%ds", max(1, int(d.Round(time.Second).Seconds()))), "--timeout", "10s", "--latency",
 		"-H", "Authorization: Bearer "+token, url)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

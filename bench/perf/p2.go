@@ -64,42 +64,51 @@ func (b *bench) p2(ctx context.Context) (*p2Result, error) {
 	r.SeedTime = time.Since(t0).Round(100 * time.Millisecond).String()
 	fmt.Fprintf(b.say, "  seeded in %s\n", r.SeedTime)
 	last := (r.Runs + p2PageSize - 1) / p2PageSize
+	var pages []int
 	for _, page := range b.o.p2Pages {
-		if page > last {
-			continue
+		if page <= last {
+			pages = append(pages, page)
 		}
-		p := p2Point{Page: page}
-		path := fmt.Sprintf("/api/v1/schedules/%s/runs?page=%d&page_size=%d", id, page, p2PageSize)
+	}
+	path := func(page int) string {
+		return fmt.Sprintf("/api/v1/schedules/%s/runs?page=%d&page_size=%d", id, page, p2PageSize)
+	}
+	// One read of each page that is not timed: the answer must be a full page.
+	for _, page := range pages {
 		var items struct {
-			Items []struct {
+			Runs []struct {
 				ID string `json:"id"`
 			} `json:"runs"`
 		}
-		// One read that is not timed: the answer must be a full page.
-		if _, err := b.do(ctx, u, http.MethodGet, path, nil, &items); err != nil {
+		if _, err := b.do(ctx, u, http.MethodGet, path(page), nil, &items); err != nil {
 			return nil, err
 		}
-		if want := min(p2PageSize, r.Runs-(page-1)*p2PageSize); len(items.Items) != want {
-			return nil, fmt.Errorf("page %d holds %d runs, want %d", page, len(items.Items), want)
+		if want := min(p2PageSize, r.Runs-(page-1)*p2PageSize); len(items.Runs) != want {
+			return nil, fmt.Errorf("page %d holds %d runs, want %d", page, len(items.Runs), want)
 		}
-		var ours []float64
-		for range r.Reps {
+	}
+	// Round by round over every page, so that a burst of other load on the machine falls on
+	// all depths alike rather than on one.
+	ours := make([][]float64, len(pages))
+	base := make([][]float64, len(pages))
+	for rep := range r.Reps {
+		for i, page := range pages {
 			t := time.Now()
-			if _, err := b.do(ctx, u, http.MethodGet, path, nil, nil); err != nil {
+			if _, err := b.do(ctx, u, http.MethodGet, path(page), nil, nil); err != nil {
 				return nil, err
 			}
-			ours = append(ours, millis(time.Since(t)))
-		}
-		p.Ours = summarise(ours)
-		var base []float64
-		for range r.BaseReps {
-			t := time.Now()
-			if err := b.seedShapePage(ctx, id, page); err != nil {
-				return nil, err
+			ours[i] = append(ours[i], millis(time.Since(t)))
+			if rep < r.BaseReps {
+				t := time.Now()
+				if err := b.seedShapePage(ctx, id, page); err != nil {
+					return nil, err
+				}
+				base[i] = append(base[i], millis(time.Since(t)))
 			}
-			base = append(base, millis(time.Since(t)))
 		}
-		p.Baseline = summarise(base)
+	}
+	for i, page := range pages {
+		p := p2Point{Page: page, Ours: summarise(ours[i]), Baseline: summarise(base[i])}
 		r.Points = append(r.Points, p)
 		fmt.Fprintf(b.say, "  page %6d: ours p50 %7.2f ms (p99 %7.2f)   seed shape p50 %8.2f ms\n", page, p.Ours.P50, p.Ours.P99, p.Baseline.P50)
 	}

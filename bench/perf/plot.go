@@ -51,9 +51,13 @@ func (linearTicks) Ticks(lo, hi float64) []plot.Tick {
 			break
 		}
 	}
+	dec := 0
+	for dec < 6 && math.Abs(step*math.Pow(10, float64(dec))-math.Round(step*math.Pow(10, float64(dec)))) > 1e-9 {
+		dec++
+	}
 	var ts []plot.Tick
-	for v := math.Ceil(lo/step) * step; v <= hi+step/1e6; v += step {
-		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(math.Round(v/step)*step, 'f', -1, 64)})
+	for i := math.Ceil(lo / step); i*step <= hi+step/1e6; i++ {
+		ts = append(ts, plot.Tick{Value: i * step, Label: strconv.FormatFloat(i*step, 'f', dec, 64)})
 	}
 	return ts
 }
@@ -179,7 +183,7 @@ func writePlots(dir string, r *results) ([]string, error) {
 			ss = append(ss, series{fmt.Sprintf("ours, two workers (%d runs)", r.P3.OursTwo.Started), cdf(r.P3.OursTwo.Lags), false})
 		}
 		if err := save("bench-p3.png", chart{title: fmt.Sprintf("P3: %d schedules due in the same minute", r.P3.Count),
-			x: "start lag (s): run started − time it was due", y: "fraction of runs started", legendLeft: false, legendTop: false,
+			x: "start lag (s): run started − time it was due", y: "fraction of runs started", legendLeft: true, legendTop: true,
 			series: ss}); err != nil {
 			return nil, err
 		}

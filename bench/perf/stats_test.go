@@ -65,3 +65,17 @@ func TestParseInts(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+func TestLinearTicksAreRound(t *testing.T) {
+	t.Parallel()
+	var labels []string
+	for _, tk := range (linearTicks{}).Ticks(0, 1) {
+		labels = append(labels, tk.Label)
+	}
+	require.Equal(t, []string{"0.0", "0.2", "0.4", "0.6", "0.8", "1.0"}, labels)
+	labels = nil
+	for _, tk := range (linearTicks{}).Ticks(0, 264) {
+		labels = append(labels, tk.Label)
+	}
+	require.Equal(t, []string{"0", "50", "100", "150", "200", "250"}, labels)
+}
