@@ -31,6 +31,8 @@ type chart struct {
 	logX, logY  bool
 	legendLeft  bool
 	legendTop   bool
+	yMax        float64   // 0: automatic
+	legendDrop  vg.Length // how far below the top a top legend sits; 0: just below the title
 	series      []series
 	xTicks      []float64 // labelled x values (the levels measured); nil: automatic
 }
@@ -71,7 +73,7 @@ func (c chart) draw(path string) error {
 	p.Add(plotter.NewGrid())
 	p.Legend.Left, p.Legend.Top = c.legendLeft, c.legendTop
 	if c.legendTop {
-		p.Legend.YOffs = -vg.Points(14) // below the title
+		p.Legend.YOffs = -max(vg.Points(14), c.legendDrop) // below the title
 	}
 	p.Legend.XOffs = map[bool]vg.Length{true: vg.Points(8), false: -vg.Points(8)}[c.legendLeft]
 	if c.logX {
@@ -94,6 +96,9 @@ func (c chart) draw(path string) error {
 			ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 		}
 		p.X.Tick.Marker = plot.ConstantTicks(ts)
+	}
+	if c.yMax > 0 {
+		p.Y.Max = c.yMax
 	}
 	for i, s := range c.series {
 		if len(s.xy) == 0 {
@@ -121,8 +126,9 @@ func (c chart) draw(path string) error {
 	return p.Save(720, 432, path)
 }
 
-// cdf is the empirical distribution of vs: y is the fraction of values at or below x.
-func cdf(vs []float64) plotter.XYs {
+// cdf is the empirical distribution of vs among total values (those beyond vs never came): y
+// is the fraction of total at or below x.
+func cdf(vs []float64, total int) plotter.XYs {
 	s := slices.Clone(vs)
 	slices.Sort(s)
 	xy := make(plotter.XYs, 0, 2*len(s)+1)
@@ -130,7 +136,7 @@ func cdf(vs []float64) plotter.XYs {
 		xy = append(xy, plotter.XY{X: min(0, s[0]), Y: 0})
 	}
 	for i, v := range s {
-		xy = append(xy, plotter.XY{X: v, Y: float64(i) / float64(len(s))}, plotter.XY{X: v, Y: float64(i+1) / float64(len(s))})
+		xy = append(xy, plotter.XY{X: v, Y: float64(i) / float64(total)}, plotter.XY{X: v, Y: float64(i+1) / float64(total)})
 	}
 	return xy
 }
@@ -171,19 +177,25 @@ func writePlots(dir string, r *results) ([]string, error) {
 			base = append(base, plotter.XY{X: float64(p.Page), Y: p.Baseline.P50})
 		}
 		if err := save("bench-p2.png", chart{title: fmt.Sprintf("P2: one page of a history of %s runs (median of each page)", thousands(r.P2.Runs)),
-			x: "page number (20 runs a page, newest first)", y: "latency (ms)", logX: true, logY: true, legendLeft: true, legendTop: true,
+			x: "page number (20 runs a page, newest first)", y: "latency (ms)", logX: true, logY: true, legendLeft: true, legendTop: true, legendDrop: vg.Points(130),
 			series: []series{{"GET /runs?page=n through the gateway", ours, true}, {"the seed's shape: COUNT(*) + OFFSET over the view", base, true}}}); err != nil {
 			return nil, err
 		}
 	}
 	if r.P3 != nil {
-		ss := []series{{fmt.Sprintf("ours, one worker (%d runs)", r.P3.Ours.Started), cdf(r.P3.Ours.Lags), false},
-			{fmt.Sprintf("raw Temporal schedules, no-op workflow (%d)", r.P3.Floor.Started), cdf(r.P3.Floor.Lags), false}}
+		line := func(s *p3Set) series {
+			name := s.Name
+			if s.Started < s.Count {
+				name = fmt.Sprintf("%s (%d of %d started within %s)", s.Name, s.Started, s.Count, waitFor)
+			}
+			return series{name, cdf(s.Lags, s.Count), false}
+		}
+		ss := []series{line(&r.P3.Ours), line(&r.P3.Floor)}
 		if r.P3.OursTwo != nil {
-			ss = append(ss, series{fmt.Sprintf("ours, two workers (%d runs)", r.P3.OursTwo.Started), cdf(r.P3.OursTwo.Lags), false})
+			ss = append(ss, line(r.P3.OursTwo))
 		}
 		if err := save("bench-p3.png", chart{title: fmt.Sprintf("P3: %d schedules due in the same minute", r.P3.Count),
-			x: "start lag (s): run started − time it was due", y: "fraction of runs started", legendLeft: true, legendTop: true,
+			x: "start lag (s): run started − time it was due", y: "fraction of the batch started", legendLeft: true, legendTop: true, yMax: 1,
 			series: ss}); err != nil {
 			return nil, err
 		}

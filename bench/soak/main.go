@@ -5,8 +5,8 @@
 // percentiles, flat RSS and goroutine counts, and every run recorded exactly
 // once. `make soak` runs it; SOAK_DURATION or -duration shortens it.
 //
-// The capacity is the soak's own closed-loop ramp over the same workload
-// until `make bench` measures one.
+// The capacity is the soak's own closed-loop ramp over the same workload:
+// `make bench` measures single operations, not this mix.
 package main
 
 import (
@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	say := stdout
 	runID := stack.RandomHex(4)
 	rep := report{Started: time.Now().UTC(), Duration: o.duration.String(),
-		CapacitySource: "the soak's own closed-loop ramp over the same workload (make bench does not exist yet)"}
+		CapacitySource: "the soak's own closed-loop ramp over the same workload (make bench measures single operations, not this mix)"}
 
 	fmt.Fprintf(say, "soak %s: starting the stack\n", runID)
 	s, err := stack.Start(ctx, stack.Options{Name: "soak", BinDir: o.binDir, RunID: runID, Say: say,
@@ -438,7 +438,7 @@ func figures(r report) string {
 	fmt.Fprintf(&b, "| figure | value |\n| --- | --- |\n")
 	fmt.Fprintf(&b, "| started | %s |\n", r.Started.Format(time.RFC3339))
 	fmt.Fprintf(&b, "| duration at the target rate | %s |\n", r.Duration)
-	fmt.Fprintf(&b, "| capacity (knee of the soak's own ramp; make bench does not exist yet) | %.1f req/s |\n", r.CapacityRPS)
+	fmt.Fprintf(&b, "| capacity (knee of the soak's own ramp over its mix) | %.1f req/s |\n", r.CapacityRPS)
 	fmt.Fprintf(&b, "| target rate (80%%), request budget | %.1f req/s, %d |\n", r.TargetRPS, r.Budget)
 	fmt.Fprintf(&b, "| requests sent, achieved rate, time to send the budget | %d, %.1f req/s, %s |\n", r.Requests, r.AchievedRPS, r.Elapsed)
 	fmt.Fprintf(&b, "| latency p50 / p90 / p99 / max (from each request's due time) | %.1f / %.1f / %.1f / %.1f ms |\n", r.P50Millis, r.P90Millis, r.P99Millis, r.MaxMillis)
