@@ -78,7 +78,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.p1Duration, "p1-duration", 0, "P1 length of each wrk run (default 5s; quick 2s)")
 	fs.IntVar(&o.p2Runs, "p2-runs", 0, "P2 runs seeded into the one schedule (default 1000000; quick 100000)")
 	pages := fs.String("p2-pages", "", "P2 page numbers read (default 1,10,100,1000,10000,50000; those beyond the last page are dropped)")
-	fs.IntVar(&o.p2Reps, "p2-reps", 0, "P2 reads of each page (default 20; quick 10); the seed's shape gets a quarter as many")
+	fs.IntVar(&o.p2Reps, "p2-reps", 0, "P2 reads of each page (default 20; quick 10); the seed's shape gets a quarter as many, one when a read takes over 2 s")
 	fs.IntVar(&o.p3Count, "p3-count", 0, "P3 schedules due in the same minute (default 300; quick 100)")
 	callers := fs.String("p4-callers", "", "P4 concurrent callers levels (default 1,4,16; quick 1,16)")
 	fs.DurationVar(&o.p4Duration, "p4-duration", 0, "P4 length of each level (default 5s; quick 3s)")
