@@ -35,7 +35,7 @@ import (
 // Temporal persistence choices for Options.TemporalPersistence.
 const (
 	PersistenceSQLite   = "sqlite"
-	PersistencePostgres = "postgres"
+	PersistencePostgres = "postgresql" // "postgres" is accepted too
 )
 
 // Options configure Start.
@@ -49,7 +49,7 @@ type Options struct {
 	// Env is added to the gateway's and the worker's environment after the defaults, so it
 	// overrides them (e.g. SCHEDULE_MAX_PER_USER).
 	Env []string
-	// TemporalPersistence is "sqlite" (default) or "postgres".
+	// TemporalPersistence is "sqlite" (default) or "postgresql".
 	TemporalPersistence string
 	// Say receives progress lines; nil discards them.
 	Say io.Writer
@@ -93,6 +93,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			s = nil
 		}
 	}()
+	if err := checkPersistence(o.TemporalPersistence); err != nil {
+		return s, err
+	}
 	for _, b := range []string{"gateway", "worker"} {
 		if _, err := os.Stat(filepath.Join(o.BinDir, b)); err != nil {
 			return s, fmt.Errorf("%s is missing: run `make build` first: %w", filepath.Join(o.BinDir, b), err)
@@ -149,22 +152,39 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	return s, nil
 }
 
-// startTemporal starts the dev server with the chosen persistence.
+// startTemporal starts the dev server with the chosen persistence, building the server binary
+// into the shared cache first if it is missing (as testenv.StartTemporal does).
 func startTemporal(ctx context.Context, persistence, logDir string) (*devtemporal.Server, error) {
-	switch persistence {
-	case "", PersistenceSQLite:
-	case PersistencePostgres:
-		// The hook for devtemporal's PostgreSQL persistence: wire its option here once
-		// devtemporal has one (the tree's devtemporal runs on SQLite only).
-		return nil, errors.New("devtemporal in this tree has no PostgreSQL persistence option yet")
-	default:
-		return nil, fmt.Errorf("temporal persistence %q: want %s or %s", persistence, PersistenceSQLite, PersistencePostgres)
+	if err := checkPersistence(persistence); err != nil {
+		return nil, err
 	}
 	tlog, err := os.Create(filepath.Join(logDir, "temporal.log"))
 	if err != nil {
 		return nil, err
 	}
-	return testenv.StartTemporal(ctx, tlog)
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
+	defer cancel()
+	bin, err := devtemporal.EnsureBinary(ctx, devtemporal.CacheDir(os.Getenv), tlog)
+	if err != nil {
+		return nil, err
+	}
+	return devtemporal.Start(ctx, devtemporal.Options{Binary: bin, Log: tlog})
+}
+
+// checkPersistence says whether startTemporal can start a server of this persistence; Start
+// asks before it creates anything.
+func checkPersistence(persistence string) error {
+	switch persistence {
+	case "", PersistenceSQLite:
+		return nil
+	case PersistencePostgres, "postgres":
+		// The hook for devtemporal's PostgreSQL persistence: once devtemporal.Options has it,
+		// return nil here and set it in startTemporal's Options (the tree's devtemporal runs
+		// on SQLite only).
+		return errors.New("devtemporal in this tree has no PostgreSQL persistence option yet")
+	default:
+		return fmt.Errorf("temporal persistence %q: want %s or %s", persistence, PersistenceSQLite, PersistencePostgres)
+	}
 }
 
 // StartWorker starts one more worker process on the stack's task queue (the first is started by
