@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -21,6 +22,8 @@ type p2Result struct {
 	Reps     int       `json:"reps"`
 	BaseReps int       `json:"seed_shape_reps"`
 	Points   []p2Point `json:"points"`
+	// The deepest page again, by the cursor the page before it hands out.
+	Cursor *p2Point `json:"cursor,omitempty"`
 }
 
 // worst is the slowest page (by median) over the first page's median, and that page.
@@ -87,11 +90,34 @@ func (b *bench) p2(ctx context.Context) (*p2Result, error) {
 			return nil, fmt.Errorf("page %d holds %d runs, want %d", page, len(items.Runs), want)
 		}
 	}
+	// The deepest page by cursor: the next_cursor of the page before it.
+	deepest := pages[len(pages)-1]
+	var cursorPath string
+	if deepest > 1 {
+		var prev struct {
+			NextCursor *string `json:"next_cursor"`
+		}
+		if _, err := b.do(ctx, u, http.MethodGet, path(deepest-1), nil, &prev); err != nil {
+			return nil, err
+		}
+		if prev.NextCursor == nil {
+			return nil, fmt.Errorf("page %d has no next_cursor", deepest-1)
+		}
+		cursorPath = fmt.Sprintf("/api/v1/schedules/%s/runs?cursor=%s&page_size=%d", id, url.QueryEscape(*prev.NextCursor), p2PageSize)
+	}
+	var byCursor []float64
 	// Round by round over every page, so that a burst of other load on the machine falls on
 	// all depths alike rather than on one.
 	ours := make([][]float64, len(pages))
 	base := make([][]float64, len(pages))
 	for rep := range r.Reps {
+		if cursorPath != "" {
+			t := time.Now()
+			if _, err := b.do(ctx, u, http.MethodGet, cursorPath, nil, nil); err != nil {
+				return nil, err
+			}
+			byCursor = append(byCursor, millis(time.Since(t)))
+		}
 		for i, page := range pages {
 			t := time.Now()
 			if _, err := b.do(ctx, u, http.MethodGet, path(page), nil, nil); err != nil {
@@ -107,6 +133,10 @@ func (b *bench) p2(ctx context.Context) (*p2Result, error) {
 				base[i] = append(base[i], millis(time.Since(t)))
 			}
 		}
+	}
+	if cursorPath != "" {
+		r.Cursor = &p2Point{Page: deepest, Ours: summarise(byCursor)}
+		fmt.Fprintf(b.say, "  page %6d by cursor: p50 %7.2f ms (p99 %7.2f)\n", deepest, r.Cursor.Ours.P50, r.Cursor.Ours.P99)
 	}
 	for i, page := range pages {
 		p := p2Point{Page: page, Ours: summarise(ours[i]), Baseline: summarise(base[i])}

@@ -248,6 +248,10 @@ func markdown(r *results, plots []string) string {
 			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %s× | %.2f | %s× |\n", thousands(x.Page), x.Ours.P50, x.Ours.P99,
 				fmtRatio(ratio(x.Ours.P50, p.Points[0].Ours.P50)), x.Baseline.P50, fmtRatio(ratio(x.Baseline.P50, p.Points[0].Baseline.P50)))
 		}
+		if c := p.Cursor; c != nil {
+			fmt.Fprintf(&b, "| %s by cursor | %.2f | %.2f | %s× | | |\n", thousands(c.Page), c.Ours.P50, c.Ours.P99,
+				fmtRatio(ratio(c.Ours.P50, p.Points[0].Ours.P50)))
+		}
 		b.WriteString("\nWhy: every run gets its schedule's next sequence number when it is recorded (under the schedule's\n")
 		b.WriteString("row lock, in the same transaction as the counters; migration `00005_run_sequence.sql`), so page n is\n")
 		b.WriteString("the index range below `max(seq) − (n−1)·size` and a cursor is a sequence number. Neither reads the\n")
