@@ -7,7 +7,7 @@ BIN       := bin
 TEST_FLAGS ?= -count=1 -timeout 40m
 
 .PHONY: run test faults fuzz generate check-generate build vet clean tools-node lint-spec mock
-.PHONY: node check-docs-asset chromium screenshot sdk check-examples check-default-client soak
+.PHONY: node check-docs-asset chromium screenshot sdk check-examples check-default-client soak bench wrk
 .PHONY: check-deploy
 
 ## run: build, start Temporal (SQLite in .data/), migrate, start gateway and worker, print how to call them
@@ -86,6 +86,17 @@ SOAK_DURATION ?= 10m
 soak: build
 	$(GO) build -o $(BIN)/soak ./bench/soak
 	./$(BIN)/soak -duration $(SOAK_DURATION) -bin $(BIN) -out docs
+
+## bench: the four speed figures of issue 9 beside their baselines, on a stack of its own (about 10 min;
+## BENCH_FLAGS=-quick about 5); prints the table, writes docs/BENCHMARKS.md, docs/bench.json, docs/bench-p*.png
+BENCH_FLAGS ?=
+bench: build wrk
+	$(GO) build -o $(BIN)/bench ./bench/perf
+	./$(BIN)/bench -bin $(BIN) -out docs $(BENCH_FLAGS)
+
+## wrk: install Debian's wrk when it is missing (only `make bench` needs it)
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...

@@ -5,8 +5,8 @@
 // percentiles, flat RSS and goroutine counts, and every run recorded exactly
 // once. `make soak` runs it; SOAK_DURATION or -duration shortens it.
 //
-// The capacity is the soak's own closed-loop ramp over the same workload
-// until `make bench` measures one.
+// The capacity is the soak's own closed-loop ramp over the same workload:
+// `make bench` measures single operations, not this mix.
 package main
 
 import (
@@ -27,6 +27,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"schedsvc/bench/internal/stack"
 )
 
 func main() {
@@ -139,29 +141,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	ctx, cancel := context.WithTimeout(ctx, o.duration+20*time.Minute)
 	defer cancel()
 	say := stdout
-	runID := randomHex(4)
+	runID := stack.RandomHex(4)
 	rep := report{Started: time.Now().UTC(), Duration: o.duration.String(),
-		CapacitySource: "the soak's own closed-loop ramp over the same workload (make bench does not exist yet)"}
+		CapacitySource: "the soak's own closed-loop ramp over the same workload (make bench measures single operations, not this mix)"}
 
 	fmt.Fprintf(say, "soak %s: starting the stack\n", runID)
-	s, err := startStack(ctx, o.binDir, runID, say)
+	s, err := stack.Start(ctx, stack.Options{Name: "soak", BinDir: o.binDir, RunID: runID, Say: say,
+		Env: []string{
+			"SCHEDULE_MAX_PER_USER=1000",
+			// The reconciler runs several times during the soak, as it would in
+			// production over a longer time.
+			"RECONCILE_INTERVAL=1m",
+		}})
 	if err != nil {
 		return err
 	}
-	defer s.stop(say)
+	defer s.Stop()
 	ctx, cancelCause := context.WithCancelCause(ctx)
 	defer cancelCause(nil)
+	died := s.Died(ctx)
 	go func() {
 		select {
-		case <-s.gateway.exited:
-			cancelCause(fmt.Errorf("%w: gateway: %v", errStopped, s.gateway.err))
-		case <-s.worker.exited:
-			cancelCause(fmt.Errorf("%w: worker: %v", errStopped, s.worker.err))
+		case err := <-died:
+			cancelCause(err)
 		case <-ctx.Done():
 		}
 	}()
 
-	w, err := newWorkload(s.baseURL, s.secret, o.tenants, o.users, runID)
+	w, err := newWorkload(s.BaseURL, s.Secret, o.tenants, o.users, runID)
 	if err != nil {
 		return err
 	}
@@ -188,7 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if failed := broken(rep); len(failed) > 0 {
 		return errors.New("the soak's promises did not hold: " + strings.Join(failed, "; "))
 	}
-	s.keepLogs = false
+	s.KeepLogs = false
 	return nil
 }
 
@@ -220,17 +227,17 @@ func measureCapacity(ctx context.Context, w *workload, o options, rep *report, s
 
 // soak sends the request budget open-loop at the target rate while a
 // sampler reads the gateway's and worker's memory and goroutines every 10 s.
-func soak(ctx context.Context, s *stack, w *workload, rep *report, say io.Writer) (samples []sample, rows []sampleRow, start time.Time, elapsed time.Duration) {
+func soak(ctx context.Context, s *stack.Stack, w *workload, rep *report, say io.Writer) (samples []sample, rows []sampleRow, start time.Time, elapsed time.Duration) {
 	var mu sync.Mutex
 	var inFlight atomic.Int64
 	start = time.Now()
 	hc := &http.Client{Timeout: 2 * time.Second}
 	takeRow := func() {
 		row := sampleRow{Seconds: time.Since(start).Seconds(), InFlight: int(inFlight.Load())}
-		row.GatewayRSSKiB, row.GatewayThreads = procStatus(s.gateway.cmd.Process.Pid)
-		row.WorkerRSSKiB, row.WorkerThreads = procStatus(s.worker.cmd.Process.Pid)
-		row.GatewayGoroutines = goroutines(hc, s.gateway.debugAddr)
-		row.WorkerGoroutines = goroutines(hc, s.worker.debugAddr)
+		row.GatewayRSSKiB, row.GatewayThreads = stack.ProcStatus(s.Gateway.Pid())
+		row.WorkerRSSKiB, row.WorkerThreads = stack.ProcStatus(s.Workers[0].Pid())
+		row.GatewayGoroutines = stack.Goroutines(hc, s.Gateway.DebugAddr)
+		row.WorkerGoroutines = stack.Goroutines(hc, s.Workers[0].DebugAddr)
 		mu.Lock()
 		rows = append(rows, row)
 		mu.Unlock()
@@ -272,7 +279,7 @@ func soak(ctx context.Context, s *stack, w *workload, rep *report, say io.Writer
 
 // countRuns pauses the firing schedules and compares, per schedule, the
 // runs recorded in PostgreSQL with the actions Temporal executed.
-func countRuns(ctx context.Context, s *stack, w *workload, rep *report, say io.Writer) error {
+func countRuns(ctx context.Context, s *stack.Stack, w *workload, rep *report, say io.Writer) error {
 	fmt.Fprintln(say, "pausing the firing schedules and counting runs")
 	counts, err := verifyRuns(ctx, s, w, 3*time.Minute, say)
 	if err != nil {
@@ -431,7 +438,7 @@ func figures(r report) string {
 	fmt.Fprintf(&b, "| figure | value |\n| --- | --- |\n")
 	fmt.Fprintf(&b, "| started | %s |\n", r.Started.Format(time.RFC3339))
 	fmt.Fprintf(&b, "| duration at the target rate | %s |\n", r.Duration)
-	fmt.Fprintf(&b, "| capacity (knee of the soak's own ramp; make bench does not exist yet) | %.1f req/s |\n", r.CapacityRPS)
+	fmt.Fprintf(&b, "| capacity (knee of the soak's own ramp over its mix) | %.1f req/s |\n", r.CapacityRPS)
 	fmt.Fprintf(&b, "| target rate (80%%), request budget | %.1f req/s, %d |\n", r.TargetRPS, r.Budget)
 	fmt.Fprintf(&b, "| requests sent, achieved rate, time to send the budget | %d, %.1f req/s, %s |\n", r.Requests, r.AchievedRPS, r.Elapsed)
 	fmt.Fprintf(&b, "| latency p50 / p90 / p99 / max (from each request's due time) | %.1f / %.1f / %.1f / %.1f ms |\n", r.P50Millis, r.P90Millis, r.P99Millis, r.MaxMillis)

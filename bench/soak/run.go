@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,45 +110,6 @@ func openLoop(ctx context.Context, w *workload, rate float64, n int64, maxInFlig
 		}()
 	}
 	wg.Wait()
-}
-
-// procStatus reads VmRSS (KiB) and Threads of pid from /proc.
-func procStatus(pid int) (rssKiB int64, threads int) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 0 {
-			continue
-		}
-		switch k {
-		case "VmRSS":
-			rssKiB, _ = strconv.ParseInt(f[0], 10, 64)
-		case "Threads":
-			threads, _ = strconv.Atoi(f[0])
-		}
-	}
-	return rssKiB, threads
-}
-
-// goroutines reads the goroutine count a DEBUG_ADDR endpoint publishes.
-func goroutines(hc *http.Client, addr string) int {
-	resp, err := hc.Get("http://" + addr + "/debug/vars")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	var v struct {
-		Goroutines int `json:"goroutines"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&v)
-	return v.Goroutines
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"schedsvc/bench/internal/stack"
 	"schedsvc/schedules"
 )
 
@@ -37,7 +38,7 @@ func (c runCount) exact() bool {
 // polls until every surviving schedule's recorded runs equal Temporal's
 // executed actions, or wait passes. Churn schedules fire yearly and are
 // counted too (0 = 0); deleted ones never fired, so they have nothing to count.
-func verifyRuns(ctx context.Context, s *stack, w *workload, wait time.Duration, say io.Writer) ([]runCount, error) {
+func verifyRuns(ctx context.Context, s *stack.Stack, w *workload, wait time.Duration, say io.Writer) ([]runCount, error) {
 	firing, churn := w.allSchedules()
 	for _, o := range firing {
 		status, err := w.do(ctx, o.user, http.MethodPost, "/api/v1/schedules/"+o.id+"/pause", map[string]any{"reason": "soak: counting"}, true, nil)
@@ -66,7 +67,7 @@ func verifyRuns(ctx context.Context, s *stack, w *workload, wait time.Duration, 
 	}
 }
 
-func countOne(ctx context.Context, s *stack, w *workload, o owned) (runCount, error) {
+func countOne(ctx context.Context, s *stack.Stack, w *workload, o owned) (runCount, error) {
 	c := runCount{ScheduleID: o.id}
 	seen := map[string]bool{}
 	cursor := ""
@@ -113,7 +114,7 @@ func countOne(ctx context.Context, s *stack, w *workload, o owned) (runCount, er
 	if err != nil {
 		return c, err
 	}
-	desc, err := s.tc.ScheduleClient().GetHandle(ctx, schedules.TemporalScheduleID(id)).Describe(ctx)
+	desc, err := s.TC.ScheduleClient().GetHandle(ctx, schedules.TemporalScheduleID(id)).Describe(ctx)
 	if err != nil {
 		return c, fmt.Errorf("describe %s in temporal: %w", o.id, err)
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"schedsvc/bench/internal/stack"
 )
 
 // The mixed workload: several users in several tenants, each with schedules
@@ -108,7 +110,7 @@ func (w *workload) do(ctx context.Context, u *user, method, path string, body an
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if idem {
-		req.Header.Set("Idempotency-Key", randomHex(12))
+		req.Header.Set("Idempotency-Key", stack.RandomHex(12))
 	}
 	resp, err := w.hc.Do(req)
 	if err != nil {
