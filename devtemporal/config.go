@@ -115,11 +115,28 @@ type configParams struct {
 	VisibilityDB        string
 	DynamicConfigFile   string
 	Ports               ports
+	PprofPort           int
+	HistoryShards       int
+	MaxConns            int
+	// Postgres is set for PostgreSQL persistence; DefaultDB and VisibilityDB are then
+	// database names rather than files.
+	Postgres *postgresParams
+}
+
+type postgresParams struct {
+	Address, User, Password string
+}
+
+// storeParams is the persistence part of the config.
+type storeParams struct {
+	historyShards, maxConns int
+	postgres                *pgTarget
+	dbs                     pgDatabases
 }
 
 // writeConfig writes the server's static and dynamic config into dataDir and returns the
 // path of the static one.
-func writeConfig(dataDir, host string, p ports) (string, error) {
+func writeConfig(dataDir, host string, p ports, pprofPort int, sp storeParams) (string, error) {
 	advertised := broadcastAddress(host)
 	params := configParams{
 		LogLevel:            serverLogLevel,
@@ -131,6 +148,13 @@ func writeConfig(dataDir, host string, p ports) (string, error) {
 		VisibilityDB:        filepath.Join(dataDir, visibilityDBFileName),
 		DynamicConfigFile:   filepath.Join(dataDir, dynamicConfigFileName),
 		Ports:               p,
+		PprofPort:           pprofPort,
+		HistoryShards:       sp.historyShards,
+		MaxConns:            sp.maxConns,
+	}
+	if sp.postgres != nil {
+		params.Postgres = &postgresParams{Address: sp.postgres.address(), User: sp.postgres.user, Password: sp.postgres.password}
+		params.DefaultDB, params.VisibilityDB = sp.dbs.History, sp.dbs.Visibility
 	}
 	if err := os.WriteFile(params.DynamicConfigFile, dynamicConfig, 0o644); err != nil {
 		return "", fmt.Errorf("write temporal dynamic config: %w", err)
