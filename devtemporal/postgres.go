@@ -144,6 +144,31 @@ func (s *Server) preparePostgres(ctx context.Context) error {
 		if created && s.tempDir {
 			s.dropDBs = true
 		}
+		if created {
+			if err := s.adoptSchemaVersion(ctx, pair[0]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// adoptSchemaVersion renames the schema version row of a database copied from a template:
+// the server reads its schema version by database name, and the copy still carries the name
+// the template was built under.
+func (s *Server) adoptSchemaVersion(ctx context.Context, db string) error {
+	cfg, err := pgx.ParseConfig(s.pg.adminURL)
+	if err != nil {
+		return err
+	}
+	cfg.Database = db
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", db, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "UPDATE schema_version SET db_name = current_database()"); err != nil {
+		return fmt.Errorf("adopt schema version in %s: %w", db, err)
 	}
 	return nil
 }

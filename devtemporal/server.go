@@ -187,7 +187,7 @@ func (s *Server) prepareDataDir() error {
 // answers. It returns an error wrapping errPortTaken when the server could not bind a port.
 func (s *Server) launch(ctx context.Context) error {
 	previous := readPorts(s.opts.DataDir)
-	p, err := pickPorts(s.opts.Host, s.opts.FrontendPort, previous)
+	p, err := pickPorts(s.opts.Host, s.opts.FrontendPort, previous, s.opts.Persistence == PostgreSQL)
 	if err != nil {
 		return err
 	}
