@@ -66,6 +66,7 @@ type options struct {
 	floor, ours bool
 	profileDir  string
 	lead        time.Duration
+	createEach  time.Duration
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -80,7 +81,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&o.floor, "floor", true, "measure raw Temporal schedules")
 	fs.BoolVar(&o.ours, "ours", true, "measure the service's schedules")
 	fs.StringVar(&o.profileDir, "profile", "", "directory for CPU profiles of the worker and the Temporal server during each firing")
-	fs.DurationVar(&o.lead, "lead", 25*time.Second, "least time between the end of creation and the firing")
+	fs.DurationVar(&o.lead, "lead", 20*time.Second, "least time between the end of creation and the firing")
+	fs.DurationVar(&o.createEach, "create-each", 150*time.Millisecond, "expected creation time per schedule, to choose the firing minute (a loaded machine creates slowly)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -139,6 +141,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		figures = append(figures, f)
+		fmt.Fprintln(out, f)
 	}
 	if o.ours {
 		f, err := measureOurs(ctx, o, tc, srv, pprofPort, logDir, out)
@@ -184,9 +187,9 @@ func (f figure) String() string {
 		rate, fmt.Sprintf("%.0f%%", 100*f.serverCPU), worker, f.loadBefore, f.loadAfter)
 }
 
-// fireAt is the first whole minute at least lead after creating n schedules at about 40/s.
-func fireAt(n int, lead time.Duration) time.Time {
-	ready := time.Now().Add(time.Duration(n)*25*time.Millisecond + lead)
+// fireAt is the first whole minute at least lead after creating n schedules at each.
+func fireAt(n int, each, lead time.Duration) time.Time {
+	ready := time.Now().Add(time.Duration(n)*each + lead)
 	return ready.Truncate(time.Minute).Add(time.Minute)
 }
 
@@ -233,7 +236,7 @@ func measureFloor(ctx context.Context, o options, tc client.Client, srv *devtemp
 	}
 	defer w.Stop()
 
-	at := fireAt(o.n, o.lead)
+	at := fireAt(o.n, o.createEach, o.lead)
 	fmt.Fprintf(out, "floor: creating %d raw Temporal schedules due at %s\n", o.n, at.Format(time.TimeOnly))
 	ids := make([]string, o.n)
 	err := parallel(ctx, o.n, 16, func(ctx context.Context, i int) error {
@@ -311,7 +314,7 @@ func measureOurs(ctx context.Context, o options, tc client.Client, srv *devtempo
 
 	st := store.New(db.Pool)
 	mgr := schedules.NewManager(st, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, slog.New(slog.DiscardHandler))
-	at := fireAt(o.n, o.lead)
+	at := fireAt(o.n, o.createEach, o.lead)
 	fmt.Fprintf(out, "ours: creating %d schedules due at %s on task queue %s\n", o.n, at.Format(time.TimeOnly), queue)
 	ids := make([]uuid.UUID, o.n)
 	echo := schedules.ExecutorEcho
