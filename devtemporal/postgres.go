@@ -48,11 +48,13 @@ const DefaultPostgresAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?ssl
 
 // Defaults per persistence. SQLite allows one writer, so more connections only queue inside
 // the server; PostgreSQL takes writes on several connections at once, and more shards let the
-// history service work on several executions' writes in parallel.
+// history service work on several executions' writes in parallel. Each of the server's four
+// services opens its own pool per datastore, so one server may hold 4 x 2 x MaxConns
+// connections: 8 keeps it at 64, within PostgreSQL's default max_connections of 100.
 const (
 	defaultSQLiteShards   = 1
 	defaultPostgresShards = 4
-	defaultPostgresConns  = 16
+	defaultPostgresConns  = 8
 )
 
 // Database names. A temporary server's names carry their creation time so that a later start

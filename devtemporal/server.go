@@ -59,7 +59,8 @@ type Options struct {
 	// data dir keeps the count it was created with.
 	HistoryShards int
 	// MaxConns is each datastore's connection pool size: 1 for SQLite (one writer at a
-	// time; more only queue inside the server), 16 for PostgreSQL by default.
+	// time; more only queue inside the server), 8 for PostgreSQL by default (per service: one
+	// server opens up to 4 x 2 x MaxConns connections).
 	MaxConns int
 	// PprofPort, when set, has the server serve Go's /debug/pprof on Host:PprofPort.
 	PprofPort int

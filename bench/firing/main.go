@@ -151,7 +151,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		figures = append(figures, f)
 	}
 	fmt.Fprintf(out, "\nP3, %d schedules due in the same minute, Temporal on %s (%s)\n", o.n, persistence, srv.Storage())
-	fmt.Fprintf(out, "%-6s %5s %8s %8s %8s %8s %8s %9s %10s %10s  %s\n", "what", "runs", "p50", "p90", "p99", "max", "first", "starts/s", "server cpu", "worker cpu", "loadavg before/after")
+	fmt.Fprintf(out, "%-6s %5s %8s %8s %8s %8s %8s %9s %10s %10s %12s %12s  %s\n", "what", "runs", "p50", "p90", "p99", "max", "first", "starts/s", "server cpu", "worker cpu", "server/run", "worker/run", "loadavg before/after")
 	for _, f := range figures {
 		fmt.Fprintln(out, f)
 	}
@@ -164,6 +164,7 @@ type figure struct {
 	lags                  []time.Duration
 	span                  time.Duration // first start to last start
 	serverCPU, workerCPU  float64       // cores used during the firing window
+	window                float64       // its length in seconds
 	loadBefore, loadAfter string
 }
 
@@ -183,8 +184,16 @@ func (f figure) String() string {
 	if f.workerCPU >= 0 {
 		worker = fmt.Sprintf("%.0f%%", 100*f.workerCPU)
 	}
-	return fmt.Sprintf("%-6s %5d %8s %8s %8s %8s %8s %9.1f %10s %10s  %s / %s", f.name, len(f.lags), q(0.5), q(0.9), q(0.99), q(1), q(0),
-		rate, fmt.Sprintf("%.0f%%", 100*f.serverCPU), worker, f.loadBefore, f.loadAfter)
+	// CPU per run is what a loaded machine changes least: the time a run costs, not the
+	// time it waits for a core.
+	perRun := func(cores float64) string {
+		if cores < 0 || len(f.lags) == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1fms", 1000*cores*f.window/float64(len(f.lags)))
+	}
+	return fmt.Sprintf("%-6s %5d %8s %8s %8s %8s %8s %9.1f %10s %10s %12s %12s  %s / %s", f.name, len(f.lags), q(0.5), q(0.9), q(0.99), q(1), q(0),
+		rate, fmt.Sprintf("%.0f%%", 100*f.serverCPU), worker, perRun(f.serverCPU), perRun(f.workerCPU), f.loadBefore, f.loadAfter)
 }
 
 // fireAt is the first whole minute at least lead after creating n schedules at each.
@@ -412,6 +421,7 @@ func watchFiring(ctx context.Context, at time.Time, srv *devtemporal.Server, wk 
 		}
 	}
 	elapsed := time.Since(t0).Seconds()
+	f.window = elapsed
 	f.serverCPU = (procCPU(srv.Pid()) - serverCPU0) / elapsed
 	f.workerCPU = -1
 	if wk != nil {
