@@ -91,11 +91,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 }
 
 // defaultPersistence is where the dev Temporal keeps its state unless TEMPORAL_PERSISTENCE
-// says otherwise. Measured with bench/firing (300 schedules due in the same minute, on this
-// 2-core machine while it was shared): SQLite started Temporal's own no-op runs sooner (p99
-// 27 s against 56 s at load 19) — in-process SQLite needs no wake-up of another process per
-// write, which a contended machine makes dear — so it stays the default; PostgreSQL costs
-// about as much server CPU per run and is one variable away.
+// says otherwise. Measured with bench/firing (300 schedules due in the same minute) on this
+// 2-core machine while others loaded it (load 10-20), the figures do not pick a winner yet:
+// Temporal's own no-op runs started sooner on SQLite (p99 27 s against 56 s at similar load),
+// our runs sooner on PostgreSQL (p99 84 s against 118 s) at less server CPU per run (85 ms
+// against 122 ms with local recording). SQLite stays the default until a quiet machine
+// decides; PostgreSQL is one variable away.
 const defaultPersistence = devtemporal.SQLite
 
 // temporalDataDir keeps each persistence's state apart, so switching back and forth finds
