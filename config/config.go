@@ -50,6 +50,17 @@ type Config struct {
 	MetricsAddr string
 
 	Execution Execution // see the run execution block below
+	Worker    Worker
+}
+
+// Worker is how the worker takes tasks from Temporal. Zero keeps the
+// Temporal SDK's default (two pollers per kind; 1,000 concurrent tasks).
+type Worker struct {
+	WorkflowPollers       int // WORKER_WORKFLOW_POLLERS
+	ActivityPollers       int // WORKER_ACTIVITY_POLLERS
+	MaxConcurrentWorkflow int // WORKER_MAX_CONCURRENT_WORKFLOW_TASKS
+	MaxConcurrentActivity int // WORKER_MAX_CONCURRENT_ACTIVITIES, Execute attempts at once
+	MaxConcurrentLocal    int // WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES, run recordings at once
 }
 
 // Load reads the configuration. Unset variables take their defaults;
@@ -96,6 +107,22 @@ func Load(getenv func(string) string) (Config, error) {
 		ReconcileInterval: e.duration("RECONCILE_INTERVAL", 5*time.Minute),
 		DebugAddr:         e.str("DEBUG_ADDR", ""),
 		MetricsAddr:       e.str("METRICS_ADDR", ""),
+		Worker: Worker{
+			WorkflowPollers:       e.int("WORKER_WORKFLOW_POLLERS", 0),
+			ActivityPollers:       e.int("WORKER_ACTIVITY_POLLERS", 0),
+			MaxConcurrentWorkflow: e.int("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 0),
+			MaxConcurrentActivity: e.int("WORKER_MAX_CONCURRENT_ACTIVITIES", 0),
+			MaxConcurrentLocal:    e.int("WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES", 0),
+		},
+	}
+	for key, v := range map[string]int{
+		"WORKER_WORKFLOW_POLLERS": c.Worker.WorkflowPollers, "WORKER_ACTIVITY_POLLERS": c.Worker.ActivityPollers,
+		"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": c.Worker.MaxConcurrentWorkflow, "WORKER_MAX_CONCURRENT_ACTIVITIES": c.Worker.MaxConcurrentActivity,
+		"WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES": c.Worker.MaxConcurrentLocal,
+	} {
+		if v < 0 {
+			e.errs = append(e.errs, fmt.Errorf("%s must not be negative (0 keeps the SDK default)", key))
+		}
 	}
 	if c.Limits.DefaultBudgetUSD > c.Limits.MaxBudgetUSD {
 		c.Limits.DefaultBudgetUSD = c.Limits.MaxBudgetUSD

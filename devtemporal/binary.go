@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"time"
 )
@@ -33,11 +34,28 @@ func CacheDir(getenv func(string) string) string {
 // Build output goes to log (nil discards it). Concurrent callers, in this process or others,
 // wait for a single build; the binary appears under its final name only when complete.
 func EnsureBinary(ctx context.Context, cacheDir string, log io.Writer) (string, error) {
+	return ensureGoBinary(ctx, cacheDir, serverPackage, "temporal-server", log)
+}
+
+// sqlToolPackage is Temporal's schema tool (temporal-sql-tool), which creates and upgrades the
+// server's PostgreSQL schema; its schema files are embedded in it.
+const sqlToolPackage = "go.temporal.io/server/cmd/tools/sql"
+
+// EnsureSQLTool is EnsureBinary for Temporal's SQL schema tool of ServerVersion, cached as
+// cacheDir/bin/temporal-sql-tool-<version>. PostgreSQL persistence needs it once per machine,
+// to build the schema template every server's databases are copied from.
+func EnsureSQLTool(ctx context.Context, cacheDir string, log io.Writer) (string, error) {
+	return ensureGoBinary(ctx, cacheDir, sqlToolPackage, "temporal-sql-tool", log)
+}
+
+// ensureGoBinary returns cacheDir/bin/<name>-<ServerVersion>, building pkg@ServerVersion into
+// it first when missing, one build at a time across processes.
+func ensureGoBinary(ctx context.Context, cacheDir, pkg, name string, log io.Writer) (string, error) {
 	if log == nil {
 		log = io.Discard
 	}
 	binDir := filepath.Join(cacheDir, "bin")
-	binary := filepath.Join(binDir, "temporal-server-"+ServerVersion)
+	binary := filepath.Join(binDir, name+"-"+ServerVersion)
 	if isExecutable(binary) {
 		return binary, nil
 	}
@@ -45,7 +63,7 @@ func EnsureBinary(ctx context.Context, cacheDir string, log io.Writer) (string, 
 		return "", fmt.Errorf("create temporal binary cache dir: %w", err)
 	}
 
-	lock, err := waitLock(ctx, filepath.Join(binDir, ".temporal-server-"+ServerVersion+".lock"))
+	lock, err := waitLock(ctx, filepath.Join(binDir, "."+name+"-"+ServerVersion+".lock"))
 	if err != nil {
 		return "", fmt.Errorf("lock temporal binary cache: %w", err)
 	}
@@ -54,26 +72,26 @@ func EnsureBinary(ctx context.Context, cacheDir string, log io.Writer) (string, 
 		return binary, nil
 	}
 
-	tmp, err := os.MkdirTemp(binDir, "build-"+ServerVersion+"-")
+	tmp, err := os.MkdirTemp(binDir, "build-"+name+"-"+ServerVersion+"-")
 	if err != nil {
 		return "", fmt.Errorf("create temporal build dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 
-	fmt.Fprintf(log, "devtemporal: building %s@%s into %s (takes several minutes; done once per machine)\n",
-		serverPackage, ServerVersion, binDir)
+	fmt.Fprintf(log, "devtemporal: building %s@%s into %s (takes minutes; done once per machine)\n",
+		pkg, ServerVersion, binDir)
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "install", serverPackage+"@"+ServerVersion)
+	cmd := exec.CommandContext(ctx, "go", "install", pkg+"@"+ServerVersion)
 	// Outside any module or workspace, so nothing in the caller's tree influences the build.
 	cmd.Dir = tmp
 	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=", "GOWORK=off")
 	cmd.Stdout = log
 	cmd.Stderr = log
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go install %s@%s: %w", serverPackage, ServerVersion, err)
+		return "", fmt.Errorf("go install %s@%s: %w", pkg, ServerVersion, err)
 	}
-	if err := os.Rename(filepath.Join(tmp, "server"), binary); err != nil {
-		return "", fmt.Errorf("move temporal binary into cache: %w", err)
+	if err := os.Rename(filepath.Join(tmp, path.Base(pkg)), binary); err != nil {
+		return "", fmt.Errorf("move %s into cache: %w", name, err)
 	}
 	fmt.Fprintf(log, "devtemporal: built %s in %s\n", binary, time.Since(start).Round(time.Second))
 	return binary, nil

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -51,18 +52,25 @@ type ports struct {
 // has to wait about a minute for the old one to be declared dead before matching routes to it.
 // The listeners stay open until every port is chosen; another process can still take a port
 // before the server binds it, which Start detects and retries.
-func pickPorts(host string, frontendGRPC int, previous ports) (ports, error) {
+//
+// With PostgreSQL persistence every port must be below maxSmallintPort: the membership table
+// keeps ports as smallint, and the kernel's ephemeral ports (port 0) lie above it, so those are
+// then drawn at random below it.
+func pickPorts(host string, frontendGRPC int, previous ports, lowPorts bool) (ports, error) {
 	p := previous
 	if frontendGRPC != 0 {
 		p.FrontendGRPC = frontendGRPC
 	}
 	for i, target := range p.all() {
+		if lowPorts && *target >= maxSmallintPort && !(i == 0 && frontendGRPC != 0) {
+			*target = 0
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(*target)))
 		if err != nil && i == 0 && frontendGRPC != 0 {
 			return ports{}, fmt.Errorf("frontend port: %w", err)
 		}
-		if err != nil {
-			l, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil || *target == 0 {
+			l, err = listenFree(host, lowPorts)
 		}
 		if err != nil {
 			return ports{}, fmt.Errorf("reserve port on %s: %w", host, err)
@@ -71,6 +79,27 @@ func pickPorts(host string, frontendGRPC int, previous ports) (ports, error) {
 		*target = l.Addr().(*net.TCPAddr).Port
 	}
 	return p, nil
+}
+
+// maxSmallintPort bounds the ports of a server on PostgreSQL (smallint columns).
+const maxSmallintPort = 32768
+
+// listenFree listens on a free port: any the kernel picks, or with lowPorts one drawn at
+// random from [lowPortsFrom, maxSmallintPort).
+func listenFree(host string, lowPorts bool) (net.Listener, error) {
+	if !lowPorts {
+		return net.Listen("tcp", net.JoinHostPort(host, "0"))
+	}
+	const lowPortsFrom = 16384
+	var err error
+	for range 100 {
+		port := lowPortsFrom + rand.IntN(maxSmallintPort-lowPortsFrom)
+		var l net.Listener
+		if l, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port))); err == nil {
+			return l, nil
+		}
+	}
+	return nil, err
 }
 
 // all lists pointers to every port, the frontend's gRPC port first.
@@ -115,11 +144,28 @@ type configParams struct {
 	VisibilityDB        string
 	DynamicConfigFile   string
 	Ports               ports
+	PprofPort           int
+	HistoryShards       int
+	MaxConns            int
+	// Postgres is set for PostgreSQL persistence; DefaultDB and VisibilityDB are then
+	// database names rather than files.
+	Postgres *postgresParams
+}
+
+type postgresParams struct {
+	Address, User, Password string
+}
+
+// storeParams is the persistence part of the config.
+type storeParams struct {
+	historyShards, maxConns int
+	postgres                *pgTarget
+	dbs                     pgDatabases
 }
 
 // writeConfig writes the server's static and dynamic config into dataDir and returns the
 // path of the static one.
-func writeConfig(dataDir, host string, p ports) (string, error) {
+func writeConfig(dataDir, host string, p ports, pprofPort int, sp storeParams) (string, error) {
 	advertised := broadcastAddress(host)
 	params := configParams{
 		LogLevel:            serverLogLevel,
@@ -131,6 +177,13 @@ func writeConfig(dataDir, host string, p ports) (string, error) {
 		VisibilityDB:        filepath.Join(dataDir, visibilityDBFileName),
 		DynamicConfigFile:   filepath.Join(dataDir, dynamicConfigFileName),
 		Ports:               p,
+		PprofPort:           pprofPort,
+		HistoryShards:       sp.historyShards,
+		MaxConns:            sp.maxConns,
+	}
+	if sp.postgres != nil {
+		params.Postgres = &postgresParams{Address: sp.postgres.address(), User: sp.postgres.user, Password: sp.postgres.password}
+		params.DefaultDB, params.VisibilityDB = sp.dbs.History, sp.dbs.Visibility
 	}
 	if err := os.WriteFile(params.DynamicConfigFile, dynamicConfig, 0o644); err != nil {
 		return "", fmt.Errorf("write temporal dynamic config: %w", err)

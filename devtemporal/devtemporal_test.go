@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
@@ -166,4 +168,89 @@ func TestEnsureBinary_BuildsOnceForConcurrentCallers(t *testing.T) {
 	for _, e := range entries {
 		require.NotContains(t, e.Name(), "build-", "temporary build dir left behind")
 	}
+}
+
+// TestStart_PostgreSQL: a temporary server on PostgreSQL serves schedules from databases of
+// its own, copied from the schema template, and Stop drops them; a persistent data dir keeps
+// its databases, and its schedules, across a restart.
+func TestStart_PostgreSQL(t *testing.T) {
+	t.Parallel()
+	bundle := setup(t)
+	admin, err := pgx.Connect(bundle.ctx, devtemporal.DefaultPostgresAdminURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	databases := func(t *testing.T, like string) []string {
+		t.Helper()
+		rows, err := admin.Query(bundle.ctx, "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname", like)
+		require.NoError(t, err)
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return names
+	}
+	startPG := func(t *testing.T, dataDir string) *devtemporal.Server {
+		t.Helper()
+		begin := time.Now()
+		srv, err := devtemporal.Start(bundle.ctx, devtemporal.Options{Binary: bundle.binary, DataDir: dataDir, Persistence: devtemporal.PostgreSQL})
+		require.NoError(t, err)
+		t.Logf("Start on PostgreSQL (data dir %q): %s, %s", dataDir, time.Since(begin), srv.Storage())
+		t.Cleanup(func() { _ = srv.Stop() })
+		return srv
+	}
+
+	srv := startPG(t, "")
+	require.Equal(t, devtemporal.PostgreSQL, srv.Persistence())
+	var mine []string
+	for _, n := range databases(t, "devtemporal_tmp_%") {
+		if strings.Contains(srv.Storage(), n) {
+			mine = append(mine, n)
+		}
+	}
+	require.Len(t, mine, 2, "a history and a visibility database of its own")
+	c := bundle.dial(t, srv)
+	_, err = c.ScheduleClient().Create(bundle.ctx, client.ScheduleOptions{
+		ID:     "devtemporal-pg-schedule",
+		Spec:   client.ScheduleSpec{CronExpressions: []string{"0 3 * * *"}},
+		Action: &client.ScheduleWorkflowAction{ID: "devtemporal-pg-run", Workflow: "W", TaskQueue: "devtemporal-test"},
+	})
+	require.NoError(t, err)
+	require.NoError(t, srv.Stop())
+	for _, n := range mine {
+		require.NotContains(t, databases(t, "devtemporal_tmp_%"), n, "Stop drops a temporary server's databases")
+	}
+
+	dataDir := filepath.Join(t.TempDir(), "temporal")
+	srv = startPG(t, dataDir)
+	c = bundle.dial(t, srv)
+	handle, err := c.ScheduleClient().Create(bundle.ctx, client.ScheduleOptions{
+		ID:     "devtemporal-pg-kept",
+		Spec:   client.ScheduleSpec{CronExpressions: []string{"0 3 * * *"}},
+		Action: &client.ScheduleWorkflowAction{ID: "devtemporal-pg-kept-run", Workflow: "W", TaskQueue: "devtemporal-test"},
+	})
+	require.NoError(t, err)
+	storage := srv.Storage()
+	require.NoError(t, srv.Stop())
+	c.Close()
+	srv = startPG(t, dataDir)
+	require.Equal(t, storage, srv.Storage(), "the same databases after a restart")
+	c = bundle.dial(t, srv)
+	_, err = c.ScheduleClient().GetHandle(bundle.ctx, handle.GetID()).Describe(bundle.ctx)
+	require.NoError(t, err, "the schedule survived the restart")
+	require.NoError(t, srv.Stop())
+	for _, n := range databases(t, "devtemporal_dir_%") {
+		if strings.Contains(storage, n) {
+			_, err := admin.Exec(bundle.ctx, "DROP DATABASE "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
+			require.NoError(t, err)
+		}
+	}
+}
+
+func TestParsePersistence(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]devtemporal.Persistence{"": devtemporal.SQLite, "sqlite": devtemporal.SQLite, "PostgreSQL": devtemporal.PostgreSQL, "postgres": devtemporal.PostgreSQL} {
+		got, err := devtemporal.ParsePersistence(in)
+		require.NoError(t, err)
+		require.Equal(t, want, got, in)
+	}
+	_, err := devtemporal.ParsePersistence("cassandra")
+	require.ErrorContains(t, err, "unknown temporal persistence")
 }

@@ -1,5 +1,5 @@
-// Package devtemporal runs a real Temporal server (go.temporal.io/server, SQLite persistence) as
-// a child process for integration tests and the local dev stack. The `temporal` CLI and its
+// Package devtemporal runs a real Temporal server (go.temporal.io/server, SQLite or PostgreSQL
+// persistence) as a child process for integration tests and the local dev stack. The `temporal` CLI and its
 // dev server cannot be built here, so this package does what `temporal server start-dev` would:
 // config with free ports, a namespace registered and usable before Start returns.
 package devtemporal
@@ -42,6 +42,28 @@ type Options struct {
 	// Log receives the server's stdout and stderr. Nil discards them; start-up errors
 	// still carry the log's tail.
 	Log io.Writer
+
+	// Persistence is where the server keeps its state; empty means SQLite. With PostgreSQL,
+	// a temporary server (empty DataDir) gets two fresh databases that Stop drops; a
+	// persistent data dir gets two databases named after its path, kept across restarts.
+	Persistence Persistence
+	// PostgresAdminURL is the connection Start creates and drops databases through; the
+	// server connects as the same user to the same host. Default DefaultPostgresAdminURL.
+	PostgresAdminURL string
+	// SQLTool is Temporal's schema tool (EnsureSQLTool). It is needed only while this
+	// machine's PostgreSQL has no schema template for ServerVersion; empty builds it into
+	// CacheDir then.
+	SQLTool string
+	// HistoryShards is the number of history shards: 1 for SQLite, 4 for PostgreSQL by
+	// default. It is fixed when the cluster's persistence is first created; a persistent
+	// data dir keeps the count it was created with.
+	HistoryShards int
+	// MaxConns is each datastore's connection pool size: 1 for SQLite (one writer at a
+	// time; more only queue inside the server), 8 for PostgreSQL by default (per service: one
+	// server opens up to 4 x 2 x MaxConns connections).
+	MaxConns int
+	// PprofPort, when set, has the server serve Go's /debug/pprof on Host:PprofPort.
+	PprofPort int
 }
 
 const (
@@ -70,6 +92,11 @@ type Server struct {
 
 	stopOnce sync.Once
 	stopErr  error
+
+	// PostgreSQL persistence: where, which databases, and whether Stop drops them.
+	pg      pgTarget
+	dbs     pgDatabases
+	dropDBs bool
 }
 
 // Start starts a Temporal server with all services and returns once the frontend is healthy
@@ -90,11 +117,30 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.Log = io.Discard
 	}
 
+	var err error
+	if opts.Persistence, err = ParsePersistence(string(opts.Persistence)); err != nil {
+		return nil, err
+	}
+	if opts.PostgresAdminURL == "" {
+		opts.PostgresAdminURL = DefaultPostgresAdminURL
+	}
+	if opts.HistoryShards == 0 {
+		opts.HistoryShards = map[Persistence]int{SQLite: defaultSQLiteShards, PostgreSQL: defaultPostgresShards}[opts.Persistence]
+	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = map[Persistence]int{SQLite: 1, PostgreSQL: defaultPostgresConns}[opts.Persistence]
+	}
+
 	s := &Server{opts: opts}
 	if err := s.prepareDataDir(); err != nil {
 		return nil, err
 	}
-	err := s.launch(ctx)
+	if opts.Persistence == PostgreSQL {
+		err = s.preparePostgres(ctx)
+	}
+	if err == nil {
+		err = s.launch(ctx)
+	}
 	for attempt := 2; errors.Is(err, errPortTaken) && attempt <= portAttempts; attempt++ {
 		fmt.Fprintf(opts.Log, "devtemporal: %v; retrying with other ports\n", err)
 		err = s.launch(ctx)
@@ -142,7 +188,7 @@ func (s *Server) prepareDataDir() error {
 // answers. It returns an error wrapping errPortTaken when the server could not bind a port.
 func (s *Server) launch(ctx context.Context) error {
 	previous := readPorts(s.opts.DataDir)
-	p, err := pickPorts(s.opts.Host, s.opts.FrontendPort, previous)
+	p, err := pickPorts(s.opts.Host, s.opts.FrontendPort, previous, s.opts.Persistence == PostgreSQL)
 	if err != nil {
 		return err
 	}
@@ -156,7 +202,11 @@ func (s *Server) launch(ctx context.Context) error {
 	if err := writePorts(s.opts.DataDir, p); err != nil {
 		return err
 	}
-	configFile, err := writeConfig(s.opts.DataDir, s.opts.Host, p)
+	sp := storeParams{historyShards: s.opts.HistoryShards, maxConns: s.opts.MaxConns}
+	if s.opts.Persistence == PostgreSQL {
+		sp.postgres, sp.dbs = &s.pg, s.dbs
+	}
+	configFile, err := writeConfig(s.opts.DataDir, s.opts.Host, p, s.opts.PprofPort, sp)
 	if err != nil {
 		return err
 	}
@@ -241,6 +291,19 @@ func (s *Server) Namespace() string { return s.opts.Namespace }
 // DataDir is the absolute path of the server's data dir.
 func (s *Server) DataDir() string { return s.opts.DataDir }
 
+// Persistence is where the server keeps its state.
+func (s *Server) Persistence() Persistence { return s.opts.Persistence }
+
+// Storage describes where the state is, for people: the data dir, or the PostgreSQL
+// databases and the shard count.
+func (s *Server) Storage() string {
+	if s.opts.Persistence == PostgreSQL {
+		return fmt.Sprintf("PostgreSQL databases %s and %s on %s, %d history shards",
+			s.dbs.History, s.dbs.Visibility, s.pg.address(), s.opts.HistoryShards)
+	}
+	return fmt.Sprintf("SQLite in %s, %d history shard(s)", s.opts.DataDir, s.opts.HistoryShards)
+}
+
 // Pid is the server's process id, which is also its process group id: a
 // fault test signals -Pid to stall (SIGSTOP) or kill the whole server.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
@@ -264,6 +327,9 @@ func (s *Server) hasExited() bool {
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		s.stopErr = s.stop()
+		if err := s.dropPostgres(); err != nil {
+			s.stopErr = errors.Join(s.stopErr, err)
+		}
 		if s.lock != nil {
 			s.lock.Close()
 		}

@@ -75,18 +75,32 @@ func (r *Recorder) RecordStart(ctx context.Context, in RunStart) error {
 	}, nil)
 }
 
+// CompletedRun is a run RunComplete has just completed.
+type CompletedRun struct {
+	ScheduleID     uuid.UUID
+	TriggeredAt    time.Time
+	StartedAt      time.Time
+	CronExpression string // the schedule's
+	Timezone       string
+}
+
+// skipCheckAfter is how long a run must have gone on before its completion
+// asks Temporal whether a firing was skipped meanwhile; see mayHaveSkipped.
+const skipCheckAfter = time.Second
+
 // RecordCompletion stores the outcome of a RUNNING run and adds it to the
 // schedule's counters and totals in one transaction. When the run is the
 // schedule's pause_after_failures-th consecutive failure, the same
 // transaction pauses the schedule, and the Temporal schedule is paused
 // before it commits (a failure to reach Temporal rolls everything back, so
-// the retried activity does it all again).
+// the retried activity does it all again). When Temporal can have skipped a
+// firing while the run went on, the schedule's skipped count is then copied
+// from Temporal.
 func (r *Recorder) RecordCompletion(ctx context.Context, in RunCompletion) error {
-	// Outside the transaction: a Temporal call must not hold row locks
-	// longer than needed, and the count is only ever copied upwards.
-	skipped := r.temporal.skippedFirings(ctx, in.ScheduleID)
-	return r.store.InTx(ctx, func(st Store) error {
-		scheduleID, err := st.RunComplete(ctx, in)
+	var done CompletedRun
+	err := r.store.InTx(ctx, func(st Store) error {
+		var err error
+		done, err = st.RunComplete(ctx, in)
 		if errors.Is(err, ErrNotFound) {
 			return nil // already completed by an earlier attempt
 		}
@@ -94,15 +108,56 @@ func (r *Recorder) RecordCompletion(ctx context.Context, in RunCompletion) error
 			return err
 		}
 		succeeded := in.Status == RunCompleted
-		fs, err := st.ScheduleRecordRunCompletion(ctx, RunCounted{ScheduleID: scheduleID, Succeeded: succeeded, Usage: in.Usage, SkippedRuns: skipped})
+		fs, err := st.ScheduleRecordRunCompletion(ctx, RunCounted{ScheduleID: done.ScheduleID, Succeeded: succeeded, Usage: in.Usage})
 		if err != nil {
 			return err
 		}
 		if succeeded || fs.PauseAfterFailures == 0 || fs.ConsecutiveFailures < fs.PauseAfterFailures || fs.Status != StatusActive {
 			return nil
 		}
-		return r.pauseAfterFailures(ctx, st, scheduleID, in, fs)
+		return r.pauseAfterFailures(ctx, st, done.ScheduleID, in, fs)
 	}, nil)
+	if err != nil || done.ScheduleID == uuid.Nil || !mayHaveSkipped(done, in.CompletedAt) {
+		return err
+	}
+	// After the commit: a Temporal call must not hold row locks, and the
+	// count is only ever copied upwards, so a failure here only leaves it
+	// for the next long run or the reconciler (CopySkippedFirings).
+	if skipped := r.temporal.skippedFirings(ctx, done.ScheduleID); skipped > 0 {
+		return r.store.ScheduleRaiseSkippedRuns(ctx, done.ScheduleID, skipped)
+	}
+	return nil
+}
+
+// mayHaveSkipped tells whether Temporal can have skipped one of the
+// schedule's firings, under its overlap policy, while the run went on: a
+// firing of the cron fell between the run's nominal time and its
+// completion, or the run lasted skipCheckAfter or longer, long enough for a
+// trigger or backfill to have come meanwhile. Most runs are short and
+// between firings, and their completion then makes no call to Temporal (a
+// describe of a schedule is a query of its scheduler workflow on the
+// Temporal server, the dearest call a run made).
+func mayHaveSkipped(run CompletedRun, completedAt time.Time) bool {
+	if completedAt.Sub(run.StartedAt) >= skipCheckAfter {
+		return true
+	}
+	timing, err := cron.Parse(run.CronExpression, run.Timezone)
+	if err != nil {
+		return true
+	}
+	return !timing.Next(run.TriggeredAt).After(completedAt)
+}
+
+// CopySkippedFirings copies Temporal's count of the schedule's firings
+// skipped for overlap (from a describe the caller made anyway, such as the
+// reconciler's) when it is above the count the row holds. Completions of
+// short runs do not ask Temporal (see mayHaveSkipped), so a trigger that
+// came during one is counted here.
+func CopySkippedFirings(ctx context.Context, st Store, id uuid.UUID, known int64, desc *client.ScheduleDescription) error {
+	if desc == nil || int64(desc.Info.NumActionsSkippedOverlap) <= known {
+		return nil
+	}
+	return st.ScheduleRaiseSkippedRuns(ctx, id, int64(desc.Info.NumActionsSkippedOverlap))
 }
 
 func (r *Recorder) pauseAfterFailures(ctx context.Context, st Store, scheduleID uuid.UUID, in RunCompletion, fs FailureState) error {

@@ -70,9 +70,12 @@ type Store interface {
 	// ScheduleRecordRunStart moves the run counter, last_run_at and
 	// next_run_at (left alone when next is nil).
 	ScheduleRecordRunStart(ctx context.Context, id uuid.UUID, triggeredAt time.Time, next *time.Time) error
-	// RunComplete stores the outcome of a RUNNING run and returns its
-	// schedule; ErrNotFound when no such run is RUNNING.
-	RunComplete(ctx context.Context, in RunCompletion) (scheduleID uuid.UUID, err error)
+	// RunComplete stores the outcome of a RUNNING run and returns it with
+	// its schedule's cron; ErrNotFound when no such run is RUNNING.
+	RunComplete(ctx context.Context, in RunCompletion) (CompletedRun, error)
+	// ScheduleRaiseSkippedRuns raises the schedule's skipped-firing count to
+	// n (Temporal's running total); a lower n changes nothing.
+	ScheduleRaiseSkippedRuns(ctx context.Context, id uuid.UUID, n int64) error
 	// ScheduleRecordRunCompletion adds a finished run to the schedule's
 	// counters and totals and returns what the failure policy needs.
 	ScheduleRecordRunCompletion(ctx context.Context, c RunCounted) (FailureState, error)

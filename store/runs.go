@@ -35,7 +35,7 @@ func (s *Store) RunInsertStart(ctx context.Context, in schedules.RunStart) (bool
 }
 
 // RunComplete implements schedules.Store.
-func (s *Store) RunComplete(ctx context.Context, in schedules.RunCompletion) (uuid.UUID, error) {
+func (s *Store) RunComplete(ctx context.Context, in schedules.RunCompletion) (schedules.CompletedRun, error) {
 	attempts := make([]schedules.Attempt, len(in.Attempts))
 	for i, a := range in.Attempts {
 		a.ErrorMessage, a.ModelUsed = storableText(a.ErrorMessage), storableText(a.ModelUsed)
@@ -43,9 +43,9 @@ func (s *Store) RunComplete(ctx context.Context, in schedules.RunCompletion) (uu
 	}
 	encoded, err := json.Marshal(attempts)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("encode attempts: %w", err)
+		return schedules.CompletedRun{}, fmt.Errorf("encode attempts: %w", err)
 	}
-	id, err := s.q.RunComplete(ctx, dbgen.RunCompleteParams{
+	row, err := s.q.RunComplete(ctx, dbgen.RunCompleteParams{
 		WorkflowID:       in.WorkflowID,
 		Status:           string(in.Status),
 		Result:           storableTextPtr(in.Result),
@@ -60,7 +60,18 @@ func (s *Store) RunComplete(ctx context.Context, in schedules.RunCompletion) (uu
 		AttemptCount:     int32(len(in.Attempts)),
 		Attempts:         encoded,
 	})
-	return id, interpret("complete run", err)
+	if err != nil {
+		return schedules.CompletedRun{}, interpret("complete run", err)
+	}
+	return schedules.CompletedRun{
+		ScheduleID: row.ScheduleID, TriggeredAt: row.TriggeredAt, StartedAt: row.StartedAt,
+		CronExpression: row.CronExpression, Timezone: row.Timezone,
+	}, nil
+}
+
+// ScheduleRaiseSkippedRuns implements schedules.Store.
+func (s *Store) ScheduleRaiseSkippedRuns(ctx context.Context, id uuid.UUID, n int64) error {
+	return interpret("raise skipped runs", s.q.ScheduleRaiseSkippedRuns(ctx, dbgen.ScheduleRaiseSkippedRunsParams{ID: id, SkippedRuns: n}))
 }
 
 // storableText makes text from outside the service (an executor's answer,

@@ -188,9 +188,9 @@ func TestRunRecordedOnce(t *testing.T) {
 		Usage:    schedules.Usage{PromptTokens: 3, CompletionTokens: 4, TotalTokens: 7, TotalCostUSD: 0.0000014, ModelUsed: "m"},
 		Attempts: []schedules.Attempt{{Number: 1, Status: schedules.RunCompleted, TotalTokens: 7, StartedAt: at, CompletedAt: at}},
 	}
-	scheduleID, err := b.store.RunComplete(b.ctx, done)
+	completed, err := b.store.RunComplete(b.ctx, done)
 	require.NoError(t, err)
-	require.Equal(t, s.ID, scheduleID)
+	require.Equal(t, s.ID, completed.ScheduleID)
 	_, err = b.store.RunComplete(b.ctx, done)
 	require.ErrorIs(t, err, schedules.ErrNotFound, "no RUNNING run is left")
 

@@ -30,6 +30,25 @@ var recordOptions = workflow.ActivityOptions{
 	},
 }
 
+// recordLocalOptions are recordOptions for the bookkeeping activities run as
+// local activities: in the workflow task that needs them, on the worker that
+// holds the workflow, without a round trip through Temporal's task queues.
+// They are idempotent per workflow id like the activities they replace, so
+// the at-least-once retries of a local activity never double-count either.
+var recordLocalOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout:    recordOptions.StartToCloseTimeout,
+	ScheduleToCloseTimeout: recordOptions.ScheduleToCloseTimeout,
+	RetryPolicy:            recordOptions.RetryPolicy,
+}
+
+// localRecordingChange is the workflow.GetVersion change id under which the
+// bookkeeping moved from activities to local activities. Runs that began on
+// earlier code (no version marker) keep recording through activities.
+const (
+	localRecordingChange  = "local-recording"
+	localRecordingVersion = 1
+)
+
 // executeSlack lets the activity report a timeout itself before Temporal's
 // own start-to-close timer fires.
 const executeSlack = 10 * time.Second
@@ -90,9 +109,12 @@ func ScheduledTaskWorkflow(ctx workflow.Context, in schedules.RunInput) (RunResu
 		triggeredAt = info.WorkflowStartTime
 	}
 
-	recordCtx := workflow.WithActivityOptions(ctx, recordOptions)
+	record := recordThroughActivities
+	if workflow.GetVersion(ctx, localRecordingChange, workflow.DefaultVersion, localRecordingVersion) >= localRecordingVersion {
+		record = recordLocally
+	}
 	var plan RunPlan
-	err := workflow.ExecuteActivity(recordCtx, a.RecordStart, StartInput{
+	err := record(ctx, a.RecordStart, StartInput{
 		ScheduleID:    in.ScheduleID,
 		WorkflowID:    info.WorkflowExecution.ID,
 		TemporalRunID: info.WorkflowExecution.RunID,
@@ -107,12 +129,13 @@ func ScheduledTaskWorkflow(ctx workflow.Context, in schedules.RunInput) (RunResu
 	result := performRun(ctx, in, plan, deadline)
 
 	// A cancelled workflow still records how its run ended.
+	recordCtx := ctx
 	if errors.Is(ctx.Err(), workflow.ErrCanceled) {
 		var cancel workflow.CancelFunc
-		recordCtx, cancel = workflow.NewDisconnectedContext(recordCtx)
+		recordCtx, cancel = workflow.NewDisconnectedContext(ctx)
 		defer cancel()
 	}
-	err = workflow.ExecuteActivity(recordCtx, a.RecordCompletion, CompleteInput{
+	err = record(recordCtx, a.RecordCompletion, CompleteInput{
 		ScheduleID: in.ScheduleID,
 		WorkflowID: info.WorkflowExecution.ID,
 		Result:     result,
@@ -121,6 +144,17 @@ func ScheduledTaskWorkflow(ctx workflow.Context, in schedules.RunInput) (RunResu
 		return result, fmt.Errorf("record run completion: %w", err)
 	}
 	return result, nil
+}
+
+// recordThroughActivities runs a bookkeeping activity as an activity task:
+// the shape of runs that began before localRecordingChange.
+func recordThroughActivities(ctx workflow.Context, activity, input any) workflow.Future {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), activity, input)
+}
+
+// recordLocally runs a bookkeeping activity as a local activity.
+func recordLocally(ctx workflow.Context, activity, input any) workflow.Future {
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, recordLocalOptions), activity, input)
 }
 
 // performRun makes attempts until one completes, one fails in a way another

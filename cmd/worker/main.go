@@ -60,7 +60,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	}
 	defer stopDebug()
 
-	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{})
+	w := worker.New(tc, cfg.Temporal.TaskQueue, workerOptions(cfg.Worker))
 	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
 	w.RegisterActivityWithOptions(&workflows.Activities{
 		Recorder:        schedules.NewRecorder(st, tc.ScheduleClient()),
@@ -86,6 +86,18 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	<-reconciled
 	log.Info("worker stopped")
 	return nil
+}
+
+// workerOptions are the SDK's worker options from WORKER_*; zero keeps the
+// SDK's default.
+func workerOptions(c config.Worker) worker.Options {
+	return worker.Options{
+		MaxConcurrentWorkflowTaskPollers:        c.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers:        c.ActivityPollers,
+		MaxConcurrentWorkflowTaskExecutionSize:  c.MaxConcurrentWorkflow,
+		MaxConcurrentActivityExecutionSize:      c.MaxConcurrentActivity,
+		MaxConcurrentLocalActivityExecutionSize: c.MaxConcurrentLocal,
+	}
 }
 
 // buildExecutors builds every enabled executor from its settings; an

@@ -11,13 +11,24 @@ RETURNING id;
 
 -- name: RunComplete :one
 -- Returns no row when the run already left RUNNING (a retried activity).
-UPDATE schedule_runs SET
+-- Returns, with the run's schedule, when the run was due and began and the
+-- schedule's cron: what the recorder needs to tell whether Temporal can
+-- have skipped a firing while the run went on.
+UPDATE schedule_runs r SET
     status = $2, result = $3, error_message = $4, model_used = $5, provider = $6,
     total_tokens = $7, total_cost_usd = $8, completed_at = $9,
-    duration_ms = (extract(epoch FROM ($9::timestamptz - started_at)) * 1000)::bigint,
+    duration_ms = (extract(epoch FROM ($9::timestamptz - r.started_at)) * 1000)::bigint,
     prompt_tokens = $10, completion_tokens = $11, attempt_count = $12, attempts = $13
-WHERE workflow_id = $1 AND status = 'RUNNING'
-RETURNING schedule_id;
+FROM schedules s
+WHERE r.workflow_id = $1 AND r.status = 'RUNNING' AND s.id = r.schedule_id
+RETURNING r.schedule_id, r.triggered_at, r.started_at, s.cron_expression, s.timezone;
+
+-- name: ScheduleRaiseSkippedRuns :exec
+-- Copies Temporal's count of firings skipped for overlap; it is a running
+-- total, so it only ever moves up. Here rather than in schedules.sql
+-- because only the run recorder and the reconciler write it.
+UPDATE schedules SET skipped_runs = GREATEST(skipped_runs, sqlc.arg(skipped_runs)::bigint)
+WHERE id = sqlc.arg(id);
 
 -- name: RunMarkPausedSchedule :exec
 UPDATE schedule_runs SET paused_schedule = true WHERE workflow_id = $1;

@@ -14,13 +14,14 @@ import (
 )
 
 const runComplete = `-- name: RunComplete :one
-UPDATE schedule_runs SET
+UPDATE schedule_runs r SET
     status = $2, result = $3, error_message = $4, model_used = $5, provider = $6,
     total_tokens = $7, total_cost_usd = $8, completed_at = $9,
-    duration_ms = (extract(epoch FROM ($9::timestamptz - started_at)) * 1000)::bigint,
+    duration_ms = (extract(epoch FROM ($9::timestamptz - r.started_at)) * 1000)::bigint,
     prompt_tokens = $10, completion_tokens = $11, attempt_count = $12, attempts = $13
-WHERE workflow_id = $1 AND status = 'RUNNING'
-RETURNING schedule_id
+FROM schedules s
+WHERE r.workflow_id = $1 AND r.status = 'RUNNING' AND s.id = r.schedule_id
+RETURNING r.schedule_id, r.triggered_at, r.started_at, s.cron_expression, s.timezone
 `
 
 type RunCompleteParams struct {
@@ -39,8 +40,19 @@ type RunCompleteParams struct {
 	Attempts         []byte
 }
 
+type RunCompleteRow struct {
+	ScheduleID     uuid.UUID
+	TriggeredAt    time.Time
+	StartedAt      time.Time
+	CronExpression string
+	Timezone       string
+}
+
 // Returns no row when the run already left RUNNING (a retried activity).
-func (q *Queries) RunComplete(ctx context.Context, arg RunCompleteParams) (uuid.UUID, error) {
+// Returns, with the run's schedule, when the run was due and began and the
+// schedule's cron: what the recorder needs to tell whether Temporal can
+// have skipped a firing while the run went on.
+func (q *Queries) RunComplete(ctx context.Context, arg RunCompleteParams) (RunCompleteRow, error) {
 	row := q.db.QueryRow(ctx, runComplete,
 		arg.WorkflowID,
 		arg.Status,
@@ -56,9 +68,15 @@ func (q *Queries) RunComplete(ctx context.Context, arg RunCompleteParams) (uuid.
 		arg.AttemptCount,
 		arg.Attempts,
 	)
-	var schedule_id uuid.UUID
-	err := row.Scan(&schedule_id)
-	return schedule_id, err
+	var i RunCompleteRow
+	err := row.Scan(
+		&i.ScheduleID,
+		&i.TriggeredAt,
+		&i.StartedAt,
+		&i.CronExpression,
+		&i.Timezone,
+	)
+	return i, err
 }
 
 const runHistoryGetBySchedule = `-- name: RunHistoryGetBySchedule :one
@@ -269,5 +287,23 @@ UPDATE schedule_runs SET paused_schedule = true WHERE workflow_id = $1
 
 func (q *Queries) RunMarkPausedSchedule(ctx context.Context, workflowID string) error {
 	_, err := q.db.Exec(ctx, runMarkPausedSchedule, workflowID)
+	return err
+}
+
+const scheduleRaiseSkippedRuns = `-- name: ScheduleRaiseSkippedRuns :exec
+UPDATE schedules SET skipped_runs = GREATEST(skipped_runs, $1::bigint)
+WHERE id = $2
+`
+
+type ScheduleRaiseSkippedRunsParams struct {
+	SkippedRuns int64
+	ID          uuid.UUID
+}
+
+// Copies Temporal's count of firings skipped for overlap; it is a running
+// total, so it only ever moves up. Here rather than in schedules.sql
+// because only the run recorder and the reconciler write it.
+func (q *Queries) ScheduleRaiseSkippedRuns(ctx context.Context, arg ScheduleRaiseSkippedRunsParams) error {
+	_, err := q.db.Exec(ctx, scheduleRaiseSkippedRuns, arg.SkippedRuns, arg.ID)
 	return err
 }
