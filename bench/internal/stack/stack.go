@@ -168,23 +168,18 @@ func startTemporal(ctx context.Context, persistence, logDir string) (*devtempora
 	if err != nil {
 		return nil, err
 	}
-	return devtemporal.Start(ctx, devtemporal.Options{Binary: bin, Log: tlog})
+	p, err := devtemporal.ParsePersistence(persistence)
+	if err != nil {
+		return nil, err
+	}
+	return devtemporal.Start(ctx, devtemporal.Options{Binary: bin, Log: tlog, Persistence: p})
 }
 
 // checkPersistence says whether startTemporal can start a server of this persistence; Start
 // asks before it creates anything.
 func checkPersistence(persistence string) error {
-	switch persistence {
-	case "", PersistenceSQLite:
-		return nil
-	case PersistencePostgres, "postgres":
-		// The hook for devtemporal's PostgreSQL persistence: once devtemporal.Options has it,
-		// return nil here and set it in startTemporal's Options (the tree's devtemporal runs
-		// on SQLite only).
-		return errors.New("devtemporal in this tree has no PostgreSQL persistence option yet")
-	default:
-		return fmt.Errorf("temporal persistence %q: want %s or %s", persistence, PersistenceSQLite, PersistencePostgres)
-	}
+	_, err := devtemporal.ParsePersistence(persistence)
+	return err
 }
 
 // StartWorker starts one more worker process on the stack's task queue (the first is started by
