@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	dbgen "schedsvc/gen/db"
 	"schedsvc/ptrutil"
@@ -30,6 +31,38 @@ func (s *Store) ScheduleCount(ctx context.Context, owner schedules.Owner, status
 		})
 	}
 	return n, interpret("count schedules", err)
+}
+
+// ScheduleCountForLimit implements schedules.Store.
+func (s *Store) ScheduleCountForLimit(ctx context.Context, owner schedules.Owner) (int64, error) {
+	n, err := s.q.ScheduleCountForLimit(ctx, dbgen.ScheduleCountForLimitParams{TenantID: owner.TenantID, UserID: owner.UserID})
+	return n, interpret("count schedules for the limit", err)
+}
+
+// ScheduleReserve implements schedules.Store.
+func (s *Store) ScheduleReserve(ctx context.Context, owner schedules.Owner, id uuid.UUID) error {
+	return interpret("reserve schedule", s.q.ScheduleReserve(ctx, dbgen.ScheduleReserveParams{ID: id, TenantID: owner.TenantID, UserID: owner.UserID}))
+}
+
+// ScheduleReservationDelete implements schedules.Store.
+func (s *Store) ScheduleReservationDelete(ctx context.Context, id uuid.UUID) error {
+	n, err := s.q.ScheduleReservationDelete(ctx, id)
+	if err == nil && n == 0 {
+		err = pgx.ErrNoRows
+	}
+	return interpret("end schedule reservation", err)
+}
+
+// ScheduleReservationsStale implements schedules.Store.
+func (s *Store) ScheduleReservationsStale(ctx context.Context, before time.Time, limit int) ([]uuid.UUID, error) {
+	ids, err := s.q.ScheduleReservationsStale(ctx, dbgen.ScheduleReservationsStaleParams{Before: before, BatchSize: int32(limit)})
+	return ids, interpret("list stale schedule reservations", err)
+}
+
+// ScheduleReservationLockStale implements schedules.Store.
+func (s *Store) ScheduleReservationLockStale(ctx context.Context, id uuid.UUID, before time.Time) error {
+	_, err := s.q.ScheduleReservationLockStale(ctx, dbgen.ScheduleReservationLockStaleParams{ID: id, Before: before})
+	return interpret("lock stale schedule reservation", err)
 }
 
 // ScheduleInsert implements schedules.Store.

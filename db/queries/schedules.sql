@@ -11,6 +11,25 @@ SELECT count(*) FROM schedules
 WHERE tenant_id = sqlc.arg(tenant_id) AND user_id = sqlc.arg(user_id) AND status <> 'DELETED'
   AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text);
 
+-- name: ScheduleCountForLimit :one
+-- The owner's live schedules plus their creates in flight, read in one
+-- statement (one snapshot): a create that moves its reservation into a row
+-- in between is counted once, never zero times.
+SELECT ((SELECT count(*) FROM schedules s
+         WHERE s.tenant_id = sqlc.arg(tenant_id) AND s.user_id = sqlc.arg(user_id) AND s.status <> 'DELETED')
+      + (SELECT count(*) FROM schedule_reservations r
+         WHERE r.tenant_id = sqlc.arg(tenant_id) AND r.user_id = sqlc.arg(user_id)))::bigint AS n;
+
+-- name: ScheduleReserve :exec
+-- Takes a slot of the owner's limit for a create in flight; callers hold
+-- the owner lock and have counted.
+INSERT INTO schedule_reservations (id, tenant_id, user_id) VALUES ($1, $2, $3);
+
+-- name: ScheduleReservationDelete :execrows
+-- Ends a reservation: the create finished (in the row's transaction) or
+-- was undone. No row means the reconciler has reclaimed it.
+DELETE FROM schedule_reservations WHERE id = $1;
+
 -- name: ScheduleInsert :one
 INSERT INTO schedules (
     id, user_id, tenant_id, name, description, cron_expression, timezone,

@@ -64,6 +64,28 @@ func (q *Queries) ScheduleCountByOwnerStatus(ctx context.Context, arg ScheduleCo
 	return count, err
 }
 
+const scheduleCountForLimit = `-- name: ScheduleCountForLimit :one
+SELECT ((SELECT count(*) FROM schedules s
+         WHERE s.tenant_id = $1 AND s.user_id = $2 AND s.status <> 'DELETED')
+      + (SELECT count(*) FROM schedule_reservations r
+         WHERE r.tenant_id = $1 AND r.user_id = $2))::bigint AS n
+`
+
+type ScheduleCountForLimitParams struct {
+	TenantID string
+	UserID   string
+}
+
+// The owner's live schedules plus their creates in flight, read in one
+// statement (one snapshot): a create that moves its reservation into a row
+// in between is counted once, never zero times.
+func (q *Queries) ScheduleCountForLimit(ctx context.Context, arg ScheduleCountForLimitParams) (int64, error) {
+	row := q.db.QueryRow(ctx, scheduleCountForLimit, arg.TenantID, arg.UserID)
+	var n int64
+	err := row.Scan(&n)
+	return n, err
+}
+
 const scheduleGetByID = `-- name: ScheduleGetByID :one
 SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules WHERE id = $1
 `
@@ -706,6 +728,37 @@ type ScheduleRecordRunStartParams struct {
 // insert's transaction and only when the insert created the row.
 func (q *Queries) ScheduleRecordRunStart(ctx context.Context, arg ScheduleRecordRunStartParams) error {
 	_, err := q.db.Exec(ctx, scheduleRecordRunStart, arg.TriggeredAt, arg.NextRunAt, arg.ID)
+	return err
+}
+
+const scheduleReservationDelete = `-- name: ScheduleReservationDelete :execrows
+DELETE FROM schedule_reservations WHERE id = $1
+`
+
+// Ends a reservation: the create finished (in the row's transaction) or
+// was undone. No row means the reconciler has reclaimed it.
+func (q *Queries) ScheduleReservationDelete(ctx context.Context, id uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, scheduleReservationDelete, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const scheduleReserve = `-- name: ScheduleReserve :exec
+INSERT INTO schedule_reservations (id, tenant_id, user_id) VALUES ($1, $2, $3)
+`
+
+type ScheduleReserveParams struct {
+	ID       uuid.UUID
+	TenantID string
+	UserID   string
+}
+
+// Takes a slot of the owner's limit for a create in flight; callers hold
+// the owner lock and have counted.
+func (q *Queries) ScheduleReserve(ctx context.Context, arg ScheduleReserveParams) error {
+	_, err := q.db.Exec(ctx, scheduleReserve, arg.ID, arg.TenantID, arg.UserID)
 	return err
 }
 
