@@ -47,7 +47,7 @@ func NewManager(st Store, sc client.ScheduleClient, limits Limits, tc TemporalCo
 // creates run side by side. The limit still holds under races: a short
 // transaction under the owner's lock counts live rows plus reservations
 // (creates in flight) and reserves a slot; Temporal's create runs with no
-// transaction open; a second transaction inserts the row and ends the
+// transaction open; then one statement inserts the row and ends the
 // reservation together, so the count never misses a create in flight.
 // Reads never see a reservation. A reservation whose create died is
 // removed by the reconciler, with the Temporal schedule it may have made.
@@ -76,23 +76,13 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 
 	next := timing.Next(now)
 	s.NextRunAt = &next
-	var created Schedule
-	err = m.store.InTx(ctx, func(st Store) error {
-		// The reservation is gone only if the reconciler took it for an
-		// abandoned create (and removed the Temporal schedule, or will):
-		// this create must not complete.
-		if err := st.ScheduleReservationDelete(ctx, s.ID); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return fmt.Errorf("reservation of schedule %s was reclaimed: the create took too long: %w", s.ID, ErrUnavailable)
-			}
-			return err
-		}
-		var err error
-		if created, err = st.ScheduleInsert(ctx, s); err != nil {
-			return err
-		}
-		return recordSpecRefresh(ctx, st, s.ID, timing, now)
-	}, nil)
+	// One statement, no transaction to open: the reservation is gone only
+	// if the reconciler took it for an abandoned create (and removed the
+	// Temporal schedule, or will), and then this create must not complete.
+	created, err := m.store.ScheduleInsertReserved(ctx, s, specRefreshAt(timing, now))
+	if errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("reservation of schedule %s was reclaimed: the create took too long: %w", s.ID, ErrUnavailable)
+	}
 	if err != nil {
 		// No row: the Temporal schedule goes again, then the reservation.
 		// Whatever fails here the reconciler finishes.
@@ -301,11 +291,15 @@ var specNeverRefresh = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 // recordSpecRefresh stores when the spec just compiled at now must be
 // compiled again; every writer of a spec calls it in the same transaction.
 func recordSpecRefresh(ctx context.Context, st Store, id uuid.UUID, timing *cron.Schedule, now time.Time) error {
-	refresh := timing.SpecRefreshAfter(now)
-	if refresh.IsZero() {
-		refresh = specNeverRefresh
+	return st.ScheduleSetSpecRefresh(ctx, id, specRefreshAt(timing, now))
+}
+
+// specRefreshAt is when the spec compiled at now must be compiled again.
+func specRefreshAt(timing *cron.Schedule, now time.Time) time.Time {
+	if refresh := timing.SpecRefreshAfter(now); !refresh.IsZero() {
+		return refresh
 	}
-	return st.ScheduleSetSpecRefresh(ctx, id, refresh)
+	return specNeverRefresh
 }
 
 func pauseNote(verb string, owner Owner, reason string) string {

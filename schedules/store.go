@@ -41,6 +41,10 @@ type Store interface {
 	// ScheduleInsert stores a new schedule; Status, counters and times are
 	// the database's.
 	ScheduleInsert(ctx context.Context, s Schedule) (Schedule, error)
+	// ScheduleInsertReserved finishes a create in one atomic statement: it
+	// ends the reservation of s.ID and inserts s with its spec refresh
+	// time; ErrNotFound (nothing inserted) when the reservation is gone.
+	ScheduleInsertReserved(ctx context.Context, s Schedule, specRefreshAt time.Time) (Schedule, error)
 	// ScheduleGet returns the owner's live schedule; forUpdate locks its
 	// row until the transaction ends.
 	ScheduleGet(ctx context.Context, owner Owner, id uuid.UUID, forUpdate bool) (Schedule, error)

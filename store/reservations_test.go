@@ -46,6 +46,45 @@ func TestReservationsCountForTheLimit(t *testing.T) {
 	require.ErrorIs(t, b.store.ScheduleReserve(b.ctx, b.owner, r2), schedules.ErrConflict)
 }
 
+// TestInsertReserved: the row goes in only while its reservation is there,
+// and ends it in the same statement.
+func TestInsertReserved(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	s := b.schedule(t)
+	s.ID = uuid.New()
+	refresh := time.Date(2027, 3, 28, 1, 0, 0, 0, time.UTC)
+	_, err := b.store.ScheduleInsertReserved(b.ctx, s, refresh)
+	require.ErrorIs(t, err, schedules.ErrNotFound, "no reservation, no row")
+	_, err = b.store.ScheduleGet(b.ctx, b.owner, s.ID, false)
+	require.ErrorIs(t, err, schedules.ErrNotFound)
+
+	require.NoError(t, b.store.ScheduleReserve(b.ctx, b.owner, s.ID))
+	n, err := b.store.ScheduleCountForLimit(b.ctx, b.owner)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
+	got, err := b.store.ScheduleInsertReserved(b.ctx, s, refresh)
+	require.NoError(t, err)
+	require.Equal(t, s.ID, got.ID)
+	require.Equal(t, schedules.StatusActive, got.Status)
+	require.Equal(t, s.CronExpression, got.CronExpression)
+	n, err = b.store.ScheduleCountForLimit(b.ctx, b.owner)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n, "the reservation became the row")
+	require.ErrorIs(t, b.store.ScheduleReservationDelete(b.ctx, s.ID), schedules.ErrNotFound)
+	live, err := b.store.ScheduleListLive(b.ctx, uuid.Nil, 100000)
+	require.NoError(t, err)
+	found := false
+	for _, l := range live {
+		if l.ID == s.ID {
+			found = true
+			require.NotNil(t, l.SpecRefreshAt)
+			require.True(t, l.SpecRefreshAt.Equal(refresh), "spec refresh stored with the row: %s", l.SpecRefreshAt)
+		}
+	}
+	require.True(t, found)
+}
+
 // TestStaleReservations: only reservations made before the cut are stale,
 // and one a creator is finishing (its row locked) is skipped, not waited
 // for.

@@ -95,6 +95,37 @@ func (s *Store) ScheduleInsert(ctx context.Context, in schedules.Schedule) (sche
 	return scheduleFrom("insert schedule", row, err)
 }
 
+// ScheduleInsertReserved implements schedules.Store.
+func (s *Store) ScheduleInsertReserved(ctx context.Context, in schedules.Schedule, specRefreshAt time.Time) (schedules.Schedule, error) {
+	taskContext, err := encodeTaskContext(in.TaskContext)
+	if err != nil {
+		return schedules.Schedule{}, err
+	}
+	row, err := s.q.ScheduleInsertReserved(ctx, dbgen.ScheduleInsertReservedParams{
+		ID:                         in.ID,
+		UserID:                     in.Owner.UserID,
+		TenantID:                   in.Owner.TenantID,
+		Name:                       in.Name,
+		Description:                in.Description,
+		CronExpression:             in.CronExpression,
+		Timezone:                   in.Timezone,
+		TaskQuery:                  in.TaskQuery,
+		TaskContext:                taskContext,
+		MaxBudgetPerRunUsd:         floatToNumeric(in.MaxBudgetPerRunUSD),
+		TimeoutSeconds:             int32(in.TimeoutSeconds),
+		TemporalScheduleID:         schedules.TemporalScheduleID(in.ID),
+		NextRunAt:                  in.NextRunAt,
+		Executor:                   string(in.Executor),
+		RetryMaxAttempts:           int32(in.Retry.MaxAttempts),
+		RetryInitialBackoffSeconds: int32(in.Retry.InitialBackoffSeconds),
+		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
+		OverlapPolicy:              string(in.Overlap),
+		PauseAfterFailures:         int32(in.PauseAfterFailures),
+		SpecRefreshAt:              specRefreshAt,
+	})
+	return scheduleFrom("insert reserved schedule", row, err)
+}
+
 // ScheduleGet implements schedules.Store.
 func (s *Store) ScheduleGet(ctx context.Context, owner schedules.Owner, id uuid.UUID, forUpdate bool) (schedules.Schedule, error) {
 	if forUpdate {

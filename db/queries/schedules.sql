@@ -43,6 +43,29 @@ INSERT INTO schedules (
 )
 RETURNING *;
 
+-- name: ScheduleInsertReserved :one
+-- Finishes a create in one statement: ends its reservation and inserts the
+-- row with its spec refresh time, atomically. No row comes back when the
+-- reservation is gone (the reconciler reclaimed it): nothing is inserted.
+WITH reservation AS (
+    DELETE FROM schedule_reservations WHERE schedule_reservations.id = sqlc.arg(id) RETURNING schedule_reservations.id
+)
+INSERT INTO schedules (
+    id, user_id, tenant_id, name, description, cron_expression, timezone,
+    task_query, task_context, max_budget_per_run_usd, timeout_seconds,
+    temporal_schedule_id, status, next_run_at,
+    executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
+    overlap_policy, pause_after_failures, spec_refresh_at
+)
+SELECT reservation.id, sqlc.arg(user_id), sqlc.arg(tenant_id), sqlc.arg(name), sqlc.arg(description),
+       sqlc.arg(cron_expression), sqlc.arg(timezone), sqlc.arg(task_query), sqlc.narg(task_context)::jsonb,
+       sqlc.arg(max_budget_per_run_usd)::numeric, sqlc.arg(timeout_seconds)::integer, sqlc.arg(temporal_schedule_id),
+       'ACTIVE', sqlc.narg(next_run_at)::timestamptz, sqlc.arg(executor), sqlc.arg(retry_max_attempts)::integer,
+       sqlc.arg(retry_initial_backoff_seconds)::integer, sqlc.arg(retry_max_backoff_seconds)::integer,
+       sqlc.arg(overlap_policy), sqlc.arg(pause_after_failures)::integer, sqlc.arg(spec_refresh_at)::timestamptz
+FROM reservation
+RETURNING *;
+
 -- name: ScheduleGetByOwner :one
 SELECT * FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED';

@@ -413,6 +413,122 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 	return i, err
 }
 
+const scheduleInsertReserved = `-- name: ScheduleInsertReserved :one
+WITH reservation AS (
+    DELETE FROM schedule_reservations WHERE schedule_reservations.id = $20 RETURNING schedule_reservations.id
+)
+INSERT INTO schedules (
+    id, user_id, tenant_id, name, description, cron_expression, timezone,
+    task_query, task_context, max_budget_per_run_usd, timeout_seconds,
+    temporal_schedule_id, status, next_run_at,
+    executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
+    overlap_policy, pause_after_failures, spec_refresh_at
+)
+SELECT reservation.id, $1, $2, $3, $4,
+       $5, $6, $7, $8::jsonb,
+       $9::numeric, $10::integer, $11,
+       'ACTIVE', $12::timestamptz, $13, $14::integer,
+       $15::integer, $16::integer,
+       $17, $18::integer, $19::timestamptz
+FROM reservation
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+`
+
+type ScheduleInsertReservedParams struct {
+	UserID                     string
+	TenantID                   string
+	Name                       string
+	Description                string
+	CronExpression             string
+	Timezone                   string
+	TaskQuery                  string
+	TaskContext                []byte
+	MaxBudgetPerRunUsd         pgtype.Numeric
+	TimeoutSeconds             int32
+	TemporalScheduleID         string
+	NextRunAt                  *time.Time
+	Executor                   string
+	RetryMaxAttempts           int32
+	RetryInitialBackoffSeconds int32
+	RetryMaxBackoffSeconds     int32
+	OverlapPolicy              string
+	PauseAfterFailures         int32
+	SpecRefreshAt              time.Time
+	ID                         uuid.UUID
+}
+
+// Finishes a create in one statement: ends its reservation and inserts the
+// row with its spec refresh time, atomically. No row comes back when the
+// reservation is gone (the reconciler reclaimed it): nothing is inserted.
+func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsertReservedParams) (Schedule, error) {
+	row := q.db.QueryRow(ctx, scheduleInsertReserved,
+		arg.UserID,
+		arg.TenantID,
+		arg.Name,
+		arg.Description,
+		arg.CronExpression,
+		arg.Timezone,
+		arg.TaskQuery,
+		arg.TaskContext,
+		arg.MaxBudgetPerRunUsd,
+		arg.TimeoutSeconds,
+		arg.TemporalScheduleID,
+		arg.NextRunAt,
+		arg.Executor,
+		arg.RetryMaxAttempts,
+		arg.RetryInitialBackoffSeconds,
+		arg.RetryMaxBackoffSeconds,
+		arg.OverlapPolicy,
+		arg.PauseAfterFailures,
+		arg.SpecRefreshAt,
+		arg.ID,
+	)
+	var i Schedule
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TenantID,
+		&i.Name,
+		&i.Description,
+		&i.CronExpression,
+		&i.Timezone,
+		&i.TaskQuery,
+		&i.TaskContext,
+		&i.MaxBudgetPerRunUsd,
+		&i.TimeoutSeconds,
+		&i.TemporalScheduleID,
+		&i.Status,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.LastRunAt,
+		&i.NextRunAt,
+		&i.TotalRuns,
+		&i.SuccessfulRuns,
+		&i.FailedRuns,
+		&i.TotalTokens,
+		&i.TotalCostUsd,
+		&i.PausedAt,
+		&i.PausedBy,
+		&i.PauseReason,
+		&i.ResumedAt,
+		&i.ResumedBy,
+		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
+	)
+	return i, err
+}
+
 const scheduleListByOwner = `-- name: ScheduleListByOwner :many
 SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
