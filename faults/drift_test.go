@@ -2,6 +2,7 @@ package faults_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -11,7 +12,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"schedsvc/schedules"
 	"schedsvc/schedules/cron"
@@ -88,17 +92,19 @@ func TestDriftAtScale(t *testing.T) {
 		h := sc.GetHandle(ctx, schedules.TemporalScheduleID(id))
 		switch kind {
 		case "Temporal deleted":
-			require.NoError(t, h.Delete(ctx))
+			require.NoError(t, untilAnswered(func() error { return h.Delete(ctx) }, true))
 		case "Temporal paused":
-			require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{Note: "behind the manager's back"}))
+			require.NoError(t, untilAnswered(func() error { return h.Pause(ctx, client.SchedulePauseOptions{Note: "behind the manager's back"}) }, false))
 		case "row deleted":
 			_, err := st.pool.Exec(ctx, "UPDATE schedules SET status = 'DELETED', deleted_at = now(), next_run_at = NULL WHERE id = $1", id)
 			require.NoError(t, err)
 		case "spec stale":
-			require.NoError(t, h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-				in.Description.Schedule.Spec = &client.ScheduleSpec{CronExpressions: []string{"0 0 1 1 *"}}
-				return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
-			}}))
+			require.NoError(t, untilAnswered(func() error {
+				return h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+					in.Description.Schedule.Spec = &client.ScheduleSpec{CronExpressions: []string{"0 0 1 1 *"}}
+					return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+				}})
+			}, false))
 		}
 		broken[kind] = append(broken[kind], id)
 	}
@@ -148,6 +154,27 @@ func TestDriftAtScale(t *testing.T) {
 	out.note(t, "pass 2: checked %d, repaired nothing (recreated %d, pause fixed %d, orphans deleted %d, spec fixed %d, spec refreshed %d, next run fixed %d, failed %d)",
 		second.Checked, second.Recreated, second.PauseFixed, second.OrphansDeleted, second.SpecFixed, second.SpecRefreshed, second.NextRunFixed, second.Failed)
 	require.Equal(t, schedules.ReconcileReport{Checked: driftSchedules - len(broken["row deleted"])}, second)
+}
+
+// untilAnswered makes a Temporal call that breaks a schedule, asking again
+// while the server does not answer within the client's deadline: right
+// after a burst of creates the dev server is still starting their
+// scheduler workflows. Each call is idempotent; a delete retried after one
+// that took effect finds the schedule gone, which is what it wanted.
+func untilAnswered(call func() error, isDelete bool) error {
+	var err error
+	for attempt := range 5 {
+		err = call()
+		var nf *serviceerror.NotFound
+		if isDelete && attempt > 0 && errors.As(err, &nf) {
+			return nil
+		}
+		var deadline *serviceerror.DeadlineExceeded
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &deadline) && status.Code(err) != codes.DeadlineExceeded {
+			return err
+		}
+	}
+	return err
 }
 
 // quietCron is a random daily cron that does not fire in the next 20

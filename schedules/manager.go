@@ -2,6 +2,7 @@ package schedules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -39,7 +40,17 @@ func NewManager(st Store, sc client.ScheduleClient, limits Limits, tc TemporalCo
 // Create validates and stores a new schedule and its Temporal schedule.
 // Returns *problem.Error for rejected input (ScheduleLimitReached when the
 // owner has MaxPerUser schedules) and ErrUnavailable when Temporal or
-// PostgreSQL cannot be reached; in every error case nothing is created.
+// PostgreSQL cannot be reached; in every error case no schedule is
+// created (a reservation may stay behind for the reconciler, see below).
+//
+// No lock or transaction is held across the Temporal call, so one owner's
+// creates run side by side. The limit still holds under races: a short
+// transaction under the owner's lock counts live rows plus reservations
+// (creates in flight) and reserves a slot; Temporal's create runs with no
+// transaction open; then one statement inserts the row and ends the
+// reservation together, so the count never misses a create in flight.
+// Reads never see a reservation. A reservation whose create died is
+// removed by the reconciler, with the Temporal schedule it may have made.
 func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Schedule, error) {
 	s := m.rules.newSchedule(owner, in)
 	s.ID = uuid.New()
@@ -47,40 +58,71 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 	if err != nil {
 		return Schedule{}, err
 	}
-	var created Schedule
-	err = m.store.InTx(ctx, func(st Store) error {
-		// The owner lock makes count-then-insert atomic across replicas.
+	if err := m.reserve(ctx, owner, s.ID); err != nil {
+		return Schedule{}, fmt.Errorf("create schedule: %w", err)
+	}
+
+	now := m.now()
+	if err := m.temporal.create(ctx, s, timing, now); err != nil {
+		// A refusal made nothing in Temporal: the slot is free again. After
+		// a timeout or a lost connection the schedule may exist, so the
+		// reservation stays and the reconciler removes both once it is
+		// stale.
+		if temporalRefused(err) {
+			m.endReservation(ctx, s.ID)
+		}
+		return Schedule{}, fmt.Errorf("create schedule: %w", err)
+	}
+
+	next := timing.Next(now)
+	s.NextRunAt = &next
+	// One statement, no transaction to open: the reservation is gone only
+	// if the reconciler took it for an abandoned create (and removed the
+	// Temporal schedule, or will), and then this create must not complete.
+	created, err := m.store.ScheduleInsertReserved(ctx, s, specRefreshAt(timing, now))
+	if errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("reservation of schedule %s was reclaimed: the create took too long: %w", s.ID, ErrUnavailable)
+	}
+	if err != nil {
+		// No row: the Temporal schedule goes again, then the reservation.
+		// Whatever fails here the reconciler finishes.
+		undo := context.WithoutCancel(ctx)
+		if derr := m.temporal.delete(undo, s.ID); derr != nil {
+			m.log.Error("remove temporal schedule of a failed create", "schedule_id", s.ID, "error", derr)
+		} else {
+			m.endReservation(undo, s.ID)
+		}
+		return Schedule{}, fmt.Errorf("create schedule: %w", err)
+	}
+	return created, nil
+}
+
+// reserve takes one slot of the owner's limit for the schedule id, or
+// refuses with ScheduleLimitReached. The owner lock makes count-then-reserve
+// atomic across replicas; it is held for this short transaction only.
+func (m *Manager) reserve(ctx context.Context, owner Owner, id uuid.UUID) error {
+	return m.store.InTx(ctx, func(st Store) error {
 		if err := st.OwnerLock(ctx, owner); err != nil {
 			return err
 		}
-		n, err := st.ScheduleCount(ctx, owner, nil)
+		n, err := st.ScheduleCountForLimit(ctx, owner)
 		if err != nil {
 			return err
 		}
 		if n >= int64(m.rules.limits.MaxPerUser) {
 			return problem.Invalid(problem.ScheduleLimitReached, "", "you already have %d schedules, the maximum per user; delete one first", n)
 		}
-		now := m.now()
-		next := timing.Next(now)
-		s.NextRunAt = &next
-		if created, err = st.ScheduleInsert(ctx, s); err != nil {
-			return err
-		}
-		if err := recordSpecRefresh(ctx, st, s.ID, timing, now); err != nil {
-			return err
-		}
-		// Temporal last: if it fails the row rolls back, and if the commit
-		// fails after it, the Temporal schedule is removed again below.
-		return m.temporal.create(ctx, created, timing, now)
-	}, func() {
-		if err := m.temporal.delete(context.WithoutCancel(ctx), s.ID); err != nil {
-			m.log.Error("remove temporal schedule after failed commit", "schedule_id", s.ID, "error", err)
-		}
-	})
-	if err != nil {
-		return Schedule{}, fmt.Errorf("create schedule: %w", err)
+		return st.ScheduleReserve(ctx, owner, id)
+	}, nil)
+}
+
+// endReservation gives back the slot of a create that made nothing; when
+// it cannot, the reconciler removes the reservation once it is stale.
+func (m *Manager) endReservation(ctx context.Context, id uuid.UUID) {
+	err := m.store.ScheduleReservationDelete(context.WithoutCancel(ctx), id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		m.log.Error("end reservation of a failed create", "schedule_id", id, "error", err)
 	}
-	return created, nil
 }
 
 // Get returns the owner's schedule or ErrNotFound.
@@ -249,11 +291,15 @@ var specNeverRefresh = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 // recordSpecRefresh stores when the spec just compiled at now must be
 // compiled again; every writer of a spec calls it in the same transaction.
 func recordSpecRefresh(ctx context.Context, st Store, id uuid.UUID, timing *cron.Schedule, now time.Time) error {
-	refresh := timing.SpecRefreshAfter(now)
-	if refresh.IsZero() {
-		refresh = specNeverRefresh
+	return st.ScheduleSetSpecRefresh(ctx, id, specRefreshAt(timing, now))
+}
+
+// specRefreshAt is when the spec compiled at now must be compiled again.
+func specRefreshAt(timing *cron.Schedule, now time.Time) time.Time {
+	if refresh := timing.SpecRefreshAfter(now); !refresh.IsZero() {
+		return refresh
 	}
-	return st.ScheduleSetSpecRefresh(ctx, id, refresh)
+	return specNeverRefresh
 }
 
 func pauseNote(verb string, owner Owner, reason string) string {

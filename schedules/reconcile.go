@@ -18,6 +18,13 @@ import (
 // its row yet: only older ones without a live row are removed.
 const orphanGrace = 10 * time.Minute
 
+// reservationGrace is how long a create may hold its reservation before
+// the reconciler takes it for abandoned. A create holds one for a single
+// Temporal call (TEMPORAL_CALL_TIMEOUT, 5s by default) and two short
+// transactions; a slower one is refused when it finds its reservation gone,
+// so this bounds how long a dead create keeps its slot, not correctness.
+const reservationGrace = 2 * time.Minute
+
 const reconcileBatch = 200
 
 // ReconcileReport counts what one pass found and repaired.
@@ -30,7 +37,11 @@ type ReconcileReport struct {
 	SpecFixed      int // Temporal's next actions did not follow the row's cron: spec rewritten
 	NextRunFixed   int // the stored next_run_at differed from Temporal's next action
 	OrphansDeleted int // Temporal schedule without a live row
-	Failed         int // schedules that could not be repaired in this pass
+	// Reservations of creates that died between reserving their slot and
+	// inserting their row: each removed with the Temporal schedule it may
+	// have made.
+	ReservationsRemoved int
+	Failed              int // schedules that could not be repaired in this pass
 }
 
 // Reconciler makes Temporal agree with PostgreSQL, the source of truth. The
@@ -61,6 +72,9 @@ func (m *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 
 func (m *Reconciler) pass(ctx context.Context, rep *ReconcileReport) error {
 	now := m.now()
+	if err := m.removeStaleReservations(ctx, now, rep); err != nil {
+		return err
+	}
 	live := make(map[uuid.UUID]bool)
 	after := uuid.Nil
 	for {
@@ -153,6 +167,55 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 		}
 		return m.syncNextRun(ctx, st, s, desc.Info.NextActionTimes, rep)
 	}, nil)
+}
+
+// removeStaleReservations finishes creates that died in flight by
+// undoing them: the Temporal schedule, if the create got that far, is
+// deleted, then the reservation, which gives the owner's slot back. They
+// are never completed instead: the client got no 201, and its retry (with
+// the same Idempotency-Key or without) creates a schedule of a new id, so
+// completing the dead one would leave two schedules for one request.
+func (m *Reconciler) removeStaleReservations(ctx context.Context, now time.Time, rep *ReconcileReport) error {
+	before := now.Add(-reservationGrace)
+	for {
+		ids, err := m.store.ScheduleReservationsStale(ctx, before, reconcileBatch)
+		if err != nil {
+			return fmt.Errorf("reconcile: %w", err)
+		}
+		removed := 0
+		for _, id := range ids {
+			err := m.store.InTx(ctx, func(st Store) error {
+				// Locked, the reservation cannot be finished by a creator
+				// still alive: its row transaction waits, then finds the
+				// reservation gone and undoes its create.
+				if err := st.ScheduleReservationLockStale(ctx, id, before); err != nil {
+					return err
+				}
+				if err := m.temporal.delete(ctx, id); err != nil {
+					return err
+				}
+				return st.ScheduleReservationDelete(ctx, id)
+			}, nil)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				continue // finished or being finished by its creator
+			case errors.Is(err, ErrUnavailable):
+				return fmt.Errorf("reconcile: %w", err)
+			case err != nil:
+				rep.Failed++
+				m.log.ErrorContext(ctx, "remove stale schedule reservation", "schedule_id", id, "error", err)
+				continue
+			}
+			removed++
+			rep.ReservationsRemoved++
+			m.log.WarnContext(ctx, "removed the reservation of a create that did not finish", "schedule_id", id)
+		}
+		// A batch in which nothing could be removed would come back as it
+		// is: the next pass tries again.
+		if len(ids) < reconcileBatch || removed == 0 {
+			return nil
+		}
+	}
 }
 
 // followsCron reports whether Temporal's next action times, described at
@@ -254,7 +317,7 @@ func (m *Reconciler) Run(ctx context.Context, interval time.Duration) {
 		case !rep.Skipped:
 			m.log.InfoContext(ctx, "reconcile pass", "checked", rep.Checked, "recreated", rep.Recreated,
 				"pause_fixed", rep.PauseFixed, "spec_refreshed", rep.SpecRefreshed, "spec_fixed", rep.SpecFixed, "next_run_fixed", rep.NextRunFixed,
-				"orphans_deleted", rep.OrphansDeleted, "failed", rep.Failed)
+				"orphans_deleted", rep.OrphansDeleted, "reservations_removed", rep.ReservationsRemoved, "failed", rep.Failed)
 		}
 		select {
 		case <-ctx.Done():

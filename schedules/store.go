@@ -22,14 +22,29 @@ type Store interface {
 	InTx(ctx context.Context, fn func(Store) error, afterCommitFailure func()) error
 
 	// OwnerLock takes the owner's transaction-scoped lock: counting an
-	// owner's schedules and inserting one become atomic across replicas.
+	// owner's schedules and reserving a slot become atomic across replicas.
 	OwnerLock(ctx context.Context, owner Owner) error
 	// ScheduleCount counts the owner's live schedules, only those in
 	// status when it is set.
 	ScheduleCount(ctx context.Context, owner Owner, status *Status) (int64, error)
+	// ScheduleCountForLimit counts what the per-user limit counts: the
+	// owner's live schedules plus their reservations (creates in flight),
+	// in one snapshot.
+	ScheduleCountForLimit(ctx context.Context, owner Owner) (int64, error)
+	// ScheduleReserve takes one slot of the owner's limit for the schedule
+	// id being created; the caller holds the owner lock and has counted.
+	// Reads never see a reservation.
+	ScheduleReserve(ctx context.Context, owner Owner, id uuid.UUID) error
+	// ScheduleReservationDelete ends the reservation of id; ErrNotFound when
+	// there is none (never made, ended, or reclaimed by the reconciler).
+	ScheduleReservationDelete(ctx context.Context, id uuid.UUID) error
 	// ScheduleInsert stores a new schedule; Status, counters and times are
 	// the database's.
 	ScheduleInsert(ctx context.Context, s Schedule) (Schedule, error)
+	// ScheduleInsertReserved finishes a create in one atomic statement: it
+	// ends the reservation of s.ID and inserts s with its spec refresh
+	// time; ErrNotFound (nothing inserted) when the reservation is gone.
+	ScheduleInsertReserved(ctx context.Context, s Schedule, specRefreshAt time.Time) (Schedule, error)
 	// ScheduleGet returns the owner's live schedule; forUpdate locks its
 	// row until the transaction ends.
 	ScheduleGet(ctx context.Context, owner Owner, id uuid.UUID, forUpdate bool) (Schedule, error)
@@ -57,6 +72,14 @@ type Store interface {
 	// when it is gone or another transaction holds it (skipped, not waited
 	// for).
 	ScheduleLockLive(ctx context.Context, id uuid.UUID) (Schedule, error)
+	// ScheduleReservationsStale returns up to limit ids of reservations
+	// made before before, oldest first: creates whose creator is gone.
+	ScheduleReservationsStale(ctx context.Context, before time.Time, limit int) ([]uuid.UUID, error)
+	// ScheduleReservationLockStale locks the reservation of id if it is
+	// still there and was made before before; ErrNotFound when it is gone,
+	// newer, or being finished by its creator right now (skipped, not
+	// waited for).
+	ScheduleReservationLockStale(ctx context.Context, id uuid.UUID, before time.Time) error
 	// ScheduleStatus returns a schedule's status, DELETED included.
 	ScheduleStatus(ctx context.Context, id uuid.UUID) (Status, error)
 	// WithReconcileLock runs fn while holding the one reconciler lock

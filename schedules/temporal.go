@@ -174,6 +174,20 @@ func (t temporalSchedules) skippedFirings(ctx context.Context, id uuid.UUID) int
 	return int64(d.Info.NumActionsSkippedOverlap)
 }
 
+// temporalRefused reports whether Temporal definitely did not carry out
+// the call that failed with err: it refused the request as such. After any
+// other failure (a timeout, a lost connection, an internal error) the call
+// may have taken effect.
+func temporalRefused(err error) bool {
+	switch serviceerror.ToStatus(err).Code() {
+	case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.PermissionDenied,
+		codes.FailedPrecondition, codes.Unauthenticated, codes.OutOfRange, codes.Unimplemented,
+		codes.ResourceExhausted:
+		return true
+	}
+	return false
+}
+
 // temporalErr marks failures to reach Temporal as ErrUnavailable, so callers
 // can answer 503 and the client can retry.
 func temporalErr(op string, err error) error {

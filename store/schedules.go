@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	dbgen "schedsvc/gen/db"
 	"schedsvc/ptrutil"
@@ -30,6 +31,38 @@ func (s *Store) ScheduleCount(ctx context.Context, owner schedules.Owner, status
 		})
 	}
 	return n, interpret("count schedules", err)
+}
+
+// ScheduleCountForLimit implements schedules.Store.
+func (s *Store) ScheduleCountForLimit(ctx context.Context, owner schedules.Owner) (int64, error) {
+	n, err := s.q.ScheduleCountForLimit(ctx, dbgen.ScheduleCountForLimitParams{TenantID: owner.TenantID, UserID: owner.UserID})
+	return n, interpret("count schedules for the limit", err)
+}
+
+// ScheduleReserve implements schedules.Store.
+func (s *Store) ScheduleReserve(ctx context.Context, owner schedules.Owner, id uuid.UUID) error {
+	return interpret("reserve schedule", s.q.ScheduleReserve(ctx, dbgen.ScheduleReserveParams{ID: id, TenantID: owner.TenantID, UserID: owner.UserID}))
+}
+
+// ScheduleReservationDelete implements schedules.Store.
+func (s *Store) ScheduleReservationDelete(ctx context.Context, id uuid.UUID) error {
+	n, err := s.q.ScheduleReservationDelete(ctx, id)
+	if err == nil && n == 0 {
+		err = pgx.ErrNoRows
+	}
+	return interpret("end schedule reservation", err)
+}
+
+// ScheduleReservationsStale implements schedules.Store.
+func (s *Store) ScheduleReservationsStale(ctx context.Context, before time.Time, limit int) ([]uuid.UUID, error) {
+	ids, err := s.q.ScheduleReservationsStale(ctx, dbgen.ScheduleReservationsStaleParams{Before: before, BatchSize: int32(limit)})
+	return ids, interpret("list stale schedule reservations", err)
+}
+
+// ScheduleReservationLockStale implements schedules.Store.
+func (s *Store) ScheduleReservationLockStale(ctx context.Context, id uuid.UUID, before time.Time) error {
+	_, err := s.q.ScheduleReservationLockStale(ctx, dbgen.ScheduleReservationLockStaleParams{ID: id, Before: before})
+	return interpret("lock stale schedule reservation", err)
 }
 
 // ScheduleInsert implements schedules.Store.
@@ -60,6 +93,37 @@ func (s *Store) ScheduleInsert(ctx context.Context, in schedules.Schedule) (sche
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
 	})
 	return scheduleFrom("insert schedule", row, err)
+}
+
+// ScheduleInsertReserved implements schedules.Store.
+func (s *Store) ScheduleInsertReserved(ctx context.Context, in schedules.Schedule, specRefreshAt time.Time) (schedules.Schedule, error) {
+	taskContext, err := encodeTaskContext(in.TaskContext)
+	if err != nil {
+		return schedules.Schedule{}, err
+	}
+	row, err := s.q.ScheduleInsertReserved(ctx, dbgen.ScheduleInsertReservedParams{
+		ID:                         in.ID,
+		UserID:                     in.Owner.UserID,
+		TenantID:                   in.Owner.TenantID,
+		Name:                       in.Name,
+		Description:                in.Description,
+		CronExpression:             in.CronExpression,
+		Timezone:                   in.Timezone,
+		TaskQuery:                  in.TaskQuery,
+		TaskContext:                taskContext,
+		MaxBudgetPerRunUsd:         floatToNumeric(in.MaxBudgetPerRunUSD),
+		TimeoutSeconds:             int32(in.TimeoutSeconds),
+		TemporalScheduleID:         schedules.TemporalScheduleID(in.ID),
+		NextRunAt:                  in.NextRunAt,
+		Executor:                   string(in.Executor),
+		RetryMaxAttempts:           int32(in.Retry.MaxAttempts),
+		RetryInitialBackoffSeconds: int32(in.Retry.InitialBackoffSeconds),
+		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
+		OverlapPolicy:              string(in.Overlap),
+		PauseAfterFailures:         int32(in.PauseAfterFailures),
+		SpecRefreshAt:              specRefreshAt,
+	})
+	return scheduleFrom("insert reserved schedule", row, err)
 }
 
 // ScheduleGet implements schedules.Store.

@@ -28,3 +28,17 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: ScheduleSetSpecRefresh :exec
 UPDATE schedules SET spec_refresh_at = sqlc.narg(spec_refresh_at)::timestamptz WHERE id = sqlc.arg(id);
+
+-- name: ScheduleReservationsStale :many
+-- Creates in flight since before the given time: their creator has died or
+-- given up, since a create holds its reservation only for one Temporal call.
+SELECT id FROM schedule_reservations
+WHERE reserved_at < sqlc.arg(before)::timestamptz
+ORDER BY reserved_at, id
+LIMIT sqlc.arg(batch_size);
+
+-- name: ScheduleReservationLockStale :one
+-- A reservation whose creator is finishing it right now is skipped.
+SELECT id FROM schedule_reservations
+WHERE id = sqlc.arg(id) AND reserved_at < sqlc.arg(before)::timestamptz
+FOR UPDATE SKIP LOCKED;

@@ -11,6 +11,25 @@ SELECT count(*) FROM schedules
 WHERE tenant_id = sqlc.arg(tenant_id) AND user_id = sqlc.arg(user_id) AND status <> 'DELETED'
   AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text);
 
+-- name: ScheduleCountForLimit :one
+-- The owner's live schedules plus their creates in flight, read in one
+-- statement (one snapshot): a create that moves its reservation into a row
+-- in between is counted once, never zero times.
+SELECT ((SELECT count(*) FROM schedules s
+         WHERE s.tenant_id = sqlc.arg(tenant_id) AND s.user_id = sqlc.arg(user_id) AND s.status <> 'DELETED')
+      + (SELECT count(*) FROM schedule_reservations r
+         WHERE r.tenant_id = sqlc.arg(tenant_id) AND r.user_id = sqlc.arg(user_id)))::bigint AS n;
+
+-- name: ScheduleReserve :exec
+-- Takes a slot of the owner's limit for a create in flight; callers hold
+-- the owner lock and have counted.
+INSERT INTO schedule_reservations (id, tenant_id, user_id) VALUES ($1, $2, $3);
+
+-- name: ScheduleReservationDelete :execrows
+-- Ends a reservation: the create finished (in the row's transaction) or
+-- was undone. No row means the reconciler has reclaimed it.
+DELETE FROM schedule_reservations WHERE id = $1;
+
 -- name: ScheduleInsert :one
 INSERT INTO schedules (
     id, user_id, tenant_id, name, description, cron_expression, timezone,
@@ -22,6 +41,29 @@ INSERT INTO schedules (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13,
     $14, $15, $16, $17, $18, $19
 )
+RETURNING *;
+
+-- name: ScheduleInsertReserved :one
+-- Finishes a create in one statement: ends its reservation and inserts the
+-- row with its spec refresh time, atomically. No row comes back when the
+-- reservation is gone (the reconciler reclaimed it): nothing is inserted.
+WITH reservation AS (
+    DELETE FROM schedule_reservations WHERE schedule_reservations.id = sqlc.arg(id) RETURNING schedule_reservations.id
+)
+INSERT INTO schedules (
+    id, user_id, tenant_id, name, description, cron_expression, timezone,
+    task_query, task_context, max_budget_per_run_usd, timeout_seconds,
+    temporal_schedule_id, status, next_run_at,
+    executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
+    overlap_policy, pause_after_failures, spec_refresh_at
+)
+SELECT reservation.id, sqlc.arg(user_id), sqlc.arg(tenant_id), sqlc.arg(name), sqlc.arg(description),
+       sqlc.arg(cron_expression), sqlc.arg(timezone), sqlc.arg(task_query), sqlc.narg(task_context)::jsonb,
+       sqlc.arg(max_budget_per_run_usd)::numeric, sqlc.arg(timeout_seconds)::integer, sqlc.arg(temporal_schedule_id),
+       'ACTIVE', sqlc.narg(next_run_at)::timestamptz, sqlc.arg(executor), sqlc.arg(retry_max_attempts)::integer,
+       sqlc.arg(retry_initial_backoff_seconds)::integer, sqlc.arg(retry_max_backoff_seconds)::integer,
+       sqlc.arg(overlap_policy), sqlc.arg(pause_after_failures)::integer, sqlc.arg(spec_refresh_at)::timestamptz
+FROM reservation
 RETURNING *;
 
 -- name: ScheduleGetByOwner :one

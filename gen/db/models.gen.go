@@ -81,6 +81,13 @@ type Schedule struct {
 	SpecRefreshAt              *time.Time
 }
 
+type ScheduleReservation struct {
+	ID         uuid.UUID
+	TenantID   string
+	UserID     string
+	ReservedAt time.Time
+}
+
 type ScheduleRun struct {
 	ID               uuid.UUID
 	ScheduleID       uuid.UUID

@@ -127,6 +127,59 @@ func (q *Queries) ScheduleListLiveAfter(ctx context.Context, arg ScheduleListLiv
 	return items, nil
 }
 
+const scheduleReservationLockStale = `-- name: ScheduleReservationLockStale :one
+SELECT id FROM schedule_reservations
+WHERE id = $1 AND reserved_at < $2::timestamptz
+FOR UPDATE SKIP LOCKED
+`
+
+type ScheduleReservationLockStaleParams struct {
+	ID     uuid.UUID
+	Before time.Time
+}
+
+// A reservation whose creator is finishing it right now is skipped.
+func (q *Queries) ScheduleReservationLockStale(ctx context.Context, arg ScheduleReservationLockStaleParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, scheduleReservationLockStale, arg.ID, arg.Before)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
+}
+
+const scheduleReservationsStale = `-- name: ScheduleReservationsStale :many
+SELECT id FROM schedule_reservations
+WHERE reserved_at < $1::timestamptz
+ORDER BY reserved_at, id
+LIMIT $2
+`
+
+type ScheduleReservationsStaleParams struct {
+	Before    time.Time
+	BatchSize int32
+}
+
+// Creates in flight since before the given time: their creator has died or
+// given up, since a create holds its reservation only for one Temporal call.
+func (q *Queries) ScheduleReservationsStale(ctx context.Context, arg ScheduleReservationsStaleParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, scheduleReservationsStale, arg.Before, arg.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const scheduleSetNextRun = `-- name: ScheduleSetNextRun :exec
 UPDATE schedules SET next_run_at = $1::timestamptz
 WHERE id = $2 AND status = 'ACTIVE'

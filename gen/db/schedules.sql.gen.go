@@ -64,6 +64,28 @@ func (q *Queries) ScheduleCountByOwnerStatus(ctx context.Context, arg ScheduleCo
 	return count, err
 }
 
+const scheduleCountForLimit = `-- name: ScheduleCountForLimit :one
+SELECT ((SELECT count(*) FROM schedules s
+         WHERE s.tenant_id = $1 AND s.user_id = $2 AND s.status <> 'DELETED')
+      + (SELECT count(*) FROM schedule_reservations r
+         WHERE r.tenant_id = $1 AND r.user_id = $2))::bigint AS n
+`
+
+type ScheduleCountForLimitParams struct {
+	TenantID string
+	UserID   string
+}
+
+// The owner's live schedules plus their creates in flight, read in one
+// statement (one snapshot): a create that moves its reservation into a row
+// in between is counted once, never zero times.
+func (q *Queries) ScheduleCountForLimit(ctx context.Context, arg ScheduleCountForLimitParams) (int64, error) {
+	row := q.db.QueryRow(ctx, scheduleCountForLimit, arg.TenantID, arg.UserID)
+	var n int64
+	err := row.Scan(&n)
+	return n, err
+}
+
 const scheduleGetByID = `-- name: ScheduleGetByID :one
 SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules WHERE id = $1
 `
@@ -344,6 +366,122 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 		arg.RetryMaxBackoffSeconds,
 		arg.OverlapPolicy,
 		arg.PauseAfterFailures,
+	)
+	var i Schedule
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TenantID,
+		&i.Name,
+		&i.Description,
+		&i.CronExpression,
+		&i.Timezone,
+		&i.TaskQuery,
+		&i.TaskContext,
+		&i.MaxBudgetPerRunUsd,
+		&i.TimeoutSeconds,
+		&i.TemporalScheduleID,
+		&i.Status,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.LastRunAt,
+		&i.NextRunAt,
+		&i.TotalRuns,
+		&i.SuccessfulRuns,
+		&i.FailedRuns,
+		&i.TotalTokens,
+		&i.TotalCostUsd,
+		&i.PausedAt,
+		&i.PausedBy,
+		&i.PauseReason,
+		&i.ResumedAt,
+		&i.ResumedBy,
+		&i.ResumeReason,
+		&i.Executor,
+		&i.RetryMaxAttempts,
+		&i.RetryInitialBackoffSeconds,
+		&i.RetryMaxBackoffSeconds,
+		&i.OverlapPolicy,
+		&i.PauseAfterFailures,
+		&i.ConsecutiveFailures,
+		&i.SkippedRuns,
+		&i.TotalPromptTokens,
+		&i.TotalCompletionTokens,
+		&i.SpecRefreshAt,
+	)
+	return i, err
+}
+
+const scheduleInsertReserved = `-- name: ScheduleInsertReserved :one
+WITH reservation AS (
+    DELETE FROM schedule_reservations WHERE schedule_reservations.id = $20 RETURNING schedule_reservations.id
+)
+INSERT INTO schedules (
+    id, user_id, tenant_id, name, description, cron_expression, timezone,
+    task_query, task_context, max_budget_per_run_usd, timeout_seconds,
+    temporal_schedule_id, status, next_run_at,
+    executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
+    overlap_policy, pause_after_failures, spec_refresh_at
+)
+SELECT reservation.id, $1, $2, $3, $4,
+       $5, $6, $7, $8::jsonb,
+       $9::numeric, $10::integer, $11,
+       'ACTIVE', $12::timestamptz, $13, $14::integer,
+       $15::integer, $16::integer,
+       $17, $18::integer, $19::timestamptz
+FROM reservation
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+`
+
+type ScheduleInsertReservedParams struct {
+	UserID                     string
+	TenantID                   string
+	Name                       string
+	Description                string
+	CronExpression             string
+	Timezone                   string
+	TaskQuery                  string
+	TaskContext                []byte
+	MaxBudgetPerRunUsd         pgtype.Numeric
+	TimeoutSeconds             int32
+	TemporalScheduleID         string
+	NextRunAt                  *time.Time
+	Executor                   string
+	RetryMaxAttempts           int32
+	RetryInitialBackoffSeconds int32
+	RetryMaxBackoffSeconds     int32
+	OverlapPolicy              string
+	PauseAfterFailures         int32
+	SpecRefreshAt              time.Time
+	ID                         uuid.UUID
+}
+
+// Finishes a create in one statement: ends its reservation and inserts the
+// row with its spec refresh time, atomically. No row comes back when the
+// reservation is gone (the reconciler reclaimed it): nothing is inserted.
+func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsertReservedParams) (Schedule, error) {
+	row := q.db.QueryRow(ctx, scheduleInsertReserved,
+		arg.UserID,
+		arg.TenantID,
+		arg.Name,
+		arg.Description,
+		arg.CronExpression,
+		arg.Timezone,
+		arg.TaskQuery,
+		arg.TaskContext,
+		arg.MaxBudgetPerRunUsd,
+		arg.TimeoutSeconds,
+		arg.TemporalScheduleID,
+		arg.NextRunAt,
+		arg.Executor,
+		arg.RetryMaxAttempts,
+		arg.RetryInitialBackoffSeconds,
+		arg.RetryMaxBackoffSeconds,
+		arg.OverlapPolicy,
+		arg.PauseAfterFailures,
+		arg.SpecRefreshAt,
+		arg.ID,
 	)
 	var i Schedule
 	err := row.Scan(
@@ -706,6 +844,37 @@ type ScheduleRecordRunStartParams struct {
 // insert's transaction and only when the insert created the row.
 func (q *Queries) ScheduleRecordRunStart(ctx context.Context, arg ScheduleRecordRunStartParams) error {
 	_, err := q.db.Exec(ctx, scheduleRecordRunStart, arg.TriggeredAt, arg.NextRunAt, arg.ID)
+	return err
+}
+
+const scheduleReservationDelete = `-- name: ScheduleReservationDelete :execrows
+DELETE FROM schedule_reservations WHERE id = $1
+`
+
+// Ends a reservation: the create finished (in the row's transaction) or
+// was undone. No row means the reconciler has reclaimed it.
+func (q *Queries) ScheduleReservationDelete(ctx context.Context, id uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, scheduleReservationDelete, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const scheduleReserve = `-- name: ScheduleReserve :exec
+INSERT INTO schedule_reservations (id, tenant_id, user_id) VALUES ($1, $2, $3)
+`
+
+type ScheduleReserveParams struct {
+	ID       uuid.UUID
+	TenantID string
+	UserID   string
+}
+
+// Takes a slot of the owner's limit for a create in flight; callers hold
+// the owner lock and have counted.
+func (q *Queries) ScheduleReserve(ctx context.Context, arg ScheduleReserveParams) error {
+	_, err := q.db.Exec(ctx, scheduleReserve, arg.ID, arg.TenantID, arg.UserID)
 	return err
 }
 
