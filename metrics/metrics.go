@@ -46,6 +46,9 @@ const (
 	RepairNextRunFixed  = "next_run_fixed" // stored next_run_at differed from Temporal
 	RepairOrphanDeleted = "orphan_deleted" // Temporal schedule without a live row
 	RepairFailed        = "failed"         // could not be repaired in this pass
+	// RepairReservationRemoved: a create that died between reserving its
+	// limit slot and inserting its row, removed with its Temporal schedule.
+	RepairReservationRemoved = "reservation_removed"
 )
 
 // Reconciler pass results.
@@ -56,7 +59,7 @@ const (
 )
 
 var repairKinds = []string{RepairRecreated, RepairPauseFixed, RepairSpecRefreshed, RepairSpecFixed,
-	RepairNextRunFixed, RepairOrphanDeleted, RepairFailed}
+	RepairNextRunFixed, RepairOrphanDeleted, RepairReservationRemoved, RepairFailed}
 
 // NoLag is the lag to pass to RunStarted for runs that have no nominal time
 // to be late for (a manual trigger) or are late on purpose (a backfill):

@@ -51,6 +51,9 @@ type Reconciler struct {
 	temporal temporalSchedules
 	log      *slog.Logger
 	now      func() time.Time
+	// Observe, when set, sees each pass's report (the worker counts
+	// repairs with it).
+	Observe func(ReconcileReport, error)
 }
 
 // NewReconciler returns a reconciler over the store and Temporal's
@@ -134,6 +137,11 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 			m.log.WarnContext(ctx, "recreated missing temporal schedule", "schedule_id", id)
 			return m.afterSpecWrite(ctx, st, s, timing, now, rep)
 		case err != nil:
+			return err
+		}
+		// Completions of short runs no longer ask Temporal for its skipped
+		// count; the describe made here anyway copies it.
+		if err := CopySkippedFirings(ctx, st, id, s.SkippedRuns, desc); err != nil {
 			return err
 		}
 
@@ -311,6 +319,9 @@ func (m *Reconciler) Run(ctx context.Context, interval time.Duration) {
 	defer t.Stop()
 	for {
 		rep, err := m.Reconcile(ctx)
+		if m.Observe != nil {
+			m.Observe(rep, err)
+		}
 		switch {
 		case err != nil:
 			m.log.ErrorContext(ctx, "reconcile pass failed", "error", err)

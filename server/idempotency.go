@@ -16,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/google/uuid"
 
+	"schedsvc/metrics"
 	"schedsvc/problem"
 	"schedsvc/schedules"
 	"schedsvc/store"
@@ -38,9 +39,10 @@ var replayedHeaders = []string{"Content-Type", "Location"}
 // with a key claims a row in PostgreSQL, and its successful answer is
 // stored there and replayed to retries.
 type Idempotency struct {
-	store *store.Store
-	ttl   time.Duration
-	log   *slog.Logger
+	store   *store.Store
+	ttl     time.Duration
+	log     *slog.Logger
+	metrics *metrics.Metrics // replays; nil counts nothing
 }
 
 // NewIdempotency returns the middleware's state over st; answers are
@@ -105,6 +107,7 @@ func (s *Idempotency) middleware(next http.Handler) http.Handler {
 				writeProblem(w, r, problem.IdempotencyKeyReused,
 					"this Idempotency-Key was used for a different request; use a new key for a new request", nil)
 			case rec.Response != nil:
+				s.metrics.IdempotencyReplayed()
 				replay(w, *rec.Response)
 			default:
 				inProgress(w, r, rec.LockedUntil)

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"schedsvc/config"
+	"schedsvc/metrics"
 	"schedsvc/problem"
 )
 
@@ -36,6 +37,7 @@ type RateLimiter struct {
 	limiter *redis_rate.Limiter
 	cfg     config.RateLimit
 	log     *slog.Logger
+	metrics *metrics.Metrics // decisions and Redis failures; nil counts nothing
 	// failures counts requests that found Redis unreachable; each is
 	// logged with the running total (rate_limiter_failures_total).
 	failures atomic.Int64
@@ -184,6 +186,7 @@ func (l *RateLimiter) middleware(next http.Handler) http.Handler {
 		res, err := l.allow(ctx, "schedsvc:"+p.rateKey, limit)
 		cancel()
 		if err != nil {
+			l.metrics.RateLimitRedisFailed()
 			n := l.failures.Add(1)
 			l.log.WarnContext(r.Context(), "rate limiter unavailable", "error", err, "fail_closed", l.cfg.FailClosed,
 				"rate_limiter_failures_total", n, "request_id", requestIDFrom(r.Context()))
@@ -202,6 +205,7 @@ func (l *RateLimiter) middleware(next http.Handler) http.Handler {
 		h["Ratelimit-Remaining"], h["X-Ratelimit-Remaining"] = remaining, remaining
 		h["Ratelimit-Reset"], h["X-Ratelimit-Reset"] = reset, reset
 		h["Ratelimit-Policy"] = []string{l.policies[limit]}
+		l.metrics.RateLimitDecision(res.Allowed > 0)
 		if res.Allowed == 0 {
 			retry := max(ceilSeconds(res.RetryAfter), 1)
 			h.Set("Retry-After", strconv.Itoa(retry))

@@ -22,6 +22,7 @@ import (
 	contract "schedsvc/api"
 	"schedsvc/config"
 	"schedsvc/gen/api"
+	"schedsvc/metrics"
 	"schedsvc/problem"
 	"schedsvc/schedules"
 	"schedsvc/store"
@@ -46,6 +47,9 @@ type Deps struct {
 	IdempotencyTTL time.Duration
 	// Tracer provides the request spans; nil means the global provider.
 	Tracer trace.TracerProvider
+	// Metrics counts rate-limit decisions and idempotency replays; nil
+	// counts nothing (requests are counted by Instrument, around it all).
+	Metrics *metrics.Metrics
 }
 
 // Server implements the generated strict server interface.
@@ -75,7 +79,9 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	limiter := NewRateLimiter(d.Redis, d.RateLimit, d.Log)
+	limiter.metrics = d.Metrics
 	idempotency := NewIdempotency(d.Store, d.IdempotencyTTL, d.Log)
+	idempotency.metrics = d.Metrics
 	s := &Server{
 		manager: d.Manager,
 		ready:   readiness{postgres: d.Store, redis: d.Redis, temporal: d.Temporal},

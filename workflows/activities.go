@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"schedsvc/metrics"
 	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 )
@@ -31,6 +32,8 @@ type Activities struct {
 	Executors       map[schedules.Executor]Executor
 	DefaultExecutor schedules.Executor
 	Child           ChildWorkflowConfig
+	// Metrics counts runs, fire lag and executor attempts; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // StartInput identifies the run being started.
@@ -74,6 +77,7 @@ type AttemptResult struct {
 type CompleteInput struct {
 	ScheduleID string
 	WorkflowID string
+	Executor   schedules.Executor // for the run metrics; empty in runs begun before it was sent
 	Result     RunResult
 }
 
@@ -94,6 +98,7 @@ func (a *Activities) RecordStart(ctx context.Context, in StartInput) (RunPlan, e
 	} else {
 		_, plan.Available = a.Executors[plan.Executor]
 	}
+	startedAt := time.Now()
 	err = a.Recorder.RecordStart(ctx, schedules.RunStart{
 		ScheduleID:    id,
 		WorkflowID:    in.WorkflowID,
@@ -101,10 +106,13 @@ func (a *Activities) RecordStart(ctx context.Context, in StartInput) (RunPlan, e
 		Query:         in.Query,
 		Executor:      plan.Executor,
 		TriggeredAt:   in.TriggeredAt,
-		StartedAt:     time.Now(),
+		StartedAt:     startedAt,
 	})
 	if errors.Is(err, schedules.ErrNotFound) {
 		return RunPlan{}, temporal.NewNonRetryableApplicationError("schedule no longer exists", "ScheduleNotFound", err)
+	}
+	if err == nil {
+		a.Metrics.RunStarted(string(plan.Executor), startedAt.Sub(in.TriggeredAt))
 	}
 	return plan, err
 }
@@ -127,8 +135,12 @@ func (a *Activities) Execute(ctx context.Context, in ExecuteInput) (AttemptResul
 	defer cancel()
 	stop := heartbeat(ctx)
 	defer stop()
+	began := time.Now()
 	out, err := exec.Execute(ctx, in.Task)
-	return attemptResult(ctx, out, err, in.TimeoutSeconds), nil
+	r := attemptResult(ctx, out, err, in.TimeoutSeconds)
+	a.Metrics.ExecutorAttempt(string(in.Executor), string(r.Status), time.Since(began))
+	a.Metrics.ExecutorUsage(string(in.Executor), r.ModelUsed, r.PromptTokens, r.CompletionTokens, r.TotalCostUSD)
+	return r, nil
 }
 
 func attemptResult(ctx context.Context, out Outcome, err error, timeoutSeconds int) AttemptResult {
@@ -177,7 +189,7 @@ func (a *Activities) RecordCompletion(ctx context.Context, in CompleteInput) err
 	if err != nil && in.ScheduleID != "" {
 		return temporal.NewNonRetryableApplicationError("bad schedule id", "BadInput", err)
 	}
-	return a.Recorder.RecordCompletion(ctx, schedules.RunCompletion{
+	err = a.Recorder.RecordCompletion(ctx, schedules.RunCompletion{
 		ScheduleID:   id,
 		WorkflowID:   in.WorkflowID,
 		Status:       r.Status,
@@ -187,6 +199,10 @@ func (a *Activities) RecordCompletion(ctx context.Context, in CompleteInput) err
 		Attempts:     r.Attempts,
 		CompletedAt:  time.Now(),
 	})
+	if err == nil {
+		a.Metrics.RunCompleted(string(in.Executor), string(r.Status))
+	}
+	return err
 }
 
 func timeoutMessage(timeoutSeconds int, cause error) string {

@@ -138,6 +138,7 @@ func ScheduledTaskWorkflow(ctx workflow.Context, in schedules.RunInput) (RunResu
 	err = record(recordCtx, a.RecordCompletion, CompleteInput{
 		ScheduleID: in.ScheduleID,
 		WorkflowID: info.WorkflowExecution.ID,
+		Executor:   plan.Executor,
 		Result:     result,
 	}).Get(recordCtx, nil)
 	if err != nil {

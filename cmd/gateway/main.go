@@ -97,16 +97,17 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return err
 	}
 	defer tracer.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
+	m := metrics.New()
 	handler, err := server.NewServer(server.Deps{
 		Manager: manager, Auth: auth, Store: st, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
 		RateLimit:      cfg.RateLimit,
 		IdempotencyTTL: cfg.IdempotencyTTL,
 		Tracer:         tracer,
+		Metrics:        m,
 	})
 	if err != nil {
 		return err
 	}
-	m := metrics.New()
 	if handler, err = server.Instrument(m, handler); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"schedsvc/cmd/internal/connect"
 	"schedsvc/cmd/internal/debug"
 	"schedsvc/config"
+	"schedsvc/metrics"
 	"schedsvc/schedules"
 	"schedsvc/store"
 	"schedsvc/workflows"
@@ -59,6 +60,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	defer stopDebug()
+	m := metrics.New(metrics.WithModels(modelNames(cfg.Execution)...))
+	stopMetrics, err := metrics.Serve(cfg.MetricsAddr, m, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	w := worker.New(tc, cfg.Temporal.TaskQueue, workerOptions(cfg.Worker))
 	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
@@ -67,6 +74,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		Executors:       executors,
 		DefaultExecutor: cfg.Execution.DefaultExecutor,
 		Child:           workflows.ChildWorkflowConfig{WorkflowType: cfg.Execution.ChildWorkflowType, TaskQueue: cfg.Execution.ChildWorkflowTaskQueue},
+		Metrics:         m,
 	}, activity.RegisterOptions{})
 	log.Info("worker starting", "task_queue", cfg.Temporal.TaskQueue, "executors", cfg.Execution.Executors,
 		"default_executor", cfg.Execution.DefaultExecutor, "task_endpoint", cfg.TaskEndpointURL, "llm_base_url", cfg.Execution.LLMBaseURL)
@@ -76,6 +84,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	// Every worker replica runs the reconciler; a PostgreSQL lock lets one
 	// pass run at a time.
 	reconciler := schedules.NewReconciler(st, tc.ScheduleClient(), cfg.Temporal, log)
+	reconciler.Observe = func(rep schedules.ReconcileReport, err error) { observeReconcile(m, rep, err) }
 	reconciled := make(chan struct{})
 	go func() {
 		defer close(reconciled)
@@ -148,4 +157,27 @@ func llmPrices(prices map[string]config.Price) map[string]workflows.Price {
 		out[model] = workflows.Price(p)
 	}
 	return out
+}
+
+// observeReconcile counts a reconciler pass and its repairs by kind.
+func observeReconcile(m *metrics.Metrics, rep schedules.ReconcileReport, err error) {
+	m.ReconcilePass(rep.Skipped, err)
+	for kind, n := range map[string]int{
+		metrics.RepairRecreated: rep.Recreated, metrics.RepairPauseFixed: rep.PauseFixed,
+		metrics.RepairSpecRefreshed: rep.SpecRefreshed, metrics.RepairSpecFixed: rep.SpecFixed,
+		metrics.RepairNextRunFixed: rep.NextRunFixed, metrics.RepairOrphanDeleted: rep.OrphansDeleted,
+		metrics.RepairReservationRemoved: rep.ReservationsRemoved, metrics.RepairFailed: rep.Failed,
+	} {
+		m.ReconcileRepaired(kind, n)
+	}
+}
+
+// modelNames are the models of the price table: the only model labels the
+// executor metrics use (any other becomes "other").
+func modelNames(x config.Execution) []string {
+	names := make([]string, 0, len(x.LLMPrices))
+	for name := range x.LLMPrices {
+		names = append(names, name)
+	}
+	return names
 }
