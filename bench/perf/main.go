@@ -81,7 +81,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.p2Reps, "p2-reps", 0, "P2 reads of each page (default 20; quick 10); the seed's shape gets a quarter as many, one when a read takes over 2 s")
 	fs.IntVar(&o.p3Count, "p3-count", 0, "P3 schedules due in the same minute (default 300; quick 100)")
 	callers := fs.String("p4-callers", "", "P4 concurrent callers levels (default 1,4,16; quick 1,16)")
-	fs.DurationVar(&o.p4Duration, "p4-duration", 0, "P4 length of each level (default 5s; quick 3s)")
+	fs.DurationVar(&o.p4Duration, "p4-duration", 0, "P4 time each side gets per level, in two halves run ABBA (default 12s; quick 4s)")
 	fs.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve the P1 baseline on this address")
 	fs.StringVar(&o.dsn, "dsn", "", "internal: the P1 baseline's database URL")
 	if err := fs.Parse(args); err != nil {
@@ -120,7 +120,7 @@ func parseFlags(args []string) (options, error) {
 	def(&o.p2Reps, 20, 10)
 	def(&o.p3Count, 300, 100)
 	defD(&o.p1Duration, 5*time.Second, 2*time.Second)
-	defD(&o.p4Duration, 5*time.Second, 3*time.Second)
+	defD(&o.p4Duration, 12*time.Second, 4*time.Second)
 	// Bounded: no level above these, whatever the flags say.
 	if slices.Max(o.p1Conns) > 512 || slices.Max(o.p4Callers) > 64 || o.p1Duration > 30*time.Second ||
 		o.p4Duration > 30*time.Second || o.p2Runs > 5_000_000 || o.p3Count > 2000 || o.p2Reps > 200 {

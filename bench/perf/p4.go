@@ -54,25 +54,38 @@ func (b *bench) p4(ctx context.Context) (*p4Result, error) {
 	}
 	rss := b.sampleRSS()
 	for _, c := range b.o.p4Callers {
-		o := closedLoop(ctx, c, b.o.p4Duration, ours)
-		w := closedLoop(ctx, c, b.o.p4Duration, raw)
+		// ABBA halves: the server slows a little as schedules pile up, and
+		// neither side may get the emptier server.
+		half := b.o.p4Duration / 2
+		var o, w loopSamples
+		o.run(ctx, c, half, ours)
+		w.run(ctx, c, half, raw)
+		w.run(ctx, c, half, raw)
+		o.run(ctx, c, half, ours)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		r.Ours, r.Raw = append(r.Ours, o), append(r.Raw, w)
+		r.Ours, r.Raw = append(r.Ours, o.point(c)), append(r.Raw, w.point(c))
 		fmt.Fprintf(b.say, "  %2d callers: ours %6.1f/s (p99 %6.1f ms, %d errors)   raw Temporal %6.1f/s (p99 %6.1f ms, %d errors)   %.2f\n",
-			c, o.Rate, o.Latency.P99, o.Errors, w.Rate, w.Latency.P99, w.Errors, ratio(o.Rate, w.Rate))
+			c, r.Ours[len(r.Ours)-1].Rate, r.Ours[len(r.Ours)-1].Latency.P99, r.Ours[len(r.Ours)-1].Errors,
+			r.Raw[len(r.Raw)-1].Rate, r.Raw[len(r.Raw)-1].Latency.P99, r.Raw[len(r.Raw)-1].Errors,
+			ratio(r.Ours[len(r.Ours)-1].Rate, r.Raw[len(r.Raw)-1].Rate))
 	}
 	r.RSSMiB = rss.peaks()
 	return r, nil
 }
 
-// closedLoop runs f from callers goroutines, each calling again as soon as the last call
-// returned, for d; a call still running at the end is waited for and counted.
-func closedLoop(ctx context.Context, callers int, d time.Duration, f func(context.Context) error) p4Point {
-	p := p4Point{Callers: callers}
+// loopSamples gathers the calls of several closed-loop rounds of one side.
+type loopSamples struct {
+	created, errors int
+	elapsed         time.Duration
+	lat             []float64
+}
+
+// run is one closed-loop round: callers goroutines, each calling f again as soon as the last
+// call returned, for d; a call still running at the end is waited for and counted.
+func (l *loopSamples) run(ctx context.Context, callers int, d time.Duration, f func(context.Context) error) {
 	var mu sync.Mutex
-	var lat []float64
 	var wg sync.WaitGroup
 	start := time.Now()
 	end := start.Add(d)
@@ -83,20 +96,23 @@ func closedLoop(ctx context.Context, callers int, d time.Duration, f func(contex
 			for time.Now().Before(end) && ctx.Err() == nil {
 				t := time.Now()
 				err := f(ctx)
-				l := millis(time.Since(t))
+				ms := millis(time.Since(t))
 				mu.Lock()
 				if err != nil {
-					p.Errors++
+					l.errors++
 				} else {
-					p.Created++
-					lat = append(lat, l)
+					l.created++
+					l.lat = append(l.lat, ms)
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	p.Rate = float64(p.Created) / time.Since(start).Seconds()
-	p.Latency = summarise(lat)
-	return p
+	l.elapsed += time.Since(start)
+}
+
+func (l *loopSamples) point(callers int) p4Point {
+	return p4Point{Callers: callers, Created: l.created, Errors: l.errors,
+		Rate: float64(l.created) / l.elapsed.Seconds(), Latency: summarise(l.lat)}
 }
