@@ -99,21 +99,16 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 
 // reserve takes one slot of the owner's limit for the schedule id, or
 // refuses with ScheduleLimitReached. The owner lock makes count-then-reserve
-// atomic across replicas; it is held for this short transaction only.
+// atomic across replicas; the store holds it for one statement only.
 func (m *Manager) reserve(ctx context.Context, owner Owner, id uuid.UUID) error {
-	return m.store.InTx(ctx, func(st Store) error {
-		if err := st.OwnerLock(ctx, owner); err != nil {
-			return err
-		}
-		n, err := st.ScheduleCountForLimit(ctx, owner)
-		if err != nil {
-			return err
-		}
-		if n >= int64(m.rules.limits.MaxPerUser) {
-			return problem.Invalid(problem.ScheduleLimitReached, "", "you already have %d schedules, the maximum per user; delete one first", n)
-		}
-		return st.ScheduleReserve(ctx, owner, id)
-	}, nil)
+	n, err := m.store.ScheduleReserve(ctx, owner, id, m.rules.limits.MaxPerUser)
+	if err != nil {
+		return err
+	}
+	if n >= int64(m.rules.limits.MaxPerUser) {
+		return problem.Invalid(problem.ScheduleLimitReached, "", "you already have %d schedules, the maximum per user; delete one first", n)
+	}
+	return nil
 }
 
 // endReservation gives back the slot of a create that made nothing; when

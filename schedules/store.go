@@ -21,9 +21,6 @@ type Store interface {
 	// database.
 	InTx(ctx context.Context, fn func(Store) error, afterCommitFailure func()) error
 
-	// OwnerLock takes the owner's transaction-scoped lock: counting an
-	// owner's schedules and reserving a slot become atomic across replicas.
-	OwnerLock(ctx context.Context, owner Owner) error
 	// ScheduleCount counts the owner's live schedules, only those in
 	// status when it is set.
 	ScheduleCount(ctx context.Context, owner Owner, status *Status) (int64, error)
@@ -32,9 +29,11 @@ type Store interface {
 	// in one snapshot.
 	ScheduleCountForLimit(ctx context.Context, owner Owner) (int64, error)
 	// ScheduleReserve takes one slot of the owner's limit for the schedule
-	// id being created; the caller holds the owner lock and has counted.
-	// Reads never see a reservation.
-	ScheduleReserve(ctx context.Context, owner Owner, id uuid.UUID) error
+	// id being created when the owner has fewer than maxPerUser live
+	// schedules and reservations, atomically under the owner's lock; it
+	// returns that count as it was before (a count >= maxPerUser reserved
+	// nothing). Reads never see a reservation.
+	ScheduleReserve(ctx context.Context, owner Owner, id uuid.UUID, maxPerUser int) (int64, error)
 	// ScheduleReservationDelete ends the reservation of id; ErrNotFound when
 	// there is none (never made, ended, or reclaimed by the reconciler).
 	ScheduleReservationDelete(ctx context.Context, id uuid.UUID) error

@@ -22,9 +22,17 @@ func TestReservationsCountForTheLimit(t *testing.T) {
 	gone := b.schedule(t)
 	require.NoError(t, b.store.ScheduleSoftDelete(b.ctx, gone.ID))
 	r1, r2 := uuid.New(), uuid.New()
-	require.NoError(t, b.store.ScheduleReserve(b.ctx, b.owner, r1))
-	require.NoError(t, b.store.ScheduleReserve(b.ctx, b.owner, r2))
-	require.NoError(t, b.store.ScheduleReserve(b.ctx, schedules.Owner{UserID: b.owner.UserID, TenantID: "other"}, uuid.New()))
+	before, err := b.store.ScheduleReserve(b.ctx, b.owner, r1, 100)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, before, "the live schedule, not the deleted one")
+	before, err = b.store.ScheduleReserve(b.ctx, b.owner, r2, 100)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, before)
+	_, err = b.store.ScheduleReserve(b.ctx, schedules.Owner{UserID: b.owner.UserID, TenantID: "other"}, uuid.New(), 100)
+	require.NoError(t, err)
+	before, err = b.store.ScheduleReserve(b.ctx, b.owner, uuid.New(), 3)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, before, "at the limit")
 
 	n, err := b.store.ScheduleCountForLimit(b.ctx, b.owner)
 	require.NoError(t, err)
@@ -43,7 +51,8 @@ func TestReservationsCountForTheLimit(t *testing.T) {
 	n, err = b.store.ScheduleCountForLimit(b.ctx, b.owner)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n)
-	require.ErrorIs(t, b.store.ScheduleReserve(b.ctx, b.owner, r2), schedules.ErrConflict)
+	_, err = b.store.ScheduleReserve(b.ctx, b.owner, r2, 100)
+	require.ErrorIs(t, err, schedules.ErrConflict)
 }
 
 // TestInsertReserved: the row goes in only while its reservation is there,
@@ -59,7 +68,8 @@ func TestInsertReserved(t *testing.T) {
 	_, err = b.store.ScheduleGet(b.ctx, b.owner, s.ID, false)
 	require.ErrorIs(t, err, schedules.ErrNotFound)
 
-	require.NoError(t, b.store.ScheduleReserve(b.ctx, b.owner, s.ID))
+	_, err = b.store.ScheduleReserve(b.ctx, b.owner, s.ID, 100)
+	require.NoError(t, err)
 	n, err := b.store.ScheduleCountForLimit(b.ctx, b.owner)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n)
@@ -97,8 +107,10 @@ func TestStaleReservations(t *testing.T) {
 	st := store.New(pool)
 	owner := schedules.Owner{UserID: "u-" + uuid.NewString(), TenantID: "t"}
 	old, fresh := uuid.New(), uuid.New()
-	require.NoError(t, st.ScheduleReserve(ctx, owner, old))
-	require.NoError(t, st.ScheduleReserve(ctx, owner, fresh))
+	for _, id := range []uuid.UUID{old, fresh} {
+		_, err := st.ScheduleReserve(ctx, owner, id, 100)
+		require.NoError(t, err)
+	}
 	t.Cleanup(func() {
 		_ = st.ScheduleReservationDelete(context.Background(), old)
 		_ = st.ScheduleReservationDelete(context.Background(), fresh)

@@ -14,11 +14,6 @@ import (
 	"schedsvc/schedules"
 )
 
-// OwnerLock implements schedules.Store.
-func (s *Store) OwnerLock(ctx context.Context, owner schedules.Owner) error {
-	return interpret("lock owner", s.q.OwnerLock(ctx, dbgen.OwnerLockParams{TenantID: owner.TenantID, UserID: owner.UserID}))
-}
-
 // ScheduleCount implements schedules.Store.
 func (s *Store) ScheduleCount(ctx context.Context, owner schedules.Owner, status *schedules.Status) (int64, error) {
 	var n int64
@@ -40,8 +35,11 @@ func (s *Store) ScheduleCountForLimit(ctx context.Context, owner schedules.Owner
 }
 
 // ScheduleReserve implements schedules.Store.
-func (s *Store) ScheduleReserve(ctx context.Context, owner schedules.Owner, id uuid.UUID) error {
-	return interpret("reserve schedule", s.q.ScheduleReserve(ctx, dbgen.ScheduleReserveParams{ID: id, TenantID: owner.TenantID, UserID: owner.UserID}))
+func (s *Store) ScheduleReserve(ctx context.Context, owner schedules.Owner, id uuid.UUID, maxPerUser int) (int64, error) {
+	n, err := s.q.ScheduleReserve(ctx, dbgen.ScheduleReserveParams{
+		ID: id, TenantID: owner.TenantID, UserID: owner.UserID, MaxPerUser: int64(maxPerUser),
+	})
+	return n, interpret("reserve schedule", err)
 }
 
 // ScheduleReservationDelete implements schedules.Store.

@@ -8,6 +8,10 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+
+	"schedsvc/config"
+	"schedsvc/schedules"
+	"schedsvc/schedules/cron"
 )
 
 // p4Point is one closed-loop level of concurrent creators.
@@ -37,12 +41,28 @@ func (b *bench) p4(ctx context.Context) (*p4Result, error) {
 		_, err := b.create(ctx, u, yearly, int(seq.Add(1)))
 		return err
 	}
+	// The raw side creates the same Temporal schedule the service makes: the
+	// spec our cron module compiles for the expression, an action of the same
+	// shape, the default catch-up window. What differs is only what the
+	// service adds (HTTP, auth, validation, limits, the row).
+	timing, err := cron.Parse(yearly, "UTC")
+	if err != nil {
+		return nil, err
+	}
+	spec := timing.TemporalSpec(time.Now())
+	catchup := config.Defaults().Temporal.CatchupWindow
 	raw := func(ctx context.Context) error {
-		id := fmt.Sprintf("bench-raw-%s-%d", b.s.RunID, seq.Add(1))
+		n := seq.Add(1)
+		id := fmt.Sprintf("bench-raw-%s-%d", b.s.RunID, n)
 		_, err := b.s.TC.ScheduleClient().Create(ctx, client.ScheduleOptions{
-			ID:     id,
-			Spec:   client.ScheduleSpec{CronExpressions: []string{yearly}},
-			Action: &client.ScheduleWorkflowAction{ID: id + "-wf", Workflow: noopWorkflowName, TaskQueue: b.floorTQ},
+			ID:   id,
+			Spec: spec,
+			Action: &client.ScheduleWorkflowAction{ID: id + "-wf", Workflow: noopWorkflowName, TaskQueue: b.floorTQ,
+				Args: []any{schedules.RunInput{ScheduleID: id, UserID: u.name, TenantID: "bench-" + b.s.RunID, TaskQuery: "bench",
+					TimeoutSeconds: 300, Executor: schedules.ExecutorEcho}},
+				WorkflowRunTimeout: 6 * time.Minute},
+			CatchupWindow: catchup,
+			Note:          "raw create, the baseline",
 		})
 		return err
 	}

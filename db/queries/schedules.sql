@@ -1,5 +1,6 @@
 -- name: OwnerLock :exec
--- Serialises creates of one owner so the per-user limit holds under races.
+-- The owner's create lock, as schedule_reserve (migration 00007) takes it;
+-- tests hold it to make a create wait.
 SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg(tenant_id)::text || '/' || sqlc.arg(user_id)::text, 0));
 
 -- name: ScheduleCountByOwner :one
@@ -20,10 +21,11 @@ SELECT ((SELECT count(*) FROM schedules s
       + (SELECT count(*) FROM schedule_reservations r
          WHERE r.tenant_id = sqlc.arg(tenant_id) AND r.user_id = sqlc.arg(user_id)))::bigint AS n;
 
--- name: ScheduleReserve :exec
--- Takes a slot of the owner's limit for a create in flight; callers hold
--- the owner lock and have counted.
-INSERT INTO schedule_reservations (id, tenant_id, user_id) VALUES ($1, $2, $3);
+-- name: ScheduleReserve :one
+-- Takes a slot of the owner's limit for a create in flight when the owner
+-- has fewer than the limit, under the owner's lock, in one call (see
+-- migration 00007); returns the owner's count before this create.
+SELECT schedule_reserve(sqlc.arg(id)::uuid, sqlc.arg(tenant_id)::text, sqlc.arg(user_id)::text, sqlc.arg(max_per_user)::bigint)::bigint AS n;
 
 -- name: ScheduleReservationDelete :execrows
 -- Ends a reservation: the create finished (in the row's transaction) or

@@ -22,7 +22,8 @@ type OwnerLockParams struct {
 	UserID   string
 }
 
-// Serialises creates of one owner so the per-user limit holds under races.
+// The owner's create lock, as schedule_reserve (migration 00007) takes it;
+// tests hold it to make a create wait.
 func (q *Queries) OwnerLock(ctx context.Context, arg OwnerLockParams) error {
 	_, err := q.db.Exec(ctx, ownerLock, arg.TenantID, arg.UserID)
 	return err
@@ -861,21 +862,30 @@ func (q *Queries) ScheduleReservationDelete(ctx context.Context, id uuid.UUID) (
 	return result.RowsAffected(), nil
 }
 
-const scheduleReserve = `-- name: ScheduleReserve :exec
-INSERT INTO schedule_reservations (id, tenant_id, user_id) VALUES ($1, $2, $3)
+const scheduleReserve = `-- name: ScheduleReserve :one
+SELECT schedule_reserve($1::uuid, $2::text, $3::text, $4::bigint)::bigint AS n
 `
 
 type ScheduleReserveParams struct {
-	ID       uuid.UUID
-	TenantID string
-	UserID   string
+	ID         uuid.UUID
+	TenantID   string
+	UserID     string
+	MaxPerUser int64
 }
 
-// Takes a slot of the owner's limit for a create in flight; callers hold
-// the owner lock and have counted.
-func (q *Queries) ScheduleReserve(ctx context.Context, arg ScheduleReserveParams) error {
-	_, err := q.db.Exec(ctx, scheduleReserve, arg.ID, arg.TenantID, arg.UserID)
-	return err
+// Takes a slot of the owner's limit for a create in flight when the owner
+// has fewer than the limit, under the owner's lock, in one call (see
+// migration 00007); returns the owner's count before this create.
+func (q *Queries) ScheduleReserve(ctx context.Context, arg ScheduleReserveParams) (int64, error) {
+	row := q.db.QueryRow(ctx, scheduleReserve,
+		arg.ID,
+		arg.TenantID,
+		arg.UserID,
+		arg.MaxPerUser,
+	)
+	var n int64
+	err := row.Scan(&n)
+	return n, err
 }
 
 const scheduleResume = `-- name: ScheduleResume :one
