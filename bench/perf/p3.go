@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +32,52 @@ type p3Set struct {
 	NotStarted int                `json:"not_started"`
 	Close      *dist              `json:"close_lag_s,omitempty"` // floor: to the no-op's completion
 	RSSMiB     map[string]float64 `json:"peak_rss_mib"`
+	// CPU seconds the Temporal server and the workers used from 2 s before the batch was due
+	// until the wait for it ended: what firing it cost each of them.
+	TemporalCPUs float64 `json:"temporal_cpu_s"`
+	WorkerCPUs   float64 `json:"worker_cpu_s"`
+}
+
+// cpuPerRunMs is the Temporal server's CPU per started run, in ms.
+func (s *p3Set) cpuPerRunMs() float64 {
+	if s.Started == 0 {
+		return 0
+	}
+	return 1000 * s.TemporalCPUs / float64(s.Started)
+}
+
+// cpuMeter reads the CPU time the Temporal server and the workers have used.
+func (b *bench) cpuMeter() func() (temporal, workers float64) {
+	read := func() (float64, float64) {
+		t := procCPUSeconds(b.s.Temporal.Pid())
+		var w float64
+		for _, p := range b.s.Workers {
+			w += procCPUSeconds(p.Pid())
+		}
+		return t, w
+	}
+	t0, w0 := read()
+	return func() (float64, float64) {
+		t1, w1 := read()
+		return t1 - t0, w1 - w0
+	}
+}
+
+// procCPUSeconds is the user and system CPU time of a process (/proc/PID/stat utime and
+// stime, in clock ticks of 1/100 s on Linux), 0 when it cannot be read.
+func procCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
 }
 
 type p3Result struct {
@@ -204,6 +253,7 @@ func (b *bench) oursLag(ctx context.Context, name string, ids []string, due time
 		return set, err
 	}
 	rss := b.sampleRSS()
+	cpu := b.cpuMeter()
 	deadline := due.Add(waitFor)
 	for {
 		rows, err := b.pool.Query(ctx, query("run_lags"), ids)
@@ -225,6 +275,7 @@ func (b *bench) oursLag(ctx context.Context, name string, ids []string, due time
 		}
 		if len(lags) >= len(ids) || time.Now().After(deadline) {
 			set.censor(lags)
+			set.TemporalCPUs, set.WorkerCPUs = cpu()
 			break
 		}
 		if err := sleepUntil(ctx, time.Now().Add(time.Second)); err != nil {
@@ -232,8 +283,8 @@ func (b *bench) oursLag(ctx context.Context, name string, ids []string, due time
 		}
 	}
 	set.RSSMiB = rss.peaks()
-	fmt.Fprintf(b.say, "  %s: %d/%d started; lag p50 %.2f s, p90 %.2f s, p99 %.2f s, max %.2f s; peak RSS %s\n",
-		name, set.Started, set.Count, set.Lag.P50, set.Lag.P90, set.Lag.P99, set.Lag.Max, fmtRSS(set.RSSMiB))
+	fmt.Fprintf(b.say, "  %s: %d/%d started; lag p50 %.2f s, p90 %.2f s, p99 %.2f s, max %.2f s; peak RSS %s; Temporal CPU %.1f ms/run, workers %.1f s\n",
+		name, set.Started, set.Count, set.Lag.P50, set.Lag.P90, set.Lag.P99, set.Lag.Max, fmtRSS(set.RSSMiB), set.cpuPerRunMs(), set.WorkerCPUs)
 	return set, nil
 }
 
@@ -245,6 +296,7 @@ func (b *bench) floorLag(ctx context.Context, n int, due time.Time) (p3Set, erro
 		return set, err
 	}
 	rss := b.sampleRSS()
+	cpu := b.cpuMeter()
 	deadline := due.Add(waitFor)
 	for {
 		starts, closes, err := b.listFloor(ctx)
@@ -253,6 +305,7 @@ func (b *bench) floorLag(ctx context.Context, n int, due time.Time) (p3Set, erro
 		}
 		if len(closes) >= n || time.Now().After(deadline) {
 			set.censor(starts)
+			set.TemporalCPUs, _ = cpu()
 			c := summarise(closes)
 			set.Close = &c
 			break
@@ -262,8 +315,8 @@ func (b *bench) floorLag(ctx context.Context, n int, due time.Time) (p3Set, erro
 		}
 	}
 	set.RSSMiB = rss.peaks()
-	fmt.Fprintf(b.say, "  floor: %d/%d started; lag p50 %.2f s, p90 %.2f s, p99 %.2f s, max %.2f s (to completion p99 %.2f s)\n",
-		set.Started, set.Count, set.Lag.P50, set.Lag.P90, set.Lag.P99, set.Lag.Max, set.Close.P99)
+	fmt.Fprintf(b.say, "  floor: %d/%d started; lag p50 %.2f s, p90 %.2f s, p99 %.2f s, max %.2f s (to completion p99 %.2f s); Temporal CPU %.1f ms/run\n",
+		set.Started, set.Count, set.Lag.P50, set.Lag.P90, set.Lag.P99, set.Lag.Max, set.Close.P99, set.cpuPerRunMs())
 	return set, nil
 }
 
