@@ -66,6 +66,9 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 		if created, err = st.ScheduleInsert(ctx, s); err != nil {
 			return err
 		}
+		if err := recordEvent(ctx, st, Event{ScheduleID: s.ID, Kind: EventCreated, Actor: owner.UserID}); err != nil {
+			return err
+		}
 		if err := recordSpecRefresh(ctx, st, s.ID, timing, now); err != nil {
 			return err
 		}
@@ -129,6 +132,9 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 		if err := m.applyToTemporal(ctx, st, old, &s, timing); err != nil {
 			return err
 		}
+		if err := recordUpdate(ctx, st, owner, old, s); err != nil {
+			return err
+		}
 		updated, err = st.ScheduleUpdateConfig(ctx, s)
 		return err
 	}, nil)
@@ -176,6 +182,9 @@ func (m *Manager) Pause(ctx context.Context, owner Owner, id uuid.UUID, reason s
 		if err := m.temporal.pause(ctx, id, pauseNote("paused", owner, reason)); err != nil {
 			return Schedule{}, err
 		}
+		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventPaused, Actor: owner.UserID, Reason: reason}); err != nil {
+			return Schedule{}, err
+		}
 		return st.SchedulePause(ctx, id, owner.UserID, reason)
 	})
 }
@@ -196,6 +205,9 @@ func (m *Manager) Resume(ctx context.Context, owner Owner, id uuid.UUID, reason 
 			return Schedule{}, err
 		}
 		if err := recordSpecRefresh(ctx, st, id, timing, now); err != nil {
+			return Schedule{}, err
+		}
+		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventResumed, Actor: owner.UserID, Reason: reason}); err != nil {
 			return Schedule{}, err
 		}
 		return st.ScheduleResume(ctx, id, owner.UserID, reason, timing.Next(now))
@@ -232,6 +244,9 @@ func (m *Manager) Delete(ctx context.Context, owner Owner, id uuid.UUID) error {
 			return err
 		}
 		if err := m.temporal.delete(ctx, id); err != nil {
+			return err
+		}
+		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventDeleted, Actor: owner.UserID}); err != nil {
 			return err
 		}
 		return st.ScheduleSoftDelete(ctx, id)

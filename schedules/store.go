@@ -20,6 +20,7 @@ type Store interface {
 	// runs if the commit itself fails: it undoes what fn did outside the
 	// database.
 	InTx(ctx context.Context, fn func(Store) error, afterCommitFailure func()) error
+	EventStore
 
 	// OwnerLock takes the owner's transaction-scoped lock: counting an
 	// owner's schedules and inserting one become atomic across replicas.
