@@ -45,10 +45,10 @@ type Event struct {
 }
 
 // FieldChange is one field an update changed, with its values as the API
-// shows them.
+// shows them; nil is an unset value (a null task context).
 type FieldChange struct {
-	Old any `json:"old"`
-	New any `json:"new"`
+	Old any `json:"old,omitempty"`
+	New any `json:"new,omitempty"`
 }
 
 // EventStore is the persistence of the audit trail, part of Store.
@@ -96,7 +96,7 @@ func configChanges(a, b Schedule) map[string]FieldChange {
 		{"cron_expression", a.CronExpression, b.CronExpression},
 		{"timezone", a.Timezone, b.Timezone},
 		{"task_query", a.TaskQuery, b.TaskQuery},
-		{"task_context", a.TaskContext, b.TaskContext},
+		{"task_context", contextValue(a.TaskContext), contextValue(b.TaskContext)},
 		{"max_budget_per_run_usd", a.MaxBudgetPerRunUSD, b.MaxBudgetPerRunUSD},
 		{"timeout_seconds", a.TimeoutSeconds, b.TimeoutSeconds},
 		{"executor", a.Executor, b.Executor},
@@ -111,6 +111,15 @@ func configChanges(a, b Schedule) map[string]FieldChange {
 		}
 	}
 	return changes
+}
+
+// contextValue is a task context as a change shows it: a nil map is an
+// unset value, not a null map.
+func contextValue(c map[string]any) any {
+	if c == nil {
+		return nil
+	}
+	return c
 }
 
 // recordingRepairs wraps one schedule's reconcile step: when the step
