@@ -35,6 +35,7 @@ var expectedOperations = map[string]string{
 	"DELETE /api/v1/schedules/{id}":            "deleteSchedule",
 	"GET /api/v1/schedules/{id}/runs":          "listScheduleRuns",
 	"GET /api/v1/schedules/{id}/runs/{run_id}": "getScheduleRun",
+	"GET /api/v1/schedules/{id}/events":        "listScheduleEvents",
 	"GET /api/v1/cron/preview":                 "previewCron",
 	"GET /healthz":                             "getHealthz",
 	"GET /readyz":                              "getReadyz",

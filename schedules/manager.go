@@ -76,10 +76,18 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 
 	next := timing.Next(now)
 	s.NextRunAt = &next
-	// One statement, no transaction to open: the reservation is gone only
-	// if the reconciler took it for an abandoned create (and removed the
-	// Temporal schedule, or will), and then this create must not complete.
-	created, err := m.store.ScheduleInsertReserved(ctx, s, specRefreshAt(timing, now))
+	// The row and its "created" event in one transaction; the reservation
+	// is gone only if the reconciler took it for an abandoned create (and
+	// removed the Temporal schedule, or will), and then this create must not
+	// complete.
+	var created Schedule
+	err = m.store.InTx(ctx, func(st Store) error {
+		var err error
+		if created, err = st.ScheduleInsertReserved(ctx, s, specRefreshAt(timing, now)); err != nil {
+			return err
+		}
+		return recordEvent(ctx, st, Event{ScheduleID: s.ID, Kind: EventCreated, Actor: owner.UserID})
+	}, nil)
 	if errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("reservation of schedule %s was reclaimed: the create took too long: %w", s.ID, ErrUnavailable)
 	}
@@ -166,6 +174,9 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 		if err := m.applyToTemporal(ctx, st, old, &s, timing); err != nil {
 			return err
 		}
+		if err := recordUpdate(ctx, st, owner, old, s); err != nil {
+			return err
+		}
 		updated, err = st.ScheduleUpdateConfig(ctx, s)
 		return err
 	}, nil)
@@ -213,6 +224,9 @@ func (m *Manager) Pause(ctx context.Context, owner Owner, id uuid.UUID, reason s
 		if err := m.temporal.pause(ctx, id, pauseNote("paused", owner, reason)); err != nil {
 			return Schedule{}, err
 		}
+		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventPaused, Actor: owner.UserID, Reason: reason}); err != nil {
+			return Schedule{}, err
+		}
 		return st.SchedulePause(ctx, id, owner.UserID, reason)
 	})
 }
@@ -233,6 +247,9 @@ func (m *Manager) Resume(ctx context.Context, owner Owner, id uuid.UUID, reason 
 			return Schedule{}, err
 		}
 		if err := recordSpecRefresh(ctx, st, id, timing, now); err != nil {
+			return Schedule{}, err
+		}
+		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventResumed, Actor: owner.UserID, Reason: reason}); err != nil {
 			return Schedule{}, err
 		}
 		return st.ScheduleResume(ctx, id, owner.UserID, reason, timing.Next(now))
@@ -269,6 +286,9 @@ func (m *Manager) Delete(ctx context.Context, owner Owner, id uuid.UUID) error {
 			return err
 		}
 		if err := m.temporal.delete(ctx, id); err != nil {
+			return err
+		}
+		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventDeleted, Actor: owner.UserID}); err != nil {
 			return err
 		}
 		return st.ScheduleSoftDelete(ctx, id)

@@ -106,7 +106,7 @@ func (m *Reconciler) pass(ctx context.Context, rep *ReconcileReport) error {
 }
 
 func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue bool, now time.Time, rep *ReconcileReport) error {
-	return m.store.InTx(ctx, func(st Store) error {
+	return m.store.InTx(ctx, recordingRepairs(ctx, id, rep, func(st Store) error {
 		s, err := st.ScheduleLockLive(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			return nil // deleted since the listing, or being changed right now
@@ -174,7 +174,7 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 			return m.afterSpecWrite(ctx, st, s, timing, now, rep)
 		}
 		return m.syncNextRun(ctx, st, s, desc.Info.NextActionTimes, rep)
-	}, nil)
+	}), nil)
 }
 
 // removeStaleReservations finishes creates that died in flight by

@@ -169,6 +169,9 @@ func (r *Recorder) pauseAfterFailures(ctx context.Context, st Store, scheduleID 
 	if err := st.SchedulePauseAfterFailures(ctx, scheduleID, reason); err != nil {
 		return err
 	}
+	if err := recordEvent(ctx, st, Event{ScheduleID: scheduleID, Kind: EventPausedAfterFailures, Actor: ActorSystem, Reason: reason}); err != nil {
+		return err
+	}
 	if err := st.RunMarkPausedSchedule(ctx, in.WorkflowID); err != nil {
 		return err
 	}

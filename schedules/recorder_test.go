@@ -130,6 +130,9 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, StatusActive, row.Status)
 	require.EqualValues(t, 2, row.FailedRuns, "rolled back")
+	events, err := st.EventList(ctx, id, ListQuery{Limit: 10})
+	require.NoError(t, err)
+	require.Empty(t, events, "the rolled-back pause left no event")
 
 	sc.pauseErr = nil
 	require.NoError(t, r.RecordCompletion(ctx, failed))
@@ -147,6 +150,12 @@ func TestRecorderPausesAfterFailures(t *testing.T) {
 	require.EqualValues(t, 21, row.TotalPromptTokens)
 	require.EqualValues(t, 4, row.SkippedRuns, "copied from Temporal's describe")
 	require.Equal(t, 1, sc.pauses, "Temporal paused once")
+	events, err = st.EventList(ctx, id, ListQuery{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, events, 1, "one event however often the completion is retried")
+	require.Equal(t, EventPausedAfterFailures, events[0].Kind)
+	require.Equal(t, ActorSystem, events[0].Actor)
+	require.Equal(t, *row.PauseReason, events[0].Reason)
 
 	d, err := st.RunGet(ctx, id, mustRunID(t, st, id, "wf-4"))
 	require.NoError(t, err)

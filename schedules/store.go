@@ -20,6 +20,7 @@ type Store interface {
 	// runs if the commit itself fails: it undoes what fn did outside the
 	// database.
 	InTx(ctx context.Context, fn func(Store) error, afterCommitFailure func()) error
+	EventStore
 
 	// ScheduleCount counts the owner's live schedules, only those in
 	// status when it is set.

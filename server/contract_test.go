@@ -126,27 +126,28 @@ func validCalls(t *testing.T, auth map[string]string, scheduleID, runID string) 
 	s := "/api/v1/schedules/" + scheduleID
 	create := `{"name":"Hourly price check","cron_expression":"@hourly","task_query":"Check the prices."}`
 	return map[string]call{
-		"createSchedule":   {method: "POST", path: "/api/v1/schedules", header: auth, body: create},
-		"listSchedules":    {method: "GET", path: "/api/v1/schedules?page_size=10&status=ACTIVE", header: auth},
-		"getSchedule":      {method: "GET", path: s, header: auth},
-		"updateSchedule":   {method: "PUT", path: s, header: auth, body: `{"cron_expression":"0 10 * * MON-FRI","max_budget_per_run_usd":0.5}`},
-		"pauseSchedule":    {method: "POST", path: s + "/pause", header: auth, body: `{"reason":"Quarter-end freeze"}`},
-		"resumeSchedule":   {method: "POST", path: s + "/resume", header: auth},
-		"listScheduleRuns": {method: "GET", path: s + "/runs?page_size=5", header: auth},
-		"getScheduleRun":   {method: "GET", path: s + "/runs/" + runID, header: auth},
-		"previewCron":      {method: "GET", path: "/api/v1/cron/preview?cron_expression=0%209%20*%20*%20MON-FRI&timezone=Europe/Berlin&count=3", header: auth},
-		"getHealthz":       {method: "GET", path: "/healthz"},
-		"getReadyz":        {method: "GET", path: "/readyz"},
-		"getOpenAPIYAML":   {method: "GET", path: "/openapi.yaml"},
-		"getOpenAPIJSON":   {method: "GET", path: "/openapi.json"},
-		"getDocs":          {method: "GET", path: "/docs"},
-		"getDocsScript":    {method: "GET", path: "/docs/redoc.standalone.js"},
-		"deleteSchedule":   {method: "DELETE", path: s, header: auth},
+		"createSchedule":     {method: "POST", path: "/api/v1/schedules", header: auth, body: create},
+		"listSchedules":      {method: "GET", path: "/api/v1/schedules?page_size=10&status=ACTIVE", header: auth},
+		"getSchedule":        {method: "GET", path: s, header: auth},
+		"updateSchedule":     {method: "PUT", path: s, header: auth, body: `{"cron_expression":"0 10 * * MON-FRI","max_budget_per_run_usd":0.5}`},
+		"pauseSchedule":      {method: "POST", path: s + "/pause", header: auth, body: `{"reason":"Quarter-end freeze"}`},
+		"resumeSchedule":     {method: "POST", path: s + "/resume", header: auth},
+		"listScheduleRuns":   {method: "GET", path: s + "/runs?page_size=5", header: auth},
+		"getScheduleRun":     {method: "GET", path: s + "/runs/" + runID, header: auth},
+		"listScheduleEvents": {method: "GET", path: s + "/events?page_size=5", header: auth},
+		"previewCron":        {method: "GET", path: "/api/v1/cron/preview?cron_expression=0%209%20*%20*%20MON-FRI&timezone=Europe/Berlin&count=3", header: auth},
+		"getHealthz":         {method: "GET", path: "/healthz"},
+		"getReadyz":          {method: "GET", path: "/readyz"},
+		"getOpenAPIYAML":     {method: "GET", path: "/openapi.yaml"},
+		"getOpenAPIJSON":     {method: "GET", path: "/openapi.json"},
+		"getDocs":            {method: "GET", path: "/docs"},
+		"getDocsScript":      {method: "GET", path: "/docs/redoc.standalone.js"},
+		"deleteSchedule":     {method: "DELETE", path: s, header: auth},
 	}
 }
 
 var walkOrder = []string{"createSchedule", "listSchedules", "getSchedule", "updateSchedule", "pauseSchedule",
-	"resumeSchedule", "listScheduleRuns", "getScheduleRun", "previewCron", "getHealthz", "getReadyz",
+	"resumeSchedule", "listScheduleRuns", "getScheduleRun", "listScheduleEvents", "previewCron", "getHealthz", "getReadyz",
 	"getOpenAPIYAML", "getOpenAPIJSON", "getDocs", "getDocsScript", "deleteSchedule"}
 
 // invalidCalls are requests the server refuses before any handler; the mock must refuse them

@@ -27,16 +27,17 @@ type isolationCall struct {
 // needs credentials: a new endpoint fails TestIsolationMatrix until it
 // joins.
 var isolationCalls = map[string]isolationCall{
-	"createSchedule":   {body: dailyBody("intruder's")},
-	"listSchedules":    {},
-	"getSchedule":      {},
-	"updateSchedule":   {body: map[string]any{"name": "stolen"}},
-	"deleteSchedule":   {},
-	"pauseSchedule":    {body: map[string]any{"reason": "mine now"}},
-	"resumeSchedule":   {body: map[string]any{"reason": "mine now"}},
-	"listScheduleRuns": {},
-	"getScheduleRun":   {},
-	"previewCron":      {query: "?cron_expression=0+9+*+*+MON-FRI&timezone=Europe/Berlin"},
+	"createSchedule":     {body: dailyBody("intruder's")},
+	"listSchedules":      {},
+	"getSchedule":        {},
+	"updateSchedule":     {body: map[string]any{"name": "stolen"}},
+	"deleteSchedule":     {},
+	"pauseSchedule":      {body: map[string]any{"reason": "mine now"}},
+	"resumeSchedule":     {body: map[string]any{"reason": "mine now"}},
+	"listScheduleRuns":   {},
+	"getScheduleRun":     {},
+	"listScheduleEvents": {},
+	"previewCron":        {query: "?cron_expression=0+9+*+*+MON-FRI&timezone=Europe/Berlin"},
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)

@@ -267,6 +267,7 @@ func TestIdsAndParametersReachTheRightRequest(t *testing.T) {
 		{[]string{"schedules", "resume", id}, "POST", "/api/v1/schedules/" + id + "/resume", "", `{}`, ""},
 		{[]string{"runs", "list", id, "--page-size", "5", "--cursor", "c1"}, "GET", "/api/v1/schedules/" + id + "/runs", "page_size=5&cursor=c1", "", ""},
 		{[]string{"runs", "get", id, runID}, "GET", "/api/v1/schedules/" + id + "/runs/" + runID, "", "", ""},
+		{[]string{"schedules", "events", id, "--page-size", "5", "--cursor", "c1"}, "GET", "/api/v1/schedules/" + id + "/events", "page_size=5&cursor=c1", "", ""},
 		// Flags before, between and after the arguments; the fields of an expression joined.
 		{[]string{"cron", "preview", "--count", "3", "0", "9", "*", "*", "MON-FRI", "--timezone", "Europe/Berlin", "--from", "2026-11-28T10:00:00Z"},
 			"GET", "/api/v1/cron/preview", "cron_expression=0 9 * * MON-FRI&timezone=Europe/Berlin&count=3&from=2026-11-28T10:00:00Z", "", ""},
@@ -364,7 +365,7 @@ func TestUsageErrors(t *testing.T) {
 		"nothing":         {nil, "schedctl: no command given\nrun 'schedctl --help' for the commands\n"},
 		"unknown group":   {[]string{"schedule"}, "schedctl: unknown command \"schedule\"\nrun 'schedctl --help' for the commands\n"},
 		"no subcommand":   {[]string{"runs"}, "schedctl: runs needs a subcommand: list, get\nrun 'schedctl runs --help' for its commands\n"},
-		"unknown command": {[]string{"schedules", "trigger"}, "schedctl: unknown command \"schedules trigger\"; schedules takes list, get, create, update, pause, resume, delete\nrun 'schedctl schedules --help' for its commands\n"},
+		"unknown command": {[]string{"schedules", "trigger"}, "schedctl: unknown command \"schedules trigger\"; schedules takes list, get, create, update, pause, resume, delete, events\nrun 'schedctl schedules --help' for its commands\n"},
 	} {
 		r := schedctl(t, nil, "", c.args...)
 		require.Equal(t, exitUsage, r.code, name)
@@ -385,6 +386,7 @@ func TestFixturesAreTheAPIsShapes(t *testing.T) {
 		"list":     {listJSON, new(api.ScheduleList)},
 		"run":      {runJSON, new(api.RunDetail)},
 		"runs":     {runsJSON, new(api.RunList)},
+		"events":   {eventsJSON, new(api.ScheduleEventList)},
 		"preview":  {previewJSON, new(api.CronPreview)},
 	} {
 		d := json.NewDecoder(strings.NewReader(c.body))

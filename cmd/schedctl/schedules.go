@@ -33,6 +33,7 @@ var schedulesGroup = &group{name: "schedules", summary: "create, read, change, p
 		flags: pauseOrResume(resume)},
 	{group: "schedules", name: "delete", args: "<schedule-id>", nargs: 1, summary: "Delete a schedule (its run history is kept)",
 		flags: deleteSchedule},
+	eventsCommand,
 }}
 
 const createDetail = `

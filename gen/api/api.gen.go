@@ -252,6 +252,45 @@ func (e RunStatus) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleEventKind.
+const (
+	ScheduleEventKindBackfilled          ScheduleEventKind = "backfilled"
+	ScheduleEventKindCreated             ScheduleEventKind = "created"
+	ScheduleEventKindDeleted             ScheduleEventKind = "deleted"
+	ScheduleEventKindPaused              ScheduleEventKind = "paused"
+	ScheduleEventKindPausedAfterFailures ScheduleEventKind = "paused_after_failures"
+	ScheduleEventKindReconciled          ScheduleEventKind = "reconciled"
+	ScheduleEventKindResumed             ScheduleEventKind = "resumed"
+	ScheduleEventKindTriggered           ScheduleEventKind = "triggered"
+	ScheduleEventKindUpdated             ScheduleEventKind = "updated"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleEventKind enum.
+func (e ScheduleEventKind) Valid() bool {
+	switch e {
+	case ScheduleEventKindBackfilled:
+		return true
+	case ScheduleEventKindCreated:
+		return true
+	case ScheduleEventKindDeleted:
+		return true
+	case ScheduleEventKindPaused:
+		return true
+	case ScheduleEventKindPausedAfterFailures:
+		return true
+	case ScheduleEventKindReconciled:
+		return true
+	case ScheduleEventKindResumed:
+		return true
+	case ScheduleEventKindTriggered:
+		return true
+	case ScheduleEventKindUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScheduleStatus.
 const (
 	ScheduleStatusACTIVE ScheduleStatus = "ACTIVE"
@@ -1129,6 +1168,82 @@ type ScheduleCreated struct {
 	ScheduleId openapi_types.UUID `json:"schedule_id"`
 }
 
+// ScheduleEvent One lifecycle event of a schedule. Every property is always present; nullable ones are `null` when unset.
+type ScheduleEvent struct {
+	// Actor Who caused the event: the user id (`sub`) of the caller, `system` (the failure policy) or `reconciler`.
+	//
+	// Example: user-42
+	Actor string `json:"actor"`
+
+	// Changes For `updated`, each changed field (by its name in `Schedule`) with its old and new value; null for every other kind.
+	//
+	// Example: {"cron_expression":{"new":"0 10 * * 1-5","old":"0 8 * * 1-5"}}
+	Changes *map[string]ScheduleFieldChange `json:"changes"`
+
+	// CreatedAt When the change was made (the time of its transaction).
+	//
+	// Example: 2026-11-28T09:12:03.118Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id The event's id; a later event of the schedule has a larger one.
+	//
+	// Example: 42
+	Id int64 `json:"id"`
+
+	// Kind `created`, `updated` (see `changes`), `paused` and `resumed` (by a user, with the
+	// reason given), `paused_after_failures` (by `system`: the failure policy paused the
+	// schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
+	// was repaired to match it; `reason` says how). `triggered` and `backfilled` are reserved
+	// for manual trigger and backfill operations that are not in this version of the API; no
+	// event of those kinds is written yet, but clients should accept them.
+	//
+	//
+	// Example: updated
+	Kind ScheduleEventKind `json:"kind"`
+
+	// Reason The reason given with a pause or resume, the failure policy's explanation, or the reconciler's repairs.
+	Reason *string `json:"reason"`
+}
+
+// ScheduleEventKind `created`, `updated` (see `changes`), `paused` and `resumed` (by a user, with the
+// reason given), `paused_after_failures` (by `system`: the failure policy paused the
+// schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
+// was repaired to match it; `reason` says how). `triggered` and `backfilled` are reserved
+// for manual trigger and backfill operations that are not in this version of the API; no
+// event of those kinds is written yet, but clients should accept them.
+//
+// Example: updated
+type ScheduleEventKind string
+
+// ScheduleEventList One page of a schedule's audit trail.
+type ScheduleEventList struct {
+	// Events The events on this page, newest first.
+	Events []ScheduleEvent `json:"events"`
+
+	// NextCursor Pass as `cursor` to get the next page; null on the last page.
+	NextCursor *string `json:"next_cursor"`
+
+	// PageSize The page size applied.
+	//
+	// Example: 20
+	PageSize int `json:"page_size"`
+}
+
+// ScheduleFieldChange One field an update changed, with its values as `Schedule` shows them (any JSON type).
+// A value that was unset (a `task_context` that was null) is absent: `old` is absent when
+// the update set the field, `new` when it cleared it.
+type ScheduleFieldChange struct {
+	// New The value after the update; absent when the update cleared it.
+	//
+	// Example: 0 10 * * 1-5
+	New interface{} `json:"new,omitempty"`
+
+	// Old The value before the update; absent when it was unset.
+	//
+	// Example: 0 8 * * 1-5
+	Old interface{} `json:"old,omitempty"`
+}
+
 // ScheduleList One page of schedules.
 type ScheduleList struct {
 	// NextCursor Pass as `cursor` to get the next page; null on the last page.
@@ -1256,6 +1371,9 @@ type UpdateScheduleRequest struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// EventsPageSize defines model for EventsPageSize.
+type EventsPageSize = int
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1379,6 +1497,18 @@ type DeleteScheduleParams struct {
 	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
 	// rather than declared on each response so that mocks do not put it on every answer.)
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListScheduleEventsParams defines parameters for ListScheduleEvents.
+type ListScheduleEventsParams struct {
+	// PageSize Events per page (1–100).
+	PageSize *EventsPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor Opaque keyset cursor: the `next_cursor` of the previous page. When given, keyset
+	// pagination is used and `page` is ignored; keep the other query parameters (`page_size`,
+	// `status`) the same as for the previous page. A malformed or foreign cursor is 400
+	// `invalid-request`.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PauseScheduleParams defines parameters for PauseSchedule.
@@ -1590,6 +1720,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 	UpdateSchedule(ctx context.Context, id ScheduleId, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListScheduleEvents List a schedule's audit trail
+	//
+	// Every lifecycle event of the schedule, newest first: created; updated (with each changed
+	// field's old and new value); paused and resumed (who, when, why); paused after
+	// `pause_after_failures` consecutive failed runs (actor `system`); deleted; and repairs of
+	// the Temporal schedule by the reconciler (actor `reconciler`). Each event is written in
+	// the same transaction as the change it records, so a change that failed left no event.
+	//
+	// The trail stays readable by the schedule's owner after the schedule is deleted (its
+	// other endpoints then answer 404), so the `deleted` event itself can be read. Another
+	// user's or tenant's schedule is 404 `not-found`, deleted or not.
+	//
+	// Pages by cursor only (no `page` and no total): pass `next_cursor` as `cursor`.
+	//
+	// Corresponds with GET /api/v1/schedules/{id}/events (the `ListScheduleEvents` operationId).
+	ListScheduleEvents(ctx context.Context, id ScheduleId, params *ListScheduleEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PauseScheduleWithBody Pause a schedule
 	//
@@ -1855,6 +2002,33 @@ func (c *Client) UpdateScheduleWithBody(ctx context.Context, id ScheduleId, cont
 // Corresponds with PUT /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 func (c *Client) UpdateSchedule(ctx context.Context, id ScheduleId, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateScheduleRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListScheduleEvents List a schedule's audit trail
+//
+// Every lifecycle event of the schedule, newest first: created; updated (with each changed
+// field's old and new value); paused and resumed (who, when, why); paused after
+// `pause_after_failures` consecutive failed runs (actor `system`); deleted; and repairs of
+// the Temporal schedule by the reconciler (actor `reconciler`). Each event is written in
+// the same transaction as the change it records, so a change that failed left no event.
+//
+// The trail stays readable by the schedule's owner after the schedule is deleted (its
+// other endpoints then answer 404), so the `deleted` event itself can be read. Another
+// user's or tenant's schedule is 404 `not-found`, deleted or not.
+//
+// Pages by cursor only (no `page` and no total): pass `next_cursor` as `cursor`.
+//
+// Corresponds with GET /api/v1/schedules/{id}/events (the `ListScheduleEvents` operationId).
+func (c *Client) ListScheduleEvents(ctx context.Context, id ScheduleId, params *ListScheduleEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListScheduleEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2454,6 +2628,79 @@ func NewUpdateScheduleRequestWithBody(server string, id ScheduleId, contentType 
 	return req, nil
 }
 
+// NewListScheduleEventsRequest constructs an http.Request for the ListScheduleEvents method
+func NewListScheduleEventsRequest(server string, id ScheduleId, params *ListScheduleEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/schedules/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPauseScheduleRequest calls the generic PauseSchedule builder with application/json body
 func NewPauseScheduleRequest(server string, id ScheduleId, params *PauseScheduleParams, body PauseScheduleJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3002,6 +3249,25 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 	UpdateScheduleWithResponse(ctx context.Context, id ScheduleId, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateScheduleClientResponse, error)
+
+	// ListScheduleEventsWithResponse List a schedule's audit trail
+	//
+	// Every lifecycle event of the schedule, newest first: created; updated (with each changed
+	// field's old and new value); paused and resumed (who, when, why); paused after
+	// `pause_after_failures` consecutive failed runs (actor `system`); deleted; and repairs of
+	// the Temporal schedule by the reconciler (actor `reconciler`). Each event is written in
+	// the same transaction as the change it records, so a change that failed left no event.
+	//
+	// The trail stays readable by the schedule's owner after the schedule is deleted (its
+	// other endpoints then answer 404), so the `deleted` event itself can be read. Another
+	// user's or tenant's schedule is 404 `not-found`, deleted or not.
+	//
+	// Pages by cursor only (no `page` and no total): pass `next_cursor` as `cursor`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/schedules/{id}/events (the `ListScheduleEvents` operationId).
+	ListScheduleEventsWithResponse(ctx context.Context, id ScheduleId, params *ListScheduleEventsParams, reqEditors ...RequestEditorFn) (*ListScheduleEventsClientResponse, error)
 
 	// PauseScheduleWithBodyWithResponse Pause a schedule
 	//
@@ -4327,6 +4593,183 @@ func (r UpdateScheduleClientResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateScheduleClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListScheduleEventsClientResponse200Headers the declared response headers of an HTTP 200 response for ListScheduleEvents
+type ListScheduleEventsClientResponse200Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// ListScheduleEventsClientResponse400Headers the declared response headers of an HTTP 400 response for ListScheduleEvents
+type ListScheduleEventsClientResponse400Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// ListScheduleEventsClientResponse401Headers the declared response headers of an HTTP 401 response for ListScheduleEvents
+type ListScheduleEventsClientResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListScheduleEventsClientResponse404Headers the declared response headers of an HTTP 404 response for ListScheduleEvents
+type ListScheduleEventsClientResponse404Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// ListScheduleEventsClientResponse429Headers the declared response headers of an HTTP 429 response for ListScheduleEvents
+type ListScheduleEventsClientResponse429Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// ListScheduleEventsClientResponse500Headers the declared response headers of an HTTP 500 response for ListScheduleEvents
+type ListScheduleEventsClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// ListScheduleEventsClientResponse503Headers the declared response headers of an HTTP 503 response for ListScheduleEvents
+type ListScheduleEventsClientResponse503Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type ListScheduleEventsClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScheduleEventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListScheduleEventsClientResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListScheduleEventsClientResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListScheduleEventsClientResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListScheduleEventsClientResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListScheduleEventsClientResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListScheduleEventsClientResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListScheduleEventsClientResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListScheduleEventsClientResponse) GetJSON200() *ScheduleEventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListScheduleEventsClientResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListScheduleEventsClientResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListScheduleEventsClientResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListScheduleEventsClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListScheduleEventsClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListScheduleEventsClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListScheduleEventsClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListScheduleEventsClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListScheduleEventsClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListScheduleEventsClientResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5765,6 +6208,31 @@ func (c *ClientWithResponses) UpdateScheduleWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseUpdateScheduleClientResponse(rsp)
+}
+
+// ListScheduleEventsWithResponse List a schedule's audit trail
+//
+// Every lifecycle event of the schedule, newest first: created; updated (with each changed
+// field's old and new value); paused and resumed (who, when, why); paused after
+// `pause_after_failures` consecutive failed runs (actor `system`); deleted; and repairs of
+// the Temporal schedule by the reconciler (actor `reconciler`). Each event is written in
+// the same transaction as the change it records, so a change that failed left no event.
+//
+// The trail stays readable by the schedule's owner after the schedule is deleted (its
+// other endpoints then answer 404), so the `deleted` event itself can be read. Another
+// user's or tenant's schedule is 404 `not-found`, deleted or not.
+//
+// Pages by cursor only (no `page` and no total): pass `next_cursor` as `cursor`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/schedules/{id}/events (the `ListScheduleEvents` operationId).
+func (c *ClientWithResponses) ListScheduleEventsWithResponse(ctx context.Context, id ScheduleId, params *ListScheduleEventsParams, reqEditors ...RequestEditorFn) (*ListScheduleEventsClientResponse, error) {
+	rsp, err := c.ListScheduleEvents(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListScheduleEventsClientResponse(rsp)
 }
 
 // PauseScheduleWithBodyWithResponse Pause a schedule
@@ -9178,6 +9646,462 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 	return response, nil
 }
 
+// ParseListScheduleEventsClientResponse parses an HTTP response from a ListScheduleEventsWithResponse call
+func ParseListScheduleEventsClientResponse(rsp *http.Response) (*ListScheduleEventsClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListScheduleEventsClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScheduleEventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListScheduleEventsClientResponse200Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListScheduleEventsClientResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListScheduleEventsClientResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListScheduleEventsClientResponse404Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListScheduleEventsClientResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListScheduleEventsClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListScheduleEventsClientResponse503Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePauseScheduleClientResponse parses an HTTP response from a PauseScheduleWithResponse call
 func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12204,6 +13128,9 @@ type ServerInterface interface {
 	// UpdateSchedule Update a schedule (partial)
 	// (PUT /api/v1/schedules/{id})
 	UpdateSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId)
+	// ListScheduleEvents List a schedule's audit trail
+	// (GET /api/v1/schedules/{id}/events)
+	ListScheduleEvents(w http.ResponseWriter, r *http.Request, id ScheduleId, params ListScheduleEventsParams)
 	// PauseSchedule Pause a schedule
 	// (POST /api/v1/schedules/{id}/pause)
 	PauseSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId, params PauseScheduleParams)
@@ -12523,6 +13450,61 @@ func (siw *ServerInterfaceWrapper) UpdateSchedule(w http.ResponseWriter, r *http
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.UpdateSchedule(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListScheduleEvents operation middleware
+func (siw *ServerInterfaceWrapper) ListScheduleEvents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id ScheduleId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListScheduleEventsParams
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", r.URL.Query(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "page_size"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "page_size", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListScheduleEvents(w, r, id, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -12948,6 +13930,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/schedules/{id}/resume", wrapper.ResumeSchedule)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/schedules/{id}/runs", wrapper.ListScheduleRuns)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/schedules/{id}/runs/{run_id}", wrapper.GetScheduleRun)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/schedules/{id}/events", wrapper.ListScheduleEvents)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/cron/preview", wrapper.PreviewCron)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/healthz", wrapper.GetHealthz)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/readyz", wrapper.GetReadyz)
@@ -15082,6 +16065,275 @@ func (response UpdateScheduledefaultApplicationProblemPlusJSONResponse) VisitUpd
 	return err
 }
 
+type ListScheduleEventsRequestObject struct {
+	Id     ScheduleId `json:"id"`
+	Params ListScheduleEventsParams
+}
+
+type ListScheduleEventsResponseObject interface {
+	VisitListScheduleEventsResponse(w http.ResponseWriter) error
+}
+
+type ListScheduleEvents200ResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type ListScheduleEvents200JSONResponse struct {
+	Body    ScheduleEventList
+	Headers ListScheduleEvents200ResponseHeaders
+}
+
+func (response ListScheduleEvents200JSONResponse) VisitListScheduleEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScheduleEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListScheduleEvents400ApplicationProblemPlusJSONResponse) VisitListScheduleEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScheduleEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListScheduleEvents401ApplicationProblemPlusJSONResponse) VisitListScheduleEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScheduleEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListScheduleEvents404ApplicationProblemPlusJSONResponse) VisitListScheduleEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScheduleEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListScheduleEvents429ApplicationProblemPlusJSONResponse) VisitListScheduleEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScheduleEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListScheduleEvents500ApplicationProblemPlusJSONResponse) VisitListScheduleEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScheduleEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListScheduleEvents503ApplicationProblemPlusJSONResponse) VisitListScheduleEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PauseScheduleRequestObject struct {
 	Id     ScheduleId `json:"id"`
 	Params PauseScheduleParams
@@ -16932,6 +18184,9 @@ type StrictServerInterface interface {
 	// UpdateSchedule Update a schedule (partial)
 	// (PUT /api/v1/schedules/{id})
 	UpdateSchedule(ctx context.Context, request UpdateScheduleRequestObject) (UpdateScheduleResponseObject, error)
+	// ListScheduleEvents List a schedule's audit trail
+	// (GET /api/v1/schedules/{id}/events)
+	ListScheduleEvents(ctx context.Context, request ListScheduleEventsRequestObject) (ListScheduleEventsResponseObject, error)
 	// PauseSchedule Pause a schedule
 	// (POST /api/v1/schedules/{id}/pause)
 	PauseSchedule(ctx context.Context, request PauseScheduleRequestObject) (PauseScheduleResponseObject, error)
@@ -17167,6 +18422,33 @@ func (sh *strictHandler) UpdateSchedule(w http.ResponseWriter, r *http.Request, 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateScheduleResponseObject); ok {
 		if err := validResponse.VisitUpdateScheduleResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListScheduleEvents operation middleware
+func (sh *strictHandler) ListScheduleEvents(w http.ResponseWriter, r *http.Request, id ScheduleId, params ListScheduleEventsParams) {
+	var request ListScheduleEventsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListScheduleEvents(ctx, request.(ListScheduleEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListScheduleEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListScheduleEventsResponseObject); ok {
+		if err := validResponse.VisitListScheduleEventsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -17451,330 +18733,352 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dhs3ljf6Khj2d5ZJd5EqUhfb1Mo6rdhyR2lfFFkeT3foTwVWgSKiIsAuoEQzic+ad5iz1nmg8ybz",
-	"JN/C3kDdSZGSnLgz+qPTVrEKd+z7/u1fWqGczaVgQqvW8JcW+0Rn85jBv58njGr2gbGriC6/ZUnMhXms",
-	"0tmMJsvWsGV/UoRq4j8b+j7Bt4jmM9byWtc0Tpn5JEykuGCf5glTikvRGrZ88ow8Jo/J67dvui/PTlpe",
-	"K2IqTPhc4+/voBOumCJLpjRLIrp8pIhK53OZaKJ5eMW0IhOZED1lRDM6IzGjEWHXLFmSBY6MzGQiuLjs",
-	"tbzWjH66GKfRJdMXc5ZcJKm4SFXUGvq9wb7XEnTG8hll/UT8kind8lqaqquLUArNPmmY0ZQKweLWsPUn",
-	"+27XdK9aXium4jKll6Y5Jlqf7bf/TBmsWTax0rzknIna5KiISMyVhhlO+DUjY35pxkMSrq6UmZRZaJnq",
-	"C8VCKSLVGh74Pj79WQozguM0kXO2Y3fv82evdZaKF0xTHr+kPGZReUePyIKNp1JekSQVRE+pJhN4jegF",
-	"D5lHFlSRhOmEs4jMWULmMubh0oOxzmmqWES4VkSFUxalcekQUK3ZbK4vQpkK3RoOPPdEtYY/Zj+3hn0P",
-	"zmTMNIsuqG4NWwN/cNDt97uDg3P/6dD3h77fe7Lr/6OVvcmluNDyignVGvpeK0oTCs9mqjXcHTz1WixJ",
-	"ZHIxY0rhzpg9IUxEc8mFJlSoBUtYRPb9AfmWRuSvVLMFXQ5JOlc6MYdrJiMWE/ZpHsuIRfY8uS5FGsde",
-	"C165MGvgnswTaWZcGJnSNFk7rz1/YOalNNWpag1bL49OXh2/MFstNY0vQqm0PbfuUdb6Z6+wioObV7Hf",
-	"7w36+xuu4t6TvX+VVez7vSd7/Vuv4sfNVm7wdMOV6/tP9/z62tl7RSeaJWRA5IQMiLsQhySmSg/J3deX",
-	"fWJhqmXSGramWs9bXotHrWFrP9odP5sM/O5Ttke7e+FBvzt+Ej3r+nQwOWD98Ol470mrcS/gjl9k93uo",
-	"k5Q1bdE8kdc8Yon78MvQv4SpNNaujxsv1+7Tp7c9Fl5LJ6b3ZE37pu2FTK4msVxcwDq7dYq6SSq6u5OD",
-	"cECfsu7+uB9198IntPuMDSbdp9HeuE+fhAfM3+82tmsJ9yuu9CkcnyLRPjcMcCHJTJqlYSET2pBv5Rn2",
-	"x8icXjLDKeNYLor0WLBP+iJMEwWngy2/909+kvz1T0fLN9z/9Pqdv3wT/7B4+0IuXpv/vZT81fPv5+ad",
-	"Nx9++PnvP8Wz1z8d8ckPLXMqzJj6+I8LxX9mreHA91pmFEXi7mj/GhL/xF2xvd7BYLDiih0MdquXbG/Q",
-	"r18yPBaFOxDHM3cFnlGfPQn3+t3B+CDq7k12Wfcp7e93wyfRgO2Nn/mT/kHlCrQu57q7J7szLnir4S5M",
-	"aKzql+HJXn9QvA8tc9ipaeDL3olWv0dO6XJmjkPG1YF1K2DqXFyC/LRLjt+TGUuMSKMVafcHrrcO6fV6",
-	"rVX36kmBafXLTOv529enr47Pm69Wz++b7Svfr6f+7v7qK/bkC12xYrsF7lkQUR44wQMn+Lo4wUcva+sC",
-	"9uAiYVQZpclO3f2Yze3o+fnJvx+7ubWGB4abvLOvHYWaX1cYypEgFB5nelSTPB9KocyR4tfswhzhNGG4",
-	"PCHojdXF8c0k+vtDK7d/BRphjS/gRbxArtW3F2STrQKtT2lQKtdRrrvpoMCwa13s+qUu3EuG75beeYbv",
-	"/NnvD32/5dnfBl2/v+a3wZrfdtf8tlf97aPXktcsien8AlVGs6N/Ozl1bPQCqF/hHO26H8qn21IdqisP",
-	"xstcW2DXXKaqeTOqIzZkY1btBB8We3FP8m4MJ11mc/mlxQXXnMYXYxpeyckk18iNWGL2PVd2d+1BqL65",
-	"6/ufvZa64vN5dgr9Ao3K7rFKw5ApNUlj+9b+12ugYIIKjSSQhjPWZen2ZotGIeJJLkTgIhxUKfXeU5AJ",
-	"03l0IzlKFUtwkPCvp5NBtNdvFelks+h9RBQXlzEK2WQq48hIVVKwRopZkrjd8a1Lzvt+TsVRfH4gtQ+k",
-	"9oHUPpDaPzCp/ZiJp/0i2T2lqHNU7R2KznIa61nT84N0+rWQTLy4RQJ5d6rU+iE1Sl3SZSIik4SxnxlJ",
-	"heYxGZDvqUjN4ShRrXyeT8/7/tAfDPtgFS7QsdIZ/CMTtNOj9+9Av30gaHcnaOXjdLPseIYn4EYqZk/K",
-	"Axn7miS/J12/D1LWGskve6dBSsPf9tf8drDmtydrfnt6/5Lf70VjcUL9G2ls6yWOKeYTDRelSG7zhgbn",
-	"/pPh3r7drSIBrgzmQbT8V6XETRu9ihJ/9lpTRiOWYFiLWV6hu+9YmCZcL7un2faXieGHKUsYrApo9zO6",
-	"JLGk5l7I2ZBIES+JnnJFFEuuechIW0jy/MUbjwhJuIg5WAFMcx2PTBI6Y7DWIzGRyUwRIRem/d5IAJWE",
-	"sJvWsBWxCU1j3VVJSB4JKdijQ9sKPlIsnjw6JKEUgoXlZ3x2WfibRFTT4SFRehmz4vNHqVB0wro4xEeH",
-	"ZCGTK5bAK+NYjoeHZEwV66YJz0ZghtyloVmY/JmZUpeKkCktE2Wfw6X6Z8oTw+/QJWAY3Iya9dXLuZmj",
-	"0gkXl+jUpJq94jOuu/Df+iacsX+mTGkF+xDSOGYJ7MSMXjFiLh/REv8/FRFLIPpEc5aQtvlgnCZKE8V/",
-	"Zp0eOU2YYkITKUYC+VWwQ+d857ofGNY7N6wWY14SRg1Thj4Tqg29mXHNkkNCx7YJ64NR5JJfM0HGbCIT",
-	"Rrgeifae3/cITprs+b5H9vq75j/7HbhriymP8VjZVg2D1fC1IqmAvuk4rp6Mvl9cyRkXfJbO0B2Bq8qF",
-	"ZpcsqSzrqsN9ni3nI7tgVJFglPr+bpjYNYe/2OHiG3y84CKSC2Kvu/0RVti+AP/G54FHWO+yRw584loj",
-	"c5aMxIFPFFlwPcW9UUROSN+v3oID/3DxzYFvW+8bTrDZKTpjM8qN7LHlSUr45VSbO+nhnZaCERonjEZL",
-	"At5AFvWKI3x2q804Y4o1nPF3uKKW0wYNswnM2YBTTnXxBfhvUBpZf5uRGfbXPTJSwepRaUkWlGt3xIFl",
-	"ZsKd7XR/3a3ffBDdE9E9TeSlEVibBiQ0Hp2AR2w2l5qJcNnloju33wRAlYfuiNoFhVuMm4/XeypjM68p",
-	"VyMRnBSa+htbBmSWKk2m9Jrlbta2oSphTPmMxHRupGN01lIy4yLVjPAJEJ5LdMOSiLOo0xsJmJrpX+C4",
-	"tZP5r9gSaMFYRkuzwJfMDg27rFyH3fLVp59wOQ+MTOLWtt+4th8+fOgepWYAmodUs4Zb8fI5OXiy75Nw",
-	"aq6EuGT25gbfMpqwxNDCePbNCC3S6joctQKyMDMSkgCPhphAQxU9IhOY50gE4OP+ZtTi4prGPEJubj41",
-	"s6aC4AsXhbHYVkGtyJpN2E8sNHevQh9Wjs0jK3q2PxR7/GbUwp64IuzT3BzeUWtL/vUf3Rs52Duz4aDQ",
-	"AYmtXl4PtKkw5kwAbUL2g7xHxoalGZWld2tWUBzhGuq4cpQ5DbrFSJ/deqDNhHL1IBXTAWnbi29EME0o",
-	"xCErTWfzzm1WebuxI4HpnkT1YZ9E5v5NDJOVE+Qvlh55hMZKkkXCtTaHXyKJYMk1S0gsL1E6T9gclH3C",
-	"xUgEp4kcx2zWs01c8CjokR9SaciQxkuUMCPhc3FJKJnb16scdtyf+OGAPYv26N5kd/w0fML2aT8aTHbH",
-	"e+F+tPYezOinV0xc6mlr2B889Wr34rNRAI14qJ3MbZ1e1ZV5O6f/TIEcKqYJusaGsAZBwVkW4LIx4nRH",
-	"EMh75IOZK8hfnm1iJOb0kgsIuQFxSrEIljAwXwAX5ZdCJiw6JFeMzXH/9ZQlBDQnkg+btIPMJxd4IxGg",
-	"Bhd0cipOc0tIZWRHZEZjIzSzyBBFwzj5pbATNKPY8/2RCCyN6tqtDKqbxJbf/1QNynv9EoLyPr05lz8X",
-	"g/JeD/4++PvP30/f/vU9BuVxs8CoD2ZmD+t8XLGX+/0BcJRsb70Gilfgl39jDYLlEUkFN5uK97RNyfv3",
-	"Jy/MnCm5lDIi4VTykHXwEhrhS2Vhae52mPtg1njChlYrNYKlyDVmyydNq1dsrmEbBntkKtPE7QnufuIR",
-	"VF7hFDi2m7B5TJdGwJdouRoJEGsqXHrG9FRGHplTPc3ZdRtFkGwdDPXB5obEXJSg0yNnLFXm+ukpGwnT",
-	"qxkTJRGfTFgC8ZlWHjFHYTAoCzRXbNlNmDm6wSGhxI4s0xpgMYiRXZTmcUy4IE7+wZP1bLV8ZE5mNnm7",
-	"hiFNYPFN26gmF6Wi2uzMkHAI9vspNcosUWk4td/3SPsEpoYnY8wiYlTdkUgoXDU9pYJELIypEa6kIEbl",
-	"yVUwJe3ZkOGVIpEEYj5PtSFv5mVQ3ayg1KncmP2JHz6hz1i3Hw3G3b1wl3WfTvZo92C8Hz1hzyY+7Yfu",
-	"buBg88tRkQRX3ZLB/n71lsyp1iwxbf7vH/+t+/98/PP/ajVdHRc/UL4w/a5RtyM0Moh0NmZAMIicTAxR",
-	"BIJ22SMnSLeQwAeOMHKrgFY5V9Plh1iD4qSsrQE+uEGQPEtFE2czWmSSikeK8Ii0Ax4BqaYkOEtF0OmV",
-	"t2azSEMYublx+cCTVFzw9RzJ0FowDaUpvNmgI6ZCmQ14BzEWNRat2UxhRovZhnb/v//zv/q+X57CwF+9",
-	"sBi70bi6A7Qd2uX1b5band9g1Yo7jwEse3mRNzSkNyzynRfYjfquq7x/u1Xe33qVgZ+/5HGj9vtWxEs0",
-	"i2ahOI47cEVQFuiRtzOOzIfGMWkLKboRg3DhTv5ZeYMy82/TFK2RuDi//5WwSWvY+tNOnqe3g7+qHbfi",
-	"OBOUuxwVBbHrWxpZudT6kgxBh1ys+Tw2CiGXYscKiH/+CSzs5RTAMY1OnURUdl99SyMrMskEGWQmOhX9",
-	"VxGkmjlKYZleJJkCoj6jOkR+e3R6Yk1msFxGVcPQpwlncVTZ/Tx0GnT1MSPALZQmfd+HUAIulKYiNK9Y",
-	"E99OHlGFxxxF580kYWe830MDt4adPEHhzc0qvxNTredquLPjtNJexK7dKqudisyHu7bZflvJHz+pSl1j",
-	"GsE+ePm2IIPLN8ZQ6IrE2bHaPi0IrDzyCBUjIVPdlZNuQsUlI0VhmFAnycJlMHsHBlXClUpR4i2012Bj",
-	"ObT6vwrgiqHsIScTJiB+LhfCUSAuGO8btO2mFbNf7FRfX2Ea3awJ+/5qe+NmzeSfNNsGN23FvL7KArGu",
-	"jfoH66wEm7ZUmlWjKr95S/nMSkr1DQ3k78L9yGnftzJa3pL+2etSIKIFCmiUgXHC6BWeX3uHvwTxA/ZQ",
-	"pHvWggCs+rOXv1h1ya2jlU8P9v4VqaXXSsWVkAvxEudc3JL3ItMqvn/39g3BZblpR0CrM4eDcqFAu2Fx",
-	"lG1Mtl+26SEZQWDFcRZXMWqt2Lbya6XNsHOwI/ytNuF9qdcNt8AOtWuHei/sqrj8XBV4TwOHGhL7CPbU",
-	"MB+0mhsVsXb9RqJNyYwr0L7dFcH5mi8XiTRa+XLOzF9ooZCpNkoLsjmZwF5zQaggTKQzjwQijeOg440E",
-	"8DXHZ5sY7CGx5iAYoVGMi6fJugSrB2ok2kFpjYNDMEYqQhNGQqpYVzGhuObXrNNbzznh+weu+cA1b8s1",
-	"n0sxiXl4W32hYHc6EUVPXjnuDe1HjgDkalVFTiSgafE4JkkqYJWaSPnRNg2NGQiYiQyZUiw6tNY1NZWJ",
-	"jpe91hekw89yOnx284Bzo97GrLLZ5gcsEyINzjCqobIdUpIZFXmKn2pc5L/LNPOHg29038+/8IAKWeW7",
-	"R16ACgwudOszhmBFcEcIMLb/VuvsFGSMtHBhHZsuqBtOF77uuq/vjwOq8vCcLyFVLAFGgoZrkPUwHqUd",
-	"NI/JqHGGOY1E5SpYQ3bdyb3qQoARr9l23HlgKzeylUpAxdqvV4Q9PDCn1cwJYp7PbEzAbU1aEBp8/Clk",
-	"LKoSw2/hNyKvWWKjhOaN1LA5xJgM9gmDdlWRINoIp2YVYUWw8nob1xfVFwaDnH7a9QBnehzLxea0E+fU",
-	"ZW6ZzfbxkufwjNUze6pcENy3K1xnK9S6Bl66oGptS4fmV0KJYAuS++rMX/aFL8muistdHTg6AW/D/3MX",
-	"Iq680Cy5pvG5lO+MpFNe9bNUKKKlJGEsFSNaXjLDpBsXGN6VEzJqPd7pQyrBY/J41AJVpe+ioeicJvoQ",
-	"7wDa4A2/2bc/qzXacjFboXgHEtPtNn38ZlfkxC4tLCCIkZubNvDLrpayi1/iXoGy+zyRomrcsJHbLCJm",
-	"rciEUZ0mrHGfKouJbvSILrty0p1JoadWL82UURqGbK7JqPUKYqC23J+tWv/ttgbNBrBYpYFvZXoynxd3",
-	"psHudIRiLYmk4ZgkgWwetKubnjEDJg8WhzftyjBBx3HzHmYfjjIskVHLnPL8O/CeF9pFUmYkbzkhP5r5",
-	"ERZO5cfmHc1yc4pbeZ+9/tY7vZVdy+2vs2tlhsXzLIOhfP3QdnZy9OaIwM9NezYqJz2IfOkoKXyv+YxB",
-	"IytoYZZE0WQzLLfwmy2yW4C85y0NiNmk7keDevx4bzB4/Jj893/+v6UQX67IgsVx11oUx2lmJqTFCzok",
-	"QfGGQ4hXdaSBZ16qkmnztCLfBEb9CkonKiDtwuUfiUJgX+XyeyRoyCQKyJjFcmFabcxJAjfcOKbiaiSE",
-	"UfKkjWHrZFbIutpnRCGnxq8TiUaivSokqdMjb6SeGq3RtGbzEHsj8cKZ3qkigXXLB6QY8hPsDQaBoR3z",
-	"NJlLxYaEQpAPaZ8mXM06WU4FzcfRbOZF/ZbmQUR7g4EzNtikCxcwldNc1zrX5o0HbfbBSHpLPbRwrW5v",
-	"L/29bJg7m4QI7UD+5r+mufNeoinuakerEtCyIY1gYggmkQQFS1CQpa7YpBAOCZp5TsgDvXqwvv3+VK9k",
-	"vrmbm+iPZQn6jYjrb2A0uk8JfZUomYnu2wuqI1EKzpcJuNwPjVSdiaaR0a/I+xt29EFwfRBc/8eQcKPL",
-	"ChofJwlmY91FZBUkFezTHHwxmFxJZBimScKiHjmNGVWM/BPS0kraeVRNUeNf0r6+X45Bw+njaLey0woa",
-	"34tk+T5fMnu5ceXagevGiIfnU0as3QcyPJhgCQ8P7XIGhcy/5sV8IA4PxGFr4vBG6pcyFdEd6cIbmcc1",
-	"ALPjEdlEKroX0epOGuteTineSE0msBgbEgkhdRc/uA8q8cam02ULWUpphFREGxzSDrKeIVKyEF/MPnGl",
-	"PbAiikujUI6EDb+pRJhg3r4RmDB35UHAeKAht6Qhp3QZSxqdS/mKJpfsjqSkFqTtoisO9sjf+Ldf0i3f",
-	"362bryxYhyQxzG3TSAgZLcF3gF/dd/R0aV1Az+A/u4CydlDuHDMyHy72w8Xe/mIn7JqzxR1jrx7iUByR",
-	"Mp3szHFRH0JRvrZQlC+zO/cbjfKHClb4Egv+tccr5GfAyN+mIwz1noC9k32ioY6XJHOxk4VM48j+Trge",
-	"FvBjMICB1OMXbFhCLYLhwer5ILv8j5Fd3iE+63tBrymPIdzu7nqJ0zIAg0iz2VwmNOHxsoTgWY6UmVJx",
-	"yaJDMkfbKHjtv6jps6DD2DUgaWERNk2DwU+7xU/vC7IgvDKrkwHonuM6xoZsnUqlLxP27odXh+SMRRxF",
-	"wwwj0BIJrkgoxYRfpgnAOY2EJZAZ6ijXJKTCMLUcybVTgVol7aBhlpVQp5HIdjC5yX3/QK2+kLP+gc6t",
-	"pnPnUr6mYulwbu/D+JLdGKNrVbB8nQbULgL5djLUvXTu7gkXpE/UF02iKAYb5WPOsk82pHRmuphYx6J7",
-	"M9RkIMuFxczXiLSDYq/V6MpIClYiNyPRTG/AZVQAxHwc2OR0ZTTBRQ43DdBF7IE+PdCn35w+vRc01VOZ",
-	"8J9ZdA/EaYwYwAjhO6UZhu8XTS7uF/XLwnQ2Vi0L39yTpyhMGODL0lh5Rdwlzy0IuHcSKS7jJVH8UrCI",
-	"fP/hHDOGBXGKukxIwq7lFYvI0ekJola2g+KAGzKAm/Cl1x2K2vv3cKgyU9RrFnF6Dttwp8PlCkSYpsio",
-	"pdknvTOPKS/YR7I+D4liIiLFLkzTX9Q1sV88g7khbmamD9gmm5/G7OsufN2Fz+43ghYcFA4i3BkCSkss",
-	"CyaH6kIGcAabhvngzHgwCNyWZkAtmYc88htTx754zMUXTDZ/cDX9rrv54Iy697zo33j/fqvkaZdCleOX",
-	"Ne5csTQaRECFMaPJRenxjC5hWceMhHI25sJW7WnYtNrHZVpZb8imAhW/+Co37CEH+vfeia/d8Yil9L6i",
-	"PGnWu+yNRFC8W0HGk23Fp/qFtfUIvArGQi3LeiQwzbrT6I558IQ+KD7/QxSfjJZgSR6IKshLFGcIxzSK",
-	"uKEcND41VDzR3Cg8ExorVtfyBVtkrtAeKeHLovTqKniR9p7vkwrQaRn4/5evomDx3coHf60FXLcr1frZ",
-	"a80Le9+wMbXKXJqKiCYR2cetBbnRI8xIB7Z0FQkydjHMfEf+f//nf+0/63hQugf/HOx2vJEoSc1QKGK3",
-	"3/FI4e/+wDCT74/e/Pd//teL4+cdz0naZlOxqQOP+OQb8i41zXlEJiPx7r15/93ReadHjmnoJHIUxBUJ",
-	"HgeeRdZtB32vvx90PIQGNg/sKQywkKfSbK5Goh083unvG2b3rNt/sjMIOj3ywi6OTNSQBH9ZMprES/PK",
-	"X6gQKY3tHzAb+28zavPPkQj+ElHu3uCR4JdT4KV/MWsULwNb+Gos9bSsXJhBFdcAwIUTpnTCzRX0DN+B",
-	"gpc6nDJF+IQ8fsy4YXOPH2dP28ptpdlCyFW3NxhY195gUA08MtzQpa3jarYPLAnoeCT4v83YX5n/fDD/",
-	"+ZP5z/k/vgl2gudnb99cmH+OxDxhE/6JKTNNuJrA16OC5mGrtmGhgQlPGMoNJPCJT3Z9MiCPIbPeqM2g",
-	"1ScjkckQwMVz2eCRyjVop6caYoWlmBrDpUpFPOpUqVQRzb+hilaFiBWKmLRqBO5lwlgXlJvCc4+kc6Il",
-	"Gfg+FG5MaAjVEkqD/CKkMSuC5Pt+w7zyau+/tGgcv52ARL9Obj12XxgRvlp/mWoyZwnWS8YaUakwlwtW",
-	"a1je0EIYiF3OAvhOOzj+j+Pn78/fnl28OH559P7VuTmFRhoPSCpipkrfg0F6wRXrgDRmUfot0s1IFMrv",
-	"BK6LANysNu7jU9dVcZ4kcmaoa6Vzs1Sr+Ey5LFN5RV5bS6CaMxGBDz5JhSGt79+9gFJhqSBKy7nCOBmu",
-	"bdAgit+E6x55nSpt04PgGVQoyxeRzkm775v21q7LEG2bPC9gVhX0K1cGuWdWRCiSKUYgNdRVxBJYZomQ",
-	"2VZZzQuu5rHRz+mMecRwgkH5FpA3ZmJWfcdidOWbsZJ7lw/4jbe4Wmx/0zP/Fr9zsjMcfEcAbL3+hpsw",
-	"pfM5E3ZroQabUWVCOWOqUB0uK0QIJ8Ohk1xKuMKfXb1/iCW4mFAepwlTpUPnVzs/NV9kKgyko2HkE6go",
-	"gB0dSqHMPTCyB9gtgVRHHHfBrAAgQrdfHp28On7hjcT5yevjFxdv358bFv786M3z41evjl90Dm21dQzg",
-	"okoKoujSTG/pqjimCir5A/JKoJZKs5k5az6ZMSoUsodq+dxyYSjfW1vN02tBuMXWmwpBALilTpgu7ewv",
-	"rRVAXljP1ZADqjWbzbVyQ66/uev7NfX+O7kwx4HymEVu17GgYpTRSntooHj5kOwS15NH+j5RHtn1faJ6",
-	"mRBaEGCbtQGsDlat5YnvkYlhWeaqYxEOOTbyA5lTwJd2FRdhpBRSE3nESJALv0GPHOXlnAwTn3djds1i",
-	"qPEJ56B/sPt0j4yXmikIkJazOQ01dod6RrWKBBmzpRRRp3I0thPQZ/RTcRH6BRaIk6xK8b803WPHyAzH",
-	"SMEYjLXquVA6SbHGPhaVt+VgHY/prODv96IhFAUY39+A+NVUigINAe2imXVFaYLVWaFOoGVfTnoEuR7q",
-	"0hip2xYF5SKM04hFhsGZ82K5HhORGgmqSE5LMrAmpB2VvYZBZYQAellfI66oIBVltPfnz2sUumyPBN5k",
-	"hYaS+RxKTRd0Ildru6R+GXrmNGksBNIG4vdKhjQ2uoeTVGtmuB45565wyILGcTeMZXg1ElAH2Sw0kOyf",
-	"IagsosvYaBZdRa+hVGlCociIkbQnMo7lAgbPjZiTpDFTQ0JHwgjpEXRIfpJj0haoPzh9TsgENTnUA5Sm",
-	"ibZ184LHQYcspuBuM5/TkVBzc5gMqVgYfUNd8blC/iFFCI7KvN6p84FZzsPIT+lsjjqC/SJejkTpE4tG",
-	"YZqCw4bdkolZGKilj3WVlTlYCx5HoRkEzMp2ZiTHdbPBZULznlluAss9zEBozMm+4vM5i5yPzhsJUNuA",
-	"GCp7B1x1Z9OVxX6oKidckXDKwisjhDmn8mIqYzYS4TKMmUdevDs3W5pfl6rOUtbwSxf+YO/msr95Zcgf",
-	"XTmquuOrQPs+NpDG54kUNpGwiTaCWFO9MEbTg6NLyw6DLe0T56WEG89wjXrd1Aa97mbNrUbfK7k9IJd4",
-	"ZgbH4jLmalqpB6mJ/2zo+x55LYURSvU0kenllLxMeESXTUNwIh7oDFQ3TzamhtybFbPW5cDoIoG5VLlK",
-	"U1vn9mKKCrOtg0TFEo9ygvqzqPCggT846Pb73cGTc5jF0Pf/7PeHvt8qCvtUMyAZLa8l0thmYKAI0chW",
-	"VPOUhNGCrdiLFM1G4MPMPHL28jnZ3d19hoQOj4rhiFBHtzTuH7OB7/r1geNvg67fr/720WtxzWaqVBC1",
-	"OL36dPABTRK6rHOU6gwxCUyDf6LIJnprb/L6y9pwS3PHWnEIbu3rB6zpLh8XNP3N1PYgjmfBkFBB3s6Z",
-	"ODrpgtim+ThmRnvTXasnAAcKDTl1/LygoM5kxGLSLvmKevAwQO8v1GW3MBfzhIeG9pqfvYqDqYe6w8U8",
-	"kbO5DogCOYngU4JPjT4ir4zOBf5mI5EadYuY84bjmifymkcwshTQegCao2iWgDEQjTi/wMaNYI/NghIT",
-	"UmAQrug1NLuQidLdkCqGvU64VhYkuGYxCEgb5Sj43Ka6TFAzh1BFw7WwCv5IcEVQB3N+KGwPQYg6PWsS",
-	"AYMeBoou2Hgq5RU5ffvu3Mmj2dzMeo4EE9FccqGdrQTBiIwOotJYe9Ul7JHA4YpDR+GUxxFxjxBZ3Kxs",
-	"TLU5QeYCLwTJMoPMi6DkByycymBIHj+O2EwC/7c+Tucuy8RBM07ERh4JNwzluPShnY+yaMxYZTxGqDid",
-	"LG0Zd5ek1CNHzi1nzht+MxLwhTKHw0nrirStObHk7MxtKJZBCyN9/tiK41nLA/9wy8uA183v4VSaC5hf",
-	"f3yzRmm+YzQ23Lt6HV8ZNsdUVrO4xjudD7tWyD9eGHkikFdBnnZlAU7dGvcKM5BX5XHKqxtpk+26ib6U",
-	"bSTNRObuFhESvPvbyWkwEm0r3neGToAEAU5lAhyem1Q4X4Z9bm6hCnok+Pb9y5fHZxdv3xybU436qzkW",
-	"WVsLyq0mZuXIXJRFMVWbAR6SSZogBxZWkLc99UbCdXL06lUwtGp0qXXzP50mhtiiUeXi7fl3x2cBTsoW",
-	"UXPrEFIRsjgGrNqEhTKJ0AWem2MyaibYAuD9ceQ9Ehy9evX2gx0Hit+4XaD7x8vy0bYmrXyF8j+OXr1q",
-	"ea3iWFteK2u8fJ5sM7WD7yIfamfEyAPP9vafEBtgQTBCRfXItwkV4dTQmgBCidHuZOOQ2Set4G5jhED9",
-	"wrhAl2p/36UzKroJoxHQEfZpHlORKbugeuUqSZmlrwtLA1fO+qi0uh3ehtNUhwjhV9aaAmQJh4eve6Vr",
-	"DivGFaFjmWqi5izkEx46165MilWaWwW5aIMgFRgFYhA2iEh5HM8va3BvAPYT1tSN1YEPElmRl5qi7/Ny",
-	"9gnvJgxARcNGCa4YElTzehppA6uIUlQDg6LTPSCuGrtNxiqPa4P4otpoVhFrszTfnZ+fWipPQhkxL1ct",
-	"DS8LpbhmgtcOH8QuZXaR/WfPilYR32+2i+i4YX8g0JZMy9fARo/hFWDkiovoMEfUNgNDQlbV1vFmllfs",
-	"xqDEquDd4KY2Y3p/dkI4JM1MMv5uBmZ6tsfJuodWB2uNUt/fDc1X8C8WFAEZMrNje8/3h4X6tljC1sYC",
-	"XXMZU/TnYVVZe6E6xRgrFyQFDdFCXeN1NWVtC4XcHdNAf0hENV9I5NV1b8oJIldsCQ3nkHOm1T1odTO8",
-	"Os+aJwq1IEfCvPNI5Xh0j5BNWjQ6YISHqJBiL07ghLEgDHDXDMlGjcOg9ofWlaCn+eJoemUDq/ArI/ox",
-	"EhyZ76DA76ryiqbFZ8MsEB89VOawZCTFlWiEVlYBv9tm6C0qn9baLcIoG0ET57st4DU0W0pANY09GxaT",
-	"VbNsXrNYhVRH+LYCMEbae/3dDiCRNObsmN/3h5gTZHaknu+DEy2GF8D0Oo3oJu6XBpe9XZSkFA7gogCq",
-	"9rVOU6QiNmAVJMEuKbi3ZFJK6ygNN7uq5kMqlqRWFQoPWQPUAGnv+7tD0gyAUIQqKENc2yBGOwoLIGva",
-	"8oc1dN5DhyProGWNBvKGLYDyocQzZoRGEUq4MTXiqVGMjEI+JDphVBeJAxJoMl6C2Bkg4wnKot92xd29",
-	"rSqRe9vkWnob43fe9Gad4Nz4yYpCst4tK1x4t8N097bJfve2QzX0bpdp6G2TReBtGz3tbZ9o4m2ZaeRt",
-	"FV/v3QJpxdsUnbqkK221rJvKwhXl3WWagizordPl62J/TTB7K1gmiKB0U9Qw6jrYxOWRlJv51jAW/B4s",
-	"gW3BFMi/qLX8JPNMjqAXOO9byS5oHcJBJyuotWOkiJHIRmObxm/n9JJdKP4zC6q+5SbLa1VKzRIbGu0b",
-	"XGHetsVRLtuwW3dSESt76c6nG0/TLp4xGnFh67lXNG33k5PyHaIPhPBRo2pPgEtEbM5ExETIWYMlClxc",
-	"qvlwMKGTJYQ8ZW0sD9E4BaIN3F8Lpl74ut7JHNlqQzeuscV0WWS+1o6aozq1brJymbWN+A09IKbRbRq3",
-	"aFPx+vYzUWL7LiqHI1sxN6/CEJoOyiodNYByHtaYiEof7DiE8sirwMuNo8ToGBf4ftHGCE9aXiv7tUz2",
-	"3M8bWR09d96aD3sWzdNg6FkdcQNXlQs47CgklcMkArTDr7LlD11kDhF/7pcNhTMu2jaCiPz//x8Z/O+2",
-	"6EJENP3UKcBOHbkBWTs/GKZtNKDK4n7AsMg+TWmqIDAYXhASHYZckZhNsB59pqTZLxEr3JmJbACZ8zqM",
-	"wZTJIiMTQhCVEVPbmZMBkLlo7BFK9j59Ggm0Ibs4bNvBI4WXuOY3gCFfGZLWNoqINWham56NHAvR6Dpx",
-	"e5NNFyy3qkdOhCEVTkt1FlRDN8GQxBQTuhYidG9xW2VCtLLZGi+gXDsvLhJX86KbXOk694shLrsHN0e4",
-	"lIdfcwG49bOhpkX1PYuzOCR9F3wnc1C7FdF3m4znxgV5JQUELy1wYfSCMZHtdbnzbWN+KqSitDzeyi1r",
-	"HvcNdOW2KTeIBoXhicThakjhYEJl4hL84J4EhR4DuNILEC2wUECnR06MnDESFL09ml4xgaElQ9OoyxXU",
-	"5PHjhM1jGjL1+HEpGvSRsoPxSO51nLHkkkUjYSUXjyhJKLErhORFpmiRUVYywEBFKHrqobmm3In1kowE",
-	"GFx75APXU9NGUIzXDGx1p+yOXzKtagGPQFQw5vFruOwu3LsWNPdw8/PV2a3HFK6lA2AoIRDCjjmcq+ro",
-	"NvppO1+OjDSShVSsEHvBm5zFS+apdsfAu+whA3uhvcGWix0SF2qTexID88jKX6mwQTHlc2pHeQEMc82x",
-	"mNGIFRhxgSR1Dolvva9n79+8OXnz1/I5bdp7FyEeNYYzfXDihuH3Ey64mrII57emo1Js0tOh7w/7e72D",
-	"weAftw5NyuNTbPxGw5alem7IGoouZsviuJkzHQx2C+PgQh/stZqWxsXLXswaJQMX45nH1XJBZjyOuT3e",
-	"N65Tf29gLmdtKCuWozA0kNMu1qiwy1xKq6QC2FHZFBObFpB7ng0Ty8J6e5vsDVsZjnReiKDGGBkbm4TJ",
-	"LzA85JQupCno2OEZbgkG5Mw9bmlxHuOxYEb8nUrFBJDK7ILeIbTjxsk2uSLPcSqPFOFR+R48oz57Eu71",
-	"u4PxQdTdm+yy7lPa3++GT6IB2xs/8yf9g5IVKOWNrkcIo7pwpTor0d0QlgWrC8Ex2dKCvgCLyScEwiHA",
-	"bE3jmFWGeTnX3T3ZNVR1kzWwmSBuvRsWJEmZ01S4smvjFBb8upzU0g6acmMqnMDKZHY4YyljRl2+rKGb",
-	"qwjDidiQLjzZ6w82Igwu9Kze16n9BY0xEIsSsTjbiYr+P2eCbrTiK3IaAHi0kL2RLbe9JSwibapcVKON",
-	"jzUk94umMzRYZJRNw2mk2MBdn799ffrq+Pz4BUbiwLHNTBLl0fZ75JQuZwBpZ0PkXL6COTmAZSMTskuO",
-	"3xtZOJxSoRXp9TYiZjZk72ZmSEMNycQuyO8GBuj7vb3+aga4JthgbeJTKt7hi5+9lpaaxhdGD8+zGYvD",
-	"f240eRcNkycv9sq5gn6/xB2zbMFahiB2t+rSWaqElw4u/HiZ9Vzq8qm/u7/RrdOJOWnJis2BKGU544LG",
-	"GV2J0KiSTTivx3bjbm2+U46rNEapnETOLFuKooRwy1UMMVVskiIHtLevcl2z6XWTVHQ3gdfprpjhemMd",
-	"8KLi9Bwh8nI7nr3bVYmkxLIKBLNybGqHtix0Vfa8dDsrkmtBDKkyhCbp0atI23WmtkJVsFJ4s8bgDIgu",
-	"v2qljF//vJ8lg2MCTaOeeZMet6Es74bJRLSSbh24c9Lv9Xe3uA23EdThfjZN2L+7mP6ikPNWnHtFVC/L",
-	"AYOnG3W8kRCeT81aRjOtALPEsz2reJiousqibWzIL4vIvj8g39KI/JVqtqDLIUnnSieMzmx0Pvs0jyV6",
-	"R29kdXkwfEOwokwwaQCEcA/j64rR82D5skHp2HUeU2ttziGdNzHyW2g724q/+Zp7RvalYnk3eXc7+fKO",
-	"x3kjCcQdqfXCx0FB+PC/IuGjcAnfv3tB2i64m12DARQvBt6WzsoVvK1kcn4/G1XhlY6wF1jjTRzxRhZ1",
-	"E6ssXOD1rLFIIVfwtRdZYPWGKfepUb1+aWZvDauONrPsViKTs5ZM82hZyBqwXrSCxWSjCOcCd66FNjfv",
-	"VtNqfGyw+qfChQGoguaIC/eKqxXSwJxesrLp8BGm2NbFAsE+6YswTVSTFeWUKki1D/CFwJBdQ1+1y8sz",
-	"HTlKi+QBMhDN4zJhYMvv/ZOfJH/909HyDfc/vX7nL9/EPyzevpCL1+Z/LyV/9fz7uXnn7YfjxT/Oo5/e",
-	"vDjmkx82Mwtcrggch5WwkZuWSLf7eNHn9NIobOMlwdl1brZYZmEfazqDSqwQ4FghjoNm2IlUqJV2HYWr",
-	"yhU07RHBFswd3m0OZ1PAvTsZF2j/wOT51fa8zGACgwG1qg1h3Dg9l5TZaEwpOM1Vp2SaPHp+fvLvx5up",
-	"x268m7EIB3FX4RP1Cb7JwnqTtECcXXceBn7SOIY9qJhzt6fWsN9uMPbkFg+WV7qR9Wmv2rgVxPXdqqgM",
-	"S+KCoWPk6H1zhvYeCTK7SDDMHhOVhiFTapLG8dLDQGrUw4LeSARo0i2+jwmHwnn34YMSdwqyrCX8UmkJ",
-	"mVdocx0JbAmztjLjcDDMqvxU/YW10ItyaKqddstrZdNreS0cd5aThP/Oeitba4vf1Q7pu5WGyaMCjo4y",
-	"s0zMIn8hf04BmacC91OK31qN2aO4CFlOz6Vg2YtVcaVBF0TIrPViZLYai6zW5SpZ0jeyZH9/uJUyuAk0",
-	"QBV1oFB9U6XjGde1Md0VKqAR1420bRQ2SCOdL43nttaLshlom9dCin7RzL0qJBVOjvP2gOtktcunyH83",
-	"0FhW+UQKBKHqGNkQE/pGx4i5GCuxGN5YcyAYAa3+D9hGCQttzmfJR8I11DJCmMOqmXIrI+FGuvcqBLpN",
-	"Ued6m4C83QLYbUPAttqcgGWu2os6yYFTab4BgI73589JO/hH0CkkqGE2ogbZ1zWufvQ/Bj3yJpdeUA5q",
-	"3qtd/x72Kut6LTTGNSvhY9QhMQq3AbAmEBsD5bcEgngvO4cjUVWG6iIf4tSgBsXV+uW6oDrwRgLRAWJ+",
-	"5QLvbL6tGamms3lZTTGtFrdkiChfGAgzI1SNhO1LobwCvNTMXfUI5GUqNqNC8xD1lr8en5OmatNVoMLf",
-	"Dxqkjia4BYbgOmC/sgkkR+oryOLWD1BD+jsE/FwE1auE9jTpROvUhzPE80NkM+sGtCpiqljJO7mp83dz",
-	"sSLvKCp7pN3MbncrMzjC+jjeK5YQHuHCFrovjW3LWd8K90fIxXrQH4j+LYH+AH1HcAUcsChreEWa98UB",
-	"gYxSMbvFscLvtlth/Gbrg2U/u8+T5Uay2dGyb9/hbFUxLzdEugR1vICE0YQ4ADQ5w9EYsxCoDB4yqAuX",
-	"43GQdlCmgoYVYwgqQFMAqUI98HZG7VuZC3JNdwspN1MOSwPd0Ml8awzOl2XozQbMzfyQ2ph/wXq3R8Rc",
-	"ca5ug4YZSaZ+04gQTDZv9Ji/XQBQCr6B6JxB9npAwpjymRPmQWOVAIckr2oAaTScsS5LW5sCaG4Lmdmr",
-	"IVzehGK5BrWywh34HUDINnfGUExyV3nBl+aQkCdbhYRsdFEdNFbbjAGpA1Odre16twpDqU27jMnxtDko",
-	"s961pY7bsiybOE7aeVg3Sn8AqAnspHOPRphUsWTVTWOJvWEqHW91t6DRp5NBtNffLIzEjaJ49z2HZlmG",
-	"wluLmlcgahVi7a0uxFi97gUnXcFMVtrQsmmhrNyWDnqdR5XtMje78XKJuijVVmT6koBUklGqYlopEqYk",
-	"W9T0nBWai9dsuqyIG0XFeDPcQsfejwBo+XY5OBnSNeBYyEnt6ty9Eo4Td1s/pIZGJV0mIgDX+pmRVGge",
-	"kwH5noqUJst6tZZbeHBA/4ftPIRKBgKU5uLuB2QHLfzZLlfAeTYYaQl1dr+hgsTnNTuGBYuiJhVApTHw",
-	"ErhIgC1TCsQur87KWJkKfhcUPjDEjVcBpdyInLX6HgxRaEkBhtB+f/688wVNSZnXaH2sYDGL6pDQWEln",
-	"RAIgavN+0AhrdT9m1WrObmHQeZp6eZnXXfebPeQZlM9v7Bn/Y7i09xslzxxxba1t/l6c25nDrQl19yaH",
-	"L6L5xDEAUeXDgppIecpbrFmy1gvc394LXASl29AVvO6cr/Tyon/dwTVSXTbP9khwevT+HfhdMwQJo2kg",
-	"Bc9YQ+kjyPVM47jsV8WOWl4LGyy7TLMfa6cca3LfrRzdKU0gPR5FqGE1v1s6tm0YNXXlMOzvV4zNMRPV",
-	"oXFimulIQAU+ZOGZmZuqPOMWnAUJgxeEdImsqufcswAOUGD9HTKRyUgUBncbcaFWx6KhdF7fr1epWlHb",
-	"br9e8q1eIXcFHzNki1Sqd44ZwrDC+SCvV5XTrXzFLfgvrLEDSWtOzyQvzQkA7A/cRtRoMljfygKVaGsh",
-	"bedG7/Abtqh6hw/xDKil0PSTrUAQYyWSoLGqYq/SS1B1JTdt1J3KiVVncHPtsEMSjFqjVoBllVUNbWZD",
-	"7zPVpA+xnluXC9vU37yp19JMe7a2XlaG41Yqf7WyoFXZHnFf1axgd26qaLWBM5S0Yd0791HF6gv4ncw0",
-	"c9jEcIUXCkPHrKtCNvmjRgIfcv1QhGqbIlT1qq3FnG1AgXDwDiVIasjYnMqYkbaQiOrQGTYgOYxEHcqh",
-	"Xagt1VkH6ZCx2rsZv8+KE8BBQwaDqw6fz2A1RxqJ1ZWmV3Ei8DaPZSoiVRIMCjjgfd8n29WxumWhqojd",
-	"S6Eqc12L9ajA++cqOdyLkV4z8aWKUK3iAuBlKKTJN1SdKs3t2V0LRlUH0lAkqkeOhI09x1kVxcVDB9Ni",
-	"AbwUg3SX9+fPe/dZ2qdyMozexsI04Xpp5BhbjoXO+d/Y8ihtKjFgsYEJVyq11m1hjkBCtUxIO7jERCFC",
-	"59y8hrcj6HhO8zKMdCQCdXWBoMpPC7wPwZXtD4qFCdMWb9nR6aQJIiUVEUtUaJ5ypErXXHEo1YClZnvk",
-	"CMZMQxszZ3akhlacRdwb4TwHyCSasySX2o0473CS8W4njOz5fVKGYO6Rd0YMcfUluCDBf3SPTk+6f2PL",
-	"wLMhX+bpkf0GjSxICbhZaDS3tLIy1NnnuUaF+2TO4pjRhCVux/Cvl05k+f7Dea2G2fcfzuvdD8m38CXB",
-	"HQALst0ALysSYlYJw4kwMSi+lAnX05kq1uPnaiQKxUTNmre/ezfYP3C1SNQUKuLjJh+SM/hNJuQ4fwlW",
-	"F8qvUHJ6/Nro5KgDjMT3H/72jrw/e3VoFzIQUjBDnp/HlM/UkATs0zwgbad8HxqJ3vwjAxorKF0djwRi",
-	"PMHYWjgyRsfwsOayG+4sK/nVVVdsQQAOlorQaEPgy/gGpp+iu94ruRC/QUXHeRjdoMydcFpqYA6Za6R2",
-	"9gKuEEyOBDSNAhi9KxGGgy4tfbGMq4vEhuua7NA0QlB4ciSWGUKCEYNrJ9h+OhLBhw8fuuacMKF5CLzO",
-	"HpNer5eZBeHggmgCWhe8kJ9UAMSAqvRcTKQNVtY0BK5vD3hmaXWAkprRWctrpUm8CuXUcp2aWtR6TQW9",
-	"NFtspA4w6lB1pUh7lNtgRq1OFj9LC7OLcBPB/zpLY827duNclZrhSCBVw+LhHgTTedYQ4bkQJzSjFMDN",
-	"UbPM7U0gsVoVhQrgF1i8z/ALW+wOInppAWwdE3rIlCstkyXU79ap8mz9HXM7bMi9hYFwedDeSODJ9wA3",
-	"z8t4o5fH5KlObyRG4k9/IoXN5lKYhxixHtigusASfMNbBWORKuLMD4ktE0jJJkTm+w/nlsSMBLoGc1oW",
-	"IOQ961io+oz3CFd/wVFUewqtczHnX66Fw5GwHytru3GgqbbES5kMd6DyT8FzYhkKEnObhQrHpA23v4O1",
-	"htwNL1z+Du6z4RxcHxYnkTGjrK1CExZBA5ms2TtzYTGGsgFBvzhSrMiEITSPH+/5eySDu3782DGePX/X",
-	"M7Ir2KXyqk49EuxMobTQz4FHgh2A2DT/BMUrkmEKIBjtYAeQROa8t6SzGF51DxDXHabCtTKs0jBnZAEz",
-	"82UkQxV04NgQIYs3z5wmsNbZ/clh6aEgDpzMs+yZMk+s3oN7al8F1d8uMgTAzO2iwWJ//+FceQgNwYC6",
-	"ZrUq2BLWFHheViJoSA58Z5xCfDRbLhKI4zhNzGM5sWaWvo9yCtJurhyXcyEADPDvFaBWFpBzOy4jJL9f",
-	"WS0RpBIIIp63zRIS0gQQSPL+DC1ghIuRCMwygSmzC/81O5Q/OmMzygUXl9XHimnLZfKnFkzQc+WBrL0O",
-	"lDhlxZqG3ooPS/2VfzA99ojbRXNaJhgzgTIe11DJwiN7Rq2s1NFQHtnr75r/7HdIJK3in0LyegTLs8SI",
-	"J/L2GgsCuIUCig8J7mgAekYqZRHQXFkofxC485fVXNBkkXDN4BQGUDCtVnkmaOIFwYvjV8fnx4GDbKaC",
-	"BJVCDhlLJedTSIVKlC5kYJH24NOnTmECgJNqzvZgD8qKquzEe46cmJ6v2BLLUehkWay2Z7YTrgqC3XtY",
-	"R8N8AR5vwFSEU2h7pJeUC4/MaGLEj3zwZj/nMV2yyKrQni3AVrHVQjC569XJV7ViFZlpbkUdjMORyOaS",
-	"ha5bx2reAoYbjhmEvGA1MxahuPOMrCzd0RsJQC7Piss5imRWOl9DtElBFUdVaJ1OEqam7sA8B6bvotPh",
-	"tFQNxDhQKiKaRGQfTQ3WDF2IyGrMeIPKGIe4kWV3jXnbEEFXoI+rLM9p0ZgZYRQW08pmRu1ccnJMFC3k",
-	"btqn9JKLTHp4xZXOsCWUO/oApx7sFFDVSdvmKIC3DblI5mptG+ad/dYjp4Bej/ca3xlCDGSlDpwlpI9c",
-	"joJrruDFBdVbaWrUDaq0q9sGCuRULoBjRozNyVKm6Mol4AzJhsZtgVnPzgnU0EuByX7lbq0bLSt9mLuH",
-	"7crByVO5zIUo51yVy6dYeP8/A7slbVf9rOPuU2Bh+AO4xIUiaCOBpTxcAUcOhTDzSknbFkI6NAdRx8wy",
-	"DkRoDkbCXJlKcSjzQqHUGvkbF5Eampn+SsyYSNu02yG/urpWv4KJ1dzdX0fi1263m/3PfFKvv/Qr8Ilf",
-	"axWYaEMNJsCRx0JMeroDlrG8BMGhzVZVAUj4eKTkZMIEBM9Zxx2OolK6yY3BfAFhuUBEQdnhRu+8uZwT",
-	"aec1DZD0hFSxrmJQsfuadbKOi8rar6DB/Vqp+XRodBi3Gl6mBMsEaw3ES6fVf//h/PDGelCHFv/TiiZO",
-	"ArlBP8TRlhnsr8B1fy274gtliLjKKxEViW2JJ+c2PShWlEuGboVWlmb6Fej/r/XiTJYx1TnyKl7ihgcV",
-	"CeJlQ8fF2k2/AkvDadf7AMi8GGRunH2NN5Y4tEzwbGGXhTJdZnZ7eBQ2K9Q1LJke2SdQanPosqzELurF",
-	"SWYwM8eIKle7q7Fslx1dU+EuM8x9uxgwIehYkXGq11XxgrXDKl5O6cvvKL4EAIToosDuV1X6cucg08Cy",
-	"yWUbMbW1/taUAzt0Cr4tAKrcrKv1sn41Aqvtzh082EL0O1oDGv/Z3QJ3z5ura5nW9kuHGNpaOJRwxwme",
-	"SwHS2Tl8ZfPwACS5Vo+LlAkrVuRyh7Yut+SVAOY0gWyrVBmSBQnqbsxkwqhOE5uiArwUy4+XyWde5yvr",
-	"L39kccYpQcoEpvXMqp4Nul4WLLtvC1n3GFKxXEAsh5Wt8pk9UgQK7SPxhXpiJCsnVrCt1Sr3222vFhfL",
-	"ZrSqqLOZX6HmGB3La1Z3Vrf7PqAXWSDdwkDyOsOVHcyZEgygsUxZU2GcIA/QR11otZ/M3rCmMme/kn1/",
-	"F07omBqZ4TKz7LUdOKFXKL4CJwQrpeQiapNNU0ssL8FyzZxn1bBzLtIBNnJDNbVN+EvhgEHJNTMvH5az",
-	"oe4akiEIWQS50JZhM9QWT38mC7gG1SH5Zyo1YGq48qMW6AGld/AUATlYUQMx01MsAbT6muUTFtrEMPGq",
-	"rAFQ/UKORG7PQ2LK9SG4QtSUzplL+g1eQ+tvpD5yPWfCADficOajDsDJDFFBI4FLWzb0DOFcyVQTV+Qz",
-	"k1mQgdCSIuj30cmTW0h6uYTsxlCErXdFbp2MQkW1WivyjkMrX49lxKGw45xhwQQwoxT2A+3bMQ+ZUKxg",
-	"tD5N5DzhTNNkeWjIH1oIcbBLmRp1OWFslhFks463MHRrlsxUoRpr3Vh+dHrS8lq2hB+A1vo9H0I+0DLX",
-	"GrZ2e35vF2IN9RT8fE050ub5JWuI//p3LCFsFrMGoQGyRObrLABq2DoVcO7aIFu5Cr6GiSlvJMqlBmrF",
-	"Gq0dXKeJUHmYbQCGnqCUAI+2w5GoaB2laCh36PLYcbEsWCVsOwnDuhkFE91ILGQag0U+jiG3bpjr7GFJ",
-	"x/fgb240zhfvzjFcrJ6cbxbqEVgCQeF1yXFmBEXbs62In6MRBOXYRBgxns3sCp9EcC5hN59j1be8fDNE",
-	"lTSBpmd7qSWxR8Hu2LYBb52bwFPAvelSauw9qufg5IGzGP+B6hIE9W8TMPfZ+4KJcE0zKeQO5UPOKlu0",
-	"3p8/39pr31STCsKgSucf2CJUhK9koTaut0WhbRjifjl66abiF7XjBIMxg0cikEduZXgR4Hw1IzX810UQ",
-	"CblYkYT29BzC3WwiRNNsJomclSazSaba54+QyQS8A8jhwPedZ5JhQYyqhGye3RCHWz3s1ZoaBFLlPfJa",
-	"ioguiZ4mMr2ckpcJj+iyIa9pfZo97PztgSwKvw3W/La75re9BnCMPDKmcmM+F/doXWyboVuWhKHbeCUM",
-	"Sn4BzOlBrg67WfFKrOrRfrFTff2z16p6QTZvIo+YbHCDbN5M/kmlJcX0Nq2Y1z97rZqn5qY26h9UWtl4",
-	"Ts0f1VrbYF71D7CVTLTboIH8XThbe3jvmz7K6MPOtzTKoizNJ/2bP3lfLEpsPho8u/mjcylfU+EiOkHm",
-	"299kfCdWm8Caq/DV7s1fvUPx5n2hCC1cNssKbvrcXtEzG0mD8WQQJLjMZRBUZepCI5gBIKn2EkgYVKj9",
-	"aJqoudJWCqWvMtNPQ0aPFbWyX5zdqphyRNrjJQnypFxwdjMBBdiDTo+8sIXp81bBGQSanFGVWNQj7xXL",
-	"fQETaZ0FMnF2dczPapLSzPDfFZKCKnJa0+Lnr+yc0ksGmLg3vJf1YD54x3/e7COwwb+EPKhN3n+O+Up3",
-	"Y6rwhRTs1KbBNfXpXt0ppvvhUmzMXkqZgg38ZWWu4AN/eeAvD/zlbvylxCNeuRjxOv0usIb82cfPHtQo",
-	"bsAYARoOph7MPMwdH3IhXD0Y15EL3FrBJEaiHMSFVohLQ/ATrG+UOYxsJxiukRvELvk1U1lyNY88CKWs",
-	"ZlMT8JKAJUJD6UwbZmOZUzlvs4GBlDXyrTlIwQcFgcQfUe1mSn8ro+WWdBvUREy9zff3LQTMWYcHOB+t",
-	"97TtlATy/vy550o49Htg48aoRJlqcgAJJS2vBRFHzUrXX6YyTeKCOvgd/E3mCQ9toGwZyGPYeg61qDEk",
-	"CIrGm/VhmmuZ4GfKbjkkNUDGEdiLrW1+n/xfPTjIFmjVqjc3cSzcrQ+lbz5voRM1WF+QwpRtJZ9rLLi/",
-	"nV6boSY0oR+UwA5WoRWUcAc2QwnYmnk7jIgG/l0ddo8cYcoTIHhQQRhNYs5chI81dNVcsp3cx706zKki",
-	"Frgb3gQe4KzxZcAFL7Nq5wLvzi88+lxJHa2/tCH6wmpLWo7LkPAuxNMwEbJGgIYHcedB3Pki4g5wmluL",
-	"PP4GIs9zKSYxx0S4vf4GUsspXcaSRudSvqIJ6Fitvf7+JqPL3N6vWcTpublFf0jFH2nvCr0ffyzg8qyQ",
-	"5Jo0fSB8SDuN4l2nou/kRNuAi2E5ilFpOYf0CIGeHQj0BPPzgiaRgqgYF/OeBaiMRAEVjWtly09Rl1uG",
-	"PXkNgGnkRJeTMWwo7kig07qreIQxNzSNuF5hAUD7wv0KcCXWv9eAvY02jR55I2144G/GHR+4yAMX+cqU",
-	"Zrwh6z96I/VLmYrNWU7hrpS4zx+OEZQJ0BkEOlbYAZKbm9mB12zifZvnmjbYeLOkXSzplijStgUEC+lu",
-	"HQ9eqdLwkXCk26YrNfiUNkm7Qq2dukDIkYAEPo4cpxCZ2UT//8p0gfjf0XJKQ82vNzecHuHrGbb5xh+e",
-	"0nybt1LZVvnyigB+D9zigVv8gbjFv6BN9q9Mb0Ktt5NUHQkwO/bRa81T3WQhKWO6SWc8tDZDm5rvbLaY",
-	"WgF2ucPVGG8jgYgzBYi2UvYvSOjCQccBaNshxtLM5DWrxsUqJqJ1uDE98twMyDCQesC0TIpRzQkzK5VC",
-	"EmE5eaud5SMViuY1g7l2CqAiCOpBgl8+wyzpCKOAiZBdOXeZpHkkXUZ0G9hSGaGvdRezMCzV8xzjJz9n",
-	"Z7jCkIlbwO4pGXsbgOnAxAlFeq/ZuTxnotJqKjJkMgg5YjRCpk+5RZhCY/N6o/KWiHqb88Jm8MONzLjb",
-	"ygMWXnprgeDe+Lor5/DA3x/4+7+QTXFbHv9gU7wPVRIJ4wqbIv5YrBnWnqO00NnWurgDnNOM524STKMX",
-	"+h0YISepThPMMzq0ZTxcQhkXxCUiOlEkpCJkccyiXgFfYAgMHiyZI4HwuoWEbcvGuSapyMo7DHy/Y1P9",
-	"jewDSasJv4SShEEG+h94I1GENcxhDjOod/KhUPTJWwEEDO5uEMG4GgmHZHQIEhIgN1DVkGLWQdEqlEkE",
-	"OR6mw8b4ddP37+7XvgU6/3aMs1yZ4LOVAu7E9L8WXd6DamR4ch8szA8yxYNM8ZtZmR/kkd/ItH1qy9vd",
-	"1tG5g4boLySLvIYU+JLdwEbGAYaPtYQ7I0SFzQPwopCLQ8yWnnEAtwFThMVlzpG6QppeTjVJ52UBBiaH",
-	"vthaSF6TBDMSIMKUJAty34LFGaz41yVZvERpIuYTjeTidxcibBGIjaWIM/v+lxIj8Pg8iBEPYsSDGPEg",
-	"RvzRxIgziw/oCrTdXpywlTAbHennZQA5rMfBZRbA1JQYpRN+ecmSYmoUsZlRJxA2xdRI2PqaPI5L1g0L",
-	"TkvO3r95c/Lmr52bEqDObGG/L5IDZRrfJv3pt09nOkvFLTKZ7Fc3JTEBwt8Dh3vgcA/O9a8h4YlWAL2L",
-	"uU7w5x396+s5xM4vRsmzcbYrY66SVLi4q7ykMNdTDKBFICXUt4wmOJapJlxjSO4kjeMaJLmrgka1ZrO5",
-	"Ju1SvQULW+7g+UWEgVtZPhT8QMYJo1eRXIgeOcJmFEJNLhKuNRM5cJQZPRaPZ+rQetARWNCyIxLYgSgw",
-	"aYMHHfQLmPZIONC7XA+pIMRtHd91lorWPShmOuEsOp8y8RKKKW3CV14AKqd9fyvegl+u0tFsgZgHpvLA",
-	"VB6Yyu8dsSUtzeYC6O/9cpSNBOyM9UQyXKeGIJqfTmioSVYfYLwkZyySIVr/QG51Ubn4NVgbbeVbm8qb",
-	"gXNxrVg8Qci6DPDynS1s5DDsScwQKdAorBkWIBaYcViQLFZsBRl/YSZ1I/3W7JPemepZXLL1tRA3+d8i",
-	"GQLSsXkBAZTxh9rfjEbFvwH1DR80Ab/hSzuFt+yTajtjGS2LfydmxYmas7CbJvE3o1apsMOoVWoMXi4+",
-	"sfuiktB8aTYd3+khMlosBev9pCqt4EelR9VR7eTLUQJ1qiYlNvIkV6UC0Qxd4eUCi1pxPG6iYKs+uzMh",
-	"vA3dKJTtag1//FgkBQj6bjM5Sfu789evihEScDXRhLBqw9YaEM7wxGTvk3EqIhudaIt74OXF8ubmscUk",
-	"JHMuhK22ghlSOII5Da/MLqEVv7fq6r2DgWx4AX+i1xRHXr6GO4//jbyUCbE4joQLzICF4cWMKnOtGGlY",
-	"lN6rk+fHb94d9/QnTR7vbH8u8e/KWfyqTo7dWrzUVvKv36bms2Srxqw8OgPfB9mcuTKsFkGbhFQgUSff",
-	"nZ+f9sgLh1AKafskYnPDIETIEX+ldjS+sx3fFcpN2VraLXm1uQMGO1+1426KXBEa82v2Ne/9K37NhBns",
-	"PJHj4h7jxtpdLhb5WW9mpLP87AB0ZLViUCjFNQN8aC0RKD9TB6FIkyt4YRoyKmbSuPtv50wcnZ6Y7+98",
-	"AlxhsrUIqw14qp8bSIEtr+i1PnUvZdc+NH32zujitUVXWHFs7Jyy5fuaj01ZlqOK2J1ooBDF/V9/dnC5",
-	"H4GTl1fPzXipManW/GPdmfj70etX250JN7KcXdi+hwR2eiTMERmOBCFwRoakURYTFVTN6vzMwAjUqK3Q",
-	"2F4D7sIf74TYfWk4IVhtbOXZAMgWVcILR7BwoyY4PPEecZwGKm4h0qjF//ZynHQAJq/UQArOGI24gAIR",
-	"EHzQHGfgWSh6i2PcIYLOHHrxhPLY/Bt4l1qhR5zhNO+MPQp9QOQIrohlXqbdiGd/aLswOWdzjA6We3Ne",
-	"l61O06k8iuMSqy4v/O9+PjM1+0subwFpfpiVoY4YjWIOmNhYDaC0BULqi3vdBk2MEIu2gGw/ljUcfFst",
-	"LZGpZkQndDLhITH67z3u1FpB085hjbRR/vyXUoHbHz9+9spFin/8+Nn0AFrFKojrWIY0NppLeGUobzCj",
-	"V6ClBKSNhmlAyx+zWC7MW4m2ycWFopcJlkuCUYOmkiO2D3d2+oMnPb/n9/rDp/5Tv9WAjDxlZCaL3Zu/",
-	"AtI+TbiadQ5B9zB05Oz46MXrY2BzAZa5Coiz57rqVDpVKBKvGMOe3/fBfWnXthkuzRZlqhRLLUEeWkyt",
-	"3AFdn9hx1ZWM1VOLWT+2FTBF1Rt4XoEG1VLGirSdjYY7IPmo0ytDhje0lYmyroJq4ahBm5VSBMUm7flr",
-	"2roSG7OGqcx4VVaT1vcBHO/zx8//JwAA//8=",
+	"7L37dttGljf6KjWc7yyTbpACKcoXamWdUWy5o8QXtSyPp7uZTygCRbEisIqNAkQzic+ad5iz1nmg8ybz",
+	"JN+qvauAwoUUKcmJO6M/Om2BQN1r3/f+/dIK5XwhBROpao1+abFPdL6IGfz7RcJoyj4ydhXR1bcsibnQ",
+	"j1U2n9Nk1Rq1zE+K0JT4z0e+T/AtkvI5a3mtaxpnTH8SJlJcsE+LhCnFpWiNWj55Th6Tx+TNu7fdV2cn",
+	"La8VMRUmfJHi7++hE66YIiumUpZEdPVIEZUtFjJJScrDK5YqMpUJSWeMpIzOScxoRNg1S1ZkiSMjc5kI",
+	"Li57La81p58uJll0ydKLBUsukkxcZCpqjfze4MBrCTpnxYzyfiJ+yVTa8lopVVcXoRQp+5TCjGZUCBa3",
+	"Rq1/Ne92dfeq5bViKi4zeqmbY6L12Xz7j4zBmuUTK81LLpioTY6KiMRcpTDDKb9mZMIv9XhIwtWV0pPS",
+	"Cy2z9EKxUIpItUZPfB+f/iyFHsFxlsgF2zO79/mz1zrLxEuWUh6/ojxmUXlHj8iSTWZSXpEkEySd0ZRM",
+	"4TWSLnnIPLKkiiQsTTiLyIIlZCFjHq48GOuCZopFhKeKqHDGoiwuHQKapmy+SC9CmYm0NRp49olqjf6e",
+	"/9wa9T04kzFLWXRB09aoNfAHT7r9fnfw5Nx/NvL9ke/3nu77f2vlb3IpLlJ5xYRqjXyvFWUJhWdz1Rrt",
+	"D555LZYkMrmYM6VwZ/SeECaiheQiJVSoJUtYRA78AfmWRuTPNGVLuhqRbKHSRB+uuYxYTNinRSwjFpnz",
+	"ZLsUWRx7LXjlQq+BfbJIpJ6xMzKV0mTjvIb+QM9LpTTNVGvUenV08vr4pd5qmdL4IpQqNefWPspb/+w5",
+	"qzi4eRX7/d6gf7DlKg6fDv9ZVrHv954O+7dexR+3W7nBsy1Xru8/G/r1tTP3ik5TlpABkVMyIPZCHJKY",
+	"qnRE7r6+7BMLs1QmrVFrlqaLltfiUWvUOoj2J8+nA7/7jA1pdxg+6XcnT6PnXZ8Opk9YP3w2GT5tNe4F",
+	"3PGL/H6P0iRjTVu0SOQ1j1hiP/wy9C9hKotT28eNl2v/2bPbHguvlSa692RD+7rtpUyuprFcXsA623WK",
+	"ukkmuvvTJ+GAPmPdg0k/6g7Dp7T7nA2m3WfRcNKnT8MnzD/oNrZrCPdrrtJTOD4u0T7XDHApyVzqpWEh",
+	"E6km38rT7I+RBb1kmlPGsVy69FiwT+lFmCUKTgdbfe+f/CT5m5+OVm+5/+nNe3/1Nv7L8t1LuXyj//dK",
+	"8tcvvl/od95+/MvPf/0pnr/56YhP/9LSp0KPqY//uFD8Z9YaDXyvpUfhEndL+zeQ+Kf2ig17TwaDNVfs",
+	"yWC/esmGg379kuGxcO5AHM/tFXhOffY0HPa7g8mTqDuc7rPuM9o/6IZPowEbTp770/6TyhVoXS7S7lB2",
+	"51zwVsNdmNJY1S/D02F/4N6Hlj7sVDfwZe9Eq98jp3Q118ch5+rAuhUwdS4uQX7aJ8cfyJwlWqRJFWn3",
+	"B7a3Dun1eq119+qpw7T6Zab14t2b09fH581Xq+f39faV79czf/9g/RV7+oWumNuuwz0dEeWBEzxwgq+L",
+	"E/zo5W1dwB5cJIwqrTSZqdsf87kdvTg/+fdjO7fW6InmJu/Na0dhyq8rDOVIEAqPcz2qSZ4PpVD6SPFr",
+	"dqGPcJYwXJ4Q9Mbq4vh6Ev2DkZHbvwKNsMYX8CJeINfqmwuyzVaB1qdSUCo3Ua676aDAsGtd7PulLuxL",
+	"mu+W3nmO7/zJ7498v+WZ3wZdv7/ht8GG3/Y3/Das/vaj15LXLInp4gJVRr2jP5ycWjZ6AdTPOUf79ofy",
+	"6TZUh6aVB5NVoS2way4z1bwZ1RFrsjGvdoIP3V7sk6IbzUlX+Vx+aXHBU07jiwkNr+R0WmjkWizR+14o",
+	"u/vmIFTf3Pf9z15LXfHFIj+FvkOj8nussjBkSk2z2Lx18PUaKJigIkUSSMM567Jsd7NFoxDxtBAicBGe",
+	"VCn18BnIhNkiupEcZYolOEj417PpIBr2Wy6dPL5mIm2Wv49y8kgM6fO0GC7FlF9mif7LWEb0epmT5BJS",
+	"do3WNy0nh0iP9Ci6w4EmlDMqLlmuHTfSVn29n46GB1rzPUD7gZ7L8MBrXXGhZ1X0ak9661ugQ4QuNH9m",
+	"ERDOlyxk8wlLeigN3Wowg2fn/acjfzAaDnu+/zQfzDAfDK6GO5ZTmiktjmoSAYdpJmMe0ZW6cSANtkWt",
+	"2SyBofR94Cj9ribQMo7g4bP82ef1BNm04feeHpgv/d6BPg7rpuw/H/UHI3+/1+8/y6e8n0/ZnEFnznoF",
+	"77DI5eMLvQ3y3swn1d5+9Mo6nyWgjsrmnvi1h52LyxjVSr1PEWycYI0ywpr+qrrigV/ILXgRHoSLB+Hi",
+	"Qbh4EC7+wMLFj7lC1nfJ7ilyx5qFT9F5QWOtSPGgj30tJBMvrksg706VWn/JaJKypMtERKYJYz8zkomU",
+	"x2RAvqci04ejRLVKQpivhbA++EEcOlY6g39kgnZ69OE9WHQeCNrdCVr5ON2sLZ0ZfeMmKtagDT2Qsd9b",
+	"8nva9fsgZW2Q/PJ3GqQ0/O1gw29PNvz2dMNvz+5f8vu9aCxOqH8jjW29wjHFfGpVuoLcFg0NjAUAd8sl",
+	"wJXBPIiW/6yUuGmj11Hiz15rxmjEEgzk0ssr0u57FmYJT1fd03z7y8Tw44wlDFYFtPs5XZFYUn0v5HxE",
+	"pIhXJJ1xRRRLrnnISFtI8uLlW48ISbiIOVgBdHMdj0wTOmew1mMxlclcESGXuv3eWACVhECz1qgVsSnN",
+	"4rSrkpA8ElKwR4emFXykWDx9dEhCKQQLy8/4/NL5m0Q0paNDotJVzNznjzKh6JR1cYiPDslSJlcsgVcm",
+	"sZyMDsmEKtbNEp6PQA+5S0O9MMUzPaUuFSFTqUyUeQ6X6h8ZTzS/QyeYZnBzqtc3XS30HFWacHGJbnya",
+	"std8ztMu/Le+CWfsHxlTqYJ9CGkcswR2Yk6vGNGXj6QS/z8TEUsg3irlLCFt/cEkS1RKFP+ZdXrkNGGK",
+	"iZRIMRbIr4I9uuB71/1As96FZrUY5ZUwqpky9JnQVNObOU9ZckjoxDRhvI6KXPJrJsiETWXCCE/Hoj30",
+	"+x7BSZOh73tk2N/X/znowF1bzniMx8q0qhlsCl8rkgnom07i6sno++5Kzrng82yODjhcVS5SdsmSyrKu",
+	"O9zn+XI+MgtGFQnGme/vh4lZc/iLHS6/wcdLLiK5JOa6mx9hhc0L8G98HniE9S575IlPbGtkwZKxeOIT",
+	"RZY8neHeKCKnpO9Xb8ET/3D5zRPftN7XnGC7U3TG5pRr2WPHk5Twy1mq76SHd1oKRmicMBqtCPi/WdRz",
+	"R/j8VptxxhRrOOPvcUUNpw0aZhPoswGnnKbuC/DfoDSy/i4j0+yve6SlgvWjSiVZUp7aIw4sMxfuTKcH",
+	"m2799oPonojuaSIvtcDaNCCR4tEJeMTmC5kyEa66XHQX5psAqPLIHlGzoHCLcfPxes9krOc142osghOn",
+	"qR/YKiDzTKVkRq9ZEVjQ1lQljCmfk5gutHSM4QmUzLnIUkb4FAjPJQYekIizqNMbC5ia7l/guFMr81+x",
+	"FdCCiYxWeoEvmRkadlm5Dvvlq08/4XI+0TKJXdt+49p+/Pixe5TpAaQ8pClruBWvXpAnTw98Es70lRCX",
+	"zNzc4FtGE5ZoWhjPvxmjRVpdh+NWQJZ6RkIS4NEQBaupokdkAvMciwCiOr4Zt7i4pjGPkJvrT/WsqSD4",
+	"woUzFtMqqBV5swn7iYX67lXow9qxeWRNz+YHt8dvxi3siSvCPi304R23duRf/9G9kYO91xsOCh2Q2Orl",
+	"9UCbCmPOBNAmZD/Ie2SsWZpWWXq3ZgXuCDdQx7WjLGjQLUb6/NYDbSaU6wepWBqQtrn4WgRLCYXIe5XS",
+	"+aJzm1XebexIYLonUX3YJ5G+f1PNZOUU+YuhRx6hsZJkmfA01YdfIolgyTVLSCwvlfGSLkDZJ1yMRXCa",
+	"yEnM5j3TxAWPgh75SyY1GUrxEiVMS/hcXBJKFub1Koed9Kd+OGDPoyEdTvcnz8Kn7ID2o8F0fzIMD6KN",
+	"92BOP71m4jKdtUb9wTOvdi8+awVQi4eplbmN06u6Mu8W9B8ZkEPFUoKusRGsQeA4ywJcNkas7ggCeY98",
+	"1HMF+cszTYzFgl5yAUFmIE5ZR3OgvwAuyi+FTFh0SK4YW+D+pzOWENCcSDFs0g5yn1zgjUWAGlzQKag4",
+	"LSwhlZEdkTmNtdDMIk0UNePkl8JMUI9i6PtjERga1TVbGVQ3ia2+/6kahvrmFYShfnp7Ln92w1DfDP46",
+	"+OvP38/e/fkDhqFyvcCoD+ZmD+N8XLOXB/0BcJR8b70Gigeuf3VKL9l78FZWtxR/x3QIrTa1+//9n//V",
+	"9/1O6XIN/OYBFm5Qd4xGKcLPcv7X929mgA53/4E1iMFHJBNcH0GkKm1KPnw4eal3iJJLKSMSziQPWQdJ",
+	"hhYVVR42au+yvr36REzZyOjQWgwWhX5vuLpu9YotUjg0gyGZySyxJwjPauIRVLXhzFohIWGLmK60OiLR",
+	"zjYWIIRVZIo5S2cSwivSWSFctFFgytdB00psbkT0tQ46PXLGMOAgnbGx0L3qMVES8emUJRA/baQnfXAH",
+	"g7L4dcVW3YTpixYcEkrMyHIdBxaDaElLpTyOCRfESmt4D56vl+b0Pconb9YwpAksPsRFgFLvynC12ekh",
+	"4RDM9zOqVW+isnBmvu+R9glMDU/GhEVEK+ZjkVAgDOmMChKxMKZaFJSCaAWtUBiVNGdDhleKRBJYzyJL",
+	"NTHWL4OiacS6TuV+H0z98Cl9zrr9aDDpDsN91n02HdLuk8lB9JQ9n/q0H9qbjIMtbkpFbl13pwcHB9U7",
+	"vaBpyhLd5v/++790/58f//S/Wk0X3UY7lC9MvzuhmqjC3RbZfMKAvBE5nWoSDuT3skdOkMoiOwosGedG",
+	"Xa7y2XWUoJkI9G+89WeZaOLDWudNMvFIER6RdsAjYCyUBGeZCMr0adtIYBi5vnHFwJNMXPDN/FNzBjBk",
+	"ZRm82aDRZmIDjT1J2fyrIbHWy7Fuxa1/A5a9vMhbmv0bFvnOC2xHfddVPrjdKh/svMogfbzicaOu/k7E",
+	"KzTi5oFDljtwRVBy6ZF3c47Mh8YxaQspuhGDcP5O8Vl5g3JjddMUjUnbnd//Sti0NWr9616RR7uHv6o9",
+	"u+I4E5QSLRUFIfFbGhkp2ni+NEGHXMnFItbqK5diz4izf/pJYXSbm6I7odGpld/KzrZvaWQEPJkgg8wF",
+	"PdfbFkEqqKUUhulFkikg6nOahshvj05PjIEPlksrlhioNeUsjiq7X6Q2gGVhwghwC5WSvu9D4AMXKqUi",
+	"1K8Yg+ReEf+FxxwF/e3kdutqGKI5PoWdPEFR086quBOzNF2o0d6e1aF7Ebu2q6z2KhIq7tp2+230FPyk",
+	"KnVNaAT74BXbggyu2BhNoSvyccfYJqgjXvPII1SMhczSrpx2EyouGXFFd0Kt3A2XQe8dmH8JVypD+dxp",
+	"r8EidGisFSqAK4ayh5xOmYBov0JlQPHdcTU02AaaVsx8sVd9fY0hd7smzPvrraPbNVN80mzJ3LYV/fo6",
+	"e8mmNuofbLJpbNtSaVaNhoftWypmVjIB3NBA8S7cj4L2fSuj1S3pn7kuDhF1KKBWBiYJo1d4fs0d/hLE",
+	"D9iDS/eMvQNY9WeveLHqQNxEK589Gf4zUkuvlYkrIZfiFc7Z3ZIPItcqvn//7i3BZblpR0Cr04eDcqFA",
+	"u2FxlG9Mvl+m6REZQxjIcR4FMm6t2bbya6XNMHMwI/ytNuFDqdctt8AMtWuGei/syl1+rhze08ChRsQ8",
+	"gj3VzAdt/FpFrF2/sWhTMucKtG97RXC++stlIrVWvlow/RdaKGSWaqUF2ZxMYK+5IFQQJrK5RwKRxXHQ",
+	"8cYC+Jrls00M9pAY4xWMUCvG7mkyDszqgRqLdlBa4+AQTKeK0ISRkCrWVUwonvJr1ult5pzw/QPXfOCa",
+	"t+WaL6SYxjy8rb7g2J1OhOt3LEfpof3IEoBCrarIiQQ0LR7HJMkErFITKT/apaEJAwEzkSFTikWHxrqm",
+	"ZjJJ41Wv9QXp8POCDp/dPODCqLc1q2y2+QHLhLiIM4zBqGyHlGRORZGCqxoX+a8yy7334Mk98IsvPKBC",
+	"RvnukZegAoPD33i4IbQSnCcCXAO/1TpbBRnjQmwQyrYLaofTha+79uv744CqPDzr+cgUS4CRoOEaZD2M",
+	"nmkHzWPSapxmTmNRuQrGkF13ya+7EGDEa7Yddx7Yyo1spRL+sfHrNUEaD8xpPXOCCO0zE8FwW5MWBDIf",
+	"fwoZi6rE0OSs5mmiIV00UsPmgGgyOCAM2lUuQTTxWM0qwprQ6s02ri+qLwwGBf006wGu/ziWy+1pJ86p",
+	"y+wy6+3jJc/hGavnIVW5IDib17jO1qh1Dbx0SdXGlg71r4QSwZak8NXpv8wLX5JductdHTg6AW/D/wsX",
+	"Iq68SFlyTeNzKd9rSae86meZUCSVkoSxVIyk8pJpJt24wPCunJJx6/FeHxIfHpPH4xaoKn0bu0UXNEkP",
+	"8Q6gDV7zmwPzs9qgLbu5Fe4dSHS3u/Txm12RE7O0sIAgRm5v2sAvu6mUXfwS9wqU3ReJFFXjhokzZxHR",
+	"a0WmjKZZwhr3qbKY6EaP6Korp925FOnM6KW5MkrDkC1SMm69hoitHfdnp9Z/u61BswEsVmngO5me9Ofu",
+	"zjTYnY5QrCWR1ByTJJB7hHZ13TPm6xSh7fCmWRkm6CRu3sP8w3Fe62fc0qe8+A685067SMq05C2n5O96",
+	"foSFM/lj847mmUTuVt5nr7/1Tu9k17L7a+1auWHxPM+3KF8/tJ2dHL09IvBz056Nyykaolg6SpzvUz5n",
+	"0MgaWpinfDTZDMst/GaLbBeg6HlHA2I+qfvRoB4/Hg4Gjx+T//7P/7cUkMwVWbI47hqL4iTLzYTUvaAj",
+	"Erg3HALSqiMNPP1SlUzrpxX5JtDqV1A6UQFpO5d/LJwwxMrl90jQkPcUkAmL5VK32phBBW64SUzF1VgI",
+	"reRJE3HXya2QdbVPi0JWjd8kEo1Fe11IUqdH3sp0prVG3ZrJmuyNxUtreqeKBMYtHxA35CcYDgaBph2L",
+	"LFlIxUaEQpAPaZ8mXM07eQYILcbRbOZF/ZYWQUTDwcAaG0yKiA2YKmiubZ2n+o0HbfbBSHpLPdS5Vre3",
+	"l/5eNsy9bUKE9iDb9J/T3Hkv0RR3taNVCWjZkEYwjQVTXgLHEhTkiTYmhYVDOmmRwfJArx6sb78/1SuZ",
+	"b+7mJvpjWYJ+I+L6GxiN7lNCXydK5qL77oLqWJSC82UCLvdDLVXnommk9Svy4YYdfRBcHwTX/zEkXOuy",
+	"gsbHSYK5Y3cRWQXJBPu0AF8MpoISGYZZkrCoR05jRhUj/4AkupJ2HlUT6viXtK8flGPQcPo42p3stILG",
+	"9yJZfiiWzFxuXLl2YLvR4uH5jBFj94EMDyZYwsNDs5yBk6fYvJgPxOGBOOxMHN7K9JXMRHRHuvBWFnEN",
+	"wOx4RLaRiu5FtLqTxjosKMVbmZIpLMaWRELItIsf3AeVeGvS6fKFLKU0QiqiCQ5pB3nPECnpxBezT1yl",
+	"HlgRxaVWKMfChN9UIkywyoAWmDB35UHAeKAht6Qhp3QVSxqdS/maJpfsjqSkFqRtoyueDMkP/Nsv6Zbv",
+	"79fNV6a0iCQxzG3bSAgZrcB3gF/dd/R0aV1Az+A/24CydlDuHDMyHy72w8Xe/WIn7Jqz5R1jrx7iUCyR",
+	"0p3sLXBRH0JRvrZQlC+zO/cbjfKHClb4Egv+tccrFGdAy9+6Iwz1noK9k32iYRqvSO5iJ0uZxZH5nfB0",
+	"5FS7wQAGUo9fMGEJtQiGB6vng+zyP0Z2eY/VZD8Iek15DOF2d9dLrJYBNYhSNl/IhCY8XpXqjZYjZQB3",
+	"JzokC7SNgtf+i5o+HR3GrAHJnEXYNg0GP+26n95XyYLwSq9OXu73HNcx1mTrVKr0MmHv//L6kJyxiKNo",
+	"mFc0NESCK1IAYYGNwxDIvEYqT0lIhWZqRd3ZTqUwLGkHDbOshDqNRb6DyU3u+wdq9YWc9Q90bj2dO5fy",
+	"DRUrW5X3Powv+Y3Rulal8rDVgNpu2eFOXiMwW9h7wgXpE/VFkyjcYKNizHn2yZaUTk8XE+tYdG+Gmrwk",
+	"tLOYxRqRduD2Wo2ujKRgJXIzFs30BlxGTvnOx4FJTldaE1wWxbGhdBF7oE8P9Ok3p08fBM3SmUz4zyy6",
+	"B+I0wYrFWHB4RvOKw180ubjv6pfOdLZWLZ1v7slTFCYMquHSWHlu3SXPLgi4dxIpLuMVUfxSsIh8//Ec",
+	"M4YFsYq6TEjCruUVi8jR6QlWrWwH7oAbMoCbqmFvOhS19+/hUOWmqDcs4vQctuFOh8vCWeimyLiVsk/p",
+	"3iKm3LGP5H0eEsVERNwudNNf1DVx4J7BwhA319OH2ibbn8b86y583YXP7jeCFhwUtqC5NQSUllg6Jofq",
+	"QgZwBpuG+eDMeDAI3JZmAPLNQx75jaljXzzm4gsmmz+4mn7X3XxwRt17XvRvvH+/VfK0TaEq6pc17pwL",
+	"5AYRUGHMaHJRejynK1jWCSOhnE+4MBhDDZtW+7hMK+sNmVQg94uvcsMecqB/75342h2PCPz3FeVJs95l",
+	"bywC924FOU82+FT1C2vwCLxKjYValvVYYJp1p9Ed8+AJfVB8/ocoPjktQQAhiCooAJXzCsc0irimHDQ+",
+	"1VQ8SblWeKY0Vqyu5Qu2zF2hPVKqL4vSq8UbI+2h75NKodNy4f9fvgp45buBHX+tcLO7Act+9loLZ+8b",
+	"NqaGI5ZSEdEkIge4tSA3eoRp6cAAbZEgZxej3Hfk//d//tfB844H0D3452C/441FSWoGoIj9fscjzt/9",
+	"gWYm3x+9/e///K+Xxy86npW09aZiU0884pNvyPtMN+cRmYzF+w/6/fdH550eOaahlchREFckeBx4prJu",
+	"O+h7/YOg42FpYP3AnMIAYUdVyhZqLNrB473+gWZ2z7v9p3uDoNMjL83iyESNSPBvK0aTeKVf+TcqREZj",
+	"8wfMxvxbj1r/cyyCf4sot2/wSPDLGfDSf9NrFK8CA9M1kemsrFzoQblrAMWFE6bShOsr6Gm+A/CcaThj",
+	"ivApefyYcc3mHj/On7aV3Uq9hZCrbm4wsK7hYFANPNLc0Kat42q2nxgS0PFI8H/rsb/W//mo//Ov+j/n",
+	"f/sm2AtenL17e6H/ORaLhE35J6b0NOFqAl+PHM3DYMwh0MCUJwzlBhL4xCf7PhmQx5BZr9Vm0OqTschl",
+	"CODihWzwSBUatNVTNbFCKKbGcKkSiEedKpXw2/wbML8qRMwBMWnVCNyrhLEuKDfOc49kC5JKMvB9gJlM",
+	"aAhoCaVBfhHSmIMg+b7fMK8Cm/6XFo3jd1OQ6DfJrcf2Cy3CV9GiaUoWLEF0Z8SIyoS+XLBao/KGOmEg",
+	"Zjmd4jvt4Pg/jl98OH93dvHy+NXRh9fn+hRqaTwgmYiZKn0PBuklV6wD0pip0m8q3YyFA78T2C4CcLOa",
+	"uI9PXYs5PU3kXFPXSud6qdbxmTIsU3lF3hhLoFowEYEPPsmEJq0f3r8EqLBMEJXKhcI4GZ6aoEEUvwlP",
+	"e+RNplKTHgTPAKGsWES6IO2+r9vbuC4jtG3yAsCsKuhXrgxyzxxEKJIZRiA1oEAiBJZeImS2VVbzkqtF",
+	"rPVzOmce0ZxgUL4F5K2emFHfEYyufDPWcu/yAb/xFus1iOnCQbvf7sy/w++s7AwH3xKA9z+cnLYab8KM",
+	"LhZMmK0FDDatyoRyzpSDDpfDJsLJsNVJLiVcYUCRzBS7gFiCiynlcZYwVTp0frXzU/1FrsJAOhpGPoGK",
+	"ArWjQymUvgda9gC7JZDqiOMu6BWAitDtV0cnr49femNxfvLm+OXFuw/nmoW/OHr74vj16+OXnUODDY8B",
+	"XFRJQRRd6emtLOZkplh0McHKK4FaqZTN9VnzyZxRoZA9VMF+y8BQvrcRe9RrQbjFzpsKQQC4pVaYLu3s",
+	"L601hbwQfVaTA5qmbL5IlR1y/c1936+p99/JpT4OlMcssruOgIpRTivNoQGo9RHZJ7Ynj/R9ojyy7/tE",
+	"9XIh1BFgm7UBRAerIo/ie2SqWZa+6gjCISdafiALCvWlLeIijJRCaiKPGAkK4TfokaMCzkkz8UU3Ztcs",
+	"BkRSOAf9J/vPhmSySpmCAGk5X9Awxe5Qz6iiSJAJW0kRdSpHYzcBfU4/uYvQd1ggTrIqxf/SdI8tI9Mc",
+	"IwNjMCLrc6HSJAsBaBUh8A14reUxnTX8/V40BFeA8f0tiF9NpXBoCGgXzawryhLEkgWcQMO+rPQIcj3g",
+	"0mip24CCchHGWcQizeD0eTFcj4lIjQVVpKAlebEmpB2VvYZB5YQAetmMEecqSK6M9uH8RY1Cl+2RwJuM",
+	"0FAynwMwtqMTWWTwkvql6ZnVpBEIpA3E77UMaax1Dyup1sxwPXLOLXDIksZxN4xleDUWgNqsFxpI9s8Q",
+	"VBbRVaw1i66i1wBVmlAAGdGS9lTGsVzC4LkWc5IsZmpE6FhoIT2CDslPckLaAvUHq88JmaAmh3qASmmS",
+	"Gty84HHQIcsZuNv053Qs1EIfJk0qllrfUFd8oZB/SBGCo7LAO7U+MMN5GPkpmy9QRzBfxKuxKH1iqlHo",
+	"puCwYbdkqhcGkP8RBVrpg7XkcRTqQcCsTGdactw0G1wmNO/p5Saw3KO8CI0+2Vd8sWCR9dF5YwFqGxBD",
+	"Ze6AxaLWXZnaD1XlhCsSzlh4pYUw61RezmTMxiJchTHzyMv353pLi+tS1VnKGn7pwj8Z3gxSXCBD/t3C",
+	"UdUdXw7t+7GBNL5IpDCJhE20EcSa6oXRmh4cXVp2GOxonzgvJdx4mmvUcVMb9LqbNbcafa/k9oBc4ukZ",
+	"HIvLmKtZBQ8yJf7zke975I0UWihNZ4nMLmfkVcIjumoaghXxQGegafNkY6rJvV4xY10OtC4S6EtVqDS1",
+	"dW4vZ6gwGxwkKlZ4lBPUn0WFBw38wZNuv98dPD2HWYx8/09+f+T7LVfYpykDktHyWiKLTQYGihCNbEU1",
+	"T0loLdiIvUjRTAQ+zMwjZ69ekP39/edI6PCoaI4IOLqlcf89H/i+Xx84/jbo+v3qbz96LZ6yuSoBorrT",
+	"q08HH9Akoas6R6nOEJPAUvBPuGyit/Emb76sDbe0cKy5Q7BrXz9gTXf52NH0t1PbgzieByNCBXm3YOLo",
+	"pAtiW8onMdPaW9o1egJwoFCTU8vPHQV1LiMWk3bJV9SDhwF6fwFF3pS5WCQ81LRX/+xVHEw91B0uFomc",
+	"L9KAKJCTCD4l+FTrI/JK61zgb9YSqVa3iD5vOK5FIq95BCPLoFoPlOZwzRIwBpJinV9g41qwx2ZBiQkp",
+	"MAgLeg3NLmWi0m5IFcNepzxVpkhwzWIQkDbKUfC5SXWZomYOoYqaayFm/1hwRVAHs34obA+LEHV6xiQC",
+	"Bj0MFF2yyUzKK3L67v25lUfzuen1HAsmooXkIrW2EixGpHUQlcWpV13CHglsXXHoKJzxOCL2EVYW1ysb",
+	"01SfIH2Bl4LkmUH6RVDyAxbOZDAijx9HbC6B/xsfp3WX5eKgHifWRh4LOwxlufShmY8y1ZgRZTzGUnFp",
+	"sjIw7jZJqUeOrFtOnzf8ZizgC6UPh5XWFWkbc2LJ2VnYUAyDFlr6/HsrjuctD/zDLS8vvK5/D2dSX8Di",
+	"+uObNUrzHaOx5t7V6/haszmmcsziGu+0PuwakH+81PJEIK+CIu3KFDi1a9xzZiCvyuOUVzfSJtN1E30p",
+	"20iaiczdLSIkeP/DyWkwFm0j3ndGVoAEAU7lAhyem0xYX4Z5rm+hCnok+PbDq1fHZxfv3h7rU436qz4W",
+	"eVtLyo0mZuTIQpRFMTXVAzwk0yxBDiyMIG966o2F7eTo9etgZNToUuv6f2mWaGKLRpWLd+ffHZ8FOCkD",
+	"ombXIaQiZHEMtWoTFsokQhd4YY7JqZlgSyjvjyPvkeDo9et3H804UPzG7QLdP16Vj7YxaRUrVPxx9Pp1",
+	"y2u5Y215rbzx8nkyzdQOvo18qJ0RLQ88Hx48JSbAgmCEiuqRbxMqwpmmNQGEEqPdycQhs0+pgruNEQL1",
+	"C2MDXar9fZfNqegmjEZAR9inRUxFruyC6lWoJGWWviksDVw5m6PS6nZ4E05THSKEXxlrCpAlHB6+7pWu",
+	"OawYV4ROZJYStWAhn/LQunZl4qI0txy5aIsgFRgF1iBsEJGKOJ5fNtS9gbKfsKZ2rLb4IJEVeakp+r6A",
+	"s094N2FQVDRslODckKCa11NLG4giSlENDFyne0AsGrtJxiqPa4v4otpo1hFrvTTfnZ+fGipPQhkxr1At",
+	"NS8LpbhmgtcOH8Qu5XaRg+fPXauI7zfbRdK4YX8g0JbMytfARI/hFWDkiovosKiorQeGhKyqrePNLK/Y",
+	"jUGJVcG7wU2tx/Th7IRwSJqZ5vxdD0z3bI6TcQ+tD9YaZ76/H+qv4F8scAsy5GbH9tD3Rw6+LULYmlig",
+	"ay5jiv48RJU1F6rjxljZICloiDq4xpswZU0LTu6ObqA/IqKaLyQKdN2bcoLIFVtBw0XJOd3qEFrdrl6d",
+	"Z8wTDhbkWOh3HqmiHt0jZJOmGh0wwkNUSLEXK3DCWLAMcFcPyUSNw6AORsaVkM6KxUnplQmswq+06MdI",
+	"cKS/A4DfdfCKusXnozwQHz1U+rDkJMVCNEIr6wq/m2boLZBPa+26ZZS1oInz3bXgNTRbSkDVjT0fucmq",
+	"eTavXiwn1RG+rRQYI+1hf78DlUgac3b07wcjzAnSO1LP98GJuuEFML1OY3UT+0uDy94sSlIKB7BRAFX7",
+	"WqcpUhEbMAqSYJcU3FsyKaV1lIabX1X9IRUrUkOFwkPWUGqAtA/8/RFpLoDgliool7g2QYxmFKaArG7L",
+	"H9Wq8x7aOrK2tKzWQN6yJVA+lHgmjNAoQgk3plo81YqRVshHJE0YTV3igASaTFYgdgbIeIKy6LcbuLu3",
+	"ExK5t0uupbd1/c6b3qwTnBs/WQMk690S4cK7XU13b5fsd2+3qobe7TINvV2yCLxdo6e93RNNvB0zjbyd",
+	"4uu9W1Ra8batTl3SlXZa1m1l4YrybjNNQRb0NunydbG/Jpi9EywXRFC6cTWMug42tXkk5Wa+1YwFvwdL",
+	"YFswBfIvai0/ySKTI+gF1vtWsgsah3DQyQG19rQUMRb5aEzT+O2CXrILxX9mQdW33GR5rUqpeWJDo32D",
+	"K8zbNnWUyzbs1p1UxMpe2vNpx9O0i2eMRlwYPPeKpm1/slK+regDIXxUq9pT4BIRWzARMRFy1mCJAheX",
+	"aj4cTKTJCkKe8jZWh2icAtEG7q8ppu58Xe9kgWy1oRvb2HK2cpmvsaMWVZ1aN1m59NpG/IYesKbRbRo3",
+	"1abize3nosTuXVQOR75idl7OEJoOyjodNQA4D2NMRKUPdhxCeeRV4BXGUaJ1jAt837UxwpOW18p/LZM9",
+	"+/NWVkfPnrfmw55H8zQYetZH3MBV5QIOOwpJ5TCJAO3w62z5IxuZQ8Sf+mVD4ZyLtokgIv///0cG/7st",
+	"uhARTT91nLJTR3ZAxs4PhmkTDajyuB8wLLJPM5opCAyGF4REhyFXJGZTxKPPlTTzJdYKt2YiE0BmvQ4T",
+	"MGWySMuEEESlxdR27mSAylw09gglw0+fxgJtyDYO23TwSOElrvkNYMhXmqS1tSJiDJrGpmcix0I0uk7t",
+	"3uTTBcut6pEToUmF1VKtBVXTTTAkMcVEWgsRure4rTIhWttsjRdQnlovLhJX/aKdXOk6990Ql/0nN0e4",
+	"lIdfcwHY9TOhpq76nsdZHJK+Db6TRVG7NdF324znxgV5LQUELy1xYdIlYyLf63Lnu8b8VEhFaXm8tVvW",
+	"PO4b6MptU26wGhSGJxJbV0MKWyZUJjbBD+5J4PQYwJVegmiBQAGdHjnRcsZYUPT2pPSKCQwtGelGba5g",
+	"Sh4/TtgipiFTjx+XokEfKTMYjxRexzlLLlk0FkZy8YiShBKzQkheZIYWGWUkAwxUBNBTD8015U6Ml2Qs",
+	"wODaIx95OtNtBG68ZmDQnfI7fslSVQt4BKKCMY9fw2W34d61oLmHm1+szn49pnAjHQBDCYEQdszhXIej",
+	"2+in7Xw5MtJIFjKxRuwFb3IeL1mk2h0D7zKHDOyF5gYbLnZIbKhN4UkM9CMjf2XCBMWUz6kZ5QUwzA3H",
+	"Yk4j5jBihyR1DolvvK9nH96+PXn75/I5bdp7GyEeNYYzfbTihub3Uy64mrEI57eho1Js0rOR74/6w96T",
+	"weBvtw5NKuJTTPxGw5Zl6UKTNRRd9JbFcTNnejLYd8bBRfpk2GpaGhsvezFvlAxsjGcRV8sFmfM45uZ4",
+	"37hO/eFAX87aUNYshzM0kNMuNqiwq0JKq6QCmFGZFBOTFlB4njUTy8N6e9vsDVsbjnTuRFBjjIyJTcLk",
+	"Fxgeckob0hR0zPA0twQDcu4eN7S4iPFYMi3+zqRiAkhlfkHvENpx42SbXJHnOJVHivCofA+eU589DYf9",
+	"7mDyJOoOp/us+4z2D7rh02jAhpPn/rT/pGQFynij6xHCqC4sVGcluhvCsmB1ITgmX1rQF2Ax+ZRAOASY",
+	"rWkcs8owLxdpdyi7mqpuswYmE8Sud8OCJBmzmgpXZm2swoJfl5Na2kFTbkyFExiZzAxnImXMqM2X1XRz",
+	"HWE4EVvShafD/mArwmBDz+p9nZpf0BgDsSgRi/OdqOj/CyboViu+JqcBCo862Rv5cptbwiLSpspGNZr4",
+	"WE1yv2g6Q4NFRpk0nEaKDdz1xbs3p6+Pz49fYiQOHNvcJFEebb9HTulqDiXtTIiczVfQJwdq2ciE7JPj",
+	"D1oWDmdUpIr0elsRMxOydzMzpGEKycQ2yO8GBuj7vWF/PQPcEGywMfEpE+/xxc9eK5UpjS+0Hl5kM7rD",
+	"f6E1eRsNUyQv9sq5gn6/xB3zbMFahiB2t+7SGaqElw4u/GSV91zq8pm/f7DVrUsTfdKSNZsDUcpyzgWN",
+	"c7oSoVEln3CBx3bjbm2/U5arNEapnETWLFuKooRwy3UMMVNsmiEHNLevcl3z6XWTTHS3Ka/TXTPDzcY6",
+	"4EXu9Cwh8go7nrnbVYmkxLIcglk5NrVDWxa6Knteup0VydURQ6oMoUl69CrSdp2prVEVjBTerDFYA6LN",
+	"r1or49c/7+fJ4JhA06hn3qTHbSnL22EyEa2lW0/sOen3+vs73IbbCOpwP5sm7N9dTH/p5Ly5c6+I6mU5",
+	"YPBsq463EsKLqRnLaK4VYJZ4vmcVDxNVV3m0jQn5ZRE58AfkWxqRP9OULelqRLKFShNG5yY6n31axBK9",
+	"ozeyuiIYviFYUSaYNABCuIfxdW70PFi+TFA6dl3E1Bqbc0gXTYz8FtrOruJvseaeln2pWN1N3t1Nvrzj",
+	"cd5KArFHarPw8cQRPvyvSPhwLuGH9y9J2wZ3s2swgOLFwNvSWbuCt5VMzu9noyq80hJ2hzXexBFvZFE3",
+	"sUrnAm9mjS6FXMPXXuaB1Vum3Gda9fqlmb01rDrazPJbiUzOWDL1o5WTNWC8aI7FZKsIZ4c710Kbm3er",
+	"aTV+bLD6Z8KGAShHc8SFe83VGmlgQS9Z2XT4CFNs62KBYJ/SizBLVJMV5ZQqSLUP8IVAk11NX1Obl6c7",
+	"spQWyQNkIOrHZcLAVt/7Jz9J/uano9Vb7n96895fvY3/snz3Ui7f6P+9kvz1i+8X+p13H4+XfzuPfnr7",
+	"8phP/7KdWeByTeA4rISJ3DREut3Hi76gl1phm6wIzq5zs8UyD/vY0BkgsUKAY4U4DprLTmRCrbXrKFxV",
+	"rqBpjwi2ZPbw7nI4mwLu7cm4QPsHJs+vt+flBhMYDKhVbQjjxunZpMxGY4rjNFedkmny6MX5yb8fb6ce",
+	"2/FuxyJsibsKn6hP8G0e1ptkDnG23XkY+EnjGPagYs7dnVrDftvBmJPrHiyvdCPr0163cWuI6/t1URmG",
+	"xAUjy8jR+2YN7T0S5HaRYJQ/JioLQ6bUNIvjlYeB1KiHBb2xCNCk676PCYfCevfhgxJ3CvKsJfxSpRIy",
+	"r9DmOhbYEmZt5cbhYJSj/FT9hbXQi3Joqpl2y2vl02t5LRx3npOE/857K1tr3e9qh/T9WsPkkVNHR+lZ",
+	"JnqRv5A/x6nMUyn3U4rfWl+zR3ERsoKeS8HyF6viSoMuiCWzNouR+Wosc6zLdbKkr2XJ/sFoJ2Vwm9IA",
+	"1aoDDvqmyiZzntbGdNdSAY113UjbRGGDNNL50vXcNnpRtiva5rWQol80c68KSYWTY7094DpZ7/Jx+e8W",
+	"Gss6n4hDEKqOkS1rQt/oGNEXY20thrfGHAhGQKP/Q22jhIUm57PkI+EpYBlhmcOqmXInI+FWuve6CnTb",
+	"Vp3rbVPk7RaF3bYs2FabE7DMdXtRJzlwKvU3UKDjw/kL0g7+FnScBDXMRkxB9rWNq7/7PwY98raQXlAO",
+	"at6rff8e9irvemNpjGtWqo9RL4nh3AaoNYG1MVB+SyCI97JzOBZVZagu8mGdGtSguNq8XBc0DbyxwOoA",
+	"Mb+ygXcm31aPNKXzRVlN0a26WzLCKl8YCDMnVI2F6UuhvAK8VM9d9QjkZSo2pyLlIeotfz4+J01o09VC",
+	"hb9faZB6NcEdaghuKuxXNoEUlfocWdz4AWqV/g6hfi4W1auE9jTpRJvUhzOs54eVzYwb0KiImWIl7+S2",
+	"zt/txYqio6jskbYzu92tzMsR1sfxQbGE8AgX1um+NLYdZ32ruj9CLjcX/YHo31LRH6DvWFwBByzKGp5L",
+	"8754QSCtVMxvcazwu91WGL/Z+WCZz+7zZNmRbHe0zNt3OFvVmpdbVroEddyphNFUcQBocl5HY8JCoDJ4",
+	"yAAXrqjHQdpBmQpqVowhqFCaAkgV6oG3M2rfylxQaLo7SLm5clga6JZO5lvX4HxVLr3ZUHOzOKQm5l+w",
+	"3u0rYq45V7ephhlJpn7TiBBMNm/0mL9bQqEUfAOrcwb56wEJY8rnVpgHjVVCOSR5VSuQRsM567KstW0B",
+	"zV1LZvZqFS5vqmK5oWplhTvwOxQh294ZQzHJXRWAL80hIU93CgnZ6qLa0lhtPQakDkx1drbr3SoMpTbt",
+	"ck2OZ81BmfWuDXXclWWZxHHSLsK6UfqDgprATjr3aITJFEvW3TSWmBumsslOdwsafTYdRMP+dmEkdhTu",
+	"3fdsNctyKbyNVfMcolYh1t56IMbqdXecdI6ZrLShZdNCWbktHfQ6jyrbZW524xUStSvVVmT6koBUklGq",
+	"YlopEqYkW9T0nDWai9dsuqyIG65ivF3dQsvej6DQ8u1ycPJK11DHQk5rV+fuSDhW3G39JdM0KukyEUFx",
+	"rZ8ZyUTKYzIg31OR0WRVR2u5hQcH9H/YzkNAMhCgNLu7H5A9tPDnu1wpzrPFSEtVZw8aECQ+b9gxBCyK",
+	"mlQAlcXAS+AiQW2ZUiB2eXXWxspU6ncB8IEmbrxaUMqOyFqr78EQhZYUYAjtD+cvOl/QlJR7jTbHCrpZ",
+	"VIeExkpaIxIUotbvB41lre7HrFrN2XUGXaSpl5d503U/vmZijYs85lMGRZQh9CP9rRJtwjXFUyUJC0MB",
+	"jAhL+2RG62sDn+zkLJLGMUu8HAsBeWke544pOYC6l2jGE/KYJUGdj3aHg0bnCYgJaj193E6XgsoPL6Ct",
+	"mmMEw7wM1ws8VAiseGLghEyNGYEWRhLYdoNOERMhYyzSqM8tZAg6SRyuvfGKi+gm2LFfWoItwcnT98HL",
+	"0+/qIysBl9Inz/Jnn7fRgbbyguGMQUDD3CobJm9LJ0B9dgpca51k9uzcfz7qD0b+fq/ff7a9dLbOdwKn",
+	"DxwnUHsfCgLld6REvmZUwRvJJVaurBSY20qS1Ruz7YGC6/yD/gDoRDO7O8+RAIx5yNS8RW6dczyP1G/M",
+	"I+WWbwSdGfPc7BV6pEjCFpRj8cMbaG6TLAqz9QwZyOdQ3LjSsbmRsv1g1q7i2jdNBF5xwUyuk+km6HgW",
+	"VCXA6sRGCgjg0lGgOp5TiNldz+LbWpiH/thSpFHD+jrG0AJPSbdnir7pEeeLbQbjErCiUhYgPy1W1RM5",
+	"Fvom4RahBQTwzQhPD3VDKNAAtsxMLjs9EuRB3mYdJjS8mvIYekfpDYOGxkITlLkWaGJiPoIv7AdEE0ea",
+	"FohlFIywaQ6/YEpq2REfnZ4cEiHHwrlZUjFTlQtKwPA0ZYKsWOoBSmsYc30pLH6IKfSSzti8HOFQSCdm",
+	"83PZvhDeHdG/Kn+brYB37U640fAtr1UsUjkyouhvbVwEHNsd49ZoFvFUE0Ie1xkqLJ/aQMjuJYSqLE80",
+	"eHG+aBTdVuFv9xqWViFdZpHXhyltolSuFNC46QaKMa86YKQAr2DywNhxCXMZAJHX0C3YpmKFpk89ig7U",
+	"Q8H6rHAVoRyiAI8nJVW8YfuCXuQOVr5FuKRAxlFQPACxbiwcJGXFrOGRxZFHAsGWQRFbHzMA+uWmsEg1",
+	"6HLZvFWmqmwez45dHbpjcMGcnV4qYSqOBPPZiDDr+3NqDTR1yJ0lrPZTForWHoKbr3xeU/M3DlH9Y8SW",
+	"HjSagIvSxxuDZO6VRDbCX9wUeVmoNI+UMyxg3kXtiTjVUsmGcMz+7uGYbnXoLWMyNxG7teGWGOhq66bT",
+	"tBwn0SPB6dGH9xAAmZdySzJhTCm5jab0ERRdyeK4zP6xo5bXwgbLHDr/sXbKP8C9vxsu9ClNoE4V0pBR",
+	"tdCStPYzLTdRi0tnfr9ibIElYWxZfKz3MhYAhY0Kdh5vQlVR+gaidhJmBC5bUUb1rDoOVbocG1xH64Yg",
+	"d9nB3cZuVwOUa8CwNjS4BBe7BmT6oI69XEO+X6dGarJVZWsThngIcD7IG7qywJihnE+caojlr7hB4YA1",
+	"ttWKm+ukkFf6BEARPtxGo1rYOrWVBSrRVid//sYwzbdsWQ3TPMQzoFYipZ8MFFhsxINGePNepZdgDbO8",
+	"P1zf6gxuBvE9JMG4NW4FyNJVjaNvGQZKU9KHpKudcXu3DfzcNnxQT3u+Ebg2L6hcwqFdiyxbdgzeF6ws",
+	"7M5N0LJbRCWSNqx75z7gZL9AAJieZlG/PFwTDoZyp4kZkk2BYWOBD3n6gAa7CxpsORNAsGWpeBKUY7N1",
+	"1krYMFA6ZSZjRtpCYnm1zqihpNpY1GuqtR2Q186m2mo5q71bFMqZOwEcNKQSm8acGaznSGMR1BnfCHjc",
+	"uopdGPY5kZmIVEkwcAB5+r5PdgOUvSVibMTuBTFWX1cXGBas2RZS7V6iZVImvhQa7DouAOE+Tr2qBvjX",
+	"0tye3xW5tTqQBrTWHjkSJgkUZ+WKi4e2XqKppAsKvyQfzl/07hNjs3IytN7Gwizh6UrLMQYXkS74D2x1",
+	"lDVhfRmQDsKVykyYiTD2SJmQdnCJGfuELrh+DW9H0PGs5qUZ6VgE6uoC0U2eObwPUU7MD4qFCUsN8Iml",
+	"00lTrcJMRCxRoX7KkSpdc8UBM22RsCn/1CNHMGYamuQVvSM12JDCzbMUpKhUT1LOkkJq1+K8BSzBu50w",
+	"MvT7pIyF0iPvtRhigd64IMF/dI9OT7o/sFXgmdwL/fTIfIPeTqQEXC80+j1t8MiolX9eaFS4T/osThhN",
+	"WGJ3DP96ZUWW7z+e18CEv/94Xu9+RL6FLwnuAIRymA3wcrQ+vUoY148Z+vGlTHg6mytHvIJynw6qv17z",
+	"9nfvBwdPrINEzcCWhJt8SM7gN5mQ4+IlWF3AQaTk9PiN1slRBxiL7z/+8J58OHt9aBYyEFIwTZ5fxJTP",
+	"1YgE7NMiIG2rfB9qid5Y6bHir6N0dTwSiMk0MEY343P1CKDo2uHOc+zdrrpiSwK4DFSEWhuCoKJvXA+q",
+	"V4rl+wYVHRvqZwel74TVUgN9yGwjtbMXcKWMz4BmxllgsXoLS2G+9MRZeZsSCdc12aNZhOhM5EiscoeJ",
+	"FoNrJ9h8OhbBx48fu/qcMJHyEHidOSa9Xi/3z8PBBdEEtC54oTipUJnu82eA3ppKkzWY0hC4vjngeciD",
+	"reyeMjpvea0sidfBDRiuU3f4vqGCXoIzLUswWYWqK0Xa48IGM2518kQ26swuwk0Ex8A8i1PeNRtn4SJH",
+	"Y4FUzQMO50FWi2cMEZ7NNUAzioMyhJplYW8CidWoKFQAv0AUbc0vDOo0pNZRB/UIM+vJjKtUJivSxvgu",
+	"zwBh6tthcl9NPTZbkMgbCzz5HhSw9nLe6BXJMarTG4ux+Nd/Jc5mcyn0Q4xQCEx2S1A4oIhgLFIu4NOI",
+	"GLxuSrYhMt9/PDckZiwwRq+gZQFiT7GOwYzKeY+wQGiWoppTaKL8Cv5lWzgcC/Oxyp1l6NQyWItlMtwB",
+	"CE4nhMkwFCTmphwMHBMTKoGgn/aGO5e/g/usOQdPD91J5Mwob8tpwljBkcnqvdMXFoMLGqCs3JEiNCrG",
+	"sj9+PPSHJMedefzYMp6hv+9p2RXsUgW8ao8EezPA+Pw58EiwB7Xu9T9B8YpkmEE1unawByX9Fry3ovMY",
+	"XrUPEGAJpsJTpVmlZs7IAub6y0iGKujAsSFCujdPnyaw1pn9KfChAJkSTuZZ/kzpJ0bvwT01r4LqbxYZ",
+	"vOoLs2iw2N9/PFce1mhjQF1z0Di2gjUFnpdjdY7IE98ap7BQscFtB+I4yRL9WE6NmaXvo5yCtJsry+Vs",
+	"LC4DICoF5eMdCIuOjQAq7lcO6odUAtF8irZZQkKaQCnAoj9NCxjhYiwCvUxgyuzCf/UOFY/O2JxywcVl",
+	"9bFiqeEyxVNT1duzOJ3GXmecZCjWNPTmPiz1V/5B99gjdhf1aZli8DLKeDwFSDmPDLVaWQG0Ux4Z9vf1",
+	"fw46JJJG8c+gilQEy7PC1APy7hqRuexCAcWHSlNoAHpOKvhkaK50cMgCe/5y8LMUfOYMTmEAyMU1CMig",
+	"iRcEL49fH58fB9alTgUJKohqOUsl5zOoSZCo1CmFQNqDT586zgQAsECf7cEQ8P1VfuI9S050z1dshbhw",
+	"abJyYa/1dsJVQdQpDwHtINxARissbo5BBtgjvaRceGROEy1+FIPX+7mI6YpFRoX2DBJyxVYLWZ22Vytf",
+	"1VDjctPcGkC6w7HI55LnkJoIx6IFzPuZMIg9R1hhFqG485ysxdDrjQVACOUoz5Yi6ZUu1hBtUgCnrpzW",
+	"6TRhamYPzAtg+jZNFE5L1UCMA6UioklEDtDUYMzQTmpEY+kJgKg7xI0su2tM2EeOlM1VXnBg2ZiirBUW",
+	"3cp2Ru1CcrJMFC3kdtqn9JKLXHp4zVWaF3lT9ugDrlGw58AbkbZJFgZvG3KR3NXa1sw7/61HTgFGCu81",
+	"vjOCZKQKILMhpI9ssrBtzvHiguqtUqrVDapSC6AMCuRMLoFjRowtyEpm6Mol4AzJh8YVRit5Zk6ghl4K",
+	"rLpR7ta40XIM8sI9bFYOTp4qZC6EG+KqjGNocLb+BOyWtC0Mccfep8DgYQVwiR004rFATD2LpM4Bkb6A",
+	"LN0VkfRQH8Q0ZoZxIFRKMBb6ylRQWvULDuYx+YGLSI30TH+FUArS1u12yK8WYPZXMLHqu/vrWPza7Xbz",
+	"/+lP6kCovwKf+LUGhUobwFAB0AkRUdPZHljGCiywQ1M2RgUg4eORktMpE5DFYhx3OIoKhqodg/4CgkSA",
+	"iIKyw7XeeTOuKmkX4GJIekKqWFcxoXjKr1kn79hV1n4FDe7XCvjqodZh7Gp4uRIsEwT9ildWq//+4/nh",
+	"jcCshyZA0YgmVgK5QT/E0ZYZ7K/AdX8tu+IdPFCuCkhQl9iWeHJh0wPU0EIytCu0FiP1V6D/v9ZRUg1j",
+	"qnPkdbzEDg+gweJVQ8cuiOqvwNJw2vU+oHZ1DDI3zr7GG0scWiZ4trBLBy9Xz26IR2E7xNxRyfTIPoFS",
+	"W9QQtgBNRi9OcoOZPkZUWRDdRvxcM7omBF09zAOzGDAh6FhB+OEGOF1YO4TTtUpfcUfxJagEji4K7H4d",
+	"5K49B7kGlk8u34iZAd3egMt7aBV8g8Sv7KyrwLW/aoHVdGcPHmwh+h2NAY3/bG+BvefNMLe6tYPSIYa2",
+	"lhaux3KCF1KAdHYOX5mCGIBWUgPGJWXCitC49tDW5ZYCkmtBEyh7kClNsiAhwY6ZTBlNs8TkigMvhZIA",
+	"FfJZAO7m/RWPDOAPJUiZwLSeW9XzQdfxefP7tpR1jyEVqyXEchjZqpjZI0UwWQOILwD7khzX17GtVSF+",
+	"7bZXUX7zGa1BZIP5OeC/dCKvWd1Z3e77UEbUIFo4A8nrznYqO1gwJRhAI15wE0JlUGTKoi603k9mblgT",
+	"3vCv5MDfhxM6oVpmuMwte20bWu05KIhwQhCysBBRm2yaqUScN1Zo5jy1p7HgIhBgeROs8Tb8xTlggH2s",
+	"5+XDcjYAICMZgtwhkAsNHjKmjei55LKAbVAdkn9kMoXidjAdMBrDEqD0Dp4iIAdrwMhzPcUQQKOvGT5h",
+	"agxqJl6VNQAzS8ixKOx5SEx5egiuEDWjC2ar7wRvoPW3Mj2yPefCANficO6jDsDJDFFBY4FLWzb0jOBc",
+	"yQzcwYC2n8ssyEBoSRH0++jkKSwkvUJCtmNw8aNQfPNyGYWioQKb7J5ElnccGvl6IiMOCOsLhshlYEZx",
+	"9gPt2zEPmVDMMVqfJnKRcJbSZHVIIOdDxCsz2JXMtLqcMDbPCbJex1sYulOWzLGuJEDhNhjLj05PWl7L",
+	"BP4DeoTf8yHkAy1zrVFrv+f39iHWMJ2Bn6+pWJF+fska4r/+XW8UBe91rZYdyBK5r9OpbGcA4+DctUG2",
+	"MqoESPzKG4sy5lcNNd3YwdMsEaoIsw3A0BOUKlGh7XAsKlpHKRrKHroiiVOsHKuEaSdhCGDnmOjGYgmJ",
+	"EAkDLIwkE6NCZw9LOr4Hf3Otcb58f47hYvUqWXqhHoElEBReW6VCj8C1PT8yEJ95CnJQjk2EEePZzK/w",
+	"SQTnEnbzBcIv55qNgqiSJvSifC9TScxRMDu2a8Bb56YqhuDetLnt5h7Vk+GLwFmM/0B1CbJrdwmY++x9",
+	"wYoUTTNxkviLIecQc60P5y929to3gcNCGFTp/ANb1BelWg6mcb0NHETDEA/K0Us3odDVjhMMRg8eiUAR",
+	"uZUXbgPnqx6p5r82gkjI5dqcQwh3MxnJTbOZJnJemsw2SYmff4QUJeAdQA4Hvm89kyaTtyohQxLQ5jjc",
+	"6mGvgtsRqFnlkTdSRHRF0lkis8sZeZXwiK4aCgxsrncFO3/7inLOb4MNv+1v+G3YUKWuiIyp3JjP7h5t",
+	"im3TdMuQMHQbr61HWFwAfXqQq8NuVrwS63o0X+xVX//stapekO2bKCImG9wg2zdTfFJpSbF0l1b065+9",
+	"Vs1Tc1Mb9Q8qrWw9p+aPaq1tMa/6B9hKLtpt0UDxLpytId77po9y+rD3LY3yKEv9Sf/mTz44Fjr4aPD8",
+	"5o/OpXxDhY3oBJnvYJvxnRhtAuzH+NX+zV+9R/HmQ6G2YSyFYQU3fW6u6JmJpMF4MggSXBUyCKoydaER",
+	"zABQ3eZSYS6pFK0fdRM1V9paofR1bvppyOgxolb+i7VbuSlHmPZb5EGDs5tp4Z9DvOdLNG45rYIzCDQ5",
+	"rSqxqEc+KFb4AqbSOAtkYu3qmJ/VJKXp4b93koIqclrT4hev7J1SqHVw43t5D/qD9/zn7T4CG/wryIPa",
+	"5v0XmK90N6YKX0jBTk0aXFOf9tU9N90Pl2Jr9lLKFGzgL2tzBR/4ywN/eeAvd+MvJR7x2saI1+m3wxqK",
+	"Zz9+9loL2ZTfi8opmHow87BwfMilsMCMtqO8xk0zkxiLchAXWiEuNcFPEGg0dxiZTjBcozCIXfJrpvIq",
+	"RzzyIJSyWtaIgJcELBEpYNibMBvDnMp5mw0MpKyR78xBHB8UBBL/iGo3U+m3MlrtSLdBTcTU22J/30HA",
+	"nHF4gPPReE/bVkkgH85feBZLrd8DGzdGJcosJU8goaTltSDiqFnp+reZzJLYUQe/g7/JIuGhCZQtV9Qb",
+	"tV7ohyZ2SjNxSMdgKU9lgp8ps+WQ1AAZR1g8B23zB+T/6sFBNogHRr25iWPhbn0sffN5B52owfqCFKZs",
+	"K/lcY8H93fTavHxZUxmyUtWxdWXDSgXAtivXtTPztsXaGvh3ddg9coQpT1DEhQrCaBJzZiN8jKGr5pLt",
+	"FD7u9WFOFbHA3vCm4gHWGl+ufOblVu1C4N37hUefK6mj9Ze2LIO23pJWFEhLeBfiaZgIWWOltAdx50Hc",
+	"+SLiDnCaW4s8/hYizwsppjHHRLhhfwup5ZSuYkmjcylf0wTryQ37B9uMLnd7v2ERp+f6Fv0hFX+kvWv0",
+	"fvzRqau0RpJr0vSB8CHt1Ip3nYq+l9PUBFyMylGMKpULSI8Q6NmBQE8wPy9pEimIirEx73mAylg45Yl5",
+	"qgwOLLW5ZdiT11C5mJyk5WQME4o7Fui07ioeYcwN1JRaYwFA+8L9CnAl1j9sAMFBm0aPvJUmPPA3444P",
+	"XOSBi3xlSjPekM0fvZXpK5mJ7VmOc1dK3OcPxwjKBOgMAh0r7ADJzc3swGs28b4rck0bbLx50i5iKyeK",
+	"tA2St5Pu1vHglSoNHwtLuk26UoNPaZu0K9TaqQ2EHAtI4OPIcZzIzCb6/2eWOsT/jpZTGqb8envD6RG+",
+	"noMMbf3hKS22eSeVbZ0vz62k/cAtHrjFH4hb/BPaZP/M0m2o9W6SqiUBesd+9FqLLG2ykJRruklrPDQ2",
+	"Q5Oab222mFoBdrnD9TXexgIrzjgl2krZvyChC1s6Doq2HWIszVxes2pcrGIi2lQ3pkeg+qhmIPWAaZm4",
+	"Uc0J0yuVQRJhOXmrnecjOejVzagKHaeoCBb1IMEvn7GU6BijgImQXbmwmaRFJF1OdBvYUrlCX+suZmFY",
+	"qhdFjZ/inJ3hCkMmrlO7p2TsbShMBybOz15Lf3wuz5motJqJvDIZhBwxilXbE8pNhSk0Nm82Ku9YUW97",
+	"Xthc/HArM+6u8oCtkbyrQHBvfN3iqj3w9wf+/k9kU9yVxz/YFO9DlUTCuMamiD+64L3tBUoLnV2ti3tF",
+	"GfdGhROzChogW8rQl24U0cg6mgooyTZopi7SyFiAiPGoAUekc2jRCgrtVDcxk4CcKvR/V85L05QlYxE0",
+	"lWMM1hZcbAMQRF7DsHNYZO4ZXyfliSJyijnVNkWnWPHJqoJQkTfpwCZ0euRYTxpXzcEW4LZMEcStF0gj",
+	"xGTYGQcrB9hymUQKklOofQ7ii5kOFCIUEvuATBCI3k8oj43clIf/T1bVxHkJcHBF1XNXpjILogUwNTaK",
+	"f5G3Dii1xiY69IcdGCAkxlhICTvrVLF4SkIqyATqSka5HWEsbqjfUrEZePmYEDkXZntKL5kq6n2jnNwW",
+	"0qafw9mSBEpMd0xW/Nrs95vi0o6Levy7yPv42S4RZ/cXQZbf3a0lnxwq4paBZAXUxA3RZEh7HuSgBzno",
+	"wc7xVcSerUN/caQKIy/c0eaxXh4BNq7nczeLSmNU3Htwik6zNEsw7/nQ4PvaBHcuiC2MYE0jIRUhi2MW",
+	"9Zx6RyMQPsCzOhZY7t8pIGPMCjwlmchxXwe+3zGlh9jCFNFI+CWHgoc5GmjgWUkGyywXZZdzDEjy0UGD",
+	"99YAE0D4HZiEuObdprLiIVhsoJIUVQ0p7x009WiBA3JOdYeN+XS67989zu4WsJ278bEyZOlnY5W4EzP+",
+	"WnwLHhFySfDkPni8H3j7g43jN/N6P9hHfiNX+yl6uG8deLWHpocvJIu8gZI8JZ3bROpDTUFjhbBOkQqb",
+	"h0LQQi4P0Zgx51BsD1wjBieiqBwa0uxylpJsURZgYHIYG1ZLEWiSYMYCRJiSZEHuW7A4gxX/uiSLVyhN",
+	"xHyaIrn43YUICyW5rRRxZt7/UmIEHp8HMeJBjHgQIx7EiD+aGHFm6hVbf8PtxYlMrPeznJft8ogPxmUe",
+	"UN2UqJ0jAxep2sRkap9AGDdTYwECApZrdK0bplg+Ofvw9u3J2z93bjJ8n+nBf6mcbN3472Mc3za9+iwT",
+	"tzCIm69uMoNDxeEHDvfA4R6M4F+dETxBumcpPfz5xWzfuvW9X7SSZ/J+1saAJ5moOuEx+hsSerCwI+pb",
+	"WhOcyCwlPMUUoWkWxzWIFIvKStOUzRepcdhb/CcDo2LhgkSEgeR5fjb8QCYJo1eRXIoeOcJmFJa+tk7v",
+	"vJClHv2UC65mTB2aiD4sdGzYEQnMQBSYtCGiD/QLmPZY2CK8hR5SqVi7c7z5WSZa96CYpQln0fmMiVfg",
+	"nN+Gr7yEKuHm/Z14C365TkczgHUPTOWBqTwwld87glwams0F0N/75ShbCdg564lkuEkNwerCaULDlOR4",
+	"RZMVOWORDNH6B3KrzRLCr8HaaJD4bZSRLRaKAUBYQjcvwP3eAC1aTB0SM6xcrBXWvDYxAt7Z2tQsVmwN",
+	"GX+pJ3Uj/U7Zp3Rvls7jkq2vhTgO/xLJEJAX9AsI6IA/1P5mNHL/hiq0+KCpEC2+tOe8ZZ5U25nIaOX+",
+	"negVJ2rBwm6WxN+MWyWgqXGr1Bi87D4x+6KSUH+pNx3f6WGl1lgK1vtJVVrBj0qPqqPaK5ajVGSyWiSh",
+	"kSdZ1CysrgxIH2UWteZ43ETB1n12Z0J4G7rhwIi2Rn//0SUFCEJjKkuQ9nfnb167EZtwNdGEsG7DNhoQ",
+	"zvDE5O+TSSYiky1hwMbw8mIIpH5saiSTBRfCoL9hxjaOYEHDK71LaMXvrbt672EgW17An+g1xZGXr+He",
+	"438hr2RCTF1pwgVW5IDhxYwqfa0YaViU3uuTF8dv3x/30k8peby3+7nEvytn8as6OWZr8VIbyb9+m5rP",
+	"kkGxW3t0Br4PsjmzsPAG0QNiNuE0kO/Oz0975KWtmA5lhEjEFppBiJBjPbja0fjOdHzX0rJoq2qNWvJq",
+	"ewcMdr5ux+0UuSI05tfsa9771/yaCT3YRSIn7h7jxppddkEHN5sZ6bw4OxD8WkUwDKW4ZoBXkUoE7snV",
+	"QQCNtABcuiGtYiaNu/9uwcTR6Yn+/s4nwAKlbqz43lDf/XMDKTBwz17rU/dSds1D3WfvjC7fmGpPa46N",
+	"mVO+fF/zsSnLclQRsxMNFMLd/81nB5f7ETh5efXcTFYpFvnQ/9h0Jv569Ob1bmfCjqxgF6bvEYGdHgt9",
+	"REZjQQickRFplMVEpcp3dX56YAQw8ys0ttdQB+qPd0LMvjScEEQ/XXs2oIScKuGXIHiJVhNs8kSPWE4D",
+	"CKBY+dzgkXgFbgsApVQwGYMzRiMuALAKgg+a4ww8A41jcBU6RNC5RVOYUh7rfwPvUmv0iDOc5p1roUMf",
+	"EDmCK2KYl2434vkfqVmYgrNZRgfLvT2vy1en6VQexXGJVZcX/nc/n7ma/SWX10G+GdnUWhIxGsUcMDoQ",
+	"nai0BUKmF/e6DSnRQizaAvL9WNVweQx6ayKzFNJ4plMeEq3/3uNObRQ0zRw2SBvlz38pAe7//cfP3i+t",
+	"AnQanugeQKtYB7kRy5BCulJ4pSlvMKdXoKUEpI2GaUDvmbBYLvVbSWqKnTgg3AnCN8KoQVMpEGRGe3v9",
+	"wdOe3/N7/dEz/5nfakBqmDEyl273+q+AtE8TruadQ9A9NB05Oz56+eYY2FyAsJsBsfZci5aZZgpF4jVj",
+	"GPp9H9yXZm2by7cakMgKeHupBLOp8Vk4oOsTO666khHN3c1CNq2AKap5ZZxcgPLnj1SRHOg0ZbIE6o29",
+	"qNQ9T6WMFWlbgw+3KDlRp1fGQ2loK5eLLTy8c26hzQrOktukOcxNsy3xRGPlyi1hZZ1rcx/APj//+Pn/",
+	"BAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

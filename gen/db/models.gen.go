@@ -81,6 +81,16 @@ type Schedule struct {
 	SpecRefreshAt              *time.Time
 }
 
+type ScheduleEvent struct {
+	ID         int64
+	ScheduleID uuid.UUID
+	Kind       string
+	Actor      string
+	Reason     *string
+	Changes    []byte
+	CreatedAt  time.Time
+}
+
 type ScheduleReservation struct {
 	ID         uuid.UUID
 	TenantID   string

@@ -191,6 +191,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/schedules/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The schedule's id.
+                 * @example 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+                 */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a schedule's audit trail
+         * @description Every lifecycle event of the schedule, newest first: created; updated (with each changed
+         *     field's old and new value); paused and resumed (who, when, why); paused after
+         *     `pause_after_failures` consecutive failed runs (actor `system`); deleted; and repairs of
+         *     the Temporal schedule by the reconciler (actor `reconciler`). Each event is written in
+         *     the same transaction as the change it records, so a change that failed left no event.
+         *
+         *     The trail stays readable by the schedule's owner after the schedule is deleted (its
+         *     other endpoints then answer 404), so the `deleted` event itself can be read. Another
+         *     user's or tenant's schedule is 404 `not-found`, deleted or not.
+         *
+         *     Pages by cursor only (no `page` and no total): pass `next_cursor` as `cursor`.
+         */
+        get: operations["listScheduleEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cron/preview": {
         parameters: {
             query?: never;
@@ -1122,6 +1158,87 @@ export interface components {
              */
             schedule_pause_reason: string | null;
         };
+        /**
+         * @description `created`, `updated` (see `changes`), `paused` and `resumed` (by a user, with the
+         *     reason given), `paused_after_failures` (by `system`: the failure policy paused the
+         *     schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
+         *     was repaired to match it; `reason` says how). `triggered` and `backfilled` are reserved
+         *     for manual trigger and backfill operations that are not in this version of the API; no
+         *     event of those kinds is written yet, but clients should accept them.
+         * @example updated
+         * @enum {string}
+         */
+        ScheduleEventKind: "created" | "updated" | "paused" | "resumed" | "paused_after_failures" | "deleted" | "reconciled" | "triggered" | "backfilled";
+        /**
+         * @description One field an update changed, with its values as `Schedule` shows them (any JSON type).
+         *     A value that was unset (a `task_context` that was null) is absent: `old` is absent when
+         *     the update set the field, `new` when it cleared it.
+         */
+        ScheduleFieldChange: {
+            /**
+             * @description The value before the update; absent when it was unset.
+             * @example 0 8 * * 1-5
+             */
+            old?: unknown;
+            /**
+             * @description The value after the update; absent when the update cleared it.
+             * @example 0 10 * * 1-5
+             */
+            new?: unknown;
+        };
+        /** @description One lifecycle event of a schedule. Every property is always present; nullable ones are `null` when unset. */
+        ScheduleEvent: {
+            /**
+             * Format: int64
+             * @description The event's id; a later event of the schedule has a larger one.
+             * @example 42
+             */
+            id: number;
+            kind: components["schemas"]["ScheduleEventKind"];
+            /**
+             * @description Who caused the event: the user id (`sub`) of the caller, `system` (the failure policy) or `reconciler`.
+             * @example user-42
+             */
+            actor: string;
+            /**
+             * @description The reason given with a pause or resume, the failure policy's explanation, or the reconciler's repairs.
+             * @example null
+             */
+            reason: string | null;
+            /**
+             * @description For `updated`, each changed field (by its name in `Schedule`) with its old and new value; null for every other kind.
+             * @example {
+             *       "cron_expression": {
+             *         "old": "0 8 * * 1-5",
+             *         "new": "0 10 * * 1-5"
+             *       }
+             *     }
+             */
+            changes: {
+                [key: string]: components["schemas"]["ScheduleFieldChange"];
+            } | null;
+            /**
+             * Format: date-time
+             * @description When the change was made (the time of its transaction).
+             * @example 2026-11-28T09:12:03.118Z
+             */
+            created_at: string;
+        };
+        /** @description One page of a schedule's audit trail. */
+        ScheduleEventList: {
+            /** @description The events on this page, newest first. */
+            events: components["schemas"]["ScheduleEvent"][];
+            /**
+             * @description The page size applied.
+             * @example 20
+             */
+            page_size: number;
+            /**
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example null
+             */
+            next_cursor: string | null;
+        };
         /** @description RFC 9457 problem details. Branch on `type`; the other texts may change. */
         Problem: {
             /**
@@ -1678,6 +1795,11 @@ export interface components {
          * @example 20
          */
         RunsPageSize: number;
+        /**
+         * @description Events per page (1–100).
+         * @example 20
+         */
+        EventsPageSize: number;
         /**
          * @description Only list schedules with this status. Omit for all (non-deleted) schedules.
          * @example ACTIVE
@@ -2257,6 +2379,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listScheduleEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Events per page (1–100).
+                 * @example 20
+                 */
+                page_size?: components["parameters"]["EventsPageSize"];
+                /**
+                 * @description Opaque keyset cursor: the `next_cursor` of the previous page. When given, keyset
+                 *     pagination is used and `page` is ignored; keep the other query parameters (`page_size`,
+                 *     `status`) the same as for the previous page. A malformed or foreign cursor is 400
+                 *     `invalid-request`.
+                 * @example eyJjIjoiMjAyNi0xMS0yMFQwODoxNTozMFoiLCJpIjoiM2Y2YzJhOGUifQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The schedule's id.
+                 * @example 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+                 */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleEventList"];
                 };
             };
             400: components["responses"]["BadRequest"];
