@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -48,7 +49,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	defer pool.Close()
-	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log)
+	tracer, err := connect.Tracing(ctx, "schedsvc-worker", getenv)
+	if err != nil {
+		return err
+	}
+	defer tracer.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
+	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log, tracer)
 	if err != nil {
 		return err
 	}
@@ -60,7 +66,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	}
 	defer stopDebug()
 
-	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{})
+	w := worker.New(tc, cfg.Temporal.TaskQueue, workerOptions(cfg))
 	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
 	w.RegisterActivityWithOptions(&workflows.Activities{
 		Recorder:        schedules.NewRecorder(st, tc.ScheduleClient()),
@@ -86,6 +92,15 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	<-reconciled
 	log.Info("worker stopped")
 	return nil
+}
+
+// workerOptions are the worker's options: the SDK's tracing interceptor
+// comes from the client (connect.Temporal), RunSpans names the run on the
+// spans it makes.
+func workerOptions(cfg config.Config) worker.Options {
+	return worker.Options{
+		Interceptors: []interceptor.WorkerInterceptor{&workflows.RunSpans{DefaultExecutor: cfg.Execution.DefaultExecutor}},
+	}
 }
 
 // buildExecutors builds every enabled executor from its settings; an
