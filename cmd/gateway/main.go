@@ -85,18 +85,18 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return err
 	}
 	defer rdb.Close()
-	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log)
+	tracer, err := connect.Tracing(ctx, "schedsvc-gateway", getenv)
+	if err != nil {
+		return err
+	}
+	defer tracer.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
+	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log, tracer)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 
 	manager := schedules.NewManager(st, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
-	tracer, err := connect.Tracing(ctx, "schedsvc-gateway", getenv)
-	if err != nil {
-		return err
-	}
-	defer tracer.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
 	m := metrics.New()
 	handler, err := server.NewServer(server.Deps{
 		Manager: manager, Auth: auth, Store: st, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,

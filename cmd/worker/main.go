@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -49,7 +50,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	defer pool.Close()
-	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log)
+	tracer, err := connect.Tracing(ctx, "schedsvc-worker", getenv)
+	if err != nil {
+		return err
+	}
+	defer tracer.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
+	tc, err := connect.Temporal(cfg.TemporalAddress, cfg.Namespace, log, tracer)
 	if err != nil {
 		return err
 	}
@@ -67,7 +73,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	}
 	defer stopMetrics()
 
-	w := worker.New(tc, cfg.Temporal.TaskQueue, workerOptions(cfg.Worker))
+	w := worker.New(tc, cfg.Temporal.TaskQueue, workerOptions(cfg))
 	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
 	w.RegisterActivityWithOptions(&workflows.Activities{
 		Recorder:        schedules.NewRecorder(st, tc.ScheduleClient()),
@@ -97,15 +103,19 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	return nil
 }
 
-// workerOptions are the SDK's worker options from WORKER_*; zero keeps the
-// SDK's default.
-func workerOptions(c config.Worker) worker.Options {
+// workerOptions are the SDK's worker options from WORKER_* (zero keeps the
+// SDK's default) and its interceptors: the SDK's tracing interceptor comes
+// from the client (connect.Temporal), RunSpans names the run on the spans
+// it makes.
+func workerOptions(cfg config.Config) worker.Options {
+	c := cfg.Worker
 	return worker.Options{
 		MaxConcurrentWorkflowTaskPollers:        c.WorkflowPollers,
 		MaxConcurrentActivityTaskPollers:        c.ActivityPollers,
 		MaxConcurrentWorkflowTaskExecutionSize:  c.MaxConcurrentWorkflow,
 		MaxConcurrentActivityExecutionSize:      c.MaxConcurrentActivity,
 		MaxConcurrentLocalActivityExecutionSize: c.MaxConcurrentLocal,
+		Interceptors:                            []interceptor.WorkerInterceptor{&workflows.RunSpans{DefaultExecutor: cfg.Execution.DefaultExecutor}},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 )
@@ -48,13 +49,15 @@ func Redis(url string) (*redis.Client, error) {
 }
 
 // Temporal returns a client that connects lazily, so the gateway starts
-// (and reports not ready) while Temporal is down.
-func Temporal(address, namespace string, log *slog.Logger) (client.Client, error) {
-	c, err := client.NewLazyClient(client.Options{
-		HostPort:  address,
-		Namespace: namespace,
-		Logger:    sdklog.NewStructuredLogger(log),
-	})
+// (and reports not ready) while Temporal is down. Its calls, and the
+// workflows and activities of workers built on it, are traced with tracer.
+func Temporal(address, namespace string, log *slog.Logger, tracer trace.TracerProvider) (client.Client, error) {
+	opts, err := temporalTracing(tracer)
+	if err != nil {
+		return nil, err
+	}
+	opts.HostPort, opts.Namespace, opts.Logger = address, namespace, sdklog.NewStructuredLogger(log)
+	c, err := client.NewLazyClient(opts)
 	if err != nil {
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
