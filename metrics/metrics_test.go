@@ -156,6 +156,7 @@ schedsvc_reconciler_repairs_total{kind="next_run_fixed"} 0
 schedsvc_reconciler_repairs_total{kind="orphan_deleted"} 3
 schedsvc_reconciler_repairs_total{kind="pause_fixed"} 0
 schedsvc_reconciler_repairs_total{kind="recreated"} 0
+schedsvc_reconciler_repairs_total{kind="reservation_removed"} 0
 schedsvc_reconciler_repairs_total{kind="spec_fixed"} 0
 schedsvc_reconciler_repairs_total{kind="spec_refreshed"} 0
 # HELP schedsvc_reconciler_passes_total Reconciler passes, by result (ok, skipped: another replica held the lock, error).

@@ -77,7 +77,7 @@ type AttemptResult struct {
 type CompleteInput struct {
 	ScheduleID string
 	WorkflowID string
-	Executor   schedules.Executor // for the run metrics; empty in runs begun before it was sent
+	Executor   schedules.Executor `json:",omitempty"` // for the run metrics; empty in runs begun before it was sent
 	Result     RunResult
 }
 
