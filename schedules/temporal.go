@@ -201,9 +201,11 @@ func temporalErr(op string, err error) error {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Canceled:
 		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
+	// The SDK hands back Temporal's own error types, which status.Code does not see through.
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
-	if errors.As(err, &unavailable) || errors.As(err, &deadline) {
+	var exhausted *serviceerror.ResourceExhausted
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted) {
 		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"schedsvc/problem"
@@ -156,5 +157,20 @@ func limitBody(max int64, next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
+	})
+}
+
+// unrecordedSpans is otelhttp's span handling for a provider that records
+// nothing: the caller's trace context extracted (or a new trace begun) and a
+// server span in the request's context, so logs, problems and Temporal calls
+// carry its ids; no attributes, wrapped writers or metrics for a span that is
+// dropped.
+func unrecordedSpans(tp trace.TracerProvider, prop propagation.TextMapPropagator, next http.Handler) http.Handler {
+	tracer := tp.Tracer("schedsvc/server")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -94,6 +94,59 @@ type template struct {
 	segments []string
 	params   []string // the parameters' names, in path order
 	route    routers.Route
+	// bare: every parameter the operation declares is in the path or an optional query
+	// parameter, and it takes no required body. A request to it with no query and no body
+	// is then valid exactly when its path values match their schemas (pathSchemas, in
+	// params order), which bareValid checks without kin-openapi's whole validation.
+	bare        bool
+	pathSchemas []*openapi3.Schema
+}
+
+// describeParameters fills t.bare and t.pathSchemas from its route's operation.
+func (t *template) describeParameters() {
+	op := t.route.Operation
+	if op == nil || op.RequestBody != nil && (op.RequestBody.Value == nil || op.RequestBody.Value.Required) {
+		return
+	}
+	byName := map[string]*openapi3.Schema{}
+	var declared openapi3.Parameters
+	if t.route.PathItem != nil {
+		declared = append(declared, t.route.PathItem.Parameters...)
+	}
+	for _, ref := range append(declared, op.Parameters...) {
+		p := ref.Value
+		switch {
+		case p == nil:
+			return
+		case p.In == openapi3.ParameterInPath && p.Schema != nil && p.Schema.Value != nil && p.Content == nil:
+			byName[p.Name] = p.Schema.Value
+		case p.In == openapi3.ParameterInQuery && !p.Required:
+		default:
+			return
+		}
+	}
+	schemas := make([]*openapi3.Schema, len(t.params))
+	for i, name := range t.params {
+		if schemas[i] = byName[name]; schemas[i] == nil {
+			return
+		}
+	}
+	t.bare, t.pathSchemas = true, schemas
+}
+
+// bareValid says the request needs no further validation: its operation is bare, it has
+// neither query nor body, and each path value matches its schema. Anything else (and any
+// mismatch, whose error the full validation words) goes through openapi3filter.
+func (t *template) bareValid(r *http.Request, values map[string]string) bool {
+	if t == nil || !t.bare || r.URL.RawQuery != "" || r.URL.ForceQuery || r.Body != nil && r.Body != http.NoBody {
+		return false
+	}
+	for i, name := range t.params {
+		if t.pathSchemas[i].VisitJSON(values[name]) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func newValidator(doc *openapi3.T) (*validator, error) {
@@ -127,6 +180,7 @@ func newValidator(doc *openapi3.T) (*validator, error) {
 				continue
 			}
 			t.route = *route
+			t.describeParameters()
 			v.templates = append(v.templates, t)
 		}
 	}
@@ -137,6 +191,13 @@ func newValidator(doc *openapi3.T) (*validator, error) {
 // exactly one matches a request whose parameters are plain (unreserved
 // characters only, nothing escaped); anything else asks the router.
 func (v *validator) findRoute(r *http.Request) (*routers.Route, map[string]string, error) {
+	route, params, _, err := v.findTemplate(r)
+	return route, params, err
+}
+
+// findTemplate is findRoute that also names the template it matched (nil when the router
+// answered).
+func (v *validator) findTemplate(r *http.Request) (*routers.Route, map[string]string, *template, error) {
 	if r.URL.RawPath == "" && strings.HasPrefix(r.URL.Path, "/") {
 		var found *template
 		matches := 0
@@ -148,10 +209,11 @@ func (v *validator) findRoute(r *http.Request) (*routers.Route, map[string]strin
 		}
 		if matches == 1 {
 			route := found.route
-			return &route, found.values(r.URL.Path[1:]), nil
+			return &route, found.values(r.URL.Path[1:]), found, nil
 		}
 	}
-	return v.router.FindRoute(r)
+	route, params, err := v.router.FindRoute(r)
+	return route, params, nil, err
 }
 
 func (t *template) matches(path string) bool {
@@ -217,7 +279,7 @@ func (v *validator) allowed(r *http.Request) []string {
 
 func (v *validator) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, params, err := v.findRoute(r)
+		route, params, tmpl, err := v.findTemplate(r)
 		switch {
 		case errors.Is(err, routers.ErrMethodNotAllowed):
 			w.Header().Set("Allow", strings.Join(v.allowed(r), ", "))
@@ -231,7 +293,13 @@ func (v *validator) middleware(next http.Handler) http.Handler {
 		// Name the request's span after the operation, not the raw path.
 		span := trace.SpanFromContext(r.Context())
 		span.SetName(r.Method + " " + route.Path)
-		span.SetAttributes(semconv.HTTPRoute(route.Path), attribute.String("openapi.operation_id", route.Operation.OperationID))
+		if span.IsRecording() {
+			span.SetAttributes(semconv.HTTPRoute(route.Path), attribute.String("openapi.operation_id", route.Operation.OperationID))
+		}
+		if tmpl.bareValid(r, params) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		body, err := peekBody(r)
 		if err != nil {
 			writeProblem(w, r, problem.InvalidRequest, "the request body could not be read", nil)

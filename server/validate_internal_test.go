@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/stretchr/testify/require"
 
 	"schedsvc/gen/api"
@@ -81,4 +82,54 @@ func countOperations(items map[string]*openapi3.PathItem) int {
 		n += len(item.Operations())
 	}
 	return n
+}
+
+// A request the bare path lets through must be one kin-openapi's whole
+// validation accepts too: bareValid may only ever skip work, never an error.
+// And the reads it exists for do take it.
+func TestBareRequestsAreValidRequests(t *testing.T) {
+	t.Parallel()
+	doc, err := loadSpec()
+	require.NoError(t, err)
+	v, err := newValidator(doc)
+	require.NoError(t, err)
+	ids := []string{"3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05", "00000000-0000-0000-0000-000000000000",
+		"3F6C2A8E-5B1D-4C7A-9E2F-8D4B1A7C6E05", "3f6c2a8e-5b1d-0c7a-9e2f-8d4b1a7c6e05", "3f6c2a8e5b1d4c7a9e2f8d4b1a7c6e05",
+		"not-a-uuid", "x", "3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e0", "3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e055"}
+	bareOps := map[string]bool{}
+	for i := range v.templates {
+		tmpl := &v.templates[i]
+		for _, id := range ids {
+			path := ""
+			for _, seg := range tmpl.segments {
+				if seg == "" {
+					seg = id
+				}
+				path += "/" + seg
+			}
+			for _, query := range []string{"", "?page=1"} {
+				r := httptest.NewRequest(tmpl.method, path+query, nil)
+				route, params, found, err := v.findTemplate(r)
+				if err != nil || found != tmpl {
+					continue
+				}
+				if !found.bareValid(r, params) {
+					continue
+				}
+				require.Empty(t, query, "a request with a query is never bare")
+				bareOps[route.Operation.OperationID] = true
+				err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
+					Request: r, PathParams: params, Route: route,
+					Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+				})
+				require.NoError(t, err, "%s %s passed as bare but is invalid", tmpl.method, path)
+			}
+		}
+	}
+	for _, op := range []string{"GetSchedule", "ListScheduleRuns", "GetScheduleRun", "GetHealthz"} {
+		require.True(t, bareOps[op], "%s takes the bare path (bare: %v)", op, bareOps)
+	}
+	for _, op := range []string{"CreateSchedule", "DeleteSchedule", "UpdateSchedule", "PreviewCron"} {
+		require.False(t, bareOps[op], "%s declares a header, a body or a required query", op)
+	}
 }

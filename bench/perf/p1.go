@@ -78,7 +78,12 @@ func (b *bench) p1(ctx context.Context) (*p1Result, error) {
 	}
 	rss := b.sampleRSS()
 	for _, c := range b.o.p1Conns {
+		wait := func() {}
+		if c == 64 {
+			wait = b.cpuProfile(ctx, b.s.Gateway.DebugAddr, "p1-gateway", b.o.p1Duration-time.Second)
+		}
 		ours, err := runWrk(ctx, b.s.BaseURL+path, u.token, c, b.o.p1Duration)
+		wait()
 		if err != nil {
 			return nil, err
 		}

@@ -254,6 +254,16 @@ func (b *bench) oursLag(ctx context.Context, name string, ids []string, due time
 	}
 	rss := b.sampleRSS()
 	cpu := b.cpuMeter()
+	var profiles []func()
+	if name == "ours, one worker" {
+		profiles = append(profiles, b.cpuProfile(ctx, b.s.Workers[0].DebugAddr, "p3-worker", 20*time.Second),
+			b.cpuProfile(ctx, b.s.TemporalPprofAddr, "p3-temporal", 20*time.Second))
+	}
+	defer func() {
+		for _, wait := range profiles {
+			wait()
+		}
+	}()
 	deadline := due.Add(waitFor)
 	for {
 		rows, err := b.pool.Query(ctx, query("run_lags"), ids)

@@ -100,10 +100,11 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	m := metrics.New()
 	handler, err := server.NewServer(server.Deps{
 		Manager: manager, Auth: auth, Store: st, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
-		RateLimit:      cfg.RateLimit,
-		IdempotencyTTL: cfg.IdempotencyTTL,
-		Tracer:         tracer,
-		Metrics:        m,
+		RateLimit:       cfg.RateLimit,
+		IdempotencyTTL:  cfg.IdempotencyTTL,
+		Tracer:          tracer,
+		SpansUnrecorded: !connect.ExportsSpans(getenv),
+		Metrics:         m,
 	})
 	if err != nil {
 		return err

@@ -51,23 +51,28 @@ type Options struct {
 	Env []string
 	// TemporalPersistence is "sqlite" (default) or "postgresql".
 	TemporalPersistence string
+	// TemporalPprof has the Temporal server serve Go's /debug/pprof on a free loopback port,
+	// TemporalPprofAddr.
+	TemporalPprof bool
 	// Say receives progress lines; nil discards them.
 	Say io.Writer
 }
 
 // Stack is the started service. Stop stops all of it.
 type Stack struct {
-	Dir       string // logs of every process
-	KeepLogs  bool   // true until the caller says its run held: Stop then removes Dir
-	DB        *testenv.Database
-	Temporal  *devtemporal.Server
-	TC        client.Client
-	Gateway   *Proc
-	Workers   []*Proc
-	BaseURL   string
-	Secret    string // HS256 secret the gateway accepts tokens signed with
-	TaskQueue string
-	RunID     string
+	Dir      string // logs of every process
+	KeepLogs bool   // true until the caller says its run held: Stop then removes Dir
+	DB       *testenv.Database
+	Temporal *devtemporal.Server
+	TC       client.Client
+	Gateway  *Proc
+	Workers  []*Proc
+	BaseURL  string
+	// TemporalPprofAddr is the Temporal server's /debug/pprof address when Options.TemporalPprof.
+	TemporalPprofAddr string
+	Secret            string // HS256 secret the gateway accepts tokens signed with
+	TaskQueue         string
+	RunID             string
 
 	binDir string
 	env    []string
@@ -109,7 +114,17 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, fmt.Errorf("create database: %w", err)
 	}
 	fmt.Fprintf(o.Say, "database %s created and migrated\n", s.DB.Name)
-	if s.Temporal, err = startTemporal(ctx, o.TemporalPersistence, s.Dir); err != nil {
+	pprofPort := 0
+	if o.TemporalPprof {
+		addr, err := FreeAddr()
+		if err != nil {
+			return s, err
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		pprofPort, _ = strconv.Atoi(port)
+		s.TemporalPprofAddr = addr
+	}
+	if s.Temporal, err = startTemporal(ctx, o.TemporalPersistence, s.Dir, pprofPort); err != nil {
 		return s, fmt.Errorf("start temporal: %w", err)
 	}
 	fmt.Fprintf(o.Say, "temporal %s at %s (pid %d)\n", devtemporal.ServerVersion, s.Temporal.Address(), s.Temporal.Pid())
@@ -154,7 +169,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 
 // startTemporal starts the dev server with the chosen persistence, building the server binary
 // into the shared cache first if it is missing (as testenv.StartTemporal does).
-func startTemporal(ctx context.Context, persistence, logDir string) (*devtemporal.Server, error) {
+func startTemporal(ctx context.Context, persistence, logDir string, pprofPort int) (*devtemporal.Server, error) {
 	if err := checkPersistence(persistence); err != nil {
 		return nil, err
 	}
@@ -172,7 +187,7 @@ func startTemporal(ctx context.Context, persistence, logDir string) (*devtempora
 	if err != nil {
 		return nil, err
 	}
-	return devtemporal.Start(ctx, devtemporal.Options{Binary: bin, Log: tlog, Persistence: p})
+	return devtemporal.Start(ctx, devtemporal.Options{Binary: bin, Log: tlog, Persistence: p, PprofPort: pprofPort})
 }
 
 // checkPersistence says whether startTemporal can start a server of this persistence; Start

@@ -19,7 +19,7 @@ func Tracing(ctx context.Context, service string, getenv func(string) string) (*
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(service))),
 	}
-	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+	if ExportsSpans(getenv) {
 		exp, err := otlptracehttp.New(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("OTLP trace exporter: %w", err)
@@ -32,4 +32,10 @@ func Tracing(ctx context.Context, service string, getenv func(string) string) (*
 		opts = append(opts, sdktrace.WithSampler(sdktrace.NeverSample()))
 	}
 	return sdktrace.NewTracerProvider(opts...), nil
+}
+
+// ExportsSpans says whether Tracing's provider records and exports spans:
+// an OTLP endpoint is configured.
+func ExportsSpans(getenv func(string) string) bool {
+	return getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 }
