@@ -76,18 +76,11 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 
 	next := timing.Next(now)
 	s.NextRunAt = &next
-	// The row and its "created" event in one transaction; the reservation
-	// is gone only if the reconciler took it for an abandoned create (and
+	// The row and its "created" event in one statement; the reservation is
+	// gone only if the reconciler took it for an abandoned create (and
 	// removed the Temporal schedule, or will), and then this create must not
 	// complete.
-	var created Schedule
-	err = m.store.InTx(ctx, func(st Store) error {
-		var err error
-		if created, err = st.ScheduleInsertReserved(ctx, s, specRefreshAt(timing, now)); err != nil {
-			return err
-		}
-		return recordEvent(ctx, st, Event{ScheduleID: s.ID, Kind: EventCreated, Actor: owner.UserID})
-	}, nil)
+	created, err := m.store.ScheduleInsertReserved(ctx, s, specRefreshAt(timing, now), owner.UserID)
 	if errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("reservation of schedule %s was reclaimed: the create took too long: %w", s.ID, ErrUnavailable)
 	}

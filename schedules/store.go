@@ -44,7 +44,7 @@ type Store interface {
 	// ScheduleInsertReserved finishes a create in one atomic statement: it
 	// ends the reservation of s.ID and inserts s with its spec refresh
 	// time; ErrNotFound (nothing inserted) when the reservation is gone.
-	ScheduleInsertReserved(ctx context.Context, s Schedule, specRefreshAt time.Time) (Schedule, error)
+	ScheduleInsertReserved(ctx context.Context, s Schedule, specRefreshAt time.Time, actor string) (Schedule, error)
 	// ScheduleGet returns the owner's live schedule; forUpdate locks its
 	// row until the transaction ends.
 	ScheduleGet(ctx context.Context, owner Owner, id uuid.UUID, forUpdate bool) (Schedule, error)

@@ -62,8 +62,8 @@ func peekBody(r *http.Request) ([]byte, error) {
 // checkTaskContextSize returns a field error when the body's task_context
 // is over maxTaskContextBytes as compact JSON.
 func checkTaskContextSize(body []byte) *api.ProblemFieldError {
-	if len(body) == 0 {
-		return nil
+	if len(body) <= maxTaskContextBytes {
+		return nil // task_context is a part of the body: it cannot be larger
 	}
 	var b struct {
 		TaskContext json.RawMessage `json:"task_context"`

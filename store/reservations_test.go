@@ -63,7 +63,7 @@ func TestInsertReserved(t *testing.T) {
 	s := b.schedule(t)
 	s.ID = uuid.New()
 	refresh := time.Date(2027, 3, 28, 1, 0, 0, 0, time.UTC)
-	_, err := b.store.ScheduleInsertReserved(b.ctx, s, refresh)
+	_, err := b.store.ScheduleInsertReserved(b.ctx, s, refresh, b.owner.UserID)
 	require.ErrorIs(t, err, schedules.ErrNotFound, "no reservation, no row")
 	_, err = b.store.ScheduleGet(b.ctx, b.owner, s.ID, false)
 	require.ErrorIs(t, err, schedules.ErrNotFound)
@@ -73,7 +73,7 @@ func TestInsertReserved(t *testing.T) {
 	n, err := b.store.ScheduleCountForLimit(b.ctx, b.owner)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n)
-	got, err := b.store.ScheduleInsertReserved(b.ctx, s, refresh)
+	got, err := b.store.ScheduleInsertReserved(b.ctx, s, refresh, b.owner.UserID)
 	require.NoError(t, err)
 	require.Equal(t, s.ID, got.ID)
 	require.Equal(t, schedules.StatusActive, got.Status)
@@ -142,4 +142,66 @@ func TestStaleReservations(t *testing.T) {
 	stale, err = st.ScheduleReservationsStale(ctx, cut, 1000)
 	require.NoError(t, err)
 	require.NotContains(t, stale, old)
+}
+
+// TestOwnerCountFollowsEveryChange: the owner's count row (what the limit
+// reads) equals live schedules plus reservations after every kind of
+// change: a reservation, its row, an undone create, a delete, a status
+// written behind the store's back, a row hard-deleted, a row made without a
+// reservation.
+func TestOwnerCountFollowsEveryChange(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	check := func(what string) {
+		t.Helper()
+		var counted, actual int64
+		err := b.tx.QueryRow(b.ctx, "SELECT coalesce((SELECT live FROM schedule_owner_counts WHERE tenant_id = $1 AND user_id = $2), 0)",
+			b.owner.TenantID, b.owner.UserID).Scan(&counted)
+		require.NoError(t, err)
+		actual, err = b.store.ScheduleCountForLimit(b.ctx, b.owner)
+		require.NoError(t, err)
+		require.Equal(t, actual, counted, "after %s", what)
+	}
+	check("nothing")
+	a := b.schedule(t)
+	check("a row made without a reservation")
+	s := a
+	s.ID = uuid.New()
+	_, err := b.store.ScheduleReserve(b.ctx, b.owner, s.ID, 100)
+	require.NoError(t, err)
+	check("a reservation")
+	_, err = b.store.ScheduleInsertReserved(b.ctx, s, time.Now(), b.owner.UserID)
+	require.NoError(t, err)
+	check("the reservation becoming its row")
+	var created int
+	require.NoError(t, b.tx.QueryRow(b.ctx, "SELECT count(*) FROM schedule_events WHERE schedule_id = $1 AND kind = 'created' AND actor = $2", s.ID, b.owner.UserID).Scan(&created))
+	require.Equal(t, 1, created, "the row's created event, in the same statement")
+	undone := uuid.New()
+	_, err = b.store.ScheduleReserve(b.ctx, b.owner, undone, 100)
+	require.NoError(t, err)
+	require.NoError(t, b.store.ScheduleReservationDelete(b.ctx, undone))
+	check("an undone create")
+	require.NoError(t, b.store.ScheduleSoftDelete(b.ctx, a.ID))
+	check("a delete")
+	require.NoError(t, b.store.ScheduleSoftDelete(b.ctx, a.ID))
+	check("a second delete of the same row")
+	_, err = b.tx.Exec(b.ctx, "UPDATE schedules SET status = 'PAUSED' WHERE id = $1", a.ID)
+	require.NoError(t, err)
+	check("a deleted row made live behind the store's back")
+	_, err = b.tx.Exec(b.ctx, "UPDATE schedules SET status = 'PAUSED' WHERE id = $1", s.ID)
+	require.NoError(t, err)
+	check("a live row paused")
+	_, err = b.tx.Exec(b.ctx, "DELETE FROM schedule_events WHERE schedule_id = $1", s.ID)
+	require.NoError(t, err)
+	_, err = b.tx.Exec(b.ctx, "DELETE FROM schedules WHERE id = $1", s.ID)
+	require.NoError(t, err)
+	check("a live row hard-deleted")
+
+	n, err := b.store.ScheduleReserve(b.ctx, b.owner, uuid.New(), 2)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "the limit reads the count: one live row")
+	n, err = b.store.ScheduleReserve(b.ctx, b.owner, uuid.New(), 2)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n, "at the limit: not reserved")
+	check("a refused reservation")
 }

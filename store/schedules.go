@@ -94,7 +94,7 @@ func (s *Store) ScheduleInsert(ctx context.Context, in schedules.Schedule) (sche
 }
 
 // ScheduleInsertReserved implements schedules.Store.
-func (s *Store) ScheduleInsertReserved(ctx context.Context, in schedules.Schedule, specRefreshAt time.Time) (schedules.Schedule, error) {
+func (s *Store) ScheduleInsertReserved(ctx context.Context, in schedules.Schedule, specRefreshAt time.Time, actor string) (schedules.Schedule, error) {
 	taskContext, err := encodeTaskContext(in.TaskContext)
 	if err != nil {
 		return schedules.Schedule{}, err
@@ -120,8 +120,9 @@ func (s *Store) ScheduleInsertReserved(ctx context.Context, in schedules.Schedul
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
 		SpecRefreshAt:              specRefreshAt,
+		Actor:                      actor,
 	})
-	return scheduleFrom("insert reserved schedule", row, err)
+	return scheduleFrom("insert reserved schedule", dbgen.Schedule(row), err)
 }
 
 // ScheduleGet implements schedules.Store.

@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 type testBundle struct {
 	ctx   context.Context
 	store *store.Store
+	tx    pgx.Tx
 	owner schedules.Owner
 }
 
@@ -53,7 +54,9 @@ func setup(t *testing.T) *testBundle {
 	tx, err := pool.Begin(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
-	return &testBundle{ctx: ctx, store: store.New(tx), owner: schedules.Owner{UserID: "u", TenantID: "t"}}
+	// An owner of its own: tests run in parallel transactions, and one
+	// owner's reservations and count serialise on its lock and count row.
+	return &testBundle{ctx: ctx, store: store.New(tx), tx: tx, owner: schedules.Owner{UserID: "u-" + uuid.NewString(), TenantID: "t"}}
 }
 
 func (b *testBundle) schedule(t *testing.T) schedules.Schedule {
@@ -104,7 +107,7 @@ func TestNotFoundKeepsItsCause(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	s := b.schedule(t)
-	_, err := b.store.ScheduleGet(b.ctx, schedules.Owner{UserID: "u", TenantID: "other"}, s.ID, false)
+	_, err := b.store.ScheduleGet(b.ctx, schedules.Owner{UserID: b.owner.UserID, TenantID: "other"}, s.ID, false)
 	require.ErrorIs(t, err, schedules.ErrNotFound)
 	require.ErrorIs(t, err, pgx.ErrNoRows)
 

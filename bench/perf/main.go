@@ -75,7 +75,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.outDir, "out", "docs", "where BENCHMARKS.md, bench.json and bench-p*.png are written")
 	fs.StringVar(&o.from, "from", "", "write BENCHMARKS.md and the plots again from this bench.json, without measuring")
 	fs.StringVar(&o.persistence, "temporal-persistence", stack.PersistenceSQLite, "the dev Temporal server's persistence: sqlite or postgresql")
-	fs.StringVar(&o.profileDir, "profile", "", "write CPU profiles here: the gateway during P1 at 64 connections, the worker during P3's firing")
+	fs.StringVar(&o.profileDir, "profile", "", "write CPU profiles here: the gateway in P1 at 64 connections and in P4 at 16 callers, the worker and Temporal during P3's firing")
 	conns := fs.String("p1-conns", "", "P1 wrk connection levels (default 1,4,16,64,128; quick 1,16,64)")
 	fs.DurationVar(&o.p1Duration, "p1-duration", 0, "P1 length of each wrk run (default 5s; quick 2s)")
 	fs.IntVar(&o.p2Runs, "p2-runs", 0, "P2 runs seeded into the one schedule (default 1000000; quick 100000)")

@@ -78,7 +78,12 @@ func (b *bench) p4(ctx context.Context) (*p4Result, error) {
 		// neither side may get the emptier server.
 		half := b.o.p4Duration / 2
 		var o, w loopSamples
+		wait := func() {}
+		if c == 16 {
+			wait = b.cpuProfile(ctx, b.s.Gateway.DebugAddr, "p4-gateway", half-time.Second)
+		}
 		o.run(ctx, c, half, ours)
+		wait()
 		w.run(ctx, c, half, raw)
 		w.run(ctx, c, half, raw)
 		o.run(ctx, c, half, ours)

@@ -28,11 +28,23 @@ SELECT ((SELECT count(*) FROM schedules s
 SELECT schedule_reserve(sqlc.arg(id)::uuid, sqlc.arg(tenant_id)::text, sqlc.arg(user_id)::text, sqlc.arg(max_per_user)::bigint)::bigint AS n;
 
 -- name: ScheduleReservationDelete :execrows
--- Ends a reservation: the create finished (in the row's transaction) or
--- was undone. No row means the reconciler has reclaimed it.
-DELETE FROM schedule_reservations WHERE id = $1;
+-- Ends a reservation of a create that was undone, or that the reconciler
+-- reclaims, and gives its slot back to the owner's count (migration
+-- 00009). No row means someone else has ended it.
+WITH reservation AS (
+    DELETE FROM schedule_reservations WHERE id = $1 RETURNING tenant_id, user_id
+)
+UPDATE schedule_owner_counts c SET live = greatest(c.live - 1, 0)
+FROM reservation
+WHERE c.tenant_id = reservation.tenant_id AND c.user_id = reservation.user_id;
 
 -- name: ScheduleInsert :one
+-- A row made without a reservation (tests, tooling): it takes a slot of the
+-- owner's count in the same statement.
+WITH counted AS (
+    INSERT INTO schedule_owner_counts AS c (tenant_id, user_id, live) VALUES ($3, $2, 1)
+    ON CONFLICT (tenant_id, user_id) DO UPDATE SET live = c.live + 1
+)
 INSERT INTO schedules (
     id, user_id, tenant_id, name, description, cron_expression, timezone,
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
@@ -46,12 +58,14 @@ INSERT INTO schedules (
 RETURNING *;
 
 -- name: ScheduleInsertReserved :one
--- Finishes a create in one statement: ends its reservation and inserts the
--- row with its spec refresh time, atomically. No row comes back when the
--- reservation is gone (the reconciler reclaimed it): nothing is inserted.
+-- Finishes a create in one statement: ends its reservation, inserts the
+-- row with its spec refresh time and its "created" event, atomically. No
+-- row comes back when the reservation is gone (the reconciler reclaimed
+-- it): nothing is inserted. One statement, not a transaction of four
+-- round trips (issue 9, P4).
 WITH reservation AS (
     DELETE FROM schedule_reservations WHERE schedule_reservations.id = sqlc.arg(id) RETURNING schedule_reservations.id
-)
+), inserted AS (
 INSERT INTO schedules (
     id, user_id, tenant_id, name, description, cron_expression, timezone,
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
@@ -66,7 +80,12 @@ SELECT reservation.id, sqlc.arg(user_id), sqlc.arg(tenant_id), sqlc.arg(name), s
        sqlc.arg(retry_initial_backoff_seconds)::integer, sqlc.arg(retry_max_backoff_seconds)::integer,
        sqlc.arg(overlap_policy), sqlc.arg(pause_after_failures)::integer, sqlc.arg(spec_refresh_at)::timestamptz
 FROM reservation
-RETURNING *;
+RETURNING *
+), created AS (
+    INSERT INTO schedule_events (schedule_id, kind, actor)
+    SELECT inserted.id, 'created', sqlc.arg(actor)::text FROM inserted
+)
+SELECT * FROM inserted;
 
 -- name: ScheduleGetByOwner :one
 SELECT * FROM schedules

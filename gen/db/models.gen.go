@@ -91,6 +91,12 @@ type ScheduleEvent struct {
 	CreatedAt  time.Time
 }
 
+type ScheduleOwnerCount struct {
+	TenantID string
+	UserID   string
+	Live     int64
+}
+
 type ScheduleReservation struct {
 	ID         uuid.UUID
 	TenantID   string

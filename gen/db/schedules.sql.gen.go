@@ -311,6 +311,10 @@ func (q *Queries) ScheduleGetByOwnerForUpdate(ctx context.Context, arg ScheduleG
 }
 
 const scheduleInsert = `-- name: ScheduleInsert :one
+WITH counted AS (
+    INSERT INTO schedule_owner_counts AS c (tenant_id, user_id, live) VALUES ($3, $2, 1)
+    ON CONFLICT (tenant_id, user_id) DO UPDATE SET live = c.live + 1
+)
 INSERT INTO schedules (
     id, user_id, tenant_id, name, description, cron_expression, timezone,
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
@@ -346,6 +350,8 @@ type ScheduleInsertParams struct {
 	PauseAfterFailures         int32
 }
 
+// A row made without a reservation (tests, tooling): it takes a slot of the
+// owner's count in the same statement.
 func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) (Schedule, error) {
 	row := q.db.QueryRow(ctx, scheduleInsert,
 		arg.ID,
@@ -416,8 +422,8 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 
 const scheduleInsertReserved = `-- name: ScheduleInsertReserved :one
 WITH reservation AS (
-    DELETE FROM schedule_reservations WHERE schedule_reservations.id = $20 RETURNING schedule_reservations.id
-)
+    DELETE FROM schedule_reservations WHERE schedule_reservations.id = $1 RETURNING schedule_reservations.id
+), inserted AS (
 INSERT INTO schedules (
     id, user_id, tenant_id, name, description, cron_expression, timezone,
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
@@ -425,17 +431,23 @@ INSERT INTO schedules (
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
     overlap_policy, pause_after_failures, spec_refresh_at
 )
-SELECT reservation.id, $1, $2, $3, $4,
-       $5, $6, $7, $8::jsonb,
-       $9::numeric, $10::integer, $11,
-       'ACTIVE', $12::timestamptz, $13, $14::integer,
-       $15::integer, $16::integer,
-       $17, $18::integer, $19::timestamptz
+SELECT reservation.id, $2, $3, $4, $5,
+       $6, $7, $8, $9::jsonb,
+       $10::numeric, $11::integer, $12,
+       'ACTIVE', $13::timestamptz, $14, $15::integer,
+       $16::integer, $17::integer,
+       $18, $19::integer, $20::timestamptz
 FROM reservation
 RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+), created AS (
+    INSERT INTO schedule_events (schedule_id, kind, actor)
+    SELECT inserted.id, 'created', $21::text FROM inserted
+)
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM inserted
 `
 
 type ScheduleInsertReservedParams struct {
+	ID                         uuid.UUID
 	UserID                     string
 	TenantID                   string
 	Name                       string
@@ -455,14 +467,60 @@ type ScheduleInsertReservedParams struct {
 	OverlapPolicy              string
 	PauseAfterFailures         int32
 	SpecRefreshAt              time.Time
-	ID                         uuid.UUID
+	Actor                      string
 }
 
-// Finishes a create in one statement: ends its reservation and inserts the
-// row with its spec refresh time, atomically. No row comes back when the
-// reservation is gone (the reconciler reclaimed it): nothing is inserted.
-func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsertReservedParams) (Schedule, error) {
+type ScheduleInsertReservedRow struct {
+	ID                         uuid.UUID
+	UserID                     string
+	TenantID                   string
+	Name                       string
+	Description                string
+	CronExpression             string
+	Timezone                   string
+	TaskQuery                  string
+	TaskContext                []byte
+	MaxBudgetPerRunUsd         pgtype.Numeric
+	TimeoutSeconds             int32
+	TemporalScheduleID         string
+	Status                     string
+	CreatedAt                  time.Time
+	UpdatedAt                  time.Time
+	DeletedAt                  *time.Time
+	LastRunAt                  *time.Time
+	NextRunAt                  *time.Time
+	TotalRuns                  int64
+	SuccessfulRuns             int64
+	FailedRuns                 int64
+	TotalTokens                int64
+	TotalCostUsd               pgtype.Numeric
+	PausedAt                   *time.Time
+	PausedBy                   *string
+	PauseReason                *string
+	ResumedAt                  *time.Time
+	ResumedBy                  *string
+	ResumeReason               *string
+	Executor                   string
+	RetryMaxAttempts           int32
+	RetryInitialBackoffSeconds int32
+	RetryMaxBackoffSeconds     int32
+	OverlapPolicy              string
+	PauseAfterFailures         int32
+	ConsecutiveFailures        int32
+	SkippedRuns                int64
+	TotalPromptTokens          int64
+	TotalCompletionTokens      int64
+	SpecRefreshAt              *time.Time
+}
+
+// Finishes a create in one statement: ends its reservation, inserts the
+// row with its spec refresh time and its "created" event, atomically. No
+// row comes back when the reservation is gone (the reconciler reclaimed
+// it): nothing is inserted. One statement, not a transaction of four
+// round trips (issue 9, P4).
+func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsertReservedParams) (ScheduleInsertReservedRow, error) {
 	row := q.db.QueryRow(ctx, scheduleInsertReserved,
+		arg.ID,
 		arg.UserID,
 		arg.TenantID,
 		arg.Name,
@@ -482,9 +540,9 @@ func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsert
 		arg.OverlapPolicy,
 		arg.PauseAfterFailures,
 		arg.SpecRefreshAt,
-		arg.ID,
+		arg.Actor,
 	)
-	var i Schedule
+	var i ScheduleInsertReservedRow
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,
@@ -849,11 +907,17 @@ func (q *Queries) ScheduleRecordRunStart(ctx context.Context, arg ScheduleRecord
 }
 
 const scheduleReservationDelete = `-- name: ScheduleReservationDelete :execrows
-DELETE FROM schedule_reservations WHERE id = $1
+WITH reservation AS (
+    DELETE FROM schedule_reservations WHERE id = $1 RETURNING tenant_id, user_id
+)
+UPDATE schedule_owner_counts c SET live = greatest(c.live - 1, 0)
+FROM reservation
+WHERE c.tenant_id = reservation.tenant_id AND c.user_id = reservation.user_id
 `
 
-// Ends a reservation: the create finished (in the row's transaction) or
-// was undone. No row means the reconciler has reclaimed it.
+// Ends a reservation of a create that was undone, or that the reconciler
+// reclaims, and gives its slot back to the owner's count (migration
+// 00009). No row means someone else has ended it.
 func (q *Queries) ScheduleReservationDelete(ctx context.Context, id uuid.UUID) (int64, error) {
 	result, err := q.db.Exec(ctx, scheduleReservationDelete, id)
 	if err != nil {
