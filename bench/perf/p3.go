@@ -183,6 +183,8 @@ func (b *bench) p3(ctx context.Context) (*p3Result, error) {
 		return nil, err
 	}
 	r.OursTwo = &set
+	b.explainSlowest(ctx, ours, 4)
+	b.explainSlowest(ctx, two, 4)
 	// The later figures run with one worker, as the earlier ones did.
 	w2.Stop()
 	b.s.Workers = b.s.Workers[:1]

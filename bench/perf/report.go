@@ -1,6 +1,7 @@
 package main
 
 import (
+	_ "embed"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -269,8 +270,15 @@ func markdown(r *results, plots []string) string {
 		b.WriteString("```sh\ngo test -count=1 -run '^$' -bench BenchmarkRunsDeepPage -benchtime 200x ./schedules/\n```\n")
 		img("bench-p2.png")
 	}
+	b.WriteString(analysis)
 	return b.String()
 }
+
+// analysis is the hand-written account of the profiles behind the figures (what they showed and
+// what changed because of them), dated by the measurements it cites.
+//
+//go:embed analysis.md
+var analysis string
 
 func orDefault(s, d string) string {
 	if s == "" {
