@@ -21,6 +21,7 @@ type Store interface {
 	// database.
 	InTx(ctx context.Context, fn func(Store) error, afterCommitFailure func()) error
 	EventStore
+	TriggerStore
 
 	// ScheduleCount counts the owner's live schedules, only those in
 	// status when it is set.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,7 @@ func (s *Store) RunInsertStart(ctx context.Context, in schedules.RunStart) (bool
 		TriggeredAt:   in.TriggeredAt,
 		StartedAt:     in.StartedAt,
 		Executor:      ptrutil.NilIfZero(string(in.Executor)),
+		Trigger:       string(cmp.Or(in.Trigger, schedules.TriggerScheduled)),
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil // ON CONFLICT DO NOTHING: recorded before
@@ -155,6 +157,7 @@ func runFromRow(r dbgen.VScheduleExecutionHistory) schedules.Run {
 		CompletionTokens: r.CompletionTokens,
 		AttemptCount:     int(r.AttemptCount),
 		PausedSchedule:   r.PausedSchedule,
+		Trigger:          schedules.RunTrigger(r.Trigger),
 		Seq:              r.Seq,
 	}
 }

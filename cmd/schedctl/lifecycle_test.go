@@ -90,7 +90,7 @@ func startStack(t *testing.T) *stack {
 	rdb := redis.NewClient(ropts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	h, err := server.NewServer(server.Deps{
-		Manager: schedules.NewManager(st, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log),
+		Manager: schedules.NewManager(st, tc, cfg.Limits, cfg.Temporal, log),
 		Auth:    auth, Store: st, Redis: rdb, Temporal: tc, Log: log,
 		MaxBodyBytes: cfg.MaxBodyBytes, RateLimit: cfg.RateLimit, IdempotencyTTL: cfg.IdempotencyTTL,
 	})

@@ -95,6 +95,7 @@ func (e OverlapPolicy) Valid() bool {
 
 // Defines values for ProblemType.
 const (
+	ProblemTypeHttpsschedsvcDevproblemsbackfillTooLarge      ProblemType = "https://schedsvc.dev/problems/backfill-too-large"
 	ProblemTypeHttpsschedsvcDevproblemsbodyTooLarge          ProblemType = "https://schedsvc.dev/problems/body-too-large"
 	ProblemTypeHttpsschedsvcDevproblemsbudgetExceeded        ProblemType = "https://schedsvc.dev/problems/budget-exceeded"
 	ProblemTypeHttpsschedsvcDevproblemsidempotencyInProgress ProblemType = "https://schedsvc.dev/problems/idempotency-in-progress"
@@ -103,6 +104,7 @@ const (
 	ProblemTypeHttpsschedsvcDevproblemsintervalTooShort      ProblemType = "https://schedsvc.dev/problems/interval-too-short"
 	ProblemTypeHttpsschedsvcDevproblemsinvalidCron           ProblemType = "https://schedsvc.dev/problems/invalid-cron"
 	ProblemTypeHttpsschedsvcDevproblemsinvalidField          ProblemType = "https://schedsvc.dev/problems/invalid-field"
+	ProblemTypeHttpsschedsvcDevproblemsinvalidRange          ProblemType = "https://schedsvc.dev/problems/invalid-range"
 	ProblemTypeHttpsschedsvcDevproblemsinvalidRequest        ProblemType = "https://schedsvc.dev/problems/invalid-request"
 	ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed      ProblemType = "https://schedsvc.dev/problems/method-not-allowed"
 	ProblemTypeHttpsschedsvcDevproblemsnotFound              ProblemType = "https://schedsvc.dev/problems/not-found"
@@ -118,6 +120,8 @@ const (
 // Valid indicates whether the value is a known member of the ProblemType enum.
 func (e ProblemType) Valid() bool {
 	switch e {
+	case ProblemTypeHttpsschedsvcDevproblemsbackfillTooLarge:
+		return true
 	case ProblemTypeHttpsschedsvcDevproblemsbodyTooLarge:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsbudgetExceeded:
@@ -133,6 +137,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeHttpsschedsvcDevproblemsinvalidCron:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsinvalidField:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinvalidRange:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsinvalidRequest:
 		return true
@@ -252,6 +258,27 @@ func (e RunStatus) Valid() bool {
 	}
 }
 
+// Defines values for RunTrigger.
+const (
+	RunTriggerBACKFILL  RunTrigger = "BACKFILL"
+	RunTriggerMANUAL    RunTrigger = "MANUAL"
+	RunTriggerSCHEDULED RunTrigger = "SCHEDULED"
+)
+
+// Valid indicates whether the value is a known member of the RunTrigger enum.
+func (e RunTrigger) Valid() bool {
+	switch e {
+	case RunTriggerBACKFILL:
+		return true
+	case RunTriggerMANUAL:
+		return true
+	case RunTriggerSCHEDULED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScheduleEventKind.
 const (
 	ScheduleEventKindBackfilled          ScheduleEventKind = "backfilled"
@@ -307,6 +334,49 @@ func (e ScheduleStatus) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// BackfillAccepted The runs a backfill started.
+type BackfillAccepted struct {
+	// Count How many firings the range holds, each started as one run.
+	//
+	// Example: 3
+	Count int `json:"count"`
+
+	// ScheduleId The schedule.
+	//
+	// Example: 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+	ScheduleId openapi_types.UUID `json:"schedule_id"`
+
+	// TriggeredAt The runs' nominal times, oldest first (UTC).
+	//
+	// Example: ["2026-11-23T08:00:00Z","2026-11-24T08:00:00Z","2026-11-25T08:00:00Z"]
+	TriggeredAt []time.Time `json:"triggered_at"`
+}
+
+// BackfillRequest The past range whose firings to run. Unknown fields are rejected (400 `unknown-field`).
+//
+// Example: {"end":"2026-11-25T23:59:59Z","overlap_policy":"BUFFER_ALL","start":"2026-11-23T00:00:00Z"}
+type BackfillRequest struct {
+	// End The range's last instant (RFC 3339), included; not after now.
+	//
+	// Example: 2026-11-25T23:59:59Z
+	End time.Time `json:"end"`
+
+	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
+	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
+	// one firing waits and starts after the current run; further ones are skipped.
+	// `BUFFER_ALL`: every firing waits its turn. `CANCEL_OTHER`: the running run is cancelled
+	// (recorded as CANCELLED) and the new one starts. `ALLOW_ALL`: runs overlap freely.
+	//
+	//
+	// Example: SKIP
+	OverlapPolicy *OverlapPolicy `json:"overlap_policy,omitempty"`
+
+	// Start The range's first instant (RFC 3339), included.
+	//
+	// Example: 2026-11-23T00:00:00Z
+	Start time.Time `json:"start"`
 }
 
 // CreateScheduleRequest A new schedule. Unknown fields are rejected (400 `unknown-field`).
@@ -506,6 +576,8 @@ type Problem struct {
 	// `invalid-cron` (422), `unknown-timezone` (422), `interval-too-short` (422: runs closer
 	// than the minimum interval), `budget-exceeded` (422: budget negative or over the cap),
 	// `invalid-field` (422: any other domain rule),
+	// `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
+	// `backfill-too-large` (422: a backfill range with more firings than one request may start),
 	// `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 	// `internal` (500: unexpected error; generic message).
 	// New kinds may be added in later versions: treat an unknown `type` by its `status`.
@@ -530,6 +602,8 @@ type Problem struct {
 // `invalid-cron` (422), `unknown-timezone` (422), `interval-too-short` (422: runs closer
 // than the minimum interval), `budget-exceeded` (422: budget negative or over the cap),
 // `invalid-field` (422: any other domain rule),
+// `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
+// `backfill-too-large` (422: a backfill range with more firings than one request may start),
 // `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 // `internal` (500: unexpected error; generic message).
 // New kinds may be added in later versions: treat an unknown `type` by its `status`.
@@ -719,6 +793,13 @@ type Run struct {
 	// Example: 8035
 	TotalTokens int64 `json:"total_tokens"`
 
+	// Trigger What started a run: `SCHEDULED` (the cron expression fired), `MANUAL` (run now,
+	// `POST /schedules/{id}/trigger`) or `BACKFILL` (`POST /schedules/{id}/backfill`).
+	//
+	//
+	// Example: SCHEDULED
+	Trigger RunTrigger `json:"trigger"`
+
 	// TriggeredAt The nominal scheduled time this run belongs to.
 	//
 	// Example: 2026-11-27T08:00:00Z
@@ -890,6 +971,13 @@ type RunDetail struct {
 	// Example: 8035
 	TotalTokens int64 `json:"total_tokens"`
 
+	// Trigger What started a run: `SCHEDULED` (the cron expression fired), `MANUAL` (run now,
+	// `POST /schedules/{id}/trigger`) or `BACKFILL` (`POST /schedules/{id}/backfill`).
+	//
+	//
+	// Example: SCHEDULED
+	Trigger RunTrigger `json:"trigger"`
+
 	// TriggeredAt The nominal scheduled time this run belongs to.
 	//
 	// Example: 2026-11-27T08:00:00Z
@@ -947,6 +1035,12 @@ type RunList struct {
 //
 // Example: COMPLETED
 type RunStatus string
+
+// RunTrigger What started a run: `SCHEDULED` (the cron expression fired), `MANUAL` (run now,
+// `POST /schedules/{id}/trigger`) or `BACKFILL` (`POST /schedules/{id}/backfill`).
+//
+// Example: SCHEDULED
+type RunTrigger string
 
 // Schedule A schedule as stored. Every property is always present; nullable ones are `null` when unset.
 type Schedule struct {
@@ -1193,9 +1287,9 @@ type ScheduleEvent struct {
 	// Kind `created`, `updated` (see `changes`), `paused` and `resumed` (by a user, with the
 	// reason given), `paused_after_failures` (by `system`: the failure policy paused the
 	// schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
-	// was repaired to match it; `reason` says how). `triggered` and `backfilled` are reserved
-	// for manual trigger and backfill operations that are not in this version of the API; no
-	// event of those kinds is written yet, but clients should accept them.
+	// was repaired to match it; `reason` says how), `triggered` (a run now,
+	// `POST /schedules/{id}/trigger`; `reason` names its nominal time) and `backfilled`
+	// (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when).
 	//
 	//
 	// Example: updated
@@ -1208,9 +1302,9 @@ type ScheduleEvent struct {
 // ScheduleEventKind `created`, `updated` (see `changes`), `paused` and `resumed` (by a user, with the
 // reason given), `paused_after_failures` (by `system`: the failure policy paused the
 // schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
-// was repaired to match it; `reason` says how). `triggered` and `backfilled` are reserved
-// for manual trigger and backfill operations that are not in this version of the API; no
-// event of those kinds is written yet, but clients should accept them.
+// was repaired to match it; `reason` says how), `triggered` (a run now,
+// `POST /schedules/{id}/trigger`; `reason` names its nominal time) and `backfilled`
+// (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when).
 //
 // Example: updated
 type ScheduleEventKind string
@@ -1272,6 +1366,34 @@ type ScheduleList struct {
 //
 // Example: ACTIVE
 type ScheduleStatus string
+
+// TriggerAccepted The run a trigger started.
+type TriggerAccepted struct {
+	// ScheduleId The schedule.
+	//
+	// Example: 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+	ScheduleId openapi_types.UUID `json:"schedule_id"`
+
+	// TriggeredAt The run's nominal time (now, to the second); the run's `triggered_at` in the history.
+	//
+	// Example: 2026-11-28T10:15:42Z
+	TriggeredAt time.Time `json:"triggered_at"`
+}
+
+// TriggerRequest Optional body of a trigger. Unknown fields are rejected (400 `unknown-field`).
+//
+// Example: {"overlap_policy":"ALLOW_ALL"}
+type TriggerRequest struct {
+	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
+	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
+	// one firing waits and starts after the current run; further ones are skipped.
+	// `BUFFER_ALL`: every firing waits its turn. `CANCEL_OTHER`: the running run is cancelled
+	// (recorded as CANCELLED) and the new one starts. `ALLOW_ALL`: runs overlap freely.
+	//
+	//
+	// Example: SKIP
+	OverlapPolicy *OverlapPolicy `json:"overlap_policy,omitempty"`
+}
 
 // UpdateScheduleRequest Partial update: every field is optional and an absent field keeps its current value.
 // Limits are the same as on create; there are no defaults. `null` is rejected (400) for
@@ -1397,6 +1519,9 @@ type SchedulesPageSize = int
 // Example: ACTIVE
 type StatusFilter = ScheduleStatus
 
+// BackfillRejected RFC 9457 problem details. Branch on `type`; the other texts may change.
+type BackfillRejected = Problem
+
 // BadRequest RFC 9457 problem details. Branch on `type`; the other texts may change.
 type BadRequest = Problem
 
@@ -1499,6 +1624,18 @@ type DeleteScheduleParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// BackfillScheduleParams defines parameters for BackfillSchedule.
+type BackfillScheduleParams struct {
+	// IdempotencyKey A unique value (a UUID is a good choice) that makes retries of this write safe: the first
+	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
+	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
+	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListScheduleEventsParams defines parameters for ListScheduleEvents.
 type ListScheduleEventsParams struct {
 	// PageSize Events per page (1–100).
@@ -1550,17 +1687,35 @@ type ListScheduleRunsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// TriggerScheduleParams defines parameters for TriggerSchedule.
+type TriggerScheduleParams struct {
+	// IdempotencyKey A unique value (a UUID is a good choice) that makes retries of this write safe: the first
+	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
+	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
+	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateScheduleJSONRequestBody defines body for CreateSchedule for application/json ContentType.
 type CreateScheduleJSONRequestBody = CreateScheduleRequest
 
 // UpdateScheduleJSONRequestBody defines body for UpdateSchedule for application/json ContentType.
 type UpdateScheduleJSONRequestBody = UpdateScheduleRequest
 
+// BackfillScheduleJSONRequestBody defines body for BackfillSchedule for application/json ContentType.
+type BackfillScheduleJSONRequestBody = BackfillRequest
+
 // PauseScheduleJSONRequestBody defines body for PauseSchedule for application/json ContentType.
 type PauseScheduleJSONRequestBody = ScheduleActionRequest
 
 // ResumeScheduleJSONRequestBody defines body for ResumeSchedule for application/json ContentType.
 type ResumeScheduleJSONRequestBody = ScheduleActionRequest
+
+// TriggerScheduleJSONRequestBody defines body for TriggerSchedule for application/json ContentType.
+type TriggerScheduleJSONRequestBody = TriggerRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1721,6 +1876,44 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 	UpdateSchedule(ctx context.Context, id ScheduleId, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// BackfillScheduleWithBody Run a schedule's past firings
+	//
+	// Runs the firings the cron expression has from `start` to `end` (both included, in the
+	// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+	// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+	// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+	// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+	// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+	// (`end` not after now) and hold at least one firing and at most the server's maximum
+	// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+	// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+	// the schedule is PAUSED; a deleted schedule is 404. With an `Idempotency-Key`, a retry
+	// gets the first answer and starts nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+	BackfillScheduleWithBody(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BackfillSchedule Run a schedule's past firings
+	//
+	// Runs the firings the cron expression has from `start` to `end` (both included, in the
+	// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+	// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+	// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+	// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+	// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+	// (`end` not after now) and hold at least one firing and at most the server's maximum
+	// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+	// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+	// the schedule is PAUSED; a deleted schedule is 404. With an `Idempotency-Key`, a retry
+	// gets the first answer and starts nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+	BackfillSchedule(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListScheduleEvents List a schedule's audit trail
 	//
 	// Every lifecycle event of the schedule, newest first: created; updated (with each changed
@@ -1801,6 +1994,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 	GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TriggerScheduleWithBody Run a schedule now
+	//
+	// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+	// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+	// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+	// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+	// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+	// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+	// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+	// starts no second run.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+	TriggerScheduleWithBody(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TriggerSchedule Run a schedule now
+	//
+	// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+	// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+	// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+	// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+	// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+	// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+	// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+	// starts no second run.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+	TriggerSchedule(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDocs API reference (HTML)
 	//
@@ -2012,6 +2237,64 @@ func (c *Client) UpdateSchedule(ctx context.Context, id ScheduleId, body UpdateS
 	return c.Client.Do(req)
 }
 
+// BackfillScheduleWithBody Run a schedule's past firings
+//
+// Runs the firings the cron expression has from `start` to `end` (both included, in the
+// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+// (`end` not after now) and hold at least one firing and at most the server's maximum
+// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+// the schedule is PAUSED; a deleted schedule is 404. With an `Idempotency-Key`, a retry
+// gets the first answer and starts nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+func (c *Client) BackfillScheduleWithBody(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBackfillScheduleRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BackfillSchedule Run a schedule's past firings
+//
+// Runs the firings the cron expression has from `start` to `end` (both included, in the
+// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+// (`end` not after now) and hold at least one firing and at most the server's maximum
+// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+// the schedule is PAUSED; a deleted schedule is 404. With an `Idempotency-Key`, a retry
+// gets the first answer and starts nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+func (c *Client) BackfillSchedule(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBackfillScheduleRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListScheduleEvents List a schedule's audit trail
 //
 // Every lifecycle event of the schedule, newest first: created; updated (with each changed
@@ -2153,6 +2436,58 @@ func (c *Client) ListScheduleRuns(ctx context.Context, id ScheduleId, params *Li
 // Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 func (c *Client) GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetScheduleRunRequest(c.Server, id, runId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TriggerScheduleWithBody Run a schedule now
+//
+// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+// starts no second run.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+func (c *Client) TriggerScheduleWithBody(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriggerScheduleRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TriggerSchedule Run a schedule now
+//
+// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+// starts no second run.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+func (c *Client) TriggerSchedule(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriggerScheduleRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2628,6 +2963,68 @@ func NewUpdateScheduleRequestWithBody(server string, id ScheduleId, contentType 
 	return req, nil
 }
 
+// NewBackfillScheduleRequest calls the generic BackfillSchedule builder with application/json body
+func NewBackfillScheduleRequest(server string, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBackfillScheduleRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewBackfillScheduleRequestWithBody constructs an http.Request for the BackfillSchedule method, with any body, and a specified content type
+func NewBackfillScheduleRequestWithBody(server string, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/schedules/%s/backfill", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListScheduleEventsRequest constructs an http.Request for the ListScheduleEvents method
 func NewListScheduleEventsRequest(server string, id ScheduleId, params *ListScheduleEventsParams) (*http.Request, error) {
 	var err error
@@ -2951,6 +3348,68 @@ func NewGetScheduleRunRequest(server string, id ScheduleId, runId RunId) (*http.
 	return req, nil
 }
 
+// NewTriggerScheduleRequest calls the generic TriggerSchedule builder with application/json body
+func NewTriggerScheduleRequest(server string, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTriggerScheduleRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewTriggerScheduleRequestWithBody constructs an http.Request for the TriggerSchedule method, with any body, and a specified content type
+func NewTriggerScheduleRequestWithBody(server string, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/schedules/%s/trigger", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetDocsRequest constructs an http.Request for the GetDocs method
 func NewGetDocsRequest(server string) (*http.Request, error) {
 	var err error
@@ -3250,6 +3709,44 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 	UpdateScheduleWithResponse(ctx context.Context, id ScheduleId, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateScheduleClientResponse, error)
 
+	// BackfillScheduleWithBodyWithResponse Run a schedule's past firings
+	//
+	// Runs the firings the cron expression has from `start` to `end` (both included, in the
+	// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+	// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+	// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+	// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+	// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+	// (`end` not after now) and hold at least one firing and at most the server's maximum
+	// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+	// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+	// the schedule is PAUSED; a deleted schedule is 404. With an `Idempotency-Key`, a retry
+	// gets the first answer and starts nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+	BackfillScheduleWithBodyWithResponse(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BackfillScheduleClientResponse, error)
+
+	// BackfillScheduleWithResponse Run a schedule's past firings
+	//
+	// Runs the firings the cron expression has from `start` to `end` (both included, in the
+	// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+	// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+	// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+	// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+	// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+	// (`end` not after now) and hold at least one firing and at most the server's maximum
+	// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+	// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+	// the schedule is PAUSED; a deleted schedule is 404. With an `Idempotency-Key`, a retry
+	// gets the first answer and starts nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+	BackfillScheduleWithResponse(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*BackfillScheduleClientResponse, error)
+
 	// ListScheduleEventsWithResponse List a schedule's audit trail
 	//
 	// Every lifecycle event of the schedule, newest first: created; updated (with each changed
@@ -3336,6 +3833,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 	GetScheduleRunWithResponse(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*GetScheduleRunClientResponse, error)
+
+	// TriggerScheduleWithBodyWithResponse Run a schedule now
+	//
+	// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+	// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+	// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+	// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+	// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+	// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+	// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+	// starts no second run.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+	TriggerScheduleWithBodyWithResponse(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriggerScheduleClientResponse, error)
+
+	// TriggerScheduleWithResponse Run a schedule now
+	//
+	// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+	// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+	// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+	// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+	// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+	// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+	// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+	// starts no second run.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+	TriggerScheduleWithResponse(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*TriggerScheduleClientResponse, error)
 
 	// GetDocsWithResponse API reference (HTML)
 	//
@@ -4599,6 +5128,268 @@ func (r UpdateScheduleClientResponse) ContentType() string {
 	return ""
 }
 
+// BackfillScheduleClientResponse202Headers the declared response headers of an HTTP 202 response for BackfillSchedule
+type BackfillScheduleClientResponse202Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse400Headers the declared response headers of an HTTP 400 response for BackfillSchedule
+type BackfillScheduleClientResponse400Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse401Headers the declared response headers of an HTTP 401 response for BackfillSchedule
+type BackfillScheduleClientResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// BackfillScheduleClientResponse404Headers the declared response headers of an HTTP 404 response for BackfillSchedule
+type BackfillScheduleClientResponse404Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse409Headers the declared response headers of an HTTP 409 response for BackfillSchedule
+type BackfillScheduleClientResponse409Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse413Headers the declared response headers of an HTTP 413 response for BackfillSchedule
+type BackfillScheduleClientResponse413Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse415Headers the declared response headers of an HTTP 415 response for BackfillSchedule
+type BackfillScheduleClientResponse415Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for BackfillSchedule
+type BackfillScheduleClientResponse429Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse500Headers the declared response headers of an HTTP 500 response for BackfillSchedule
+type BackfillScheduleClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse503Headers the declared response headers of an HTTP 503 response for BackfillSchedule
+type BackfillScheduleClientResponse503Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for BackfillSchedule
+type BackfillScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type BackfillScheduleClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *BackfillAccepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequestBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *IdempotencyConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *BackfillRejected
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *BackfillScheduleClientResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *BackfillScheduleClientResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *BackfillScheduleClientResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *BackfillScheduleClientResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *BackfillScheduleClientResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *BackfillScheduleClientResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *BackfillScheduleClientResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *BackfillScheduleClientResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *BackfillScheduleClientResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BackfillScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *BackfillScheduleClientResponseDefaultHeaders
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r BackfillScheduleClientResponse) GetJSON202() *BackfillAccepted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON409() *IdempotencyConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSONDefault() *BackfillRejected {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BackfillScheduleClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BackfillScheduleClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BackfillScheduleClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BackfillScheduleClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListScheduleEventsClientResponse200Headers the declared response headers of an HTTP 200 response for ListScheduleEvents
 type ListScheduleEventsClientResponse200Headers struct {
 	RateLimitLimit      *int
@@ -5654,6 +6445,268 @@ func (r GetScheduleRunClientResponse) ContentType() string {
 	return ""
 }
 
+// TriggerScheduleClientResponse202Headers the declared response headers of an HTTP 202 response for TriggerSchedule
+type TriggerScheduleClientResponse202Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse400Headers the declared response headers of an HTTP 400 response for TriggerSchedule
+type TriggerScheduleClientResponse400Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse401Headers the declared response headers of an HTTP 401 response for TriggerSchedule
+type TriggerScheduleClientResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// TriggerScheduleClientResponse404Headers the declared response headers of an HTTP 404 response for TriggerSchedule
+type TriggerScheduleClientResponse404Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse409Headers the declared response headers of an HTTP 409 response for TriggerSchedule
+type TriggerScheduleClientResponse409Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse413Headers the declared response headers of an HTTP 413 response for TriggerSchedule
+type TriggerScheduleClientResponse413Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse415Headers the declared response headers of an HTTP 415 response for TriggerSchedule
+type TriggerScheduleClientResponse415Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for TriggerSchedule
+type TriggerScheduleClientResponse429Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse500Headers the declared response headers of an HTTP 500 response for TriggerSchedule
+type TriggerScheduleClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse503Headers the declared response headers of an HTTP 503 response for TriggerSchedule
+type TriggerScheduleClientResponse503Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for TriggerSchedule
+type TriggerScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type TriggerScheduleClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *TriggerAccepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequestBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *IdempotencyConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *IdempotencyKeyReused
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *TriggerScheduleClientResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *TriggerScheduleClientResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TriggerScheduleClientResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *TriggerScheduleClientResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *TriggerScheduleClientResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *TriggerScheduleClientResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *TriggerScheduleClientResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TriggerScheduleClientResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *TriggerScheduleClientResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *TriggerScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *TriggerScheduleClientResponseDefaultHeaders
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r TriggerScheduleClientResponse) GetJSON202() *TriggerAccepted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON409() *IdempotencyConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSONDefault() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TriggerScheduleClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TriggerScheduleClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TriggerScheduleClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TriggerScheduleClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDocsClientResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
 type GetDocsClientResponse200Headers struct {
 	ContentSecurityPolicy string
@@ -6210,6 +7263,56 @@ func (c *ClientWithResponses) UpdateScheduleWithResponse(ctx context.Context, id
 	return ParseUpdateScheduleClientResponse(rsp)
 }
 
+// BackfillScheduleWithBodyWithResponse Run a schedule's past firings
+//
+// Runs the firings the cron expression has from `start` to `end` (both included, in the
+// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+// (`end` not after now) and hold at least one firing and at most the server's maximum
+// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+// the schedule is PAUSED; a deleted schedule is 404. With an `Idempotency-Key`, a retry
+// gets the first answer and starts nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+func (c *ClientWithResponses) BackfillScheduleWithBodyWithResponse(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BackfillScheduleClientResponse, error) {
+	rsp, err := c.BackfillScheduleWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBackfillScheduleClientResponse(rsp)
+}
+
+// BackfillScheduleWithResponse Run a schedule's past firings
+//
+// Runs the firings the cron expression has from `start` to `end` (both included, in the
+// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+// (`end` not after now) and hold at least one firing and at most the server's maximum
+// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+// the schedule is PAUSED; a deleted schedule is 404. With an `Idempotency-Key`, a retry
+// gets the first answer and starts nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+func (c *ClientWithResponses) BackfillScheduleWithResponse(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*BackfillScheduleClientResponse, error) {
+	rsp, err := c.BackfillSchedule(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBackfillScheduleClientResponse(rsp)
+}
+
 // ListScheduleEventsWithResponse List a schedule's audit trail
 //
 // Every lifecycle event of the schedule, newest first: created; updated (with each changed
@@ -6337,6 +7440,50 @@ func (c *ClientWithResponses) GetScheduleRunWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseGetScheduleRunClientResponse(rsp)
+}
+
+// TriggerScheduleWithBodyWithResponse Run a schedule now
+//
+// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+// starts no second run.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+func (c *ClientWithResponses) TriggerScheduleWithBodyWithResponse(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriggerScheduleClientResponse, error) {
+	rsp, err := c.TriggerScheduleWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTriggerScheduleClientResponse(rsp)
+}
+
+// TriggerScheduleWithResponse Run a schedule now
+//
+// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+// starts no second run.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+func (c *ClientWithResponses) TriggerScheduleWithResponse(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*TriggerScheduleClientResponse, error) {
+	rsp, err := c.TriggerSchedule(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTriggerScheduleClientResponse(rsp)
 }
 
 // GetDocsWithResponse API reference (HTML)
@@ -9646,6 +10793,733 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 	return response, nil
 }
 
+// ParseBackfillScheduleClientResponse parses an HTTP response from a BackfillScheduleWithResponse call
+func ParseBackfillScheduleClientResponse(rsp *http.Response) (*BackfillScheduleClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BackfillScheduleClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest BackfillAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest IdempotencyConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest BackfillRejected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers BackfillScheduleClientResponse202Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers BackfillScheduleClientResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers BackfillScheduleClientResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers BackfillScheduleClientResponse404Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers BackfillScheduleClientResponse409Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers BackfillScheduleClientResponse413Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers BackfillScheduleClientResponse415Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers BackfillScheduleClientResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers BackfillScheduleClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers BackfillScheduleClientResponse503Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers BackfillScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListScheduleEventsClientResponse parses an HTTP response from a ListScheduleEventsWithResponse call
 func ParseListScheduleEventsClientResponse(rsp *http.Response) (*ListScheduleEventsClientResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12468,6 +14342,733 @@ func ParseGetScheduleRunClientResponse(rsp *http.Response) (*GetScheduleRunClien
 	return response, nil
 }
 
+// ParseTriggerScheduleClientResponse parses an HTTP response from a TriggerScheduleWithResponse call
+func ParseTriggerScheduleClientResponse(rsp *http.Response) (*TriggerScheduleClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TriggerScheduleClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest TriggerAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest IdempotencyConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers TriggerScheduleClientResponse202Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers TriggerScheduleClientResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers TriggerScheduleClientResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers TriggerScheduleClientResponse404Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers TriggerScheduleClientResponse409Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers TriggerScheduleClientResponse413Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers TriggerScheduleClientResponse415Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers TriggerScheduleClientResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers TriggerScheduleClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers TriggerScheduleClientResponse503Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers TriggerScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetDocsClientResponse parses an HTTP response from a GetDocsWithResponse call
 func ParseGetDocsClientResponse(rsp *http.Response) (*GetDocsClientResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13128,6 +15729,9 @@ type ServerInterface interface {
 	// UpdateSchedule Update a schedule (partial)
 	// (PUT /api/v1/schedules/{id})
 	UpdateSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId)
+	// BackfillSchedule Run a schedule's past firings
+	// (POST /api/v1/schedules/{id}/backfill)
+	BackfillSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId, params BackfillScheduleParams)
 	// ListScheduleEvents List a schedule's audit trail
 	// (GET /api/v1/schedules/{id}/events)
 	ListScheduleEvents(w http.ResponseWriter, r *http.Request, id ScheduleId, params ListScheduleEventsParams)
@@ -13143,6 +15747,9 @@ type ServerInterface interface {
 	// GetScheduleRun Get one run in full
 	// (GET /api/v1/schedules/{id}/runs/{run_id})
 	GetScheduleRun(w http.ResponseWriter, r *http.Request, id ScheduleId, runId RunId)
+	// TriggerSchedule Run a schedule now
+	// (POST /api/v1/schedules/{id}/trigger)
+	TriggerSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId, params TriggerScheduleParams)
 	// GetDocs API reference (HTML)
 	// (GET /docs)
 	GetDocs(w http.ResponseWriter, r *http.Request)
@@ -13459,6 +16066,56 @@ func (siw *ServerInterfaceWrapper) UpdateSchedule(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// BackfillSchedule operation middleware
+func (siw *ServerInterfaceWrapper) BackfillSchedule(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id ScheduleId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BackfillScheduleParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.BackfillSchedule(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListScheduleEvents operation middleware
 func (siw *ServerInterfaceWrapper) ListScheduleEvents(w http.ResponseWriter, r *http.Request) {
 
@@ -13717,6 +16374,56 @@ func (siw *ServerInterfaceWrapper) GetScheduleRun(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// TriggerSchedule operation middleware
+func (siw *ServerInterfaceWrapper) TriggerSchedule(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id ScheduleId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params TriggerScheduleParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.TriggerSchedule(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDocs operation middleware
 func (siw *ServerInterfaceWrapper) GetDocs(w http.ResponseWriter, r *http.Request) {
 
@@ -13928,6 +16635,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/v1/schedules/{id}", wrapper.UpdateSchedule)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/schedules/{id}/pause", wrapper.PauseSchedule)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/schedules/{id}/resume", wrapper.ResumeSchedule)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/schedules/{id}/trigger", wrapper.TriggerSchedule)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/schedules/{id}/backfill", wrapper.BackfillSchedule)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/schedules/{id}/runs", wrapper.ListScheduleRuns)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/schedules/{id}/runs/{run_id}", wrapper.GetScheduleRun)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/schedules/{id}/events", wrapper.ListScheduleEvents)
@@ -13940,6 +16649,22 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript)
 
 	return m
+}
+
+type BackfillRejectedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type BackfillRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers BackfillRejectedResponseHeaders
 }
 
 type BadRequestResponseHeaders struct {
@@ -16065,6 +18790,433 @@ func (response UpdateScheduledefaultApplicationProblemPlusJSONResponse) VisitUpd
 	return err
 }
 
+type BackfillScheduleRequestObject struct {
+	Id     ScheduleId `json:"id"`
+	Params BackfillScheduleParams
+	Body   *BackfillScheduleJSONRequestBody
+}
+
+type BackfillScheduleResponseObject interface {
+	VisitBackfillScheduleResponse(w http.ResponseWriter) error
+}
+
+type BackfillSchedule202ResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type BackfillSchedule202JSONResponse struct {
+	Body    BackfillAccepted
+	Headers BackfillSchedule202ResponseHeaders
+}
+
+func (response BackfillSchedule202JSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestBodyApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule400ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule401ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule404ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyConflictApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule409ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule413ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule415ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule429ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule500ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule503ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    BackfillRejectedResponseHeaders
+	StatusCode int
+}
+
+func (response BackfillScheduledefaultApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListScheduleEventsRequestObject struct {
 	Id     ScheduleId `json:"id"`
 	Params ListScheduleEventsParams
@@ -17726,6 +20878,433 @@ func (response GetScheduleRun503ApplicationProblemPlusJSONResponse) VisitGetSche
 	return err
 }
 
+type TriggerScheduleRequestObject struct {
+	Id     ScheduleId `json:"id"`
+	Params TriggerScheduleParams
+	Body   *TriggerScheduleJSONRequestBody
+}
+
+type TriggerScheduleResponseObject interface {
+	VisitTriggerScheduleResponse(w http.ResponseWriter) error
+}
+
+type TriggerSchedule202ResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type TriggerSchedule202JSONResponse struct {
+	Body    TriggerAccepted
+	Headers TriggerSchedule202ResponseHeaders
+}
+
+func (response TriggerSchedule202JSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestBodyApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule400ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule401ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule404ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyConflictApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule409ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule413ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule415ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule429ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule500ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule503ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    IdempotencyKeyReusedResponseHeaders
+	StatusCode int
+}
+
+func (response TriggerScheduledefaultApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsRequestObject struct {
 }
 
@@ -18184,6 +21763,9 @@ type StrictServerInterface interface {
 	// UpdateSchedule Update a schedule (partial)
 	// (PUT /api/v1/schedules/{id})
 	UpdateSchedule(ctx context.Context, request UpdateScheduleRequestObject) (UpdateScheduleResponseObject, error)
+	// BackfillSchedule Run a schedule's past firings
+	// (POST /api/v1/schedules/{id}/backfill)
+	BackfillSchedule(ctx context.Context, request BackfillScheduleRequestObject) (BackfillScheduleResponseObject, error)
 	// ListScheduleEvents List a schedule's audit trail
 	// (GET /api/v1/schedules/{id}/events)
 	ListScheduleEvents(ctx context.Context, request ListScheduleEventsRequestObject) (ListScheduleEventsResponseObject, error)
@@ -18199,6 +21781,9 @@ type StrictServerInterface interface {
 	// GetScheduleRun Get one run in full
 	// (GET /api/v1/schedules/{id}/runs/{run_id})
 	GetScheduleRun(ctx context.Context, request GetScheduleRunRequestObject) (GetScheduleRunResponseObject, error)
+	// TriggerSchedule Run a schedule now
+	// (POST /api/v1/schedules/{id}/trigger)
+	TriggerSchedule(ctx context.Context, request TriggerScheduleRequestObject) (TriggerScheduleResponseObject, error)
 	// GetDocs API reference (HTML)
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
@@ -18429,6 +22014,40 @@ func (sh *strictHandler) UpdateSchedule(w http.ResponseWriter, r *http.Request, 
 	}
 }
 
+// BackfillSchedule operation middleware
+func (sh *strictHandler) BackfillSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId, params BackfillScheduleParams) {
+	var request BackfillScheduleRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body BackfillScheduleJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.BackfillSchedule(ctx, request.(BackfillScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BackfillSchedule")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(BackfillScheduleResponseObject); ok {
+		if err := validResponse.VisitBackfillScheduleResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListScheduleEvents operation middleware
 func (sh *strictHandler) ListScheduleEvents(w http.ResponseWriter, r *http.Request, id ScheduleId, params ListScheduleEventsParams) {
 	var request ListScheduleEventsRequestObject
@@ -18577,6 +22196,43 @@ func (sh *strictHandler) GetScheduleRun(w http.ResponseWriter, r *http.Request, 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetScheduleRunResponseObject); ok {
 		if err := validResponse.VisitGetScheduleRunResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// TriggerSchedule operation middleware
+func (sh *strictHandler) TriggerSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId, params TriggerScheduleParams) {
+	var request TriggerScheduleRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body TriggerScheduleJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.TriggerSchedule(ctx, request.(TriggerScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TriggerSchedule")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(TriggerScheduleResponseObject); ok {
+		if err := validResponse.VisitTriggerScheduleResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -18733,352 +22389,382 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dttGljf6KjWc7yyTbpACKcoXamWdUWy5o8QXtSyPp7uZTygCRbEisIqNAkQzic+ad5iz1nmg8ybz",
-	"JN+qvauAwoUUKcmJO6M/Om2BQN1r3/f+/dIK5XwhBROpao1+abFPdL6IGfz7RcJoyj4ydhXR1bcsibnQ",
-	"j1U2n9Nk1Rq1zE+K0JT4z0e+T/AtkvI5a3mtaxpnTH8SJlJcsE+LhCnFpWiNWj55Th6Tx+TNu7fdV2cn",
-	"La8VMRUmfJHi7++hE66YIiumUpZEdPVIEZUtFjJJScrDK5YqMpUJSWeMpIzOScxoRNg1S1ZkiSMjc5kI",
-	"Li57La81p58uJll0ydKLBUsukkxcZCpqjfze4MBrCTpnxYzyfiJ+yVTa8lopVVcXoRQp+5TCjGZUCBa3",
-	"Rq1/Ne92dfeq5bViKi4zeqmbY6L12Xz7j4zBmuUTK81LLpioTY6KiMRcpTDDKb9mZMIv9XhIwtWV0pPS",
-	"Cy2z9EKxUIpItUZPfB+f/iyFHsFxlsgF2zO79/mz1zrLxEuWUh6/ojxmUXlHj8iSTWZSXpEkEySd0ZRM",
-	"4TWSLnnIPLKkiiQsTTiLyIIlZCFjHq48GOuCZopFhKeKqHDGoiwuHQKapmy+SC9CmYm0NRp49olqjf6e",
-	"/9wa9T04kzFLWXRB09aoNfAHT7r9fnfw5Nx/NvL9ke/3nu77f2vlb3IpLlJ5xYRqjXyvFWUJhWdz1Rrt",
-	"D555LZYkMrmYM6VwZ/SeECaiheQiJVSoJUtYRA78AfmWRuTPNGVLuhqRbKHSRB+uuYxYTNinRSwjFpnz",
-	"ZLsUWRx7LXjlQq+BfbJIpJ6xMzKV0mTjvIb+QM9LpTTNVGvUenV08vr4pd5qmdL4IpQqNefWPspb/+w5",
-	"qzi4eRX7/d6gf7DlKg6fDv9ZVrHv954O+7dexR+3W7nBsy1Xru8/G/r1tTP3ik5TlpABkVMyIPZCHJKY",
-	"qnRE7r6+7BMLs1QmrVFrlqaLltfiUWvUOoj2J8+nA7/7jA1pdxg+6XcnT6PnXZ8Opk9YP3w2GT5tNe4F",
-	"3PGL/H6P0iRjTVu0SOQ1j1hiP/wy9C9hKotT28eNl2v/2bPbHguvlSa692RD+7rtpUyuprFcXsA623WK",
-	"ukkmuvvTJ+GAPmPdg0k/6g7Dp7T7nA2m3WfRcNKnT8MnzD/oNrZrCPdrrtJTOD4u0T7XDHApyVzqpWEh",
-	"E6km38rT7I+RBb1kmlPGsVy69FiwT+lFmCUKTgdbfe+f/CT5m5+OVm+5/+nNe3/1Nv7L8t1LuXyj//dK",
-	"8tcvvl/od95+/MvPf/0pnr/56YhP/9LSp0KPqY//uFD8Z9YaDXyvpUfhEndL+zeQ+Kf2ig17TwaDNVfs",
-	"yWC/esmGg379kuGxcO5AHM/tFXhOffY0HPa7g8mTqDuc7rPuM9o/6IZPowEbTp770/6TyhVoXS7S7lB2",
-	"51zwVsNdmNJY1S/D02F/4N6Hlj7sVDfwZe9Eq98jp3Q118ch5+rAuhUwdS4uQX7aJ8cfyJwlWqRJFWn3",
-	"B7a3Dun1eq119+qpw7T6Zab14t2b09fH581Xq+f39faV79czf/9g/RV7+oWumNuuwz0dEeWBEzxwgq+L",
-	"E/zo5W1dwB5cJIwqrTSZqdsf87kdvTg/+fdjO7fW6InmJu/Na0dhyq8rDOVIEAqPcz2qSZ4PpVD6SPFr",
-	"dqGPcJYwXJ4Q9Mbq4vh6Ev2DkZHbvwKNsMYX8CJeINfqmwuyzVaB1qdSUCo3Ua676aDAsGtd7PulLuxL",
-	"mu+W3nmO7/zJ7498v+WZ3wZdv7/ht8GG3/Y3/Das/vaj15LXLInp4gJVRr2jP5ycWjZ6AdTPOUf79ofy",
-	"6TZUh6aVB5NVoS2way4z1bwZ1RFrsjGvdoIP3V7sk6IbzUlX+Vx+aXHBU07jiwkNr+R0WmjkWizR+14o",
-	"u/vmIFTf3Pf9z15LXfHFIj+FvkOj8nussjBkSk2z2Lx18PUaKJigIkUSSMM567Jsd7NFoxDxtBAicBGe",
-	"VCn18BnIhNkiupEcZYolOEj417PpIBr2Wy6dPL5mIm2Wv49y8kgM6fO0GC7FlF9mif7LWEb0epmT5BJS",
-	"do3WNy0nh0iP9Ci6w4EmlDMqLlmuHTfSVn29n46GB1rzPUD7gZ7L8MBrXXGhZ1X0ak9661ugQ4QuNH9m",
-	"ERDOlyxk8wlLeigN3Wowg2fn/acjfzAaDnu+/zQfzDAfDK6GO5ZTmiktjmoSAYdpJmMe0ZW6cSANtkWt",
-	"2SyBofR94Cj9ribQMo7g4bP82ef1BNm04feeHpgv/d6BPg7rpuw/H/UHI3+/1+8/y6e8n0/ZnEFnznoF",
-	"77DI5eMLvQ3y3swn1d5+9Mo6nyWgjsrmnvi1h52LyxjVSr1PEWycYI0ywpr+qrrigV/ILXgRHoSLB+Hi",
-	"Qbh4EC7+wMLFj7lC1nfJ7ilyx5qFT9F5QWOtSPGgj30tJBMvrksg706VWn/JaJKypMtERKYJYz8zkomU",
-	"x2RAvqci04ejRLVKQpivhbA++EEcOlY6g39kgnZ69OE9WHQeCNrdCVr5ON2sLZ0ZfeMmKtagDT2Qsd9b",
-	"8nva9fsgZW2Q/PJ3GqQ0/O1gw29PNvz2dMNvz+5f8vu9aCxOqH8jjW29wjHFfGpVuoLcFg0NjAUAd8sl",
-	"wJXBPIiW/6yUuGmj11Hiz15rxmjEEgzk0ssr0u57FmYJT1fd03z7y8Tw44wlDFYFtPs5XZFYUn0v5HxE",
-	"pIhXJJ1xRRRLrnnISFtI8uLlW48ISbiIOVgBdHMdj0wTOmew1mMxlclcESGXuv3eWACVhECz1qgVsSnN",
-	"4rSrkpA8ElKwR4emFXykWDx9dEhCKQQLy8/4/NL5m0Q0paNDotJVzNznjzKh6JR1cYiPDslSJlcsgVcm",
-	"sZyMDsmEKtbNEp6PQA+5S0O9MMUzPaUuFSFTqUyUeQ6X6h8ZTzS/QyeYZnBzqtc3XS30HFWacHGJbnya",
-	"std8ztMu/Le+CWfsHxlTqYJ9CGkcswR2Yk6vGNGXj6QS/z8TEUsg3irlLCFt/cEkS1RKFP+ZdXrkNGGK",
-	"iZRIMRbIr4I9uuB71/1As96FZrUY5ZUwqpky9JnQVNObOU9ZckjoxDRhvI6KXPJrJsiETWXCCE/Hoj30",
-	"+x7BSZOh73tk2N/X/znowF1bzniMx8q0qhlsCl8rkgnom07i6sno++5Kzrng82yODjhcVS5SdsmSyrKu",
-	"O9zn+XI+MgtGFQnGme/vh4lZc/iLHS6/wcdLLiK5JOa6mx9hhc0L8G98HniE9S575IlPbGtkwZKxeOIT",
-	"RZY8neHeKCKnpO9Xb8ET/3D5zRPftN7XnGC7U3TG5pRr2WPHk5Twy1mq76SHd1oKRmicMBqtCPi/WdRz",
-	"R/j8VptxxhRrOOPvcUUNpw0aZhPoswGnnKbuC/DfoDSy/i4j0+yve6SlgvWjSiVZUp7aIw4sMxfuTKcH",
-	"m2799oPonojuaSIvtcDaNCCR4tEJeMTmC5kyEa66XHQX5psAqPLIHlGzoHCLcfPxes9krOc142osghOn",
-	"qR/YKiDzTKVkRq9ZEVjQ1lQljCmfk5gutHSM4QmUzLnIUkb4FAjPJQYekIizqNMbC5ia7l/guFMr81+x",
-	"FdCCiYxWeoEvmRkadlm5Dvvlq08/4XI+0TKJXdt+49p+/Pixe5TpAaQ8pClruBWvXpAnTw98Es70lRCX",
-	"zNzc4FtGE5ZoWhjPvxmjRVpdh+NWQJZ6RkIS4NEQBaupokdkAvMciwCiOr4Zt7i4pjGPkJvrT/WsqSD4",
-	"woUzFtMqqBV5swn7iYX67lXow9qxeWRNz+YHt8dvxi3siSvCPi304R23duRf/9G9kYO91xsOCh2Q2Orl",
-	"9UCbCmPOBNAmZD/Ie2SsWZpWWXq3ZgXuCDdQx7WjLGjQLUb6/NYDbSaU6wepWBqQtrn4WgRLCYXIe5XS",
-	"+aJzm1XebexIYLonUX3YJ5G+f1PNZOUU+YuhRx6hsZJkmfA01YdfIolgyTVLSCwvlfGSLkDZJ1yMRXCa",
-	"yEnM5j3TxAWPgh75SyY1GUrxEiVMS/hcXBJKFub1Koed9Kd+OGDPoyEdTvcnz8Kn7ID2o8F0fzIMD6KN",
-	"92BOP71m4jKdtUb9wTOvdi8+awVQi4eplbmN06u6Mu8W9B8ZkEPFUoKusRGsQeA4ywJcNkas7ggCeY98",
-	"1HMF+cszTYzFgl5yAUFmIE5ZR3OgvwAuyi+FTFh0SK4YW+D+pzOWENCcSDFs0g5yn1zgjUWAGlzQKag4",
-	"LSwhlZEdkTmNtdDMIk0UNePkl8JMUI9i6PtjERga1TVbGVQ3ia2+/6kahvrmFYShfnp7Ln92w1DfDP46",
-	"+OvP38/e/fkDhqFyvcCoD+ZmD+N8XLOXB/0BcJR8b70Gigeuf3VKL9l78FZWtxR/x3QIrTa1+//9n//V",
-	"9/1O6XIN/OYBFm5Qd4xGKcLPcv7X929mgA53/4E1iMFHJBNcH0GkKm1KPnw4eal3iJJLKSMSziQPWQdJ",
-	"hhYVVR42au+yvr36REzZyOjQWgwWhX5vuLpu9YotUjg0gyGZySyxJwjPauIRVLXhzFohIWGLmK60OiLR",
-	"zjYWIIRVZIo5S2cSwivSWSFctFFgytdB00psbkT0tQ46PXLGMOAgnbGx0L3qMVES8emUJRA/baQnfXAH",
-	"g7L4dcVW3YTpixYcEkrMyHIdBxaDaElLpTyOCRfESmt4D56vl+b0Pconb9YwpAksPsRFgFLvynC12ekh",
-	"4RDM9zOqVW+isnBmvu+R9glMDU/GhEVEK+ZjkVAgDOmMChKxMKZaFJSCaAWtUBiVNGdDhleKRBJYzyJL",
-	"NTHWL4OiacS6TuV+H0z98Cl9zrr9aDDpDsN91n02HdLuk8lB9JQ9n/q0H9qbjIMtbkpFbl13pwcHB9U7",
-	"vaBpyhLd5v/++790/58f//S/Wk0X3UY7lC9MvzuhmqjC3RbZfMKAvBE5nWoSDuT3skdOkMoiOwosGedG",
-	"Xa7y2XWUoJkI9G+89WeZaOLDWudNMvFIER6RdsAjYCyUBGeZCMr0adtIYBi5vnHFwJNMXPDN/FNzBjBk",
-	"ZRm82aDRZmIDjT1J2fyrIbHWy7Fuxa1/A5a9vMhbmv0bFvnOC2xHfddVPrjdKh/svMogfbzicaOu/k7E",
-	"KzTi5oFDljtwRVBy6ZF3c47Mh8YxaQspuhGDcP5O8Vl5g3JjddMUjUnbnd//Sti0NWr9616RR7uHv6o9",
-	"u+I4E5QSLRUFIfFbGhkp2ni+NEGHXMnFItbqK5diz4izf/pJYXSbm6I7odGpld/KzrZvaWQEPJkgg8wF",
-	"PdfbFkEqqKUUhulFkikg6nOahshvj05PjIEPlksrlhioNeUsjiq7X6Q2gGVhwghwC5WSvu9D4AMXKqUi",
-	"1K8Yg+ReEf+FxxwF/e3kdutqGKI5PoWdPEFR086quBOzNF2o0d6e1aF7Ebu2q6z2KhIq7tp2+230FPyk",
-	"KnVNaAT74BXbggyu2BhNoSvyccfYJqgjXvPII1SMhczSrpx2EyouGXFFd0Kt3A2XQe8dmH8JVypD+dxp",
-	"r8EidGisFSqAK4ayh5xOmYBov0JlQPHdcTU02AaaVsx8sVd9fY0hd7smzPvrraPbNVN80mzJ3LYV/fo6",
-	"e8mmNuofbLJpbNtSaVaNhoftWypmVjIB3NBA8S7cj4L2fSuj1S3pn7kuDhF1KKBWBiYJo1d4fs0d/hLE",
-	"D9iDS/eMvQNY9WeveLHqQNxEK589Gf4zUkuvlYkrIZfiFc7Z3ZIPItcqvn//7i3BZblpR0Cr04eDcqFA",
-	"u2FxlG9Mvl+m6REZQxjIcR4FMm6t2bbya6XNMHMwI/ytNuFDqdctt8AMtWuGei/syl1+rhze08ChRsQ8",
-	"gj3VzAdt/FpFrF2/sWhTMucKtG97RXC++stlIrVWvlow/RdaKGSWaqUF2ZxMYK+5IFQQJrK5RwKRxXHQ",
-	"8cYC+Jrls00M9pAY4xWMUCvG7mkyDszqgRqLdlBa4+AQTKeK0ISRkCrWVUwonvJr1ult5pzw/QPXfOCa",
-	"t+WaL6SYxjy8rb7g2J1OhOt3LEfpof3IEoBCrarIiQQ0LR7HJMkErFITKT/apaEJAwEzkSFTikWHxrqm",
-	"ZjJJ41Wv9QXp8POCDp/dPODCqLc1q2y2+QHLhLiIM4zBqGyHlGRORZGCqxoX+a8yy7334Mk98IsvPKBC",
-	"RvnukZegAoPD33i4IbQSnCcCXAO/1TpbBRnjQmwQyrYLaofTha+79uv744CqPDzr+cgUS4CRoOEaZD2M",
-	"nmkHzWPSapxmTmNRuQrGkF13ya+7EGDEa7Yddx7Yyo1spRL+sfHrNUEaD8xpPXOCCO0zE8FwW5MWBDIf",
-	"fwoZi6rE0OSs5mmiIV00UsPmgGgyOCAM2lUuQTTxWM0qwprQ6s02ri+qLwwGBf006wGu/ziWy+1pJ86p",
-	"y+wy6+3jJc/hGavnIVW5IDib17jO1qh1Dbx0SdXGlg71r4QSwZak8NXpv8wLX5JductdHTg6AW/D/wsX",
-	"Iq68SFlyTeNzKd9rSae86meZUCSVkoSxVIyk8pJpJt24wPCunJJx6/FeHxIfHpPH4xaoKn0bu0UXNEkP",
-	"8Q6gDV7zmwPzs9qgLbu5Fe4dSHS3u/Txm12RE7O0sIAgRm5v2sAvu6mUXfwS9wqU3ReJFFXjhokzZxHR",
-	"a0WmjKZZwhr3qbKY6EaP6Korp925FOnM6KW5MkrDkC1SMm69hoitHfdnp9Z/u61BswEsVmngO5me9Ofu",
-	"zjTYnY5QrCWR1ByTJJB7hHZ13TPm6xSh7fCmWRkm6CRu3sP8w3Fe62fc0qe8+A685067SMq05C2n5O96",
-	"foSFM/lj847mmUTuVt5nr7/1Tu9k17L7a+1auWHxPM+3KF8/tJ2dHL09IvBz056Nyykaolg6SpzvUz5n",
-	"0MgaWpinfDTZDMst/GaLbBeg6HlHA2I+qfvRoB4/Hg4Gjx+T//7P/7cUkMwVWbI47hqL4iTLzYTUvaAj",
-	"Erg3HALSqiMNPP1SlUzrpxX5JtDqV1A6UQFpO5d/LJwwxMrl90jQkPcUkAmL5VK32phBBW64SUzF1VgI",
-	"reRJE3HXya2QdbVPi0JWjd8kEo1Fe11IUqdH3sp0prVG3ZrJmuyNxUtreqeKBMYtHxA35CcYDgaBph2L",
-	"LFlIxUaEQpAPaZ8mXM07eQYILcbRbOZF/ZYWQUTDwcAaG0yKiA2YKmiubZ2n+o0HbfbBSHpLPdS5Vre3",
-	"l/5eNsy9bUKE9iDb9J/T3Hkv0RR3taNVCWjZkEYwjQVTXgLHEhTkiTYmhYVDOmmRwfJArx6sb78/1SuZ",
-	"b+7mJvpjWYJ+I+L6GxiN7lNCXydK5qL77oLqWJSC82UCLvdDLVXnommk9Svy4YYdfRBcHwTX/zEkXOuy",
-	"gsbHSYK5Y3cRWQXJBPu0AF8MpoISGYZZkrCoR05jRhUj/4AkupJ2HlUT6viXtK8flGPQcPo42p3stILG",
-	"9yJZfiiWzFxuXLl2YLvR4uH5jBFj94EMDyZYwsNDs5yBk6fYvJgPxOGBOOxMHN7K9JXMRHRHuvBWFnEN",
-	"wOx4RLaRiu5FtLqTxjosKMVbmZIpLMaWRELItIsf3AeVeGvS6fKFLKU0QiqiCQ5pB3nPECnpxBezT1yl",
-	"HlgRxaVWKMfChN9UIkywyoAWmDB35UHAeKAht6Qhp3QVSxqdS/maJpfsjqSkFqRtoyueDMkP/Nsv6Zbv",
-	"79fNV6a0iCQxzG3bSAgZrcB3gF/dd/R0aV1Az+A/24CydlDuHDMyHy72w8Xe/WIn7Jqz5R1jrx7iUCyR",
-	"0p3sLXBRH0JRvrZQlC+zO/cbjfKHClb4Egv+tccrFGdAy9+6Iwz1noK9k32iYRqvSO5iJ0uZxZH5nfB0",
-	"5FS7wQAGUo9fMGEJtQiGB6vng+zyP0Z2eY/VZD8Iek15DOF2d9dLrJYBNYhSNl/IhCY8XpXqjZYjZQB3",
-	"JzokC7SNgtf+i5o+HR3GrAHJnEXYNg0GP+26n95XyYLwSq9OXu73HNcx1mTrVKr0MmHv//L6kJyxiKNo",
-	"mFc0NESCK1IAYYGNwxDIvEYqT0lIhWZqRd3ZTqUwLGkHDbOshDqNRb6DyU3u+wdq9YWc9Q90bj2dO5fy",
-	"DRUrW5X3Powv+Y3Rulal8rDVgNpu2eFOXiMwW9h7wgXpE/VFkyjcYKNizHn2yZaUTk8XE+tYdG+Gmrwk",
-	"tLOYxRqRduD2Wo2ujKRgJXIzFs30BlxGTvnOx4FJTldaE1wWxbGhdBF7oE8P9Ok3p08fBM3SmUz4zyy6",
-	"B+I0wYrFWHB4RvOKw180ubjv6pfOdLZWLZ1v7slTFCYMquHSWHlu3SXPLgi4dxIpLuMVUfxSsIh8//Ec",
-	"M4YFsYq6TEjCruUVi8jR6QlWrWwH7oAbMoCbqmFvOhS19+/hUOWmqDcs4vQctuFOh8vCWeimyLiVsk/p",
-	"3iKm3LGP5H0eEsVERNwudNNf1DVx4J7BwhA319OH2ibbn8b86y583YXP7jeCFhwUtqC5NQSUllg6Jofq",
-	"QgZwBpuG+eDMeDAI3JZmAPLNQx75jaljXzzm4gsmmz+4mn7X3XxwRt17XvRvvH+/VfK0TaEq6pc17pwL",
-	"5AYRUGHMaHJRejynK1jWCSOhnE+4MBhDDZtW+7hMK+sNmVQg94uvcsMecqB/75342h2PCPz3FeVJs95l",
-	"bywC924FOU82+FT1C2vwCLxKjYValvVYYJp1p9Ed8+AJfVB8/ocoPjktQQAhiCooAJXzCsc0irimHDQ+",
-	"1VQ8SblWeKY0Vqyu5Qu2zF2hPVKqL4vSq8UbI+2h75NKodNy4f9fvgp45buBHX+tcLO7Act+9loLZ+8b",
-	"NqaGI5ZSEdEkIge4tSA3eoRp6cAAbZEgZxej3Hfk//d//tfB844H0D3452C/441FSWoGoIj9fscjzt/9",
-	"gWYm3x+9/e///K+Xxy86npW09aZiU0884pNvyPtMN+cRmYzF+w/6/fdH550eOaahlchREFckeBx4prJu",
-	"O+h7/YOg42FpYP3AnMIAYUdVyhZqLNrB473+gWZ2z7v9p3uDoNMjL83iyESNSPBvK0aTeKVf+TcqREZj",
-	"8wfMxvxbj1r/cyyCf4sot2/wSPDLGfDSf9NrFK8CA9M1kemsrFzoQblrAMWFE6bShOsr6Gm+A/CcaThj",
-	"ivApefyYcc3mHj/On7aV3Uq9hZCrbm4wsK7hYFANPNLc0Kat42q2nxgS0PFI8H/rsb/W//mo//Ov+j/n",
-	"f/sm2AtenL17e6H/ORaLhE35J6b0NOFqAl+PHM3DYMwh0MCUJwzlBhL4xCf7PhmQx5BZr9Vm0OqTschl",
-	"CODihWzwSBUatNVTNbFCKKbGcKkSiEedKpXw2/wbML8qRMwBMWnVCNyrhLEuKDfOc49kC5JKMvB9gJlM",
-	"aAhoCaVBfhHSmIMg+b7fMK8Cm/6XFo3jd1OQ6DfJrcf2Cy3CV9GiaUoWLEF0Z8SIyoS+XLBao/KGOmEg",
-	"Zjmd4jvt4Pg/jl98OH93dvHy+NXRh9fn+hRqaTwgmYiZKn0PBuklV6wD0pip0m8q3YyFA78T2C4CcLOa",
-	"uI9PXYs5PU3kXFPXSud6qdbxmTIsU3lF3hhLoFowEYEPPsmEJq0f3r8EqLBMEJXKhcI4GZ6aoEEUvwlP",
-	"e+RNplKTHgTPAKGsWES6IO2+r9vbuC4jtG3yAsCsKuhXrgxyzxxEKJIZRiA1oEAiBJZeImS2VVbzkqtF",
-	"rPVzOmce0ZxgUL4F5K2emFHfEYyufDPWcu/yAb/xFus1iOnCQbvf7sy/w++s7AwH3xKA9z+cnLYab8KM",
-	"LhZMmK0FDDatyoRyzpSDDpfDJsLJsNVJLiVcYUCRzBS7gFiCiynlcZYwVTp0frXzU/1FrsJAOhpGPoGK",
-	"ArWjQymUvgda9gC7JZDqiOMu6BWAitDtV0cnr49femNxfvLm+OXFuw/nmoW/OHr74vj16+OXnUODDY8B",
-	"XFRJQRRd6emtLOZkplh0McHKK4FaqZTN9VnzyZxRoZA9VMF+y8BQvrcRe9RrQbjFzpsKQQC4pVaYLu3s",
-	"L601hbwQfVaTA5qmbL5IlR1y/c1936+p99/JpT4OlMcssruOgIpRTivNoQGo9RHZJ7Ynj/R9ojyy7/tE",
-	"9XIh1BFgm7UBRAerIo/ie2SqWZa+6gjCISdafiALCvWlLeIijJRCaiKPGAkK4TfokaMCzkkz8UU3Ztcs",
-	"BkRSOAf9J/vPhmSySpmCAGk5X9Awxe5Qz6iiSJAJW0kRdSpHYzcBfU4/uYvQd1ggTrIqxf/SdI8tI9Mc",
-	"IwNjMCLrc6HSJAsBaBUh8A14reUxnTX8/V40BFeA8f0tiF9NpXBoCGgXzawryhLEkgWcQMO+rPQIcj3g",
-	"0mip24CCchHGWcQizeD0eTFcj4lIjQVVpKAlebEmpB2VvYZB5YQAetmMEecqSK6M9uH8RY1Cl+2RwJuM",
-	"0FAynwMwtqMTWWTwkvql6ZnVpBEIpA3E77UMaax1Dyup1sxwPXLOLXDIksZxN4xleDUWgNqsFxpI9s8Q",
-	"VBbRVaw1i66i1wBVmlAAGdGS9lTGsVzC4LkWc5IsZmpE6FhoIT2CDslPckLaAvUHq88JmaAmh3qASmmS",
-	"Gty84HHQIcsZuNv053Qs1EIfJk0qllrfUFd8oZB/SBGCo7LAO7U+MMN5GPkpmy9QRzBfxKuxKH1iqlHo",
-	"puCwYbdkqhcGkP8RBVrpg7XkcRTqQcCsTGdactw0G1wmNO/p5Saw3KO8CI0+2Vd8sWCR9dF5YwFqGxBD",
-	"Ze6AxaLWXZnaD1XlhCsSzlh4pYUw61RezmTMxiJchTHzyMv353pLi+tS1VnKGn7pwj8Z3gxSXCBD/t3C",
-	"UdUdXw7t+7GBNL5IpDCJhE20EcSa6oXRmh4cXVp2GOxonzgvJdx4mmvUcVMb9LqbNbcafa/k9oBc4ukZ",
-	"HIvLmKtZBQ8yJf7zke975I0UWihNZ4nMLmfkVcIjumoaghXxQGegafNkY6rJvV4xY10OtC4S6EtVqDS1",
-	"dW4vZ6gwGxwkKlZ4lBPUn0WFBw38wZNuv98dPD2HWYx8/09+f+T7LVfYpykDktHyWiKLTQYGihCNbEU1",
-	"T0loLdiIvUjRTAQ+zMwjZ69ekP39/edI6PCoaI4IOLqlcf89H/i+Xx84/jbo+v3qbz96LZ6yuSoBorrT",
-	"q08HH9Akoas6R6nOEJPAUvBPuGyit/Emb76sDbe0cKy5Q7BrXz9gTXf52NH0t1PbgzieByNCBXm3YOLo",
-	"pAtiW8onMdPaW9o1egJwoFCTU8vPHQV1LiMWk3bJV9SDhwF6fwFF3pS5WCQ81LRX/+xVHEw91B0uFomc",
-	"L9KAKJCTCD4l+FTrI/JK61zgb9YSqVa3iD5vOK5FIq95BCPLoFoPlOZwzRIwBpJinV9g41qwx2ZBiQkp",
-	"MAgLeg3NLmWi0m5IFcNepzxVpkhwzWIQkDbKUfC5SXWZomYOoYqaayFm/1hwRVAHs34obA+LEHV6xiQC",
-	"Bj0MFF2yyUzKK3L67v25lUfzuen1HAsmooXkIrW2EixGpHUQlcWpV13CHglsXXHoKJzxOCL2EVYW1ysb",
-	"01SfIH2Bl4LkmUH6RVDyAxbOZDAijx9HbC6B/xsfp3WX5eKgHifWRh4LOwxlufShmY8y1ZgRZTzGUnFp",
-	"sjIw7jZJqUeOrFtOnzf8ZizgC6UPh5XWFWkbc2LJ2VnYUAyDFlr6/HsrjuctD/zDLS8vvK5/D2dSX8Di",
-	"+uObNUrzHaOx5t7V6/haszmmcsziGu+0PuwakH+81PJEIK+CIu3KFDi1a9xzZiCvyuOUVzfSJtN1E30p",
-	"20iaiczdLSIkeP/DyWkwFm0j3ndGVoAEAU7lAhyem0xYX4Z5rm+hCnok+PbDq1fHZxfv3h7rU436qz4W",
-	"eVtLyo0mZuTIQpRFMTXVAzwk0yxBDiyMIG966o2F7eTo9etgZNToUuv6f2mWaGKLRpWLd+ffHZ8FOCkD",
-	"ombXIaQiZHEMtWoTFsokQhd4YY7JqZlgSyjvjyPvkeDo9et3H804UPzG7QLdP16Vj7YxaRUrVPxx9Pp1",
-	"y2u5Y215rbzx8nkyzdQOvo18qJ0RLQ88Hx48JSbAgmCEiuqRbxMqwpmmNQGEEqPdycQhs0+pgruNEQL1",
-	"C2MDXar9fZfNqegmjEZAR9inRUxFruyC6lWoJGWWviksDVw5m6PS6nZ4E05THSKEXxlrCpAlHB6+7pWu",
-	"OawYV4ROZJYStWAhn/LQunZl4qI0txy5aIsgFRgF1iBsEJGKOJ5fNtS9gbKfsKZ2rLb4IJEVeakp+r6A",
-	"s094N2FQVDRslODckKCa11NLG4giSlENDFyne0AsGrtJxiqPa4v4otpo1hFrvTTfnZ+fGipPQhkxr1At",
-	"NS8LpbhmgtcOH8Qu5XaRg+fPXauI7zfbRdK4YX8g0JbMytfARI/hFWDkiovosKiorQeGhKyqrePNLK/Y",
-	"jUGJVcG7wU2tx/Th7IRwSJqZ5vxdD0z3bI6TcQ+tD9YaZ76/H+qv4F8scAsy5GbH9tD3Rw6+LULYmlig",
-	"ay5jiv48RJU1F6rjxljZICloiDq4xpswZU0LTu6ObqA/IqKaLyQKdN2bcoLIFVtBw0XJOd3qEFrdrl6d",
-	"Z8wTDhbkWOh3HqmiHt0jZJOmGh0wwkNUSLEXK3DCWLAMcFcPyUSNw6AORsaVkM6KxUnplQmswq+06MdI",
-	"cKS/A4DfdfCKusXnozwQHz1U+rDkJMVCNEIr6wq/m2boLZBPa+26ZZS1oInz3bXgNTRbSkDVjT0fucmq",
-	"eTavXiwn1RG+rRQYI+1hf78DlUgac3b07wcjzAnSO1LP98GJuuEFML1OY3UT+0uDy94sSlIKB7BRAFX7",
-	"WqcpUhEbMAqSYJcU3FsyKaV1lIabX1X9IRUrUkOFwkPWUGqAtA/8/RFpLoDgliool7g2QYxmFKaArG7L",
-	"H9Wq8x7aOrK2tKzWQN6yJVA+lHgmjNAoQgk3plo81YqRVshHJE0YTV3igASaTFYgdgbIeIKy6LcbuLu3",
-	"ExK5t0uupbd1/c6b3qwTnBs/WQMk690S4cK7XU13b5fsd2+3qobe7TINvV2yCLxdo6e93RNNvB0zjbyd",
-	"4uu9W1Ra8batTl3SlXZa1m1l4YrybjNNQRb0NunydbG/Jpi9EywXRFC6cTWMug42tXkk5Wa+1YwFvwdL",
-	"YFswBfIvai0/ySKTI+gF1vtWsgsah3DQyQG19rQUMRb5aEzT+O2CXrILxX9mQdW33GR5rUqpeWJDo32D",
-	"K8zbNnWUyzbs1p1UxMpe2vNpx9O0i2eMRlwYPPeKpm1/slK+regDIXxUq9pT4BIRWzARMRFy1mCJAheX",
-	"aj4cTKTJCkKe8jZWh2icAtEG7q8ppu58Xe9kgWy1oRvb2HK2cpmvsaMWVZ1aN1m59NpG/IYesKbRbRo3",
-	"1abize3nosTuXVQOR75idl7OEJoOyjodNQA4D2NMRKUPdhxCeeRV4BXGUaJ1jAt837UxwpOW18p/LZM9",
-	"+/NWVkfPnrfmw55H8zQYetZH3MBV5QIOOwpJ5TCJAO3w62z5IxuZQ8Sf+mVD4ZyLtokgIv///0cG/7st",
-	"uhARTT91nLJTR3ZAxs4PhmkTDajyuB8wLLJPM5opCAyGF4REhyFXJGZTxKPPlTTzJdYKt2YiE0BmvQ4T",
-	"MGWySMuEEESlxdR27mSAylw09gglw0+fxgJtyDYO23TwSOElrvkNYMhXmqS1tSJiDJrGpmcix0I0uk7t",
-	"3uTTBcut6pEToUmF1VKtBVXTTTAkMcVEWgsRure4rTIhWttsjRdQnlovLhJX/aKdXOk6990Ql/0nN0e4",
-	"lIdfcwHY9TOhpq76nsdZHJK+Db6TRVG7NdF324znxgV5LQUELy1xYdIlYyLf63Lnu8b8VEhFaXm8tVvW",
-	"PO4b6MptU26wGhSGJxJbV0MKWyZUJjbBD+5J4PQYwJVegmiBQAGdHjnRcsZYUPT2pPSKCQwtGelGba5g",
-	"Sh4/TtgipiFTjx+XokEfKTMYjxRexzlLLlk0FkZy8YiShBKzQkheZIYWGWUkAwxUBNBTD8015U6Ml2Qs",
-	"wODaIx95OtNtBG68ZmDQnfI7fslSVQt4BKKCMY9fw2W34d61oLmHm1+szn49pnAjHQBDCYEQdszhXIej",
-	"2+in7Xw5MtJIFjKxRuwFb3IeL1mk2h0D7zKHDOyF5gYbLnZIbKhN4UkM9CMjf2XCBMWUz6kZ5QUwzA3H",
-	"Yk4j5jBihyR1DolvvK9nH96+PXn75/I5bdp7GyEeNYYzfbTihub3Uy64mrEI57eho1Js0rOR74/6w96T",
-	"weBvtw5NKuJTTPxGw5Zl6UKTNRRd9JbFcTNnejLYd8bBRfpk2GpaGhsvezFvlAxsjGcRV8sFmfM45uZ4",
-	"37hO/eFAX87aUNYshzM0kNMuNqiwq0JKq6QCmFGZFBOTFlB4njUTy8N6e9vsDVsbjnTuRFBjjIyJTcLk",
-	"Fxgeckob0hR0zPA0twQDcu4eN7S4iPFYMi3+zqRiAkhlfkHvENpx42SbXJHnOJVHivCofA+eU589DYf9",
-	"7mDyJOoOp/us+4z2D7rh02jAhpPn/rT/pGQFynij6xHCqC4sVGcluhvCsmB1ITgmX1rQF2Ax+ZRAOASY",
-	"rWkcs8owLxdpdyi7mqpuswYmE8Sud8OCJBmzmgpXZm2swoJfl5Na2kFTbkyFExiZzAxnImXMqM2X1XRz",
-	"HWE4EVvShafD/mArwmBDz+p9nZpf0BgDsSgRi/OdqOj/CyboViu+JqcBCo862Rv5cptbwiLSpspGNZr4",
-	"WE1yv2g6Q4NFRpk0nEaKDdz1xbs3p6+Pz49fYiQOHNvcJFEebb9HTulqDiXtTIiczVfQJwdq2ciE7JPj",
-	"D1oWDmdUpIr0elsRMxOydzMzpGEKycQ2yO8GBuj7vWF/PQPcEGywMfEpE+/xxc9eK5UpjS+0Hl5kM7rD",
-	"f6E1eRsNUyQv9sq5gn6/xB3zbMFahiB2t+7SGaqElw4u/GSV91zq8pm/f7DVrUsTfdKSNZsDUcpyzgWN",
-	"c7oSoVEln3CBx3bjbm2/U5arNEapnETWLFuKooRwy3UMMVNsmiEHNLevcl3z6XWTTHS3Ka/TXTPDzcY6",
-	"4EXu9Cwh8go7nrnbVYmkxLIcglk5NrVDWxa6Knteup0VydURQ6oMoUl69CrSdp2prVEVjBTerDFYA6LN",
-	"r1or49c/7+fJ4JhA06hn3qTHbSnL22EyEa2lW0/sOen3+vs73IbbCOpwP5sm7N9dTH/p5Ly5c6+I6mU5",
-	"YPBsq463EsKLqRnLaK4VYJZ4vmcVDxNVV3m0jQn5ZRE58AfkWxqRP9OULelqRLKFShNG5yY6n31axBK9",
-	"ozeyuiIYviFYUSaYNABCuIfxdW70PFi+TFA6dl3E1Bqbc0gXTYz8FtrOruJvseaeln2pWN1N3t1Nvrzj",
-	"cd5KArFHarPw8cQRPvyvSPhwLuGH9y9J2wZ3s2swgOLFwNvSWbuCt5VMzu9noyq80hJ2hzXexBFvZFE3",
-	"sUrnAm9mjS6FXMPXXuaB1Vum3Gda9fqlmb01rDrazPJbiUzOWDL1o5WTNWC8aI7FZKsIZ4c710Kbm3er",
-	"aTV+bLD6Z8KGAShHc8SFe83VGmlgQS9Z2XT4CFNs62KBYJ/SizBLVJMV5ZQqSLUP8IVAk11NX1Obl6c7",
-	"spQWyQNkIOrHZcLAVt/7Jz9J/uano9Vb7n96895fvY3/snz3Ui7f6P+9kvz1i+8X+p13H4+XfzuPfnr7",
-	"8phP/7KdWeByTeA4rISJ3DREut3Hi76gl1phm6wIzq5zs8UyD/vY0BkgsUKAY4U4DprLTmRCrbXrKFxV",
-	"rqBpjwi2ZPbw7nI4mwLu7cm4QPsHJs+vt+flBhMYDKhVbQjjxunZpMxGY4rjNFedkmny6MX5yb8fb6ce",
-	"2/FuxyJsibsKn6hP8G0e1ptkDnG23XkY+EnjGPagYs7dnVrDftvBmJPrHiyvdCPr0163cWuI6/t1URmG",
-	"xAUjy8jR+2YN7T0S5HaRYJQ/JioLQ6bUNIvjlYeB1KiHBb2xCNCk676PCYfCevfhgxJ3CvKsJfxSpRIy",
-	"r9DmOhbYEmZt5cbhYJSj/FT9hbXQi3Joqpl2y2vl02t5LRx3npOE/857K1tr3e9qh/T9WsPkkVNHR+lZ",
-	"JnqRv5A/x6nMUyn3U4rfWl+zR3ERsoKeS8HyF6viSoMuiCWzNouR+Wosc6zLdbKkr2XJ/sFoJ2Vwm9IA",
-	"1aoDDvqmyiZzntbGdNdSAY113UjbRGGDNNL50vXcNnpRtiva5rWQol80c68KSYWTY7094DpZ7/Jx+e8W",
-	"Gss6n4hDEKqOkS1rQt/oGNEXY20thrfGHAhGQKP/Q22jhIUm57PkI+EpYBlhmcOqmXInI+FWuve6CnTb",
-	"Vp3rbVPk7RaF3bYs2FabE7DMdXtRJzlwKvU3UKDjw/kL0g7+FnScBDXMRkxB9rWNq7/7PwY98raQXlAO",
-	"at6rff8e9irvemNpjGtWqo9RL4nh3AaoNYG1MVB+SyCI97JzOBZVZagu8mGdGtSguNq8XBc0DbyxwOoA",
-	"Mb+ygXcm31aPNKXzRVlN0a26WzLCKl8YCDMnVI2F6UuhvAK8VM9d9QjkZSo2pyLlIeotfz4+J01o09VC",
-	"hb9faZB6NcEdaghuKuxXNoEUlfocWdz4AWqV/g6hfi4W1auE9jTpRJvUhzOs54eVzYwb0KiImWIl7+S2",
-	"zt/txYqio6jskbYzu92tzMsR1sfxQbGE8AgX1um+NLYdZ32ruj9CLjcX/YHo31LRH6DvWFwBByzKGp5L",
-	"8754QSCtVMxvcazwu91WGL/Z+WCZz+7zZNmRbHe0zNt3OFvVmpdbVroEddyphNFUcQBocl5HY8JCoDJ4",
-	"yAAXrqjHQdpBmQpqVowhqFCaAkgV6oG3M2rfylxQaLo7SLm5clga6JZO5lvX4HxVLr3ZUHOzOKQm5l+w",
-	"3u0rYq45V7ephhlJpn7TiBBMNm/0mL9bQqEUfAOrcwb56wEJY8rnVpgHjVVCOSR5VSuQRsM567KstW0B",
-	"zV1LZvZqFS5vqmK5oWplhTvwOxQh294ZQzHJXRWAL80hIU93CgnZ6qLa0lhtPQakDkx1drbr3SoMpTbt",
-	"ck2OZ81BmfWuDXXclWWZxHHSLsK6UfqDgprATjr3aITJFEvW3TSWmBumsslOdwsafTYdRMP+dmEkdhTu",
-	"3fdsNctyKbyNVfMcolYh1t56IMbqdXecdI6ZrLShZdNCWbktHfQ6jyrbZW524xUStSvVVmT6koBUklGq",
-	"YlopEqYkW9T0nDWai9dsuqyIG65ivF3dQsvej6DQ8u1ycPJK11DHQk5rV+fuSDhW3G39JdM0KukyEUFx",
-	"rZ8ZyUTKYzIg31OR0WRVR2u5hQcH9H/YzkNAMhCgNLu7H5A9tPDnu1wpzrPFSEtVZw8aECQ+b9gxBCyK",
-	"mlQAlcXAS+AiQW2ZUiB2eXXWxspU6ncB8IEmbrxaUMqOyFqr78EQhZYUYAjtD+cvOl/QlJR7jTbHCrpZ",
-	"VIeExkpaIxIUotbvB41lre7HrFrN2XUGXaSpl5d503U/vmZijYs85lMGRZQh9CP9rRJtwjXFUyUJC0MB",
-	"jAhL+2RG62sDn+zkLJLGMUu8HAsBeWke544pOYC6l2jGE/KYJUGdj3aHg0bnCYgJaj193E6XgsoPL6Ct",
-	"mmMEw7wM1ws8VAiseGLghEyNGYEWRhLYdoNOERMhYyzSqM8tZAg6SRyuvfGKi+gm2LFfWoItwcnT98HL",
-	"0+/qIysBl9Inz/Jnn7fRgbbyguGMQUDD3CobJm9LJ0B9dgpca51k9uzcfz7qD0b+fq/ff7a9dLbOdwKn",
-	"DxwnUHsfCgLld6REvmZUwRvJJVaurBSY20qS1Ruz7YGC6/yD/gDoRDO7O8+RAIx5yNS8RW6dczyP1G/M",
-	"I+WWbwSdGfPc7BV6pEjCFpRj8cMbaG6TLAqz9QwZyOdQ3LjSsbmRsv1g1q7i2jdNBF5xwUyuk+km6HgW",
-	"VCXA6sRGCgjg0lGgOp5TiNldz+LbWpiH/thSpFHD+jrG0AJPSbdnir7pEeeLbQbjErCiUhYgPy1W1RM5",
-	"Fvom4RahBQTwzQhPD3VDKNAAtsxMLjs9EuRB3mYdJjS8mvIYekfpDYOGxkITlLkWaGJiPoIv7AdEE0ea",
-	"FohlFIywaQ6/YEpq2REfnZ4cEiHHwrlZUjFTlQtKwPA0ZYKsWOoBSmsYc30pLH6IKfSSzti8HOFQSCdm",
-	"83PZvhDeHdG/Kn+brYB37U640fAtr1UsUjkyouhvbVwEHNsd49ZoFvFUE0Ie1xkqLJ/aQMjuJYSqLE80",
-	"eHG+aBTdVuFv9xqWViFdZpHXhyltolSuFNC46QaKMa86YKQAr2DywNhxCXMZAJHX0C3YpmKFpk89ig7U",
-	"Q8H6rHAVoRyiAI8nJVW8YfuCXuQOVr5FuKRAxlFQPACxbiwcJGXFrOGRxZFHAsGWQRFbHzMA+uWmsEg1",
-	"6HLZvFWmqmwez45dHbpjcMGcnV4qYSqOBPPZiDDr+3NqDTR1yJ0lrPZTForWHoKbr3xeU/M3DlH9Y8SW",
-	"HjSagIvSxxuDZO6VRDbCX9wUeVmoNI+UMyxg3kXtiTjVUsmGcMz+7uGYbnXoLWMyNxG7teGWGOhq66bT",
-	"tBwn0SPB6dGH9xAAmZdySzJhTCm5jab0ERRdyeK4zP6xo5bXwgbLHDr/sXbKP8C9vxsu9ClNoE4V0pBR",
-	"tdCStPYzLTdRi0tnfr9ibIElYWxZfKz3MhYAhY0Kdh5vQlVR+gaidhJmBC5bUUb1rDoOVbocG1xH64Yg",
-	"d9nB3cZuVwOUa8CwNjS4BBe7BmT6oI69XEO+X6dGarJVZWsThngIcD7IG7qywJihnE+caojlr7hB4YA1",
-	"ttWKm+ukkFf6BEARPtxGo1rYOrWVBSrRVid//sYwzbdsWQ3TPMQzoFYipZ8MFFhsxINGePNepZdgDbO8",
-	"P1zf6gxuBvE9JMG4NW4FyNJVjaNvGQZKU9KHpKudcXu3DfzcNnxQT3u+Ebg2L6hcwqFdiyxbdgzeF6ws",
-	"7M5N0LJbRCWSNqx75z7gZL9AAJieZlG/PFwTDoZyp4kZkk2BYWOBD3n6gAa7CxpsORNAsGWpeBKUY7N1",
-	"1krYMFA6ZSZjRtpCYnm1zqihpNpY1GuqtR2Q186m2mo5q71bFMqZOwEcNKQSm8acGaznSGMR1BnfCHjc",
-	"uopdGPY5kZmIVEkwcAB5+r5PdgOUvSVibMTuBTFWX1cXGBas2RZS7V6iZVImvhQa7DouAOE+Tr2qBvjX",
-	"0tye3xW5tTqQBrTWHjkSJgkUZ+WKi4e2XqKppAsKvyQfzl/07hNjs3IytN7Gwizh6UrLMQYXkS74D2x1",
-	"lDVhfRmQDsKVykyYiTD2SJmQdnCJGfuELrh+DW9H0PGs5qUZ6VgE6uoC0U2eObwPUU7MD4qFCUsN8Iml",
-	"00lTrcJMRCxRoX7KkSpdc8UBM22RsCn/1CNHMGYamuQVvSM12JDCzbMUpKhUT1LOkkJq1+K8BSzBu50w",
-	"MvT7pIyF0iPvtRhigd64IMF/dI9OT7o/sFXgmdwL/fTIfIPeTqQEXC80+j1t8MiolX9eaFS4T/osThhN",
-	"WGJ3DP96ZUWW7z+e18CEv/94Xu9+RL6FLwnuAIRymA3wcrQ+vUoY148Z+vGlTHg6mytHvIJynw6qv17z",
-	"9nfvBwdPrINEzcCWhJt8SM7gN5mQ4+IlWF3AQaTk9PiN1slRBxiL7z/+8J58OHt9aBYyEFIwTZ5fxJTP",
-	"1YgE7NMiIG2rfB9qid5Y6bHir6N0dTwSiMk0MEY343P1CKDo2uHOc+zdrrpiSwK4DFSEWhuCoKJvXA+q",
-	"V4rl+wYVHRvqZwel74TVUgN9yGwjtbMXcKWMz4BmxllgsXoLS2G+9MRZeZsSCdc12aNZhOhM5EiscoeJ",
-	"FoNrJ9h8OhbBx48fu/qcMJHyEHidOSa9Xi/3z8PBBdEEtC54oTipUJnu82eA3ppKkzWY0hC4vjngeciD",
-	"reyeMjpvea0sidfBDRiuU3f4vqGCXoIzLUswWYWqK0Xa48IGM2518kQ26swuwk0Ex8A8i1PeNRtn4SJH",
-	"Y4FUzQMO50FWi2cMEZ7NNUAzioMyhJplYW8CidWoKFQAv0AUbc0vDOo0pNZRB/UIM+vJjKtUJivSxvgu",
-	"zwBh6tthcl9NPTZbkMgbCzz5HhSw9nLe6BXJMarTG4ux+Nd/Jc5mcyn0Q4xQCEx2S1A4oIhgLFIu4NOI",
-	"GLxuSrYhMt9/PDckZiwwRq+gZQFiT7GOwYzKeY+wQGiWoppTaKL8Cv5lWzgcC/Oxyp1l6NQyWItlMtwB",
-	"CE4nhMkwFCTmphwMHBMTKoGgn/aGO5e/g/usOQdPD91J5Mwob8tpwljBkcnqvdMXFoMLGqCs3JEiNCrG",
-	"sj9+PPSHJMedefzYMp6hv+9p2RXsUgW8ao8EezPA+Pw58EiwB7Xu9T9B8YpkmEE1unawByX9Fry3ovMY",
-	"XrUPEGAJpsJTpVmlZs7IAub6y0iGKujAsSFCujdPnyaw1pn9KfChAJkSTuZZ/kzpJ0bvwT01r4LqbxYZ",
-	"vOoLs2iw2N9/PFce1mhjQF1z0Di2gjUFnpdjdY7IE98ap7BQscFtB+I4yRL9WE6NmaXvo5yCtJsry+Vs",
-	"LC4DICoF5eMdCIuOjQAq7lcO6odUAtF8irZZQkKaQCnAoj9NCxjhYiwCvUxgyuzCf/UOFY/O2JxywcVl",
-	"9bFiqeEyxVNT1duzOJ3GXmecZCjWNPTmPiz1V/5B99gjdhf1aZli8DLKeDwFSDmPDLVaWQG0Ux4Z9vf1",
-	"fw46JJJG8c+gilQEy7PC1APy7hqRuexCAcWHSlNoAHpOKvhkaK50cMgCe/5y8LMUfOYMTmEAyMU1CMig",
-	"iRcEL49fH58fB9alTgUJKohqOUsl5zOoSZCo1CmFQNqDT586zgQAsECf7cEQ8P1VfuI9S050z1dshbhw",
-	"abJyYa/1dsJVQdQpDwHtINxARissbo5BBtgjvaRceGROEy1+FIPX+7mI6YpFRoX2DBJyxVYLWZ22Vytf",
-	"1VDjctPcGkC6w7HI55LnkJoIx6IFzPuZMIg9R1hhFqG485ysxdDrjQVACOUoz5Yi6ZUu1hBtUgCnrpzW",
-	"6TRhamYPzAtg+jZNFE5L1UCMA6UioklEDtDUYMzQTmpEY+kJgKg7xI0su2tM2EeOlM1VXnBg2ZiirBUW",
-	"3cp2Ru1CcrJMFC3kdtqn9JKLXHp4zVWaF3lT9ugDrlGw58AbkbZJFgZvG3KR3NXa1sw7/61HTgFGCu81",
-	"vjOCZKQKILMhpI9ssrBtzvHiguqtUqrVDapSC6AMCuRMLoFjRowtyEpm6Mol4AzJh8YVRit5Zk6ghl4K",
-	"rLpR7ta40XIM8sI9bFYOTp4qZC6EG+KqjGNocLb+BOyWtC0Mccfep8DgYQVwiR004rFATD2LpM4Bkb6A",
-	"LN0VkfRQH8Q0ZoZxIFRKMBb6ylRQWvULDuYx+YGLSI30TH+FUArS1u12yK8WYPZXMLHqu/vrWPza7Xbz",
-	"/+lP6kCovwKf+LUGhUobwFAB0AkRUdPZHljGCiywQ1M2RgUg4eORktMpE5DFYhx3OIoKhqodg/4CgkSA",
-	"iIKyw7XeeTOuKmkX4GJIekKqWFcxoXjKr1kn79hV1n4FDe7XCvjqodZh7Gp4uRIsEwT9ildWq//+4/nh",
-	"jcCshyZA0YgmVgK5QT/E0ZYZ7K/AdX8tu+IdPFCuCkhQl9iWeHJh0wPU0EIytCu0FiP1V6D/v9ZRUg1j",
-	"qnPkdbzEDg+gweJVQ8cuiOqvwNJw2vU+oHZ1DDI3zr7GG0scWiZ4trBLBy9Xz26IR2E7xNxRyfTIPoFS",
-	"W9QQtgBNRi9OcoOZPkZUWRDdRvxcM7omBF09zAOzGDAh6FhB+OEGOF1YO4TTtUpfcUfxJagEji4K7H4d",
-	"5K49B7kGlk8u34iZAd3egMt7aBV8g8Sv7KyrwLW/aoHVdGcPHmwh+h2NAY3/bG+BvefNMLe6tYPSIYa2",
-	"lhaux3KCF1KAdHYOX5mCGIBWUgPGJWXCitC49tDW5ZYCkmtBEyh7kClNsiAhwY6ZTBlNs8TkigMvhZIA",
-	"FfJZAO7m/RWPDOAPJUiZwLSeW9XzQdfxefP7tpR1jyEVqyXEchjZqpjZI0UwWQOILwD7khzX17GtVSF+",
-	"7bZXUX7zGa1BZIP5OeC/dCKvWd1Z3e77UEbUIFo4A8nrznYqO1gwJRhAI15wE0JlUGTKoi603k9mblgT",
-	"3vCv5MDfhxM6oVpmuMwte20bWu05KIhwQhCysBBRm2yaqUScN1Zo5jy1p7HgIhBgeROs8Tb8xTlggH2s",
-	"5+XDcjYAICMZgtwhkAsNHjKmjei55LKAbVAdkn9kMoXidjAdMBrDEqD0Dp4iIAdrwMhzPcUQQKOvGT5h",
-	"agxqJl6VNQAzS8ixKOx5SEx5egiuEDWjC2ar7wRvoPW3Mj2yPefCANficO6jDsDJDFFBY4FLWzb0jOBc",
-	"yQzcwYC2n8ssyEBoSRH0++jkKSwkvUJCtmNw8aNQfPNyGYWioQKb7J5ElnccGvl6IiMOCOsLhshlYEZx",
-	"9gPt2zEPmVDMMVqfJnKRcJbSZHVIIOdDxCsz2JXMtLqcMDbPCbJex1sYulOWzLGuJEDhNhjLj05PWl7L",
-	"BP4DeoTf8yHkAy1zrVFrv+f39iHWMJ2Bn6+pWJF+fska4r/+XW8UBe91rZYdyBK5r9OpbGcA4+DctUG2",
-	"MqoESPzKG4sy5lcNNd3YwdMsEaoIsw3A0BOUKlGh7XAsKlpHKRrKHroiiVOsHKuEaSdhCGDnmOjGYgmJ",
-	"EAkDLIwkE6NCZw9LOr4Hf3Otcb58f47hYvUqWXqhHoElEBReW6VCj8C1PT8yEJ95CnJQjk2EEePZzK/w",
-	"SQTnEnbzBcIv55qNgqiSJvSifC9TScxRMDu2a8Bb56YqhuDetLnt5h7Vk+GLwFmM/0B1CbJrdwmY++x9",
-	"wYoUTTNxkviLIecQc60P5y929to3gcNCGFTp/ANb1BelWg6mcb0NHETDEA/K0Us3odDVjhMMRg8eiUAR",
-	"uZUXbgPnqx6p5r82gkjI5dqcQwh3MxnJTbOZJnJemsw2SYmff4QUJeAdQA4Hvm89kyaTtyohQxLQ5jjc",
-	"6mGvgtsRqFnlkTdSRHRF0lkis8sZeZXwiK4aCgxsrncFO3/7inLOb4MNv+1v+G3YUKWuiIyp3JjP7h5t",
-	"im3TdMuQMHQbr61HWFwAfXqQq8NuVrwS63o0X+xVX//stapekO2bKCImG9wg2zdTfFJpSbF0l1b065+9",
-	"Vs1Tc1Mb9Q8qrWw9p+aPaq1tMa/6B9hKLtpt0UDxLpytId77po9y+rD3LY3yKEv9Sf/mTz44Fjr4aPD8",
-	"5o/OpXxDhY3oBJnvYJvxnRhtAuzH+NX+zV+9R/HmQ6G2YSyFYQU3fW6u6JmJpMF4MggSXBUyCKoydaER",
-	"zABQ3eZSYS6pFK0fdRM1V9paofR1bvppyOgxolb+i7VbuSlHmPZb5EGDs5tp4Z9DvOdLNG45rYIzCDQ5",
-	"rSqxqEc+KFb4AqbSOAtkYu3qmJ/VJKXp4b93koIqclrT4hev7J1SqHVw43t5D/qD9/zn7T4CG/wryIPa",
-	"5v0XmK90N6YKX0jBTk0aXFOf9tU9N90Pl2Jr9lLKFGzgL2tzBR/4ywN/eeAvd+MvJR7x2saI1+m3wxqK",
-	"Zz9+9loL2ZTfi8opmHow87BwfMilsMCMtqO8xk0zkxiLchAXWiEuNcFPEGg0dxiZTjBcozCIXfJrpvIq",
-	"RzzyIJSyWtaIgJcELBEpYNibMBvDnMp5mw0MpKyR78xBHB8UBBL/iGo3U+m3MlrtSLdBTcTU22J/30HA",
-	"nHF4gPPReE/bVkkgH85feBZLrd8DGzdGJcosJU8goaTltSDiqFnp+reZzJLYUQe/g7/JIuGhCZQtV9Qb",
-	"tV7ohyZ2SjNxSMdgKU9lgp8ps+WQ1AAZR1g8B23zB+T/6sFBNogHRr25iWPhbn0sffN5B52owfqCFKZs",
-	"K/lcY8H93fTavHxZUxmyUtWxdWXDSgXAtivXtTPztsXaGvh3ddg9coQpT1DEhQrCaBJzZiN8jKGr5pLt",
-	"FD7u9WFOFbHA3vCm4gHWGl+ufOblVu1C4N37hUefK6mj9Ze2LIO23pJWFEhLeBfiaZgIWWOltAdx50Hc",
-	"+SLiDnCaW4s8/hYizwsppjHHRLhhfwup5ZSuYkmjcylf0wTryQ37B9uMLnd7v2ERp+f6Fv0hFX+kvWv0",
-	"fvzRqau0RpJr0vSB8CHt1Ip3nYq+l9PUBFyMylGMKpULSI8Q6NmBQE8wPy9pEimIirEx73mAylg45Yl5",
-	"qgwOLLW5ZdiT11C5mJyk5WQME4o7Fui07ioeYcwN1JRaYwFA+8L9CnAl1j9sAMFBm0aPvJUmPPA3444P",
-	"XOSBi3xlSjPekM0fvZXpK5mJ7VmOc1dK3OcPxwjKBOgMAh0r7ADJzc3swGs28b4rck0bbLx50i5iKyeK",
-	"tA2St5Pu1vHglSoNHwtLuk26UoNPaZu0K9TaqQ2EHAtI4OPIcZzIzCb6/2eWOsT/jpZTGqb8envD6RG+",
-	"noMMbf3hKS22eSeVbZ0vz62k/cAtHrjFH4hb/BPaZP/M0m2o9W6SqiUBesd+9FqLLG2ykJRruklrPDQ2",
-	"Q5Oab222mFoBdrnD9TXexgIrzjgl2krZvyChC1s6Doq2HWIszVxes2pcrGIi2lQ3pkeg+qhmIPWAaZm4",
-	"Uc0J0yuVQRJhOXmrnecjOejVzagKHaeoCBb1IMEvn7GU6BijgImQXbmwmaRFJF1OdBvYUrlCX+suZmFY",
-	"qhdFjZ/inJ3hCkMmrlO7p2TsbShMBybOz15Lf3wuz5motJqJvDIZhBwxilXbE8pNhSk0Nm82Ku9YUW97",
-	"Xthc/HArM+6u8oCtkbyrQHBvfN3iqj3w9wf+/k9kU9yVxz/YFO9DlUTCuMamiD+64L3tBUoLnV2ti3tF",
-	"GfdGhROzChogW8rQl24U0cg6mgooyTZopi7SyFiAiPGoAUekc2jRCgrtVDcxk4CcKvR/V85L05QlYxE0",
-	"lWMM1hZcbAMQRF7DsHNYZO4ZXyfliSJyijnVNkWnWPHJqoJQkTfpwCZ0euRYTxpXzcEW4LZMEcStF0gj",
-	"xGTYGQcrB9hymUQKklOofQ7ii5kOFCIUEvuATBCI3k8oj43clIf/T1bVxHkJcHBF1XNXpjILogUwNTaK",
-	"f5G3Dii1xiY69IcdGCAkxlhICTvrVLF4SkIqyATqSka5HWEsbqjfUrEZePmYEDkXZntKL5kq6n2jnNwW",
-	"0qafw9mSBEpMd0xW/Nrs95vi0o6Levy7yPv42S4RZ/cXQZbf3a0lnxwq4paBZAXUxA3RZEh7HuSgBzno",
-	"wc7xVcSerUN/caQKIy/c0eaxXh4BNq7nczeLSmNU3Htwik6zNEsw7/nQ4PvaBHcuiC2MYE0jIRUhi2MW",
-	"9Zx6RyMQPsCzOhZY7t8pIGPMCjwlmchxXwe+3zGlh9jCFNFI+CWHgoc5GmjgWUkGyywXZZdzDEjy0UGD",
-	"99YAE0D4HZiEuObdprLiIVhsoJIUVQ0p7x009WiBA3JOdYeN+XS67989zu4WsJ278bEyZOlnY5W4EzP+",
-	"WnwLHhFySfDkPni8H3j7g43jN/N6P9hHfiNX+yl6uG8deLWHpocvJIu8gZI8JZ3bROpDTUFjhbBOkQqb",
-	"h0LQQi4P0Zgx51BsD1wjBieiqBwa0uxylpJsURZgYHIYG1ZLEWiSYMYCRJiSZEHuW7A4gxX/uiSLVyhN",
-	"xHyaIrn43YUICyW5rRRxZt7/UmIEHp8HMeJBjHgQIx7EiD+aGHFm6hVbf8PtxYlMrPeznJft8ogPxmUe",
-	"UN2UqJ0jAxep2sRkap9AGDdTYwECApZrdK0bplg+Ofvw9u3J2z93bjJ8n+nBf6mcbN3472Mc3za9+iwT",
-	"tzCIm69uMoNDxeEHDvfA4R6M4F+dETxBumcpPfz5xWzfuvW9X7SSZ/J+1saAJ5moOuEx+hsSerCwI+pb",
-	"WhOcyCwlPMUUoWkWxzWIFIvKStOUzRepcdhb/CcDo2LhgkSEgeR5fjb8QCYJo1eRXIoeOcJmFJa+tk7v",
-	"vJClHv2UC65mTB2aiD4sdGzYEQnMQBSYtCGiD/QLmPZY2CK8hR5SqVi7c7z5WSZa96CYpQln0fmMiVfg",
-	"nN+Gr7yEKuHm/Z14C365TkczgHUPTOWBqTwwld87glwams0F0N/75ShbCdg564lkuEkNwerCaULDlOR4",
-	"RZMVOWORDNH6B3KrzRLCr8HaaJD4bZSRLRaKAUBYQjcvwP3eAC1aTB0SM6xcrBXWvDYxAt7Z2tQsVmwN",
-	"GX+pJ3Uj/U7Zp3Rvls7jkq2vhTgO/xLJEJAX9AsI6IA/1P5mNHL/hiq0+KCpEC2+tOe8ZZ5U25nIaOX+",
-	"negVJ2rBwm6WxN+MWyWgqXGr1Bi87D4x+6KSUH+pNx3f6WGl1lgK1vtJVVrBj0qPqqPaK5ajVGSyWiSh",
-	"kSdZ1CysrgxIH2UWteZ43ETB1n12Z0J4G7rhwIi2Rn//0SUFCEJjKkuQ9nfnb167EZtwNdGEsG7DNhoQ",
-	"zvDE5O+TSSYiky1hwMbw8mIIpH5saiSTBRfCoL9hxjaOYEHDK71LaMXvrbt672EgW17An+g1xZGXr+He",
-	"438hr2RCTF1pwgVW5IDhxYwqfa0YaViU3uuTF8dv3x/30k8peby3+7nEvytn8as6OWZr8VIbyb9+m5rP",
-	"kkGxW3t0Br4PsjmzsPAG0QNiNuE0kO/Oz0975KWtmA5lhEjEFppBiJBjPbja0fjOdHzX0rJoq2qNWvJq",
-	"ewcMdr5ux+0UuSI05tfsa9771/yaCT3YRSIn7h7jxppddkEHN5sZ6bw4OxD8WkUwDKW4ZoBXkUoE7snV",
-	"QQCNtABcuiGtYiaNu/9uwcTR6Yn+/s4nwAKlbqz43lDf/XMDKTBwz17rU/dSds1D3WfvjC7fmGpPa46N",
-	"mVO+fF/zsSnLclQRsxMNFMLd/81nB5f7ETh5efXcTFYpFvnQ/9h0Jv569Ob1bmfCjqxgF6bvEYGdHgt9",
-	"REZjQQickRFplMVEpcp3dX56YAQw8ys0ttdQB+qPd0LMvjScEEQ/XXs2oIScKuGXIHiJVhNs8kSPWE4D",
-	"CKBY+dzgkXgFbgsApVQwGYMzRiMuALAKgg+a4ww8A41jcBU6RNC5RVOYUh7rfwPvUmv0iDOc5p1roUMf",
-	"EDmCK2KYl2434vkfqVmYgrNZRgfLvT2vy1en6VQexXGJVZcX/nc/n7ma/SWX10G+GdnUWhIxGsUcMDoQ",
-	"nai0BUKmF/e6DSnRQizaAvL9WNVweQx6ayKzFNJ4plMeEq3/3uNObRQ0zRw2SBvlz38pAe7//cfP3i+t",
-	"AnQanugeQKtYB7kRy5BCulJ4pSlvMKdXoKUEpI2GaUDvmbBYLvVbSWqKnTgg3AnCN8KoQVMpEGRGe3v9",
-	"wdOe3/N7/dEz/5nfakBqmDEyl273+q+AtE8TruadQ9A9NB05Oz56+eYY2FyAsJsBsfZci5aZZgpF4jVj",
-	"GPp9H9yXZm2by7cakMgKeHupBLOp8Vk4oOsTO666khHN3c1CNq2AKap5ZZxcgPLnj1SRHOg0ZbIE6o29",
-	"qNQ9T6WMFWlbgw+3KDlRp1fGQ2loK5eLLTy8c26hzQrOktukOcxNsy3xRGPlyi1hZZ1rcx/APj//+Pn/",
-	"BAAA//8=",
+	"7L37dtvIlTf6KjXMd5ZJB6RAivKFWlknaltOq1u2FUkezyTsTygCRbFaYBWDAkSzu33WvMN8a50HOm8y",
+	"T3JW7V0FFEDwJsndTkd/pGOBQN1r3/f+/dwI5XQmBROpagx+brBPdDqLGfz7VcJoyj4ydhPRxTcsibnQ",
+	"j1U2ndJk0Rg0zE+K0JT4Lwe+T/AtkvIpa3iNWxpnTH8SJlJcsU+zhCnFpWgMGj55SZ6Sp+Tt+3ftN+cn",
+	"Da8RMRUmfJbi7xfQCVdMkQVTKUsiuniiiMpmM5mkJOXhDUsVGcuEpBNGUkanJGY0IuyWJQsyx5GRqUwE",
+	"F9edhteY0k9Xoyy6ZunVjCVXSSauMhU1Bn6nd+A1BJ2yYkZ5PxG/ZipteI2UqpurUIqUfUphRhMqBIsb",
+	"g8YfzLtt3b1qeI2YiuuMXuvmmGh8Nt/+I2OwZvnESvOSMyaWJkdFRGKuUpjhmN8yMuLXejwk4epG6Unp",
+	"hZZZeqVYKEWkGoNnvo9Pf5JCj+A4S+SM7Znd+/zZa5xn4jVLKY/fUB6zqLyjR2TORhMpb0iSCZJOaErG",
+	"8BpJ5zxkHplTRRKWJpxFZMYSMpMxDxcejHVGM8UiwlNFVDhhURaXDgFNUzadpVehzETaGPQ8+0Q1Bn/P",
+	"f24Muh6cyZilLLqiaWPQ6Pm9Z+1ut917dum/GPj+wPc7z/f9vzXyN7kUV6m8YUI1Br7XiLKEwrOpagz2",
+	"ey+8BksSmVxNmVK4M3pPCBPRTHKREirUnCUsIgd+j3xDI/IXmrI5XQxINlNpog/XVEYsJuzTLJYRi8x5",
+	"sl2KLI69BrxypdfAPpklUs/YGZlKabJ2Xn2/p+elUppmqjFovDk6OT1+rbdapjS+CqVKzbm1j/LWP3vO",
+	"KvY2r2K32+l1D7Zcxf7z/j/LKnb9zvN+986r+MN2K9d7seXKdf0XfX957cy9ouOUJaRH5Jj0iL0QhySm",
+	"Kh2Q+68v+8TCLJVJY9CYpOms4TV41Bg0DqL90ctxz2+/YH3a7ofPuu3R8+hl26e98TPWDV+M+s8btXsB",
+	"d/wqv9+DNMlY3RbNEnnLI5bYD78M/UuYyuLU9rHxcu2/eHHXY+E10kT3rlfy4tW3x68/mC/x6ZpedY9z",
+	"mdyMYzm/gtW3qxe1k0y098fPwh59wdoHo27U7ofPafsl643bL6L+qEufh8+Yf9CubdeQ81Ou0jM4VC4p",
+	"v9RscS7JVOoFYyETqSbqytNMkZEZvWaaf8axnLtUWrBP6VWYJQrODFt855/8KPnbH48W77j/6e2Fv3gX",
+	"/3X+/rWcv9X/eyP56avvZvqddx//+tN//hhP3/54xMd/beizosfUxX9cKf4Tawx6vtfQo3BJvuUIawj/",
+	"c3vx+p1nvd6Ki/est1+9ev1ed/nq4WFxbkYcT+3FeEl99jzsd9u90bOo3R/vs/YL2j1oh8+jHuuPXvrj",
+	"7rPKxWhcz9J2X7anXPBGzQ0Z01gtX5Hn/W7PvSUNfQWobuDL3pRGt0PO6GKqj0PO64GhK2D1XFyDVLVP",
+	"jj+QKUu0oJMq0uz2bG8t0ul0Gqtu23OHlXXLrOzV+7dnp8eX9Reu43f19pVv3Qt//2DXi/f8C108t12H",
+	"0zrizCPXeOQa/wxc4wcvb+sKduYqYVRptcssiP0xn/HRq8uTfz+2M24MnmnOc2FeOwpTflthPkeCUHic",
+	"a2J1GkEohdIHjd+yK32ws4ThooWgeVYXx9eT6B4MjOT/FeiUSzwEr+cVcriuuTbbbBXojSoFtXQdPbuf",
+	"FgvMfamLfb/UhX1J8+jSOy/xnT/63YHvNzzzW6/td9f81lvz2/6a3/rV337wGvKWJTGdXaHSqXf0+5Mz",
+	"y3KvgCY652jf/lA+3YYW0bTyYLQo9A12y2Wm6jejOmJNTKbVTvCh24t9UnSjue4in8vPDS54yml8NaLh",
+	"jRyPC51eizB63wt1ed8chOqb+77/2WuoGz6b5afQdyhXfo9VFoZMqXEWm7cOvl4TBxNUpEgCaThlbZbt",
+	"bvioFTieFwIHLsKzKv3uvwD5MZtFG8lRpliCg4R/vRj3on634dLJ41sm0npZ/Sgnj8SQPk+L7FKM+XWW",
+	"6L+MbUWvlzlJLiFlt2i/0zJ1iPRIj6Ld72lCOaHimuX6dS1t1df7+aB/oHXnA7RA6Ln0D7zGDRd6VkWv",
+	"9qQ3vgE6ROhMc20WAeF8zUI2HbGkgzLSnQbTe3HZfT7we4N+v+P7z/PB9PPB4Gq4YzmjmdKiqyYRcJgm",
+	"MuYRXaiNA6mxTmotaA4MpesDR+m2NYGWcQQPX+TPPq8myKYNv/P8wHzpdw70cVg1Zf/loNsb+PudbvdF",
+	"PuX9fMrmDDpz1it4j0UuH1/orZf3Zj6p9vaDV9YPLQF11Dv3xK887Fxcx6iC6n2KYOMEq5URVvRX1SsP",
+	"/EJuwYvwKFw8ChePwsWjcPE7Fi5+yBWyrkt2z5A7LlkDFZ0WNNaKFI/62NdCMvHiugTy/lSp8deMJilL",
+	"2kxEZJww9hMjmUh5THrkOyoyfThKVKskhPlaCOuCJ8WhY6Uz+HsmaGdHHy7AWvNI0O5P0MrHabO2dG70",
+	"jU1UrEYbeiRjv7Xk97ztd0HKWiP55e/USGn428Ga356t+e35mt9ePLzk91vRWJxQdyONbbzBMcV8bFW6",
+	"gtwWDfWMBQB3yyXAlcE8ipb/rJS4bqNXUeLPXmPCaMQSDAXTyyvS9gULs4Sni/ZZvv1lYvhxwhIGqwLa",
+	"/ZQuSCypvhdyOiBSxAuSTrgiiiW3PGSkKSR59fqdR4QkXMQcrAC6uZZHxgmdMljroRjLZKqIkHPdfmco",
+	"gEpCqFpj0IjYmGZx2lZJSJ4IKdiTQ9MKPlIsHj85JKEUgoXlZ3x67fxNIprSwSFR6SJm7vMnmVB0zNo4",
+	"xCeHZC6TG5bAK6NYjgaHZEQVa2cJz0egh9ymoV6Y4pmeUpuKkKlUJso8h0v1j4wnmt+ha0wzuCnV65su",
+	"ZnqOKk24uEaXP03ZKZ/ytA3/Xd6Ec/aPjKlUwT6ENI5ZAjsxpTeM6MtHUon/n4mIJRCxlXKWkKb+YJQl",
+	"KiWK/8RaHXKWMMVESqQYCuRXwR6d8b3bbqBZ70yzWowTSxjVTBn6TGiq6c2Upyw5JHRkmjC+SEWu+S0T",
+	"ZMTGMmGEp0PR7Ptdj+CkSd/3PdLv7uv/HLTgrs0nPMZjZVrVDDaFrxXJBPRNR3H1ZHR9dyWnXPBpNkW3",
+	"HK4qFym7ZkllWVcd7st8OZ+YBaOKBMPM9/fDxKw5/MUO53/Cx3MuIjkn5rqbH2GFzQvwb3weeIR1rjvk",
+	"mU9sa2TGkqF45hNF5jyd4N4oIsek61dvwTP/cP6nZ75pvas5wXan6JxNKdeyx44nKeHXk1TfSQ/vtBSM",
+	"0DhhNFoQ8IqzqOOO8OWdNuOcKVZzxi9wRQ2nDWpmE+izAaecpu4L8N+gNLLuLiPT7K99pKWC1aNKJZlT",
+	"ntojDiwzF+5Mpwfrbv32g2ifiPZZIq+1wFo3IJHi0Ql4xKYzmTIRLtpctGfmmwCo8sAeUbOgcItx8/F6",
+	"T2Ss5zXhaiiCE6ep79kiINNMpWRCb1kRbtDUVCWMKZ+SmM60dIxBC5RMuchSRvgYCM81hiOQiLOo1RkK",
+	"mJruX+C4Uyvz37AF0IKRjBZ6ga+ZGRp2WbkO++WrTz/hcj7TMold227t2n78+LF9lOkBpDykKau5FW9e",
+	"kWfPD3wSTvSVENfM3NzgG0YTlmhaGE//NESLtLoNh42AzPWMhCTAoyGOVlNFj8gE5jkUAcR6/GnY4OKW",
+	"xjxCbq4/1bOmguALV85YTKugVuTNJuxHFuq7V6EPK8fmkRU9mx/cHv80bGBPXBH2aaYP77CxI//6j/ZG",
+	"DnahNxwUOiCx1cvrgTYVxpwJoE3IfpD3yFizNK2ydO7MCtwRrqGOK0dZ0KA7jPTlnQdaTyhXD1KxNCBN",
+	"c/G1CJYSCrH7KqXTWesuq7zb2JHAtE+i5WGfRPr+jTWTlWPkL4YeeYTGSpJ5wtNUH36JJIIltywhsbxW",
+	"xks6A2WfcDEUwVkiRzGbdkwTVzwKOuSvmdRkKMVLlDAt4XNxTSiZmderHHbUHfthj72M+rQ/3h+9CJ+z",
+	"A9qNeuP9UT88iNbegyn9dMrEdTppDLq9F97SvfisFUAtHqZW5jZOr+rKvJ/Rf2RADhVLCbrGBrAGgeMs",
+	"C3DZGLG6IwjkHfJRzxXkL880MRQzes0FhJ6BOGUdzYH+ArgovxYyYdEhuWFshvufTlhCQHMixbBJM8h9",
+	"coE3FAFqcEGroOK0sIRURnZEpjTWQjOLNFHUjJNfCzNBPYq+7w9FYGhU22xlUN0ktvjux2rI6ts3ELL6",
+	"6d2l/MkNWX3b+8/ef/703eT9Xz5gyCrXC4z6YG72MM7HFXt50O0BR8n31quheOD6V2f0ml2At7K6pfg7",
+	"JlRotanZ/Z//+u+u77dKl6vn1w+wcIO6YzRKEX6W87+uv5kBOtz9e1YjBh+RTHB9BJGqNCn58OHktd4h",
+	"Sq6ljEg4kTxkLSQZWlRUeYipvcv69uoTMWYDo0NrMVgU+r3h6rrVGzZL4dD0+mQis8SeIDyriUdQ1YYz",
+	"a4WEhM1iutDqiEQ721CAEFaRKaYsnUgIr0gnhXDRRIEpXwdNK7G5AdHXOmh1yDnDgIN0woZC96rHREnE",
+	"x2OWQKy1kZ70we31yuLXDVu0E6YvWnBIKDEjy3UcWAyiJS2V8jgmXBArreE9eLlamtP3KJ+8WcOQJrD4",
+	"EBcBSr0rwy3NTg8Jh2C+n1CtehOVhRPzfYc0T2BqeDJGLCJaMR+KhAJhSCdUkIiFMdWioBREK2iFwqik",
+	"ORsyvFEkksB6ZlmqibF+GRRNI9a1Kvf7YOyHz+lL1u5GvVG7H+6z9otxn7afjQ6i5+zl2Kfd0N5kHGxx",
+	"Uypy66o73Ts4qN7pGU1Tlug2//ff/639//zwx//VqLvoNtqhfGG67RHVRBXutsimIwbkjcjxWJNwIL/X",
+	"HXKCVBbZUWDJODfqcpXPrqIE9USgu/HWn2eijg9rnTfJxBNFeESaAY+AsVASnGciKNOnbeODYeT6xhUD",
+	"TzJxxdfzT80ZwJCVZfBmjUabiTU09iRl06+GxFovx6oVt/4NWPbyIm9p9q9Z5HsvsB31fVf54G6rfLDz",
+	"KoP08YbHtbr6exEv0IibBw5Z7sAVQcmlQ95POTIfGsekKaRoRwyC/FvFZ+UNyo3VdVM0Jm13fv8rYePG",
+	"oPGHvSITdw9/VXt2xXEmKCVaKgpC4jc0vBnzOD43Sp/xf2myDjmXs1mslVguxZ4Rav/4o8IYNzfVd2Sa",
+	"uZTylCbViK23MgGmxMW1QtIuRWEemNIFgRh61wcXQYppY9BAc6AwkV6K9J718qbkmAyr7rVh45AAZ1Ap",
+	"6fo+tD5Cq6UeoEk7NX0PiJrFPCV5J7DqKqUi1IttLJV7+UbtbXN59mxf5ragvrCd+G89Fv1ez2ukPEXF",
+	"27RHUilJDMubH9dJms7UYG/PauOdiN3anVL5SNqplG38Up8AXhLQztlyuEeF0aFMv0JCqd22S30Hqq3M",
+	"qVrb0qH+lVAi2JwUIpH+y7zQ+Sr3pzpNlMy23aN6uQ73CVWVcziZlRhIvBMgBTERKS3jgeiXpVnCareE",
+	"iYjYCLZe/xJ8fgPf/xsoaO7XWn6zawQpf2RGVVrcOk33miYDBX/X11nIeathEo4wgnLMGUS8MgGZunkO",
+	"0q8xkM8/fJUnBTc0pzXbHRCrsMJHQMK3I/7GaIGflHnX06f9Xu/pU/I///V/YL3zVdaqFYvjttGjR1lK",
+	"Qiq0eD1iJJKCDUhQGlBAmgETEar5YiiK3dNKuLFfB0DfAzBWVgm6kGZDWx4JlglWQJpTqTWDzfzjENrG",
+	"804UXSgykXMypWJR7bRFpFZhVqhUHfJOphOtnIGVFdO7OkPx2uojVJHASBUBcTWWoN/rBVoDmWXJTCo2",
+	"IBR0FNI8S7iatnIHFrWj1wtGUzJKGL1BBcs4sUCSoIUOpHVAs5rGw2X1PeMNZUneOk/1G2jYcJywNVbT",
+	"uuNjvtirvr7CxbVdE+b91X6j7ZopPqn38Wzbin59lSV5XRvLH6yz9m7bUmlWtSbZ7VsqZlYyjm5ooHgX",
+	"iMU3NDKP7iwPRmfWqlfmXN/QyJj9ZIJmk9z8t0KQKG56JJkCVX9K0xCtMEdnJ+bGdOqZj6sTFCwI/E0j",
+	"5kqKG1nGfZgABmlUmEAuPu3GBsxnD8MIjsiIRrAPXrEteDCKjdF6e8Vq2jIeK+oYXXnkESqGQmZpW46R",
+	"PRDXoEuotcYC1dJ7B0EBhCuVodXWaa/GT3hofFgqAMULCaYcj5mAHJDCkPxI+x5p371p3zcyWtyR/lnJ",
+	"vSCiDgWU0WKZ4X8R4gdGA5fuGS8YGHA+e8WL1bCydbTyxbP+PyO19BqZuBFyLt7gnN0t+SByOeu7i/fv",
+	"CC7Lph0BW78+HJQLBTZvFkf5xuT7ZZoekCEEBx/nscHDxoptK79W2gwzBzPCX2sTPpR63XILzFDbZqgP",
+	"wq7c5efK4T01HGpAzCPYU818MPKjVt4eiiYlU67AJ2OvCM5XfzlPpLgmetr6L/RbySwlcmzUCpnAXnNB",
+	"qCBMZFOPBCKL46DlDQXwNctn6xjsoVWMYIQTWj5NRiOoHqihaAalNQ4OwaGuCE0YCalibcWE4im/Za3O",
+	"es4J3z9yzUeueVeu+UqKcczDu+oLjiZ+ItxotHLuBnoVLQEojO1VCxzY343RCFapjpQf7dLQiIGAmciQ",
+	"KcWiQ+NzVROZpPFik13yXnT4ZUGHzzcPuHD13sUA6XiCgWVCtOw5RuZWtkNKNK24k1xe5P+UWR7TCfF9",
+	"B37xhQdUyLhkOuQ1OEbAtmMsHZBwAyE1AgJGfq11tm4TjBa2ocnbLqgdThu+btuvH44DqvLwbDxMplgC",
+	"jATDGUDWw5jqZlA/Jq3GaeY0FJWrYMIblgM1V10IcO3WRxS0HtnKRrZSCQpe+/WK0N1H5rSaOUHe3n1d",
+	"nJDedvwpZCyqEkNTySQvHhLSWS01rE+TI70DwqBd5RJEE6VfryKsSLhbb+P6ovpCyWOJ6wEBoXEs59vT",
+	"TpxTm9ll/l27K/8JHJApS25pfCnlhZZ0yqt+ngkFPukwloqRVF4zzaRrFxjeBX/9070u+OufkqfDBqgq",
+	"XRvRT2e5F8dEZmh+c2B+Vmu0ZTfj1r0D4BTcpY9f7YqcmKWFBQQxcnvTBn4JPjL80nEWv0qkqBo3TPYh",
+	"i4heKzJmdKWTuLKYGFwZ0UVbjttTKdKJ0UtzZZSGIZulZNg4hTj+Hfdnp9Z/va1BswEsVmngO5me9Ofu",
+	"ztTYnY5QrCWR1ByTJJCRjnZ13TNmcZdcfPnKMEFH8QpHv/1wmFeAHDb0KS++g5hKp10kZVrylmPydz0/",
+	"wsKJ/GGFQ9/ml5e8+g/Y66+90zvZtez+WrtWbli8zLNwy9cPbWcnR++OCPxct2fDcuKuKJaOEuf7lE8Z",
+	"NLKCFuaJwHU2w3ILv9oi2wUoet7RgJhP6svEPjj2xGrogzETUveCOgEQ+oZDmkJ1pIGnX6qSaf20It8E",
+	"Wv0KSicqIE3n8mNARf3l90hQkw0fkBGL5Vy3WptXD264UUzFzVAIreRJk4fRyq2Qy2qfFoWsGr9OJBqK",
+	"5qqoilY5rMLU0ngMq3g0kv7L6KHOtbq7vfS3smFuFzEHNUj+Oc2dDxJNcV87WpWAlg1pBJObMRE6cCxB",
+	"QZ5+bRKbORQZKfKaH+nVo/Xtt6d6JfPN/dxE/4qB6/cmrr+C0eghJfRVomQuuu8uqA5FKWVTJuByP9RS",
+	"dS6aRlq/Ih827Oij4PoouP7LkHCtywoaHycJVhS4j8gqSCbYpxn4YrBACJFhmCUJizrkLGZUMfIPKK1Q",
+	"0s6japkF/iXt6wflGDScPo52JzutoPGDSJYfiiUzlxtXrhnYbrR4eDlhxNh9IO+XCZbw8NAsZ+BUr6hf",
+	"zEfi8EgcdiYO72T6RmYiuiddeCeLuAZgdjwi20hFDyJa3Utj7ReU4p1MyRgWY0siIWTaxg8egkq8M0UW",
+	"8oUsFbqAAhUmOKQZ5D1DpKQTX8w+cZV6YEWEfCs5FCb8phJhgrWntMCEGc2PAsYjDbkjDTmji1jSyE0f",
+	"vwcpWQrSttEVz/rke/7Nl3TLd/eXzVem4NyuudsyWrh52w8cPV1aF9Az+E82oKwZlDvHOh2PF/vxYu9+",
+	"sRN2y9n8nrFXj3EolkjpTvZmuKiPoShfWyjKl9mdh41G+V0FK3yJBf/a4xWKM6Dlb90RhnqPwd7JPtEw",
+	"jRckd7GTucziyPxOeDpwaiBiAANZjl8wYQlLEQyPVs9H2eVfRna5QIyBD4LeUh5DuN399RKrZUBlypRN",
+	"ZzKhCY8XpSr05UgZQGOMDskMbaPgtf+ipk9HhzFrQDJnEbZNg8FP2+6nD1WyILzRq5ODQFziOsaabJ1J",
+	"lV4n7OKvp4fknEUcRcO8zrUhElyRAh4VbByGQOaV83le+aZAI2hV4AJIM6iZZSXUaSjyHUw2ue8fqdUX",
+	"ctY/0rnVdO5SyrdULCxWw0MYX/Ibo3WtCh6F1YCaLhhFK68cnc3sPeGCdIn6okkUbrBRMeY8+2RLSqen",
+	"i4l1LHowQ00OFOIsZrFGpBm4vVajKyMpWIncDEU9vQGXkVPU/WlgktOV1gTnBWQKFLRkj/TpkT796vTp",
+	"g6BZOpEJ/4lFD0CcRohjgTAUE5rjUHzR5OKuq18609latXS+eSBPUZgwwEigsfLcukueXRBw7yRSXMcL",
+	"ovi1YBH57uMlZgwLYhV1mZCE3cobFpGjsxOsZd4M3AHXZADXYaSsOxRL7z/AocpNUW9ZxOklbMO9DpcF",
+	"OdNNkWEjZZ/SvVlMuWMfyfs8JIqJiLhd6Ka/qGviwD2DhSFuqqcPtU22P4351234ug2fPWwELTgoLMyN",
+	"NQSUllg6JofqQgZwBuuG+ejMeDQI3JVmAB7iYx75w1TX/UqTzR9dTb/pbj46ox48L/pX3r9fK3naplAV",
+	"9cvqAQQceF+IgApjRpOr0uMpXRBT4zqU0xEXBnmyZtOWPi7TyuWGTCqQ+8VXuWGPOdC/9U587Y5HhIP+",
+	"ivKkWee6MxSBe7eCnCcb1NLlC2tQqrxKjYWlLOuhwDTrVq075tET+qj4/IsoPjktKSEGHYEIwlZDfikX",
+	"vcOiKDS8xkzT+CTlzHgaMlGDOvqtRW4oYB9KCA4eIsKZZvUNBEiIrAxztr8M64Rz0cQdiPU68Kw74WZt",
+	"QMHyGgavxMDqr1q7J0TIKRdaDuZTpjwATEXsE5WS5ofLV2VIrL83EFGl2+7tX/ovDKJKwyse9+sfHziP",
+	"NTNM2VSV0Lw0zQeCXTsZfECThC4aCC5l4cH+Xlpoz2x0Zf4/5E3IkdaqG1CA20JS5cWzaRRxvUA0PnMO",
+	"z5jGitW5TgAlBg/LfKL1tPwQSTgipFTPGLUli3pMmn3fJ5XCuuW1/hkQbQbuGvb2BwcvBwcv9dJq7T2m",
+	"s6uZIYmNbz68eXN8fnV0eoqcXyuVpe2yADh69uXbwcSq+6Vn90SRWE8VJZiUNM/fvCL7+/svWx7hIoyz",
+	"iEWHKECBy1nIeflMr5jBdntfned6OeM9vl3QfbMQ6yZncCzXzG7FdNw13W461aNr8Mj0+tedUawoaMuE",
+	"3u2kHkE6aU5s7n0oq/rkoAqN1qiO4AIEdK6YIgumUpZEdPFEWSM1SXl4w9ICbzdldEpiRiMDsDln7Cai",
+	"CzKViTDg9CvMSQO/0zvIMew+mu9sPxG/NpXdXSVJz2hChWBaNfiDebetu9d6XkzFdWbhpIAS6W8RLM+Z",
+	"WGlecsbE0uS0RgggfgicesvISNMnTUC4ugEDTLU4/uAZJgdaTaestixf4qWNWYLYTqmIaBKRA9xaUJ49",
+	"wrSKZDCoSZDLzIPcge7/z3/994G+DhOZJfhnb7/lDUXJdAAYivvdlkecv7s9LVF/d/Tuf/7rv18fv2p5",
+	"1tygNxWbeuYRn/yJXGS6OQ8Qky4+6Pcvji5bHXKs+S8OF60RigRPA8+UF28GXa97ELQ8vMz6gTmFQQvW",
+	"XKVspoaiGTzd6x5oif9lu/t8rxe0OuS1WRyZqAEJ/rxgNIkX+pU/UyEyGps/YDbm33rU+p9DEfw5oty+",
+	"wSPBryegUPxZr1G8CAyC9Uimk7KFRQ/KXQOosJ4wTSD0FfS08K0PO03DCVOEj8nTp4xrWf/p0/xpU9mt",
+	"1FsIBTvMDQb5vd/rVaMvtUpga3fgajafGRLQ8kjwf+uxn+r/fNT/+YP+z+Xf/hTsBa/O37+70v8cilnC",
+	"xvyTlhKCP8PVBOUmcswvBn4d0VbGPGGoPJHAJz7Z90mPPIXyIlpqA9NmMhS5IgWqTKEgPVGFGdEa6zSx",
+	"QpTi2pjREpVepkolaHN/Axx2hYg5+J6NJQL3JmGsDRYe57lHspmWBHq+72ttLqEhQMaUBvlFSGOOD+z7",
+	"fs288rJ6mo/E8fsxmDXWMdVj+8XnH6pT/6j3e8YSzfyUgU/Wos9rXK1BeUOdWDiznE4FsmZw/B/Hrz5c",
+	"vj+/en385ujD6aU+hZM0nQUkEzFTpe/BKzfnirVAJTVQJabc11A4yLSB7SKAWBMT/PapbUbQHidyqqlr",
+	"pXO9VKv4TBmxuLwib407RM2YMCigmdCk9cPFa0DRzgRRqZwpDBbkqYmcRhsE4WmHvM1UanIk4RmAdxeL",
+	"SGek2fV1e2vXZYAOHl5ge1etHZUrg9yzEGNkhmGYOXxtcZoQHVovETLbKqt5zdUspgsAivCI5gS98i0g",
+	"7/TEjA0TcdrLN2Ml9y4f8I23eFl83O7MVwRJOPiWAFx8f3LWqL0JEzqbMWG2lhqFgIRyypQDnA6ZBDJT",
+	"eDJsiaZrCVdY83WaKXYFwvTVmPI4S5DD5yPwq52f6S9yOw7k5KIsDnYa0HBDKZS+B1r2ALUZSHXEcRf0",
+	"CkBZ/Oabo5PT49feUFyevD1+ffX+w6Vm4a+O3r06Pj09ft1CDw8MkSSMKikQBHE+QUj7AH6KrkZYfipQ",
+	"C5WyqT5rPpkyKhSyh8rZ2y9jJvu1p87RriHmbOdNhUgo3FIrTJd29ufGimqGelBIDmiasuksVXbIy2/u",
+	"+/6SjfNbOdfHgfKYRXbX9RQ4i3JaaQ7NSDGRDsg+sT15pOsT5ZF93yeqkwuhjgBbrw0gcHYFTHqG75Gx",
+	"Zln6qiMSEaocWqNVEKds+IseKYX8bB4xEhTCb9AhRwWmnWbis3bMbllMbtgCpd3us/0XfTJapExBloic",
+	"zmiYYneoZ1ShdMiILaSIWpWjsZuAPqWf3EXoOiyw0KtcKf7nuntsGZnmGBl4xEhTH3utJCZZqF9FuHu9",
+	"VpgtgzymtYK/P4iG4Aowvr8F8VtSKRwaAtpFPeuKsgQCDBBC37AvKz2CXA/gXFrqhjOsHDMAJfq8GK7H",
+	"RKSGgipS0JK8Yh3Sjspew6ByQgC9rIdPdxUkV0b7cPlqiUKXnTLAm4zQUPIh6rvp6kSmVHJQUr80PbOa",
+	"NKIhNYH4ncqQxlr3sJLqki+iQy65RU+a0zhuh7EMb4YCDHAITMwVjPBQawKx1izait5qRpImFJCWtKQ9",
+	"lnEs5zB4rsWcJIuZGhA6FFpIj6BD8qMckaZA/cHqc0ImqMmhHgA2CAMpHzwNWsaWBZ/ToVAzfZg0qZhr",
+	"fUPd8JmyIMghRGukOWKODQQwnIeRH7PpDHUE80W8GIrSJ6Ykj24KDht2S8Z6YTRlJQmbMZoqfbDmPI5C",
+	"PQiYlelMS47rZoPLhIZdvdwElnuQV+LSJ/uGz2YssoEK3lCA2gbEUJk7AKNgESycKYBTVU64IuGEhTda",
+	"CLORNfOJjNlQhIswZh55fXGpt7S4LlWdpazhly78s/6G214xLRlMvmXvv0P76k1OUphs6jraCGJN9cJo",
+	"TQ+OLi17TXe0T1yWsg49zTWAxnY26HWbNbcl+l5JcAS5xNMzOBbXMVeTcpdHKfFfDnzfI2+l0EJpOklk",
+	"dj0hbxIe0UXdEKyIBzrDKgs8WFVhxSyAtdZFAn2pCpVmaZ2b8wkqzAYMjooFHuUE9WfRWmGufH4Jsxj4",
+	"/h/97sD3V9ksRRabNDQUIWrZiqqfktBasBF7kaKZNCSYmUescdUisOujojnieKxYusLVsO8vD9wCu/vd",
+	"6m/39S5UOUp1hpgJm4KT1mUTnbU3ef1lrbmlRXSBOwS79ssHrO4uHzua/nZqexDH02BAqCDvZ0wcnbRB",
+	"bEv5KGZae0vbRk8ADhRqcmr5uaOgTmXEYtIsOcw78DDAEBjNeG2tn1nCQ0179c9excveQd3hapbI6SwN",
+	"iAI5ieBTgk+1PiJvtM4FQTdaItXqFtHnDcc1S+Qtj2BkGZQsg/pErlkCxkBSLHYObFwL9tgsKDEhBQah",
+	"JCpN0OxcJipth1Qx7HXMU2UqpS9ZDALSRDkKPjf5fmPUzCFe2/oXRTQUXBHUwawzHtvDSmytjjGJgEEP",
+	"o+XnbDSR8oacvb+4tPJoPje9nkPBRDSTXKTWVoIV2bQOorI49apL2CGBBVeAjsIJjyNiHyG8gl7ZmKb6",
+	"BOkLPBckT4/UL4KSH7BwIoMBefo0YlMJ/N8EetiYgVwc1OPEAvFDYYehLJc+NPNRpiS9vn+6MTSMJQug",
+	"NmbWPGQdcmRjE/R5w2+GAr5Q+nBYaV2RpjEnliI+ChuKYdBCS59/b8TxtOFBkEzDy9En9O/hROoLWFx/",
+	"fHOJ0nzLaKy5d/U6nmo2x5QiGLCzzDttIE/1w6N4ruWJQN4ERe6pqfJs17jjzEDelMcpb7bxUemu6+hL",
+	"2UZST2TubxEhwcX3J2fBUDSNeN8aWAESBDiVC3B4bjJhfRnmub6FKuiQwHhI37871qca9Vd9LPK25pQb",
+	"TczIkYUoi2Jqqgd4SMZZghxYGEHe9NQZiqBwwwYDo0aXWtf/S7NEE1s0qly9v/z2+DzASRkkSbsOIRUh",
+	"i2Mo2J2wUCYRRiEU5picmgk2h+AEHHmHBEenp+8/mnGg+I3bBbp/vCgfbWPSKlao+AMdyu5YG14jb7x8",
+	"nkwzSwffhn8tnREtD7zsHzwnJsqMYJie6pBvEirCiaY1AeRToN3JJGOwT6mCu41hUssXxkb7LQV8ZFMq",
+	"2gmjEdAR9mkWU5Eru6B6FSpJmaWvi80FV8760NxlO7yJKawOEWJQjTUFyBIOD1/3StccVowrQkcyS4ma",
+	"sZCPeWhduzJxoeobjly0RaQejAILsdaISEUw489rin9B7WNYUztWW4GVyIq8VJeCVMS4JLydMKisHNZK",
+	"cG5c5JLXU0sbCKVMUQ0M3MijQPPAmRSKmYzU8ri2CLJcGs0qYq2X5tvLyzND5UkoI+YVqqXmZaEUt0zw",
+	"pcMHAZy5XeTg5UvXKuL79XaRNK7ZH8g2IJPyNTAhtHgFGLnhIjosYAX0wJCQVbV1vJnlFdsYmV0VvGvc",
+	"1HpMH85PCIfMwXHO3/XAdM/mOBn30OqI1WHm+/uh/gr+xQK3Kk1udmz2fX/ggHwjjrcJiLzlMqboz0No",
+	"bXOhWm6gqY0UhYaoA+6+DljbtOAkMOoGugMiqkmTooAY35QYSW7YAhou6m7qVvvQ6nZFO23YiwOIOxT6",
+	"nSeqKMr5BNmkKckJjPAQFVLsxQqcMBashd7WQzKpMzCog4FxJaSTYnFSemOiS/ErLfoxEhzp7wDlfBXG",
+	"rG7x5SDPRkIPlT4sOUmxOLXQyir0C9MMvQP881K7bi15LWjifHet+g/NlrLwdWMvB27Gfl7SQC+Wk+8N",
+	"31aqLJJmv7vfgnJMtYmL+veDASZG6h1ZTnrEibrhBTC9Vm2JJ/tLjcveLEpSCgewUQBV+1qrLlwbGzAK",
+	"kmDXFNxbMinltpWGm19V/SEVC7IEjVd6HcJK8teLQFMM+zNGjHGWZgmQcq2jsAgr1vJ0ormylXlxK8z3",
+	"5e2obRvO3VQmTlihXhqIPzVHUwtAIO7hvagpEUOaB/7+gNQXrnFLzJShCUzwuVkJU/hbt+UPlqqqH9r6",
+	"37YkuFaa3rE5EGsU0kaM0ChCoTymWqLW68SlUAOSJoymLj1DnkJGC5CUA+SVQVla3S5rpMDf2C6vwaam",
+	"7JAj721dd3nTm8s0cuMnKwDAvTsiE3l3w+Lwdqla4u1Wjda7W4a4t0v2l7dr1ou3e4Kgt2OGqLdTXtS2",
+	"bwNd2TyWJRK1+SDWlODytoUtKOmPO+3btvpBxaBhSxCAfOyts28sq0JLwup7wXLhDCU+V+ta1kvHNsGw",
+	"3Mw3mtni92AdbQqmQCdATe5HWaT4BZ3AeiRLtlLjJA9aOdLinpashiIfjWkav53Ra3al+E8sqPrb66zR",
+	"Vck9z3irtflwhQU9TIH9sl2/cS+1ubKX9gLY8dTt4jmjEReawi1bH+xPVvOxpd4grJGGE/1cs6GIzZiI",
+	"mAg5q7HOgdtP1R8OJtJkAWFgeRuLQzTYgbgHBMKgbDhfL3cyQ75d041tbD5ZuNzd2JaLcn+NTZY/vbYR",
+	"39ADFru7S+OmDGG8vv1cVtm9i8rhyFfMzssZQt1BWaW3B4DzZAysqAjDjkN4k7wJvMJgTLTedYXvu3ZX",
+	"eNLwGvmvZbJnf97KEuvZ81Z/2PMIp/pspxVRSHBVuYDDjlJYOXQkQN/EKv/GwEYrEfHHbtl4OuWiaaKq",
+	"yP/3/5Le/26KNkSJ008tpx7hkR2Q8X2Asd5ESKo8FgqMrezThGYKgqXhBSHRicoVidk4RT3KKq7mSxTJ",
+	"renMBNVZT8wIzLss0kInBJZpObiZO16gZCONPUJJ/9OnoUC7uo1NNx08UXiJl3wpMOQbTdKaWjkzRl5j",
+	"5zTRdCEaosd2b/LpgjVbdciJ0KTCau7WqqzpJhjXmGIiXQqberBYtjIhWtnsEi+gPLWebSSu+kU7udJ1",
+	"7rphP/vPNkf9lIe/5Bax62fCb12TRh57cki6NiBRFtVOV0QkbjOejQtyKgUEdM1xYdI5YyLf63Lnu8ZB",
+	"VUhFaXm8lVtWP+4NdOWuaUhYJhBDNoktuCSFrR8tE5v5DfckcHoM4ErPQbRABJlWh5xoOWMoKHrAUnrD",
+	"BIbbDHSjNok8JU+fJmwW05Cpp09LEbJPlBmMRwpP7JQl1ywaCiO5eERJo5rL8RjJi1bqdXfKSAYYvAlo",
+	"2B6asMqdGM/RUIARukM+GsNA4MawBgb2L7/j1yxVS0GgQFQwDvRruOw2BH4pkPDx5hers78cZ7mWDmAm",
+	"JYT1Y3L/KoD1Wt9168uRkVqykIkVYi942PMY0iL98Bh4lzlkYEM1N9hwsUNiw48K72qgHxn5KxMmUKh8",
+	"Ts0or1bkeefHYkoj5jBihyS1DolvPNLnH969O3n3l/I5rdt7GzVfn2T90Yobmt+PueBqAomyWRyv6agU",
+	"rwU5091+51mv97c7h2sVMTsmpqVmy7J0pskaii56y+K4njM96+074+AifdZv1C2NjSG+mtZKBjbutYg1",
+	"5oJMeRxzc7w3rlO339OXc2koK5bDGRrIaVdrVNhFIaVV0iPMqEzajUmVKLzxmonloc6dbfaGrQzRunSi",
+	"yjFuyMRrYUIQDA85pQ3zClpmeJpbglE9DxkwtLiIe5kzLf5OpGICSGWpGMEdw102TpavruLwRBFeSbN+",
+	"SX32POx3273Rs6jdH++z9gvaPWiHz6Me649e+uPus20qIUBo2ZXFcK5EvEOoGqwuBAzlSwv6AiwmHxMI",
+	"EQG7OI3jajb49Sxt92VbU9Vt1sBkx9j1rlmQJGNWU+HKrI1VWPDrcqJPM6jLF6pwAiOTmeGMpIwZtTnE",
+	"mm6uIgwnYku68Lzf7W1FGGw43nJfZ+YXNMZAfE7E4nwnKvr/jAm61YqvyPOAitRORku+3OaWsIg0qbKR",
+	"niZmWJPcL5riUWORUSY1qZZiA3d99f7t2enx5fFrjE6CY5ubJMqj7XbIGV1ModapCRu0ORz65ECRM5mQ",
+	"fXL8QcvC4YSKVJFOZytiZsIYNzNDGqaQYO3Wa1nDAH2/0+/2ti8ZURhy1iaDZeICX/zsNVKZ0vhK6+FF",
+	"hqc7/Fdak7cRQkVCZ6ecP+l3S9wxz6BcyprE7lZdOkOV8NLBhR8t8p5LXb7w9w+2unWmHMoWa3Jp3tyq",
+	"hoytHmOJUYSWmHyVCnTPjVu8/fZaVlQb7nMSWVtuKRwV4lZXcdFMsXGGbNNc2codz6fXTjLR3qZET3vF",
+	"DNdb+ICBudOz1MsrjH+GIFTFmBKfc6hs5awtnfSypFbZ89KVroi7juxS5SJ1IqdXEdGXOWFxSFdoGkaI",
+	"r1c4rP3RpqytVBGWP+/m+fWYk1Srpm5SA7dUBewwmVhdVuaZPTHdTnd/h3txFzkfbmrdhP37S/mvnTRC",
+	"d+4VSb8sRvRebNXxVjJ8MTVjWM2VCky8z/es4qCi6iYPYDJR1CwiB36PfEMj8heasjldDEg2U2nC6NQk",
+	"PLBPs1ii93YjpyzyC2riP2WCeRggw3sYsugmJIDhzMT5Y9dFmLIxWYd0VicH3EFZ2lV6Ltbc06IzFYv7",
+	"icu7iaf3PM5bCTD2SK2XXZ45sov/FckuziX8cPGaNG28PLsF+yleDLwtrZUreFfB5vJhNqrCNS1hd5jk",
+	"Jt64kVltYprOBV7PJF0KuYKvvc5j1besYpBpze3nevZWs+pocstvJTI5YwjVjxZOIoZxwjkGl62Cxh3u",
+	"vKlc3xp74g81ToNM2CgC5SieuHCnXK2QBmb0mpUtj08wa3lZLBDsU3oVZomqM8KcUQXVCwJ8IdBkV9PX",
+	"1KY66o4spUXyAEmd+nGZMLDFd/7Jj5K//fFo8Y77n95e+It38V/n71/L+Vv9vzeSn776bqbfef/xeP63",
+	"y+jHd6+P+fiv21kVrlfE4sNKmGBYQ6SbXbzoM3qt9b3RguDsWpsNnnnUyJrOAOEbYkYrxLFXX8kjE2pN",
+	"cU9p7CC6aY8INs/LU+5yOOtyGPK6kWg+wXoEq82Bub0FBgNaWRMi43F6Ns+11hbj+NxVq2TZPHp1efLv",
+	"x9tp13a827EIWzWwwieWJ/guj5ROMoc42+48jKWlcQx7ULEG706tYb/tYMzJdQ+WV7qRy9NetXEriOvF",
+	"qqAOQ+KCgWXk6LyzdvoOCXKzSjDIHxOVhSFTapzF8cLD2HTUyILOUARoEXbfxxxOYYMD4IMSdwryRDD8",
+	"UqUSktnQZDsU2BImwuW25WCQo8dV3Y1LkRvl0Fkz7YbXyKfX8Bo47jzNC/+d91Y29rrfLR1Sx4BQHxuW",
+	"p7rq0zYgwcWrb49ff9BTxwordbUFopZHgrdH7z4cnQakqVmCkHNvKALIeHXKqP/Mo897RovEQLjgm6NX",
+	"3785OdUf1r9u4x2DSrJnPrCG18C+G17DtlbJenNeXVqRi5WW3iOnWJPS+57oY/eFHGRO+adKTalSQNzq",
+	"wlCKi5AVHE4Klr9YFeBqtGOsy7ZesM5XY56jSq+Srn0tXXcPBjupx9vUn6gePwfnWmWjKU+XxnTfehS1",
+	"xQNJ08TNg3zW+tJFA9e6pbarDOg1kMdd1fPzCpOBk2PdZ+CLWu1DcyWSLXS4TeW2azxND1VzW1+MlQU/",
+	"3jmFtq1FBApoJSw0icUlpxNPATUQa2lW7b47GVC3skasKnO4bWnDzjaVBO9QPXDLqoBLcwIhYtVeLJMc",
+	"OJX6G6gC8+HyFWkGfwtaThakrQ+ttQHbuPq7/0PQIe8KeQ4lw/q92vcfYK/yrtfWX7llpSIsy3VXnNsA",
+	"BU2wAAtKtAlERV+3Doeiqh4uC8FYDMmU0Fbrl+uKpoE3FFiCIuY3NpLRJHXrkaZ0OisrbrpVd0sGWEoO",
+	"I4umhKqhMH0plOCAl0LGVIdA8q9iUypSHqIm95fjS2KzjTW135thtaNqNczfrv7MPSuer64eWTYKFeUg",
+	"He3E+EiWykkeQpFmrNy4EfpgvUJ1jkUjsXye8asapTlTrOTu3dabvr1YUXQUlV38dmZ3u5V5zcvlcXxQ",
+	"LCE8woV1ui+NbcdZ36m4lJDz9ZWlIJy6VFkK6DtW8MABi7LO69K8L151SqtZ0zscK/xutxXGb3Y+WOaz",
+	"hzxZdiTbHS3z9j3OVrWw6pblVMFA4ZRbqStrgVmstljLiIVAZfCQAQJrUfSFNIMyFdSsGGN6of4JkCrU",
+	"jO9m5r+TAaXQ/XeQcnN1uTTQLb32dy70+qZc37WmsGtxSE0ShWCdu5ddXXGu7lJyNZJM/aohNljRoDaa",
+	"4P0cqvHgG2igCPLXAxLGlE+tMA8aq4SaW/JmqQofDaeszbLGtlVad63L2lkqo7qpVOqa0qgV7sDvUelu",
+	"e/cUxUoKqoBWq4+xeb5TjM1WF9UapZoUMaTSTDHV2tnSeae4nqVplwu/vKiPcl3u2lDHXVmWSfUnzSJO",
+	"HqU/qNoK7KT1gEaYTLFk1U1jiblhKhvtdLeg0RfjXtTvbhdiY0fh3n3Plkwt11tcW5rRIWoVYu2thjyu",
+	"XnfHbemYyUobWjYtlJXb0kFf5lFlu8xmx2YhUbtSbUWmLwlIJRmlKqaVooRKssWSnrNCc/HqTZcVccNV",
+	"jLcrjmnZ+xFU875bUlNeTh2Kpcjx0tW5P9ySFXcbf800jUraTERQwe0nRjKR8pj0yHdUZDRZLEMC3cGn",
+	"Bfo/bOchwGUIUJrd3Q/IHvo88l2uVIDaYqSl0sYHNTAln9fsGKJiRXUqgMpi4CVwkaCAUSmyvbw6K6OH",
+	"KkXiAF1DEzderVpmR2St1Q9giEJLCjCEZfi9hzUlrUUoLOIo3bS0Q0JjJa0RCaqd6/eD2tppD2NWXYv2",
+	"V0R4uMu87rof3zKxImgg5mMGlbohGCb9tTKXwhUVeiUJC0MBjAjrR2VG62sCn2zlLJLGMUu8HHADeWme",
+	"OIA5TuASSzTjCXnMkmCZj7b7vVrnCYgJajV93E6XglIar6CtJccIBr4ZrhcY5E0rnhjMKlMVSKCFkQS2",
+	"3aBVRInIGCuB6nMLKZdOVoxrb7zhItqEbfdzQ7A5OHm6Pnh5um19ZCUgQPvkRf7s8zY60FZeMJwxCGiY",
+	"rGbzDmwtCgABoMC1VklmLy79l4Nub+Dvd7rdF9tLZ6t8J3D6wHECAA9Qwim/IyXyNaEK3kiusTxqpYrh",
+	"VpKs3phtDxRc5+/1B0An6tndZQ43YcxDprAycuuc43lk+cY8UW6NUNCZMXHQXqEniiRsRjlW2NxAc+tk",
+	"UZitZ8hAPofixpWOzUbK9j2vg/IMTBOBV1wwkzxmuglankXuCbAEtpECArh0FKiO51T7dtez+HYp8EV/",
+	"bCnSoGZ9HWNoAdql2zOVBfWI88U2g3EJWFHbDODFZovqiRwKfZNwi9ACAiB6hKeHuiEUaADAaCLnuuM8",
+	"AD4v2r1NsIHTGMKBAJlyXH5YqDcvAMeiYCg2RSQsNTqpwBV7WOYcs8Uk/H8liqEQTMy+52J9Ibc7Un9V",
+	"9Da7AO/aTXCTBBpeo5hROSii6G9lSASc2B2D+GgW8VTTQB4v81KgSWoNDXuQeLKyKFHjwPmiIYVbxQI+",
+	"aIxehWqZRV4ds7WOSLkCQO2mG6jPvIKDEQC8gr8DT8clzNk/IvuhR7CpLwhYPfUoWlBbBuv/gj0Wym0K",
+	"cHZSUgX1ty/oRW5hZWWE4wpkHAXFA7hqQwHiGI5TMWtzZHHkkUCweVAkGsQM0PS5KdJSjUCd12+VqVqc",
+	"B/djV4fuGJznbi+VCBVHePlspJfV/Tl1G+o65M4SVvspy0MrD8HmK59TxF85Xvf3EWh74K8DpFfr42Me",
+	"lETWwqtsCkMttJknyhkW8O2ijkecaoFkTWxqd/fYVLf6+JYBquuI3crYU4z6tXX5aVoOkeiQ4OzowwVE",
+	"g+Zl8bQgglaU3DxT+ggK2GRxXGb/2FHDa2CDZQ6d/7h0yk0I5xGU4mOrs/YJJUYUcLNhKtAV66wM7sH7",
+	"MjFZm3NYMcPeldVIU4t8BZRKKEVkQoHw5cBtNbDmkAlXqazUknF1sq4/6B4M+r27gsWXLB+ledUdQrOH",
+	"D2TYzDf6/hbNaniLgyWxZMC8VyhMHQv6ABztfoj6ZzSBanbIHQfVcmzSrp0W+KlF9DS/3zA2Q+XAAopg",
+	"VaihOOVTbgrc5UFUVBUFsuD8JQxeENLWnVIda2OCWn7ONrTIWCZD4QzuLlu3BMVZg/5vpIsS0PYKeP6D",
+	"ZdR6LbRcVR3ddbYRzZCrAtuIIZIMUD7yli4spHAopyOnZmr5K27wi2CNbTHt+mpK5I0+AVCqE7fR6Mu2",
+	"XHZlgUpSg1NlY2Ps8Ts2r8YeH+IZUAuR0k8GRDE2gi+awCvHuFPpJVghBj4cInp1Bpvhzw9JMGwMGwEK",
+	"q2pJVt0ytpmmpAu5lTsjnm8bzbxtTKye9nQt5Hdeir6E4L0Sk7vs7X4oQG7YnU2g3FuE2pImrHvrIYC4",
+	"v0BUo55mgfwQrohxRI3KBMLJumjHocCHPH3E0d4FR7uc3iLYvFRiDYo22mqMJVQtKLA0kTGIXliEsTWo",
+	"Kbw4FMuVF5sOPHZrXQXGnNXeL7Tq3J0ADhoqBpjGnBms5khDESwzvgHwuFV1/TCWeSQzEamSYOBAmXV9",
+	"n+wGxX1HrO2IPQjWtr6uLqQ2uGgsGOWDhIClTHwpHO1VXABi2JyqdjXA2aW5vbwv5nV1IDU41x1yJEyu",
+	"N87KFRcPbVVVU28bTFmSfLh81XlIdOLKyfjsNTQdTXi60HKMQZSlM/49WxxldSiJBt6IcKUyEzsl9BFI",
+	"aCoT0gyusTAHoTOuX8PbEbQ8a1PQjHQoAnVzhbhQLxzeh/hQ5gfFwoSlBjLK0umkrqJpJiKWqFA/5UiV",
+	"brnigDY5S9iYf+qQIxgzDU1Glt6RJcClwnc5F6QAzCApdxUuLc5bqCe82wkjfb9LyihSHXKhxRALkckF",
+	"Cf6jfXR20v6eLQLPJBTpp0fmG3ThIyXgeqHRmW8jogaN/PNCR8V90mdxxGjCErtj+NcbK7J89/FyCYb9",
+	"u4+Xy90PyDfwJcEdgPgkswFejnOqVwmTVbAQR3wtE55OpsoRr6AoMERsXENJb73mzW8vegfPrNdPTcBK",
+	"ipt8SM7hN5mQ4+IlWF1wrVBydvyWjHmMOsBQfPfx+wvy4fz00CxkIKRgmjy/iimfqgEJ2KdZQJpWcz/U",
+	"Er1xPWFdcEfpankkEKNxYMzJJpDAI4A/boc7zVHL2+qGzQnAw1ARam0IIuX+5IYFeKUA1T+homPjV+2g",
+	"9J2wWmqgD5ltZOnsBVwp4xCkWRTA6C3KeWEDz5eeOCtvM5/huiZ7NIsQ144ciUXuBdRi8NIJNp8ORfDx",
+	"48e2PidMpDwEXmeOSafTyYNO4OCCaAJaF7xQnFSoX/n5M4AWjqVJhU1pCFzfHPA8jsfiP6SMThteI0vi",
+	"VaAkhussRzG8pYJeg4c4SzADi6obRZrDwro4bLTy7EzqzC7CTQRzyzSLU942G2eBdgdDgVTNAw7nQaqW",
+	"ZwwRnk2gQQOhg8+GmmVhSQWJ1agoVAC/GArLUwxeP+SLUgcvDgtoWCMXaWLQomcghPXtMCnupmqjrUDm",
+	"DQWefA/K3Hs5b/SKjC/V6gzFUPzhD8TZbC6FfohhN4FJ2QoMwde8VTAWKRcqb0AYh9AOSrYhMt99vDQk",
+	"Zigw8LSgZQGi9rGWQdvLeY+wEJKWoppTaEJXC/5lWzgcCvOxMrYbi3FiUGrLZLgF4MVOXJ5hKEjMjUkS",
+	"jomJ/0G4ZHvDncvfwn3WnIOnh+4kcmaUt+U0Yfw7yGT13ukLixEzNSCA7kgRVBoTNJ4+7ft9ksNfPX1q",
+	"GU/f3/e07Ap2qQKYukOCvQmgI/8UeCTYA0QM/U9QvCIZZlCzshnsQeHPGe8s6DSGV+0DhKaDqfBUaVap",
+	"mTOygKn+MpKhClpwbIiQ7s3TpwmsdWZ/CmQ9wPSFk3meP1P6idF7cE/Nq6D6m0WGUJGZWTRY7O8+XioP",
+	"KzkyoK453CZbwJoCz8tRjgfkmW+NU1jOfMpFlhpguFGW6MdybMwsXR/lFKTdXFkuZwPMGUD4KQCZcIBu",
+	"WjasrbhfORwqUgkEFSvaZgkJaQIFQ4v+NC1ghIuhCPQygSmzDf/VO1Q8OmdTygUX19XHiqWGyxRPTe1/",
+	"zyIcG3udcf+iWFPTm/uw1F/5B91jh9hd1KdljBH5KOPxFMA4PdLXamUFClR5pN/d1/85aJFIGsU/g2Jx",
+	"ESzPAvNpyPtbxDS0CwUUHwrKoQHoJakgO6K50kFwDOz5y2EjUzJPeMrgFJoAkip4blDhBZ613nsFyiCs",
+	"9uvj0+PL48CCLlHdZAWfMmez5HIC5UgSlTpVUEiz9+lTy5kUQJ3o897rk4nMEpXfAs+SGN31DVsgymaa",
+	"LJywIthiuD4IiOchPKj+AlwRAIsAJ9P0SK8pFx6Z0kSLJMXg9R7PYrpgkVGrPYMrX7HfQvqy7dXKXEsY",
+	"nLm5bgW85+FQ5HPJk6VNKG/RAia4jRgkWSBIO4tQBHpJViKSdoYCwMdyzHxLpfRKF2uIdiotHiPesmmd",
+	"jhOmJvYQvQJBwOZDwwmqGo1xoFRENInIAZofjGnayQGqrToDgJ+HuJFl56R+WxNGZBEAH2Ura8xrc/G1",
+	"EqNb2c7QXUhTlrGi1dxO+4xec5FLFKdcpXl9R2XPPiCiBXsOMBppmqx48C2bAC4bWNDUDD3/rUPOAIAO",
+	"7zq+M4Csuwq8vSGuT2xWvG3OiVkAdVylVKsgVKUWjh6UyomcAxeNGJuRhcwwcIGAgyQfGlcYlueZOYFq",
+	"ei2wvEy5W+M0NrEQQ1EEQ5iVg5OnCjkMgcq4KqPCGoS+PwILJk0L6t6y9ykwSHoBXGIH230oEO7TM9ZY",
+	"rrTGUwBA74rvfKgPYhozw0wQZCkYCn1lKpjX+gUHQZ58z0WkBnqmv0DgEGnqdlvkFwvX/QuYXfXd/WUo",
+	"fmm32/n/9CfLsNK/AO/4ZQlYmtZASwMUHOJLp5M9sJYVKIKHpmKUCkDqxyMlx2MmIF3LOPNwFBVEajsG",
+	"/QWERAERBQWIa110M0o1aRawhEh6QqpYWzGheMpvWSvv2FXgfgGt7pcKlPWh1mvsani5YiwThAuMF1bT",
+	"/+7j5eFGmGvjkLfiipVKNuiMONoy0/0FOPEv5cATB12ZqwJg2SW2JT5d2PkAg7mQFu0KrUSc/gXo/y/L",
+	"mNOGMS1z5FW8xA4PQAXjRU3HLiT1L8DScNrLfUDV+xjkcJz9Em8scWiZ4NnCLh30cT27Ph6F7fDHByVz",
+	"JPsEim5RSNxCuxldOcmNaPoYUWUhyWvRyM3o6vDI9TAPzGLAhKBjRUZZug6cHNYOwcmtIljcUXwJMATQ",
+	"bYHdrwIwt+cg18ryyeUbMaGm5dUo54dW6ZfCiiDYbRUG/BctxJru7MGDLURfpDGq8Z/sLbD3vB40XLd2",
+	"UDrE0NbcAn1ZTvBKCpDOLuErU/kFcI6WYMZJmbAi0Lg9tMtySwHmN6OIwp0pTbIg88aOmYwZRbBufTyA",
+	"l0Ltiwr5LODL8/6KRwYqjBKkTGBuzy3t+aCX0c7z+zaXy15EKhZziO8wslUxsyeKYFYSEF+ASSc5Srpj",
+	"b6sCptttr2Km5zNageUI83Og1OlI3rJlB3az60MFYYOF4wwkLzndquxgwZRgALXo63XYtkGREo760Wrf",
+	"WYUXI3p73mGu/QB9F9dMUwZVhXGHZ4UeiGiWcGAmUnNaIW1xJaNMO6nyZs1rYN7XDAKb3RLrXS+8v3bV",
+	"kSqh7JOnNqDzmqemM0OJ6iDjfyEH/n4+UD1NaxVt2lwLz8GZhYVBUNhClK+zB6cSkTRZYdXgqb21BbeF",
+	"sOtNyPTb8GHnIgJ8vZ6XD8euBsMeyTUkE4L8bCDtMY9MzyWXmWyD6pD8I5Mp1P+E6YDBHZYAtRzwsgHZ",
+	"HIpalpPrc4ZRGL3W8FNThlULO1WZDFAJhRyKwhaKTIenh+BGUhM6Y7YcV/AWWn8n0yPbcy40ca025P79",
+	"ABz0EFE1FLi0ZSPZAO6fzMCVziNXtkNGS0sKs99FB1lhXeoUmoQdg4vQh2Kul8tyFI082GT7JLI89tDo",
+	"ISMZ6dcSNmOIDQkmKGc/0DcQ85AJxRyD/1kiZwlnKU0WhwSSwES8MINdyCwh9DphbJozLr2Od3ASpCyZ",
+	"YuldABuvcTQcnZ00vMYtS0w0Xbfjd3wIl0GrZmPQ2O/4nX2IQE4n4COtq16mn1+zmti5f9cbRcHzv1Tc",
+	"EmSu3E/slLo0kJxw7poggxqVCzQj5Q1FGVWxynpaxoeQZolQRfB9AEayoFSaDu2uQ1HRzkqRZPbQFVnd",
+	"YuFYb0w7CUOIUMe8ORRzmcXgzYjjBVaczW0bYckW4sHfXGvmry8uMdRuuWyeXqgnYEUFw4AtW6NH4Nrt",
+	"nxgQ5bwmQVCO64QR49nMr/BJBOcSdvMVAtznGqCCiJw6fLh8L1NJzFEwO7ZrsGBrU1lTcA3bYhfmHi1X",
+	"xygiljF2BtVKSLffJdjws/cFS9TUzcSp6lEMOQfxbHy4fLVzxEMd/LaTvWfOLbBFfVGq9aFq19tg59QM",
+	"8aAc+bUJ53PpOMFg9OCRCBRRb3klR3Bc65Fq/mujr4Scrwt4z0sU1M1mnMhpaTJbRcX/AImLwDuAHPZ8",
+	"33p1TWp/VZOA1MD1MczVw16FDyVQxM4jb6WI6IKkk0Rm1xPyJuERXdRUHFlfAA92/u4lJp3femt+21/z",
+	"W7+mbGURVVS5MZ/dPVoXF6jpliFh6HJfWaC0uAD69CBXh92seHRW9Wi+2Ku+/tlrVD1I2zdRRJvWuJC2",
+	"b6b4pNKSYukurejXP3uNJS/XpjaWP6i0svWc6j9aam2LeS1/gK3kot0WDRTvwtnq472v+yinD3vf0CiP",
+	"UNWfdDd/8sGxZMJHvZebP7qU8i0VNhoWZL6DbcZ3YrQJsLPjV/ubv7pA8eZDobZhHIphBZs+N1f03EQh",
+	"YSweBFguChkEVRlaW5Af8uPotcIMcykaP+gmltyQK4XS09xEVpPnZ0St/Bdr33MTEbEOQFEYAQIFmBb+",
+	"OcTKvkYjoNMqOM1Ak9OqEos65INihc9kLI1TRSbW/4BZm3VSmh7+hZMqWJHT6ha/eGXvjELxk43v5T3o",
+	"Dy74T9t9BL6KN5Aduc37rzCL8X5MFVO1BDszybF1fdpX99wkYFyKrdlLKX+4hr+szCB+5C+P/OWRv9yP",
+	"v5R4xKmNr1+m3w5rKJ798NlrzGRd1j8qp2DqwXzkwkEk58JC39qO8qJX9UxiKMoBcGiFuNYEP0Eo59yx",
+	"ZjrBsJbCIHbNb5nKy57xyIMw1GqdMwLeJLBEpISneYiSYU7lbO4aBlLWyHfmII6vDoKwf0C1m6n0Gxkt",
+	"dqTboCZiQn6xv+8h2NA4hsBJa7zMTaskkA+XrzwLN9ntgC8AIzpllpJnkIzT8BoQrVWvdP15IrMkdtTB",
+	"b+FvMkt4aIKMyyU2B41X+qGJO9NMHFJZWMpTmeBnymw5JIRAthZW00IfxgH5vzpwkA0EilFvNnEs3K2P",
+	"pW8+76AT1VhfkMKUbSWfl1hwdze9Nq9nWFeXsFSGcFUdwVKu/nYp+Dszb1u9sYZ/V4fdIUeYLoYp6IIw",
+	"msSc2UgoY+hacl23iliA1eFgFbHA3vC6kiLWGl8uhejlVu1K/aZK2u3yS1uWNlhtSSuKHiS8DXFHTIT1",
+	"BQQexZ1HceeLiDvAae4s8vhbiDyvpBjHHJMI+90tpJYzuogljS6lPKUJFpjsdw+2GV0eHvCWRZxe6lv0",
+	"u1T8kfau0PvxR6fa2gpJrk7TB8KHtFMr3stU9EKOUxOYMihHe6pUziC1RKBnBwJiwfw8p0mkIHrI5gvk",
+	"gTxD4dQr56kyUNnU5uVhT15NKXNykpYTWUzI8lCg07qteISxSVBpboUFAO0LDyvAlVh/vwYVC20aHfJO",
+	"mjDKX407PnKRRy7ylSnNeEPWf/ROpm9kJrZnOc5dKXGf3x0jKBOgcwgIrbADJDeb2YFXb+J9X+Tp1th4",
+	"84RnhJ9PFMC6Ko+4qYItD16p0vChsKTbpHrV+JS2SVlDrZ3agNGhgORHjhzHiWCto/9/YalD/O9pOaVh",
+	"ym+3N5we4es56tjWH57RYpt3UtlW+fLcym2P3OKRW/yOuMU/oU32LyzdhlrvJqlaEqB37AevMcvSOgtJ",
+	"uR6etMZDYzM0ZQ2szRZTUMAud7i6Pt5QYLUep7xdKXMaJHRhy+5BwbtDjKWZyltWjR9WTETrau50CNQk",
+	"1gxkObBcJm70d8L0SmWQgFlOcmvmeVsOwH89zErLKciCBVFI8PNnLDA8xOBlImRbzmwWbhFJlxPdGrZU",
+	"rm7YuI9ZGJbqVVEfqThn57jCkMXs1D0qGXtrivqBifOz19AfX8pLJiqtZiKv6gYhR4wijENCuanOhcbm",
+	"9UblHasRbs8L6wtHbmXG3VUesJXTdxUIHoyvW6DFR/7+yN//iWyKu/L4R5viQ6iSSBhX2BTxRxfNuzlD",
+	"aaG1q3Uxh8XQQ7qfEFPriD7PDIMtUnDYUvDThJq6UAHk4kB9+YAJACaRWqUFoySLvKLGbBESngcvt7w8",
+	"gNRBL7Hz65BjC4Wqu9MKLg6pqFKN1XoguLtciRqyns2jAfnm6NX3b05OT00NDdC18/gqqG+O/lLjxY35",
+	"DRsKLVQlmeiQb3JgDwckU/NoKUI2KFzpprCnBXQJLr4/OTPoU8Xkh8IcqJYrHuZQZ4WsBGo7hmsZgD/I",
+	"dtECHAm++fDmzfH51dHpaUCaUrA8SwW1fYS3ystJB6QJxtzRguj/b4F4mAmDG68XGlz/4CCeZsqkDiqI",
+	"IoA9BYETOhByjtEEE0CXSknMqEptiqU1XJs6jOVcOROUPRQb87bI//zX/yn+JKUqkCaTTSZDUZdd5pH5",
+	"RKoVSV/ugXYSzjrE5APh6ptKXo6oijXjDwsTSenXvt/vkI+mxteSldmzdSmGwpTssPtt63ZgVYMkrZRS",
+	"Lgu09gz+5qES8E8RuXHdB5e9/cHBy8HBy78tg1kOGsVZRYTPpBQUvn/p58HxW8ttdjV2kj57OwbHQ4bB",
+	"YP9OwQDVcvt/L03YCTTIH/frHx84j3/YeX1y3IIV8i2SHCimrm5Ql8QMwLlMblgCKl4SKcztARJsjuqj",
+	"y+VRyH4Usn81t8ujgP4QAnrBNWpFdDC8uJmLWgSyMsPOQnqBwFbrFcLU3xqgVVf2KIf6D2w02GFul2iC",
+	"7Onigw4F2AGf1KB/tg4txmDhQtJNTKQHKQ76vwvnJS3vDUVQV28+WFlRvgnwjXmR9tZhUYbEBCRSnigi",
+	"xyhlWam/EKhGiwquZN6kA3bYMqoBrhpXUAguZQLSnovk0gIflJhyISYKkqeWtYFMTe1zsDGa6UCldSGx",
+	"D0jXhhTbBMRKMG7mObqjRbUKmAQQ9wKwzJUXrQzZBOMueueKIlwpJJsgF+37/RYMELLXLRCknXWqWDwm",
+	"IRVaXNdjyZ19Q7GhQGXFseflY4JSMTjbM3rNVAHVhdpKU0hbSwvOlkTtqWVKfK0s5bUpeeS4gNLbRajF",
+	"z3ZJC3m4NI/87m5tnsxRHu+Y7VGgRG5I+UDa8yhHPcpRj87IryJBZBVwqyNVGHnhno7J1fIIsPEvZDG8",
+	"gMhFrBoEYsAhQcBgW62LC2KrvFn/ZUhFyOKYRR2noOsAhA+wIg0FWl2capjG98dTkgkLh97s+X7L1FFl",
+	"M1MRMOHXAGGXYzGngWclGcSRKXBlrgywcId8BNMbvuStwBQEQxn4bbnm3aZ0/CFa5XhKmlTV1O9CgxsI",
+	"HGAN0h3WFr3QfX8VFh4LIN74a0aTlCVtPb9xwthPzIAv9sh3VGT6jO/Mx45AJHNsN/f3FH4tAUAeEXJu",
+	"7IWPNpJH3v5oI3m0kfze4mHPMAz1ztkRe2h6+EKyyFuoL1rSuU06LRRIN1YIG7lUYfPg0RRyfojGjCmH",
+	"yuHGK2TtIqboeEiz60lKsllZgIHJoR9sKY+3ToIZChBhSpIFeWjB4hxW/OuSLN6gNBHzcYrk4jcXIoxJ",
+	"bGsp4ty8/6XECDw+j2LEoxjxKEY8ihG/NzHi3IBzWX/D3cWJTKz2s1yW7fIIgAwBTJg6U1dNqRRJhPWU",
+	"iCmndIJhTWooTCQQj+OSdcOggZHzD+/enbz7S2uT4ftcD/5LFU7Sjf82xvFtayCdZ+IOBnHz1SYzOMCn",
+	"PHK4Rw73aAT/6ozgCdI9S+nhzy9m+9at7/2slTyTnL8yUTPJRNUJj/GdkHWP1ddR39Ka4EhmKeHpwBTN",
+	"B3i5MgbkUGC6Pk1TNp2lxmFvAW4NTqTFQ4XIVJW28iJK8AMZJYzeRHIuOuQIm1GI42Od3nm1eT36MRdc",
+	"TZg6NKGkiNpi2BEJzEAUmLQh7Qb0C5j2UFhEkUIPqcBv7JwUep6JxgMoZmnCWXQ5YeINOOe34SuvIQLU",
+	"vL8Tb8Ev18TMPTKVR6byyFS+hjRPaWg2F0B/H5ajbCVgb2A9Rpf4Yo5XiBvPV2EKQEQpixe1iRU59uV8",
+	"QlMoAVuT2jEUii6USQnIRJFrgWkbzbJ61EJ/7tyziLxYd+bQ8J2cV2q+NxRFRsbbo3cfjk6DmnQMN0+k",
+	"NjOD5IkZJmx/KOozTI0DuchGNSmnawL5sQMDyYu8sIAWkYLwtEOCcoR7gNa5sGJ1fqKq+SAW5gt0RxNO",
+	"leeO2CrymDTiEWo3y7Bx9KejvnktmaqkDGg9s86AvE1iAlmZlzAUeS+2npBe9xqOf4mD/SoszEsJCHke",
+	"zPZWZjOfteblHfMJHiCLoAIp0D0Y9Ht/23lSWyQFIObd2pQAnj4mBDyKW49W6kcr9e/bSl1KCtCSzhr7",
+	"dCTDdZZoRIFLExqmJMfkHy3IOYtkiAIXmC5tNSf8GjNAWXJblIDOQZ0wBhyhznJAyQsWZglPFxY3nsQM",
+	"Eeb0acgx5MDVnWMtslixFZr8az2pjSp8yj6le5N0Gpe4XgNxif8tkiEgCesXEKAYf1j6m9HI/RvQwvBB",
+	"HWAYvrTnvGWeVNvRYpH7d6JXnKgZC9tZEv9p2NgzKGOdBZ3Gw0apMXjZfWL2RSWh/lJvOr7TQUStWArW",
+	"+VFVWsGPSo+qo9orlqMEBlQtZlvLtSMZZlMmUhRVAbm6zDZXHI9NVHXVZ/cmznchC/pqmnE0Bn//wb2o",
+	"CKpuKgCT5reXb0/dzHq4msUtrduwtT6kczwx+ftklInI6BwBNBng5cUsGP3YYNmRGRcCoeIDzIXGEcxo",
+	"eKN3CQM5Oquu3gUMZMsL+CO9pTjy8jXce/pv5I1MiMH/I1xg5WQYXsyo0teKkZpF6ZyevDp+d3HcST+l",
+	"5One7ucS/66cxa/q5JitxUttjL/Lt6n+LE0YjdPJTyuPTs/3wTybK9sGoRrSduA0kG8vL8865LVFtoRy",
+	"7yRiM80gRMgRt2PpaHxrOr4vBBi6KxuDhrzZXpHAzlftuJ0iV4TG/JZ9zXt/ym+Z0IOdJXLk7jFurNll",
+	"yxzs+q32NGslx54dyH8qMZbA0wLALQP85VQiEH3uEbhhi8IIohuSScSS2t1/P2Pi6OxEf3/vE6BpAdzm",
+	"dcicNTicn2tIAVbwaniNT+1r2TYPdZ+dczp/a6ryrzg2Zk758n3Nx6Ysy1FFzE7UUAh3/9efHVzuJxDn",
+	"x6vnZrRIsRiz/se6M/GfR29PdzsTdmQFuzB9Dwjs9FDoIzIYCkLgjAxIrSwmKmiM1fnpgRHNpao0tlNT",
+	"r//3d0LMvtScEEiRWc1CAOpDlXCmEWRaqwnWuNshltMQGscGodLgRntOKZUDfz+vVzMUaJM5ZzTimggG",
+	"aD6sDzX1DNS7wb9tEUGnFvV2THms/w28S63QI85xmvfGrIQ+wJ6OK2KYl2434vkfqVmYgrNZRgfLvT2v",
+	"y1en7lQexXGJVZcX/jc/n7kW/SWX10EoH9gSiCRiNIo5YCkj2n5pC4RMrx50G9wyRPl+LJbw0yMJhziR",
+	"WQqZ3OMxD4nWfx9wp9YKmmYOa6SN8uc/N0aMJiw5ytKJbu2zpzeQf88W+RPdA2gVq6CRYxlSyFgPbzTl",
+	"Dab0BrSUgDQxNgFQ1kcslnPrVAAKkUOVEwkA9nj1GWgqBdL3YG+v23ve8Tt+pzt44b/wGzWIuhNGptLt",
+	"Xv8VkOZZwtW0dQi6h6Yj58dHr98eA5sLzkCZC4h16ds6SWmmUCReMYa+3/XBf2DWth5mC1qbUgEam15v",
+	"KF1VgsozWEyFjWd5YsfVaEKwfZeqRZpWwBtZvzJOOmj58yeqqA/hNGUSRZcbe1Up0ZZKGSvStAYfbtHM",
+	"o1anjFtd01YuF2O6ROncQpsVPHy3SXOY62Zb4onGypVbwso61/o+gH1+/uHz/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -122,6 +122,14 @@ type ScheduleRun struct {
 	Attempts         []byte
 	PausedSchedule   bool
 	Seq              int64
+	Trigger          string
+}
+
+type ScheduleTrigger struct {
+	ScheduleID  uuid.UUID
+	NominalTime time.Time
+	Kind        string
+	CreatedAt   time.Time
 }
 
 type VScheduleExecutionHistory struct {
@@ -150,4 +158,5 @@ type VScheduleExecutionHistory struct {
 	Attempts         []byte
 	PausedSchedule   bool
 	Seq              int64
+	Trigger          string
 }
