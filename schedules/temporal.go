@@ -45,6 +45,12 @@ const temporalIDPrefix = "schedule-"
 // time of each firing to it.
 func workflowIDPrefix(id uuid.UUID) string { return "scheduled-run-" + id.String() }
 
+// runWorkflowID is the workflow id Temporal gives the schedule's run for
+// the nominal time at.
+func runWorkflowID(id uuid.UUID, at time.Time) string {
+	return workflowIDPrefix(id) + "-" + at.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
 // temporalSchedules is every call the package makes to Temporal's
 // schedules, each under the configured deadline, with failures to reach
 // Temporal marked ErrUnavailable.

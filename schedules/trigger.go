@@ -3,6 +3,7 @@ package schedules
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -90,7 +91,7 @@ const backfillCountCap = 100_000
 
 // Backfill runs the firings the schedule's expression has in [Start, End],
 // through Temporal's backfill, paused or not; each run is recorded as
-// BACKFILL with its nominal time. Refused with InvalidRange when End is in
+// BACKFILL with its nominal time. Firings with a recorded run are left out. Refused with InvalidRange when End is in
 // the future or before Start or the range holds no firing, and with
 // BackfillTooLarge when it holds more than the configured maximum.
 // Returns ErrNotFound as Trigger does; on error nothing is started or
@@ -132,6 +133,13 @@ func (m *Manager) Backfill(ctx context.Context, owner Owner, id uuid.UUID, in Ba
 			return problem.Invalid(problem.BackfillTooLarge, "", "the range holds %s firings of %q; at most %d may be backfilled per request: split the range",
 				count, s.CronExpression, max)
 		}
+		if times, err = m.leaveOutRecorded(ctx, st, id, times); err != nil {
+			return err
+		}
+		if len(times) == 0 {
+			return problem.Invalid(problem.InvalidRange, "", "every firing from %s to %s already has a run",
+				in.Start.UTC().Format(time.RFC3339), in.End.UTC().Format(time.RFC3339))
+		}
 		for _, t := range times {
 			if err := st.TriggerIntentInsert(ctx, id, t, TriggerBackfill); err != nil {
 				return err
@@ -148,6 +156,27 @@ func (m *Manager) Backfill(ctx context.Context, owner Owner, id uuid.UUID, in Ba
 		return Backfilled{}, fmt.Errorf("backfill schedule %s: %w", id, err)
 	}
 	return Backfilled{ScheduleID: id, Times: times}, nil
+}
+
+// leaveOutRecorded drops the times whose run is recorded already: Temporal
+// would start a second workflow of the same id for them, which performs
+// the task again but cannot be recorded.
+func (m *Manager) leaveOutRecorded(ctx context.Context, st Store, id uuid.UUID, times []time.Time) ([]time.Time, error) {
+	ids := make([]string, len(times))
+	for i, t := range times {
+		ids[i] = runWorkflowID(id, t)
+	}
+	recorded, err := st.RunWorkflowIDsRecorded(ctx, ids)
+	if err != nil || len(recorded) == 0 {
+		return times, err
+	}
+	out := make([]time.Time, 0, len(times))
+	for i, t := range times {
+		if !slices.Contains(recorded, ids[i]) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // firingsBetween returns the first limit firings of timing in [start, end]

@@ -208,4 +208,15 @@ func TestBackfill(t *testing.T) {
 	events, _ = b.events(t, tok, id, 50)
 	require.Equal(t, api.ScheduleEventKindBackfilled, events[0].Kind)
 	require.Contains(t, *events[0].Reason, "3 firings")
+
+	// Firings with a run are never run again: a wider range starts only the new one.
+	refused(map[string]any{"start": day, "end": day.Add(72*time.Hour - time.Second)}, "invalid-range", "already has a run")
+	resp = backfill(tok, id, map[string]any{"start": day, "end": day.Add(96*time.Hour - time.Second), "overlap_policy": "ALLOW_ALL"})
+	require.Equal(t, http.StatusAccepted, resp.status, "body: %s", resp.body)
+	resp.decode(t, &accepted)
+	require.Equal(t, 1, accepted.Count)
+	require.True(t, accepted.TriggeredAt[0].Equal(day.Add(81*time.Hour)))
+	b.waitForRuns(t, tok, id, 60*time.Second, finished(4))
+	time.Sleep(2 * time.Second)
+	require.Equal(t, 4, runCount(t, id))
 }

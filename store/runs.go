@@ -36,6 +36,12 @@ func (s *Store) RunInsertStart(ctx context.Context, in schedules.RunStart) (bool
 	return err == nil, interpret("insert run", err)
 }
 
+// RunWorkflowIDsRecorded implements schedules.Store.
+func (s *Store) RunWorkflowIDsRecorded(ctx context.Context, workflowIDs []string) ([]string, error) {
+	ids, err := s.q.RunWorkflowIDsRecorded(ctx, workflowIDs)
+	return ids, interpret("find recorded runs", err)
+}
+
 // RunComplete implements schedules.Store.
 func (s *Store) RunComplete(ctx context.Context, in schedules.RunCompletion) (schedules.CompletedRun, error) {
 	attempts := make([]schedules.Attempt, len(in.Attempts))

@@ -52,3 +52,8 @@ SELECT * FROM v_schedule_execution_history
 WHERE schedule_id = sqlc.arg(schedule_id) AND seq < sqlc.arg(after_seq)::bigint
 ORDER BY seq DESC
 LIMIT sqlc.arg(page_size);
+
+-- name: RunWorkflowIDsRecorded :many
+-- Which of these workflow ids have a recorded run: a backfill leaves those
+-- firings out, since Temporal would start a second workflow of the same id.
+SELECT workflow_id FROM schedule_runs WHERE workflow_id = ANY(sqlc.arg(workflow_ids)::text[]);

@@ -295,6 +295,32 @@ func (q *Queries) RunMarkPausedSchedule(ctx context.Context, workflowID string) 
 	return err
 }
 
+const runWorkflowIDsRecorded = `-- name: RunWorkflowIDsRecorded :many
+SELECT workflow_id FROM schedule_runs WHERE workflow_id = ANY($1::text[])
+`
+
+// Which of these workflow ids have a recorded run: a backfill leaves those
+// firings out, since Temporal would start a second workflow of the same id.
+func (q *Queries) RunWorkflowIDsRecorded(ctx context.Context, workflowIds []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, runWorkflowIDsRecorded, workflowIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var workflow_id string
+		if err := rows.Scan(&workflow_id); err != nil {
+			return nil, err
+		}
+		items = append(items, workflow_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const scheduleRaiseSkippedRuns = `-- name: ScheduleRaiseSkippedRuns :exec
 UPDATE schedules SET skipped_runs = GREATEST(skipped_runs, $1::bigint)
 WHERE id = $2

@@ -189,8 +189,10 @@ export interface paths {
          *     (`end` not after now) and hold at least one firing and at most the server's maximum
          *     (100 unless configured otherwise) — otherwise 422 `invalid-range` or
          *     `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
-         *     the schedule is PAUSED; a deleted schedule is 404. With an `Idempotency-Key`, a retry
-         *     gets the first answer and starts nothing.
+         *     the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+         *     run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+         *     never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+         *     nothing.
          */
         post: operations["backfillSchedule"];
         delete?: never;
@@ -933,7 +935,7 @@ export interface components {
              */
             schedule_id: string;
             /**
-             * @description How many firings the range holds, each started as one run.
+             * @description How many runs were started, one per firing in the range that had no run yet.
              * @example 3
              */
             count: number;
@@ -1765,7 +1767,7 @@ export interface components {
         };
         /**
          * @description **422** — the backfill is well-formed but cannot be done: `invalid-range` (`end` is in
-         *     the future or before `start`, or the range holds no firing), `backfill-too-large` (more
+         *     the future or before `start`, or the range holds no firing without a run), `backfill-too-large` (more
          *     firings than one request may start; the detail says how many the range holds) or
          *     `idempotency-key-reused`. Nothing was started.
          *     Declared as `default` rather than `422` on purpose: a mock (Prism) answers a request
