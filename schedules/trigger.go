@@ -34,7 +34,16 @@ type TriggerStore interface {
 	// TriggerIntentClaim removes the intent of the schedule for the nominal
 	// second of at and returns its kind; TriggerScheduled when there is none.
 	TriggerIntentClaim(ctx context.Context, scheduleID uuid.UUID, at time.Time) (RunTrigger, error)
+	// TriggerIntentDeleteStale removes the intents written before before
+	// and returns how many.
+	TriggerIntentDeleteStale(ctx context.Context, before time.Time) (int64, error)
 }
+
+// staleIntentAge is when the reconciler takes an unclaimed intent for a
+// start Temporal skipped (its overlap policy) rather than one still
+// buffered: a week outlasts any buffered backfill short of 100 runs of
+// hours each, and a start claiming nothing is only recorded as SCHEDULED.
+const staleIntentAge = 7 * 24 * time.Hour
 
 // Triggered is the run a trigger asked Temporal for.
 type Triggered struct {

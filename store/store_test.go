@@ -315,6 +315,14 @@ func TestTriggerIntentClaimedOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, schedules.TriggerScheduled, kind, "claimed once")
 
+	require.NoError(t, b.store.TriggerIntentInsert(b.ctx, s.ID, at, schedules.TriggerManual))
+	n, err := b.store.TriggerIntentDeleteStale(b.ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n, "a fresh intent is not stale")
+	n, err = b.store.TriggerIntentDeleteStale(b.ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "an intent written before the cut is removed")
+
 	rec := schedules.NewRecorder(b.store, nil)
 	require.NoError(t, b.store.TriggerIntentInsert(b.ctx, s.ID, at, schedules.TriggerBackfill))
 	require.NoError(t, rec.RecordStart(b.ctx, schedules.RunStart{ScheduleID: s.ID, WorkflowID: "wf-backfill", TemporalRunID: "r", Query: "q", TriggeredAt: at, StartedAt: at}))

@@ -19,6 +19,12 @@ func (s *Store) TriggerIntentInsert(ctx context.Context, scheduleID uuid.UUID, a
 	}))
 }
 
+// TriggerIntentDeleteStale implements schedules.Store.
+func (s *Store) TriggerIntentDeleteStale(ctx context.Context, before time.Time) (int64, error) {
+	n, err := s.q.TriggerIntentDeleteStale(ctx, before)
+	return n, interpret("delete stale trigger intents", err)
+}
+
 // TriggerIntentClaim implements schedules.Store.
 func (s *Store) TriggerIntentClaim(ctx context.Context, scheduleID uuid.UUID, at time.Time) (schedules.RunTrigger, error) {
 	kind, err := s.q.TriggerIntentClaim(ctx, dbgen.TriggerIntentClaimParams{ScheduleID: scheduleID, NominalTime: at.Truncate(time.Second)})

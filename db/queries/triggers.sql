@@ -10,3 +10,8 @@ ON CONFLICT (schedule_id, nominal_time) DO NOTHING;
 DELETE FROM schedule_triggers
 WHERE schedule_id = sqlc.arg(schedule_id) AND nominal_time = sqlc.arg(nominal_time)
 RETURNING kind;
+
+-- name: TriggerIntentDeleteStale :execrows
+-- Intents no run claimed: starts Temporal skipped under the overlap policy.
+-- Served by no index on purpose: the table holds only intents in flight.
+DELETE FROM schedule_triggers WHERE created_at < sqlc.arg(before);

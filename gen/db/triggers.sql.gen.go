@@ -31,6 +31,20 @@ func (q *Queries) TriggerIntentClaim(ctx context.Context, arg TriggerIntentClaim
 	return kind, err
 }
 
+const triggerIntentDeleteStale = `-- name: TriggerIntentDeleteStale :execrows
+DELETE FROM schedule_triggers WHERE created_at < $1
+`
+
+// Intents no run claimed: starts Temporal skipped under the overlap policy.
+// Served by no index on purpose: the table holds only intents in flight.
+func (q *Queries) TriggerIntentDeleteStale(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, triggerIntentDeleteStale, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const triggerIntentInsert = `-- name: TriggerIntentInsert :exec
 INSERT INTO schedule_triggers (schedule_id, nominal_time, kind)
 VALUES ($1, $2, $3)
