@@ -32,6 +32,8 @@ var expectedOperations = map[string]string{
 	"PUT /api/v1/schedules/{id}":               "updateSchedule",
 	"POST /api/v1/schedules/{id}/pause":        "pauseSchedule",
 	"POST /api/v1/schedules/{id}/resume":       "resumeSchedule",
+	"POST /api/v1/schedules/{id}/trigger":      "triggerSchedule",
+	"POST /api/v1/schedules/{id}/backfill":     "backfillSchedule",
 	"DELETE /api/v1/schedules/{id}":            "deleteSchedule",
 	"GET /api/v1/schedules/{id}/runs":          "listScheduleRuns",
 	"GET /api/v1/schedules/{id}/runs/{run_id}": "getScheduleRun",

@@ -82,6 +82,7 @@ func Load(getenv func(string) string) (Config, error) {
 			MaxPerUser:            e.int("SCHEDULE_MAX_PER_USER", 50),
 			MinInterval:           time.Duration(e.int("SCHEDULE_MIN_INTERVAL_MINS", 60)) * time.Minute,
 			MaxBudgetUSD:          e.float("SCHEDULE_MAX_BUDGET_USD", 10),
+			BackfillMaxFirings:    e.int("BACKFILL_MAX_FIRINGS", 100),
 			DefaultBudgetUSD:      1,
 			DefaultTimeoutSeconds: 600,
 			MaxTimeoutSeconds:     86400,
@@ -124,11 +125,15 @@ func Load(getenv func(string) string) (Config, error) {
 			e.errs = append(e.errs, fmt.Errorf("%s must not be negative (0 keeps the SDK default)", key))
 		}
 	}
+	c.Temporal.Namespace = c.Namespace
 	if c.Limits.DefaultBudgetUSD > c.Limits.MaxBudgetUSD {
 		c.Limits.DefaultBudgetUSD = c.Limits.MaxBudgetUSD
 	}
 	if c.Limits.MaxPerUser < 1 {
 		e.errs = append(e.errs, errors.New("SCHEDULE_MAX_PER_USER must be at least 1"))
+	}
+	if c.Limits.BackfillMaxFirings < 1 {
+		e.errs = append(e.errs, errors.New("BACKFILL_MAX_FIRINGS must be at least 1"))
 	}
 	if c.Limits.MinInterval < time.Minute {
 		e.errs = append(e.errs, errors.New("SCHEDULE_MIN_INTERVAL_MINS must be at least 1"))
@@ -174,6 +179,7 @@ func Defaults() Config {
 // Temporal says where schedule actions run and how long the schedule
 // manager waits for Temporal before answering "unavailable".
 type Temporal struct {
+	Namespace     string        // TEMPORAL_NAMESPACE (Config.Namespace), for the calls made without the SDK's client
 	TaskQueue     string        // TEMPORAL_TASK_QUEUE, scheduled-tasks
 	CallTimeout   time.Duration // TEMPORAL_CALL_TIMEOUT, 5s
 	CatchupWindow time.Duration // TEMPORAL_CATCHUP_WINDOW, 5m
@@ -185,6 +191,7 @@ type Limits struct {
 	MaxPerUser            int           // SCHEDULE_MAX_PER_USER, 50
 	MinInterval           time.Duration // SCHEDULE_MIN_INTERVAL_MINS, 60
 	MaxBudgetUSD          float64       // SCHEDULE_MAX_BUDGET_USD, 10
+	BackfillMaxFirings    int           // BACKFILL_MAX_FIRINGS, 100: firings one backfill request may start
 	DefaultBudgetUSD      float64       // 1, or MaxBudgetUSD when that is lower
 	DefaultTimeoutSeconds int           // 600
 	MaxTimeoutSeconds     int           // 86400

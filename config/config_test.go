@@ -59,12 +59,12 @@ func TestDefaults(t *testing.T) {
 	t.Parallel()
 	c := Defaults()
 	require.Equal(t, Limits{
-		MaxPerUser: 50, MinInterval: 60 * time.Minute, MaxBudgetUSD: 10, DefaultBudgetUSD: 1,
+		MaxPerUser: 50, MinInterval: 60 * time.Minute, MaxBudgetUSD: 10, BackfillMaxFirings: 100, DefaultBudgetUSD: 1,
 		DefaultTimeoutSeconds: 600, MaxTimeoutSeconds: 86400,
 		Executors: []Executor{ExecutorHTTP}, DefaultExecutor: ExecutorHTTP,
 		DefaultRetry: Retry{MaxAttempts: 3, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
 	}, c.Limits)
-	require.Equal(t, Temporal{TaskQueue: "scheduled-tasks", CallTimeout: 5 * time.Second, CatchupWindow: 5 * time.Minute}, c.Temporal)
+	require.Equal(t, Temporal{Namespace: "default", TaskQueue: "scheduled-tasks", CallTimeout: 5 * time.Second, CatchupWindow: 5 * time.Minute}, c.Temporal)
 	require.EqualValues(t, 64<<10, c.MaxBodyBytes)
 	require.Empty(t, c.Execution.LLMPrices)
 

@@ -37,6 +37,8 @@ const (
 	IntervalTooShort      Kind = "interval-too-short"
 	BudgetExceeded        Kind = "budget-exceeded"
 	InvalidField          Kind = "invalid-field"
+	InvalidRange          Kind = "invalid-range"      // a backfill's range: in the future, reversed, or without a firing
+	BackfillTooLarge      Kind = "backfill-too-large" // a backfill's range holds more firings than one request may start
 	ServiceUnavailable    Kind = "service-unavailable"
 	Internal              Kind = "internal"
 )
@@ -65,6 +67,8 @@ var catalogue = map[Kind]Entry{
 	IntervalTooShort:      {http.StatusUnprocessableEntity, "Interval too short"},
 	BudgetExceeded:        {http.StatusUnprocessableEntity, "Budget not allowed"},
 	InvalidField:          {http.StatusUnprocessableEntity, "Invalid field"},
+	InvalidRange:          {http.StatusUnprocessableEntity, "Invalid range"},
+	BackfillTooLarge:      {http.StatusUnprocessableEntity, "Backfill too large"},
 	ServiceUnavailable:    {http.StatusServiceUnavailable, "Service unavailable"},
 	Internal:              {http.StatusInternalServerError, "Internal error"},
 }

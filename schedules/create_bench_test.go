@@ -51,7 +51,7 @@ func BenchmarkCreateOneOwner16(b *testing.B) {
 	limits.MaxPerUser = 1 << 30
 	tcfg := cfg.Temporal
 	tcfg.TaskQueue = "create-bench-" + uuid.NewString()
-	m := NewManager(store.New(db.Pool), tc.ScheduleClient(), limits, tcfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m := NewManager(store.New(db.Pool), tc, limits, tcfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	owner := Owner{UserID: "bench-user", TenantID: "bench-tenant"}
 	in := CreateInput{Name: "yearly", CronExpression: "0 3 1 1 *", Timezone: "UTC", TaskQuery: "q"}
 	// Compiled the way the manager compiles it, so both sides create the

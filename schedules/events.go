@@ -21,10 +21,8 @@ const (
 	EventPausedAfterFailures EventKind = "paused_after_failures"
 	EventDeleted             EventKind = "deleted"
 	EventReconciled          EventKind = "reconciled"
-	// EventTriggered and EventBackfilled are reserved for the trigger and
-	// backfill endpoints still to come; nothing records them yet.
-	EventTriggered  EventKind = "triggered"
-	EventBackfilled EventKind = "backfilled"
+	EventTriggered           EventKind = "triggered"  // a run now; reason names its nominal time
+	EventBackfilled          EventKind = "backfilled" // reason names the firings' count and range
 )
 
 // The actors of events no user caused.

@@ -25,12 +25,17 @@ type Manager struct {
 	now      func() time.Time
 }
 
-// NewManager returns a manager over the store and Temporal's schedule
-// client.
-func NewManager(st Store, sc client.ScheduleClient, limits Limits, tc TemporalConfig, log *slog.Logger) *Manager {
+// NewManager returns a manager over the store and the Temporal client's
+// schedule client and workflow service; tc may be nil for a manager that
+// only reads.
+func NewManager(st Store, tc client.Client, limits Limits, cfg TemporalConfig, log *slog.Logger) *Manager {
+	t := temporalSchedules{cfg: cfg}
+	if tc != nil {
+		t.client, t.service = tc.ScheduleClient(), tc.WorkflowService()
+	}
 	return &Manager{
 		store:    st,
-		temporal: temporalSchedules{client: sc, cfg: tc},
+		temporal: t,
 		rules:    rules{limits: limits},
 		log:      log,
 		now:      time.Now,

@@ -41,7 +41,8 @@ type ReconcileReport struct {
 	// inserting their row: each removed with the Temporal schedule it may
 	// have made.
 	ReservationsRemoved int
-	Failed              int // schedules that could not be repaired in this pass
+	IntentsRemoved      int64 // trigger and backfill intents no run claimed for staleIntentAge
+	Failed              int   // schedules that could not be repaired in this pass
 }
 
 // Reconciler makes Temporal agree with PostgreSQL, the source of truth. The
@@ -78,6 +79,11 @@ func (m *Reconciler) pass(ctx context.Context, rep *ReconcileReport) error {
 	if err := m.removeStaleReservations(ctx, now, rep); err != nil {
 		return err
 	}
+	n, err := m.store.TriggerIntentDeleteStale(ctx, now.Add(-staleIntentAge))
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	rep.IntentsRemoved += n
 	live := make(map[uuid.UUID]bool)
 	after := uuid.Nil
 	for {
@@ -328,7 +334,7 @@ func (m *Reconciler) Run(ctx context.Context, interval time.Duration) {
 		case !rep.Skipped:
 			m.log.InfoContext(ctx, "reconcile pass", "checked", rep.Checked, "recreated", rep.Recreated,
 				"pause_fixed", rep.PauseFixed, "spec_refreshed", rep.SpecRefreshed, "spec_fixed", rep.SpecFixed, "next_run_fixed", rep.NextRunFixed,
-				"orphans_deleted", rep.OrphansDeleted, "reservations_removed", rep.ReservationsRemoved, "failed", rep.Failed)
+				"orphans_deleted", rep.OrphansDeleted, "reservations_removed", rep.ReservationsRemoved, "intents_removed", rep.IntentsRemoved, "failed", rep.Failed)
 		}
 		select {
 		case <-ctx.Done():

@@ -38,6 +38,9 @@ type RunStart struct {
 	Executor      Executor
 	TriggeredAt   time.Time // the nominal time the schedule fired for
 	StartedAt     time.Time
+	// Trigger is what started the run; RecordStart sets it from the
+	// trigger intent it claims.
+	Trigger RunTrigger
 }
 
 // RunCompletion is the outcome of a run.
@@ -53,13 +56,18 @@ type RunCompletion struct {
 }
 
 // RecordStart inserts the run and moves the schedule's run counter,
-// last_run_at and next_run_at in one transaction. Returns ErrNotFound when
-// the schedule does not exist.
+// last_run_at and next_run_at in one transaction, claiming the trigger or
+// backfill intent of the run's nominal second in it (none: the schedule
+// fired it). Returns ErrNotFound when the schedule does not exist.
 func (r *Recorder) RecordStart(ctx context.Context, in RunStart) error {
 	return r.store.InTx(ctx, func(st Store) error {
 		// The row lock numbers this schedule's runs one at a time.
 		sched, err := st.ScheduleGetByID(ctx, in.ScheduleID, true)
 		if err != nil {
+			return err
+		}
+		// After the row lock: a trigger holds it until its intent commits.
+		if in.Trigger, err = st.TriggerIntentClaim(ctx, in.ScheduleID, in.TriggeredAt); err != nil {
 			return err
 		}
 		inserted, err := st.RunInsertStart(ctx, in)

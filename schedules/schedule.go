@@ -151,6 +151,7 @@ type Run struct {
 	CompletionTokens int64
 	AttemptCount     int
 	PausedSchedule   bool
+	Trigger          RunTrigger
 	Seq              int64 // the run's number in its schedule's history, from 1, without gaps
 }
 

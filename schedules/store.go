@@ -21,6 +21,7 @@ type Store interface {
 	// database.
 	InTx(ctx context.Context, fn func(Store) error, afterCommitFailure func()) error
 	EventStore
+	TriggerStore
 
 	// ScheduleCount counts the owner's live schedules, only those in
 	// status when it is set.
@@ -90,6 +91,9 @@ type Store interface {
 	// latest (the caller holds the schedule's row lock); inserted is false
 	// when the workflow id was recorded before.
 	RunInsertStart(ctx context.Context, in RunStart) (inserted bool, err error)
+	// RunWorkflowIDsRecorded returns those of workflowIDs that have a
+	// recorded run.
+	RunWorkflowIDsRecorded(ctx context.Context, workflowIDs []string) ([]string, error)
 	// ScheduleRecordRunStart moves the run counter, last_run_at and
 	// next_run_at (left alone when next is nil).
 	ScheduleRecordRunStart(ctx context.Context, id uuid.UUID, triggeredAt time.Time, next *time.Time) error

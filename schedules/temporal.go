@@ -9,11 +9,14 @@ import (
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
+	schedulepb "go.temporal.io/api/schedule/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"schedsvc/config"
 )
@@ -42,12 +45,21 @@ const temporalIDPrefix = "schedule-"
 // time of each firing to it.
 func workflowIDPrefix(id uuid.UUID) string { return "scheduled-run-" + id.String() }
 
+// runWorkflowID is the workflow id Temporal gives the schedule's run for
+// the nominal time at.
+func runWorkflowID(id uuid.UUID, at time.Time) string {
+	return workflowIDPrefix(id) + "-" + at.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
 // temporalSchedules is every call the package makes to Temporal's
 // schedules, each under the configured deadline, with failures to reach
 // Temporal marked ErrUnavailable.
 type temporalSchedules struct {
 	client client.ScheduleClient
-	cfg    TemporalConfig
+	// service makes the calls the schedule client cannot: a trigger with
+	// a nominal time of our choosing, backfills in one request.
+	service workflowservice.WorkflowServiceClient
+	cfg     TemporalConfig
 }
 
 func (t temporalSchedules) action(s Schedule) *client.ScheduleWorkflowAction {
@@ -124,6 +136,51 @@ func (t temporalSchedules) pause(ctx context.Context, id uuid.UUID, note string)
 	defer cancel()
 	err := t.client.GetHandle(ctx, TemporalScheduleID(id)).Pause(ctx, client.SchedulePauseOptions{Note: note})
 	return temporalErr("pause temporal schedule", err)
+}
+
+// trigger starts one run now whose nominal time, and so workflow id, is at.
+// The SDK's Trigger cannot choose it, and the run's start record needs it
+// to find the trigger's intent.
+func (t temporalSchedules) trigger(ctx context.Context, id uuid.UUID, at time.Time, overlap *OverlapPolicy) error {
+	return t.patch(ctx, "trigger temporal schedule", id, &schedulepb.SchedulePatch{
+		TriggerImmediately: &schedulepb.TriggerImmediatelyRequest{OverlapPolicy: overlapOverride(overlap), ScheduledTime: timestamppb.New(at)},
+	})
+}
+
+// backfill runs the schedule's firings at times. Each gets a window that
+// holds exactly its time (Temporal's window ends inclusively), so every
+// run's nominal time is one the caller knows.
+func (t temporalSchedules) backfill(ctx context.Context, id uuid.UUID, times []time.Time, overlap *OverlapPolicy) error {
+	reqs := make([]*schedulepb.BackfillRequest, len(times))
+	for i, at := range times {
+		reqs[i] = &schedulepb.BackfillRequest{
+			StartTime: timestamppb.New(at.Add(-time.Second)), EndTime: timestamppb.New(at), OverlapPolicy: overlapOverride(overlap),
+		}
+	}
+	return t.patch(ctx, "backfill temporal schedule", id, &schedulepb.SchedulePatch{BackfillRequest: reqs})
+}
+
+func (t temporalSchedules) patch(ctx context.Context, op string, id uuid.UUID, p *schedulepb.SchedulePatch) error {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
+	defer cancel()
+	namespace := t.cfg.Namespace
+	if namespace == "" {
+		namespace = client.DefaultNamespace
+	}
+	_, err := t.service.PatchSchedule(ctx, &workflowservice.PatchScheduleRequest{
+		Namespace: namespace, ScheduleId: TemporalScheduleID(id), Patch: p,
+		Identity: "schedule service", RequestId: uuid.NewString(),
+	})
+	return temporalErr(op, err)
+}
+
+// overlapOverride is Temporal's policy for one trigger or backfill:
+// unspecified keeps the schedule's.
+func overlapOverride(o *OverlapPolicy) enumspb.ScheduleOverlapPolicy {
+	if o == nil {
+		return enumspb.SCHEDULE_OVERLAP_POLICY_UNSPECIFIED
+	}
+	return overlapPolicies[*o]
 }
 
 // overlapPolicies maps ours to Temporal's; it is also the set of valid ones.

@@ -125,6 +125,9 @@ func validCalls(t *testing.T, auth map[string]string, scheduleID, runID string) 
 	t.Helper()
 	s := "/api/v1/schedules/" + scheduleID
 	create := `{"name":"Hourly price check","cron_expression":"@hourly","task_query":"Check the prices."}`
+	// The past week: the updated weekday expression fires in it, fewer times than the maximum.
+	backfill := fmt.Sprintf(`{"start":%q,"end":%q,"overlap_policy":"ALLOW_ALL"}`,
+		time.Now().UTC().AddDate(0, 0, -7).Format(time.RFC3339), time.Now().UTC().Add(-time.Minute).Format(time.RFC3339))
 	return map[string]call{
 		"createSchedule":     {method: "POST", path: "/api/v1/schedules", header: auth, body: create},
 		"listSchedules":      {method: "GET", path: "/api/v1/schedules?page_size=10&status=ACTIVE", header: auth},
@@ -132,6 +135,8 @@ func validCalls(t *testing.T, auth map[string]string, scheduleID, runID string) 
 		"updateSchedule":     {method: "PUT", path: s, header: auth, body: `{"cron_expression":"0 10 * * MON-FRI","max_budget_per_run_usd":0.5}`},
 		"pauseSchedule":      {method: "POST", path: s + "/pause", header: auth, body: `{"reason":"Quarter-end freeze"}`},
 		"resumeSchedule":     {method: "POST", path: s + "/resume", header: auth},
+		"triggerSchedule":    {method: "POST", path: s + "/trigger", header: auth, body: `{"overlap_policy":"ALLOW_ALL"}`},
+		"backfillSchedule":   {method: "POST", path: s + "/backfill", header: auth, body: backfill},
 		"listScheduleRuns":   {method: "GET", path: s + "/runs?page_size=5", header: auth},
 		"getScheduleRun":     {method: "GET", path: s + "/runs/" + runID, header: auth},
 		"listScheduleEvents": {method: "GET", path: s + "/events?page_size=5", header: auth},
@@ -147,7 +152,7 @@ func validCalls(t *testing.T, auth map[string]string, scheduleID, runID string) 
 }
 
 var walkOrder = []string{"createSchedule", "listSchedules", "getSchedule", "updateSchedule", "pauseSchedule",
-	"resumeSchedule", "listScheduleRuns", "getScheduleRun", "listScheduleEvents", "previewCron", "getHealthz", "getReadyz",
+	"resumeSchedule", "triggerSchedule", "backfillSchedule", "listScheduleRuns", "getScheduleRun", "listScheduleEvents", "previewCron", "getHealthz", "getReadyz",
 	"getOpenAPIYAML", "getOpenAPIJSON", "getDocs", "getDocsScript", "deleteSchedule"}
 
 // invalidCalls are requests the server refuses before any handler; the mock must refuse them
@@ -173,6 +178,8 @@ func invalidCalls(auth map[string]string, scheduleID string) []call {
 		{name: "create with malformed JSON", method: "POST", path: "/api/v1/schedules", header: auth, body: `{"name":`},
 		{name: "update with null name", method: "PUT", path: s, header: auth, body: `{"name":null}`},
 		{name: "pause with an unknown field", method: "POST", path: s + "/pause", header: auth, body: `{"why":"x"}`},
+		{name: "trigger with a bad enum", method: "POST", path: s + "/trigger", header: auth, body: `{"overlap_policy":"NEVER"}`},
+		{name: "backfill without end", method: "POST", path: s + "/backfill", header: auth, body: `{"start":"2026-11-23T00:00:00Z"}`},
 		{name: "delete with a bad Idempotency-Key", method: "DELETE", path: s, header: with(map[string]string{"Idempotency-Key": "two words"})},
 		{name: "list with page_size 500", method: "GET", path: "/api/v1/schedules?page_size=500", header: auth},
 		{name: "get with a malformed id", method: "GET", path: "/api/v1/schedules/not-a-uuid", header: auth},

@@ -96,8 +96,8 @@ func setup(t testing.TB, opts ...func(*setupOptions)) *testBundle {
 	}
 	log := o.log
 	st := store.New(env.db.Pool)
-	tc := schedules.TemporalConfig{TaskQueue: env.taskQueue, CallTimeout: o.callTO, CatchupWindow: time.Minute}
-	manager := schedules.NewManager(st, o.temporal.ScheduleClient(), o.limits, tc, log)
+	tc := schedules.TemporalConfig{Namespace: env.temporal.Namespace(), TaskQueue: env.taskQueue, CallTimeout: o.callTO, CatchupWindow: time.Minute}
+	manager := schedules.NewManager(st, o.temporal, o.limits, tc, log)
 	apiKeys := server.NewAPIKeyStore(st, log)
 	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(testSecret), Leeway: 5 * time.Second, APIKeys: apiKeys})
 	require.NoError(t, err)

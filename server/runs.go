@@ -46,7 +46,7 @@ func (s *Server) GetScheduleRun(ctx context.Context, req api.GetScheduleRunReque
 		TotalTokens: r.TotalTokens, TotalCostUsd: r.TotalCostUsd, DurationMs: r.DurationMs,
 		TriggeredAt: r.TriggeredAt, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
 		Executor: (*api.RunDetailExecutor)(r.Executor), PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
-		AttemptCount: r.AttemptCount, PausedSchedule: r.PausedSchedule,
+		AttemptCount: r.AttemptCount, PausedSchedule: r.PausedSchedule, Trigger: r.Trigger,
 		Attempts: make([]api.RunAttempt, len(d.Attempts)),
 	}
 	for i, a := range d.Attempts {
@@ -91,6 +91,7 @@ func toAPIRun(r schedules.Run) api.Run {
 		CompletionTokens: r.CompletionTokens,
 		AttemptCount:     r.AttemptCount,
 		PausedSchedule:   r.PausedSchedule,
+		Trigger:          api.RunTrigger(r.Trigger),
 	}
 }
 

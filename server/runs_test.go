@@ -70,6 +70,7 @@ func TestScheduleFires(t *testing.T) {
 			require.NotNil(t, first.CompletedAt)
 			require.NotNil(t, first.DurationMs)
 			require.Equal(t, c.query, first.Query)
+			require.Equal(t, api.RunTriggerSCHEDULED, first.Trigger, "a firing of the cron is recorded as scheduled")
 
 			s := b.getSchedule(t, tok, id)
 			runs = b.waitForRuns(t, tok, id, 0, func([]api.Run) bool { return true })

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,11 +28,18 @@ func (s *Store) RunInsertStart(ctx context.Context, in schedules.RunStart) (bool
 		TriggeredAt:   in.TriggeredAt,
 		StartedAt:     in.StartedAt,
 		Executor:      ptrutil.NilIfZero(string(in.Executor)),
+		Trigger:       string(cmp.Or(in.Trigger, schedules.TriggerScheduled)),
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil // ON CONFLICT DO NOTHING: recorded before
 	}
 	return err == nil, interpret("insert run", err)
+}
+
+// RunWorkflowIDsRecorded implements schedules.Store.
+func (s *Store) RunWorkflowIDsRecorded(ctx context.Context, workflowIDs []string) ([]string, error) {
+	ids, err := s.q.RunWorkflowIDsRecorded(ctx, workflowIDs)
+	return ids, interpret("find recorded runs", err)
 }
 
 // RunComplete implements schedules.Store.
@@ -155,6 +163,7 @@ func runFromRow(r dbgen.VScheduleExecutionHistory) schedules.Run {
 		CompletionTokens: r.CompletionTokens,
 		AttemptCount:     int(r.AttemptCount),
 		PausedSchedule:   r.PausedSchedule,
+		Trigger:          schedules.RunTrigger(r.Trigger),
 		Seq:              r.Seq,
 	}
 }

@@ -299,3 +299,41 @@ func TestReconcileLockIsExclusive(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ran)
 }
+
+// TestTriggerIntentClaimedOnce: an intent is claimed by the run of its
+// nominal second, once; a run without one was scheduled, and the recorder
+// stores the kind it claimed.
+func TestTriggerIntentClaimedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	s := b.schedule(t)
+	at := time.Date(2026, 12, 2, 9, 15, 42, 0, time.UTC)
+	require.NoError(t, b.store.TriggerIntentInsert(b.ctx, s.ID, at.Add(300*time.Millisecond), schedules.TriggerManual))
+	require.NoError(t, b.store.TriggerIntentInsert(b.ctx, s.ID, at, schedules.TriggerBackfill), "a second intent for the second is a no-op")
+
+	kind, err := b.store.TriggerIntentClaim(b.ctx, s.ID, at.Add(900*time.Millisecond))
+	require.NoError(t, err)
+	require.Equal(t, schedules.TriggerManual, kind, "the first intent stands; claims match by the second")
+	kind, err = b.store.TriggerIntentClaim(b.ctx, s.ID, at)
+	require.NoError(t, err)
+	require.Equal(t, schedules.TriggerScheduled, kind, "claimed once")
+
+	require.NoError(t, b.store.TriggerIntentInsert(b.ctx, s.ID, at, schedules.TriggerManual))
+	n, err := b.store.TriggerIntentDeleteStale(b.ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n, "a fresh intent is not stale")
+	n, err = b.store.TriggerIntentDeleteStale(b.ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "an intent written before the cut is removed")
+
+	rec := schedules.NewRecorder(b.store, nil)
+	require.NoError(t, b.store.TriggerIntentInsert(b.ctx, s.ID, at, schedules.TriggerBackfill))
+	require.NoError(t, rec.RecordStart(b.ctx, schedules.RunStart{ScheduleID: s.ID, WorkflowID: "wf-backfill", TemporalRunID: "r", Query: "q", TriggeredAt: at, StartedAt: at}))
+	later := at.Add(time.Hour)
+	require.NoError(t, rec.RecordStart(b.ctx, schedules.RunStart{ScheduleID: s.ID, WorkflowID: "wf-scheduled", TemporalRunID: "r", Query: "q", TriggeredAt: later, StartedAt: later}))
+	runs, err := b.store.RunList(b.ctx, s.ID, schedules.ListQuery{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, runs, 2)
+	require.Equal(t, schedules.TriggerScheduled, runs[0].Trigger)
+	require.Equal(t, schedules.TriggerBackfill, runs[1].Trigger)
+}

@@ -322,7 +322,7 @@ func measureOurs(ctx context.Context, o options, tc client.Client, srv *devtempo
 	defer wk.stop()
 
 	st := store.New(db.Pool)
-	mgr := schedules.NewManager(st, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, slog.New(slog.DiscardHandler))
+	mgr := schedules.NewManager(st, tc, cfg.Limits, cfg.Temporal, slog.New(slog.DiscardHandler))
 	at := fireAt(o.n, o.createEach, o.lead)
 	fmt.Fprintf(out, "ours: creating %d schedules due at %s on task queue %s\n", o.n, at.Format(time.TimeOnly), queue)
 	ids := make([]uuid.UUID, o.n)

@@ -96,7 +96,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	defer tc.Close()
 
-	manager := schedules.NewManager(st, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log)
+	manager := schedules.NewManager(st, tc, cfg.Limits, cfg.Temporal, log)
 	m := metrics.New()
 	handler, err := server.NewServer(server.Deps{
 		Manager: manager, Auth: auth, Store: st, Redis: rdb, Temporal: tc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,

@@ -38,7 +38,7 @@ const runJSON = `{
   "error_message": "task endpoint answered 502 Bad Gateway: upstream model exploded", "model_used": null, "provider": null,
   "total_tokens": 0, "total_cost_usd": 0, "duration_ms": 14210,
   "triggered_at": "2026-11-27T08:00:00Z", "started_at": "2026-11-27T08:00:00.412Z", "completed_at": "2026-11-27T08:00:14.622Z",
-  "executor": "http", "prompt_tokens": 0, "completion_tokens": 0, "attempt_count": 2, "paused_schedule": true,
+  "executor": "http", "prompt_tokens": 0, "completion_tokens": 0, "attempt_count": 2, "paused_schedule": true, "trigger": "BACKFILL",
   "attempts": [
     {"attempt": 1, "status": "FAILED", "error_message": "answered 502", "model_used": null, "prompt_tokens": 0, "completion_tokens": 0,
      "total_tokens": 0, "total_cost_usd": 0, "max_tokens": null, "started_at": "2026-11-27T08:00:00.402Z", "completed_at": "2026-11-27T08:00:01.130Z", "duration_ms": 728},
@@ -52,12 +52,12 @@ const runsJSON = `{"runs": [{
   "error_message": null, "model_used": "gpt-4o-mini", "provider": "openai", "total_tokens": 8035, "total_cost_usd": 0.0123,
   "duration_ms": 14210, "triggered_at": "2026-11-27T08:00:00Z", "started_at": "2026-11-27T08:00:00.412Z",
   "completed_at": "2026-11-27T08:00:14.622Z", "executor": "llm", "prompt_tokens": 7412, "completion_tokens": 623,
-  "attempt_count": 1, "paused_schedule": false
+  "attempt_count": 1, "paused_schedule": false, "trigger": "SCHEDULED"
 }, {
   "id": "5d3b9f20-8e4a-4c61-b7d9-0a2f6e1c8b47", "workflow_id": "w2", "query": "q", "status": "RUNNING", "result": null,
   "error_message": null, "model_used": null, "provider": null, "total_tokens": 0, "total_cost_usd": 0,
   "duration_ms": null, "triggered_at": "2026-11-28T08:00:00Z", "started_at": "2026-11-28T08:00:00.5Z",
-  "completed_at": null, "executor": null, "prompt_tokens": 0, "completion_tokens": 0, "attempt_count": 0, "paused_schedule": false
+  "completed_at": null, "executor": null, "prompt_tokens": 0, "completion_tokens": 0, "attempt_count": 0, "paused_schedule": false, "trigger": "MANUAL"
 }], "total": 2, "page": 1, "page_size": 20, "next_cursor": null, "schedule_status": "PAUSED", "schedule_pause_reason": "3 consecutive runs\ndid not complete"}`
 
 const previewJSON = `{"cron_expression": "0 9 * * MON-FRI", "timezone": "Europe/Berlin", "description": "At 09:00, Monday through Friday",

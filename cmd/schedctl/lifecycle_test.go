@@ -90,7 +90,7 @@ func startStack(t *testing.T) *stack {
 	rdb := redis.NewClient(ropts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	h, err := server.NewServer(server.Deps{
-		Manager: schedules.NewManager(st, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log),
+		Manager: schedules.NewManager(st, tc, cfg.Limits, cfg.Temporal, log),
 		Auth:    auth, Store: st, Redis: rdb, Temporal: tc, Log: log,
 		MaxBodyBytes: cfg.MaxBodyBytes, RateLimit: cfg.RateLimit, IdempotencyTTL: cfg.IdempotencyTTL,
 	})
@@ -232,10 +232,10 @@ func TestLifecycleAgainstTheRealStack(t *testing.T) {
 	require.Equal(t, "freeze lifted", *resumed.ResumeReason)
 	require.NotNil(t, resumed.NextRunAt)
 
-	// A run: the API has no trigger yet, so the test asks Temporal for one, then reads it back.
+	// A run now, then read back.
 	require.Empty(t, okJSON[api.RunList](t, env, "runs", "list", id).Runs)
-	require.NoError(t, s.temporal.ScheduleClient().GetHandle(context.Background(), schedules.TemporalScheduleID(created.ScheduleId)).
-		Trigger(context.Background(), client.ScheduleTriggerOptions{}))
+	triggered := okJSON[api.TriggerAccepted](t, env, "schedules", "trigger", id, "--overlap-policy", "ALLOW_ALL", "--idempotency-key", "trigger-"+randomHex())
+	require.Equal(t, created.ScheduleId, triggered.ScheduleId)
 	var runs api.RunList
 	require.Eventually(t, func() bool {
 		r := schedctl(t, env, "", "runs", "list", id, "-o", "json")
@@ -244,6 +244,8 @@ func TestLifecycleAgainstTheRealStack(t *testing.T) {
 			len(runs.Runs) == 1 && runs.Runs[0].Status != api.RunStatusRUNNING
 	}, 90*time.Second, 500*time.Millisecond, "the triggered run is recorded and finishes")
 	require.Equal(t, api.RunStatusCOMPLETED, runs.Runs[0].Status)
+	require.Equal(t, api.RunTriggerMANUAL, runs.Runs[0].Trigger)
+	require.True(t, runs.Runs[0].TriggeredAt.Equal(triggered.TriggeredAt))
 	runID := runs.Runs[0].Id.String()
 	out = ok(t, env, "runs", "list", id)
 	require.Regexp(t, `\n`+runID+`\s+COMPLETED\s`, out)
@@ -254,6 +256,27 @@ func TestLifecycleAgainstTheRealStack(t *testing.T) {
 	out = ok(t, env, "runs", "get", id, runID)
 	require.Contains(t, out, "Status:               COMPLETED\n")
 	require.Contains(t, out, "Result:               "+*detail.Result+"\n")
+
+	// Backfill the second schedule's two past New Year firings; a range without --end is not sent.
+	r = schedctl(t, env, "", "schedules", "backfill", secondID, "--start", "2025-01-01T00:00:00Z")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "--end is required")
+	out = ok(t, env, "schedules", "backfill", secondID, "--start", "2025-01-01T00:00:00Z", "--end", "2026-01-02T00:00:00Z", "--overlap-policy", "ALLOW_ALL")
+	require.Contains(t, out, "Runs:      2\n")
+	require.Contains(t, out, "Run for:   2025-01-01T04:00:00Z\n")
+	require.Contains(t, out, "Run for:   2026-01-01T04:00:00Z\n")
+	require.Eventually(t, func() bool {
+		r := schedctl(t, env, "", "runs", "list", secondID, "-o", "json")
+		runs = api.RunList{}
+		return r.err == nil && json.Unmarshal([]byte(r.stdout), &runs) == nil && len(runs.Runs) == 2 &&
+			runs.Runs[0].Status != api.RunStatusRUNNING && runs.Runs[1].Status != api.RunStatusRUNNING
+	}, 90*time.Second, 500*time.Millisecond, "the backfilled runs are recorded and finish")
+	for _, run := range runs.Runs {
+		require.Equal(t, api.RunTriggerBACKFILL, run.Trigger)
+	}
+	r = schedctl(t, env, "", "schedules", "backfill", secondID, "--start", "2025-01-01T00:00:00Z", "--end", "2099-01-01T00:00:00Z")
+	require.Equal(t, exitAPI, r.code)
+	require.Contains(t, r.stderr, "[type https://schedsvc.dev/problems/invalid-range; ")
 
 	// Delete; afterwards the schedule is a 404 on the command line too: a non-zero exit and one
 	// line that says what the problem is.

@@ -265,6 +265,10 @@ func TestIdsAndParametersReachTheRightRequest(t *testing.T) {
 		{[]string{"schedules", "list", "--cursor", "abc"}, "GET", "/api/v1/schedules", "cursor=abc", "", ""},
 		{[]string{"schedules", "pause", id, "--reason", "freeze", "--idempotency-key", "p1"}, "POST", "/api/v1/schedules/" + id + "/pause", "", `{"reason":"freeze"}`, "p1"},
 		{[]string{"schedules", "resume", id}, "POST", "/api/v1/schedules/" + id + "/resume", "", `{}`, ""},
+		{[]string{"schedules", "trigger", id, "--overlap-policy", "ALLOW_ALL", "--idempotency-key", "t1"}, "POST", "/api/v1/schedules/" + id + "/trigger", "", `{"overlap_policy":"ALLOW_ALL"}`, "t1"},
+		{[]string{"schedules", "trigger", id}, "POST", "/api/v1/schedules/" + id + "/trigger", "", `{}`, ""},
+		{[]string{"schedules", "backfill", id, "--start", "2026-11-23T00:00:00Z", "--end", "2026-11-25T23:59:59Z", "--overlap-policy", "BUFFER_ALL"},
+			"POST", "/api/v1/schedules/" + id + "/backfill", "", `{"start":"2026-11-23T00:00:00Z","end":"2026-11-25T23:59:59Z","overlap_policy":"BUFFER_ALL"}`, ""},
 		{[]string{"runs", "list", id, "--page-size", "5", "--cursor", "c1"}, "GET", "/api/v1/schedules/" + id + "/runs", "page_size=5&cursor=c1", "", ""},
 		{[]string{"runs", "get", id, runID}, "GET", "/api/v1/schedules/" + id + "/runs/" + runID, "", "", ""},
 		{[]string{"schedules", "events", id, "--page-size", "5", "--cursor", "c1"}, "GET", "/api/v1/schedules/" + id + "/events", "page_size=5&cursor=c1", "", ""},
@@ -365,7 +369,7 @@ func TestUsageErrors(t *testing.T) {
 		"nothing":         {nil, "schedctl: no command given\nrun 'schedctl --help' for the commands\n"},
 		"unknown group":   {[]string{"schedule"}, "schedctl: unknown command \"schedule\"\nrun 'schedctl --help' for the commands\n"},
 		"no subcommand":   {[]string{"runs"}, "schedctl: runs needs a subcommand: list, get\nrun 'schedctl runs --help' for its commands\n"},
-		"unknown command": {[]string{"schedules", "trigger"}, "schedctl: unknown command \"schedules trigger\"; schedules takes list, get, create, update, pause, resume, delete, events\nrun 'schedctl schedules --help' for its commands\n"},
+		"unknown command": {[]string{"schedules", "frobnicate"}, "schedctl: unknown command \"schedules frobnicate\"; schedules takes list, get, create, update, pause, resume, delete, trigger, backfill, events\nrun 'schedctl schedules --help' for its commands\n"},
 	} {
 		r := schedctl(t, nil, "", c.args...)
 		require.Equal(t, exitUsage, r.code, name)

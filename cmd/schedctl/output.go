@@ -291,6 +291,7 @@ func writeRunDetail(w io.Writer, r *api.RunDetail) {
 		{"Workflow", r.WorkflowId},
 		{"Query", r.Query},
 		{"Triggered", r.TriggeredAt.Format(time.RFC3339)},
+		{"Trigger", string(r.Trigger)},
 		{"Started", r.StartedAt.Format(timeMillis)},
 		{"Completed", timeMs(r.CompletedAt)},
 		{"Duration", durationText(r.DurationMs)},

@@ -96,6 +96,7 @@ func TestRunDetailFields(t *testing.T) {
 		"Workflow:             scheduled-run-3f6c2a8e-2026-11-27T08:00:00Z\n"+
 		"Query:                Summarise yesterday's open support tickets.\n"+
 		"Triggered:            2026-11-27T08:00:00Z\n"+
+		"Trigger:              BACKFILL\n"+
 		"Started:              2026-11-27T08:00:00.412Z\n"+
 		"Completed:            2026-11-27T08:00:14.622Z\n"+
 		"Duration:             14.21s\n"+

@@ -17,7 +17,7 @@ import (
 // groups is every command schedctl has, in the order --help lists them.
 var groups = []*group{schedulesGroup, runsGroup, cronGroup}
 
-var schedulesGroup = &group{name: "schedules", summary: "create, read, change, pause, resume and delete schedules", commands: []*command{
+var schedulesGroup = &group{name: "schedules", summary: "create, read, change, pause, resume, run now, backfill and delete schedules", commands: []*command{
 	{group: "schedules", name: "list", nargs: 0, summary: "List your schedules, newest first",
 		detail: "Pages by number (--page) or, faster for deep paging, by --cursor: the table ends with the\ncursor of the next page.",
 		flags:  listSchedules},
@@ -33,6 +33,8 @@ var schedulesGroup = &group{name: "schedules", summary: "create, read, change, p
 		flags: pauseOrResume(resume)},
 	{group: "schedules", name: "delete", args: "<schedule-id>", nargs: 1, summary: "Delete a schedule (its run history is kept)",
 		flags: deleteSchedule},
+	triggerCommand,
+	backfillCommand,
 	eventsCommand,
 }}
 

@@ -79,7 +79,7 @@ func TestRunServesFireLagAfterAFiring(t *testing.T) {
 	tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace()})
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
-	mgr := schedules.NewManager(store.New(db.Pool), tc.ScheduleClient(), cfg.Limits, cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mgr := schedules.NewManager(store.New(db.Pool), tc, cfg.Limits, cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s, err := mgr.Create(ctx, schedules.Owner{UserID: "u-metrics", TenantID: "t-metrics"}, schedules.CreateInput{
 		Name: "metrics", CronExpression: "0 0 1 1 *", Timezone: "UTC", TaskQuery: "count me",
 	})

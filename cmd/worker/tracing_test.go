@@ -162,7 +162,7 @@ func startTracedStack(t *testing.T, tp trace.TracerProvider) (string, client.Cli
 	rdb := redis.NewClient(ropts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	h, err := server.NewServer(server.Deps{
-		Manager: schedules.NewManager(st, tc.ScheduleClient(), cfg.Limits, cfg.Temporal, log),
+		Manager: schedules.NewManager(st, tc, cfg.Limits, cfg.Temporal, log),
 		Auth:    auth, Store: st, Redis: rdb, Temporal: tc, Log: log, Tracer: tp,
 		MaxBodyBytes: cfg.MaxBodyBytes, RateLimit: cfg.RateLimit, IdempotencyTTL: cfg.IdempotencyTTL,
 	})

@@ -3,8 +3,8 @@
 -- The run is numbered after its schedule's latest; the caller holds the
 -- schedule's row lock, so concurrent starts of one schedule take turns.
 INSERT INTO schedule_runs (
-    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, executor, seq
-) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7,
+    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, executor, trigger, seq
+) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7, $8,
     coalesce((SELECT max(r.seq) FROM schedule_runs r WHERE r.schedule_id = $1), 0) + 1)
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING id;
@@ -52,3 +52,8 @@ SELECT * FROM v_schedule_execution_history
 WHERE schedule_id = sqlc.arg(schedule_id) AND seq < sqlc.arg(after_seq)::bigint
 ORDER BY seq DESC
 LIMIT sqlc.arg(page_size);
+
+-- name: RunWorkflowIDsRecorded :many
+-- Which of these workflow ids have a recorded run: a backfill leaves those
+-- firings out, since Temporal would start a second workflow of the same id.
+SELECT workflow_id FROM schedule_runs WHERE workflow_id = ANY(sqlc.arg(workflow_ids)::text[]);

@@ -95,6 +95,7 @@ func (e OverlapPolicy) Valid() bool {
 
 // Defines values for ProblemType.
 const (
+	ProblemTypeHttpsschedsvcDevproblemsbackfillTooLarge      ProblemType = "https://schedsvc.dev/problems/backfill-too-large"
 	ProblemTypeHttpsschedsvcDevproblemsbodyTooLarge          ProblemType = "https://schedsvc.dev/problems/body-too-large"
 	ProblemTypeHttpsschedsvcDevproblemsbudgetExceeded        ProblemType = "https://schedsvc.dev/problems/budget-exceeded"
 	ProblemTypeHttpsschedsvcDevproblemsidempotencyInProgress ProblemType = "https://schedsvc.dev/problems/idempotency-in-progress"
@@ -103,6 +104,7 @@ const (
 	ProblemTypeHttpsschedsvcDevproblemsintervalTooShort      ProblemType = "https://schedsvc.dev/problems/interval-too-short"
 	ProblemTypeHttpsschedsvcDevproblemsinvalidCron           ProblemType = "https://schedsvc.dev/problems/invalid-cron"
 	ProblemTypeHttpsschedsvcDevproblemsinvalidField          ProblemType = "https://schedsvc.dev/problems/invalid-field"
+	ProblemTypeHttpsschedsvcDevproblemsinvalidRange          ProblemType = "https://schedsvc.dev/problems/invalid-range"
 	ProblemTypeHttpsschedsvcDevproblemsinvalidRequest        ProblemType = "https://schedsvc.dev/problems/invalid-request"
 	ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed      ProblemType = "https://schedsvc.dev/problems/method-not-allowed"
 	ProblemTypeHttpsschedsvcDevproblemsnotFound              ProblemType = "https://schedsvc.dev/problems/not-found"
@@ -118,6 +120,8 @@ const (
 // Valid indicates whether the value is a known member of the ProblemType enum.
 func (e ProblemType) Valid() bool {
 	switch e {
+	case ProblemTypeHttpsschedsvcDevproblemsbackfillTooLarge:
+		return true
 	case ProblemTypeHttpsschedsvcDevproblemsbodyTooLarge:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsbudgetExceeded:
@@ -133,6 +137,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeHttpsschedsvcDevproblemsinvalidCron:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsinvalidField:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsinvalidRange:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsinvalidRequest:
 		return true
@@ -252,6 +258,27 @@ func (e RunStatus) Valid() bool {
 	}
 }
 
+// Defines values for RunTrigger.
+const (
+	RunTriggerBACKFILL  RunTrigger = "BACKFILL"
+	RunTriggerMANUAL    RunTrigger = "MANUAL"
+	RunTriggerSCHEDULED RunTrigger = "SCHEDULED"
+)
+
+// Valid indicates whether the value is a known member of the RunTrigger enum.
+func (e RunTrigger) Valid() bool {
+	switch e {
+	case RunTriggerBACKFILL:
+		return true
+	case RunTriggerMANUAL:
+		return true
+	case RunTriggerSCHEDULED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScheduleEventKind.
 const (
 	ScheduleEventKindBackfilled          ScheduleEventKind = "backfilled"
@@ -307,6 +334,49 @@ func (e ScheduleStatus) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// BackfillAccepted The runs a backfill started.
+type BackfillAccepted struct {
+	// Count How many runs were started, one per firing in the range that had no run yet.
+	//
+	// Example: 3
+	Count int `json:"count"`
+
+	// ScheduleId The schedule.
+	//
+	// Example: 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+	ScheduleId openapi_types.UUID `json:"schedule_id"`
+
+	// TriggeredAt The runs' nominal times, oldest first (UTC).
+	//
+	// Example: ["2026-11-23T08:00:00Z","2026-11-24T08:00:00Z","2026-11-25T08:00:00Z"]
+	TriggeredAt []time.Time `json:"triggered_at"`
+}
+
+// BackfillRequest The past range whose firings to run. Unknown fields are rejected (400 `unknown-field`).
+//
+// Example: {"end":"2026-11-25T23:59:59Z","overlap_policy":"BUFFER_ALL","start":"2026-11-23T00:00:00Z"}
+type BackfillRequest struct {
+	// End The range's last instant (RFC 3339), included; not after now.
+	//
+	// Example: 2026-11-25T23:59:59Z
+	End time.Time `json:"end"`
+
+	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
+	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
+	// one firing waits and starts after the current run; further ones are skipped.
+	// `BUFFER_ALL`: every firing waits its turn. `CANCEL_OTHER`: the running run is cancelled
+	// (recorded as CANCELLED) and the new one starts. `ALLOW_ALL`: runs overlap freely.
+	//
+	//
+	// Example: SKIP
+	OverlapPolicy *OverlapPolicy `json:"overlap_policy,omitempty"`
+
+	// Start The range's first instant (RFC 3339), included.
+	//
+	// Example: 2026-11-23T00:00:00Z
+	Start time.Time `json:"start"`
 }
 
 // CreateScheduleRequest A new schedule. Unknown fields are rejected (400 `unknown-field`).
@@ -506,6 +576,8 @@ type Problem struct {
 	// `invalid-cron` (422), `unknown-timezone` (422), `interval-too-short` (422: runs closer
 	// than the minimum interval), `budget-exceeded` (422: budget negative or over the cap),
 	// `invalid-field` (422: any other domain rule),
+	// `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
+	// `backfill-too-large` (422: a backfill range with more firings than one request may start),
 	// `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 	// `internal` (500: unexpected error; generic message).
 	// New kinds may be added in later versions: treat an unknown `type` by its `status`.
@@ -530,6 +602,8 @@ type Problem struct {
 // `invalid-cron` (422), `unknown-timezone` (422), `interval-too-short` (422: runs closer
 // than the minimum interval), `budget-exceeded` (422: budget negative or over the cap),
 // `invalid-field` (422: any other domain rule),
+// `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
+// `backfill-too-large` (422: a backfill range with more firings than one request may start),
 // `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 // `internal` (500: unexpected error; generic message).
 // New kinds may be added in later versions: treat an unknown `type` by its `status`.
@@ -719,6 +793,13 @@ type Run struct {
 	// Example: 8035
 	TotalTokens int64 `json:"total_tokens"`
 
+	// Trigger What started a run: `SCHEDULED` (the cron expression fired), `MANUAL` (run now,
+	// `POST /schedules/{id}/trigger`) or `BACKFILL` (`POST /schedules/{id}/backfill`).
+	//
+	//
+	// Example: SCHEDULED
+	Trigger RunTrigger `json:"trigger"`
+
 	// TriggeredAt The nominal scheduled time this run belongs to.
 	//
 	// Example: 2026-11-27T08:00:00Z
@@ -890,6 +971,13 @@ type RunDetail struct {
 	// Example: 8035
 	TotalTokens int64 `json:"total_tokens"`
 
+	// Trigger What started a run: `SCHEDULED` (the cron expression fired), `MANUAL` (run now,
+	// `POST /schedules/{id}/trigger`) or `BACKFILL` (`POST /schedules/{id}/backfill`).
+	//
+	//
+	// Example: SCHEDULED
+	Trigger RunTrigger `json:"trigger"`
+
 	// TriggeredAt The nominal scheduled time this run belongs to.
 	//
 	// Example: 2026-11-27T08:00:00Z
@@ -947,6 +1035,12 @@ type RunList struct {
 //
 // Example: COMPLETED
 type RunStatus string
+
+// RunTrigger What started a run: `SCHEDULED` (the cron expression fired), `MANUAL` (run now,
+// `POST /schedules/{id}/trigger`) or `BACKFILL` (`POST /schedules/{id}/backfill`).
+//
+// Example: SCHEDULED
+type RunTrigger string
 
 // Schedule A schedule as stored. Every property is always present; nullable ones are `null` when unset.
 type Schedule struct {
@@ -1193,9 +1287,9 @@ type ScheduleEvent struct {
 	// Kind `created`, `updated` (see `changes`), `paused` and `resumed` (by a user, with the
 	// reason given), `paused_after_failures` (by `system`: the failure policy paused the
 	// schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
-	// was repaired to match it; `reason` says how). `triggered` and `backfilled` are reserved
-	// for manual trigger and backfill operations that are not in this version of the API; no
-	// event of those kinds is written yet, but clients should accept them.
+	// was repaired to match it; `reason` says how), `triggered` (a run now,
+	// `POST /schedules/{id}/trigger`; `reason` names its nominal time) and `backfilled`
+	// (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when).
 	//
 	//
 	// Example: updated
@@ -1208,9 +1302,9 @@ type ScheduleEvent struct {
 // ScheduleEventKind `created`, `updated` (see `changes`), `paused` and `resumed` (by a user, with the
 // reason given), `paused_after_failures` (by `system`: the failure policy paused the
 // schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
-// was repaired to match it; `reason` says how). `triggered` and `backfilled` are reserved
-// for manual trigger and backfill operations that are not in this version of the API; no
-// event of those kinds is written yet, but clients should accept them.
+// was repaired to match it; `reason` says how), `triggered` (a run now,
+// `POST /schedules/{id}/trigger`; `reason` names its nominal time) and `backfilled`
+// (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when).
 //
 // Example: updated
 type ScheduleEventKind string
@@ -1272,6 +1366,34 @@ type ScheduleList struct {
 //
 // Example: ACTIVE
 type ScheduleStatus string
+
+// TriggerAccepted The run a trigger started.
+type TriggerAccepted struct {
+	// ScheduleId The schedule.
+	//
+	// Example: 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+	ScheduleId openapi_types.UUID `json:"schedule_id"`
+
+	// TriggeredAt The run's nominal time (now, to the second); the run's `triggered_at` in the history.
+	//
+	// Example: 2026-11-28T10:15:42Z
+	TriggeredAt time.Time `json:"triggered_at"`
+}
+
+// TriggerRequest Optional body of a trigger. Unknown fields are rejected (400 `unknown-field`).
+//
+// Example: {"overlap_policy":"ALLOW_ALL"}
+type TriggerRequest struct {
+	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
+	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
+	// one firing waits and starts after the current run; further ones are skipped.
+	// `BUFFER_ALL`: every firing waits its turn. `CANCEL_OTHER`: the running run is cancelled
+	// (recorded as CANCELLED) and the new one starts. `ALLOW_ALL`: runs overlap freely.
+	//
+	//
+	// Example: SKIP
+	OverlapPolicy *OverlapPolicy `json:"overlap_policy,omitempty"`
+}
 
 // UpdateScheduleRequest Partial update: every field is optional and an absent field keeps its current value.
 // Limits are the same as on create; there are no defaults. `null` is rejected (400) for
@@ -1397,6 +1519,9 @@ type SchedulesPageSize = int
 // Example: ACTIVE
 type StatusFilter = ScheduleStatus
 
+// BackfillRejected RFC 9457 problem details. Branch on `type`; the other texts may change.
+type BackfillRejected = Problem
+
 // BadRequest RFC 9457 problem details. Branch on `type`; the other texts may change.
 type BadRequest = Problem
 
@@ -1499,6 +1624,18 @@ type DeleteScheduleParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// BackfillScheduleParams defines parameters for BackfillSchedule.
+type BackfillScheduleParams struct {
+	// IdempotencyKey A unique value (a UUID is a good choice) that makes retries of this write safe: the first
+	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
+	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
+	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListScheduleEventsParams defines parameters for ListScheduleEvents.
 type ListScheduleEventsParams struct {
 	// PageSize Events per page (1–100).
@@ -1550,17 +1687,35 @@ type ListScheduleRunsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// TriggerScheduleParams defines parameters for TriggerSchedule.
+type TriggerScheduleParams struct {
+	// IdempotencyKey A unique value (a UUID is a good choice) that makes retries of this write safe: the first
+	// successful answer is kept for 24 hours for this user, tenant and key and replayed to every
+	// retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
+	// key for a different request is 422 `idempotency-key-reused`; a retry while the first is
+	// still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+	// `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+	// rather than declared on each response so that mocks do not put it on every answer.)
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateScheduleJSONRequestBody defines body for CreateSchedule for application/json ContentType.
 type CreateScheduleJSONRequestBody = CreateScheduleRequest
 
 // UpdateScheduleJSONRequestBody defines body for UpdateSchedule for application/json ContentType.
 type UpdateScheduleJSONRequestBody = UpdateScheduleRequest
 
+// BackfillScheduleJSONRequestBody defines body for BackfillSchedule for application/json ContentType.
+type BackfillScheduleJSONRequestBody = BackfillRequest
+
 // PauseScheduleJSONRequestBody defines body for PauseSchedule for application/json ContentType.
 type PauseScheduleJSONRequestBody = ScheduleActionRequest
 
 // ResumeScheduleJSONRequestBody defines body for ResumeSchedule for application/json ContentType.
 type ResumeScheduleJSONRequestBody = ScheduleActionRequest
+
+// TriggerScheduleJSONRequestBody defines body for TriggerSchedule for application/json ContentType.
+type TriggerScheduleJSONRequestBody = TriggerRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1721,6 +1876,48 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 	UpdateSchedule(ctx context.Context, id ScheduleId, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// BackfillScheduleWithBody Run a schedule's past firings
+	//
+	// Runs the firings the cron expression has from `start` to `end` (both included, in the
+	// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+	// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+	// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+	// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+	// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+	// (`end` not after now) and hold at least one firing and at most the server's maximum
+	// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+	// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+	// the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+	// run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+	// never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+	// nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+	BackfillScheduleWithBody(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BackfillSchedule Run a schedule's past firings
+	//
+	// Runs the firings the cron expression has from `start` to `end` (both included, in the
+	// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+	// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+	// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+	// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+	// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+	// (`end` not after now) and hold at least one firing and at most the server's maximum
+	// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+	// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+	// the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+	// run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+	// never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+	// nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+	BackfillSchedule(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListScheduleEvents List a schedule's audit trail
 	//
 	// Every lifecycle event of the schedule, newest first: created; updated (with each changed
@@ -1801,6 +1998,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 	GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TriggerScheduleWithBody Run a schedule now
+	//
+	// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+	// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+	// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+	// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+	// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+	// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+	// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+	// starts no second run.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+	TriggerScheduleWithBody(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TriggerSchedule Run a schedule now
+	//
+	// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+	// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+	// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+	// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+	// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+	// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+	// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+	// starts no second run.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+	TriggerSchedule(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDocs API reference (HTML)
 	//
@@ -2012,6 +2241,68 @@ func (c *Client) UpdateSchedule(ctx context.Context, id ScheduleId, body UpdateS
 	return c.Client.Do(req)
 }
 
+// BackfillScheduleWithBody Run a schedule's past firings
+//
+// Runs the firings the cron expression has from `start` to `end` (both included, in the
+// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+// (`end` not after now) and hold at least one firing and at most the server's maximum
+// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+// the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+// run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+// never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+// nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+func (c *Client) BackfillScheduleWithBody(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBackfillScheduleRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BackfillSchedule Run a schedule's past firings
+//
+// Runs the firings the cron expression has from `start` to `end` (both included, in the
+// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+// (`end` not after now) and hold at least one firing and at most the server's maximum
+// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+// the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+// run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+// never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+// nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+func (c *Client) BackfillSchedule(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBackfillScheduleRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListScheduleEvents List a schedule's audit trail
 //
 // Every lifecycle event of the schedule, newest first: created; updated (with each changed
@@ -2153,6 +2444,58 @@ func (c *Client) ListScheduleRuns(ctx context.Context, id ScheduleId, params *Li
 // Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 func (c *Client) GetScheduleRun(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetScheduleRunRequest(c.Server, id, runId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TriggerScheduleWithBody Run a schedule now
+//
+// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+// starts no second run.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+func (c *Client) TriggerScheduleWithBody(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriggerScheduleRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TriggerSchedule Run a schedule now
+//
+// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+// starts no second run.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+func (c *Client) TriggerSchedule(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriggerScheduleRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2628,6 +2971,68 @@ func NewUpdateScheduleRequestWithBody(server string, id ScheduleId, contentType 
 	return req, nil
 }
 
+// NewBackfillScheduleRequest calls the generic BackfillSchedule builder with application/json body
+func NewBackfillScheduleRequest(server string, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBackfillScheduleRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewBackfillScheduleRequestWithBody constructs an http.Request for the BackfillSchedule method, with any body, and a specified content type
+func NewBackfillScheduleRequestWithBody(server string, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/schedules/%s/backfill", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListScheduleEventsRequest constructs an http.Request for the ListScheduleEvents method
 func NewListScheduleEventsRequest(server string, id ScheduleId, params *ListScheduleEventsParams) (*http.Request, error) {
 	var err error
@@ -2951,6 +3356,68 @@ func NewGetScheduleRunRequest(server string, id ScheduleId, runId RunId) (*http.
 	return req, nil
 }
 
+// NewTriggerScheduleRequest calls the generic TriggerSchedule builder with application/json body
+func NewTriggerScheduleRequest(server string, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTriggerScheduleRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewTriggerScheduleRequestWithBody constructs an http.Request for the TriggerSchedule method, with any body, and a specified content type
+func NewTriggerScheduleRequestWithBody(server string, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/schedules/%s/trigger", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetDocsRequest constructs an http.Request for the GetDocs method
 func NewGetDocsRequest(server string) (*http.Request, error) {
 	var err error
@@ -3250,6 +3717,48 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/v1/schedules/{id} (the `UpdateSchedule` operationId).
 	UpdateScheduleWithResponse(ctx context.Context, id ScheduleId, body UpdateScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateScheduleClientResponse, error)
 
+	// BackfillScheduleWithBodyWithResponse Run a schedule's past firings
+	//
+	// Runs the firings the cron expression has from `start` to `end` (both included, in the
+	// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+	// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+	// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+	// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+	// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+	// (`end` not after now) and hold at least one firing and at most the server's maximum
+	// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+	// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+	// the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+	// run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+	// never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+	// nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+	BackfillScheduleWithBodyWithResponse(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BackfillScheduleClientResponse, error)
+
+	// BackfillScheduleWithResponse Run a schedule's past firings
+	//
+	// Runs the firings the cron expression has from `start` to `end` (both included, in the
+	// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+	// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+	// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+	// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+	// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+	// (`end` not after now) and hold at least one firing and at most the server's maximum
+	// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+	// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+	// the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+	// run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+	// never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+	// nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+	BackfillScheduleWithResponse(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*BackfillScheduleClientResponse, error)
+
 	// ListScheduleEventsWithResponse List a schedule's audit trail
 	//
 	// Every lifecycle event of the schedule, newest first: created; updated (with each changed
@@ -3336,6 +3845,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/schedules/{id}/runs/{run_id} (the `GetScheduleRun` operationId).
 	GetScheduleRunWithResponse(ctx context.Context, id ScheduleId, runId RunId, reqEditors ...RequestEditorFn) (*GetScheduleRunClientResponse, error)
+
+	// TriggerScheduleWithBodyWithResponse Run a schedule now
+	//
+	// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+	// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+	// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+	// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+	// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+	// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+	// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+	// starts no second run.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+	TriggerScheduleWithBodyWithResponse(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriggerScheduleClientResponse, error)
+
+	// TriggerScheduleWithResponse Run a schedule now
+	//
+	// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+	// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+	// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+	// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+	// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+	// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+	// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+	// starts no second run.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+	TriggerScheduleWithResponse(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*TriggerScheduleClientResponse, error)
 
 	// GetDocsWithResponse API reference (HTML)
 	//
@@ -4599,6 +5140,268 @@ func (r UpdateScheduleClientResponse) ContentType() string {
 	return ""
 }
 
+// BackfillScheduleClientResponse202Headers the declared response headers of an HTTP 202 response for BackfillSchedule
+type BackfillScheduleClientResponse202Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse400Headers the declared response headers of an HTTP 400 response for BackfillSchedule
+type BackfillScheduleClientResponse400Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse401Headers the declared response headers of an HTTP 401 response for BackfillSchedule
+type BackfillScheduleClientResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// BackfillScheduleClientResponse404Headers the declared response headers of an HTTP 404 response for BackfillSchedule
+type BackfillScheduleClientResponse404Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse409Headers the declared response headers of an HTTP 409 response for BackfillSchedule
+type BackfillScheduleClientResponse409Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse413Headers the declared response headers of an HTTP 413 response for BackfillSchedule
+type BackfillScheduleClientResponse413Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse415Headers the declared response headers of an HTTP 415 response for BackfillSchedule
+type BackfillScheduleClientResponse415Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for BackfillSchedule
+type BackfillScheduleClientResponse429Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse500Headers the declared response headers of an HTTP 500 response for BackfillSchedule
+type BackfillScheduleClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponse503Headers the declared response headers of an HTTP 503 response for BackfillSchedule
+type BackfillScheduleClientResponse503Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// BackfillScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for BackfillSchedule
+type BackfillScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type BackfillScheduleClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *BackfillAccepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequestBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *IdempotencyConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *BackfillRejected
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *BackfillScheduleClientResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *BackfillScheduleClientResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *BackfillScheduleClientResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *BackfillScheduleClientResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *BackfillScheduleClientResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *BackfillScheduleClientResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *BackfillScheduleClientResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *BackfillScheduleClientResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *BackfillScheduleClientResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BackfillScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *BackfillScheduleClientResponseDefaultHeaders
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r BackfillScheduleClientResponse) GetJSON202() *BackfillAccepted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON409() *IdempotencyConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BackfillScheduleClientResponse) GetApplicationproblemJSONDefault() *BackfillRejected {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BackfillScheduleClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BackfillScheduleClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BackfillScheduleClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BackfillScheduleClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListScheduleEventsClientResponse200Headers the declared response headers of an HTTP 200 response for ListScheduleEvents
 type ListScheduleEventsClientResponse200Headers struct {
 	RateLimitLimit      *int
@@ -5654,6 +6457,268 @@ func (r GetScheduleRunClientResponse) ContentType() string {
 	return ""
 }
 
+// TriggerScheduleClientResponse202Headers the declared response headers of an HTTP 202 response for TriggerSchedule
+type TriggerScheduleClientResponse202Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse400Headers the declared response headers of an HTTP 400 response for TriggerSchedule
+type TriggerScheduleClientResponse400Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse401Headers the declared response headers of an HTTP 401 response for TriggerSchedule
+type TriggerScheduleClientResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// TriggerScheduleClientResponse404Headers the declared response headers of an HTTP 404 response for TriggerSchedule
+type TriggerScheduleClientResponse404Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse409Headers the declared response headers of an HTTP 409 response for TriggerSchedule
+type TriggerScheduleClientResponse409Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse413Headers the declared response headers of an HTTP 413 response for TriggerSchedule
+type TriggerScheduleClientResponse413Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse415Headers the declared response headers of an HTTP 415 response for TriggerSchedule
+type TriggerScheduleClientResponse415Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse429Headers the declared response headers of an HTTP 429 response for TriggerSchedule
+type TriggerScheduleClientResponse429Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse500Headers the declared response headers of an HTTP 500 response for TriggerSchedule
+type TriggerScheduleClientResponse500Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponse503Headers the declared response headers of an HTTP 503 response for TriggerSchedule
+type TriggerScheduleClientResponse503Headers struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+// TriggerScheduleClientResponseDefaultHeaders the declared response headers of an HTTP default response for TriggerSchedule
+type TriggerScheduleClientResponseDefaultHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type TriggerScheduleClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *TriggerAccepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequestBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *IdempotencyConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *IdempotencyKeyReused
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *TriggerScheduleClientResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *TriggerScheduleClientResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TriggerScheduleClientResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *TriggerScheduleClientResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *TriggerScheduleClientResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *TriggerScheduleClientResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *TriggerScheduleClientResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TriggerScheduleClientResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *TriggerScheduleClientResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *TriggerScheduleClientResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *TriggerScheduleClientResponseDefaultHeaders
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r TriggerScheduleClientResponse) GetJSON202() *TriggerAccepted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON400() *BadRequestBody {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON409() *IdempotencyConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TriggerScheduleClientResponse) GetApplicationproblemJSONDefault() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TriggerScheduleClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TriggerScheduleClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TriggerScheduleClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TriggerScheduleClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDocsClientResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
 type GetDocsClientResponse200Headers struct {
 	ContentSecurityPolicy string
@@ -6210,6 +7275,60 @@ func (c *ClientWithResponses) UpdateScheduleWithResponse(ctx context.Context, id
 	return ParseUpdateScheduleClientResponse(rsp)
 }
 
+// BackfillScheduleWithBodyWithResponse Run a schedule's past firings
+//
+// Runs the firings the cron expression has from `start` to `end` (both included, in the
+// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+// (`end` not after now) and hold at least one firing and at most the server's maximum
+// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+// the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+// run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+// never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+// nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+func (c *ClientWithResponses) BackfillScheduleWithBodyWithResponse(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BackfillScheduleClientResponse, error) {
+	rsp, err := c.BackfillScheduleWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBackfillScheduleClientResponse(rsp)
+}
+
+// BackfillScheduleWithResponse Run a schedule's past firings
+//
+// Runs the firings the cron expression has from `start` to `end` (both included, in the
+// schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+// time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+// any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+// default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+// after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+// (`end` not after now) and hold at least one firing and at most the server's maximum
+// (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+// `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+// the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+// run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+// never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+// nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/schedules/{id}/backfill (the `BackfillSchedule` operationId).
+func (c *ClientWithResponses) BackfillScheduleWithResponse(ctx context.Context, id ScheduleId, params *BackfillScheduleParams, body BackfillScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*BackfillScheduleClientResponse, error) {
+	rsp, err := c.BackfillSchedule(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBackfillScheduleClientResponse(rsp)
+}
+
 // ListScheduleEventsWithResponse List a schedule's audit trail
 //
 // Every lifecycle event of the schedule, newest first: created; updated (with each changed
@@ -6337,6 +7456,50 @@ func (c *ClientWithResponses) GetScheduleRunWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseGetScheduleRunClientResponse(rsp)
+}
+
+// TriggerScheduleWithBodyWithResponse Run a schedule now
+//
+// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+// starts no second run.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+func (c *ClientWithResponses) TriggerScheduleWithBodyWithResponse(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriggerScheduleClientResponse, error) {
+	rsp, err := c.TriggerScheduleWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTriggerScheduleClientResponse(rsp)
+}
+
+// TriggerScheduleWithResponse Run a schedule now
+//
+// Starts one run immediately, through Temporal's trigger, whatever the cron expression
+// says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+// `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+// while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+// other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+// run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+// The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+// starts no second run.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/schedules/{id}/trigger (the `TriggerSchedule` operationId).
+func (c *ClientWithResponses) TriggerScheduleWithResponse(ctx context.Context, id ScheduleId, params *TriggerScheduleParams, body TriggerScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*TriggerScheduleClientResponse, error) {
+	rsp, err := c.TriggerSchedule(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTriggerScheduleClientResponse(rsp)
 }
 
 // GetDocsWithResponse API reference (HTML)
@@ -9646,6 +10809,733 @@ func ParseUpdateScheduleClientResponse(rsp *http.Response) (*UpdateScheduleClien
 	return response, nil
 }
 
+// ParseBackfillScheduleClientResponse parses an HTTP response from a BackfillScheduleWithResponse call
+func ParseBackfillScheduleClientResponse(rsp *http.Response) (*BackfillScheduleClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BackfillScheduleClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest BackfillAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest IdempotencyConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest BackfillRejected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers BackfillScheduleClientResponse202Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers BackfillScheduleClientResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers BackfillScheduleClientResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers BackfillScheduleClientResponse404Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers BackfillScheduleClientResponse409Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers BackfillScheduleClientResponse413Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers BackfillScheduleClientResponse415Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers BackfillScheduleClientResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers BackfillScheduleClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers BackfillScheduleClientResponse503Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers BackfillScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListScheduleEventsClientResponse parses an HTTP response from a ListScheduleEventsWithResponse call
 func ParseListScheduleEventsClientResponse(rsp *http.Response) (*ListScheduleEventsClientResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12468,6 +14358,733 @@ func ParseGetScheduleRunClientResponse(rsp *http.Response) (*GetScheduleRunClien
 	return response, nil
 }
 
+// ParseTriggerScheduleClientResponse parses an HTTP response from a TriggerScheduleWithResponse call
+func ParseTriggerScheduleClientResponse(rsp *http.Response) (*TriggerScheduleClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TriggerScheduleClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest TriggerAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest IdempotencyConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers TriggerScheduleClientResponse202Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers TriggerScheduleClientResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers TriggerScheduleClientResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers TriggerScheduleClientResponse404Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers TriggerScheduleClientResponse409Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers TriggerScheduleClientResponse413Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers TriggerScheduleClientResponse415Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers TriggerScheduleClientResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers TriggerScheduleClientResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers TriggerScheduleClientResponse503Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers TriggerScheduleClientResponseDefaultHeaders
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetDocsClientResponse parses an HTTP response from a GetDocsWithResponse call
 func ParseGetDocsClientResponse(rsp *http.Response) (*GetDocsClientResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13128,6 +15745,9 @@ type ServerInterface interface {
 	// UpdateSchedule Update a schedule (partial)
 	// (PUT /api/v1/schedules/{id})
 	UpdateSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId)
+	// BackfillSchedule Run a schedule's past firings
+	// (POST /api/v1/schedules/{id}/backfill)
+	BackfillSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId, params BackfillScheduleParams)
 	// ListScheduleEvents List a schedule's audit trail
 	// (GET /api/v1/schedules/{id}/events)
 	ListScheduleEvents(w http.ResponseWriter, r *http.Request, id ScheduleId, params ListScheduleEventsParams)
@@ -13143,6 +15763,9 @@ type ServerInterface interface {
 	// GetScheduleRun Get one run in full
 	// (GET /api/v1/schedules/{id}/runs/{run_id})
 	GetScheduleRun(w http.ResponseWriter, r *http.Request, id ScheduleId, runId RunId)
+	// TriggerSchedule Run a schedule now
+	// (POST /api/v1/schedules/{id}/trigger)
+	TriggerSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId, params TriggerScheduleParams)
 	// GetDocs API reference (HTML)
 	// (GET /docs)
 	GetDocs(w http.ResponseWriter, r *http.Request)
@@ -13459,6 +16082,56 @@ func (siw *ServerInterfaceWrapper) UpdateSchedule(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// BackfillSchedule operation middleware
+func (siw *ServerInterfaceWrapper) BackfillSchedule(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id ScheduleId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BackfillScheduleParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.BackfillSchedule(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListScheduleEvents operation middleware
 func (siw *ServerInterfaceWrapper) ListScheduleEvents(w http.ResponseWriter, r *http.Request) {
 
@@ -13717,6 +16390,56 @@ func (siw *ServerInterfaceWrapper) GetScheduleRun(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// TriggerSchedule operation middleware
+func (siw *ServerInterfaceWrapper) TriggerSchedule(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id ScheduleId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params TriggerScheduleParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.TriggerSchedule(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDocs operation middleware
 func (siw *ServerInterfaceWrapper) GetDocs(w http.ResponseWriter, r *http.Request) {
 
@@ -13928,6 +16651,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/v1/schedules/{id}", wrapper.UpdateSchedule)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/schedules/{id}/pause", wrapper.PauseSchedule)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/schedules/{id}/resume", wrapper.ResumeSchedule)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/schedules/{id}/trigger", wrapper.TriggerSchedule)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/schedules/{id}/backfill", wrapper.BackfillSchedule)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/schedules/{id}/runs", wrapper.ListScheduleRuns)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/schedules/{id}/runs/{run_id}", wrapper.GetScheduleRun)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/schedules/{id}/events", wrapper.ListScheduleEvents)
@@ -13940,6 +16665,22 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript)
 
 	return m
+}
+
+type BackfillRejectedResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type BackfillRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers BackfillRejectedResponseHeaders
 }
 
 type BadRequestResponseHeaders struct {
@@ -16065,6 +18806,433 @@ func (response UpdateScheduledefaultApplicationProblemPlusJSONResponse) VisitUpd
 	return err
 }
 
+type BackfillScheduleRequestObject struct {
+	Id     ScheduleId `json:"id"`
+	Params BackfillScheduleParams
+	Body   *BackfillScheduleJSONRequestBody
+}
+
+type BackfillScheduleResponseObject interface {
+	VisitBackfillScheduleResponse(w http.ResponseWriter) error
+}
+
+type BackfillSchedule202ResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type BackfillSchedule202JSONResponse struct {
+	Body    BackfillAccepted
+	Headers BackfillSchedule202ResponseHeaders
+}
+
+func (response BackfillSchedule202JSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestBodyApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule400ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule401ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule404ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyConflictApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule409ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule413ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule415ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule429ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule500ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillSchedule503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BackfillSchedule503ApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BackfillScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    BackfillRejectedResponseHeaders
+	StatusCode int
+}
+
+func (response BackfillScheduledefaultApplicationProblemPlusJSONResponse) VisitBackfillScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListScheduleEventsRequestObject struct {
 	Id     ScheduleId `json:"id"`
 	Params ListScheduleEventsParams
@@ -17726,6 +20894,433 @@ func (response GetScheduleRun503ApplicationProblemPlusJSONResponse) VisitGetSche
 	return err
 }
 
+type TriggerScheduleRequestObject struct {
+	Id     ScheduleId `json:"id"`
+	Params TriggerScheduleParams
+	Body   *TriggerScheduleJSONRequestBody
+}
+
+type TriggerScheduleResponseObject interface {
+	VisitTriggerScheduleResponse(w http.ResponseWriter) error
+}
+
+type TriggerSchedule202ResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+
+type TriggerSchedule202JSONResponse struct {
+	Body    TriggerAccepted
+	Headers TriggerSchedule202ResponseHeaders
+}
+
+func (response TriggerSchedule202JSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestBodyApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule400ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule401ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule404ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyConflictApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule409ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule413ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule415ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule429ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule500ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerSchedule503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TriggerSchedule503ApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TriggerScheduledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	Headers    IdempotencyKeyReusedResponseHeaders
+	StatusCode int
+}
+
+func (response TriggerScheduledefaultApplicationProblemPlusJSONResponse) VisitTriggerScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsRequestObject struct {
 }
 
@@ -18184,6 +21779,9 @@ type StrictServerInterface interface {
 	// UpdateSchedule Update a schedule (partial)
 	// (PUT /api/v1/schedules/{id})
 	UpdateSchedule(ctx context.Context, request UpdateScheduleRequestObject) (UpdateScheduleResponseObject, error)
+	// BackfillSchedule Run a schedule's past firings
+	// (POST /api/v1/schedules/{id}/backfill)
+	BackfillSchedule(ctx context.Context, request BackfillScheduleRequestObject) (BackfillScheduleResponseObject, error)
 	// ListScheduleEvents List a schedule's audit trail
 	// (GET /api/v1/schedules/{id}/events)
 	ListScheduleEvents(ctx context.Context, request ListScheduleEventsRequestObject) (ListScheduleEventsResponseObject, error)
@@ -18199,6 +21797,9 @@ type StrictServerInterface interface {
 	// GetScheduleRun Get one run in full
 	// (GET /api/v1/schedules/{id}/runs/{run_id})
 	GetScheduleRun(ctx context.Context, request GetScheduleRunRequestObject) (GetScheduleRunResponseObject, error)
+	// TriggerSchedule Run a schedule now
+	// (POST /api/v1/schedules/{id}/trigger)
+	TriggerSchedule(ctx context.Context, request TriggerScheduleRequestObject) (TriggerScheduleResponseObject, error)
 	// GetDocs API reference (HTML)
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
@@ -18429,6 +22030,40 @@ func (sh *strictHandler) UpdateSchedule(w http.ResponseWriter, r *http.Request, 
 	}
 }
 
+// BackfillSchedule operation middleware
+func (sh *strictHandler) BackfillSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId, params BackfillScheduleParams) {
+	var request BackfillScheduleRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body BackfillScheduleJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.BackfillSchedule(ctx, request.(BackfillScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BackfillSchedule")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(BackfillScheduleResponseObject); ok {
+		if err := validResponse.VisitBackfillScheduleResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListScheduleEvents operation middleware
 func (sh *strictHandler) ListScheduleEvents(w http.ResponseWriter, r *http.Request, id ScheduleId, params ListScheduleEventsParams) {
 	var request ListScheduleEventsRequestObject
@@ -18577,6 +22212,43 @@ func (sh *strictHandler) GetScheduleRun(w http.ResponseWriter, r *http.Request, 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetScheduleRunResponseObject); ok {
 		if err := validResponse.VisitGetScheduleRunResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// TriggerSchedule operation middleware
+func (sh *strictHandler) TriggerSchedule(w http.ResponseWriter, r *http.Request, id ScheduleId, params TriggerScheduleParams) {
+	var request TriggerScheduleRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body TriggerScheduleJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.TriggerSchedule(ctx, request.(TriggerScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TriggerSchedule")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(TriggerScheduleResponseObject); ok {
+		if err := validResponse.VisitTriggerScheduleResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -18733,352 +22405,384 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dttGljf6KjWc7yyTbpACKcoXamWdUWy5o8QXtSyPp7uZTygCRbEisIqNAkQzic+ad5iz1nmg8ybz",
-	"JN+qvauAwoUUKcmJO6M/Om2BQN1r3/f+/dIK5XwhBROpao1+abFPdL6IGfz7RcJoyj4ydhXR1bcsibnQ",
-	"j1U2n9Nk1Rq1zE+K0JT4z0e+T/AtkvI5a3mtaxpnTH8SJlJcsE+LhCnFpWiNWj55Th6Tx+TNu7fdV2cn",
-	"La8VMRUmfJHi7++hE66YIiumUpZEdPVIEZUtFjJJScrDK5YqMpUJSWeMpIzOScxoRNg1S1ZkiSMjc5kI",
-	"Li57La81p58uJll0ydKLBUsukkxcZCpqjfze4MBrCTpnxYzyfiJ+yVTa8lopVVcXoRQp+5TCjGZUCBa3",
-	"Rq1/Ne92dfeq5bViKi4zeqmbY6L12Xz7j4zBmuUTK81LLpioTY6KiMRcpTDDKb9mZMIv9XhIwtWV0pPS",
-	"Cy2z9EKxUIpItUZPfB+f/iyFHsFxlsgF2zO79/mz1zrLxEuWUh6/ojxmUXlHj8iSTWZSXpEkEySd0ZRM",
-	"4TWSLnnIPLKkiiQsTTiLyIIlZCFjHq48GOuCZopFhKeKqHDGoiwuHQKapmy+SC9CmYm0NRp49olqjf6e",
-	"/9wa9T04kzFLWXRB09aoNfAHT7r9fnfw5Nx/NvL9ke/3nu77f2vlb3IpLlJ5xYRqjXyvFWUJhWdz1Rrt",
-	"D555LZYkMrmYM6VwZ/SeECaiheQiJVSoJUtYRA78AfmWRuTPNGVLuhqRbKHSRB+uuYxYTNinRSwjFpnz",
-	"ZLsUWRx7LXjlQq+BfbJIpJ6xMzKV0mTjvIb+QM9LpTTNVGvUenV08vr4pd5qmdL4IpQqNefWPspb/+w5",
-	"qzi4eRX7/d6gf7DlKg6fDv9ZVrHv954O+7dexR+3W7nBsy1Xru8/G/r1tTP3ik5TlpABkVMyIPZCHJKY",
-	"qnRE7r6+7BMLs1QmrVFrlqaLltfiUWvUOoj2J8+nA7/7jA1pdxg+6XcnT6PnXZ8Opk9YP3w2GT5tNe4F",
-	"3PGL/H6P0iRjTVu0SOQ1j1hiP/wy9C9hKotT28eNl2v/2bPbHguvlSa692RD+7rtpUyuprFcXsA623WK",
-	"ukkmuvvTJ+GAPmPdg0k/6g7Dp7T7nA2m3WfRcNKnT8MnzD/oNrZrCPdrrtJTOD4u0T7XDHApyVzqpWEh",
-	"E6km38rT7I+RBb1kmlPGsVy69FiwT+lFmCUKTgdbfe+f/CT5m5+OVm+5/+nNe3/1Nv7L8t1LuXyj//dK",
-	"8tcvvl/od95+/MvPf/0pnr/56YhP/9LSp0KPqY//uFD8Z9YaDXyvpUfhEndL+zeQ+Kf2ig17TwaDNVfs",
-	"yWC/esmGg379kuGxcO5AHM/tFXhOffY0HPa7g8mTqDuc7rPuM9o/6IZPowEbTp770/6TyhVoXS7S7lB2",
-	"51zwVsNdmNJY1S/D02F/4N6Hlj7sVDfwZe9Eq98jp3Q118ch5+rAuhUwdS4uQX7aJ8cfyJwlWqRJFWn3",
-	"B7a3Dun1eq119+qpw7T6Zab14t2b09fH581Xq+f39faV79czf/9g/RV7+oWumNuuwz0dEeWBEzxwgq+L",
-	"E/zo5W1dwB5cJIwqrTSZqdsf87kdvTg/+fdjO7fW6InmJu/Na0dhyq8rDOVIEAqPcz2qSZ4PpVD6SPFr",
-	"dqGPcJYwXJ4Q9Mbq4vh6Ev2DkZHbvwKNsMYX8CJeINfqmwuyzVaB1qdSUCo3Ua676aDAsGtd7PulLuxL",
-	"mu+W3nmO7/zJ7498v+WZ3wZdv7/ht8GG3/Y3/Das/vaj15LXLInp4gJVRr2jP5ycWjZ6AdTPOUf79ofy",
-	"6TZUh6aVB5NVoS2way4z1bwZ1RFrsjGvdoIP3V7sk6IbzUlX+Vx+aXHBU07jiwkNr+R0WmjkWizR+14o",
-	"u/vmIFTf3Pf9z15LXfHFIj+FvkOj8nussjBkSk2z2Lx18PUaKJigIkUSSMM567Jsd7NFoxDxtBAicBGe",
-	"VCn18BnIhNkiupEcZYolOEj417PpIBr2Wy6dPL5mIm2Wv49y8kgM6fO0GC7FlF9mif7LWEb0epmT5BJS",
-	"do3WNy0nh0iP9Ci6w4EmlDMqLlmuHTfSVn29n46GB1rzPUD7gZ7L8MBrXXGhZ1X0ak9661ugQ4QuNH9m",
-	"ERDOlyxk8wlLeigN3Wowg2fn/acjfzAaDnu+/zQfzDAfDK6GO5ZTmiktjmoSAYdpJmMe0ZW6cSANtkWt",
-	"2SyBofR94Cj9ribQMo7g4bP82ef1BNm04feeHpgv/d6BPg7rpuw/H/UHI3+/1+8/y6e8n0/ZnEFnznoF",
-	"77DI5eMLvQ3y3swn1d5+9Mo6nyWgjsrmnvi1h52LyxjVSr1PEWycYI0ywpr+qrrigV/ILXgRHoSLB+Hi",
-	"Qbh4EC7+wMLFj7lC1nfJ7ilyx5qFT9F5QWOtSPGgj30tJBMvrksg706VWn/JaJKypMtERKYJYz8zkomU",
-	"x2RAvqci04ejRLVKQpivhbA++EEcOlY6g39kgnZ69OE9WHQeCNrdCVr5ON2sLZ0ZfeMmKtagDT2Qsd9b",
-	"8nva9fsgZW2Q/PJ3GqQ0/O1gw29PNvz2dMNvz+5f8vu9aCxOqH8jjW29wjHFfGpVuoLcFg0NjAUAd8sl",
-	"wJXBPIiW/6yUuGmj11Hiz15rxmjEEgzk0ssr0u57FmYJT1fd03z7y8Tw44wlDFYFtPs5XZFYUn0v5HxE",
-	"pIhXJJ1xRRRLrnnISFtI8uLlW48ISbiIOVgBdHMdj0wTOmew1mMxlclcESGXuv3eWACVhECz1qgVsSnN",
-	"4rSrkpA8ElKwR4emFXykWDx9dEhCKQQLy8/4/NL5m0Q0paNDotJVzNznjzKh6JR1cYiPDslSJlcsgVcm",
-	"sZyMDsmEKtbNEp6PQA+5S0O9MMUzPaUuFSFTqUyUeQ6X6h8ZTzS/QyeYZnBzqtc3XS30HFWacHGJbnya",
-	"std8ztMu/Le+CWfsHxlTqYJ9CGkcswR2Yk6vGNGXj6QS/z8TEUsg3irlLCFt/cEkS1RKFP+ZdXrkNGGK",
-	"iZRIMRbIr4I9uuB71/1As96FZrUY5ZUwqpky9JnQVNObOU9ZckjoxDRhvI6KXPJrJsiETWXCCE/Hoj30",
-	"+x7BSZOh73tk2N/X/znowF1bzniMx8q0qhlsCl8rkgnom07i6sno++5Kzrng82yODjhcVS5SdsmSyrKu",
-	"O9zn+XI+MgtGFQnGme/vh4lZc/iLHS6/wcdLLiK5JOa6mx9hhc0L8G98HniE9S575IlPbGtkwZKxeOIT",
-	"RZY8neHeKCKnpO9Xb8ET/3D5zRPftN7XnGC7U3TG5pRr2WPHk5Twy1mq76SHd1oKRmicMBqtCPi/WdRz",
-	"R/j8VptxxhRrOOPvcUUNpw0aZhPoswGnnKbuC/DfoDSy/i4j0+yve6SlgvWjSiVZUp7aIw4sMxfuTKcH",
-	"m2799oPonojuaSIvtcDaNCCR4tEJeMTmC5kyEa66XHQX5psAqPLIHlGzoHCLcfPxes9krOc142osghOn",
-	"qR/YKiDzTKVkRq9ZEVjQ1lQljCmfk5gutHSM4QmUzLnIUkb4FAjPJQYekIizqNMbC5ia7l/guFMr81+x",
-	"FdCCiYxWeoEvmRkadlm5Dvvlq08/4XI+0TKJXdt+49p+/Pixe5TpAaQ8pClruBWvXpAnTw98Es70lRCX",
-	"zNzc4FtGE5ZoWhjPvxmjRVpdh+NWQJZ6RkIS4NEQBaupokdkAvMciwCiOr4Zt7i4pjGPkJvrT/WsqSD4",
-	"woUzFtMqqBV5swn7iYX67lXow9qxeWRNz+YHt8dvxi3siSvCPi304R23duRf/9G9kYO91xsOCh2Q2Orl",
-	"9UCbCmPOBNAmZD/Ie2SsWZpWWXq3ZgXuCDdQx7WjLGjQLUb6/NYDbSaU6wepWBqQtrn4WgRLCYXIe5XS",
-	"+aJzm1XebexIYLonUX3YJ5G+f1PNZOUU+YuhRx6hsZJkmfA01YdfIolgyTVLSCwvlfGSLkDZJ1yMRXCa",
-	"yEnM5j3TxAWPgh75SyY1GUrxEiVMS/hcXBJKFub1Koed9Kd+OGDPoyEdTvcnz8Kn7ID2o8F0fzIMD6KN",
-	"92BOP71m4jKdtUb9wTOvdi8+awVQi4eplbmN06u6Mu8W9B8ZkEPFUoKusRGsQeA4ywJcNkas7ggCeY98",
-	"1HMF+cszTYzFgl5yAUFmIE5ZR3OgvwAuyi+FTFh0SK4YW+D+pzOWENCcSDFs0g5yn1zgjUWAGlzQKag4",
-	"LSwhlZEdkTmNtdDMIk0UNePkl8JMUI9i6PtjERga1TVbGVQ3ia2+/6kahvrmFYShfnp7Ln92w1DfDP46",
-	"+OvP38/e/fkDhqFyvcCoD+ZmD+N8XLOXB/0BcJR8b70Gigeuf3VKL9l78FZWtxR/x3QIrTa1+//9n//V",
-	"9/1O6XIN/OYBFm5Qd4xGKcLPcv7X929mgA53/4E1iMFHJBNcH0GkKm1KPnw4eal3iJJLKSMSziQPWQdJ",
-	"hhYVVR42au+yvr36REzZyOjQWgwWhX5vuLpu9YotUjg0gyGZySyxJwjPauIRVLXhzFohIWGLmK60OiLR",
-	"zjYWIIRVZIo5S2cSwivSWSFctFFgytdB00psbkT0tQ46PXLGMOAgnbGx0L3qMVES8emUJRA/baQnfXAH",
-	"g7L4dcVW3YTpixYcEkrMyHIdBxaDaElLpTyOCRfESmt4D56vl+b0Pconb9YwpAksPsRFgFLvynC12ekh",
-	"4RDM9zOqVW+isnBmvu+R9glMDU/GhEVEK+ZjkVAgDOmMChKxMKZaFJSCaAWtUBiVNGdDhleKRBJYzyJL",
-	"NTHWL4OiacS6TuV+H0z98Cl9zrr9aDDpDsN91n02HdLuk8lB9JQ9n/q0H9qbjIMtbkpFbl13pwcHB9U7",
-	"vaBpyhLd5v/++790/58f//S/Wk0X3UY7lC9MvzuhmqjC3RbZfMKAvBE5nWoSDuT3skdOkMoiOwosGedG",
-	"Xa7y2XWUoJkI9G+89WeZaOLDWudNMvFIER6RdsAjYCyUBGeZCMr0adtIYBi5vnHFwJNMXPDN/FNzBjBk",
-	"ZRm82aDRZmIDjT1J2fyrIbHWy7Fuxa1/A5a9vMhbmv0bFvnOC2xHfddVPrjdKh/svMogfbzicaOu/k7E",
-	"KzTi5oFDljtwRVBy6ZF3c47Mh8YxaQspuhGDcP5O8Vl5g3JjddMUjUnbnd//Sti0NWr9616RR7uHv6o9",
-	"u+I4E5QSLRUFIfFbGhkp2ni+NEGHXMnFItbqK5diz4izf/pJYXSbm6I7odGpld/KzrZvaWQEPJkgg8wF",
-	"PdfbFkEqqKUUhulFkikg6nOahshvj05PjIEPlksrlhioNeUsjiq7X6Q2gGVhwghwC5WSvu9D4AMXKqUi",
-	"1K8Yg+ReEf+FxxwF/e3kdutqGKI5PoWdPEFR086quBOzNF2o0d6e1aF7Ebu2q6z2KhIq7tp2+230FPyk",
-	"KnVNaAT74BXbggyu2BhNoSvyccfYJqgjXvPII1SMhczSrpx2EyouGXFFd0Kt3A2XQe8dmH8JVypD+dxp",
-	"r8EidGisFSqAK4ayh5xOmYBov0JlQPHdcTU02AaaVsx8sVd9fY0hd7smzPvrraPbNVN80mzJ3LYV/fo6",
-	"e8mmNuofbLJpbNtSaVaNhoftWypmVjIB3NBA8S7cj4L2fSuj1S3pn7kuDhF1KKBWBiYJo1d4fs0d/hLE",
-	"D9iDS/eMvQNY9WeveLHqQNxEK589Gf4zUkuvlYkrIZfiFc7Z3ZIPItcqvn//7i3BZblpR0Cr04eDcqFA",
-	"u2FxlG9Mvl+m6REZQxjIcR4FMm6t2bbya6XNMHMwI/ytNuFDqdctt8AMtWuGei/syl1+rhze08ChRsQ8",
-	"gj3VzAdt/FpFrF2/sWhTMucKtG97RXC++stlIrVWvlow/RdaKGSWaqUF2ZxMYK+5IFQQJrK5RwKRxXHQ",
-	"8cYC+Jrls00M9pAY4xWMUCvG7mkyDszqgRqLdlBa4+AQTKeK0ISRkCrWVUwonvJr1ult5pzw/QPXfOCa",
-	"t+WaL6SYxjy8rb7g2J1OhOt3LEfpof3IEoBCrarIiQQ0LR7HJMkErFITKT/apaEJAwEzkSFTikWHxrqm",
-	"ZjJJ41Wv9QXp8POCDp/dPODCqLc1q2y2+QHLhLiIM4zBqGyHlGRORZGCqxoX+a8yy7334Mk98IsvPKBC",
-	"RvnukZegAoPD33i4IbQSnCcCXAO/1TpbBRnjQmwQyrYLaofTha+79uv744CqPDzr+cgUS4CRoOEaZD2M",
-	"nmkHzWPSapxmTmNRuQrGkF13ya+7EGDEa7Yddx7Yyo1spRL+sfHrNUEaD8xpPXOCCO0zE8FwW5MWBDIf",
-	"fwoZi6rE0OSs5mmiIV00UsPmgGgyOCAM2lUuQTTxWM0qwprQ6s02ri+qLwwGBf006wGu/ziWy+1pJ86p",
-	"y+wy6+3jJc/hGavnIVW5IDib17jO1qh1Dbx0SdXGlg71r4QSwZak8NXpv8wLX5JductdHTg6AW/D/wsX",
-	"Iq68SFlyTeNzKd9rSae86meZUCSVkoSxVIyk8pJpJt24wPCunJJx6/FeHxIfHpPH4xaoKn0bu0UXNEkP",
-	"8Q6gDV7zmwPzs9qgLbu5Fe4dSHS3u/Txm12RE7O0sIAgRm5v2sAvu6mUXfwS9wqU3ReJFFXjhokzZxHR",
-	"a0WmjKZZwhr3qbKY6EaP6Korp925FOnM6KW5MkrDkC1SMm69hoitHfdnp9Z/u61BswEsVmngO5me9Ofu",
-	"zjTYnY5QrCWR1ByTJJB7hHZ13TPm6xSh7fCmWRkm6CRu3sP8w3Fe62fc0qe8+A685067SMq05C2n5O96",
-	"foSFM/lj847mmUTuVt5nr7/1Tu9k17L7a+1auWHxPM+3KF8/tJ2dHL09IvBz056Nyykaolg6SpzvUz5n",
-	"0MgaWpinfDTZDMst/GaLbBeg6HlHA2I+qfvRoB4/Hg4Gjx+T//7P/7cUkMwVWbI47hqL4iTLzYTUvaAj",
-	"Erg3HALSqiMNPP1SlUzrpxX5JtDqV1A6UQFpO5d/LJwwxMrl90jQkPcUkAmL5VK32phBBW64SUzF1VgI",
-	"reRJE3HXya2QdbVPi0JWjd8kEo1Fe11IUqdH3sp0prVG3ZrJmuyNxUtreqeKBMYtHxA35CcYDgaBph2L",
-	"LFlIxUaEQpAPaZ8mXM07eQYILcbRbOZF/ZYWQUTDwcAaG0yKiA2YKmiubZ2n+o0HbfbBSHpLPdS5Vre3",
-	"l/5eNsy9bUKE9iDb9J/T3Hkv0RR3taNVCWjZkEYwjQVTXgLHEhTkiTYmhYVDOmmRwfJArx6sb78/1SuZ",
-	"b+7mJvpjWYJ+I+L6GxiN7lNCXydK5qL77oLqWJSC82UCLvdDLVXnommk9Svy4YYdfRBcHwTX/zEkXOuy",
-	"gsbHSYK5Y3cRWQXJBPu0AF8MpoISGYZZkrCoR05jRhUj/4AkupJ2HlUT6viXtK8flGPQcPo42p3stILG",
-	"9yJZfiiWzFxuXLl2YLvR4uH5jBFj94EMDyZYwsNDs5yBk6fYvJgPxOGBOOxMHN7K9JXMRHRHuvBWFnEN",
-	"wOx4RLaRiu5FtLqTxjosKMVbmZIpLMaWRELItIsf3AeVeGvS6fKFLKU0QiqiCQ5pB3nPECnpxBezT1yl",
-	"HlgRxaVWKMfChN9UIkywyoAWmDB35UHAeKAht6Qhp3QVSxqdS/maJpfsjqSkFqRtoyueDMkP/Nsv6Zbv",
-	"79fNV6a0iCQxzG3bSAgZrcB3gF/dd/R0aV1Az+A/24CydlDuHDMyHy72w8Xe/WIn7Jqz5R1jrx7iUCyR",
-	"0p3sLXBRH0JRvrZQlC+zO/cbjfKHClb4Egv+tccrFGdAy9+6Iwz1noK9k32iYRqvSO5iJ0uZxZH5nfB0",
-	"5FS7wQAGUo9fMGEJtQiGB6vng+zyP0Z2eY/VZD8Iek15DOF2d9dLrJYBNYhSNl/IhCY8XpXqjZYjZQB3",
-	"JzokC7SNgtf+i5o+HR3GrAHJnEXYNg0GP+26n95XyYLwSq9OXu73HNcx1mTrVKr0MmHv//L6kJyxiKNo",
-	"mFc0NESCK1IAYYGNwxDIvEYqT0lIhWZqRd3ZTqUwLGkHDbOshDqNRb6DyU3u+wdq9YWc9Q90bj2dO5fy",
-	"DRUrW5X3Powv+Y3Rulal8rDVgNpu2eFOXiMwW9h7wgXpE/VFkyjcYKNizHn2yZaUTk8XE+tYdG+Gmrwk",
-	"tLOYxRqRduD2Wo2ujKRgJXIzFs30BlxGTvnOx4FJTldaE1wWxbGhdBF7oE8P9Ok3p08fBM3SmUz4zyy6",
-	"B+I0wYrFWHB4RvOKw180ubjv6pfOdLZWLZ1v7slTFCYMquHSWHlu3SXPLgi4dxIpLuMVUfxSsIh8//Ec",
-	"M4YFsYq6TEjCruUVi8jR6QlWrWwH7oAbMoCbqmFvOhS19+/hUOWmqDcs4vQctuFOh8vCWeimyLiVsk/p",
-	"3iKm3LGP5H0eEsVERNwudNNf1DVx4J7BwhA319OH2ibbn8b86y583YXP7jeCFhwUtqC5NQSUllg6Jofq",
-	"QgZwBpuG+eDMeDAI3JZmAPLNQx75jaljXzzm4gsmmz+4mn7X3XxwRt17XvRvvH+/VfK0TaEq6pc17pwL",
-	"5AYRUGHMaHJRejynK1jWCSOhnE+4MBhDDZtW+7hMK+sNmVQg94uvcsMecqB/75342h2PCPz3FeVJs95l",
-	"bywC924FOU82+FT1C2vwCLxKjYValvVYYJp1p9Ed8+AJfVB8/ocoPjktQQAhiCooAJXzCsc0irimHDQ+",
-	"1VQ8SblWeKY0Vqyu5Qu2zF2hPVKqL4vSq8UbI+2h75NKodNy4f9fvgp45buBHX+tcLO7Act+9loLZ+8b",
-	"NqaGI5ZSEdEkIge4tSA3eoRp6cAAbZEgZxej3Hfk//d//tfB844H0D3452C/441FSWoGoIj9fscjzt/9",
-	"gWYm3x+9/e///K+Xxy86npW09aZiU0884pNvyPtMN+cRmYzF+w/6/fdH550eOaahlchREFckeBx4prJu",
-	"O+h7/YOg42FpYP3AnMIAYUdVyhZqLNrB473+gWZ2z7v9p3uDoNMjL83iyESNSPBvK0aTeKVf+TcqREZj",
-	"8wfMxvxbj1r/cyyCf4sot2/wSPDLGfDSf9NrFK8CA9M1kemsrFzoQblrAMWFE6bShOsr6Gm+A/CcaThj",
-	"ivApefyYcc3mHj/On7aV3Uq9hZCrbm4wsK7hYFANPNLc0Kat42q2nxgS0PFI8H/rsb/W//mo//Ov+j/n",
-	"f/sm2AtenL17e6H/ORaLhE35J6b0NOFqAl+PHM3DYMwh0MCUJwzlBhL4xCf7PhmQx5BZr9Vm0OqTschl",
-	"CODihWzwSBUatNVTNbFCKKbGcKkSiEedKpXw2/wbML8qRMwBMWnVCNyrhLEuKDfOc49kC5JKMvB9gJlM",
-	"aAhoCaVBfhHSmIMg+b7fMK8Cm/6XFo3jd1OQ6DfJrcf2Cy3CV9GiaUoWLEF0Z8SIyoS+XLBao/KGOmEg",
-	"Zjmd4jvt4Pg/jl98OH93dvHy+NXRh9fn+hRqaTwgmYiZKn0PBuklV6wD0pip0m8q3YyFA78T2C4CcLOa",
-	"uI9PXYs5PU3kXFPXSud6qdbxmTIsU3lF3hhLoFowEYEPPsmEJq0f3r8EqLBMEJXKhcI4GZ6aoEEUvwlP",
-	"e+RNplKTHgTPAKGsWES6IO2+r9vbuC4jtG3yAsCsKuhXrgxyzxxEKJIZRiA1oEAiBJZeImS2VVbzkqtF",
-	"rPVzOmce0ZxgUL4F5K2emFHfEYyufDPWcu/yAb/xFus1iOnCQbvf7sy/w++s7AwH3xKA9z+cnLYab8KM",
-	"LhZMmK0FDDatyoRyzpSDDpfDJsLJsNVJLiVcYUCRzBS7gFiCiynlcZYwVTp0frXzU/1FrsJAOhpGPoGK",
-	"ArWjQymUvgda9gC7JZDqiOMu6BWAitDtV0cnr49femNxfvLm+OXFuw/nmoW/OHr74vj16+OXnUODDY8B",
-	"XFRJQRRd6emtLOZkplh0McHKK4FaqZTN9VnzyZxRoZA9VMF+y8BQvrcRe9RrQbjFzpsKQQC4pVaYLu3s",
-	"L601hbwQfVaTA5qmbL5IlR1y/c1936+p99/JpT4OlMcssruOgIpRTivNoQGo9RHZJ7Ynj/R9ojyy7/tE",
-	"9XIh1BFgm7UBRAerIo/ie2SqWZa+6gjCISdafiALCvWlLeIijJRCaiKPGAkK4TfokaMCzkkz8UU3Ztcs",
-	"BkRSOAf9J/vPhmSySpmCAGk5X9Awxe5Qz6iiSJAJW0kRdSpHYzcBfU4/uYvQd1ggTrIqxf/SdI8tI9Mc",
-	"IwNjMCLrc6HSJAsBaBUh8A14reUxnTX8/V40BFeA8f0tiF9NpXBoCGgXzawryhLEkgWcQMO+rPQIcj3g",
-	"0mip24CCchHGWcQizeD0eTFcj4lIjQVVpKAlebEmpB2VvYZB5YQAetmMEecqSK6M9uH8RY1Cl+2RwJuM",
-	"0FAynwMwtqMTWWTwkvql6ZnVpBEIpA3E77UMaax1Dyup1sxwPXLOLXDIksZxN4xleDUWgNqsFxpI9s8Q",
-	"VBbRVaw1i66i1wBVmlAAGdGS9lTGsVzC4LkWc5IsZmpE6FhoIT2CDslPckLaAvUHq88JmaAmh3qASmmS",
-	"Gty84HHQIcsZuNv053Qs1EIfJk0qllrfUFd8oZB/SBGCo7LAO7U+MMN5GPkpmy9QRzBfxKuxKH1iqlHo",
-	"puCwYbdkqhcGkP8RBVrpg7XkcRTqQcCsTGdactw0G1wmNO/p5Saw3KO8CI0+2Vd8sWCR9dF5YwFqGxBD",
-	"Ze6AxaLWXZnaD1XlhCsSzlh4pYUw61RezmTMxiJchTHzyMv353pLi+tS1VnKGn7pwj8Z3gxSXCBD/t3C",
-	"UdUdXw7t+7GBNL5IpDCJhE20EcSa6oXRmh4cXVp2GOxonzgvJdx4mmvUcVMb9LqbNbcafa/k9oBc4ukZ",
-	"HIvLmKtZBQ8yJf7zke975I0UWihNZ4nMLmfkVcIjumoaghXxQGegafNkY6rJvV4xY10OtC4S6EtVqDS1",
-	"dW4vZ6gwGxwkKlZ4lBPUn0WFBw38wZNuv98dPD2HWYx8/09+f+T7LVfYpykDktHyWiKLTQYGihCNbEU1",
-	"T0loLdiIvUjRTAQ+zMwjZ69ekP39/edI6PCoaI4IOLqlcf89H/i+Xx84/jbo+v3qbz96LZ6yuSoBorrT",
-	"q08HH9Akoas6R6nOEJPAUvBPuGyit/Emb76sDbe0cKy5Q7BrXz9gTXf52NH0t1PbgzieByNCBXm3YOLo",
-	"pAtiW8onMdPaW9o1egJwoFCTU8vPHQV1LiMWk3bJV9SDhwF6fwFF3pS5WCQ81LRX/+xVHEw91B0uFomc",
-	"L9KAKJCTCD4l+FTrI/JK61zgb9YSqVa3iD5vOK5FIq95BCPLoFoPlOZwzRIwBpJinV9g41qwx2ZBiQkp",
-	"MAgLeg3NLmWi0m5IFcNepzxVpkhwzWIQkDbKUfC5SXWZomYOoYqaayFm/1hwRVAHs34obA+LEHV6xiQC",
-	"Bj0MFF2yyUzKK3L67v25lUfzuen1HAsmooXkIrW2EixGpHUQlcWpV13CHglsXXHoKJzxOCL2EVYW1ysb",
-	"01SfIH2Bl4LkmUH6RVDyAxbOZDAijx9HbC6B/xsfp3WX5eKgHifWRh4LOwxlufShmY8y1ZgRZTzGUnFp",
-	"sjIw7jZJqUeOrFtOnzf8ZizgC6UPh5XWFWkbc2LJ2VnYUAyDFlr6/HsrjuctD/zDLS8vvK5/D2dSX8Di",
-	"+uObNUrzHaOx5t7V6/haszmmcsziGu+0PuwakH+81PJEIK+CIu3KFDi1a9xzZiCvyuOUVzfSJtN1E30p",
-	"20iaiczdLSIkeP/DyWkwFm0j3ndGVoAEAU7lAhyem0xYX4Z5rm+hCnok+PbDq1fHZxfv3h7rU436qz4W",
-	"eVtLyo0mZuTIQpRFMTXVAzwk0yxBDiyMIG966o2F7eTo9etgZNToUuv6f2mWaGKLRpWLd+ffHZ8FOCkD",
-	"ombXIaQiZHEMtWoTFsokQhd4YY7JqZlgSyjvjyPvkeDo9et3H804UPzG7QLdP16Vj7YxaRUrVPxx9Pp1",
-	"y2u5Y215rbzx8nkyzdQOvo18qJ0RLQ88Hx48JSbAgmCEiuqRbxMqwpmmNQGEEqPdycQhs0+pgruNEQL1",
-	"C2MDXar9fZfNqegmjEZAR9inRUxFruyC6lWoJGWWviksDVw5m6PS6nZ4E05THSKEXxlrCpAlHB6+7pWu",
-	"OawYV4ROZJYStWAhn/LQunZl4qI0txy5aIsgFRgF1iBsEJGKOJ5fNtS9gbKfsKZ2rLb4IJEVeakp+r6A",
-	"s094N2FQVDRslODckKCa11NLG4giSlENDFyne0AsGrtJxiqPa4v4otpo1hFrvTTfnZ+fGipPQhkxr1At",
-	"NS8LpbhmgtcOH8Qu5XaRg+fPXauI7zfbRdK4YX8g0JbMytfARI/hFWDkiovosKiorQeGhKyqrePNLK/Y",
-	"jUGJVcG7wU2tx/Th7IRwSJqZ5vxdD0z3bI6TcQ+tD9YaZ76/H+qv4F8scAsy5GbH9tD3Rw6+LULYmlig",
-	"ay5jiv48RJU1F6rjxljZICloiDq4xpswZU0LTu6ObqA/IqKaLyQKdN2bcoLIFVtBw0XJOd3qEFrdrl6d",
-	"Z8wTDhbkWOh3HqmiHt0jZJOmGh0wwkNUSLEXK3DCWLAMcFcPyUSNw6AORsaVkM6KxUnplQmswq+06MdI",
-	"cKS/A4DfdfCKusXnozwQHz1U+rDkJMVCNEIr6wq/m2boLZBPa+26ZZS1oInz3bXgNTRbSkDVjT0fucmq",
-	"eTavXiwn1RG+rRQYI+1hf78DlUgac3b07wcjzAnSO1LP98GJuuEFML1OY3UT+0uDy94sSlIKB7BRAFX7",
-	"WqcpUhEbMAqSYJcU3FsyKaV1lIabX1X9IRUrUkOFwkPWUGqAtA/8/RFpLoDgliool7g2QYxmFKaArG7L",
-	"H9Wq8x7aOrK2tKzWQN6yJVA+lHgmjNAoQgk3plo81YqRVshHJE0YTV3igASaTFYgdgbIeIKy6LcbuLu3",
-	"ExK5t0uupbd1/c6b3qwTnBs/WQMk690S4cK7XU13b5fsd2+3qobe7TINvV2yCLxdo6e93RNNvB0zjbyd",
-	"4uu9W1Ra8batTl3SlXZa1m1l4YrybjNNQRb0NunydbG/Jpi9EywXRFC6cTWMug42tXkk5Wa+1YwFvwdL",
-	"YFswBfIvai0/ySKTI+gF1vtWsgsah3DQyQG19rQUMRb5aEzT+O2CXrILxX9mQdW33GR5rUqpeWJDo32D",
-	"K8zbNnWUyzbs1p1UxMpe2vNpx9O0i2eMRlwYPPeKpm1/slK+regDIXxUq9pT4BIRWzARMRFy1mCJAheX",
-	"aj4cTKTJCkKe8jZWh2icAtEG7q8ppu58Xe9kgWy1oRvb2HK2cpmvsaMWVZ1aN1m59NpG/IYesKbRbRo3",
-	"1abize3nosTuXVQOR75idl7OEJoOyjodNQA4D2NMRKUPdhxCeeRV4BXGUaJ1jAt837UxwpOW18p/LZM9",
-	"+/NWVkfPnrfmw55H8zQYetZH3MBV5QIOOwpJ5TCJAO3w62z5IxuZQ8Sf+mVD4ZyLtokgIv///0cG/7st",
-	"uhARTT91nLJTR3ZAxs4PhmkTDajyuB8wLLJPM5opCAyGF4REhyFXJGZTxKPPlTTzJdYKt2YiE0BmvQ4T",
-	"MGWySMuEEESlxdR27mSAylw09gglw0+fxgJtyDYO23TwSOElrvkNYMhXmqS1tSJiDJrGpmcix0I0uk7t",
-	"3uTTBcut6pEToUmF1VKtBVXTTTAkMcVEWgsRure4rTIhWttsjRdQnlovLhJX/aKdXOk6990Ql/0nN0e4",
-	"lIdfcwHY9TOhpq76nsdZHJK+Db6TRVG7NdF324znxgV5LQUELy1xYdIlYyLf63Lnu8b8VEhFaXm8tVvW",
-	"PO4b6MptU26wGhSGJxJbV0MKWyZUJjbBD+5J4PQYwJVegmiBQAGdHjnRcsZYUPT2pPSKCQwtGelGba5g",
-	"Sh4/TtgipiFTjx+XokEfKTMYjxRexzlLLlk0FkZy8YiShBKzQkheZIYWGWUkAwxUBNBTD8015U6Ml2Qs",
-	"wODaIx95OtNtBG68ZmDQnfI7fslSVQt4BKKCMY9fw2W34d61oLmHm1+szn49pnAjHQBDCYEQdszhXIej",
-	"2+in7Xw5MtJIFjKxRuwFb3IeL1mk2h0D7zKHDOyF5gYbLnZIbKhN4UkM9CMjf2XCBMWUz6kZ5QUwzA3H",
-	"Yk4j5jBihyR1DolvvK9nH96+PXn75/I5bdp7GyEeNYYzfbTihub3Uy64mrEI57eho1Js0rOR74/6w96T",
-	"weBvtw5NKuJTTPxGw5Zl6UKTNRRd9JbFcTNnejLYd8bBRfpk2GpaGhsvezFvlAxsjGcRV8sFmfM45uZ4",
-	"37hO/eFAX87aUNYshzM0kNMuNqiwq0JKq6QCmFGZFBOTFlB4njUTy8N6e9vsDVsbjnTuRFBjjIyJTcLk",
-	"Fxgeckob0hR0zPA0twQDcu4eN7S4iPFYMi3+zqRiAkhlfkHvENpx42SbXJHnOJVHivCofA+eU589DYf9",
-	"7mDyJOoOp/us+4z2D7rh02jAhpPn/rT/pGQFynij6xHCqC4sVGcluhvCsmB1ITgmX1rQF2Ax+ZRAOASY",
-	"rWkcs8owLxdpdyi7mqpuswYmE8Sud8OCJBmzmgpXZm2swoJfl5Na2kFTbkyFExiZzAxnImXMqM2X1XRz",
-	"HWE4EVvShafD/mArwmBDz+p9nZpf0BgDsSgRi/OdqOj/CyboViu+JqcBCo862Rv5cptbwiLSpspGNZr4",
-	"WE1yv2g6Q4NFRpk0nEaKDdz1xbs3p6+Pz49fYiQOHNvcJFEebb9HTulqDiXtTIiczVfQJwdq2ciE7JPj",
-	"D1oWDmdUpIr0elsRMxOydzMzpGEKycQ2yO8GBuj7vWF/PQPcEGywMfEpE+/xxc9eK5UpjS+0Hl5kM7rD",
-	"f6E1eRsNUyQv9sq5gn6/xB3zbMFahiB2t+7SGaqElw4u/GSV91zq8pm/f7DVrUsTfdKSNZsDUcpyzgWN",
-	"c7oSoVEln3CBx3bjbm2/U5arNEapnETWLFuKooRwy3UMMVNsmiEHNLevcl3z6XWTTHS3Ka/TXTPDzcY6",
-	"4EXu9Cwh8go7nrnbVYmkxLIcglk5NrVDWxa6Knteup0VydURQ6oMoUl69CrSdp2prVEVjBTerDFYA6LN",
-	"r1or49c/7+fJ4JhA06hn3qTHbSnL22EyEa2lW0/sOen3+vs73IbbCOpwP5sm7N9dTH/p5Ly5c6+I6mU5",
-	"YPBsq463EsKLqRnLaK4VYJZ4vmcVDxNVV3m0jQn5ZRE58AfkWxqRP9OULelqRLKFShNG5yY6n31axBK9",
-	"ozeyuiIYviFYUSaYNABCuIfxdW70PFi+TFA6dl3E1Bqbc0gXTYz8FtrOruJvseaeln2pWN1N3t1Nvrzj",
-	"cd5KArFHarPw8cQRPvyvSPhwLuGH9y9J2wZ3s2swgOLFwNvSWbuCt5VMzu9noyq80hJ2hzXexBFvZFE3",
-	"sUrnAm9mjS6FXMPXXuaB1Vum3Gda9fqlmb01rDrazPJbiUzOWDL1o5WTNWC8aI7FZKsIZ4c710Kbm3er",
-	"aTV+bLD6Z8KGAShHc8SFe83VGmlgQS9Z2XT4CFNs62KBYJ/SizBLVJMV5ZQqSLUP8IVAk11NX1Obl6c7",
-	"spQWyQNkIOrHZcLAVt/7Jz9J/uano9Vb7n96895fvY3/snz3Ui7f6P+9kvz1i+8X+p13H4+XfzuPfnr7",
-	"8phP/7KdWeByTeA4rISJ3DREut3Hi76gl1phm6wIzq5zs8UyD/vY0BkgsUKAY4U4DprLTmRCrbXrKFxV",
-	"rqBpjwi2ZPbw7nI4mwLu7cm4QPsHJs+vt+flBhMYDKhVbQjjxunZpMxGY4rjNFedkmny6MX5yb8fb6ce",
-	"2/FuxyJsibsKn6hP8G0e1ptkDnG23XkY+EnjGPagYs7dnVrDftvBmJPrHiyvdCPr0163cWuI6/t1URmG",
-	"xAUjy8jR+2YN7T0S5HaRYJQ/JioLQ6bUNIvjlYeB1KiHBb2xCNCk676PCYfCevfhgxJ3CvKsJfxSpRIy",
-	"r9DmOhbYEmZt5cbhYJSj/FT9hbXQi3Joqpl2y2vl02t5LRx3npOE/857K1tr3e9qh/T9WsPkkVNHR+lZ",
-	"JnqRv5A/x6nMUyn3U4rfWl+zR3ERsoKeS8HyF6viSoMuiCWzNouR+Wosc6zLdbKkr2XJ/sFoJ2Vwm9IA",
-	"1aoDDvqmyiZzntbGdNdSAY113UjbRGGDNNL50vXcNnpRtiva5rWQol80c68KSYWTY7094DpZ7/Jx+e8W",
-	"Gss6n4hDEKqOkS1rQt/oGNEXY20thrfGHAhGQKP/Q22jhIUm57PkI+EpYBlhmcOqmXInI+FWuve6CnTb",
-	"Vp3rbVPk7RaF3bYs2FabE7DMdXtRJzlwKvU3UKDjw/kL0g7+FnScBDXMRkxB9rWNq7/7PwY98raQXlAO",
-	"at6rff8e9irvemNpjGtWqo9RL4nh3AaoNYG1MVB+SyCI97JzOBZVZagu8mGdGtSguNq8XBc0DbyxwOoA",
-	"Mb+ygXcm31aPNKXzRVlN0a26WzLCKl8YCDMnVI2F6UuhvAK8VM9d9QjkZSo2pyLlIeotfz4+J01o09VC",
-	"hb9faZB6NcEdaghuKuxXNoEUlfocWdz4AWqV/g6hfi4W1auE9jTpRJvUhzOs54eVzYwb0KiImWIl7+S2",
-	"zt/txYqio6jskbYzu92tzMsR1sfxQbGE8AgX1um+NLYdZ32ruj9CLjcX/YHo31LRH6DvWFwBByzKGp5L",
-	"8754QSCtVMxvcazwu91WGL/Z+WCZz+7zZNmRbHe0zNt3OFvVmpdbVroEddyphNFUcQBocl5HY8JCoDJ4",
-	"yAAXrqjHQdpBmQpqVowhqFCaAkgV6oG3M2rfylxQaLo7SLm5clga6JZO5lvX4HxVLr3ZUHOzOKQm5l+w",
-	"3u0rYq45V7ephhlJpn7TiBBMNm/0mL9bQqEUfAOrcwb56wEJY8rnVpgHjVVCOSR5VSuQRsM567KstW0B",
-	"zV1LZvZqFS5vqmK5oWplhTvwOxQh294ZQzHJXRWAL80hIU93CgnZ6qLa0lhtPQakDkx1drbr3SoMpTbt",
-	"ck2OZ81BmfWuDXXclWWZxHHSLsK6UfqDgprATjr3aITJFEvW3TSWmBumsslOdwsafTYdRMP+dmEkdhTu",
-	"3fdsNctyKbyNVfMcolYh1t56IMbqdXecdI6ZrLShZdNCWbktHfQ6jyrbZW524xUStSvVVmT6koBUklGq",
-	"YlopEqYkW9T0nDWai9dsuqyIG65ivF3dQsvej6DQ8u1ycPJK11DHQk5rV+fuSDhW3G39JdM0KukyEUFx",
-	"rZ8ZyUTKYzIg31OR0WRVR2u5hQcH9H/YzkNAMhCgNLu7H5A9tPDnu1wpzrPFSEtVZw8aECQ+b9gxBCyK",
-	"mlQAlcXAS+AiQW2ZUiB2eXXWxspU6ncB8IEmbrxaUMqOyFqr78EQhZYUYAjtD+cvOl/QlJR7jTbHCrpZ",
-	"VIeExkpaIxIUotbvB41lre7HrFrN2XUGXaSpl5d503U/vmZijYs85lMGRZQh9CP9rRJtwjXFUyUJC0MB",
-	"jAhL+2RG62sDn+zkLJLGMUu8HAsBeWke544pOYC6l2jGE/KYJUGdj3aHg0bnCYgJaj193E6XgsoPL6Ct",
-	"mmMEw7wM1ws8VAiseGLghEyNGYEWRhLYdoNOERMhYyzSqM8tZAg6SRyuvfGKi+gm2LFfWoItwcnT98HL",
-	"0+/qIysBl9Inz/Jnn7fRgbbyguGMQUDD3CobJm9LJ0B9dgpca51k9uzcfz7qD0b+fq/ff7a9dLbOdwKn",
-	"DxwnUHsfCgLld6REvmZUwRvJJVaurBSY20qS1Ruz7YGC6/yD/gDoRDO7O8+RAIx5yNS8RW6dczyP1G/M",
-	"I+WWbwSdGfPc7BV6pEjCFpRj8cMbaG6TLAqz9QwZyOdQ3LjSsbmRsv1g1q7i2jdNBF5xwUyuk+km6HgW",
-	"VCXA6sRGCgjg0lGgOp5TiNldz+LbWpiH/thSpFHD+jrG0AJPSbdnir7pEeeLbQbjErCiUhYgPy1W1RM5",
-	"Fvom4RahBQTwzQhPD3VDKNAAtsxMLjs9EuRB3mYdJjS8mvIYekfpDYOGxkITlLkWaGJiPoIv7AdEE0ea",
-	"FohlFIywaQ6/YEpq2REfnZ4cEiHHwrlZUjFTlQtKwPA0ZYKsWOoBSmsYc30pLH6IKfSSzti8HOFQSCdm",
-	"83PZvhDeHdG/Kn+brYB37U640fAtr1UsUjkyouhvbVwEHNsd49ZoFvFUE0Ie1xkqLJ/aQMjuJYSqLE80",
-	"eHG+aBTdVuFv9xqWViFdZpHXhyltolSuFNC46QaKMa86YKQAr2DywNhxCXMZAJHX0C3YpmKFpk89ig7U",
-	"Q8H6rHAVoRyiAI8nJVW8YfuCXuQOVr5FuKRAxlFQPACxbiwcJGXFrOGRxZFHAsGWQRFbHzMA+uWmsEg1",
-	"6HLZvFWmqmwez45dHbpjcMGcnV4qYSqOBPPZiDDr+3NqDTR1yJ0lrPZTForWHoKbr3xeU/M3DlH9Y8SW",
-	"HjSagIvSxxuDZO6VRDbCX9wUeVmoNI+UMyxg3kXtiTjVUsmGcMz+7uGYbnXoLWMyNxG7teGWGOhq66bT",
-	"tBwn0SPB6dGH9xAAmZdySzJhTCm5jab0ERRdyeK4zP6xo5bXwgbLHDr/sXbKP8C9vxsu9ClNoE4V0pBR",
-	"tdCStPYzLTdRi0tnfr9ibIElYWxZfKz3MhYAhY0Kdh5vQlVR+gaidhJmBC5bUUb1rDoOVbocG1xH64Yg",
-	"d9nB3cZuVwOUa8CwNjS4BBe7BmT6oI69XEO+X6dGarJVZWsThngIcD7IG7qywJihnE+caojlr7hB4YA1",
-	"ttWKm+ukkFf6BEARPtxGo1rYOrWVBSrRVid//sYwzbdsWQ3TPMQzoFYipZ8MFFhsxINGePNepZdgDbO8",
-	"P1zf6gxuBvE9JMG4NW4FyNJVjaNvGQZKU9KHpKudcXu3DfzcNnxQT3u+Ebg2L6hcwqFdiyxbdgzeF6ws",
-	"7M5N0LJbRCWSNqx75z7gZL9AAJieZlG/PFwTDoZyp4kZkk2BYWOBD3n6gAa7CxpsORNAsGWpeBKUY7N1",
-	"1krYMFA6ZSZjRtpCYnm1zqihpNpY1GuqtR2Q186m2mo5q71bFMqZOwEcNKQSm8acGaznSGMR1BnfCHjc",
-	"uopdGPY5kZmIVEkwcAB5+r5PdgOUvSVibMTuBTFWX1cXGBas2RZS7V6iZVImvhQa7DouAOE+Tr2qBvjX",
-	"0tye3xW5tTqQBrTWHjkSJgkUZ+WKi4e2XqKppAsKvyQfzl/07hNjs3IytN7Gwizh6UrLMQYXkS74D2x1",
-	"lDVhfRmQDsKVykyYiTD2SJmQdnCJGfuELrh+DW9H0PGs5qUZ6VgE6uoC0U2eObwPUU7MD4qFCUsN8Iml",
-	"00lTrcJMRCxRoX7KkSpdc8UBM22RsCn/1CNHMGYamuQVvSM12JDCzbMUpKhUT1LOkkJq1+K8BSzBu50w",
-	"MvT7pIyF0iPvtRhigd64IMF/dI9OT7o/sFXgmdwL/fTIfIPeTqQEXC80+j1t8MiolX9eaFS4T/osThhN",
-	"WGJ3DP96ZUWW7z+e18CEv/94Xu9+RL6FLwnuAIRymA3wcrQ+vUoY148Z+vGlTHg6mytHvIJynw6qv17z",
-	"9nfvBwdPrINEzcCWhJt8SM7gN5mQ4+IlWF3AQaTk9PiN1slRBxiL7z/+8J58OHt9aBYyEFIwTZ5fxJTP",
-	"1YgE7NMiIG2rfB9qid5Y6bHir6N0dTwSiMk0MEY343P1CKDo2uHOc+zdrrpiSwK4DFSEWhuCoKJvXA+q",
-	"V4rl+wYVHRvqZwel74TVUgN9yGwjtbMXcKWMz4BmxllgsXoLS2G+9MRZeZsSCdc12aNZhOhM5EiscoeJ",
-	"FoNrJ9h8OhbBx48fu/qcMJHyEHidOSa9Xi/3z8PBBdEEtC54oTipUJnu82eA3ppKkzWY0hC4vjngeciD",
-	"reyeMjpvea0sidfBDRiuU3f4vqGCXoIzLUswWYWqK0Xa48IGM2518kQ26swuwk0Ex8A8i1PeNRtn4SJH",
-	"Y4FUzQMO50FWi2cMEZ7NNUAzioMyhJplYW8CidWoKFQAv0AUbc0vDOo0pNZRB/UIM+vJjKtUJivSxvgu",
-	"zwBh6tthcl9NPTZbkMgbCzz5HhSw9nLe6BXJMarTG4ux+Nd/Jc5mcyn0Q4xQCEx2S1A4oIhgLFIu4NOI",
-	"GLxuSrYhMt9/PDckZiwwRq+gZQFiT7GOwYzKeY+wQGiWoppTaKL8Cv5lWzgcC/Oxyp1l6NQyWItlMtwB",
-	"CE4nhMkwFCTmphwMHBMTKoGgn/aGO5e/g/usOQdPD91J5Mwob8tpwljBkcnqvdMXFoMLGqCs3JEiNCrG",
-	"sj9+PPSHJMedefzYMp6hv+9p2RXsUgW8ao8EezPA+Pw58EiwB7Xu9T9B8YpkmEE1unawByX9Fry3ovMY",
-	"XrUPEGAJpsJTpVmlZs7IAub6y0iGKujAsSFCujdPnyaw1pn9KfChAJkSTuZZ/kzpJ0bvwT01r4LqbxYZ",
-	"vOoLs2iw2N9/PFce1mhjQF1z0Di2gjUFnpdjdY7IE98ap7BQscFtB+I4yRL9WE6NmaXvo5yCtJsry+Vs",
-	"LC4DICoF5eMdCIuOjQAq7lcO6odUAtF8irZZQkKaQCnAoj9NCxjhYiwCvUxgyuzCf/UOFY/O2JxywcVl",
-	"9bFiqeEyxVNT1duzOJ3GXmecZCjWNPTmPiz1V/5B99gjdhf1aZli8DLKeDwFSDmPDLVaWQG0Ux4Z9vf1",
-	"fw46JJJG8c+gilQEy7PC1APy7hqRuexCAcWHSlNoAHpOKvhkaK50cMgCe/5y8LMUfOYMTmEAyMU1CMig",
-	"iRcEL49fH58fB9alTgUJKohqOUsl5zOoSZCo1CmFQNqDT586zgQAsECf7cEQ8P1VfuI9S050z1dshbhw",
-	"abJyYa/1dsJVQdQpDwHtINxARissbo5BBtgjvaRceGROEy1+FIPX+7mI6YpFRoX2DBJyxVYLWZ22Vytf",
-	"1VDjctPcGkC6w7HI55LnkJoIx6IFzPuZMIg9R1hhFqG485ysxdDrjQVACOUoz5Yi6ZUu1hBtUgCnrpzW",
-	"6TRhamYPzAtg+jZNFE5L1UCMA6UioklEDtDUYMzQTmpEY+kJgKg7xI0su2tM2EeOlM1VXnBg2ZiirBUW",
-	"3cp2Ru1CcrJMFC3kdtqn9JKLXHp4zVWaF3lT9ugDrlGw58AbkbZJFgZvG3KR3NXa1sw7/61HTgFGCu81",
-	"vjOCZKQKILMhpI9ssrBtzvHiguqtUqrVDapSC6AMCuRMLoFjRowtyEpm6Mol4AzJh8YVRit5Zk6ghl4K",
-	"rLpR7ta40XIM8sI9bFYOTp4qZC6EG+KqjGNocLb+BOyWtC0Mccfep8DgYQVwiR004rFATD2LpM4Bkb6A",
-	"LN0VkfRQH8Q0ZoZxIFRKMBb6ylRQWvULDuYx+YGLSI30TH+FUArS1u12yK8WYPZXMLHqu/vrWPza7Xbz",
-	"/+lP6kCovwKf+LUGhUobwFAB0AkRUdPZHljGCiywQ1M2RgUg4eORktMpE5DFYhx3OIoKhqodg/4CgkSA",
-	"iIKyw7XeeTOuKmkX4GJIekKqWFcxoXjKr1kn79hV1n4FDe7XCvjqodZh7Gp4uRIsEwT9ildWq//+4/nh",
-	"jcCshyZA0YgmVgK5QT/E0ZYZ7K/AdX8tu+IdPFCuCkhQl9iWeHJh0wPU0EIytCu0FiP1V6D/v9ZRUg1j",
-	"qnPkdbzEDg+gweJVQ8cuiOqvwNJw2vU+oHZ1DDI3zr7GG0scWiZ4trBLBy9Xz26IR2E7xNxRyfTIPoFS",
-	"W9QQtgBNRi9OcoOZPkZUWRDdRvxcM7omBF09zAOzGDAh6FhB+OEGOF1YO4TTtUpfcUfxJagEji4K7H4d",
-	"5K49B7kGlk8u34iZAd3egMt7aBV8g8Sv7KyrwLW/aoHVdGcPHmwh+h2NAY3/bG+BvefNMLe6tYPSIYa2",
-	"lhaux3KCF1KAdHYOX5mCGIBWUgPGJWXCitC49tDW5ZYCkmtBEyh7kClNsiAhwY6ZTBlNs8TkigMvhZIA",
-	"FfJZAO7m/RWPDOAPJUiZwLSeW9XzQdfxefP7tpR1jyEVqyXEchjZqpjZI0UwWQOILwD7khzX17GtVSF+",
-	"7bZXUX7zGa1BZIP5OeC/dCKvWd1Z3e77UEbUIFo4A8nrznYqO1gwJRhAI15wE0JlUGTKoi603k9mblgT",
-	"3vCv5MDfhxM6oVpmuMwte20bWu05KIhwQhCysBBRm2yaqUScN1Zo5jy1p7HgIhBgeROs8Tb8xTlggH2s",
-	"5+XDcjYAICMZgtwhkAsNHjKmjei55LKAbVAdkn9kMoXidjAdMBrDEqD0Dp4iIAdrwMhzPcUQQKOvGT5h",
-	"agxqJl6VNQAzS8ixKOx5SEx5egiuEDWjC2ar7wRvoPW3Mj2yPefCANficO6jDsDJDFFBY4FLWzb0jOBc",
-	"yQzcwYC2n8ssyEBoSRH0++jkKSwkvUJCtmNw8aNQfPNyGYWioQKb7J5ElnccGvl6IiMOCOsLhshlYEZx",
-	"9gPt2zEPmVDMMVqfJnKRcJbSZHVIIOdDxCsz2JXMtLqcMDbPCbJex1sYulOWzLGuJEDhNhjLj05PWl7L",
-	"BP4DeoTf8yHkAy1zrVFrv+f39iHWMJ2Bn6+pWJF+fska4r/+XW8UBe91rZYdyBK5r9OpbGcA4+DctUG2",
-	"MqoESPzKG4sy5lcNNd3YwdMsEaoIsw3A0BOUKlGh7XAsKlpHKRrKHroiiVOsHKuEaSdhCGDnmOjGYgmJ",
-	"EAkDLIwkE6NCZw9LOr4Hf3Otcb58f47hYvUqWXqhHoElEBReW6VCj8C1PT8yEJ95CnJQjk2EEePZzK/w",
-	"SQTnEnbzBcIv55qNgqiSJvSifC9TScxRMDu2a8Bb56YqhuDetLnt5h7Vk+GLwFmM/0B1CbJrdwmY++x9",
-	"wYoUTTNxkviLIecQc60P5y929to3gcNCGFTp/ANb1BelWg6mcb0NHETDEA/K0Us3odDVjhMMRg8eiUAR",
-	"uZUXbgPnqx6p5r82gkjI5dqcQwh3MxnJTbOZJnJemsw2SYmff4QUJeAdQA4Hvm89kyaTtyohQxLQ5jjc",
-	"6mGvgtsRqFnlkTdSRHRF0lkis8sZeZXwiK4aCgxsrncFO3/7inLOb4MNv+1v+G3YUKWuiIyp3JjP7h5t",
-	"im3TdMuQMHQbr61HWFwAfXqQq8NuVrwS63o0X+xVX//stapekO2bKCImG9wg2zdTfFJpSbF0l1b065+9",
-	"Vs1Tc1Mb9Q8qrWw9p+aPaq1tMa/6B9hKLtpt0UDxLpytId77po9y+rD3LY3yKEv9Sf/mTz44Fjr4aPD8",
-	"5o/OpXxDhY3oBJnvYJvxnRhtAuzH+NX+zV+9R/HmQ6G2YSyFYQU3fW6u6JmJpMF4MggSXBUyCKoydaER",
-	"zABQ3eZSYS6pFK0fdRM1V9paofR1bvppyOgxolb+i7VbuSlHmPZb5EGDs5tp4Z9DvOdLNG45rYIzCDQ5",
-	"rSqxqEc+KFb4AqbSOAtkYu3qmJ/VJKXp4b93koIqclrT4hev7J1SqHVw43t5D/qD9/zn7T4CG/wryIPa",
-	"5v0XmK90N6YKX0jBTk0aXFOf9tU9N90Pl2Jr9lLKFGzgL2tzBR/4ywN/eeAvd+MvJR7x2saI1+m3wxqK",
-	"Zz9+9loL2ZTfi8opmHow87BwfMilsMCMtqO8xk0zkxiLchAXWiEuNcFPEGg0dxiZTjBcozCIXfJrpvIq",
-	"RzzyIJSyWtaIgJcELBEpYNibMBvDnMp5mw0MpKyR78xBHB8UBBL/iGo3U+m3MlrtSLdBTcTU22J/30HA",
-	"nHF4gPPReE/bVkkgH85feBZLrd8DGzdGJcosJU8goaTltSDiqFnp+reZzJLYUQe/g7/JIuGhCZQtV9Qb",
-	"tV7ohyZ2SjNxSMdgKU9lgp8ps+WQ1AAZR1g8B23zB+T/6sFBNogHRr25iWPhbn0sffN5B52owfqCFKZs",
-	"K/lcY8H93fTavHxZUxmyUtWxdWXDSgXAtivXtTPztsXaGvh3ddg9coQpT1DEhQrCaBJzZiN8jKGr5pLt",
-	"FD7u9WFOFbHA3vCm4gHWGl+ufOblVu1C4N37hUefK6mj9Ze2LIO23pJWFEhLeBfiaZgIWWOltAdx50Hc",
-	"+SLiDnCaW4s8/hYizwsppjHHRLhhfwup5ZSuYkmjcylf0wTryQ37B9uMLnd7v2ERp+f6Fv0hFX+kvWv0",
-	"fvzRqau0RpJr0vSB8CHt1Ip3nYq+l9PUBFyMylGMKpULSI8Q6NmBQE8wPy9pEimIirEx73mAylg45Yl5",
-	"qgwOLLW5ZdiT11C5mJyk5WQME4o7Fui07ioeYcwN1JRaYwFA+8L9CnAl1j9sAMFBm0aPvJUmPPA3444P",
-	"XOSBi3xlSjPekM0fvZXpK5mJ7VmOc1dK3OcPxwjKBOgMAh0r7ADJzc3swGs28b4rck0bbLx50i5iKyeK",
-	"tA2St5Pu1vHglSoNHwtLuk26UoNPaZu0K9TaqQ2EHAtI4OPIcZzIzCb6/2eWOsT/jpZTGqb8envD6RG+",
-	"noMMbf3hKS22eSeVbZ0vz62k/cAtHrjFH4hb/BPaZP/M0m2o9W6SqiUBesd+9FqLLG2ykJRruklrPDQ2",
-	"Q5Oab222mFoBdrnD9TXexgIrzjgl2krZvyChC1s6Doq2HWIszVxes2pcrGIi2lQ3pkeg+qhmIPWAaZm4",
-	"Uc0J0yuVQRJhOXmrnecjOejVzagKHaeoCBb1IMEvn7GU6BijgImQXbmwmaRFJF1OdBvYUrlCX+suZmFY",
-	"qhdFjZ/inJ3hCkMmrlO7p2TsbShMBybOz15Lf3wuz5motJqJvDIZhBwxilXbE8pNhSk0Nm82Ku9YUW97",
-	"Xthc/HArM+6u8oCtkbyrQHBvfN3iqj3w9wf+/k9kU9yVxz/YFO9DlUTCuMamiD+64L3tBUoLnV2ti3tF",
-	"GfdGhROzChogW8rQl24U0cg6mgooyTZopi7SyFiAiPGoAUekc2jRCgrtVDcxk4CcKvR/V85L05QlYxE0",
-	"lWMM1hZcbAMQRF7DsHNYZO4ZXyfliSJyijnVNkWnWPHJqoJQkTfpwCZ0euRYTxpXzcEW4LZMEcStF0gj",
-	"xGTYGQcrB9hymUQKklOofQ7ii5kOFCIUEvuATBCI3k8oj43clIf/T1bVxHkJcHBF1XNXpjILogUwNTaK",
-	"f5G3Dii1xiY69IcdGCAkxlhICTvrVLF4SkIqyATqSka5HWEsbqjfUrEZePmYEDkXZntKL5kq6n2jnNwW",
-	"0qafw9mSBEpMd0xW/Nrs95vi0o6Levy7yPv42S4RZ/cXQZbf3a0lnxwq4paBZAXUxA3RZEh7HuSgBzno",
-	"wc7xVcSerUN/caQKIy/c0eaxXh4BNq7nczeLSmNU3Htwik6zNEsw7/nQ4PvaBHcuiC2MYE0jIRUhi2MW",
-	"9Zx6RyMQPsCzOhZY7t8pIGPMCjwlmchxXwe+3zGlh9jCFNFI+CWHgoc5GmjgWUkGyywXZZdzDEjy0UGD",
-	"99YAE0D4HZiEuObdprLiIVhsoJIUVQ0p7x009WiBA3JOdYeN+XS67989zu4WsJ278bEyZOlnY5W4EzP+",
-	"WnwLHhFySfDkPni8H3j7g43jN/N6P9hHfiNX+yl6uG8deLWHpocvJIu8gZI8JZ3bROpDTUFjhbBOkQqb",
-	"h0LQQi4P0Zgx51BsD1wjBieiqBwa0uxylpJsURZgYHIYG1ZLEWiSYMYCRJiSZEHuW7A4gxX/uiSLVyhN",
-	"xHyaIrn43YUICyW5rRRxZt7/UmIEHp8HMeJBjHgQIx7EiD+aGHFm6hVbf8PtxYlMrPeznJft8ogPxmUe",
-	"UN2UqJ0jAxep2sRkap9AGDdTYwECApZrdK0bplg+Ofvw9u3J2z93bjJ8n+nBf6mcbN3472Mc3za9+iwT",
-	"tzCIm69uMoNDxeEHDvfA4R6M4F+dETxBumcpPfz5xWzfuvW9X7SSZ/J+1saAJ5moOuEx+hsSerCwI+pb",
-	"WhOcyCwlPMUUoWkWxzWIFIvKStOUzRepcdhb/CcDo2LhgkSEgeR5fjb8QCYJo1eRXIoeOcJmFJa+tk7v",
-	"vJClHv2UC65mTB2aiD4sdGzYEQnMQBSYtCGiD/QLmPZY2CK8hR5SqVi7c7z5WSZa96CYpQln0fmMiVfg",
-	"nN+Gr7yEKuHm/Z14C365TkczgHUPTOWBqTwwld87glwams0F0N/75ShbCdg564lkuEkNwerCaULDlOR4",
-	"RZMVOWORDNH6B3KrzRLCr8HaaJD4bZSRLRaKAUBYQjcvwP3eAC1aTB0SM6xcrBXWvDYxAt7Z2tQsVmwN",
-	"GX+pJ3Uj/U7Zp3Rvls7jkq2vhTgO/xLJEJAX9AsI6IA/1P5mNHL/hiq0+KCpEC2+tOe8ZZ5U25nIaOX+",
-	"negVJ2rBwm6WxN+MWyWgqXGr1Bi87D4x+6KSUH+pNx3f6WGl1lgK1vtJVVrBj0qPqqPaK5ajVGSyWiSh",
-	"kSdZ1CysrgxIH2UWteZ43ETB1n12Z0J4G7rhwIi2Rn//0SUFCEJjKkuQ9nfnb167EZtwNdGEsG7DNhoQ",
-	"zvDE5O+TSSYiky1hwMbw8mIIpH5saiSTBRfCoL9hxjaOYEHDK71LaMXvrbt672EgW17An+g1xZGXr+He",
-	"438hr2RCTF1pwgVW5IDhxYwqfa0YaViU3uuTF8dv3x/30k8peby3+7nEvytn8as6OWZr8VIbyb9+m5rP",
-	"kkGxW3t0Br4PsjmzsPAG0QNiNuE0kO/Oz0975KWtmA5lhEjEFppBiJBjPbja0fjOdHzX0rJoq2qNWvJq",
-	"ewcMdr5ux+0UuSI05tfsa9771/yaCT3YRSIn7h7jxppddkEHN5sZ6bw4OxD8WkUwDKW4ZoBXkUoE7snV",
-	"QQCNtABcuiGtYiaNu/9uwcTR6Yn+/s4nwAKlbqz43lDf/XMDKTBwz17rU/dSds1D3WfvjC7fmGpPa46N",
-	"mVO+fF/zsSnLclQRsxMNFMLd/81nB5f7ETh5efXcTFYpFvnQ/9h0Jv569Ob1bmfCjqxgF6bvEYGdHgt9",
-	"REZjQQickRFplMVEpcp3dX56YAQw8ys0ttdQB+qPd0LMvjScEEQ/XXs2oIScKuGXIHiJVhNs8kSPWE4D",
-	"CKBY+dzgkXgFbgsApVQwGYMzRiMuALAKgg+a4ww8A41jcBU6RNC5RVOYUh7rfwPvUmv0iDOc5p1roUMf",
-	"EDmCK2KYl2434vkfqVmYgrNZRgfLvT2vy1en6VQexXGJVZcX/nc/n7ma/SWX10G+GdnUWhIxGsUcMDoQ",
-	"nai0BUKmF/e6DSnRQizaAvL9WNVweQx6ayKzFNJ4plMeEq3/3uNObRQ0zRw2SBvlz38pAe7//cfP3i+t",
-	"AnQanugeQKtYB7kRy5BCulJ4pSlvMKdXoKUEpI2GaUDvmbBYLvVbSWqKnTgg3AnCN8KoQVMpEGRGe3v9",
-	"wdOe3/N7/dEz/5nfakBqmDEyl273+q+AtE8TruadQ9A9NB05Oz56+eYY2FyAsJsBsfZci5aZZgpF4jVj",
-	"GPp9H9yXZm2by7cakMgKeHupBLOp8Vk4oOsTO666khHN3c1CNq2AKap5ZZxcgPLnj1SRHOg0ZbIE6o29",
-	"qNQ9T6WMFWlbgw+3KDlRp1fGQ2loK5eLLTy8c26hzQrOktukOcxNsy3xRGPlyi1hZZ1rcx/APj//+Pn/",
-	"BAAA//8=",
+	"7L37dtvIlTf6KjXMd5ZJB6RAivKFWlknaltOq1u2FUkezyTsTygCRbFaYBWDAkSzu33WvMN8a50HOm8y",
+	"T3JW7V0FFEDwJsndTkd/pGOBQN1r3/f+/dwI5XQmBROpagx+brBPdDqLGfz7VcJoyj4ydhPRxTcsibnQ",
+	"j1U2ndJk0Rg0zE+K0JT4Lwe+T/AtkvIpa3iNWxpnTH8SJlJcsU+zhCnFpWgMGj55SZ6Sp+Tt+3ftN+cn",
+	"Da8RMRUmfJbi7xfQCVdMkQVTKUsiuniiiMpmM5mkJOXhDUsVGcuEpBNGUkanJGY0IuyWJQsyx5GRqUwE",
+	"F9edhteY0k9Xoyy6ZunVjCVXSSauMhU1Bn6nd+A1BJ2yYkZ5PxG/ZipteI2UqpurUIqUfUphRhMqBIsb",
+	"g8YfzLtt3b1qeI2YiuuMXuvmmGh8Nt/+I2OwZvnESvOSMyaWJkdFRGKuUpjhmN8yMuLXejwk4epG6Unp",
+	"hZZZeqVYKEWkGoNnvo9Pf5JCj+A4S+SM7Znd+/zZa5xn4jVLKY/fUB6zqLyjR2TORhMpb0iSCZJOaErG",
+	"8BpJ5zxkHplTRRKWJpxFZMYSMpMxDxcejHVGM8UiwlNFVDhhURaXDgFNUzadpVehzETaGPQ8+0Q1Bn/P",
+	"f24Muh6cyZilLLqiaWPQ6Pm9Z+1ut917dum/GPj+wPc7z/f9vzXyN7kUV6m8YUI1Br7XiLKEwrOpagz2",
+	"ey+8BksSmVxNmVK4M3pPCBPRTHKREirUnCUsIgd+j3xDI/IXmrI5XQxINlNpog/XVEYsJuzTLJYRi8x5",
+	"sl2KLI69BrxypdfAPpklUs/YGZlKabJ2Xn2/p+elUppmqjFovDk6OT1+rbdapjS+CqVKzbm1j/LWP3vO",
+	"KvY2r2K32+l1D7Zcxf7z/j/LKnb9zvN+986r+MN2K9d7seXKdf0XfX957cy9ouOUJaRH5Jj0iL0QhySm",
+	"Kh2Q+68v+8TCLJVJY9CYpOms4TV41Bg0DqL90ctxz2+/YH3a7ofPuu3R8+hl26e98TPWDV+M+s8btXsB",
+	"d/wqv9+DNMlY3RbNEnnLI5bYD78M/UuYyuLU9rHxcu2/eHHXY+E10kT3rlfy4tW3x68/mC/x6ZpedY9z",
+	"mdyMYzm/gtW3qxe1k0y098fPwh59wdoHo27U7ofPafsl643bL6L+qEufh8+Yf9CubdeQ81Ou0jM4VC4p",
+	"v9RscS7JVOoFYyETqSbqytNMkZEZvWaaf8axnLtUWrBP6VWYJQrODFt855/8KPnbH48W77j/6e2Fv3gX",
+	"/3X+/rWcv9X/eyP56avvZvqddx//+tN//hhP3/54xMd/beizosfUxX9cKf4Tawx6vtfQo3BJvuUIawj/",
+	"c3vx+p1nvd6Ki/est1+9ev1ed/nq4WFxbkYcT+3FeEl99jzsd9u90bOo3R/vs/YL2j1oh8+jHuuPXvrj",
+	"7rPKxWhcz9J2X7anXPBGzQ0Z01gtX5Hn/W7PvSUNfQWobuDL3pRGt0PO6GKqj0PO64GhK2D1XFyDVLVP",
+	"jj+QKUu0oJMq0uz2bG8t0ul0Gqtu23OHlXXLrOzV+7dnp8eX9Reu43f19pVv3Qt//2DXi/f8C108t12H",
+	"0zrizCPXeOQa/wxc4wcvb+sKduYqYVRptcssiP0xn/HRq8uTfz+2M24MnmnOc2FeOwpTflthPkeCUHic",
+	"a2J1GkEohdIHjd+yK32ws4ThooWgeVYXx9eT6B4MjOT/FeiUSzwEr+cVcriuuTbbbBXojSoFtXQdPbuf",
+	"FgvMfamLfb/UhX1J8+jSOy/xnT/63YHvNzzzW6/td9f81lvz2/6a3/rV337wGvKWJTGdXaHSqXf0+5Mz",
+	"y3KvgCY652jf/lA+3YYW0bTyYLQo9A12y2Wm6jejOmJNTKbVTvCh24t9UnSjue4in8vPDS54yml8NaLh",
+	"jRyPC51eizB63wt1ed8chOqb+77/2WuoGz6b5afQdyhXfo9VFoZMqXEWm7cOvl4TBxNUpEgCaThlbZbt",
+	"bvioFTieFwIHLsKzKv3uvwD5MZtFG8lRpliCg4R/vRj3on634dLJ41sm0npZ/Sgnj8SQPk+L7FKM+XWW",
+	"6L+MbUWvlzlJLiFlt2i/0zJ1iPRIj6Ld72lCOaHimuX6dS1t1df7+aB/oHXnA7RA6Ln0D7zGDRd6VkWv",
+	"9qQ3vgE6ROhMc20WAeF8zUI2HbGkgzLSnQbTe3HZfT7we4N+v+P7z/PB9PPB4Gq4YzmjmdKiqyYRcJgm",
+	"MuYRXaiNA6mxTmotaA4MpesDR+m2NYGWcQQPX+TPPq8myKYNv/P8wHzpdw70cVg1Zf/loNsb+PudbvdF",
+	"PuX9fMrmDDpz1it4j0UuH1/orZf3Zj6p9vaDV9YPLQF11Dv3xK887Fxcx6iC6n2KYOMEq5URVvRX1SsP",
+	"/EJuwYvwKFw8ChePwsWjcPE7Fi5+yBWyrkt2z5A7LlkDFZ0WNNaKFI/62NdCMvHiugTy/lSp8deMJilL",
+	"2kxEZJww9hMjmUh5THrkOyoyfThKVKskhPlaCOuCJ8WhY6Uz+HsmaGdHHy7AWvNI0O5P0MrHabO2dG70",
+	"jU1UrEYbeiRjv7Xk97ztd0HKWiP55e/USGn428Ga356t+e35mt9ePLzk91vRWJxQdyONbbzBMcV8bFW6",
+	"gtwWDfWMBQB3yyXAlcE8ipb/rJS4bqNXUeLPXmPCaMQSDAXTyyvS9gULs4Sni/ZZvv1lYvhxwhIGqwLa",
+	"/ZQuSCypvhdyOiBSxAuSTrgiiiW3PGSkKSR59fqdR4QkXMQcrAC6uZZHxgmdMljroRjLZKqIkHPdfmco",
+	"gEpCqFpj0IjYmGZx2lZJSJ4IKdiTQ9MKPlIsHj85JKEUgoXlZ3x67fxNIprSwSFR6SJm7vMnmVB0zNo4",
+	"xCeHZC6TG5bAK6NYjgaHZEQVa2cJz0egh9ymoV6Y4pmeUpuKkKlUJso8h0v1j4wnmt+ha0wzuCnV65su",
+	"ZnqOKk24uEaXP03ZKZ/ytA3/Xd6Ec/aPjKlUwT6ENI5ZAjsxpTeM6MtHUon/n4mIJRCxlXKWkKb+YJQl",
+	"KiWK/8RaHXKWMMVESqQYCuRXwR6d8b3bbqBZ70yzWowTSxjVTBn6TGiq6c2Upyw5JHRkmjC+SEWu+S0T",
+	"ZMTGMmGEp0PR7Ptdj+CkSd/3PdLv7uv/HLTgrs0nPMZjZVrVDDaFrxXJBPRNR3H1ZHR9dyWnXPBpNkW3",
+	"HK4qFym7ZkllWVcd7st8OZ+YBaOKBMPM9/fDxKw5/MUO53/Cx3MuIjkn5rqbH2GFzQvwb3weeIR1rjvk",
+	"mU9sa2TGkqF45hNF5jyd4N4oIsek61dvwTP/cP6nZ75pvas5wXan6JxNKdeyx44nKeHXk1TfSQ/vtBSM",
+	"0DhhNFoQ8IqzqOOO8OWdNuOcKVZzxi9wRQ2nDWpmE+izAaecpu4L8N+gNLLuLiPT7K99pKWC1aNKJZlT",
+	"ntojDiwzF+5Mpwfrbv32g2ifiPZZIq+1wFo3IJHi0Ql4xKYzmTIRLtpctGfmmwCo8sAeUbOgcItx8/F6",
+	"T2Ss5zXhaiiCE6ep79kiINNMpWRCb1kRbtDUVCWMKZ+SmM60dIxBC5RMuchSRvgYCM81hiOQiLOo1RkK",
+	"mJruX+C4Uyvz37AF0IKRjBZ6ga+ZGRp2WbkO++WrTz/hcj7TMold227t2n78+LF9lOkBpDykKau5FW9e",
+	"kWfPD3wSTvSVENfM3NzgG0YTlmhaGE//NESLtLoNh42AzPWMhCTAoyGOVlNFj8gE5jkUAcR6/GnY4OKW",
+	"xjxCbq4/1bOmguALV85YTKugVuTNJuxHFuq7V6EPK8fmkRU9mx/cHv80bGBPXBH2aaYP77CxI//6j/ZG",
+	"DnahNxwUOiCx1cvrgTYVxpwJoE3IfpD3yFizNK2ydO7MCtwRrqGOK0dZ0KA7jPTlnQdaTyhXD1KxNCBN",
+	"c/G1CJYSCrH7KqXTWesuq7zb2JHAtE+i5WGfRPr+jTWTlWPkL4YeeYTGSpJ5wtNUH36JJIIltywhsbxW",
+	"xks6A2WfcDEUwVkiRzGbdkwTVzwKOuSvmdRkKMVLlDAt4XNxTSiZmderHHbUHfthj72M+rQ/3h+9CJ+z",
+	"A9qNeuP9UT88iNbegyn9dMrEdTppDLq9F97SvfisFUAtHqZW5jZOr+rKvJ/Rf2RADhVLCbrGBrAGgeMs",
+	"C3DZGLG6IwjkHfJRzxXkL880MRQzes0FhJ6BOGUdzYH+ArgovxYyYdEhuWFshvufTlhCQHMixbBJM8h9",
+	"coE3FAFqcEGroOK0sIRURnZEpjTWQjOLNFHUjJNfCzNBPYq+7w9FYGhU22xlUN0ktvjux2rI6ts3ELL6",
+	"6d2l/MkNWX3b+8/ef/703eT9Xz5gyCrXC4z6YG72MM7HFXt50O0BR8n31quheOD6V2f0ml2At7K6pfg7",
+	"JlRotanZ/Z//+u+u77dKl6vn1w+wcIO6YzRKEX6W87+uv5kBOtz9e1YjBh+RTHB9BJGqNCn58OHktd4h",
+	"Sq6ljEg4kTxkLSQZWlRUeYipvcv69uoTMWYDo0NrMVgU+r3h6rrVGzZL4dD0+mQis8SeIDyriUdQ1YYz",
+	"a4WEhM1iutDqiEQ721CAEFaRKaYsnUgIr0gnhXDRRIEpXwdNK7G5AdHXOmh1yDnDgIN0woZC96rHREnE",
+	"x2OWQKy1kZ70we31yuLXDVu0E6YvWnBIKDEjy3UcWAyiJS2V8jgmXBArreE9eLlamtP3KJ+8WcOQJrD4",
+	"EBcBSr0rwy3NTg8Jh2C+n1CtehOVhRPzfYc0T2BqeDJGLCJaMR+KhAJhSCdUkIiFMdWioBREK2iFwqik",
+	"ORsyvFEkksB6ZlmqibF+GRRNI9a1Kvf7YOyHz+lL1u5GvVG7H+6z9otxn7afjQ6i5+zl2Kfd0N5kHGxx",
+	"Uypy66o73Ts4qN7pGU1Tlug2//ff/639//zwx//VqLvoNtqhfGG67RHVRBXutsimIwbkjcjxWJNwIL/X",
+	"HXKCVBbZUWDJODfqcpXPrqIE9USgu/HWn2eijg9rnTfJxBNFeESaAY+AsVASnGciKNOnbeODYeT6xhUD",
+	"TzJxxdfzT80ZwJCVZfBmjUabiTU09iRl06+GxFovx6oVt/4NWPbyIm9p9q9Z5HsvsB31fVf54G6rfLDz",
+	"KoP08YbHtbr6exEv0IibBw5Z7sAVQcmlQ95POTIfGsekKaRoRwyC/FvFZ+UNyo3VdVM0Jm13fv8rYePG",
+	"oPGHvSITdw9/VXt2xXEmKCVaKgpC4jc0vBnzOD43Sp/xf2myDjmXs1mslVguxZ4Rav/4o8IYNzfVd2Sa",
+	"uZTylCbViK23MgGmxMW1QtIuRWEemNIFgRh61wcXQYppY9BAc6AwkV6K9J718qbkmAyr7rVh45AAZ1Ap",
+	"6fo+tD5Cq6UeoEk7NX0PiJrFPCV5J7DqKqUi1IttLJV7+UbtbXN59mxf5ragvrCd+G89Fv1ez2ukPEXF",
+	"27RHUilJDMubH9dJms7UYG/PauOdiN3anVL5SNqplG38Up8AXhLQztlyuEeF0aFMv0JCqd22S30Hqq3M",
+	"qVrb0qH+lVAi2JwUIpH+y7zQ+Sr3pzpNlMy23aN6uQ73CVWVcziZlRhIvBMgBTERKS3jgeiXpVnCareE",
+	"iYjYCLZe/xJ8fgPf/xsoaO7XWn6zawQpf2RGVVrcOk33miYDBX/X11nIeathEo4wgnLMGUS8MgGZunkO",
+	"0q8xkM8/fJUnBTc0pzXbHRCrsMJHQMK3I/7GaIGflHnX06f9Xu/pU/I///V/YL3zVdaqFYvjttGjR1lK",
+	"Qiq0eD1iJJKCDUhQGlBAmgETEar5YiiK3dNKuLFfB0DfAzBWVgm6kGZDgXnKLNUKTSZaHgmWyVdAmlOp",
+	"9YTN3OQQesLTTxRdKDKRczKlYlEdQotIrdCsULA65J1MJzA+qohJ9uoMxWurnVBFAiNjBMTVX4J+rxdo",
+	"fWSWJTOp2IBQ0FhI8yzhatrK3VnUjl4vH03JKGH0BtUt49ICuYIWGpHWCM3aGn+X1f6Mb5Qlees81W+g",
+	"mcNxydbYUOsOk/lir/r6CofXdk2Y91d7kbZrpvik3uOzbSv69VV25XVtLH+wzva7bUulWdUaaLdvqZhZ",
+	"yVS6oYHiXSAd39DIPLqzdBidWRtfmY99QyNjBJQJGlFyY+AKsaK46ZFkChT/KU1DtMkcnZ2YG9OpZ0Wu",
+	"hlAwJPA+jZgrN25kIPdhCRiyUWEJuTC1G1Mwnz0MWzgiIxrBPnjFtuDBKDZGa/EVG2rL+K+oY4LlkUeo",
+	"GAqZpW05RmZBXPMuodY2C1RL7x2ECBCuVIY2XKe9Gq/hofFoqQDUMCSYcjxmAjJCCrPyI+17pH33pn3f",
+	"yGhxR/pn5fiCiDoUUEaLZYb/RYgfmBBcumd8YmDO+ewVL1aDzNbRyhfP+v+M1NJrZOJGyLl4g3N2t+SD",
+	"yOWs7y7evyO4LJt2BCz/+nBQLhRYwFkc5RuT75dpekCGECp8nEcKDxsrtq38WmkzzBzMCH+tTfhQ6nXL",
+	"LTBDbZuhPgi7cpefK4f31HCoATGPYE8188E4kFp5eyialEy5Ag+NvSI4X/3lPJHimuhp67/Qi6UVFzk2",
+	"aoVMYK+5IFQQJrKpRwKRxXHQ8oYC+Jrls3UM9tCqSTDCCS2fJqMRVA/UUDSD0hoHh+BeV4QmjIRUsbZi",
+	"QvGU37JWZz3nhO8fueYj17wr13wlxTjm4V31BUcTPxFubFo5kwN9jJYAFKb3qj0OrPHGhASrVEfKj3Zp",
+	"aMRAwExkyJRi0aHxwKqJTNJ4sclKeS86/LKgw+ebB1w4fu9ijnT8wsAyIXb2HON0K9shJZpW3EkuL/J/",
+	"yiyP8IRovwO/+MIDKmQcNB3yGtwkYNsxlg5Iv4EAGwHhI7/WOlsnCsYO20DlbRfUDqcNX7ft1w/HAVV5",
+	"eDY6JlMsAUaCwQ0g62GEdTOoH5NW4zRzGorKVTDBDsthm6suBDh66+MLWo9sZSNbqYQIr/16RSDvI3Na",
+	"zZwgi+++Dk9Idjv+FDIWVYmhqWuSlxIJ6ayWGtYnzZHeAWHQrnIJoonZr1cRVqTfrbdxfVF9oeS/xPWA",
+	"8NA4lvPtaSfOqc3sMv+unZf/BO7IlCW3NL6U8kJLOuVVP8+EAg91GEvFSCqvmWbStQsM74L3/uleF7z3",
+	"T8nTYQNUla6N76ez3Itj4jQ0vzkwP6s12rKbf+veAXAR7tLHr3ZFTszSwgKCGLm9aQO/BB8Zfum4jl8l",
+	"UlSNGyYXkUVErxUZM7rSZVxZTAy1jOiiLcftqRTpxOiluTJKw5DNUjJsnEJU/477s1Prv97WoNkAFqs0",
+	"8J1MT/pzd2dq7E5HKNaSSGqOSRLIT0e7uu4Zc7pLLr58ZZigo3iF299+OMzrQQ4b+pQX30GEpdMukjIt",
+	"ecsx+bueH2HhRP6wwr1vs81LPv4H7PXX3umd7Fp2f61dKzcsXuY5ueXrh7azk6N3RwR+rtuzYTmNVxRL",
+	"R4nzfcqnDBpZQQvztOA6m2G5hV9tke0CFD3vaEDMJ/VlIiEce2I1EMKYCal7QZ1wCH3DIWmhOtLA0y9V",
+	"ybR+WpFvAq1+BaUTFZCmc/kxvKL+8nskqMmND8iIxXKuW63Nsgc33Cim4mYohFbypMnKaOVWyGW1T4tC",
+	"Vo1fJxINRXNVVEWrHFZhKms8hlU8Gkn/ZfRQ51rd3V76W9kwt4ufg4ok/5zmzgeJprivHa1KQMuGNIKp",
+	"zpgWHTiWoCBPxjZpzhxKjhRZzo/06tH69ttTvZL55n5uon/FMPZ7E9dfwWj0kBL6KlEyF913F1SHopTA",
+	"KRNwuR9qqToXTSOtX5EPG3b0UXB9FFz/ZUi41mUFjY+TBOsL3EdkFSQT7NMMfDFYLoTIMMyShEUdchYz",
+	"qhj5BxRaKGnnUbXoAv+S9vWDcgwaTh9Hu5OdVtD4QSTLD8WSmcuNK9cMbDdaPLycMGLsPpAFzARLeHho",
+	"ljNwalnUL+YjcXgkDjsTh3cyfSMzEd2TLryTRVwDMDsekW2kogcRre6lsfYLSvFOpmQMi7ElkRAybeMH",
+	"D0El3pmSC/lClspeQLkKExzSDPKeIVLSiS9mn7hKPbAiQr6VHAoTflOJMMFKVFpgwvzmRwHjkYbckYac",
+	"0UUsaeQmk9+DlCwFadvoimd98j3/5ku65bv7y+YrU35u10xuGS3cLO4Hjp4urQvoGfwnG1DWDMqdY9WO",
+	"x4v9eLF3v9gJu+Vsfs/Yq8c4FEukdCd7M1zUx1CUry0U5cvszsNGo/yughW+xIJ/7fEKxRnQ8rfuCEO9",
+	"x2DvZJ9omMYLkrvYyVxmcWR+JzwdOBURMYCBLMcvmLCEpQiGR6vno+zyLyO7XCDiwAdBbymPIdzu/nqJ",
+	"1TKgTmXKpjOZ0ITHi1JN+nKkDGAzRodkhrZR8Np/UdOno8OYNSCZswjbpsHgp23304cqWRDe6NXJISEu",
+	"cR1jTbbOpEqvE3bx19NDcs4ijqJhXvXaEAmuSAGWCjYOQyDzOvo8r4NTYBO0KuABpBnUzLIS6jQU+Q4m",
+	"m9z3j9TqCznrH+ncajp3KeVbKhYWueEhjC/5jdG6VgWdwmpATReaopXXkc5m9p5wQbpEfdEkCjfYqBhz",
+	"nn2yJaXT08XEOhY9mKEmhw1xFrNYI9IM3F6r0ZWRFKxEboaint6Ay8gp8f40MMnpSmuC8wJABcpbskf6",
+	"9EiffnX69EHQLJ3IhP/EogcgTiNEtUBQignNUSm+aHJx19UvnelsrVo63zyQpyhMGCAm0Fh5bt0lzy4I",
+	"uHcSKa7jBVH8WrCIfPfxEjOGBbGKukxIwm7lDYvI0dkJVjZvBu6AazKA6xBT1h2Kpfcf4FDlpqi3LOL0",
+	"ErbhXofLQp7ppsiwkbJP6d4sptyxj+R9HhLFRETcLnTTX9Q1ceCewcIQN9XTh9om25/G/Os2fN2Gzx42",
+	"ghYcFBb0xhoCSkssHZNDdSEDOIN1w3x0ZjwaBO5KMwAd8TGP/GFq7X6lyeaPrqbfdDcfnVEPnhf9K+/f",
+	"r5U8bVOoivpl9XACDtgvRECFMaPJVenxlC6IqXgdyumIC4NDWbNpSx+XaeVyQyYVyP3iq9ywxxzo33on",
+	"vnbHI4JDf0V50qxz3RmKwL1bQc6TDYbp8oU1mFVepcbCUpb1UGCadavWHfPoCX1UfP5FFJ+clpTwg45A",
+	"BGGrAcCUi+VhURQaXmOmaXyScmY8DZmowSD91iI3QENzljDbhAcFQ2YssSASBkDEgUeZ0IgIqT8lC5aW",
+	"sJb2l2GfcHaa3AP5XgeudSdcrQ0oWV7D4JkY2P1Vq/mECDnlQkvGfMqUB4CqiI2iUtL8cPmqDJn19wYi",
+	"rnTbvf1L/4VBXGl4xeN+/eMD57FmjymbqhLal+YCQMJrJ4MPaJLQRQPBpyx82N9LC+2Zra/M/4e8CTnS",
+	"enYDSnJbyKq8nDaNIq4XiMZnznEa01ixOmcKoMjgCZlPtOaWo4nAMemQUoVj1J8sKjJp9n2fVErtltf6",
+	"Z0C8Gbhr2NsfHLwcHLzUS6v1+ZjOrmaGSDa++fDmzfH51dHpKcoCWs0sbZcFyNGzL98XJlbdOD27J4rE",
+	"eqoo06Skef7mFdnf33/Z8ggXYZxFLDpEkQqc0ELOy2d6xQy22/vqPNdLHu/x7YITmIVYNzmDc7lmdium",
+	"467pdtOpHl2DV6bXv+6MYo1BWzj0bif1CBJMc2Jz70NZ1TAHVei0RnUEFyCyc8UUWTCVsiSiiyfKmq1J",
+	"ysMblhZ4vCmjUxIzGhkAzjljNxFdkKlMhAGvX2FgGvid3kGOcffRfGf7ifi1qfXuqk16RhMqBNPKwh/M",
+	"u23dvdb8YiquMws3BZRIf4tges7ESvOSMyaWJqd1RAD5Q2DVW0ZGmj5pAsLVDZhkquXyB88wXdDqPmVF",
+	"ZvkSL23MEgR3SkVEk4gc4NaCOu0RppUmg1FNglyKHuQudf9//uu/D/R1mMgswT97+y1vKErGBMBY3O+2",
+	"POL83e1pGfu7o3f/81///fr4VcuzBgi9qdjUM4/45E/kItPNeYChdPFBv39xdNnqkGMaWkMF2icUCZ4G",
+	"nik43gy6XvcgaHl4mfUDcwqDFqy5StlMDUUzeLrXPdA6wMt29/leL2h1yGuzODJRAxL8ecFoEi/0K3+m",
+	"QmQ0Nn/AbMy/9aj1P4ci+HNEuX2DR4JfT0DF+LNeo3gRGITrkUwnZZuLHpS7BlBzPWGaQIQgiFACh52m",
+	"4YQpwsfk6VPGtfT/9Gn+tKnsVuothBIe5gaDRN/v9arxmFpJsNU8cDWbzwwJaHkk+L/12E/1fz7q//xB",
+	"/+fyb38K9oJX5+/fXel/DsUsYWP+SUsJwZ/haoK6EzkGGQPPjvgrY54wVKdI4BOf7PukR55CwREtfoGx",
+	"MxmKXLUC5aZQmZ6owrBozXeaWCGKcW0UaYlKL1OlEvS5vwEuu0LEHPzPxhKBe5Mw1gabj/PcI9lMSwI9",
+	"3/e1fpfQEEBkSoP8IqQxxw/2fb9mXnmhPc1H4vj9GAwd65jqsf3i8w/VqX/U+z1jiWZ+ysAra9HnNa7W",
+	"oLyhTnScWU6nJlkzOP6P41cfLt+fX70+fnP04fRSn8JJms4CkomYqdL34Kebc8VaoKQa8BJTAGwoHOTa",
+	"wHYRQPSJCYf71DYjaI8TOdXUtdK5XqpVfKaMaFxekbfGQaJmTBiU0Exo0vrh4vUhgtIRlcqZwvBBnppY",
+	"arRKEJ52yNtMpSZrEp4BuHexiHRGml1ft7d2XQbo8uEF9nfV/lG5Msg9CzFGZhiYmcPbFqcJ0aP1EiGz",
+	"rbKa11zNYroA6AiPaE7QK98C8k5PzFg1Ece9fDNWcu/yAd94i5fFx+3OfEWQhINvCcDF9ydnjdqbMKGz",
+	"GRNma6lVJkM5ZcoBVofcApkpPBm2aNO1hCus+TrNFLsCYfpqTHmcJcjh8xH41c7P9Be5ZQeydFEWB8sN",
+	"6LyhFErfAy17gP4LpDriuAt6BaBQfvPN0cnp8WtvKC5P3h6/vnr/4VKz8FdH714dn54ev26hzweGSBJG",
+	"lRQIizifIOR9AD9FVyMsSBWohUrZVJ81n0wZFQrZQ+Xs7Zcxlf3aU+do1xCFtvOmQmwUbqkVpks7+3Nj",
+	"RX1DPSgkBzRN2XSWKjvk5Tf3fX/J6vmtnOvjQHnMIrvregqcRTmtNIdmpJhIB2Sf2J480vWJ8si+7xPV",
+	"yYVQR4Ct1wYQWLsCNj3D98hYsyx91RGbCFUOrdEqiFw2/EWPlELGNo8YCQrhN+iQowLlTjPxWTtmtywm",
+	"N2yB0m732f6LPhktUqYgb0ROZzRMsTvUM6rgOmTEFlJErcrR2E1An9JP7iJ0HRZY6FWuFP9z3T22jExz",
+	"jAx8ZKSpj71WEpMs1K8iHL5eK8yfQR7TWsHfH0RDcAUY39+C+C2pFA4NAe2innVFWQIhBwixb9iXlR5B",
+	"rge4Li11wxlWjhmAEn1eDNdjIlJDQRUpaEleww5pR2WvYVA5IYBe1sOruwqSK6N9uHy1RKHLbhrgTUZo",
+	"KHkV9d10dSJTPDkoqV+anllNGvGRmkD8TmVIY617WEl1yTvRIZfc4inNaRy3w1iGN0MBBji0O3IFIzzU",
+	"mkCsNYu2oreakaQJBewlLWmPZRzLOQyeazEnyWKmBoQOhRbSI+iQ/ChHpClQf7D6nJAJanKoB4ANwkDO",
+	"B0+DlrFlwed0KNRMHyZNKuZa31A3fKYsSHII8RtpjqFjQwMM52Hkx2w6Qx3BfBEvhqL0iSnSo5uCw4bd",
+	"krFeGE1ZScJmjKZKH6w5j6NQDwJmZTrTkuO62eAyoddDLzeB5R7ktbn0yb7hsxmLbOiCNxSgtgExVOYO",
+	"wChYBAtnSuJUlROuSDhh4Y0WwmyszXwiYzYU4SKMmUdeX1zqLS2uS1VnKWv4pQv/rL/htldMSwalbzke",
+	"wKF99SYnKUx+dR1tBLGmemG0pgdHl5b9qDvaJy5LeYie5hpAYzsb9LrNmtsSfa+kPIJc4ukZHIvrmKtJ",
+	"ucujlPgvB77vkbdSaKE0nSQyu56QNwmP6KJuCFbEA51hlQUerKqwYhbgWusigb5UhUqztM7N+QQVZgMP",
+	"R8UCj3KC+rNorTBXPr+EWQx8/49+d+D7q2yWIotNYhqKELVsRdVPSWgt2Ii9SNFMYhLMzCPWuGodLPqo",
+	"aI44HquKU6VwNez7ywO3wO9+t/rbfb0LVY5SnSHmxqbgtnXZRGftTV5/WWtuaRFv4A7Brv3yAau7y8eO",
+	"pr+d2h7E8TQYECrI+xkTRydtENtSPoqZ1t7SttETgAOFmpxafu4oqFMZsZg0Sy70DjwMMChGM15b/WeW",
+	"8FDTXv2zV/G7d1B3uJolcjpLA6JATiL4lOBTrY/IG61zQRiOlki1ukX0ecNxzRJ5yyMYWQZFzKBikWuW",
+	"gDGQFMufAxvXgj02C0pMSIFBKIlKEzQ7l4lK2yFVDHsd81SZ2ulLFoOANFGOgs9NBuAYNXOI4EYvpO57",
+	"KLgiqINZ9zy2h7XZWh1jEgGDHsbPz9loIuUNOXt/cWnl0Xxuej2HgoloJrlIra0Ea7RpHURlcepVl7BD",
+	"Agu3AB2FEx5HxD5CwAW9sjFN9QnSF3guSJ4wqV8EJT9g4UQGA/L0acSmEvi/Cf2wUQS5OKjHiSXjh8IO",
+	"Q1kufWjmo0yRen3/dGNoGEsWQG3MrHnIOuTIRivo84bfDAV8ofThsNK6Ik1jTizFgBQ2FMOghZY+/96I",
+	"42nDg7CZhpfjUejfw4nUF7C4/vjmEqX5ltFYc+/qdTzVbI4pRTCEZ5l32tCe6odH8VzLE4G8CYpsVFP3",
+	"2a5xx5mBvCmPU95s46PSXdfRl7KNpJ7I3N8iQoKL70/OgqFoGvG+NbACJAhwKhfg8NxkwvoyzHN9C1XQ",
+	"IYHxkL5/d6xPNeqv+ljkbc0pN5qYkSMLURbF1FQP8JCMswQ5sDCCvOmpMxRB4YYNBkaNLrWu/5dmiSa2",
+	"aFS5en/57fF5gJMy2JJ2HUIqQhbHUMI7YaFMIowMKswxOTUTbA5BDDjyDgmOTk/ffzTjQPEbtwt0/3hR",
+	"PtrGpFWsUPEHOpTdsTa8Rt54+TyZZpYOvg0IWzojWh542T94TkzcGcHAPdUh3yRUhBNNawLIsEC7k0nP",
+	"YJ9SBXcbA6eWL4yN/1sKAcmmVLQTRiOgI+zTLKYiV3ZB9SpUkjJLXxetC66c9cG6y3Z4E2VYHSJEpRpr",
+	"CpAlHB6+7pWuOawYV4SOZJYSNWMhH/PQunZl4oLXNxy5aIvYPRgFlmatEZGK8Maf15QDg2rIsKZ2rLYm",
+	"K5EVeakuKamIcUl4O2FQazmsleDcSMklr6eWNhBcmaIaGLixSIHmgTMpFDM5quVxbRF2uTSaVcRaL823",
+	"l5dnhsqTUEbMK1RLzctCKW6Z4EuHD0I6c7vIwcuXrlXE9+vtImlcsz+Qf0Am5WtggmrxCjByw0V0WAAN",
+	"6IEhIatq63gzyyu2MVa7KnjXuKn1mD6cnxAOuYTjnL/rgemezXEy7qHVMazDzPf3Q/0V/IsFbp2a3OzY",
+	"7Pv+wIH9RmRvEyJ5y2VM0Z+HYNvmQrXc0FMbOwoNUQfufR3UtmnBSWnUDXQHRFTTKEUBOr4pVZLcsAU0",
+	"XFTi1K32odXtynjasBcHInco9DtPVFGm8wmySVOkExjhISqk2IsVOGEsWB29rYdkkmlgUAcD40pIJ8Xi",
+	"pPTGxJviV1r0YyQ40t8B7vkq1Fnd4stBnp+EHip9WHKSYpFroZVVeBimGXoHQOildt3q8lrQxPnuigMA",
+	"zZby8nVjLwduDn9e5EAvlpMBDt9W6i6SZr+734ICTbWpjPr3gwGmSuodWU6DxIm64QUwvVZt0Sf7S43L",
+	"3ixKUgoHsFEAVftaqy6AGxswCpJg1xTcWzIpZbuVhptfVf0hFQuyBJZXeh3CSvLXi9BTDPszRoxxlmYJ",
+	"kHKto0A0KUaKa65sZV7cCvN9eTtq24ZzN5WJE1aol0aLePZoagEIxD28FzVFY0jzwN8fkPpSNm7RmTJY",
+	"gQlHNythSoHrtvzBUp31Q1sR3BYJ10rTOzYHYo1C2ogRGkUolMdUS9R6nbgUakDShNHUpWfIU8hoAZJy",
+	"gLwyKEur2+WRFIgc22U62GSVHbLmva0rMW96c5lGbvxkBSS4d0esIu9u6BzeLnVMvN3q03p3yxn3dskH",
+	"83bNg/F2Txn0dswZ9XbKlNr2baArm8eyRKI2H8SaolzetkAGJf1xp33bVj+oGDRsUQKQj7119o1lVWhJ",
+	"WH0vWC6cocTnal3LeunYphyWm/lGM1v8HqyjTcEU6ASoyf0oi6S/oBNYj2TJVmqc5EErx17c05LVUOSj",
+	"MU3jtzN6za4U/4kFVX97nTW6KrnnOXC1Nh+usMSHKblftus37qU2V/bSXgA7nrpdPGc04kJTuGXrg/3J",
+	"aj62+BuENdJwop9rNhSxGRMREyFnNdY5cPup+sPBRJosIAwsb2NxiAY7EPeAQBjcDefr5U5myLdrurGN",
+	"zScLl7sb23JRALCxyfKn1zbiG3rA8nd3adwUJozXt5/LKrt3UTkc+YrZeTlDqDsoq/T2AJCfjIEVFWHY",
+	"cQhvkjeBVxiMida7rvB91+4KTxpeI/+1TPbsz1tZYj173uoPex7hVJ//tCIKCa4qF3DYUQorh44E6JtY",
+	"5d8Y2GglIv7YLRtPp1w0TVQV+f/+X9L7303Rhihx+qnlVCg8sgMyvg8w1psISZXHQoGxlX2a0ExBsDS8",
+	"ICQ6UbkiMRunqEdZxdV8iSK5NZ2ZoDrriRmBeZdFWuiEwDItBzdzxwsUcaSxRyjpf/o0FGhXt7HppoMn",
+	"Ci/xki8FhnyjSVpTK2fGyGvsnCaaLkRD9NjuTT5dsGarDjkRmlRYzd1alTXdBOMaU0ykS2FTDxbLViZE",
+	"K5td4gWUp9azjcRVv2gnV7rOXTfsZ//Z5qif8vCX3CJ2/Uz4rWvSyGNPDknXBiTKov7piojEbcazcUFO",
+	"pYCArjkuTDpnTOR7Xe581zioCqkoLY+3csvqx72Brtw1DQkLB2LIJrElmKSwFaVlYnPB4Z4ETo8BXOk5",
+	"iBaIKdPqkBMtZwwFRQ9YSm+YwHCbgW7UppWn5OnThM1iGjL19GkpQvaJMoPxSOGJnbLkmkVDYSQXjyhp",
+	"VHM5HiN50Uq97k4ZyQCDNwEf20MTVrkT4zkaCjBCd8hHYxgI3BjWwAAB5nf8mqVqKQgUiArGgX4Nl92G",
+	"wC8FEj7e/GJ19pfjLNfSAcykhLB+TPdfBble67tufTkyUksWMrFC7AUPex5DWqQfHgPvMocMbKjmBhsu",
+	"dkhs+FHhXQ30IyN/ZcIECpXPqRnl1YrM7/xYTGnEHEbskKTWIfGNR/r8w7t3J+/+Uj6ndXtvo+brk6w/",
+	"WnFD8/sxF1xNIFE2i+M1HZXitSBnutvvPOv1/nbncK0iZsfEtNRsWZbONFlD0UVvWRzXc6ZnvX1nHFyk",
+	"z/qNuqWxMcRX01rJwMa9FrHGXJApj2NujvfGder2e/pyLg1lxXI4QwM57WqNCrsopLRKeoQZlUm7MakS",
+	"hTdeM7E81Lmzzd6wlSFal05UOcYNmXgtTAiC4SGntGFeQcsMT3NLMKrnIQOGFhdxL1D8IJxIxQSQylIx",
+	"gjuGu2ycLF9d1+GJIrySZv2S+ux52O+2e6NnUbs/3mftF7R70A6fRz3WH730x91n21RCgNCyK4vqXIl4",
+	"h1A1WF0IGMqXFvQFWEw+JhAiAnZxGsfVbPDrWdruy7amqtusgcmOsetdsyBJxqymwpVZG6uw4NflRJ9m",
+	"UJcvVOEERiYzwxlJGTNqc4g13VxFGE7ElnTheb/b24ow2HC85b7OzC9ojIH4nIjF+U5U9P8ZE3SrFV+R",
+	"5wE1qp2Mlny5zS1hEWlSZSM9TcywJrlfNMWjxiKjTGpSLcUG7vrq/duz0+PL49cYnQTHNjdJlEfb7ZAz",
+	"uphC9VMTNmhzOPTJgbJnMiH75PiDloXDCRWpIp3OVsTMhDFuZoY0TCHB2q3gsoYB+n6n3+1tXzKiMOSs",
+	"TQbLxAW++NlrpDKl8ZXWw4sMT3f4r7QmbyOEioTOTjl/0u+WuGOeQbmUNYndrbp0hirhpYMLP1rkPZe6",
+	"fOHvH2x160w5lC3W5NK8uVUNGVs9xhKjCC0x+SoVeJ8bt3j77bWsqDbc5ySyttxSOCrEra7iopli4wzZ",
+	"prmylTueT6+dZKK9TYme9ooZrrfwAQNzp2epl1cY/wxBqIoxJT7nUNnKWVs66WVJrbLnpStdEXcd2aXK",
+	"RepETq8ioi9zwuKQrtA0jBBfr3BY+6NNWVupIix/3s3z6zEnqVZN3aQGbqkK2GEysbqszDN7Yrqd7v4O",
+	"9+Iucj7c1LoJ+/eX8l87aYTu3CuSflmM6L3YquOtZPhiasawmisVmHif71nFQUXVTR7AZKKoWUQO/B75",
+	"hkbkLzRlc7oYkGym0oTRqUl4YJ9msUTv7UZOWeQX1MR/ygTzMECG9zBk0U1IAMOZifPHroswZWOyDums",
+	"Tg64g7K0q/RcrLmnRWcqFvcTl3cTT+95nLcSYOyRWi+7PHNkF/8rkl2cS/jh4jVp2nh5dgv2U7wYeFta",
+	"K1fwroLN5cNsVIVrWsLuMMlNvHEjs9rENJ0LvJ5JuhRyBV97nceqb1nFINOa28/17K1m1dHklt9KZHLG",
+	"EKofLZxEDOOEcwwuWwWNO9x5U7m+NfbEH2qcBpmwUQTKUTxx4U65WiENzOg1K1sen2DW8rJYINin9CrM",
+	"ElVnhDmjCqoXBPhCoMmupq+pTXXUHVlKi+QBkjr14zJhYIvv/JMfJX/749HiHfc/vb3wF+/iv87fv5bz",
+	"t/p/byQ/ffXdTL/z/uPx/G+X0Y/vXh/z8V+3sypcr4jFh5UwwbCGSDe7eNFn9Frre6MFwdm1Nhs886iR",
+	"NZ0B5jfEjFaIY6++kkcm1Jpyn9LYQXTTHhFsnpen3OVw1uUw5HUj0XyC9QhWmwNzewsMBrSyJkTG4/Rs",
+	"nmutLcbxuatWybJ59Ory5N+Pt9Ou7Xi3YxG2amCFTyxP8F0eKZ1kDnG23XkYS0vjGPagYg3enVrDftvB",
+	"mJPrHiyvdCOXp71q41YQ14tVQR2GxAWDogYsZmWinb5DgtysEgzyx0RlYciUGmdxvPAwNh01sqAzFAFa",
+	"hN33MYdT2OAA+KDEnYI8EQy/VKmEZDY02Q4FtoSJcLltORjkeHJVd+NS5EY5dNZMu+E18uk1vAaOO0/z",
+	"wn/nvZWNve53S4fUMSDUx4blqa76tA1IcPHq2+PXH/TUscJKXW2BqOWR4O3Ruw9HpwFpapYg5NwbigAy",
+	"Xp3C6j/z6POe0SIxEC745ujV929OTvWH9a/beMegkuyZD6zhNbDvhtewrVWy3pxXl1bkYqWl98gp1qT0",
+	"vif62H0hB5lT/qlSU6oUELe6MJTiImQFh5OC5S9WBbga7Rjrsq0XrPPVmOc406uka19L192DwU7q8Tb1",
+	"J6rHz0G+VtloytOlMd23HkVt8UDSNHHzIJ+1vnTRwLVuqe0qA3oN5HFX9fy8wmTg5Fj3GfiiVvvQXIlk",
+	"Cx1uU7ntGk/TQ9Xc1hdjZcGPd06hbWsRgQJaCQtNYnHJ6cRTwBHEWppVu+9OBtStrBGryhxuW9qws00l",
+	"wTtUD9yyKuDSnECIWLUXyyQHTqX+BqrAfLh8RZrB34KWkwVp60NrbcA2rv7u/xB0yLtCnkPJsH6v9v0H",
+	"2Ku867X1V25ZqQjLct0V5zZAQRMswIISbQJR0detw6GoqofLQjAWQzIltNX65bqiaeANBZagiPmNjWQ0",
+	"Sd16pCmdzsqKm27V3ZIBlpLDyKIpoWooTF8KJTjgpZAx1SGQ/KvYlIqUh6jJ/eX4kthsY03t92ZY7aha",
+	"DfO3qz9zz4rnq6tHlo1CRTlIRzsxPpKlcpKHUKQZKzduhD5Yr1CdY9FILJ9n/KpGac4UK7l7t/Wmby9W",
+	"FB1FZRe/ndndbmVe83J5HB8USwiPcGGd7ktj23HWdyouJeR8fWUpCKcuVZYC+o4VPHDAoqzzujTvi1ed",
+	"0mrW9A7HCr/bbYXxm50PlvnsIU+WHcl2R8u8fY+zVS2sumU5VTBQOOVW6spaYBarLdYyYiFQGTxkgMla",
+	"FH0hzaBMBTUrxpheqH8CpAo147uZ+e9kQCl0/x2k3FxdLg10S6/9nQu9vinXd60p7FocUpNEIVjn7mVX",
+	"V5yru5RcjSRTv2qIDVY0qI0meD+Hajz4Bhoogvz1gIQx5VMrzIPGKqHmlrxZqsJHwylrs6yxbZXWXeuy",
+	"dpbKqG4qlbqmNGqFO/B7VLrb3j1FsZKCKsDW6mNsnu8UY7PVRbVGqSZFVKk0U0y1drZ03imuZ2na5cIv",
+	"L+qjXJe7NtRxV5ZlUv1Js4iTR+kPqrYCO2k9oBEmUyxZddNYYm6YykY73S1o9MW4F/W724XY2FG4d9+z",
+	"JVPL9RbXlmZ0iFqFWHurQZCr191xWzpmstKGlk0LZeW2dNCXeVTZLrPZsVlI1K5UW5HpSwJSSUapimml",
+	"KKGSbLGk56zQXLx602VF3HAV4+2KY1r2fgTVvO+W1JSXU4diKXK8dHXuD7dkxd3GXzNNo5I2ExFUcPuJ",
+	"kUykPCY98h0VGU0Wy5BAd/Bpgf4P23kIcBkClGZ39wOyhz6PfJcrFaC2GGmptPFBDUzJ5zU7hqhYUZ0K",
+	"oLIYeAlcJChgVIpsL6/OyuihSpE4QNfQxI1Xq5bZEVlr9QMYotCSAgxhGX7vYU1JaxEKizhKNy3tkNBY",
+	"SWtEgmrn+v2gtnbaw5hV16L9FREe7jKvu+7Ht0ysCBqI+ZhBpW4Ihkl/rcylcEWFXknCwlAAI8L6UZnR",
+	"+prAJ1s5i6RxzBIvB9xAXponDmCOE7jEEs14Qh6zJFjmo+1+r9Z5AmKCWk0ft9OloJTGK2hryTGCgW+G",
+	"6wUeKgRWPDGYVaYqkEALIwlsu0GriBKRMVYC1ecWUi6drBjX3njDRbQJ2+7nhmBzcPJ0ffDydNv6yErA",
+	"hPbJi/zZ5210oK28YDhjENAwWc3mHdhaFAACQIFrrZLMXlz6Lwfd3sDf73S7L7aXzlb5TuD0geMEAB6g",
+	"hFN+R0rka0IVvJFcY3nUShXDrSRZvTHbHii4zt/rD4BO1LO7yxxuwpiHTGFl5NY5x/PI8o15otwaoaAz",
+	"Y+KgvUJPFEnYjHKssLmB5tbJojBbz5CBfA7FjSsdm42U7XteB+UZmCYCr7hgJnnMdBO0PIvcE2AJbCMF",
+	"BHDpKFAdz6n27a5n8e1S4Iv+2FKkQc36OsbQArRLt2cqC+oR54ttBuMSsKK2GcCLzRbVEzkU+ibhFqEF",
+	"BED0CE8PdUMo0ACA0UTOdcd5AHxetHubYAOnMYQDATLluPywUG9eAI5FwVBsikhYanRiAYxNSTgPy5xj",
+	"tpiE/69EMRSCidn3XKwv5HZH6q+K3mYX4F27CW6SQMNrFDMqB0UU/a0MiYATu2MQH80inmoayONlXgo0",
+	"Sa2hYQ8ST1YWJWocOF80pHCrWMAHjdGrUC2zyKtjttYRKVcAqN10A/WZV3AwAoBX8Hfg6biEOftHZD/0",
+	"CDb1BQGrpx5FC2rLYP1fsMdCuU0Bzk5KqjD/9gW9yC2srIxwXIGMo6B4AFdtKEAcw3EqZm2OLI48Egg2",
+	"D4pEg5gBvj43RVqqEajz+q0yVYvz4H7s6tAdg/Pc7aUSoeIIL5+N9LK6P6duQ12H3FnCaj9leWjlIdh8",
+	"5XOK+CvH6/4+Am0P/HWA9Gp9fMyDkshaeJVNYaiFNvNEOcMCvl3U8YhTLZCsiU3t7h6b6lYf3zJAdR2x",
+	"Wxl7ilG/ti4/TcshEh0SnB19uIBo0LwsnhZE0IqSm2dKH0EBmyyOy+wfO2p4DWywzKHzH5dOuQnhPIJS",
+	"fGx11j6hxIgCbjZMBbpinZXBPXhfJiZrcw4rZti7shppapGvgFIJpYhMKBC+HLitBtYcMuEqlZVaMq5O",
+	"1vUH3YNBv3dXsPiS5aM0r7pDaPbwgQyb+Ubf36JZDW9xsCSWDJj3CoWpY0EfgKPdD1H/jCZQzQ6546Ba",
+	"jk3atdMCP7WInub3G8ZmqBxYQBGsCjUUp3zKTYG7PIiKqqJAFpy/hMELQtq6U6pjbUxQy8/ZhhYZy2Qo",
+	"nMHdZeuWoDhr0P+NdFEC2l4Bz3+wjFqvhZarqqO7zjaiGXJVYBsxRJIBykfe0oWFFA7ldOTUTC1/xQ1+",
+	"EayxLaZdX02JvNEnAEp14jYafdmWy64sUElqcKpsbIw9fsfm1djjQzwDaiFS+smAKMZG8EUTeOUYdyq9",
+	"BCvEwIdDRK/OYDP8+SEJho1hI0BhVS3JqlvGNtOUdCG3cmfE822jmbeNidXTnq6F/M5L0ZcQvFdicpe9",
+	"3Q8FyA27swmUe4tQW9KEdW89BBD3F4hq1NMskB/CFTGOqFGZQDhZF+04FPiQp4842rvgaJfTWwSbl0qs",
+	"QdFGW42xhKoFBZYmMgbRC4swtgY1hReHYrnyYtOBx26tq8CYs9r7hVaduxPAQUPFANOYM4PVHGkogmXG",
+	"NwAet6quH8Yyj2QmIlUSDBwos67vk92guO+ItR2xB8Ha1tfVhdQGF40Fo3yQELCUiS+Fo72KC0AMm1PV",
+	"rgY4uzS3l/fFvK4OpAbnukOOhMn1xlm54uKhrapq6m2DKUuSD5evOg+JTlw5GZ+9hqajCU8XWo4xiLJ0",
+	"xr9ni6OsDiXRwBsRrlRmYqeEPgIJTWVCmsE1FuYgdMb1a3g7gpZnbQqakQ5FoG6uEBfqhcP7EB/K/KBY",
+	"mLDUQEZZOp3UVTTNRMQSFeqnHKnSLVcc0CZnCRvzTx1yBGOmocnI0juyBLhU+C7nghSAGSTlrsKlxXkL",
+	"9YR3O2Gk73dJGUWqQy60GGIhMrkgwX+0j85O2t+zReCZhCL99Mh8gy58pARcLzQ6821E1KCRf17oqLhP",
+	"+iyOGE1YYncM/3pjRZbvPl4uwbB/9/FyufsB+Qa+JLgDEJ9kNsDLcU71KmGyChbiiK9lwtPJVDniFRQF",
+	"hoiNayjprde8+e1F7+CZ9fqpCVhJcZMPyTn8JhNyXLwEqwuuFUrOjt+SMY9RBxiK7z5+f0E+nJ8emoUM",
+	"hBRMk+dXMeVTNSAB+zQLSNNq7odaojeuJ6wL7ihdLY8EYjQOjDnZBBJ4BPDH7XCnOWp5W92wOQF4GCpC",
+	"rQ1BpNyf3LAArxSg+idUdGz8qh2UvhNWSw30IbONLJ29gCtlHII0iwIYvUU5L2zg+dITZ+Vt5jNc12SP",
+	"ZhHi2pEjsci9gFoMXjrB5tOhCD5+/NjW54SJlIfA68wx6XQ6edAJHFwQTUDrgheKkwr1Kz9/BtDCsTSp",
+	"sCkNgeubA57H8Vj8h5TRacNrZEm8CpTEcJ3lKIa3VNBr8BBnCWZgUXWjSHNYWBeHjVaenUmd2UW4iWBu",
+	"mWZxyttm4yzQ7mAokKp5wOE8SNXyjCHCswk0aCB08NlQsywsqSCxGhWFCuAXQ2F5isHrh3xR6uDFYQEN",
+	"a+QiTQxa9AyEsL4dJsXdVG20Fci8ocCT70GZey/njV6R8aVanaEYij/8gTibzaXQDzHsJjApW4Eh+Jq3",
+	"CsYi5ULlDQjjENpByTZE5ruPl4bEDAUGnha0LEDUPtYyaHs57xEWQtJSVHMKTehqwb9sC4dDYT5WxnZj",
+	"MU4MSm2ZDLcAvNiJyzMMBYm5MUnCMTHxPwiXbG+4c/lbuM+ac/D00J1EzozytpwmjH8HmazeO31hMWKm",
+	"BgTQHSmCSmOCxtOnfb9Pcvirp08t4+n7+56WXcEuVQBTd0iwNwF05J8CjwR7gIih/wmKVyTDDGpWNoM9",
+	"KPw5450Fncbwqn2A0HQwFZ4qzSo1c0YWMNVfRjJUQQuODRHSvXn6NIG1zuxPgawHmL5wMs/zZ0o/MXoP",
+	"7ql5FVR/s8gQKjIziwaL/d3HS+VhJUcG1DWH22QLWFPgeTnK8YA8861xCsuZT7nIUgMMN8oS/ViOjZml",
+	"66OcgrSbK8vlbIA5Awg/BSATDtBNy4a1Ffcrh0NFKoGgYkXbLCEhTaBgaNGfpgWMcDEUgV4mMGW24b96",
+	"h4pH52xKueDiuvpYsdRwmeKpqf3vWYRjY68z7l8Ua2p6cx+W+iv/oHvsELuL+rSMMSIfZTyeAhinR/pa",
+	"raxAgSqP9Lv7+j8HLRJJo/hnUCwuguVZYD4NeX+LmIZ2oYDiQ0E5NAC9JBVkRzRXOgiOgT1/OWxkSuYJ",
+	"TxmcQhNAUgXPDSq8wLPWe69AGYTVfn18enx5HFjQJaqbrOBT5myWXE6gHEmiUqcKCmn2Pn1qOZMCqBN9",
+	"3nt9MpFZovJb4FkSo7u+YQtE2UyThRNWBFsM1wcB8TyEB9VfgCsCYBHgZJoe6TXlwiNTmmiRpBi83uNZ",
+	"TBcsMmq1Z3DlK/ZbSF+2vVqZawmDMzfXrYD3PByKfC55srQJ5S1awAS3EYMkCwRpZxGKQC/JSkTSzlAA",
+	"+FiOmW+plF7pYg3RTqXFY8RbNq3TccLUxB6iVyAI2HxoOEFVozEOlIqIJhE5QPODMU07OUC1VWcA8PMQ",
+	"N7LsnNRva8KILALgo2xljXltLr5WYnQr2xm6C2nKMla0mttpn9FrLnKJ4pSrNK/vqOzZB0S0YM8BRiNN",
+	"kxUPvmUTwGUDC5qaoee/dcgZANDhXcd3BpB1V4G3N8T1ic2Kt805MQugjquUahWEqtTC0YNSOZFz4KIR",
+	"YzOykBkGLhBwkORD4wrD8jwzJ1BNrwWWlyl3a5zGJhZiKIpgCLNycPJUIYchUBlXZVRYg9D3R2DBpGlB",
+	"3Vv2PgUGSS+AS+xguw8Fwn16xhrLldZ4CgDoXfGdD/VBTGNmmAmCLAVDoa9MBfNav+AgyJPvuYjUQM/0",
+	"FwgcIk3dbov8YuG6fwGzq767vwzFL+12O/+f/mQZVvoX4B2/LAFL0xpoaYCCQ3zpdLIH1rICRfDQVIxS",
+	"AUj9eKTkeMwEpGsZZx6OooJIbcegv4CQKCCioABxrYtuRqkmzQKWEElPSBVrKyYUT/kta+UduwrcL6DV",
+	"/VKBsj7Ueo1dDS9XjGWCcIHxwmr63328PNwIc20c8lZcsVLJBp0RR1tmur8AJ/6lHHjioCtzVQAsu8S2",
+	"xKcLOx9gMBfSol2hlYjTvwD9/2UZc9owpmWOvIqX2OEBqGC8qOnYhaT+BVgaTnu5D6h6H4McjrNf4o0l",
+	"Di0TPFvYpYM+rmfXx6OwHf74oGSOZJ9A0S0KiVtoN6MrJ7kRTR8jqiwkeS0auRldHR65HuaBWQyYEHSs",
+	"yChL14GTw9ohOLlVBIs7ii8BhgC6LbD7VQDm9hzkWlk+uXwjJtS0vBrl/NAq/VJYEQS7rcKA/6KFWNOd",
+	"PXiwheiLNEY1/pO9Bfae14OG69YOSocY2ppboC/LCV5JAdLZJXxlKr8AztESzDgpE1YEGreHdlluKcD8",
+	"ZhRRuDOlSRZk3tgxkzGjCNatjwfwUqh9USGfBXx53l/xyECFUYKUCcztuaU9H/Qy2nl+3+Zy2YtIxWIO",
+	"8R1Gtipm9kQRzEoC4gsw6SRHSXfsbVXAdLvtVcz0fEYrsBxhfg6UOh3JW7bswG52faggbLBwnIHkJadb",
+	"lR0smBIMoBZ9vQ7bNihSwlE/Wu07q/BiRG/PO8y1H6Dv4pppyqCqMO7wrNADEc0SDsxEak4rpC2uZJRp",
+	"J1XerHkNzPuaQWCzW2K964X31646UiWUffLUBnRe89R0ZihRHWT8L+TA388HqqdpraJNm2vhOTizsDAI",
+	"CluI8nX24FQikiYrrBo8tbe24LYQdr0JmX4bPuxcRICv1/Py4djVYNgjuYZkQpCfDaQ95pHpueQyk21Q",
+	"HZJ/ZDKF+p8wHTC4wxKglgNeNiCbQ1HLcnJ9zjAKo9cafmrKsGphpyqTASqhkENR2EKR6fD0ENxIakJn",
+	"zJbjCt5C6+9kemR7zoUmrtWG3L8fgIMeIqqGApe2bCQbwP2TGbjSeeTKdshoaUlh9rvoICusS51Ck7Bj",
+	"cBH6UMz1clmOopEHm2yfRJbHHho9ZCQj/VrCZgyxIcEE5ewH+gZiHjKhmGPwP0vkLOEspcnikEASmIgX",
+	"ZrALmSWEXieMTXPGpdfxDk6ClCVTLL0LYOM1joajs5OG17hliYmm63b8jg/hMmjVbAwa+x2/sw8RyOkE",
+	"fKR11cv082tWEzv373qjKHj+l4pbgsyV+4mdUpcGkhPOXRNkUKNygWakvKEooypWWU/L+BDSLBGqCL4P",
+	"wEgWlErTod11KCraWSmSzB66IqtbLBzrjWknYQgR6pg3h2Iusxi8GXG8wIqzuW0jLNlCPPiba8389cUl",
+	"htotl83TC/UErKhgGLBla/QIXLv9EwOinNckCMpxnTBiPJv5FT6J4FzCbr5CgPtcA1QQkVOHD5fvZSqJ",
+	"OQpmx3YNFmxtKmsKrmFb7MLco+XqGEXEMsbOoFoJ6fa7BBt+9r5giZq6mThVPYoh5yCejQ+Xr3aOeKiD",
+	"33ay98y5BbaoL0q1PlTtehvsnJohHpQjvzbhfC4dJxiMHjwSgSLqLa/kCI5rPVLNf230lZDzdQHveYmC",
+	"utmMEzktTWarqPgfIHEReAeQw57vW6+uSe2vahKQGrg+hrl62KvwoQSK2HnkrRQRXZB0ksjsekLeJDyi",
+	"i5qKI+sL4MHO373EpPNbb81v+2t+69eUrSyiiio35rO7R+viAjXdMiQMXe4rC5QWF0CfHuTqsJsVj86q",
+	"Hs0Xe9XXP3uNqgdp+yaKaNMaF9L2zRSfVFpSLN2lFf36Z6+x5OXa1MbyB5VWtp5T/UdLrW0xr+UPsJVc",
+	"tNuigeJdOFt9vPd1H+X0Ye8bGuURqvqT7uZPPjiWTPio93LzR5dSvqXCRsOCzHewzfhOjDYBdnb8an/z",
+	"Vxco3nwo1DaMQzGsYNPn5oqemygkjMWDAMtFIYOgKkNrC/JDfhy9VphhLkXjB93EkhtypVB6mpvIavL8",
+	"jKiV/2Lte24iItYBKAojQKAA08I/h1jZ12gEdFoFpxloclpVYlGHfFCs8JmMpXGqyMT6HzBrs05K08O/",
+	"cFIFK3Ja3eIXr+ydUSh+svG9vAf9wQX/abuPwFfxBrIjt3n/FWYx3o+pYqqWYGcmObauT/vqnpsEjEux",
+	"NXsp5Q/X8JeVGcSP/OWRvzzyl/vxlxKPOLXx9cv022ENxbMfPnuNmazL+kflFEw9mI9cOIjkXFjoW9tR",
+	"XvSqnkkMRTkADq0Q15rgJwjlnDvWTCcY1lIYxK75LVN52TMeeRCGWq1zRsCbBJaIlPA0D1EyzKmczV3D",
+	"QMoa+c4cxPHVQRD2D6h2M5V+I6PFjnQb1ERMyC/29z0EGxrHEDhpjZe5aZUE8uHylWfhJrsd8AVgRKfM",
+	"UvIMknEaXgOiteqVrj9PZJbEjjr4LfxNZgkPTZBxucTmoPFKPzRxZ5qJQyoLS3kqE/xMmS2HhBDI1sJq",
+	"WujDOCD/VwcOsoFAMerNJo6Fu/Wx9M3nHXSiGusLUpiyreTzEgvu7qbX5vUM6+oSlsoQrqojWMrV3y4F",
+	"f2fmbas31vDv6rA75AjTxTAFXRBGk5gzGwllDF1LrutWEQuwOhysIhbYG15XUsRa48ulEL3cql2p31RJ",
+	"u11+acvSBqstaUXRg4S3Ie6IibC+gMCjuPMo7nwRcQc4zZ1FHn8LkeeVFOOYYxJhv7uF1HJGF7Gk0aWU",
+	"pzTBApP97sE2o8vDA96yiNNLfYt+l4o/0t4Vej/+6FRbWyHJ1Wn6QPiQdmrFe5mKXshxagJTBuVoT5XK",
+	"GaSWCPTsQEAsmJ/nNIkURA/ZfIE8kGconHrlPFUGKpvavDzsyaspZU5O0nIiiwlZHgp0WrcVjzA2CSrN",
+	"rbAAoH3hYQW4Euvv16BioU2jQ95JE0b5q3HHRy7yyEW+MqUZb8j6j97J9I3MxPYsx7krJe7zu2MEZQJ0",
+	"DgGhFXaA5GYzO/DqTbzvizzdGhtvnvCM8POJAlhX5RE3VbDlwStVGj4UlnSbVK8an9I2KWuotVMbMDoU",
+	"kPzIkeM4Eax19P8vLHWI/z0tpzRM+e32htMjfD1HHdv6wzNabPNOKtsqX55bue2RWzxyi98Rt/gntMn+",
+	"haXbUOvdJFVLAvSO/eA1ZllaZyEp18OT1nhobIamrIG12WIKCtjlDlfXxxsKrNbjlLcrZU6DhC5s2T0o",
+	"eHeIsTRTecuq8cOKiWhdzZ0OgZrEmoEsB5bLxI3+TpheqQwSMMtJbs08b8sB+K+HWWk5BVmwIAoJfv6M",
+	"BYaHGLxMhGzLmc3CLSLpcqJbw5bK1Q0b9zELw1K9KuojFefsHFcYspidukclY29NUT8wcX72GvrjS3nJ",
+	"RKXVTORV3SDkiFGEcUgoN9W50Ni83qi8YzXC7XlhfeHIrcy4u8oDtnL6rgLBg/F1C7T4yN8f+fs/kU1x",
+	"Vx7/aFN8CFUSCeMKmyL+6KJ5N2coLbR2tS7msBh6SPcTYmod0eeZYbBFCg5bCn6aUFMXKoBcHKgvHzAB",
+	"wCRSq7RglGSRV9SYLULC8+DllpcHkDroJXZ+HXJsoVB1d1rBxSEVVaqxWg8Ed5crUUPWs3k0IN8cvfr+",
+	"zcnpqamhAbp2Hl8F9c3RX2q8uDG/YUOhhaokEx3yTQ7s4YBkah4tRcgGhSvdFPa0gC7BxfcnZwZ9qpj8",
+	"UJgD1XLFwxzqrJCVQG3HcC0D8AfZLlqAI8E3H968OT6/Ojo9DUhTCpZnqaC2j/BWeTnpgDTBmDtaEP3/",
+	"LRAPM2Fw4/VCg+sfHMTTTJnUQQVRBLCnIHBCB0LOMZpgAuhSKYkZValNsbSGa1OHsZwrZ4Kyh2Jj3hb5",
+	"n//6P8WfpFQF0mSyyWQo6rLLPDKfSLUi6cs90E7CWYeYfCBcfVPJyxFVsWb8YWEiKf3a9/sd8qZIV3OT",
+	"VG8B1pmFMolYNBRQKT5heRVPANZBlCsYtR0gjWP82FSxqMy+BSeB2hXnaigwog82dc5D1iEfTdGxJbO3",
+	"lxfKMCVE7PmzdUSwykKiNY9SbeeyhG0vxW8euwH/FJEbaH5w2dsfHLwcHLz82zK65qBRXB6EHE1KUer7",
+	"l34erb+1IGlXYydxuLdjtD6kPAz27xSdUK3///fShJ3Ih/xxv/7xgfP4h53XJwdSWCFwIw2E6u7qBpVb",
+	"TEmcy+RGH3C4SgqTjYAnmLP66AN6lPofpf5fzQ/0qDE8hMZQcI1anQEsQW4qpZbJrIyws9ZQQMLVuqkw",
+	"F7kG+dUVhsq5BwMbnnaYG0qaIAy7gKVDAYbJJzVwpK1DC3pY+LR0ExPpQc6F/u/CeUkLoEMR1BXAD1aW",
+	"uG8CnmReNb51WNRFMRGSlCeKyDGKfVYNKSS80aICdJk36aAvtoyugqvGFVSmS5mAPOwi27UALCWmfokJ",
+	"y+SpZW1GtDPPQZw00wGhUUjsA/LHIec3ATkXrK150vBoUS1LJgFVvkBQcwVYK9Q2wdqM7sKiKlgK2S/I",
+	"Rft+H2VPSKe3yJR21qli8ZiEVGj9QY8l9z4OxYaKmRVPo5ePCWrX4GzP6DVTBXYYqk9NIW1xLzhbEtW5",
+	"lqk5trK22KZsluMC228XoRY/2yVP5eHyTvK7u7W9NIedvGP6SQFbuSEHBWnPoxz1KEc9eke/ioyVVUiy",
+	"jlRh5IV7ekpXyyPAxr+QCfMCQimxjBGIAYcEEYytZYYLYsvOWYdqSEXI4phFHafC7ACEDzBrDQWagZzy",
+	"nMYZyVOSCYvP3uz5fssUdmUzU6Iw4deAqZeDQ6eBZyUZBLYpgG6uDNJxh3wEWyC+5K0AOQTLHTiSuebd",
+	"ppb9IZoJeUqaVNUUFEMLIAgcYA3SHdZW4dB9fxUWHoto3vhrRpOUJW09v3HC2E/MoEH2yHdUZPqM78zH",
+	"jkAkc2w393ddfi0RSR4Rcm4MmI82kkfe/mgjebSR/N4CdM8wLvbO6Rp7aHr4QrLIWyh4WtK5TX4vVGw3",
+	"VggbSlVh8+BiFXJ+iMaMKYdS5sZNZe0ipgp6SLPrSUqyWVmAgcmhY24psbhOghkKEGFKkgV5aMHiHFb8",
+	"65Is3qA0EfNxiuTiNxcijElsayni3Lz/pcQIPD6PYsSjGPEoRjyKEb83MeLcoIVZf8PdxYlMrPazXJbt",
+	"8ojIDBFVmMtTV96pFNqEBZ6Iqe90gnFWCmJLbDF817ph4MnI+Yd3707e/aW1yfB9rgf/pSo56cZ/G+P4",
+	"tkWZzjNxB4O4+WqTGRzwXB453COHezSCf3VG8ATpnqX08OcXs33r1vd+1kqeqRawMnM0yUTVCY8Bp1AG",
+	"AMvB2/hCQkcySwlPB6aKP+DdlUEphwLrB9A0ZdNZahz2FnHXAFdagFYIlVVpK6/qBD+QUcLoTSTnokOO",
+	"sBmFwELW6Z2Xv9ejH3PB1YSpQxPbijAyhh2RwAxEgUkb8oBAv4BpD4WFOCn0kAoeyM5ZqueZaDyAYpYm",
+	"nEWXEybegHN+G77yGkJSzfs78Rb8ck3M3CNTeWQqj0zla8g7lYZmcwH092E5ylYC9gbWY3SJL+Z4pYnm",
+	"JXYVpoCMlLJ4UZvpkYNxzic0hQj2mlyToVB0oUyOQiaK5A/MI2mW1aMW+nPnnoUIxkI4h4bv5LxS872h",
+	"KFJE3h69+3B0GtTkh7iJK7WpIiTPFDF5BENRn/JqHMhFeqzJgV2TWYAdGIxg5IUF1okUhKcdEpQj3AO0",
+	"zoUVq/MTVU1QsbhjmJeA4VR5Mosta49ZLB6hdrMMG0d/Ouqb15KZrJgcTlTrmXUG5PslJgxF3ostcKTX",
+	"vYbjX+JgvwoL81ICQp6Ys72V2cxnrXl5x3yCB8giqGAcdA8G/d7fdp7UFkkBCMK3NiWAp48JAY/i1qOV",
+	"+tFK/fu2UpeSArSks8Y+HclwnSUaYenShIYpSZiImAHKP2eRDFHgAtOlLS+FX2NKKktui5rUOcoUxoAj",
+	"9lqOcHnBwizh6cIC2ZOYIeSdPg05qB24unPwRxYrtkKTf60ntVGFT9mndG+STuMS12sgUPK/RTIEaGP9",
+	"AiIm4w9LfzMauX8DfBk+qEMww5f2nLfMk2o7Wixy/070ihM1Y2E7S+I/DRt7Bvass6DTeNgoNQYvu0/M",
+	"vqgk1F/qTcd3OgjxFUvBOj+qSiv4UelRdVR7xXKU0Imq1XVruXYkw2zKRIqiKkBpl9nmiuOxiaqu+uze",
+	"xPkuZEFfTTOOxuDvP7gXFVHeTUli0vz28u2pm+oPV7O4pXUbttaHdI4nJn+fjDIRGZ0jgCYDvLyYBaMf",
+	"G3A9MuNCIHZ9gMnZOIIZDW/0LmEgR2fV1buAgWx5AX+ktxRHXr6Ge0//jbyRCTGAhIQLLOUMw4sZVfpa",
+	"MVKzKJ3Tk1fH7y6OO+mnlDzd2/1c4t+Vs/hVnRyztXipjfF3+TbVn6UJo3E6+Wnl0en5Pphnc2XbQGZD",
+	"2g6cBvLt5eVZh7y2UJtQf55EbKYZhAg5AoksHY1vTcf3xSRDd2Vj0JA32ysS2PmqHbdT5IrQmN+yr3nv",
+	"T/ktE3qws0SO3D3GjTW7bJmDXb/Vnmat5NizA/lPJcYSeFoAuGUACJ1KRMbPPQI3bFEYQXRDMolYUrv7",
+	"72dMHJ2d6O/vfQI0LYDbvA4qtAYY9HMNKcCSYg2v8al9Ldvmoe6zc07nbw1MwIpjY+aUL9/XfGzKshxV",
+	"xOxEDYVw93/92cHlfgJxfrx6bkaLFKtD63+sOxP/efT2dLczYUdWsAvT94DATg+FPiKDoSAEzsiA1Mpi",
+	"ogIPWZ2fHhjRXKpKYzs1AAK/vxNi9qXmhECKzGoWAtgjqgR8jajXWk2wxt0OsZwGipkgZKYBsvac2i4H",
+	"/n5eQGco0CZzzmjENREM0HxYH2rqGex5A8jbIoJOLQzvmPJY/xt4l1qhR5zjNO8Nogl9gD0dV8QwL91u",
+	"xPM/UrMwBWezjA6We3tel69O3ak8iuMSqy4v/G9+PnMt+ksurwOZPrA1GUnEaBRzAHdG+P/SFgiZXj3o",
+	"Nrh1kfL9WCwBukcSDnEisxQyucdjHhKt/z7gTq0VNM0c1kgb5c9/bowYTVhylKUT3dpnT28g/54t8ie6",
+	"B9AqVmE1xzKkkLEe3mjKG0zpDWgpAWlibALAvo9YLOfWqQAUIsdOJxIQ9fHqM9BUCujxwd5et/e843f8",
+	"Tnfwwn/hN2ogfieMTKXbvf4rIM2zhKtp6xB0D01Hzo+PXr89BjYXnIEyFxDr0reFktJMoUi8Ygx9v+uD",
+	"/8CsbT3uF7Q2pQI0Nr3eUNmphN1nwKEKG8/yxI6r0YRg+y6VrzStgDeyfmWcdNDy509UUR/Cacokii43",
+	"9qpSMy6VMlakaQ0+3MKrR61OGUi7pq1cLsZ0idK5hTYrAP1uk+Yw1822xBONlSu3hJV1rvV9APv8/MPn",
+	"/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -128,6 +128,14 @@ type ScheduleRun struct {
 	Attempts         []byte
 	PausedSchedule   bool
 	Seq              int64
+	Trigger          string
+}
+
+type ScheduleTrigger struct {
+	ScheduleID  uuid.UUID
+	NominalTime time.Time
+	Kind        string
+	CreatedAt   time.Time
 }
 
 type VScheduleExecutionHistory struct {
@@ -156,4 +164,5 @@ type VScheduleExecutionHistory struct {
 	Attempts         []byte
 	PausedSchedule   bool
 	Seq              int64
+	Trigger          string
 }

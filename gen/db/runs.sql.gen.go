@@ -80,7 +80,7 @@ func (q *Queries) RunComplete(ctx context.Context, arg RunCompleteParams) (RunCo
 }
 
 const runHistoryGetBySchedule = `-- name: RunHistoryGetBySchedule :one
-SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule, seq FROM v_schedule_execution_history
+SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule, seq, trigger FROM v_schedule_execution_history
 WHERE schedule_id = $1 AND id = $2
 `
 
@@ -118,12 +118,13 @@ func (q *Queries) RunHistoryGetBySchedule(ctx context.Context, arg RunHistoryGet
 		&i.Attempts,
 		&i.PausedSchedule,
 		&i.Seq,
+		&i.Trigger,
 	)
 	return i, err
 }
 
 const runHistoryListBySchedule = `-- name: RunHistoryListBySchedule :many
-SELECT h.id, h.schedule_id, h.schedule_name, h.user_id, h.tenant_id, h.workflow_id, h.query, h.status, h.result, h.error_message, h.model_used, h.provider, h.total_tokens, h.total_cost_usd, h.duration_ms, h.triggered_at, h.started_at, h.completed_at, h.executor, h.prompt_tokens, h.completion_tokens, h.attempt_count, h.attempts, h.paused_schedule, h.seq FROM v_schedule_execution_history h
+SELECT h.id, h.schedule_id, h.schedule_name, h.user_id, h.tenant_id, h.workflow_id, h.query, h.status, h.result, h.error_message, h.model_used, h.provider, h.total_tokens, h.total_cost_usd, h.duration_ms, h.triggered_at, h.started_at, h.completed_at, h.executor, h.prompt_tokens, h.completion_tokens, h.attempt_count, h.attempts, h.paused_schedule, h.seq, h.trigger FROM v_schedule_execution_history h
 WHERE h.schedule_id = $1
   AND h.seq <= (SELECT coalesce(max(r.seq), 0) FROM schedule_runs r WHERE r.schedule_id = $1) - $2::bigint
 ORDER BY h.seq DESC
@@ -174,6 +175,7 @@ func (q *Queries) RunHistoryListBySchedule(ctx context.Context, arg RunHistoryLi
 			&i.Attempts,
 			&i.PausedSchedule,
 			&i.Seq,
+			&i.Trigger,
 		); err != nil {
 			return nil, err
 		}
@@ -186,7 +188,7 @@ func (q *Queries) RunHistoryListBySchedule(ctx context.Context, arg RunHistoryLi
 }
 
 const runHistoryListByScheduleAfter = `-- name: RunHistoryListByScheduleAfter :many
-SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule, seq FROM v_schedule_execution_history
+SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule, seq, trigger FROM v_schedule_execution_history
 WHERE schedule_id = $1 AND seq < $2::bigint
 ORDER BY seq DESC
 LIMIT $3
@@ -233,6 +235,7 @@ func (q *Queries) RunHistoryListByScheduleAfter(ctx context.Context, arg RunHist
 			&i.Attempts,
 			&i.PausedSchedule,
 			&i.Seq,
+			&i.Trigger,
 		); err != nil {
 			return nil, err
 		}
@@ -246,8 +249,8 @@ func (q *Queries) RunHistoryListByScheduleAfter(ctx context.Context, arg RunHist
 
 const runInsertStart = `-- name: RunInsertStart :one
 INSERT INTO schedule_runs (
-    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, executor, seq
-) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7,
+    schedule_id, workflow_id, temporal_run_id, query, status, triggered_at, started_at, executor, trigger, seq
+) VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7, $8,
     coalesce((SELECT max(r.seq) FROM schedule_runs r WHERE r.schedule_id = $1), 0) + 1)
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING id
@@ -261,6 +264,7 @@ type RunInsertStartParams struct {
 	TriggeredAt   time.Time
 	StartedAt     time.Time
 	Executor      *string
+	Trigger       string
 }
 
 // Returns no row when the run was already recorded (a retried activity).
@@ -275,6 +279,7 @@ func (q *Queries) RunInsertStart(ctx context.Context, arg RunInsertStartParams) 
 		arg.TriggeredAt,
 		arg.StartedAt,
 		arg.Executor,
+		arg.Trigger,
 	)
 	var id uuid.UUID
 	err := row.Scan(&id)
@@ -288,6 +293,32 @@ UPDATE schedule_runs SET paused_schedule = true WHERE workflow_id = $1
 func (q *Queries) RunMarkPausedSchedule(ctx context.Context, workflowID string) error {
 	_, err := q.db.Exec(ctx, runMarkPausedSchedule, workflowID)
 	return err
+}
+
+const runWorkflowIDsRecorded = `-- name: RunWorkflowIDsRecorded :many
+SELECT workflow_id FROM schedule_runs WHERE workflow_id = ANY($1::text[])
+`
+
+// Which of these workflow ids have a recorded run: a backfill leaves those
+// firings out, since Temporal would start a second workflow of the same id.
+func (q *Queries) RunWorkflowIDsRecorded(ctx context.Context, workflowIds []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, runWorkflowIDsRecorded, workflowIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var workflow_id string
+		if err := rows.Scan(&workflow_id); err != nil {
+			return nil, err
+		}
+		items = append(items, workflow_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const scheduleRaiseSkippedRuns = `-- name: ScheduleRaiseSkippedRuns :exec

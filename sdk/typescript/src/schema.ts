@@ -130,6 +130,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/schedules/{id}/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The schedule's id.
+                 * @example 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+                 */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a schedule now
+         * @description Starts one run immediately, through Temporal's trigger, whatever the cron expression
+         *     says. The run's nominal time (`triggered_at`) is now, to the second; it is recorded with
+         *     `trigger: MANUAL` and counts in the schedule's totals and budget like any run. Allowed
+         *     while the schedule is PAUSED (it stays paused); a deleted schedule is 404 like every
+         *     other operation on it. `overlap_policy` replaces the schedule's overlap policy for this
+         *     run only (with the default `SKIP`, a trigger while a run still goes starts nothing).
+         *     The body is optional. With an `Idempotency-Key`, a retry gets the first answer and
+         *     starts no second run.
+         */
+        post: operations["triggerSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/{id}/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The schedule's id.
+                 * @example 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+                 */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a schedule's past firings
+         * @description Runs the firings the cron expression has from `start` to `end` (both included, in the
+         *     schedule's time zone), through Temporal's backfill. Each run has its firing's nominal
+         *     time as `triggered_at` and `trigger: BACKFILL`, and counts in the totals and budget like
+         *     any run. Backfilled runs start at once: with the overlap policy `SKIP` (the schedule's
+         *     default) only the first runs while the others are skipped, so send `BUFFER_ALL` (one
+         *     after another) or `ALLOW_ALL` (side by side) to run them all. The range must be past
+         *     (`end` not after now) and hold at least one firing and at most the server's maximum
+         *     (100 unless configured otherwise) — otherwise 422 `invalid-range` or
+         *     `backfill-too-large`, whose detail says how many firings the range holds. Allowed while
+         *     the schedule is PAUSED; a deleted schedule is 404. Firings that already have a recorded
+         *     run are left out (a range whose firings all have one is `invalid-range`), so a firing is
+         *     never run twice. With an `Idempotency-Key`, a retry gets the first answer and starts
+         *     nothing.
+         */
+        post: operations["backfillSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schedules/{id}/runs": {
         parameters: {
             query?: never;
@@ -808,6 +879,83 @@ export interface components {
              */
             reason?: string;
         };
+        /**
+         * @description Optional body of a trigger. Unknown fields are rejected (400 `unknown-field`).
+         * @example {
+         *       "overlap_policy": "ALLOW_ALL"
+         *     }
+         */
+        TriggerRequest: {
+            overlap_policy?: components["schemas"]["OverlapPolicy"];
+        };
+        /** @description The run a trigger started. */
+        TriggerAccepted: {
+            /**
+             * Format: uuid
+             * @description The schedule.
+             * @example 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+             */
+            schedule_id: string;
+            /**
+             * Format: date-time
+             * @description The run's nominal time (now, to the second); the run's `triggered_at` in the history.
+             * @example 2026-11-28T10:15:42Z
+             */
+            triggered_at: string;
+        };
+        /**
+         * @description The past range whose firings to run. Unknown fields are rejected (400 `unknown-field`).
+         * @example {
+         *       "start": "2026-11-23T00:00:00Z",
+         *       "end": "2026-11-25T23:59:59Z",
+         *       "overlap_policy": "BUFFER_ALL"
+         *     }
+         */
+        BackfillRequest: {
+            /**
+             * Format: date-time
+             * @description The range's first instant (RFC 3339), included.
+             * @example 2026-11-23T00:00:00Z
+             */
+            start: string;
+            /**
+             * Format: date-time
+             * @description The range's last instant (RFC 3339), included; not after now.
+             * @example 2026-11-25T23:59:59Z
+             */
+            end: string;
+            overlap_policy?: components["schemas"]["OverlapPolicy"];
+        };
+        /** @description The runs a backfill started. */
+        BackfillAccepted: {
+            /**
+             * Format: uuid
+             * @description The schedule.
+             * @example 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+             */
+            schedule_id: string;
+            /**
+             * @description How many runs were started, one per firing in the range that had no run yet.
+             * @example 3
+             */
+            count: number;
+            /**
+             * @description The runs' nominal times, oldest first (UTC).
+             * @example [
+             *       "2026-11-23T08:00:00Z",
+             *       "2026-11-24T08:00:00Z",
+             *       "2026-11-25T08:00:00Z"
+             *     ]
+             */
+            triggered_at: string[];
+        };
+        /**
+         * @description What started a run: `SCHEDULED` (the cron expression fired), `MANUAL` (run now,
+         *     `POST /schedules/{id}/trigger`) or `BACKFILL` (`POST /schedules/{id}/backfill`).
+         * @example SCHEDULED
+         * @enum {string}
+         */
+        RunTrigger: "SCHEDULED" | "MANUAL" | "BACKFILL";
         /** @description A schedule as stored. Every property is always present; nullable ones are `null` when unset. */
         Schedule: {
             /**
@@ -1125,6 +1273,7 @@ export interface components {
              * @example false
              */
             paused_schedule: boolean;
+            trigger: components["schemas"]["RunTrigger"];
         };
         /** @description One page of a schedule's runs. */
         RunList: {
@@ -1162,9 +1311,9 @@ export interface components {
          * @description `created`, `updated` (see `changes`), `paused` and `resumed` (by a user, with the
          *     reason given), `paused_after_failures` (by `system`: the failure policy paused the
          *     schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
-         *     was repaired to match it; `reason` says how). `triggered` and `backfilled` are reserved
-         *     for manual trigger and backfill operations that are not in this version of the API; no
-         *     event of those kinds is written yet, but clients should accept them.
+         *     was repaired to match it; `reason` says how), `triggered` (a run now,
+         *     `POST /schedules/{id}/trigger`; `reason` names its nominal time) and `backfilled`
+         *     (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when).
          * @example updated
          * @enum {string}
          */
@@ -1258,13 +1407,15 @@ export interface components {
              *     `invalid-cron` (422), `unknown-timezone` (422), `interval-too-short` (422: runs closer
              *     than the minimum interval), `budget-exceeded` (422: budget negative or over the cap),
              *     `invalid-field` (422: any other domain rule),
+             *     `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
+             *     `backfill-too-large` (422: a backfill range with more firings than one request may start),
              *     `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
              *     `internal` (500: unexpected error; generic message).
              *     New kinds may be added in later versions: treat an unknown `type` by its `status`.
              * @example https://schedsvc.dev/problems/invalid-cron
              * @enum {string}
              */
-            type: "https://schedsvc.dev/problems/invalid-request" | "https://schedsvc.dev/problems/unknown-field" | "https://schedsvc.dev/problems/unauthorized" | "https://schedsvc.dev/problems/not-found" | "https://schedsvc.dev/problems/method-not-allowed" | "https://schedsvc.dev/problems/schedule-limit-reached" | "https://schedsvc.dev/problems/idempotency-in-progress" | "https://schedsvc.dev/problems/idempotency-key-reused" | "https://schedsvc.dev/problems/rate-limited" | "https://schedsvc.dev/problems/body-too-large" | "https://schedsvc.dev/problems/unsupported-media-type" | "https://schedsvc.dev/problems/invalid-cron" | "https://schedsvc.dev/problems/unknown-timezone" | "https://schedsvc.dev/problems/interval-too-short" | "https://schedsvc.dev/problems/budget-exceeded" | "https://schedsvc.dev/problems/invalid-field" | "https://schedsvc.dev/problems/service-unavailable" | "https://schedsvc.dev/problems/internal";
+            type: "https://schedsvc.dev/problems/invalid-request" | "https://schedsvc.dev/problems/unknown-field" | "https://schedsvc.dev/problems/unauthorized" | "https://schedsvc.dev/problems/not-found" | "https://schedsvc.dev/problems/method-not-allowed" | "https://schedsvc.dev/problems/schedule-limit-reached" | "https://schedsvc.dev/problems/idempotency-in-progress" | "https://schedsvc.dev/problems/idempotency-key-reused" | "https://schedsvc.dev/problems/rate-limited" | "https://schedsvc.dev/problems/body-too-large" | "https://schedsvc.dev/problems/unsupported-media-type" | "https://schedsvc.dev/problems/invalid-cron" | "https://schedsvc.dev/problems/unknown-timezone" | "https://schedsvc.dev/problems/interval-too-short" | "https://schedsvc.dev/problems/budget-exceeded" | "https://schedsvc.dev/problems/invalid-field" | "https://schedsvc.dev/problems/invalid-range" | "https://schedsvc.dev/problems/backfill-too-large" | "https://schedsvc.dev/problems/service-unavailable" | "https://schedsvc.dev/problems/internal";
             /**
              * @description Short human-readable summary of the kind; the same for every occurrence of a `type`.
              * @example Invalid cron expression
@@ -1599,6 +1750,30 @@ export interface components {
          *     that breaks the schema with a declared 422 before a 400, while this server answers it 400.
          */
         PreviewRejected: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description **422** — the backfill is well-formed but cannot be done: `invalid-range` (`end` is in
+         *     the future or before `start`, or the range holds no firing without a run), `backfill-too-large` (more
+         *     firings than one request may start; the detail says how many the range holds) or
+         *     `idempotency-key-reused`. Nothing was started.
+         *     Declared as `default` rather than `422` on purpose: a mock (Prism) answers a request
+         *     that breaks the schema with a declared 422 before a 400, while this server answers it 400.
+         */
+        BackfillRejected: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2283,6 +2458,155 @@ export interface operations {
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["IdempotencyKeyReused"];
+        };
+    };
+    triggerSchedule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique value (a UUID is a good choice) that makes retries of this write safe: the first
+                 *     successful answer is kept for 24 hours for this user, tenant and key and replayed to every
+                 *     retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
+                 *     key for a different request is 422 `idempotency-key-reused`; a retry while the first is
+                 *     still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+                 *     `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+                 *     rather than declared on each response so that mocks do not put it on every answer.)
+                 * @example 5f0c7a9e-1d2b-4c3e-8f4a-6b5d7e9f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The schedule's id.
+                 * @example 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+                 */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "overlap_policy": "ALLOW_ALL"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TriggerRequest"];
+            };
+        };
+        responses: {
+            /** @description The run was asked for; the worker records it as it starts. A replay of an earlier answer (same `Idempotency-Key`) carries `Idempotent-Replayed: true`. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "schedule_id": "3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05",
+                     *       "triggered_at": "2026-11-28T10:15:42Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TriggerAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequestBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["IdempotencyKeyReused"];
+        };
+    };
+    backfillSchedule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique value (a UUID is a good choice) that makes retries of this write safe: the first
+                 *     successful answer is kept for 24 hours for this user, tenant and key and replayed to every
+                 *     retry with the same method, path and body (with `Idempotent-Replayed: true`). Reusing the
+                 *     key for a different request is 422 `idempotency-key-reused`; a retry while the first is
+                 *     still in progress is 409 `idempotency-in-progress`. A replayed answer carries the header
+                 *     `Idempotent-Replayed: true`; a first answer has no such header. (It is described here
+                 *     rather than declared on each response so that mocks do not put it on every answer.)
+                 * @example 5f0c7a9e-1d2b-4c3e-8f4a-6b5d7e9f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The schedule's id.
+                 * @example 3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05
+                 */
+                id: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "start": "2026-11-23T00:00:00Z",
+                 *       "end": "2026-11-25T23:59:59Z",
+                 *       "overlap_policy": "BUFFER_ALL"
+                 *     }
+                 */
+                "application/json": components["schemas"]["BackfillRequest"];
+            };
+        };
+        responses: {
+            /** @description The runs were asked for; the worker records each as it starts. A replay of an earlier answer (same `Idempotency-Key`) carries `Idempotent-Replayed: true`. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "schedule_id": "3f6c2a8e-5b1d-4c7a-9e2f-8d4b1a7c6e05",
+                     *       "count": 3,
+                     *       "triggered_at": [
+                     *         "2026-11-23T08:00:00Z",
+                     *         "2026-11-24T08:00:00Z",
+                     *         "2026-11-25T08:00:00Z"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BackfillAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequestBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["BackfillRejected"];
         };
     };
     listScheduleRuns: {
