@@ -37,7 +37,10 @@ var isolationCalls = map[string]isolationCall{
 	"listScheduleRuns":   {},
 	"getScheduleRun":     {},
 	"listScheduleEvents": {},
-	"previewCron":        {query: "?cron_expression=0+9+*+*+MON-FRI&timezone=Europe/Berlin"},
+	"triggerSchedule":    {body: map[string]any{"overlap_policy": "ALLOW_ALL"}},
+	// Three weekday firings, a valid backfill for A: an intruder's must be 404, not 202 or 422.
+	"backfillSchedule": {body: map[string]any{"start": "2026-11-23T00:00:00Z", "end": "2026-11-25T23:59:59Z", "overlap_policy": "ALLOW_ALL"}},
+	"previewCron":      {query: "?cron_expression=0+9+*+*+MON-FRI&timezone=Europe/Berlin"},
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
