@@ -67,7 +67,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	}
 	defer stopDebug()
 	m := metrics.New(metrics.WithModels(modelNames(cfg.Execution)...))
-	stopMetrics, err := metrics.Serve(cfg.MetricsAddr, m, log)
+	stopMetrics, err := metrics.Serve(cfg.MetricsAddr, m, log, probes(pool, tc)...)
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,12 @@ func TestRunServesFireLagAfterAFiring(t *testing.T) {
 	})
 	require.Eventually(t, func() bool { _, err := scrapeText(metricsAddr); return err == nil }, 30*time.Second, 100*time.Millisecond)
 	require.Zero(t, sampleCount(t, metricsAddr, "schedsvc_runs_fire_lag_seconds", nil), "no run has started yet")
+	// The probes beside /metrics: alive, and ready with PostgreSQL and Temporal up.
+	code, body := probe(t, metricsAddr, "/healthz")
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = probe(t, metricsAddr, "/readyz")
+	require.Equal(t, http.StatusOK, code, body)
+	require.JSONEq(t, `{"status":"ready","checks":{"postgres":"ok","temporal":"ok"}}`, body)
 
 	cfg, err := config.Load(getenv)
 	require.NoError(t, err)
@@ -148,4 +154,14 @@ func sampleCount(t *testing.T, addr, name string, want map[string]string) float6
 		}
 	}
 	return total
+}
+
+func probe(t *testing.T, addr, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
 }
