@@ -31,13 +31,16 @@ func TestExecutorsFire(t *testing.T) {
 	cases := []struct {
 		name    string
 		body    map[string]any
-		history string // file name under workflows/testdata, when -write-histories
+		// file name under workflows/testdata, when -write-histories; the
+		// histories of the shape before local recording keep their names
+		// without the suffix, and replay beside these
+		history string
 		check   func(t *testing.T, r api.RunDetail, s api.Schedule)
 	}{
 		{"llm completed", map[string]any{
 			"executor": "llm", "task_query": "llm: summarise the news " + randomHex(), "max_budget_per_run_usd": 10,
 			"task_context": map[string]any{"system_prompt": "You are terse.", "channel": "#news"},
-		}, "history_llm_completed.json", func(t *testing.T, r api.RunDetail, s api.Schedule) {
+		}, "history_llm_completed_local_recording.json", func(t *testing.T, r api.RunDetail, s api.Schedule) {
 			require.Equal(t, api.RunStatusCOMPLETED, r.Status, "error: %v", r.ErrorMessage)
 			require.Equal(t, "answer to "+r.Query, *r.Result)
 			require.EqualValues(t, llmPromptTokens, r.PromptTokens)
@@ -85,7 +88,7 @@ func TestExecutorsFire(t *testing.T) {
 		}},
 		{"workflow executor", map[string]any{
 			"executor": "workflow", "task_query": "child: reconcile " + randomHex(), "task_context": map[string]any{"channel": "#ops"},
-		}, "history_child_workflow.json", func(t *testing.T, r api.RunDetail, s api.Schedule) {
+		}, "history_child_workflow_local_recording.json", func(t *testing.T, r api.RunDetail, s api.Schedule) {
 			require.Equal(t, api.RunStatusCOMPLETED, r.Status, "error: %v", r.ErrorMessage)
 			require.Contains(t, *r.Result, "child did")
 			require.Contains(t, *r.Result, "#ops")
@@ -99,7 +102,7 @@ func TestExecutorsFire(t *testing.T) {
 		{"webhook retried with the same idempotency key", map[string]any{
 			"executor": "http", "task_query": "flaky " + randomHex(),
 			"retry_policy": map[string]any{"max_attempts": 3, "initial_backoff_seconds": 1, "max_backoff_seconds": 1},
-		}, "history_webhook_retried.json", func(t *testing.T, r api.RunDetail, s api.Schedule) {
+		}, "history_webhook_retried_local_recording.json", func(t *testing.T, r api.RunDetail, s api.Schedule) {
 			require.Equal(t, api.RunStatusCOMPLETED, r.Status, "error: %v", r.ErrorMessage)
 			require.Equal(t, 2, r.AttemptCount)
 			require.Len(t, r.Attempts, 2)
