@@ -21,6 +21,9 @@ const (
 	EventPausedAfterFailures EventKind = "paused_after_failures"
 	EventDeleted             EventKind = "deleted"
 	EventReconciled          EventKind = "reconciled"
+	// EventCompleted: the schedule's last allowed run started, or its
+	// window ended, and it is COMPLETED.
+	EventCompleted EventKind = "completed"
 	// EventTriggered and EventBackfilled are reserved for the trigger and
 	// backfill endpoints still to come; nothing records them yet.
 	EventTriggered  EventKind = "triggered"
@@ -103,6 +106,9 @@ func configChanges(a, b Schedule) map[string]FieldChange {
 		{"retry_policy", a.Retry, b.Retry},
 		{"overlap_policy", a.Overlap, b.Overlap},
 		{"pause_after_failures", a.PauseAfterFailures, b.PauseAfterFailures},
+		{"start_at", timeValue(a.StartAt), timeValue(b.StartAt)},
+		{"end_at", timeValue(a.EndAt), timeValue(b.EndAt)},
+		{"max_runs", intValue(a.MaxRuns), intValue(b.MaxRuns)},
 	}
 	changes := make(map[string]FieldChange)
 	for _, f := range fields {
@@ -120,6 +126,22 @@ func contextValue(c map[string]any) any {
 		return nil
 	}
 	return c
+}
+
+// timeValue is an optional time as a change shows it (RFC 3339, UTC), so
+// that equal instants in different zones are no change.
+func timeValue(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func intValue(n *int) any {
+	if n == nil {
+		return nil
+	}
+	return *n
 }
 
 // recordingRepairs wraps one schedule's reconcile step: when the step

@@ -90,6 +90,8 @@ type Store interface {
 	// latest (the caller holds the schedule's row lock); inserted is false
 	// when the workflow id was recorded before.
 	RunInsertStart(ctx context.Context, in RunStart) (inserted bool, err error)
+	// ScheduleComplete marks an active schedule COMPLETED (no next run).
+	ScheduleComplete(ctx context.Context, id uuid.UUID) error
 	// ScheduleRecordRunStart moves the run counter, last_run_at and
 	// next_run_at (left alone when next is nil).
 	ScheduleRecordRunStart(ctx context.Context, id uuid.UUID, triggeredAt time.Time, next *time.Time) error

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	dbgen "schedsvc/gen/db"
 	"schedsvc/ptrutil"
@@ -89,6 +90,9 @@ func (s *Store) ScheduleInsert(ctx context.Context, in schedules.Schedule) (sche
 		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
+		StartAt:                    in.StartAt,
+		EndAt:                      in.EndAt,
+		MaxRuns:                    int4From(in.MaxRuns),
 	})
 	return scheduleFrom("insert schedule", row, err)
 }
@@ -120,6 +124,9 @@ func (s *Store) ScheduleInsertReserved(ctx context.Context, in schedules.Schedul
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
 		SpecRefreshAt:              specRefreshAt,
+		StartAt:                    in.StartAt,
+		EndAt:                      in.EndAt,
+		MaxRuns:                    int4From(in.MaxRuns),
 	})
 	return scheduleFrom("insert reserved schedule", row, err)
 }
@@ -192,6 +199,11 @@ func (s *Store) ScheduleUpdateConfig(ctx context.Context, in schedules.Schedule)
 		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
+		StartAt:                    in.StartAt,
+		EndAt:                      in.EndAt,
+		MaxRuns:                    int4From(in.MaxRuns),
+		Status:                     string(in.Status),
+		CompletedAt:                in.CompletedAt,
 	})
 	return scheduleFrom("update schedule", row, err)
 }
@@ -246,6 +258,11 @@ func (s *Store) ScheduleLockLive(ctx context.Context, id uuid.UUID) (schedules.S
 func (s *Store) ScheduleStatus(ctx context.Context, id uuid.UUID) (schedules.Status, error) {
 	status, err := s.q.ScheduleStatusByID(ctx, id)
 	return schedules.Status(status), interpret("schedule status", err)
+}
+
+// ScheduleComplete implements schedules.Store.
+func (s *Store) ScheduleComplete(ctx context.Context, id uuid.UUID) error {
+	return interpret("complete schedule", s.q.ScheduleComplete(ctx, id))
 }
 
 // ScheduleRecordRunStart implements schedules.Store.
@@ -326,6 +343,12 @@ func scheduleFromRow(r dbgen.Schedule) (schedules.Schedule, error) {
 		SkippedRuns:           r.SkippedRuns,
 		TotalPromptTokens:     r.TotalPromptTokens,
 		TotalCompletionTokens: r.TotalCompletionTokens,
+		StartAt:               r.StartAt,
+		EndAt:                 r.EndAt,
+		CompletedAt:           r.CompletedAt,
+	}
+	if r.MaxRuns.Valid {
+		s.MaxRuns = ptrutil.Ptr(int(r.MaxRuns.Int32))
 	}
 	if len(r.TaskContext) > 0 && string(r.TaskContext) != "null" {
 		if err := json.Unmarshal(r.TaskContext, &s.TaskContext); err != nil {
@@ -333,6 +356,15 @@ func scheduleFromRow(r dbgen.Schedule) (schedules.Schedule, error) {
 		}
 	}
 	return s, nil
+}
+
+// int4From is a nullable integer column's value; max_runs is bounded by
+// the spec well inside int32.
+func int4From(n *int) pgtype.Int4 {
+	if n == nil {
+		return pgtype.Int4{}
+	}
+	return pgtype.Int4{Int32: int32(*n), Valid: true}
 }
 
 func encodeTaskContext(c map[string]any) ([]byte, error) {

@@ -107,6 +107,7 @@ const (
 	ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed      ProblemType = "https://schedsvc.dev/problems/method-not-allowed"
 	ProblemTypeHttpsschedsvcDevproblemsnotFound              ProblemType = "https://schedsvc.dev/problems/not-found"
 	ProblemTypeHttpsschedsvcDevproblemsrateLimited           ProblemType = "https://schedsvc.dev/problems/rate-limited"
+	ProblemTypeHttpsschedsvcDevproblemsscheduleCompleted     ProblemType = "https://schedsvc.dev/problems/schedule-completed"
 	ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached  ProblemType = "https://schedsvc.dev/problems/schedule-limit-reached"
 	ProblemTypeHttpsschedsvcDevproblemsserviceUnavailable    ProblemType = "https://schedsvc.dev/problems/service-unavailable"
 	ProblemTypeHttpsschedsvcDevproblemsunauthorized          ProblemType = "https://schedsvc.dev/problems/unauthorized"
@@ -141,6 +142,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeHttpsschedsvcDevproblemsnotFound:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsrateLimited:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsscheduleCompleted:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached:
 		return true
@@ -255,6 +258,7 @@ func (e RunStatus) Valid() bool {
 // Defines values for ScheduleEventKind.
 const (
 	ScheduleEventKindBackfilled          ScheduleEventKind = "backfilled"
+	ScheduleEventKindCompleted           ScheduleEventKind = "completed"
 	ScheduleEventKindCreated             ScheduleEventKind = "created"
 	ScheduleEventKindDeleted             ScheduleEventKind = "deleted"
 	ScheduleEventKindPaused              ScheduleEventKind = "paused"
@@ -269,6 +273,8 @@ const (
 func (e ScheduleEventKind) Valid() bool {
 	switch e {
 	case ScheduleEventKindBackfilled:
+		return true
+	case ScheduleEventKindCompleted:
 		return true
 	case ScheduleEventKindCreated:
 		return true
@@ -293,14 +299,17 @@ func (e ScheduleEventKind) Valid() bool {
 
 // Defines values for ScheduleStatus.
 const (
-	ScheduleStatusACTIVE ScheduleStatus = "ACTIVE"
-	ScheduleStatusPAUSED ScheduleStatus = "PAUSED"
+	ScheduleStatusACTIVE    ScheduleStatus = "ACTIVE"
+	ScheduleStatusCOMPLETED ScheduleStatus = "COMPLETED"
+	ScheduleStatusPAUSED    ScheduleStatus = "PAUSED"
 )
 
 // Valid indicates whether the value is a known member of the ScheduleStatus enum.
 func (e ScheduleStatus) Valid() bool {
 	switch e {
 	case ScheduleStatusACTIVE:
+		return true
+	case ScheduleStatusCOMPLETED:
 		return true
 	case ScheduleStatusPAUSED:
 		return true
@@ -332,6 +341,15 @@ type CreateScheduleRequest struct {
 	// Example: Summarises yesterday's support tickets for the team lead every weekday morning.
 	Description *string `json:"description,omitempty"`
 
+	// EndAt No firing after this instant (inclusive: a firing exactly at `end_at` runs). Must be
+	// in the future and after `start_at`, and the expression must fire at least once in
+	// the window (422 `invalid-field` otherwise). When it has passed the schedule is
+	// COMPLETED. Omit for no end.
+	//
+	//
+	// Example: 2027-03-31T23:59:59Z
+	EndAt *time.Time `json:"end_at,omitempty"`
+
 	// Executor What performs each run. Default: the server's configured default executor
 	// (`EXECUTOR_DEFAULT`, `http` unless configured otherwise), which the created
 	// schedule's `executor` shows.
@@ -343,6 +361,15 @@ type CreateScheduleRequest struct {
 	//
 	// Example: 0.25
 	MaxBudgetPerRunUsd *float64 `json:"max_budget_per_run_usd,omitempty"`
+
+	// MaxRuns At most this many runs fired by the schedule; after the last one has started the
+	// schedule is COMPLETED. Counted are the firings of the cron expression (what Temporal
+	// counts as the schedule's actions); manual triggers and backfills, once they exist,
+	// do not count. Omit for no limit.
+	//
+	//
+	// Example: 10
+	MaxRuns *int `json:"max_runs,omitempty"`
 
 	// Name Display name, 1–200 characters. Need not be unique.
 	//
@@ -362,6 +389,13 @@ type CreateScheduleRequest struct {
 
 	// RetryPolicy How a failed run is retried. Default when absent: 3 attempts, 10 s, 300 s.
 	RetryPolicy *RetryPolicyRequest `json:"retry_policy,omitempty"`
+
+	// StartAt No firing before this instant (inclusive: a firing exactly at `start_at` runs).
+	// Omit to start now. `next_run_at` and `next_runs` are the firings at or after it.
+	//
+	//
+	// Example: 2026-12-07T00:00:00Z
+	StartAt *time.Time `json:"start_at,omitempty"`
 
 	// TaskContext Optional free-form JSON object passed to every run alongside `task_query`. At most 100
 	// top-level keys and 16384 bytes as compact JSON (400 `invalid-request` beyond).
@@ -499,6 +533,7 @@ type Problem struct {
 	// user's or tenant's and deleted ones; or no such endpoint),
 	// `method-not-allowed` (405: the path does not take this method; see `Allow`),
 	// `schedule-limit-reached` (409: maximum number of schedules reached),
+	// `schedule-completed` (409: pause or resume of a COMPLETED schedule),
 	// `idempotency-in-progress` (409: a request with this Idempotency-Key is still running),
 	// `idempotency-key-reused` (422: the Idempotency-Key was used for a different request),
 	// `rate-limited` (429: rate limit used up; see Retry-After),
@@ -523,6 +558,7 @@ type Problem struct {
 // user's or tenant's and deleted ones; or no such endpoint),
 // `method-not-allowed` (405: the path does not take this method; see `Allow`),
 // `schedule-limit-reached` (409: maximum number of schedules reached),
+// `schedule-completed` (409: pause or resume of a COMPLETED schedule),
 // `idempotency-in-progress` (409: a request with this Idempotency-Key is still running),
 // `idempotency-key-reused` (422: the Idempotency-Key was used for a different request),
 // `rate-limited` (429: rate limit used up; see Retry-After),
@@ -929,7 +965,13 @@ type RunList struct {
 	// SchedulePauseReason Why the schedule is paused (for example after `pause_after_failures` failed runs); null while ACTIVE.
 	SchedulePauseReason *string `json:"schedule_pause_reason"`
 
-	// ScheduleStatus `ACTIVE`: runs at `next_run_at`. `PAUSED`: does not run until resumed; `next_run_at` is null.
+	// ScheduleStatus What each status allows. `ACTIVE`: runs at `next_run_at`; everything (update, pause,
+	// resume, delete, reading runs and events). `PAUSED`: does not run until resumed;
+	// `next_run_at` is null; resume, update and delete. `COMPLETED`: its window has ended
+	// (`end_at` passed) or its last allowed run (`max_runs`) has started; it never runs again
+	// as it is and `next_run_at` is null; it can be read (with its runs and events), updated
+	// (an update whose `start_at`, `end_at` or `max_runs` allow more runs makes it ACTIVE
+	// again) and deleted; pause and resume answer 409 `schedule-completed`.
 	//
 	//
 	// Example: ACTIVE
@@ -950,6 +992,9 @@ type RunStatus string
 
 // Schedule A schedule as stored. Every property is always present; nullable ones are `null` when unset.
 type Schedule struct {
+	// CompletedAt When the schedule became COMPLETED; null unless it is.
+	CompletedAt *time.Time `json:"completed_at"`
+
 	// ConsecutiveFailures Runs that did not complete since the last one that did.
 	//
 	// Example: 0
@@ -969,6 +1014,11 @@ type Schedule struct {
 	//
 	// Example: Summarises yesterday's support tickets for the team lead every weekday morning.
 	Description string `json:"description"`
+
+	// EndAt No firing after this instant (inclusive); null when unbounded. Once it has passed `next_run_at` is null.
+	//
+	// Example: 2027-03-31T23:59:59Z
+	EndAt *time.Time `json:"end_at"`
 
 	// Executor What performs each run. `llm`: an OpenAI-compatible chat-completions call with the
 	// server's model (`task_context.model` may name another priced model,
@@ -1004,6 +1054,11 @@ type Schedule struct {
 	//
 	// Example: 0.25
 	MaxBudgetPerRunUsd float64 `json:"max_budget_per_run_usd"`
+
+	// MaxRuns At most this many runs fired by the schedule (see `CreateScheduleRequest.max_runs`); null for no limit.
+	//
+	// Example: 10
+	MaxRuns *int `json:"max_runs"`
 
 	// Name Display name.
 	//
@@ -1078,7 +1133,18 @@ type Schedule struct {
 	// Example: 0
 	SkippedRuns int64 `json:"skipped_runs"`
 
-	// Status `ACTIVE`: runs at `next_run_at`. `PAUSED`: does not run until resumed; `next_run_at` is null.
+	// StartAt No firing before this instant (inclusive); null when unbounded.
+	//
+	// Example: 2026-12-07T00:00:00Z
+	StartAt *time.Time `json:"start_at"`
+
+	// Status What each status allows. `ACTIVE`: runs at `next_run_at`; everything (update, pause,
+	// resume, delete, reading runs and events). `PAUSED`: does not run until resumed;
+	// `next_run_at` is null; resume, update and delete. `COMPLETED`: its window has ended
+	// (`end_at` passed) or its last allowed run (`max_runs`) has started; it never runs again
+	// as it is and `next_run_at` is null; it can be read (with its runs and events), updated
+	// (an update whose `start_at`, `end_at` or `max_runs` allow more runs makes it ACTIVE
+	// again) and deleted; pause and resume answer 409 `schedule-completed`.
 	//
 	//
 	// Example: ACTIVE
@@ -1268,7 +1334,13 @@ type ScheduleList struct {
 	Total int64 `json:"total"`
 }
 
-// ScheduleStatus `ACTIVE`: runs at `next_run_at`. `PAUSED`: does not run until resumed; `next_run_at` is null.
+// ScheduleStatus What each status allows. `ACTIVE`: runs at `next_run_at`; everything (update, pause,
+// resume, delete, reading runs and events). `PAUSED`: does not run until resumed;
+// `next_run_at` is null; resume, update and delete. `COMPLETED`: its window has ended
+// (`end_at` passed) or its last allowed run (`max_runs`) has started; it never runs again
+// as it is and `next_run_at` is null; it can be read (with its runs and events), updated
+// (an update whose `start_at`, `end_at` or `max_runs` allow more runs makes it ACTIVE
+// again) and deleted; pause and resume answer 409 `schedule-completed`.
 //
 // Example: ACTIVE
 type ScheduleStatus string
@@ -1279,6 +1351,21 @@ type ScheduleStatus string
 //
 // Example: {"cron_expression":"0 10 * * MON-FRI","max_budget_per_run_usd":0.5}
 type UpdateScheduleRequest struct {
+	// ClearEndAt `true` removes `end_at` (a COMPLETED schedule whose window had ended is ACTIVE again); not together with `end_at`.
+	//
+	// Example: true
+	ClearEndAt *bool `json:"clear_end_at,omitempty"`
+
+	// ClearMaxRuns `true` removes `max_runs` (a COMPLETED schedule whose runs were used is ACTIVE again); not together with `max_runs`.
+	//
+	// Example: true
+	ClearMaxRuns *bool `json:"clear_max_runs,omitempty"`
+
+	// ClearStartAt `true` removes `start_at`; not together with `start_at`.
+	//
+	// Example: true
+	ClearStartAt *bool `json:"clear_start_at,omitempty"`
+
 	// ClearTaskContext When true, `task_context` becomes null. May not be combined with `task_context` in the
 	// same request (422 `invalid-field`). False or absent changes nothing.
 	//
@@ -1295,6 +1382,13 @@ type UpdateScheduleRequest struct {
 	//
 	// Example: Summarises yesterday's support tickets at 10:00.
 	Description *string `json:"description,omitempty"`
+
+	// EndAt New `end_at` (inclusive); see `CreateScheduleRequest`: it must be in the future and leave
+	// at least one firing. To remove it send `clear_end_at: true`.
+	//
+	//
+	// Example: 2027-03-31T23:59:59Z
+	EndAt *time.Time `json:"end_at,omitempty"`
 
 	// Executor What performs each run. `llm`: an OpenAI-compatible chat-completions call with the
 	// server's model (`task_context.model` may name another priced model,
@@ -1315,6 +1409,14 @@ type UpdateScheduleRequest struct {
 	//
 	// Example: 0.5
 	MaxBudgetPerRunUsd *float64 `json:"max_budget_per_run_usd,omitempty"`
+
+	// MaxRuns New run limit, counted from the schedule's first run (runs already made count). A limit
+	// at or below the runs made completes an ACTIVE schedule; a limit above them makes a
+	// COMPLETED schedule ACTIVE again. To remove it send `clear_max_runs: true`.
+	//
+	//
+	// Example: 20
+	MaxRuns *int `json:"max_runs,omitempty"`
 
 	// Name New display name, 1–200 characters.
 	//
@@ -1343,6 +1445,11 @@ type UpdateScheduleRequest struct {
 	// RetryPolicy A new retry policy. It replaces the current one whole (no merge): a backoff left out
 	// takes its default (10 s, 300 s), not the schedule's current value.
 	RetryPolicy *RetryPolicyRequest `json:"retry_policy,omitempty"`
+
+	// StartAt New `start_at` (inclusive); see `CreateScheduleRequest`. To remove it send `clear_start_at` as true.
+	//
+	// Example: 2026-12-07T00:00:00Z
+	StartAt *time.Time `json:"start_at,omitempty"`
 
 	// TaskContext Replaces the whole task context (no merge). May not be combined with
 	// `clear_task_context: true` (422 `invalid-field`). Same bounds as on create: at most
@@ -1392,7 +1499,13 @@ type ScheduleId = openapi_types.UUID
 // SchedulesPageSize defines model for SchedulesPageSize.
 type SchedulesPageSize = int
 
-// StatusFilter `ACTIVE`: runs at `next_run_at`. `PAUSED`: does not run until resumed; `next_run_at` is null.
+// StatusFilter What each status allows. `ACTIVE`: runs at `next_run_at`; everything (update, pause,
+// resume, delete, reading runs and events). `PAUSED`: does not run until resumed;
+// `next_run_at` is null; resume, update and delete. `COMPLETED`: its window has ended
+// (`end_at` passed) or its last allowed run (`max_runs`) has started; it never runs again
+// as it is and `next_run_at` is null; it can be read (with its runs and events), updated
+// (an update whose `start_at`, `end_at` or `max_runs` allow more runs makes it ACTIVE
+// again) and deleted; pause and resume answer 409 `schedule-completed`.
 //
 // Example: ACTIVE
 type StatusFilter = ScheduleStatus
@@ -1417,6 +1530,9 @@ type IdempotencyKeyReused = Problem
 
 // InternalError RFC 9457 problem details. Branch on `type`; the other texts may change.
 type InternalError = Problem
+
+// LifecycleConflict RFC 9457 problem details. Branch on `type`; the other texts may change.
+type LifecycleConflict = Problem
 
 // NotFound RFC 9457 problem details. Branch on `type`; the other texts may change.
 type NotFound = Problem
@@ -1455,6 +1571,14 @@ type PreviewCronParams struct {
 
 	// From Times strictly after this instant are returned; default now.
 	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// StartAt Only firings at or after this instant, as a schedule's `start_at` (inclusive).
+	StartAt *time.Time `form:"start_at,omitempty" json:"start_at,omitempty"`
+
+	// EndAt Only firings at or before this instant, as a schedule's `end_at` (inclusive); fewer than
+	// `count` times come back when the window ends first. Must be after `start_at` (422
+	// `invalid-field`).
+	EndAt *time.Time `form:"end_at,omitempty" json:"end_at,omitempty"`
 }
 
 // ListSchedulesParams defines parameters for ListSchedules.
@@ -2330,6 +2454,30 @@ func NewPreviewCronRequest(server string, params *PreviewCronParams) (*http.Requ
 		if params.From != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_at", *params.StartAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_at", *params.EndAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4917,7 +5065,7 @@ type PauseScheduleClientResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *IdempotencyConflict
+	ApplicationproblemJSON409 *LifecycleConflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -4975,7 +5123,7 @@ func (r PauseScheduleClientResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r PauseScheduleClientResponse) GetApplicationproblemJSON409() *IdempotencyConflict {
+func (r PauseScheduleClientResponse) GetApplicationproblemJSON409() *LifecycleConflict {
 	return r.ApplicationproblemJSON409
 }
 
@@ -5179,7 +5327,7 @@ type ResumeScheduleClientResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *IdempotencyConflict
+	ApplicationproblemJSON409 *LifecycleConflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -5237,7 +5385,7 @@ func (r ResumeScheduleClientResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ResumeScheduleClientResponse) GetApplicationproblemJSON409() *IdempotencyConflict {
+func (r ResumeScheduleClientResponse) GetApplicationproblemJSON409() *LifecycleConflict {
 	return r.ApplicationproblemJSON409
 }
 
@@ -10145,7 +10293,7 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest IdempotencyConflict
+		var dest LifecycleConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10872,7 +11020,7 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest IdempotencyConflict
+		var dest LifecycleConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -13233,6 +13381,32 @@ func (siw *ServerInterfaceWrapper) PreviewCron(w http.ResponseWriter, r *http.Re
 		return
 	}
 
+	// ------------- Optional query parameter "start_at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "start_at", r.URL.Query(), &params.StartAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "start_at"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "start_at", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "end_at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "end_at", r.URL.Query(), &params.EndAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "end_at"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "end_at", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.PreviewCron(w, r, params)
 	}))
@@ -14054,6 +14228,23 @@ type InternalErrorApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers InternalErrorResponseHeaders
+}
+
+type LifecycleConflictResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type LifecycleConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers LifecycleConflictResponseHeaders
 }
 
 type NotFoundResponseHeaders struct {
@@ -16489,7 +16680,7 @@ func (response PauseSchedule404ApplicationProblemPlusJSONResponse) VisitPauseSch
 }
 
 type PauseSchedule409ApplicationProblemPlusJSONResponse struct {
-	IdempotencyConflictApplicationProblemPlusJSONResponse
+	LifecycleConflictApplicationProblemPlusJSONResponse
 }
 
 func (response PauseSchedule409ApplicationProblemPlusJSONResponse) VisitPauseScheduleResponse(w http.ResponseWriter) error {
@@ -16916,7 +17107,7 @@ func (response ResumeSchedule404ApplicationProblemPlusJSONResponse) VisitResumeS
 }
 
 type ResumeSchedule409ApplicationProblemPlusJSONResponse struct {
-	IdempotencyConflictApplicationProblemPlusJSONResponse
+	LifecycleConflictApplicationProblemPlusJSONResponse
 }
 
 func (response ResumeSchedule409ApplicationProblemPlusJSONResponse) VisitResumeScheduleResponse(w http.ResponseWriter) error {
@@ -18733,352 +18924,380 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dttGljf6KjWc7yyTbpACKcoXamWdUWy5o8QXtSyPp7uZTygCRbEisIqNAkQzic+ad5iz1nmg8ybz",
-	"JN+qvauAwoUUKcmJO6M/Om2BQN1r3/f+/dIK5XwhBROpao1+abFPdL6IGfz7RcJoyj4ydhXR1bcsibnQ",
-	"j1U2n9Nk1Rq1zE+K0JT4z0e+T/AtkvI5a3mtaxpnTH8SJlJcsE+LhCnFpWiNWj55Th6Tx+TNu7fdV2cn",
-	"La8VMRUmfJHi7++hE66YIiumUpZEdPVIEZUtFjJJScrDK5YqMpUJSWeMpIzOScxoRNg1S1ZkiSMjc5kI",
-	"Li57La81p58uJll0ydKLBUsukkxcZCpqjfze4MBrCTpnxYzyfiJ+yVTa8lopVVcXoRQp+5TCjGZUCBa3",
-	"Rq1/Ne92dfeq5bViKi4zeqmbY6L12Xz7j4zBmuUTK81LLpioTY6KiMRcpTDDKb9mZMIv9XhIwtWV0pPS",
-	"Cy2z9EKxUIpItUZPfB+f/iyFHsFxlsgF2zO79/mz1zrLxEuWUh6/ojxmUXlHj8iSTWZSXpEkEySd0ZRM",
-	"4TWSLnnIPLKkiiQsTTiLyIIlZCFjHq48GOuCZopFhKeKqHDGoiwuHQKapmy+SC9CmYm0NRp49olqjf6e",
-	"/9wa9T04kzFLWXRB09aoNfAHT7r9fnfw5Nx/NvL9ke/3nu77f2vlb3IpLlJ5xYRqjXyvFWUJhWdz1Rrt",
-	"D555LZYkMrmYM6VwZ/SeECaiheQiJVSoJUtYRA78AfmWRuTPNGVLuhqRbKHSRB+uuYxYTNinRSwjFpnz",
-	"ZLsUWRx7LXjlQq+BfbJIpJ6xMzKV0mTjvIb+QM9LpTTNVGvUenV08vr4pd5qmdL4IpQqNefWPspb/+w5",
-	"qzi4eRX7/d6gf7DlKg6fDv9ZVrHv954O+7dexR+3W7nBsy1Xru8/G/r1tTP3ik5TlpABkVMyIPZCHJKY",
-	"qnRE7r6+7BMLs1QmrVFrlqaLltfiUWvUOoj2J8+nA7/7jA1pdxg+6XcnT6PnXZ8Opk9YP3w2GT5tNe4F",
-	"3PGL/H6P0iRjTVu0SOQ1j1hiP/wy9C9hKotT28eNl2v/2bPbHguvlSa692RD+7rtpUyuprFcXsA623WK",
-	"ukkmuvvTJ+GAPmPdg0k/6g7Dp7T7nA2m3WfRcNKnT8MnzD/oNrZrCPdrrtJTOD4u0T7XDHApyVzqpWEh",
-	"E6km38rT7I+RBb1kmlPGsVy69FiwT+lFmCUKTgdbfe+f/CT5m5+OVm+5/+nNe3/1Nv7L8t1LuXyj//dK",
-	"8tcvvl/od95+/MvPf/0pnr/56YhP/9LSp0KPqY//uFD8Z9YaDXyvpUfhEndL+zeQ+Kf2ig17TwaDNVfs",
-	"yWC/esmGg379kuGxcO5AHM/tFXhOffY0HPa7g8mTqDuc7rPuM9o/6IZPowEbTp770/6TyhVoXS7S7lB2",
-	"51zwVsNdmNJY1S/D02F/4N6Hlj7sVDfwZe9Eq98jp3Q118ch5+rAuhUwdS4uQX7aJ8cfyJwlWqRJFWn3",
-	"B7a3Dun1eq119+qpw7T6Zab14t2b09fH581Xq+f39faV79czf/9g/RV7+oWumNuuwz0dEeWBEzxwgq+L",
-	"E/zo5W1dwB5cJIwqrTSZqdsf87kdvTg/+fdjO7fW6InmJu/Na0dhyq8rDOVIEAqPcz2qSZ4PpVD6SPFr",
-	"dqGPcJYwXJ4Q9Mbq4vh6Ev2DkZHbvwKNsMYX8CJeINfqmwuyzVaB1qdSUCo3Ua676aDAsGtd7PulLuxL",
-	"mu+W3nmO7/zJ7498v+WZ3wZdv7/ht8GG3/Y3/Das/vaj15LXLInp4gJVRr2jP5ycWjZ6AdTPOUf79ofy",
-	"6TZUh6aVB5NVoS2way4z1bwZ1RFrsjGvdoIP3V7sk6IbzUlX+Vx+aXHBU07jiwkNr+R0WmjkWizR+14o",
-	"u/vmIFTf3Pf9z15LXfHFIj+FvkOj8nussjBkSk2z2Lx18PUaKJigIkUSSMM567Jsd7NFoxDxtBAicBGe",
-	"VCn18BnIhNkiupEcZYolOEj417PpIBr2Wy6dPL5mIm2Wv49y8kgM6fO0GC7FlF9mif7LWEb0epmT5BJS",
-	"do3WNy0nh0iP9Ci6w4EmlDMqLlmuHTfSVn29n46GB1rzPUD7gZ7L8MBrXXGhZ1X0ak9661ugQ4QuNH9m",
-	"ERDOlyxk8wlLeigN3Wowg2fn/acjfzAaDnu+/zQfzDAfDK6GO5ZTmiktjmoSAYdpJmMe0ZW6cSANtkWt",
-	"2SyBofR94Cj9ribQMo7g4bP82ef1BNm04feeHpgv/d6BPg7rpuw/H/UHI3+/1+8/y6e8n0/ZnEFnznoF",
-	"77DI5eMLvQ3y3swn1d5+9Mo6nyWgjsrmnvi1h52LyxjVSr1PEWycYI0ywpr+qrrigV/ILXgRHoSLB+Hi",
-	"Qbh4EC7+wMLFj7lC1nfJ7ilyx5qFT9F5QWOtSPGgj30tJBMvrksg706VWn/JaJKypMtERKYJYz8zkomU",
-	"x2RAvqci04ejRLVKQpivhbA++EEcOlY6g39kgnZ69OE9WHQeCNrdCVr5ON2sLZ0ZfeMmKtagDT2Qsd9b",
-	"8nva9fsgZW2Q/PJ3GqQ0/O1gw29PNvz2dMNvz+5f8vu9aCxOqH8jjW29wjHFfGpVuoLcFg0NjAUAd8sl",
-	"wJXBPIiW/6yUuGmj11Hiz15rxmjEEgzk0ssr0u57FmYJT1fd03z7y8Tw44wlDFYFtPs5XZFYUn0v5HxE",
-	"pIhXJJ1xRRRLrnnISFtI8uLlW48ISbiIOVgBdHMdj0wTOmew1mMxlclcESGXuv3eWACVhECz1qgVsSnN",
-	"4rSrkpA8ElKwR4emFXykWDx9dEhCKQQLy8/4/NL5m0Q0paNDotJVzNznjzKh6JR1cYiPDslSJlcsgVcm",
-	"sZyMDsmEKtbNEp6PQA+5S0O9MMUzPaUuFSFTqUyUeQ6X6h8ZTzS/QyeYZnBzqtc3XS30HFWacHGJbnya",
-	"std8ztMu/Le+CWfsHxlTqYJ9CGkcswR2Yk6vGNGXj6QS/z8TEUsg3irlLCFt/cEkS1RKFP+ZdXrkNGGK",
-	"iZRIMRbIr4I9uuB71/1As96FZrUY5ZUwqpky9JnQVNObOU9ZckjoxDRhvI6KXPJrJsiETWXCCE/Hoj30",
-	"+x7BSZOh73tk2N/X/znowF1bzniMx8q0qhlsCl8rkgnom07i6sno++5Kzrng82yODjhcVS5SdsmSyrKu",
-	"O9zn+XI+MgtGFQnGme/vh4lZc/iLHS6/wcdLLiK5JOa6mx9hhc0L8G98HniE9S575IlPbGtkwZKxeOIT",
-	"RZY8neHeKCKnpO9Xb8ET/3D5zRPftN7XnGC7U3TG5pRr2WPHk5Twy1mq76SHd1oKRmicMBqtCPi/WdRz",
-	"R/j8VptxxhRrOOPvcUUNpw0aZhPoswGnnKbuC/DfoDSy/i4j0+yve6SlgvWjSiVZUp7aIw4sMxfuTKcH",
-	"m2799oPonojuaSIvtcDaNCCR4tEJeMTmC5kyEa66XHQX5psAqPLIHlGzoHCLcfPxes9krOc142osghOn",
-	"qR/YKiDzTKVkRq9ZEVjQ1lQljCmfk5gutHSM4QmUzLnIUkb4FAjPJQYekIizqNMbC5ia7l/guFMr81+x",
-	"FdCCiYxWeoEvmRkadlm5Dvvlq08/4XI+0TKJXdt+49p+/Pixe5TpAaQ8pClruBWvXpAnTw98Es70lRCX",
-	"zNzc4FtGE5ZoWhjPvxmjRVpdh+NWQJZ6RkIS4NEQBaupokdkAvMciwCiOr4Zt7i4pjGPkJvrT/WsqSD4",
-	"woUzFtMqqBV5swn7iYX67lXow9qxeWRNz+YHt8dvxi3siSvCPi304R23duRf/9G9kYO91xsOCh2Q2Orl",
-	"9UCbCmPOBNAmZD/Ie2SsWZpWWXq3ZgXuCDdQx7WjLGjQLUb6/NYDbSaU6wepWBqQtrn4WgRLCYXIe5XS",
-	"+aJzm1XebexIYLonUX3YJ5G+f1PNZOUU+YuhRx6hsZJkmfA01YdfIolgyTVLSCwvlfGSLkDZJ1yMRXCa",
-	"yEnM5j3TxAWPgh75SyY1GUrxEiVMS/hcXBJKFub1Koed9Kd+OGDPoyEdTvcnz8Kn7ID2o8F0fzIMD6KN",
-	"92BOP71m4jKdtUb9wTOvdi8+awVQi4eplbmN06u6Mu8W9B8ZkEPFUoKusRGsQeA4ywJcNkas7ggCeY98",
-	"1HMF+cszTYzFgl5yAUFmIE5ZR3OgvwAuyi+FTFh0SK4YW+D+pzOWENCcSDFs0g5yn1zgjUWAGlzQKag4",
-	"LSwhlZEdkTmNtdDMIk0UNePkl8JMUI9i6PtjERga1TVbGVQ3ia2+/6kahvrmFYShfnp7Ln92w1DfDP46",
-	"+OvP38/e/fkDhqFyvcCoD+ZmD+N8XLOXB/0BcJR8b70Gigeuf3VKL9l78FZWtxR/x3QIrTa1+//9n//V",
-	"9/1O6XIN/OYBFm5Qd4xGKcLPcv7X929mgA53/4E1iMFHJBNcH0GkKm1KPnw4eal3iJJLKSMSziQPWQdJ",
-	"hhYVVR42au+yvr36REzZyOjQWgwWhX5vuLpu9YotUjg0gyGZySyxJwjPauIRVLXhzFohIWGLmK60OiLR",
-	"zjYWIIRVZIo5S2cSwivSWSFctFFgytdB00psbkT0tQ46PXLGMOAgnbGx0L3qMVES8emUJRA/baQnfXAH",
-	"g7L4dcVW3YTpixYcEkrMyHIdBxaDaElLpTyOCRfESmt4D56vl+b0Pconb9YwpAksPsRFgFLvynC12ekh",
-	"4RDM9zOqVW+isnBmvu+R9glMDU/GhEVEK+ZjkVAgDOmMChKxMKZaFJSCaAWtUBiVNGdDhleKRBJYzyJL",
-	"NTHWL4OiacS6TuV+H0z98Cl9zrr9aDDpDsN91n02HdLuk8lB9JQ9n/q0H9qbjIMtbkpFbl13pwcHB9U7",
-	"vaBpyhLd5v/++790/58f//S/Wk0X3UY7lC9MvzuhmqjC3RbZfMKAvBE5nWoSDuT3skdOkMoiOwosGedG",
-	"Xa7y2XWUoJkI9G+89WeZaOLDWudNMvFIER6RdsAjYCyUBGeZCMr0adtIYBi5vnHFwJNMXPDN/FNzBjBk",
-	"ZRm82aDRZmIDjT1J2fyrIbHWy7Fuxa1/A5a9vMhbmv0bFvnOC2xHfddVPrjdKh/svMogfbzicaOu/k7E",
-	"KzTi5oFDljtwRVBy6ZF3c47Mh8YxaQspuhGDcP5O8Vl5g3JjddMUjUnbnd//Sti0NWr9616RR7uHv6o9",
-	"u+I4E5QSLRUFIfFbGhkp2ni+NEGHXMnFItbqK5diz4izf/pJYXSbm6I7odGpld/KzrZvaWQEPJkgg8wF",
-	"PdfbFkEqqKUUhulFkikg6nOahshvj05PjIEPlksrlhioNeUsjiq7X6Q2gGVhwghwC5WSvu9D4AMXKqUi",
-	"1K8Yg+ReEf+FxxwF/e3kdutqGKI5PoWdPEFR086quBOzNF2o0d6e1aF7Ebu2q6z2KhIq7tp2+230FPyk",
-	"KnVNaAT74BXbggyu2BhNoSvyccfYJqgjXvPII1SMhczSrpx2EyouGXFFd0Kt3A2XQe8dmH8JVypD+dxp",
-	"r8EidGisFSqAK4ayh5xOmYBov0JlQPHdcTU02AaaVsx8sVd9fY0hd7smzPvrraPbNVN80mzJ3LYV/fo6",
-	"e8mmNuofbLJpbNtSaVaNhoftWypmVjIB3NBA8S7cj4L2fSuj1S3pn7kuDhF1KKBWBiYJo1d4fs0d/hLE",
-	"D9iDS/eMvQNY9WeveLHqQNxEK589Gf4zUkuvlYkrIZfiFc7Z3ZIPItcqvn//7i3BZblpR0Cr04eDcqFA",
-	"u2FxlG9Mvl+m6REZQxjIcR4FMm6t2bbya6XNMHMwI/ytNuFDqdctt8AMtWuGei/syl1+rhze08ChRsQ8",
-	"gj3VzAdt/FpFrF2/sWhTMucKtG97RXC++stlIrVWvlow/RdaKGSWaqUF2ZxMYK+5IFQQJrK5RwKRxXHQ",
-	"8cYC+Jrls00M9pAY4xWMUCvG7mkyDszqgRqLdlBa4+AQTKeK0ISRkCrWVUwonvJr1ult5pzw/QPXfOCa",
-	"t+WaL6SYxjy8rb7g2J1OhOt3LEfpof3IEoBCrarIiQQ0LR7HJMkErFITKT/apaEJAwEzkSFTikWHxrqm",
-	"ZjJJ41Wv9QXp8POCDp/dPODCqLc1q2y2+QHLhLiIM4zBqGyHlGRORZGCqxoX+a8yy7334Mk98IsvPKBC",
-	"RvnukZegAoPD33i4IbQSnCcCXAO/1TpbBRnjQmwQyrYLaofTha+79uv744CqPDzr+cgUS4CRoOEaZD2M",
-	"nmkHzWPSapxmTmNRuQrGkF13ya+7EGDEa7Yddx7Yyo1spRL+sfHrNUEaD8xpPXOCCO0zE8FwW5MWBDIf",
-	"fwoZi6rE0OSs5mmiIV00UsPmgGgyOCAM2lUuQTTxWM0qwprQ6s02ri+qLwwGBf006wGu/ziWy+1pJ86p",
-	"y+wy6+3jJc/hGavnIVW5IDib17jO1qh1Dbx0SdXGlg71r4QSwZak8NXpv8wLX5JductdHTg6AW/D/wsX",
-	"Iq68SFlyTeNzKd9rSae86meZUCSVkoSxVIyk8pJpJt24wPCunJJx6/FeHxIfHpPH4xaoKn0bu0UXNEkP",
-	"8Q6gDV7zmwPzs9qgLbu5Fe4dSHS3u/Txm12RE7O0sIAgRm5v2sAvu6mUXfwS9wqU3ReJFFXjhokzZxHR",
-	"a0WmjKZZwhr3qbKY6EaP6Korp925FOnM6KW5MkrDkC1SMm69hoitHfdnp9Z/u61BswEsVmngO5me9Ofu",
-	"zjTYnY5QrCWR1ByTJJB7hHZ13TPm6xSh7fCmWRkm6CRu3sP8w3Fe62fc0qe8+A685067SMq05C2n5O96",
-	"foSFM/lj847mmUTuVt5nr7/1Tu9k17L7a+1auWHxPM+3KF8/tJ2dHL09IvBz056Nyykaolg6SpzvUz5n",
-	"0MgaWpinfDTZDMst/GaLbBeg6HlHA2I+qfvRoB4/Hg4Gjx+T//7P/7cUkMwVWbI47hqL4iTLzYTUvaAj",
-	"Erg3HALSqiMNPP1SlUzrpxX5JtDqV1A6UQFpO5d/LJwwxMrl90jQkPcUkAmL5VK32phBBW64SUzF1VgI",
-	"reRJE3HXya2QdbVPi0JWjd8kEo1Fe11IUqdH3sp0prVG3ZrJmuyNxUtreqeKBMYtHxA35CcYDgaBph2L",
-	"LFlIxUaEQpAPaZ8mXM07eQYILcbRbOZF/ZYWQUTDwcAaG0yKiA2YKmiubZ2n+o0HbfbBSHpLPdS5Vre3",
-	"l/5eNsy9bUKE9iDb9J/T3Hkv0RR3taNVCWjZkEYwjQVTXgLHEhTkiTYmhYVDOmmRwfJArx6sb78/1SuZ",
-	"b+7mJvpjWYJ+I+L6GxiN7lNCXydK5qL77oLqWJSC82UCLvdDLVXnommk9Svy4YYdfRBcHwTX/zEkXOuy",
-	"gsbHSYK5Y3cRWQXJBPu0AF8MpoISGYZZkrCoR05jRhUj/4AkupJ2HlUT6viXtK8flGPQcPo42p3stILG",
-	"9yJZfiiWzFxuXLl2YLvR4uH5jBFj94EMDyZYwsNDs5yBk6fYvJgPxOGBOOxMHN7K9JXMRHRHuvBWFnEN",
-	"wOx4RLaRiu5FtLqTxjosKMVbmZIpLMaWRELItIsf3AeVeGvS6fKFLKU0QiqiCQ5pB3nPECnpxBezT1yl",
-	"HlgRxaVWKMfChN9UIkywyoAWmDB35UHAeKAht6Qhp3QVSxqdS/maJpfsjqSkFqRtoyueDMkP/Nsv6Zbv",
-	"79fNV6a0iCQxzG3bSAgZrcB3gF/dd/R0aV1Az+A/24CydlDuHDMyHy72w8Xe/WIn7Jqz5R1jrx7iUCyR",
-	"0p3sLXBRH0JRvrZQlC+zO/cbjfKHClb4Egv+tccrFGdAy9+6Iwz1noK9k32iYRqvSO5iJ0uZxZH5nfB0",
-	"5FS7wQAGUo9fMGEJtQiGB6vng+zyP0Z2eY/VZD8Iek15DOF2d9dLrJYBNYhSNl/IhCY8XpXqjZYjZQB3",
-	"JzokC7SNgtf+i5o+HR3GrAHJnEXYNg0GP+26n95XyYLwSq9OXu73HNcx1mTrVKr0MmHv//L6kJyxiKNo",
-	"mFc0NESCK1IAYYGNwxDIvEYqT0lIhWZqRd3ZTqUwLGkHDbOshDqNRb6DyU3u+wdq9YWc9Q90bj2dO5fy",
-	"DRUrW5X3Powv+Y3Rulal8rDVgNpu2eFOXiMwW9h7wgXpE/VFkyjcYKNizHn2yZaUTk8XE+tYdG+Gmrwk",
-	"tLOYxRqRduD2Wo2ujKRgJXIzFs30BlxGTvnOx4FJTldaE1wWxbGhdBF7oE8P9Ok3p08fBM3SmUz4zyy6",
-	"B+I0wYrFWHB4RvOKw180ubjv6pfOdLZWLZ1v7slTFCYMquHSWHlu3SXPLgi4dxIpLuMVUfxSsIh8//Ec",
-	"M4YFsYq6TEjCruUVi8jR6QlWrWwH7oAbMoCbqmFvOhS19+/hUOWmqDcs4vQctuFOh8vCWeimyLiVsk/p",
-	"3iKm3LGP5H0eEsVERNwudNNf1DVx4J7BwhA319OH2ibbn8b86y583YXP7jeCFhwUtqC5NQSUllg6Jofq",
-	"QgZwBpuG+eDMeDAI3JZmAPLNQx75jaljXzzm4gsmmz+4mn7X3XxwRt17XvRvvH+/VfK0TaEq6pc17pwL",
-	"5AYRUGHMaHJRejynK1jWCSOhnE+4MBhDDZtW+7hMK+sNmVQg94uvcsMecqB/75342h2PCPz3FeVJs95l",
-	"bywC924FOU82+FT1C2vwCLxKjYValvVYYJp1p9Ed8+AJfVB8/ocoPjktQQAhiCooAJXzCsc0irimHDQ+",
-	"1VQ8SblWeKY0Vqyu5Qu2zF2hPVKqL4vSq8UbI+2h75NKodNy4f9fvgp45buBHX+tcLO7Act+9loLZ+8b",
-	"NqaGI5ZSEdEkIge4tSA3eoRp6cAAbZEgZxej3Hfk//d//tfB844H0D3452C/441FSWoGoIj9fscjzt/9",
-	"gWYm3x+9/e///K+Xxy86npW09aZiU0884pNvyPtMN+cRmYzF+w/6/fdH550eOaahlchREFckeBx4prJu",
-	"O+h7/YOg42FpYP3AnMIAYUdVyhZqLNrB473+gWZ2z7v9p3uDoNMjL83iyESNSPBvK0aTeKVf+TcqREZj",
-	"8wfMxvxbj1r/cyyCf4sot2/wSPDLGfDSf9NrFK8CA9M1kemsrFzoQblrAMWFE6bShOsr6Gm+A/CcaThj",
-	"ivApefyYcc3mHj/On7aV3Uq9hZCrbm4wsK7hYFANPNLc0Kat42q2nxgS0PFI8H/rsb/W//mo//Ov+j/n",
-	"f/sm2AtenL17e6H/ORaLhE35J6b0NOFqAl+PHM3DYMwh0MCUJwzlBhL4xCf7PhmQx5BZr9Vm0OqTschl",
-	"CODihWzwSBUatNVTNbFCKKbGcKkSiEedKpXw2/wbML8qRMwBMWnVCNyrhLEuKDfOc49kC5JKMvB9gJlM",
-	"aAhoCaVBfhHSmIMg+b7fMK8Cm/6XFo3jd1OQ6DfJrcf2Cy3CV9GiaUoWLEF0Z8SIyoS+XLBao/KGOmEg",
-	"Zjmd4jvt4Pg/jl98OH93dvHy+NXRh9fn+hRqaTwgmYiZKn0PBuklV6wD0pip0m8q3YyFA78T2C4CcLOa",
-	"uI9PXYs5PU3kXFPXSud6qdbxmTIsU3lF3hhLoFowEYEPPsmEJq0f3r8EqLBMEJXKhcI4GZ6aoEEUvwlP",
-	"e+RNplKTHgTPAKGsWES6IO2+r9vbuC4jtG3yAsCsKuhXrgxyzxxEKJIZRiA1oEAiBJZeImS2VVbzkqtF",
-	"rPVzOmce0ZxgUL4F5K2emFHfEYyufDPWcu/yAb/xFus1iOnCQbvf7sy/w++s7AwH3xKA9z+cnLYab8KM",
-	"LhZMmK0FDDatyoRyzpSDDpfDJsLJsNVJLiVcYUCRzBS7gFiCiynlcZYwVTp0frXzU/1FrsJAOhpGPoGK",
-	"ArWjQymUvgda9gC7JZDqiOMu6BWAitDtV0cnr49femNxfvLm+OXFuw/nmoW/OHr74vj16+OXnUODDY8B",
-	"XFRJQRRd6emtLOZkplh0McHKK4FaqZTN9VnzyZxRoZA9VMF+y8BQvrcRe9RrQbjFzpsKQQC4pVaYLu3s",
-	"L601hbwQfVaTA5qmbL5IlR1y/c1936+p99/JpT4OlMcssruOgIpRTivNoQGo9RHZJ7Ynj/R9ojyy7/tE",
-	"9XIh1BFgm7UBRAerIo/ie2SqWZa+6gjCISdafiALCvWlLeIijJRCaiKPGAkK4TfokaMCzkkz8UU3Ztcs",
-	"BkRSOAf9J/vPhmSySpmCAGk5X9Awxe5Qz6iiSJAJW0kRdSpHYzcBfU4/uYvQd1ggTrIqxf/SdI8tI9Mc",
-	"IwNjMCLrc6HSJAsBaBUh8A14reUxnTX8/V40BFeA8f0tiF9NpXBoCGgXzawryhLEkgWcQMO+rPQIcj3g",
-	"0mip24CCchHGWcQizeD0eTFcj4lIjQVVpKAlebEmpB2VvYZB5YQAetmMEecqSK6M9uH8RY1Cl+2RwJuM",
-	"0FAynwMwtqMTWWTwkvql6ZnVpBEIpA3E77UMaax1Dyup1sxwPXLOLXDIksZxN4xleDUWgNqsFxpI9s8Q",
-	"VBbRVaw1i66i1wBVmlAAGdGS9lTGsVzC4LkWc5IsZmpE6FhoIT2CDslPckLaAvUHq88JmaAmh3qASmmS",
-	"Gty84HHQIcsZuNv053Qs1EIfJk0qllrfUFd8oZB/SBGCo7LAO7U+MMN5GPkpmy9QRzBfxKuxKH1iqlHo",
-	"puCwYbdkqhcGkP8RBVrpg7XkcRTqQcCsTGdactw0G1wmNO/p5Saw3KO8CI0+2Vd8sWCR9dF5YwFqGxBD",
-	"Ze6AxaLWXZnaD1XlhCsSzlh4pYUw61RezmTMxiJchTHzyMv353pLi+tS1VnKGn7pwj8Z3gxSXCBD/t3C",
-	"UdUdXw7t+7GBNL5IpDCJhE20EcSa6oXRmh4cXVp2GOxonzgvJdx4mmvUcVMb9LqbNbcafa/k9oBc4ukZ",
-	"HIvLmKtZBQ8yJf7zke975I0UWihNZ4nMLmfkVcIjumoaghXxQGegafNkY6rJvV4xY10OtC4S6EtVqDS1",
-	"dW4vZ6gwGxwkKlZ4lBPUn0WFBw38wZNuv98dPD2HWYx8/09+f+T7LVfYpykDktHyWiKLTQYGihCNbEU1",
-	"T0loLdiIvUjRTAQ+zMwjZ69ekP39/edI6PCoaI4IOLqlcf89H/i+Xx84/jbo+v3qbz96LZ6yuSoBorrT",
-	"q08HH9Akoas6R6nOEJPAUvBPuGyit/Emb76sDbe0cKy5Q7BrXz9gTXf52NH0t1PbgzieByNCBXm3YOLo",
-	"pAtiW8onMdPaW9o1egJwoFCTU8vPHQV1LiMWk3bJV9SDhwF6fwFF3pS5WCQ81LRX/+xVHEw91B0uFomc",
-	"L9KAKJCTCD4l+FTrI/JK61zgb9YSqVa3iD5vOK5FIq95BCPLoFoPlOZwzRIwBpJinV9g41qwx2ZBiQkp",
-	"MAgLeg3NLmWi0m5IFcNepzxVpkhwzWIQkDbKUfC5SXWZomYOoYqaayFm/1hwRVAHs34obA+LEHV6xiQC",
-	"Bj0MFF2yyUzKK3L67v25lUfzuen1HAsmooXkIrW2EixGpHUQlcWpV13CHglsXXHoKJzxOCL2EVYW1ysb",
-	"01SfIH2Bl4LkmUH6RVDyAxbOZDAijx9HbC6B/xsfp3WX5eKgHifWRh4LOwxlufShmY8y1ZgRZTzGUnFp",
-	"sjIw7jZJqUeOrFtOnzf8ZizgC6UPh5XWFWkbc2LJ2VnYUAyDFlr6/HsrjuctD/zDLS8vvK5/D2dSX8Di",
-	"+uObNUrzHaOx5t7V6/haszmmcsziGu+0PuwakH+81PJEIK+CIu3KFDi1a9xzZiCvyuOUVzfSJtN1E30p",
-	"20iaiczdLSIkeP/DyWkwFm0j3ndGVoAEAU7lAhyem0xYX4Z5rm+hCnok+PbDq1fHZxfv3h7rU436qz4W",
-	"eVtLyo0mZuTIQpRFMTXVAzwk0yxBDiyMIG966o2F7eTo9etgZNToUuv6f2mWaGKLRpWLd+ffHZ8FOCkD",
-	"ombXIaQiZHEMtWoTFsokQhd4YY7JqZlgSyjvjyPvkeDo9et3H804UPzG7QLdP16Vj7YxaRUrVPxx9Pp1",
-	"y2u5Y215rbzx8nkyzdQOvo18qJ0RLQ88Hx48JSbAgmCEiuqRbxMqwpmmNQGEEqPdycQhs0+pgruNEQL1",
-	"C2MDXar9fZfNqegmjEZAR9inRUxFruyC6lWoJGWWviksDVw5m6PS6nZ4E05THSKEXxlrCpAlHB6+7pWu",
-	"OawYV4ROZJYStWAhn/LQunZl4qI0txy5aIsgFRgF1iBsEJGKOJ5fNtS9gbKfsKZ2rLb4IJEVeakp+r6A",
-	"s094N2FQVDRslODckKCa11NLG4giSlENDFyne0AsGrtJxiqPa4v4otpo1hFrvTTfnZ+fGipPQhkxr1At",
-	"NS8LpbhmgtcOH8Qu5XaRg+fPXauI7zfbRdK4YX8g0JbMytfARI/hFWDkiovosKiorQeGhKyqrePNLK/Y",
-	"jUGJVcG7wU2tx/Th7IRwSJqZ5vxdD0z3bI6TcQ+tD9YaZ76/H+qv4F8scAsy5GbH9tD3Rw6+LULYmlig",
-	"ay5jiv48RJU1F6rjxljZICloiDq4xpswZU0LTu6ObqA/IqKaLyQKdN2bcoLIFVtBw0XJOd3qEFrdrl6d",
-	"Z8wTDhbkWOh3HqmiHt0jZJOmGh0wwkNUSLEXK3DCWLAMcFcPyUSNw6AORsaVkM6KxUnplQmswq+06MdI",
-	"cKS/A4DfdfCKusXnozwQHz1U+rDkJMVCNEIr6wq/m2boLZBPa+26ZZS1oInz3bXgNTRbSkDVjT0fucmq",
-	"eTavXiwn1RG+rRQYI+1hf78DlUgac3b07wcjzAnSO1LP98GJuuEFML1OY3UT+0uDy94sSlIKB7BRAFX7",
-	"WqcpUhEbMAqSYJcU3FsyKaV1lIabX1X9IRUrUkOFwkPWUGqAtA/8/RFpLoDgliool7g2QYxmFKaArG7L",
-	"H9Wq8x7aOrK2tKzWQN6yJVA+lHgmjNAoQgk3plo81YqRVshHJE0YTV3igASaTFYgdgbIeIKy6LcbuLu3",
-	"ExK5t0uupbd1/c6b3qwTnBs/WQMk690S4cK7XU13b5fsd2+3qobe7TINvV2yCLxdo6e93RNNvB0zjbyd",
-	"4uu9W1Ra8batTl3SlXZa1m1l4YrybjNNQRb0NunydbG/Jpi9EywXRFC6cTWMug42tXkk5Wa+1YwFvwdL",
-	"YFswBfIvai0/ySKTI+gF1vtWsgsah3DQyQG19rQUMRb5aEzT+O2CXrILxX9mQdW33GR5rUqpeWJDo32D",
-	"K8zbNnWUyzbs1p1UxMpe2vNpx9O0i2eMRlwYPPeKpm1/slK+regDIXxUq9pT4BIRWzARMRFy1mCJAheX",
-	"aj4cTKTJCkKe8jZWh2icAtEG7q8ppu58Xe9kgWy1oRvb2HK2cpmvsaMWVZ1aN1m59NpG/IYesKbRbRo3",
-	"1abize3nosTuXVQOR75idl7OEJoOyjodNQA4D2NMRKUPdhxCeeRV4BXGUaJ1jAt837UxwpOW18p/LZM9",
-	"+/NWVkfPnrfmw55H8zQYetZH3MBV5QIOOwpJ5TCJAO3w62z5IxuZQ8Sf+mVD4ZyLtokgIv///0cG/7st",
-	"uhARTT91nLJTR3ZAxs4PhmkTDajyuB8wLLJPM5opCAyGF4REhyFXJGZTxKPPlTTzJdYKt2YiE0BmvQ4T",
-	"MGWySMuEEESlxdR27mSAylw09gglw0+fxgJtyDYO23TwSOElrvkNYMhXmqS1tSJiDJrGpmcix0I0uk7t",
-	"3uTTBcut6pEToUmF1VKtBVXTTTAkMcVEWgsRure4rTIhWttsjRdQnlovLhJX/aKdXOk6990Ql/0nN0e4",
-	"lIdfcwHY9TOhpq76nsdZHJK+Db6TRVG7NdF324znxgV5LQUELy1xYdIlYyLf63Lnu8b8VEhFaXm8tVvW",
-	"PO4b6MptU26wGhSGJxJbV0MKWyZUJjbBD+5J4PQYwJVegmiBQAGdHjnRcsZYUPT2pPSKCQwtGelGba5g",
-	"Sh4/TtgipiFTjx+XokEfKTMYjxRexzlLLlk0FkZy8YiShBKzQkheZIYWGWUkAwxUBNBTD8015U6Ml2Qs",
-	"wODaIx95OtNtBG68ZmDQnfI7fslSVQt4BKKCMY9fw2W34d61oLmHm1+szn49pnAjHQBDCYEQdszhXIej",
-	"2+in7Xw5MtJIFjKxRuwFb3IeL1mk2h0D7zKHDOyF5gYbLnZIbKhN4UkM9CMjf2XCBMWUz6kZ5QUwzA3H",
-	"Yk4j5jBihyR1DolvvK9nH96+PXn75/I5bdp7GyEeNYYzfbTihub3Uy64mrEI57eho1Js0rOR74/6w96T",
-	"weBvtw5NKuJTTPxGw5Zl6UKTNRRd9JbFcTNnejLYd8bBRfpk2GpaGhsvezFvlAxsjGcRV8sFmfM45uZ4",
-	"37hO/eFAX87aUNYshzM0kNMuNqiwq0JKq6QCmFGZFBOTFlB4njUTy8N6e9vsDVsbjnTuRFBjjIyJTcLk",
-	"Fxgeckob0hR0zPA0twQDcu4eN7S4iPFYMi3+zqRiAkhlfkHvENpx42SbXJHnOJVHivCofA+eU589DYf9",
-	"7mDyJOoOp/us+4z2D7rh02jAhpPn/rT/pGQFynij6xHCqC4sVGcluhvCsmB1ITgmX1rQF2Ax+ZRAOASY",
-	"rWkcs8owLxdpdyi7mqpuswYmE8Sud8OCJBmzmgpXZm2swoJfl5Na2kFTbkyFExiZzAxnImXMqM2X1XRz",
-	"HWE4EVvShafD/mArwmBDz+p9nZpf0BgDsSgRi/OdqOj/CyboViu+JqcBCo862Rv5cptbwiLSpspGNZr4",
-	"WE1yv2g6Q4NFRpk0nEaKDdz1xbs3p6+Pz49fYiQOHNvcJFEebb9HTulqDiXtTIiczVfQJwdq2ciE7JPj",
-	"D1oWDmdUpIr0elsRMxOydzMzpGEKycQ2yO8GBuj7vWF/PQPcEGywMfEpE+/xxc9eK5UpjS+0Hl5kM7rD",
-	"f6E1eRsNUyQv9sq5gn6/xB3zbMFahiB2t+7SGaqElw4u/GSV91zq8pm/f7DVrUsTfdKSNZsDUcpyzgWN",
-	"c7oSoVEln3CBx3bjbm2/U5arNEapnETWLFuKooRwy3UMMVNsmiEHNLevcl3z6XWTTHS3Ka/TXTPDzcY6",
-	"4EXu9Cwh8go7nrnbVYmkxLIcglk5NrVDWxa6Knteup0VydURQ6oMoUl69CrSdp2prVEVjBTerDFYA6LN",
-	"r1or49c/7+fJ4JhA06hn3qTHbSnL22EyEa2lW0/sOen3+vs73IbbCOpwP5sm7N9dTH/p5Ly5c6+I6mU5",
-	"YPBsq463EsKLqRnLaK4VYJZ4vmcVDxNVV3m0jQn5ZRE58AfkWxqRP9OULelqRLKFShNG5yY6n31axBK9",
-	"ozeyuiIYviFYUSaYNABCuIfxdW70PFi+TFA6dl3E1Bqbc0gXTYz8FtrOruJvseaeln2pWN1N3t1Nvrzj",
-	"cd5KArFHarPw8cQRPvyvSPhwLuGH9y9J2wZ3s2swgOLFwNvSWbuCt5VMzu9noyq80hJ2hzXexBFvZFE3",
-	"sUrnAm9mjS6FXMPXXuaB1Vum3Gda9fqlmb01rDrazPJbiUzOWDL1o5WTNWC8aI7FZKsIZ4c710Kbm3er",
-	"aTV+bLD6Z8KGAShHc8SFe83VGmlgQS9Z2XT4CFNs62KBYJ/SizBLVJMV5ZQqSLUP8IVAk11NX1Obl6c7",
-	"spQWyQNkIOrHZcLAVt/7Jz9J/uano9Vb7n96895fvY3/snz3Ui7f6P+9kvz1i+8X+p13H4+XfzuPfnr7",
-	"8phP/7KdWeByTeA4rISJ3DREut3Hi76gl1phm6wIzq5zs8UyD/vY0BkgsUKAY4U4DprLTmRCrbXrKFxV",
-	"rqBpjwi2ZPbw7nI4mwLu7cm4QPsHJs+vt+flBhMYDKhVbQjjxunZpMxGY4rjNFedkmny6MX5yb8fb6ce",
-	"2/FuxyJsibsKn6hP8G0e1ptkDnG23XkY+EnjGPagYs7dnVrDftvBmJPrHiyvdCPr0163cWuI6/t1URmG",
-	"xAUjy8jR+2YN7T0S5HaRYJQ/JioLQ6bUNIvjlYeB1KiHBb2xCNCk676PCYfCevfhgxJ3CvKsJfxSpRIy",
-	"r9DmOhbYEmZt5cbhYJSj/FT9hbXQi3Joqpl2y2vl02t5LRx3npOE/857K1tr3e9qh/T9WsPkkVNHR+lZ",
-	"JnqRv5A/x6nMUyn3U4rfWl+zR3ERsoKeS8HyF6viSoMuiCWzNouR+Wosc6zLdbKkr2XJ/sFoJ2Vwm9IA",
-	"1aoDDvqmyiZzntbGdNdSAY113UjbRGGDNNL50vXcNnpRtiva5rWQol80c68KSYWTY7094DpZ7/Jx+e8W",
-	"Gss6n4hDEKqOkS1rQt/oGNEXY20thrfGHAhGQKP/Q22jhIUm57PkI+EpYBlhmcOqmXInI+FWuve6CnTb",
-	"Vp3rbVPk7RaF3bYs2FabE7DMdXtRJzlwKvU3UKDjw/kL0g7+FnScBDXMRkxB9rWNq7/7PwY98raQXlAO",
-	"at6rff8e9irvemNpjGtWqo9RL4nh3AaoNYG1MVB+SyCI97JzOBZVZagu8mGdGtSguNq8XBc0DbyxwOoA",
-	"Mb+ygXcm31aPNKXzRVlN0a26WzLCKl8YCDMnVI2F6UuhvAK8VM9d9QjkZSo2pyLlIeotfz4+J01o09VC",
-	"hb9faZB6NcEdaghuKuxXNoEUlfocWdz4AWqV/g6hfi4W1auE9jTpRJvUhzOs54eVzYwb0KiImWIl7+S2",
-	"zt/txYqio6jskbYzu92tzMsR1sfxQbGE8AgX1um+NLYdZ32ruj9CLjcX/YHo31LRH6DvWFwBByzKGp5L",
-	"8754QSCtVMxvcazwu91WGL/Z+WCZz+7zZNmRbHe0zNt3OFvVmpdbVroEddyphNFUcQBocl5HY8JCoDJ4",
-	"yAAXrqjHQdpBmQpqVowhqFCaAkgV6oG3M2rfylxQaLo7SLm5clga6JZO5lvX4HxVLr3ZUHOzOKQm5l+w",
-	"3u0rYq45V7ephhlJpn7TiBBMNm/0mL9bQqEUfAOrcwb56wEJY8rnVpgHjVVCOSR5VSuQRsM567KstW0B",
-	"zV1LZvZqFS5vqmK5oWplhTvwOxQh294ZQzHJXRWAL80hIU93CgnZ6qLa0lhtPQakDkx1drbr3SoMpTbt",
-	"ck2OZ81BmfWuDXXclWWZxHHSLsK6UfqDgprATjr3aITJFEvW3TSWmBumsslOdwsafTYdRMP+dmEkdhTu",
-	"3fdsNctyKbyNVfMcolYh1t56IMbqdXecdI6ZrLShZdNCWbktHfQ6jyrbZW524xUStSvVVmT6koBUklGq",
-	"YlopEqYkW9T0nDWai9dsuqyIG65ivF3dQsvej6DQ8u1ycPJK11DHQk5rV+fuSDhW3G39JdM0KukyEUFx",
-	"rZ8ZyUTKYzIg31OR0WRVR2u5hQcH9H/YzkNAMhCgNLu7H5A9tPDnu1wpzrPFSEtVZw8aECQ+b9gxBCyK",
-	"mlQAlcXAS+AiQW2ZUiB2eXXWxspU6ncB8IEmbrxaUMqOyFqr78EQhZYUYAjtD+cvOl/QlJR7jTbHCrpZ",
-	"VIeExkpaIxIUotbvB41lre7HrFrN2XUGXaSpl5d503U/vmZijYs85lMGRZQh9CP9rRJtwjXFUyUJC0MB",
-	"jAhL+2RG62sDn+zkLJLGMUu8HAsBeWke544pOYC6l2jGE/KYJUGdj3aHg0bnCYgJaj193E6XgsoPL6Ct",
-	"mmMEw7wM1ws8VAiseGLghEyNGYEWRhLYdoNOERMhYyzSqM8tZAg6SRyuvfGKi+gm2LFfWoItwcnT98HL",
-	"0+/qIysBl9Inz/Jnn7fRgbbyguGMQUDD3CobJm9LJ0B9dgpca51k9uzcfz7qD0b+fq/ff7a9dLbOdwKn",
-	"DxwnUHsfCgLld6REvmZUwRvJJVaurBSY20qS1Ruz7YGC6/yD/gDoRDO7O8+RAIx5yNS8RW6dczyP1G/M",
-	"I+WWbwSdGfPc7BV6pEjCFpRj8cMbaG6TLAqz9QwZyOdQ3LjSsbmRsv1g1q7i2jdNBF5xwUyuk+km6HgW",
-	"VCXA6sRGCgjg0lGgOp5TiNldz+LbWpiH/thSpFHD+jrG0AJPSbdnir7pEeeLbQbjErCiUhYgPy1W1RM5",
-	"Fvom4RahBQTwzQhPD3VDKNAAtsxMLjs9EuRB3mYdJjS8mvIYekfpDYOGxkITlLkWaGJiPoIv7AdEE0ea",
-	"FohlFIywaQ6/YEpq2REfnZ4cEiHHwrlZUjFTlQtKwPA0ZYKsWOoBSmsYc30pLH6IKfSSzti8HOFQSCdm",
-	"83PZvhDeHdG/Kn+brYB37U640fAtr1UsUjkyouhvbVwEHNsd49ZoFvFUE0Ie1xkqLJ/aQMjuJYSqLE80",
-	"eHG+aBTdVuFv9xqWViFdZpHXhyltolSuFNC46QaKMa86YKQAr2DywNhxCXMZAJHX0C3YpmKFpk89ig7U",
-	"Q8H6rHAVoRyiAI8nJVW8YfuCXuQOVr5FuKRAxlFQPACxbiwcJGXFrOGRxZFHAsGWQRFbHzMA+uWmsEg1",
-	"6HLZvFWmqmwez45dHbpjcMGcnV4qYSqOBPPZiDDr+3NqDTR1yJ0lrPZTForWHoKbr3xeU/M3DlH9Y8SW",
-	"HjSagIvSxxuDZO6VRDbCX9wUeVmoNI+UMyxg3kXtiTjVUsmGcMz+7uGYbnXoLWMyNxG7teGWGOhq66bT",
-	"tBwn0SPB6dGH9xAAmZdySzJhTCm5jab0ERRdyeK4zP6xo5bXwgbLHDr/sXbKP8C9vxsu9ClNoE4V0pBR",
-	"tdCStPYzLTdRi0tnfr9ibIElYWxZfKz3MhYAhY0Kdh5vQlVR+gaidhJmBC5bUUb1rDoOVbocG1xH64Yg",
-	"d9nB3cZuVwOUa8CwNjS4BBe7BmT6oI69XEO+X6dGarJVZWsThngIcD7IG7qywJihnE+caojlr7hB4YA1",
-	"ttWKm+ukkFf6BEARPtxGo1rYOrWVBSrRVid//sYwzbdsWQ3TPMQzoFYipZ8MFFhsxINGePNepZdgDbO8",
-	"P1zf6gxuBvE9JMG4NW4FyNJVjaNvGQZKU9KHpKudcXu3DfzcNnxQT3u+Ebg2L6hcwqFdiyxbdgzeF6ws",
-	"7M5N0LJbRCWSNqx75z7gZL9AAJieZlG/PFwTDoZyp4kZkk2BYWOBD3n6gAa7CxpsORNAsGWpeBKUY7N1",
-	"1krYMFA6ZSZjRtpCYnm1zqihpNpY1GuqtR2Q186m2mo5q71bFMqZOwEcNKQSm8acGaznSGMR1BnfCHjc",
-	"uopdGPY5kZmIVEkwcAB5+r5PdgOUvSVibMTuBTFWX1cXGBas2RZS7V6iZVImvhQa7DouAOE+Tr2qBvjX",
-	"0tye3xW5tTqQBrTWHjkSJgkUZ+WKi4e2XqKppAsKvyQfzl/07hNjs3IytN7Gwizh6UrLMQYXkS74D2x1",
-	"lDVhfRmQDsKVykyYiTD2SJmQdnCJGfuELrh+DW9H0PGs5qUZ6VgE6uoC0U2eObwPUU7MD4qFCUsN8Iml",
-	"00lTrcJMRCxRoX7KkSpdc8UBM22RsCn/1CNHMGYamuQVvSM12JDCzbMUpKhUT1LOkkJq1+K8BSzBu50w",
-	"MvT7pIyF0iPvtRhigd64IMF/dI9OT7o/sFXgmdwL/fTIfIPeTqQEXC80+j1t8MiolX9eaFS4T/osThhN",
-	"WGJ3DP96ZUWW7z+e18CEv/94Xu9+RL6FLwnuAIRymA3wcrQ+vUoY148Z+vGlTHg6mytHvIJynw6qv17z",
-	"9nfvBwdPrINEzcCWhJt8SM7gN5mQ4+IlWF3AQaTk9PiN1slRBxiL7z/+8J58OHt9aBYyEFIwTZ5fxJTP",
-	"1YgE7NMiIG2rfB9qid5Y6bHir6N0dTwSiMk0MEY343P1CKDo2uHOc+zdrrpiSwK4DFSEWhuCoKJvXA+q",
-	"V4rl+wYVHRvqZwel74TVUgN9yGwjtbMXcKWMz4BmxllgsXoLS2G+9MRZeZsSCdc12aNZhOhM5EiscoeJ",
-	"FoNrJ9h8OhbBx48fu/qcMJHyEHidOSa9Xi/3z8PBBdEEtC54oTipUJnu82eA3ppKkzWY0hC4vjngeciD",
-	"reyeMjpvea0sidfBDRiuU3f4vqGCXoIzLUswWYWqK0Xa48IGM2518kQ26swuwk0Ex8A8i1PeNRtn4SJH",
-	"Y4FUzQMO50FWi2cMEZ7NNUAzioMyhJplYW8CidWoKFQAv0AUbc0vDOo0pNZRB/UIM+vJjKtUJivSxvgu",
-	"zwBh6tthcl9NPTZbkMgbCzz5HhSw9nLe6BXJMarTG4ux+Nd/Jc5mcyn0Q4xQCEx2S1A4oIhgLFIu4NOI",
-	"GLxuSrYhMt9/PDckZiwwRq+gZQFiT7GOwYzKeY+wQGiWoppTaKL8Cv5lWzgcC/Oxyp1l6NQyWItlMtwB",
-	"CE4nhMkwFCTmphwMHBMTKoGgn/aGO5e/g/usOQdPD91J5Mwob8tpwljBkcnqvdMXFoMLGqCs3JEiNCrG",
-	"sj9+PPSHJMedefzYMp6hv+9p2RXsUgW8ao8EezPA+Pw58EiwB7Xu9T9B8YpkmEE1unawByX9Fry3ovMY",
-	"XrUPEGAJpsJTpVmlZs7IAub6y0iGKujAsSFCujdPnyaw1pn9KfChAJkSTuZZ/kzpJ0bvwT01r4LqbxYZ",
-	"vOoLs2iw2N9/PFce1mhjQF1z0Di2gjUFnpdjdY7IE98ap7BQscFtB+I4yRL9WE6NmaXvo5yCtJsry+Vs",
-	"LC4DICoF5eMdCIuOjQAq7lcO6odUAtF8irZZQkKaQCnAoj9NCxjhYiwCvUxgyuzCf/UOFY/O2JxywcVl",
-	"9bFiqeEyxVNT1duzOJ3GXmecZCjWNPTmPiz1V/5B99gjdhf1aZli8DLKeDwFSDmPDLVaWQG0Ux4Z9vf1",
-	"fw46JJJG8c+gilQEy7PC1APy7hqRuexCAcWHSlNoAHpOKvhkaK50cMgCe/5y8LMUfOYMTmEAyMU1CMig",
-	"iRcEL49fH58fB9alTgUJKohqOUsl5zOoSZCo1CmFQNqDT586zgQAsECf7cEQ8P1VfuI9S050z1dshbhw",
-	"abJyYa/1dsJVQdQpDwHtINxARissbo5BBtgjvaRceGROEy1+FIPX+7mI6YpFRoX2DBJyxVYLWZ22Vytf",
-	"1VDjctPcGkC6w7HI55LnkJoIx6IFzPuZMIg9R1hhFqG485ysxdDrjQVACOUoz5Yi6ZUu1hBtUgCnrpzW",
-	"6TRhamYPzAtg+jZNFE5L1UCMA6UioklEDtDUYMzQTmpEY+kJgKg7xI0su2tM2EeOlM1VXnBg2ZiirBUW",
-	"3cp2Ru1CcrJMFC3kdtqn9JKLXHp4zVWaF3lT9ugDrlGw58AbkbZJFgZvG3KR3NXa1sw7/61HTgFGCu81",
-	"vjOCZKQKILMhpI9ssrBtzvHiguqtUqrVDapSC6AMCuRMLoFjRowtyEpm6Mol4AzJh8YVRit5Zk6ghl4K",
-	"rLpR7ta40XIM8sI9bFYOTp4qZC6EG+KqjGNocLb+BOyWtC0Mccfep8DgYQVwiR004rFATD2LpM4Bkb6A",
-	"LN0VkfRQH8Q0ZoZxIFRKMBb6ylRQWvULDuYx+YGLSI30TH+FUArS1u12yK8WYPZXMLHqu/vrWPza7Xbz",
-	"/+lP6kCovwKf+LUGhUobwFAB0AkRUdPZHljGCiywQ1M2RgUg4eORktMpE5DFYhx3OIoKhqodg/4CgkSA",
-	"iIKyw7XeeTOuKmkX4GJIekKqWFcxoXjKr1kn79hV1n4FDe7XCvjqodZh7Gp4uRIsEwT9ildWq//+4/nh",
-	"jcCshyZA0YgmVgK5QT/E0ZYZ7K/AdX8tu+IdPFCuCkhQl9iWeHJh0wPU0EIytCu0FiP1V6D/v9ZRUg1j",
-	"qnPkdbzEDg+gweJVQ8cuiOqvwNJw2vU+oHZ1DDI3zr7GG0scWiZ4trBLBy9Xz26IR2E7xNxRyfTIPoFS",
-	"W9QQtgBNRi9OcoOZPkZUWRDdRvxcM7omBF09zAOzGDAh6FhB+OEGOF1YO4TTtUpfcUfxJagEji4K7H4d",
-	"5K49B7kGlk8u34iZAd3egMt7aBV8g8Sv7KyrwLW/aoHVdGcPHmwh+h2NAY3/bG+BvefNMLe6tYPSIYa2",
-	"lhaux3KCF1KAdHYOX5mCGIBWUgPGJWXCitC49tDW5ZYCkmtBEyh7kClNsiAhwY6ZTBlNs8TkigMvhZIA",
-	"FfJZAO7m/RWPDOAPJUiZwLSeW9XzQdfxefP7tpR1jyEVqyXEchjZqpjZI0UwWQOILwD7khzX17GtVSF+",
-	"7bZXUX7zGa1BZIP5OeC/dCKvWd1Z3e77UEbUIFo4A8nrznYqO1gwJRhAI15wE0JlUGTKoi603k9mblgT",
-	"3vCv5MDfhxM6oVpmuMwte20bWu05KIhwQhCysBBRm2yaqUScN1Zo5jy1p7HgIhBgeROs8Tb8xTlggH2s",
-	"5+XDcjYAICMZgtwhkAsNHjKmjei55LKAbVAdkn9kMoXidjAdMBrDEqD0Dp4iIAdrwMhzPcUQQKOvGT5h",
-	"agxqJl6VNQAzS8ixKOx5SEx5egiuEDWjC2ar7wRvoPW3Mj2yPefCANficO6jDsDJDFFBY4FLWzb0jOBc",
-	"yQzcwYC2n8ssyEBoSRH0++jkKSwkvUJCtmNw8aNQfPNyGYWioQKb7J5ElnccGvl6IiMOCOsLhshlYEZx",
-	"9gPt2zEPmVDMMVqfJnKRcJbSZHVIIOdDxCsz2JXMtLqcMDbPCbJex1sYulOWzLGuJEDhNhjLj05PWl7L",
-	"BP4DeoTf8yHkAy1zrVFrv+f39iHWMJ2Bn6+pWJF+fska4r/+XW8UBe91rZYdyBK5r9OpbGcA4+DctUG2",
-	"MqoESPzKG4sy5lcNNd3YwdMsEaoIsw3A0BOUKlGh7XAsKlpHKRrKHroiiVOsHKuEaSdhCGDnmOjGYgmJ",
-	"EAkDLIwkE6NCZw9LOr4Hf3Otcb58f47hYvUqWXqhHoElEBReW6VCj8C1PT8yEJ95CnJQjk2EEePZzK/w",
-	"SQTnEnbzBcIv55qNgqiSJvSifC9TScxRMDu2a8Bb56YqhuDetLnt5h7Vk+GLwFmM/0B1CbJrdwmY++x9",
-	"wYoUTTNxkviLIecQc60P5y929to3gcNCGFTp/ANb1BelWg6mcb0NHETDEA/K0Us3odDVjhMMRg8eiUAR",
-	"uZUXbgPnqx6p5r82gkjI5dqcQwh3MxnJTbOZJnJemsw2SYmff4QUJeAdQA4Hvm89kyaTtyohQxLQ5jjc",
-	"6mGvgtsRqFnlkTdSRHRF0lkis8sZeZXwiK4aCgxsrncFO3/7inLOb4MNv+1v+G3YUKWuiIyp3JjP7h5t",
-	"im3TdMuQMHQbr61HWFwAfXqQq8NuVrwS63o0X+xVX//stapekO2bKCImG9wg2zdTfFJpSbF0l1b065+9",
-	"Vs1Tc1Mb9Q8qrWw9p+aPaq1tMa/6B9hKLtpt0UDxLpytId77po9y+rD3LY3yKEv9Sf/mTz44Fjr4aPD8",
-	"5o/OpXxDhY3oBJnvYJvxnRhtAuzH+NX+zV+9R/HmQ6G2YSyFYQU3fW6u6JmJpMF4MggSXBUyCKoydaER",
-	"zABQ3eZSYS6pFK0fdRM1V9paofR1bvppyOgxolb+i7VbuSlHmPZb5EGDs5tp4Z9DvOdLNG45rYIzCDQ5",
-	"rSqxqEc+KFb4AqbSOAtkYu3qmJ/VJKXp4b93koIqclrT4hev7J1SqHVw43t5D/qD9/zn7T4CG/wryIPa",
-	"5v0XmK90N6YKX0jBTk0aXFOf9tU9N90Pl2Jr9lLKFGzgL2tzBR/4ywN/eeAvd+MvJR7x2saI1+m3wxqK",
-	"Zz9+9loL2ZTfi8opmHow87BwfMilsMCMtqO8xk0zkxiLchAXWiEuNcFPEGg0dxiZTjBcozCIXfJrpvIq",
-	"RzzyIJSyWtaIgJcELBEpYNibMBvDnMp5mw0MpKyR78xBHB8UBBL/iGo3U+m3MlrtSLdBTcTU22J/30HA",
-	"nHF4gPPReE/bVkkgH85feBZLrd8DGzdGJcosJU8goaTltSDiqFnp+reZzJLYUQe/g7/JIuGhCZQtV9Qb",
-	"tV7ohyZ2SjNxSMdgKU9lgp8ps+WQ1AAZR1g8B23zB+T/6sFBNogHRr25iWPhbn0sffN5B52owfqCFKZs",
-	"K/lcY8H93fTavHxZUxmyUtWxdWXDSgXAtivXtTPztsXaGvh3ddg9coQpT1DEhQrCaBJzZiN8jKGr5pLt",
-	"FD7u9WFOFbHA3vCm4gHWGl+ufOblVu1C4N37hUefK6mj9Ze2LIO23pJWFEhLeBfiaZgIWWOltAdx50Hc",
-	"+SLiDnCaW4s8/hYizwsppjHHRLhhfwup5ZSuYkmjcylf0wTryQ37B9uMLnd7v2ERp+f6Fv0hFX+kvWv0",
-	"fvzRqau0RpJr0vSB8CHt1Ip3nYq+l9PUBFyMylGMKpULSI8Q6NmBQE8wPy9pEimIirEx73mAylg45Yl5",
-	"qgwOLLW5ZdiT11C5mJyk5WQME4o7Fui07ioeYcwN1JRaYwFA+8L9CnAl1j9sAMFBm0aPvJUmPPA3444P",
-	"XOSBi3xlSjPekM0fvZXpK5mJ7VmOc1dK3OcPxwjKBOgMAh0r7ADJzc3swGs28b4rck0bbLx50i5iKyeK",
-	"tA2St5Pu1vHglSoNHwtLuk26UoNPaZu0K9TaqQ2EHAtI4OPIcZzIzCb6/2eWOsT/jpZTGqb8envD6RG+",
-	"noMMbf3hKS22eSeVbZ0vz62k/cAtHrjFH4hb/BPaZP/M0m2o9W6SqiUBesd+9FqLLG2ykJRruklrPDQ2",
-	"Q5Oab222mFoBdrnD9TXexgIrzjgl2krZvyChC1s6Doq2HWIszVxes2pcrGIi2lQ3pkeg+qhmIPWAaZm4",
-	"Uc0J0yuVQRJhOXmrnecjOejVzagKHaeoCBb1IMEvn7GU6BijgImQXbmwmaRFJF1OdBvYUrlCX+suZmFY",
-	"qhdFjZ/inJ3hCkMmrlO7p2TsbShMBybOz15Lf3wuz5motJqJvDIZhBwxilXbE8pNhSk0Nm82Ku9YUW97",
-	"Xthc/HArM+6u8oCtkbyrQHBvfN3iqj3w9wf+/k9kU9yVxz/YFO9DlUTCuMamiD+64L3tBUoLnV2ti3tF",
-	"GfdGhROzChogW8rQl24U0cg6mgooyTZopi7SyFiAiPGoAUekc2jRCgrtVDcxk4CcKvR/V85L05QlYxE0",
-	"lWMM1hZcbAMQRF7DsHNYZO4ZXyfliSJyijnVNkWnWPHJqoJQkTfpwCZ0euRYTxpXzcEW4LZMEcStF0gj",
-	"xGTYGQcrB9hymUQKklOofQ7ii5kOFCIUEvuATBCI3k8oj43clIf/T1bVxHkJcHBF1XNXpjILogUwNTaK",
-	"f5G3Dii1xiY69IcdGCAkxlhICTvrVLF4SkIqyATqSka5HWEsbqjfUrEZePmYEDkXZntKL5kq6n2jnNwW",
-	"0qafw9mSBEpMd0xW/Nrs95vi0o6Levy7yPv42S4RZ/cXQZbf3a0lnxwq4paBZAXUxA3RZEh7HuSgBzno",
-	"wc7xVcSerUN/caQKIy/c0eaxXh4BNq7nczeLSmNU3Htwik6zNEsw7/nQ4PvaBHcuiC2MYE0jIRUhi2MW",
-	"9Zx6RyMQPsCzOhZY7t8pIGPMCjwlmchxXwe+3zGlh9jCFNFI+CWHgoc5GmjgWUkGyywXZZdzDEjy0UGD",
-	"99YAE0D4HZiEuObdprLiIVhsoJIUVQ0p7x009WiBA3JOdYeN+XS67989zu4WsJ278bEyZOlnY5W4EzP+",
-	"WnwLHhFySfDkPni8H3j7g43jN/N6P9hHfiNX+yl6uG8deLWHpocvJIu8gZI8JZ3bROpDTUFjhbBOkQqb",
-	"h0LQQi4P0Zgx51BsD1wjBieiqBwa0uxylpJsURZgYHIYG1ZLEWiSYMYCRJiSZEHuW7A4gxX/uiSLVyhN",
-	"xHyaIrn43YUICyW5rRRxZt7/UmIEHp8HMeJBjHgQIx7EiD+aGHFm6hVbf8PtxYlMrPeznJft8ogPxmUe",
-	"UN2UqJ0jAxep2sRkap9AGDdTYwECApZrdK0bplg+Ofvw9u3J2z93bjJ8n+nBf6mcbN3472Mc3za9+iwT",
-	"tzCIm69uMoNDxeEHDvfA4R6M4F+dETxBumcpPfz5xWzfuvW9X7SSZ/J+1saAJ5moOuEx+hsSerCwI+pb",
-	"WhOcyCwlPMUUoWkWxzWIFIvKStOUzRepcdhb/CcDo2LhgkSEgeR5fjb8QCYJo1eRXIoeOcJmFJa+tk7v",
-	"vJClHv2UC65mTB2aiD4sdGzYEQnMQBSYtCGiD/QLmPZY2CK8hR5SqVi7c7z5WSZa96CYpQln0fmMiVfg",
-	"nN+Gr7yEKuHm/Z14C365TkczgHUPTOWBqTwwld87glwams0F0N/75ShbCdg564lkuEkNwerCaULDlOR4",
-	"RZMVOWORDNH6B3KrzRLCr8HaaJD4bZSRLRaKAUBYQjcvwP3eAC1aTB0SM6xcrBXWvDYxAt7Z2tQsVmwN",
-	"GX+pJ3Uj/U7Zp3Rvls7jkq2vhTgO/xLJEJAX9AsI6IA/1P5mNHL/hiq0+KCpEC2+tOe8ZZ5U25nIaOX+",
-	"negVJ2rBwm6WxN+MWyWgqXGr1Bi87D4x+6KSUH+pNx3f6WGl1lgK1vtJVVrBj0qPqqPaK5ajVGSyWiSh",
-	"kSdZ1CysrgxIH2UWteZ43ETB1n12Z0J4G7rhwIi2Rn//0SUFCEJjKkuQ9nfnb167EZtwNdGEsG7DNhoQ",
-	"zvDE5O+TSSYiky1hwMbw8mIIpH5saiSTBRfCoL9hxjaOYEHDK71LaMXvrbt672EgW17An+g1xZGXr+He",
-	"438hr2RCTF1pwgVW5IDhxYwqfa0YaViU3uuTF8dv3x/30k8peby3+7nEvytn8as6OWZr8VIbyb9+m5rP",
-	"kkGxW3t0Br4PsjmzsPAG0QNiNuE0kO/Oz0975KWtmA5lhEjEFppBiJBjPbja0fjOdHzX0rJoq2qNWvJq",
-	"ewcMdr5ux+0UuSI05tfsa9771/yaCT3YRSIn7h7jxppddkEHN5sZ6bw4OxD8WkUwDKW4ZoBXkUoE7snV",
-	"QQCNtABcuiGtYiaNu/9uwcTR6Yn+/s4nwAKlbqz43lDf/XMDKTBwz17rU/dSds1D3WfvjC7fmGpPa46N",
-	"mVO+fF/zsSnLclQRsxMNFMLd/81nB5f7ETh5efXcTFYpFvnQ/9h0Jv569Ob1bmfCjqxgF6bvEYGdHgt9",
-	"REZjQQickRFplMVEpcp3dX56YAQw8ys0ttdQB+qPd0LMvjScEEQ/XXs2oIScKuGXIHiJVhNs8kSPWE4D",
-	"CKBY+dzgkXgFbgsApVQwGYMzRiMuALAKgg+a4ww8A41jcBU6RNC5RVOYUh7rfwPvUmv0iDOc5p1roUMf",
-	"EDmCK2KYl2434vkfqVmYgrNZRgfLvT2vy1en6VQexXGJVZcX/nc/n7ma/SWX10G+GdnUWhIxGsUcMDoQ",
-	"nai0BUKmF/e6DSnRQizaAvL9WNVweQx6ayKzFNJ4plMeEq3/3uNObRQ0zRw2SBvlz38pAe7//cfP3i+t",
-	"AnQanugeQKtYB7kRy5BCulJ4pSlvMKdXoKUEpI2GaUDvmbBYLvVbSWqKnTgg3AnCN8KoQVMpEGRGe3v9",
-	"wdOe3/N7/dEz/5nfakBqmDEyl273+q+AtE8TruadQ9A9NB05Oz56+eYY2FyAsJsBsfZci5aZZgpF4jVj",
-	"GPp9H9yXZm2by7cakMgKeHupBLOp8Vk4oOsTO666khHN3c1CNq2AKap5ZZxcgPLnj1SRHOg0ZbIE6o29",
-	"qNQ9T6WMFWlbgw+3KDlRp1fGQ2loK5eLLTy8c26hzQrOktukOcxNsy3xRGPlyi1hZZ1rcx/APj//+Pn/",
-	"BAAA//8=",
+	"7P2JcttIljeKv0p+nO8fJt0gBVKUFyo6/qOy5W5VeVHL8nimm/UJSSApZgnMZCMB0awq35h3mBtxH+i+",
+	"yTzJjTwnE0gs3GS5yt2jiOkaCwRyz7P+zjm/tEI5X0jBRKpao19a7BOdL2IG/36RMJqyj4zdRHT1HUti",
+	"LvRjlc3nNFm1Ri3zkyI0Jf7zke8TfIukfM5aXuuWxhnTn4SJFFfs0yJhSnEpWqOWT56Tx+QxefPubffV",
+	"xVnLa0VMhQlfpPj7e+iEK6bIiqmUJRFdPVJEZYuFTFKS8vCGpYpMZULSGSMpo3MSMxoRdsuSFVniyMhc",
+	"JoKL617La83pp6tJFl2z9GrBkqskE1eZilojvzc48lqCzlkxo7yfiF8zlba8VkrVzVUoRco+pTCjGRWC",
+	"xa1R61/Mu13dvWp5rZiK64xe6+aYaH023/49Y7Bm+cRK85ILJmqToyIiMVcpzHDKbxmZ8Gs9HpJwdaP0",
+	"pPRCyyy9UiyUIlKt0RPfx6c/S6FHcJolcsEOzO59/uy1LjLxkqWUx68oj1lU3tETsmSTmZQ3JMkESWc0",
+	"JVN4jaRLHjKPLKkiCUsTziKyYAlZyJiHKw/GuqCZYhHhqSIqnLEoi0uHgKYpmy/Sq1BmIm2NBp59olqj",
+	"v+U/t0Z9D85kzFIWXdG0NWoN/MGTbr/fHTy59J+NfH/k+72nh/5fW/mbXIqrVN4woVoj32tFWULh2Vy1",
+	"RoeDZ16LJYlMruZMKdwZvSeEiWghuUgJFWrJEhaRI39AvqMR+RNN2ZKuRiRbqDTRh2suIxYT9mkRy4hF",
+	"5jzZLkUWx14LXrnSa2CfLBKpZ+yMTKU02TivoT/Q81IpTTPVGrVenZy9Pn2pt1qmNL4KpUrNubWP8tY/",
+	"e84qDravYr/fG/SPdlzF4dPhP8oq9v3e02H/zqv4424rN3i248r1/WdDv7525l7RacoSMiBySgbEXohj",
+	"ElOVjsiXry/7xMIslUlr1Jql6aLltXjUGrWOosPJ8+nA7z5jQ9odhk/63cnT6HnXp4PpE9YPn02GT1uN",
+	"ewF3/Cq/36M0yVjTFi0SecsjltgPvw79S5jK4tT2sfVyHT57dtdj4bXSRPeebGhft72Uyc00lssrWGe7",
+	"TlE3yUT3cPokHNBnrHs06UfdYfiUdp+zwbT7LBpO+vRp+IT5R93Gdg3hfs1Veg7HxyXal5oBLiWZS700",
+	"LGQi1eRbeZr9MbKg10xzyjiWS5ceC/YpvQqzRMHpYKvv/bOfJH/z08nqLfc/vXnvr97Gf1m+eymXb/T/",
+	"Xkn++sX3C/3O249/+fk/fornb3464dO/tPSp0GPq4z+uFP+ZtUYD32vpUbjE3dL+DST+qb1iw96TwWDN",
+	"FXsyOKxesuGgX79keCycOxDHc3sFnlOfPQ2H/e5g8iTqDqeHrPuM9o+64dNowIaT5/60/6RyBVrXi7Q7",
+	"lN05F7zVcBemNFb1y/B02B+496GlDzvVDXzdO9Hq98g5Xc31cci5OrBuBUydi2uQnw7J6QcyZ4kWaVJF",
+	"2v2B7a1Der1ea929euowrX6Zab149+b89ell89Xq+X29feX79cw/PFp/xZ5+pSvmtutwT0dEeeAED5zg",
+	"2+IEP3p5W1ewB1cJo0orTWbq9sd8bicvLs/+7dTOrTV6ornJe/PaSZjy2wpDORGEwuNcj2qS58tXAzsP",
+	"pVD6mPFbdqWPdZYwXLIQdMnqgvl6Yv2jkZHlvwEtkQl3OjXOgVf1Cvla31yhXTYT9EKVgtq5ibZt1lL1",
+	"r9g3jm+b1gosvtbloV/q0r6kOXXpnef4zh/8/sj3W575bdD1+xt+G2z47XDDb8Pqbz96LXnLkpgurlDJ",
+	"1Pv9w9m5ZbxXQC+dU3ZofyjfB0Onik01DyarQr9gt1xmqnlzqiPWhGZe7QQfur3YJ0U3mveu8rn80uKC",
+	"p5zGVxMa3sjptNDhtSCjd7pQjw/Nwai+eej7n72WuuGLRX4qrXrkjKVOCVQWhkypaRabr46+XRMHE1Sk",
+	"SERpOGddlu1v+GgUQ54WYgguwpMqrR8+A6kyW0RbiVemWIKDhH89mw6iYb/lUtoXll5WTS6WuKK9ZUYV",
+	"ye0o+YVfS3cbCEkfxZGvQokf12jwuVSpgv2LaSbCGcHTZkisIa1aqDE/a6LrUtoSyfELsrSZ9vq5FN9n",
+	"T8PDSXcQDafd4eQJ7T4LfdbtTw/pkRZk2MC/b9pbmAtfw5S6ekp22gnTB7xKew25dijt3uTNfyBvNfJW",
+	"zOSwdHYaFZHtNA8nsoaWOSc8omo2kTSJHAIG5I2LkEdMpF+ZcD3x+2XCdVQjXH5/sJZwlU/9dsJ1estE",
+	"2mx6cIiXoSseSfTMpvw6S/Rfxiis18mcGZeWsVt0PPztlxYN8bLrUXSHA02FZlRcs1zYaSRcmmg8HQ2P",
+	"Rn2/d4SmUz2X4ZHXuuFCz6ro1Z7p1ndwyQldaNWERSAfvmQhm09Y0kNF8E6DGTy77D8d+YPRcNjz/af5",
+	"YIb5YHA13LGc00wBgbxlKKTOZMwjulJbB9LgVvmlJdgSqHXfB3Ld72rJU8YRPHyWP/u8ntqZNvze0yPz",
+	"pd870sdh3ZT956P+YOQf9vr9Z/mUD/MpmzPozFmv4BcscplVQW+DvDfzSbW3H72yucuSSsda5Z74tYed",
+	"i+sYLWp6nyLYOMEa1aM1/VXNZEd+obLhRXjQqx70qge96kGvetCrNognP+bWrL5LuM+Rv9bcI4rOCypt",
+	"hZIHY9Y/LtG9B4WqRtdaf8lokrKky0REpgljPzOSiZTHZEC+pyLTx6lE90qCn68Fvz7o3g4lLJ3a/0kk",
+	"8fzkw/sd1a4HkriNJJaP13aN7cLoPNvoYING9kAI//Gkz6ddvw+S3gbpM3+nQVLE3442/PZkw29PN/z2",
+	"7P6lz9+LSuOE+lupdOsVjinmU6uIFgS7aGhg7Ba4Wy4JrwzmQbz9Z6HlTRu/jpZ/9lozRiOWIBJXL69I",
+	"u+9ZmCU8XXXP8+NQJp0fZyxBUyXYKOZ0RWJJ9T2R8xGRIl6RdMYVUSy55SEjbSHJi5dvPSIk4SLmYMvQ",
+	"zXU8Mk3onMFaj8VUJnNFhFzq9ntjAfZ5QAq3Rq2ITWkWp12VhOSRkII9Ojat4CPF4umjYxJKIVhYfsbn",
+	"187fJKIpHR0Tla5i5j5/lAlFp6yLQ3x0TJYyuWEJvDKJ5WR0TCZUsW6W8HwEeshdGuqFKZ7pKXWpCJlK",
+	"ZaLMc7hkf894ojkmohg0i5xTvb7paqHnqNKEi2vEYdGUveZznnbhv/VNuGB/z5h1ioQ0jlkCOzGnN4zo",
+	"y0hSif8/ExFLwNGTcpaQtv5gkiUqJYr/zDo9cp4wxURKpBgL5G7BAV3wg9t+oJn3QjNmdBsljGq2Dn0m",
+	"NNX0Z85TlhwTOjFNGNiIItf8lgkyYVOZMMLTsWgP/b5HcNJk6PseGfYP9X+OOnDXljMeGws4tqrZcQpf",
+	"K5IJ6JtO4urJ6PvuSs654PNsjggKXFUuUnbNksqyrjvcl/lyPjILRhUJxpnvH4aJWXP4ix0v/4iPl1xE",
+	"cknMdTc/wgqbF+Df+DzwCOtd98gTn9jWyIIlY/HEJ4oseTrDvVFETknfr96CJ/7x8o9PfNN6X3OG3U7R",
+	"BZtTriWVPU9Swq9nqb6THt5pKRihccJotCIAYGJRzx3h8zttxgVTrOGMv8cVNZw3aJhNoM8GnHKaui/A",
+	"f4PSyPr7jEyzw+6JlhLWjyqVZEl5ao84sFArCtpOjzbd+t0H0T0T3fNEXmvxtmlAIsWjE/CIzRcyZSJc",
+	"dbnoLsw3AVDlkT2iZkHhFuPmG6+wjPW8ZlyNRXDmNPUDWwVknqmUzOgtK5BhbU1VwpjyOYnpQsvSiC+j",
+	"ZM5FljLCp0B4rhE5RiLOok5vLGBqun+B406t1nDDVkALJjJa6QW+ZmZo2GXlOhyWrz79hMv5RMsodm37",
+	"jWv78ePH7kmmB5DykKas4Va8ekGePD3ySTjTV0JcM3Nzg+8YTViiaWE8/+MY7erqNhy3ArLUMxKSAI+G",
+	"MAZNFT0iE5jnWAQAy/vjuMXFLY15hNxcf6pnTQXBF66csZhWQQnJm03YTyzUd69CH9aOzSNrejY/uD3+",
+	"cdzCnrgi7NNCH95xa0/+9e/drRzsvd5wUAmBxFYvrwe6VxhzJoA2IftB3iNjzdK0CtO7MytwR7iBOq4d",
+	"ZUGD7jDS53ceaDOhXD9IxdKAtM3F1yJYSiiETqmUzhedu6zyfmNHAtM9i+rDPov0/ZtqJiunyF8MPfII",
+	"jZUky4SnqT78EkkES25ZQmJ5rYyvdwGmAcLFWATniZzEbN4zTVzxKOiRv2RSk6EULxHiJri4JpQszOtV",
+	"DjvpT/1wwJ5HQzqcHk6ehU/ZEe1Hg+nhZBgeRRvvwZx+es3EdTprjfqDZ17tXnzWCqEWD1MrcxvXXXVl",
+	"3i3o3zMgh4qlBB18I1iDwHH5BbhsjFhdEgTyHvmo5wryl2eaGIsFveYCUMIgTll3eaC/AC7Kr4VMWHRM",
+	"bhhb4P6nM5YQ0JxIMWzSDnLPYuCNRYAaXNApqDgt7CaVkZ2QOY210MwiTRQ14+TXwkxQj2Lo+2MRGBrV",
+	"NVsZVDeJrb7/qRpH8OYVxBF8enspf3bjCN4M/mPwHz9/P3v3pw8YR8D1AqM+mJtBjAt1zV4e9QfAUfK9",
+	"9RooHgAY1Dm9Zu/B51rdUvwd49m02tTu//d//lff9zulyzXwmwdYOHPdMRqlCD/L+V/f384AHe7+A2sQ",
+	"g09IJrg+gkhV2pR8+HD2Uu8QJddSRiScSR6yDpIMLSqqHPdv77K+vfpETNnI6NBaDBaFfm+4um71hi1S",
+	"ODSDIZnJLLEnCM9q4hFUteHMWiEhYYuYrrQ6ItEqNxYghFVkijlLZxJAIumsEC7aKDDl66BpJTY3Ivpa",
+	"B50euWAIm0hnbCx0r3pMlER8OmUJBMAY6Ukf3MGgLH7dsFU3YfqiBceEEjOyXMeBxSBa0lIpj2PCBbHS",
+	"Gt6D5+ulOX2P8smbNQxpAosP6A5Q6l0ZrjY7PSQcgvl+RrXqTVQWzsz3PdI+g6nhyZiwiGjFfCwSCoQh",
+	"nVFBIhbGVIuCUhCtoBUKo5LmbMjwRpFIAutZZKkmxvplUDSNWNep3O+jqR8+pc9Ztx8NJt1heMi6z6ZD",
+	"2n0yOYqesudTn/ZDe5NxsMVNqcit6+704OioeqcXNE1Zotv8P3/7X93/68c//O9W00W3mI3yhel3J1QT",
+	"VbjbIptPGJA3IqdTTcKB/F73yBlSWWRHgSXj3KjLVT67jhI0E4H+1lt/kYkmPqx13iQTjxThEWkHPALG",
+	"QklwkYmgTJ92DeWAkesbVww8ycQV38w/NWcAQ1aWwZsNGm0mNtDYs5TNvxkSa/0k61bcekhg2cuLvKNb",
+	"oGGRv3iB7ai/dJWP7rbKR3uvMkgfr3jcqKu/E/EKjbg5/MlyB64MmrZH3s05Mh8ax6QtpOhGDNxTneKz",
+	"8gblxuqmKRqTtju//52waWvU+peDIhHCAf6qDuyK40xQSrRUFITE72hkpGj0nYGZFoLdF4tYq69cigMj",
+	"zv7hJ4UYPTfHwoRG51Z+K7vrvqOREfBkggwyF/Rcf10EsfyWUhimF0mmgKjPaRoivz05PzMGPlgurVgi",
+	"3GzKWRxVdr+ITQPLwoQR4BYqJX3fB/AFFyqlItSvGIPkQYFiw2OOgv5ucrt1NQzRHJ/CTp6hqGlnVdyJ",
+	"WZou1OjgwOrQvYjd2lVWBxUJFXdtt/02egp+UpW6JjSCffCKbUEGV2yMptAV+bhjbBPUEa955BEqxkJm",
+	"aVdOuwkV14y4ojuhVu6Gy6D3Dsy/hCuVoXzutNdgETo21goVwBVD2UNOp0wAZrFQGVB8d1wNDbaBphUz",
+	"XxxUX19jyN2tCfP+euvobs0UnzRbMndtRb++zl6yqY36B5tsGru2VJpVo+Fh95aKmZVMAFsaKN6F+1HQ",
+	"vu9ktLoj/TPXxSGiDgXUysAkYfQGz6+5w1+D+AF7cOmesXcAq/7sFS9WHYibaOWzJ8N/RGrptTJxI+RS",
+	"vMI5u1vyQeRaxffv370luCzbdgS0On04KBcKtBsWR/nG5Ptlmh6RMYBGTnPMyLi1ZtvKr5U2w8zBjPC3",
+	"2oQPpV533AIz1K4Z6r2wK3f5uXJ4TwOHGhHzCPZUMx+08WsVsXb9xqJNyZwr0L7tFcH56i+XidRa+WrB",
+	"9F9ooZBZqpUWZHMygb3mglBBmMjmHglEFsdBxxsL4GuWzzYx2GNijFcwQq0Yu6fJODCrB2os2kFpjYNj",
+	"MJ0qQhNGQqpYVzGheMpvWae3mXPC9w9c84Fr3pVrvpBiGvPwrvqCY3c6E67fsYzzQ/uRJQCFWlWREwlo",
+	"WjyOSZIJWKUmUn6yT0MTBgJmIkOmFIuOjXVNzWSSxqte6yvS4ecFHb7YPuDCqLczq2y2+QHLBFzEBWIw",
+	"KtshJZlTUeRQUI2L/B8yy7334Mk98osvPKBCRvnukZegAoPD33i4AYgJzhMBroHfap2tgoy4EAtC2XVB",
+	"7XC68HXXfn1/HFCVh2c9H5liCTASNFyDrIfomXbQPCatxmnmNBaVq2AM2XWX/LoLAUa8Zttx54GtbGUr",
+	"FfjHxq/XgDQemNN65gR47guDYLirSQuAzqefQsaiKjE0kbd5sGtIF43UsBkwTQZHhEG7yiWIBo/VrCKs",
+	"gV5vtnF9VX1hMCjop1kPcP3HsVzuTjtxTl1ml1lvHy95Di9YPRaqygXB2bzGdbZGrWvgpUubsmJNS8f6",
+	"V0KJYEtS+Or0X+aFr8mu3OWuDhydgHfh/4ULEVdepCy5pfGllO+1pFNe9YtMKJJKScJYKkZSec00k25c",
+	"YHhXTsm49figjyk3yONxC1SVvsVu0QVN0mO8A2iD1/zmyPysNmjLbiSGewcS3e0+ffxmV+TMLC0sIIiR",
+	"u5s28MtuKmUXv8S9AmX3RSJF1bhhcOYsInqtyJTRNEtY4z5VFhPd6BFddeW0O5cinRm9NFdGaRiyRUrG",
+	"rdeA2Npzf/Zq/bfbGjQbwGKVBr6X6Ul/7u5Mg93pBMVaEknNMUkC0UtoV9c9YzxPAW2HN83KMEEncfMe",
+	"5h+O82Rt45Y+5cV34D132kVSpiVvOSV/0/MjLJzJH5t3NI80crfyPnv9rXd6L7uW3V9r18oNi5d5vEX5",
+	"+qHt7Ozk7QmBn5v2bFwO0RDF0lHifJ/yOYNG1tDCPOSjyWZYbuE3W2S7AEXPexoQ80ndjwb1+PFwMHj8",
+	"mPz3f/7fJUAyV2TJ4rhrLIqTLDcTUveCjkjg3nAApFVHGnj6pSqZ1k8r8k2g1a+gdKIC0nYu/1g4MMTK",
+	"5fdI0BAHFZAJi+VSt9oYUQVuuElMxc1YCK3kSYO46+RWyLrap0Uhq8ZvEonGor0OktTpkbcynWmtUbdm",
+	"Yix7Y/HSmt6pIoFxywfEhfwEw8Eg0LRjkSULqdiIUAD5kPZ5wtW8k0eA0GIczWZe1G9pASIaDgbW2GBC",
+	"RCxgqqC5tnWe6jcetNkHI+kd9VDnWt3dXvp72TAPdoEIHUD06T+mufNe0BRfakerEtCyIY1gGAuGvASO",
+	"JSjIA21MCAuHcNIiguWBXj1Y335/qlcy33yZm+ifyxL0GxHX38BodJ8S+jpRMhfd9xdUx6IEzpcJuNyP",
+	"tVSdi6aR1q/Ihy07+iC4Pgiu/2NIuNZlBY1PkwRjx75EZBUkE+zTAnwxGApKZBhmScKiHjmPGVWM/B2C",
+	"6EraeVQNqONf075+VMag4fRxtHvZaQWN70Wy/FAsmbncuHLtwHajxcPLGSPG7gMRHkywhIfHZjkDJ06x",
+	"eTEfiMMDcdibOLzmUxauwpg9YID+R+vPn4uMv2tqApSwK1sLAuSblLqfcUXy7OcQWxlSISQ4ujHz1THB",
+	"BEXE5n3yCOZJ08Ke7UeryTGoyVARkl5TLgAKg2E4hKff3m7moKQ8l93egKTiy68ARtq6M3p9TUYwF5GU",
+	"DyqwWzcW+kwEdgMDjwS4hWgut5sYNO2iQTQ1G2KakozcAdFkbz7YYcZiR0PMAw7qwRLz+3LqtzJ9JTMR",
+	"faEE/1YWlx6uF4/ILuTwXjjkF1HTYUFN38qUTGExdiSiQqZd/OA+KOdbE/ieL2Qp+QCQTwPjbAd5zxDT",
+	"4EQCsU9cpR74+8S1pjhjYYCyFSwo5gOiyrC36IESPUj7d6Qh53QVSxpdSvmaJtfsC0lJLZzK4iCfDMkP",
+	"/LuvCaDrH9YFZZMETJIY5rYrZlFGK/Dy41f3HedUWheQZPjPFvrdDsqdY+6Eh4v9cLH3v9gJu+Vs+YUo",
+	"6QfEqCVSupODBS7qA2j0WwONfp3duV/c6D8VrPBrLPi3jiwszoCWv3VHGJQ1BWsI+0TDNF6RHAxHljKL",
+	"I/M74enIyUuHUENSRxoaAGENa/jgn3yQXf7HyC7vMe/7B0FvKY8BGP/leonVMiBbYMrmC5nQhMerUmbw",
+	"MqYV6vxFx2SBXkywEn5VJ6Wjw5g1IJmzCLvah/HTrvvpfSUXCm/06uSJ+S9xHWNNts6lSq8T9v4vr4/J",
+	"BYs4ioZ57mFDJLgiReFNsHEYAplnM+epNTUXGeI7lRTupB00zLICSh6LfAeTbUC7B2r1lYy5D3RuPZ27",
+	"lPINFSubP/8+jC/5jdG6VqVGgNWA2m6BgE6ezTdb2HvCBekT9VXDHV23ZjHmPE50R0qnp4sh8Cy6N0NN",
+	"XrzBWcxijUg7cHutxkFEUrBd/EkI7nASbT8OTBoZpTXBZVHGApIMsgf69ECffnP69EHQLJ3JhP/Monsg",
+	"ThOsLYClAWY0rw3wVdOA9F390pnOzqql8809eYrChEHeehorz82Q6NkFAfdOIsV1vCKKXwsWke8/XqIn",
+	"XBCrqIP7/VbesIicnJ9hful24A64IVdHU92KTYei9v49HKrcFPWGRZxewjZ80eGyhad0U2TcStmn9GAR",
+	"U+7YR/I+j4liIiJuF7rpr+qaOHLPYGGIm+vpQxay3U9j/nUXvu7CZ/cb6wIOClt6xBoCSkssHZNDdSED",
+	"OINNw3xwZjwYBO5KMwBH9JDxZWuQ91fHXHzFtDAPrqbfdTcfnFH3nsHkN96/3yrNiQWGF5lGm3G+TslV",
+	"BJDGjCZXpcdzuiIGVBrK+YQLUw2wYdNqH5dpZb0hgxV1v/gmN+whW8nvvRPfuuPRIOC/nYwmrHfdG4vA",
+	"vVtBzpNNJcn6hTWVg7xKNqRaPpSxwIQonUZ3zIMn9EHx+R+i+OS0BEv9AarAho04tQhoFHFNOWh8rql4",
+	"knKt8ExprFhdyxdsmbtCe6SUCR6lV1sZlLSHvk8qKcnLJXp+qYlSo5ZPnoPA/ebd2+6ri7NWdQR5/XRV",
+	"KqBerZ1uk+CmjM5JzGhk6n0tGbuJ6IrMZSJMrdw1mtTI7w2O8pI6H813tp+IX5vyA99oYfj9SsB/9loL",
+	"Z+8bNqZW8TOlIqJJRI5wa0Fu9AjT0oEpiUmCnF2Mct+R/9//+V9HzzseFNnDPweHHW8sSlIzlHQ67Hc8",
+	"4vzdH2hm8v3J2//+z/96efqi41lJW28qNvXEIz75I3mf6eY8IpOxeP9Bv//+5LLTI6c0tBI5CuKKBI8D",
+	"z+TAbwd9r38UdDxM4q8fmFMYYIFwlbKFGot28Pigf6SZ3fNu/+nBIOj0yEuzODJRIxL864rRJF7pV/6V",
+	"CpHR2PwBszH/1qPW/xyL4F8jyu0bPBL8ega89F/1GsWrwBTUnMh0VlYu9KDcNYAyAAlTacL1FfQ034FC",
+	"2mk4Y4rwKXn8mHHN5h4/zp+2ld1KvYWQVcbcYGBdw8GgCjzS3NDGNeFqtp8YEtDxSPD/12N/rf/zUf/n",
+	"X/R/Lv/6x+AgeHHx7u2V/udYLBI25Z+Y0tOEqwl8PXI0D1MNFksCTXnCUG4ggU98cuiTAXkMOXC02gxa",
+	"fTIWuQwBXLyQDR6pQoO2eqomVlg0sREuVSq3VadKpUqr/pbqnBUi5pQba9UI3KuEsS4oN85zj2QLkkoy",
+	"8H0oCJ3QEOoalQb5VUhjXq7Q9/2GeWEgXp08vJV6yyBXO4AmQLpBgT0lbS7COFP8FuQq816Of0uL8L4k",
+	"E6rTI2/QkDUWHPd0mml1HytWIyTDiQ2EWJky2g4MYXCCaKpnrFIiRcigaq9+1dTPb5vTUJJVwVa95EpL",
+	"k3ALeQq+pwWFqMBKMOpY5DGPTlU3IQkTtVLZA3/wtOsfdg/7l4PD0dHz0dHzv7a8okKeltlB4G41rbvN",
+	"uan5dxy/m4ImtUlfOLVfaNWpvFkf9T1bsER3rUwVzUxoogandFS+SA78xhxjJz1hOzj999MXHy7fXVy9",
+	"PH118uH1pb79WgsKSCZipkrfF4sLUrCpY2RyAY6FU6AwsF0E4N42eJtPXTOC7jSRc83VKp3rpVrH38uF",
+	"K8sr8sZYYNWCiQiwD0kmNEv78P4lFFPNBFGpXCjEJ/HUgDVR7SE8NYcWw7LgGdRwLRaRLki77+v2Nq7L",
+	"CG3KvCjxWlWwKscKpZbiEMkMkV8NdbKxSKhdIoi3rpfhNbZjuL9Q4AHMlFNwM05WpfN/nN91RmK8ZBjX",
+	"DbczX4KmAOEeeSEzod/RVNmUp+XiWtkC0xWrFGkv9Zm18LGxCPXnSit0abmyJQ31TFTnWI8+ozFJEy0r",
+	"JShFTWh4M+VxrDykCOmMrUwc3ViYkrHQdPk2A7CisvD9SuFI399WPNIKl9U1f8nVIqYrqN7jES35DMpU",
+	"n7zVB8qYq7BMcpkTrJVWywR9K9fSZy+mi6tFriTuRmve4XdWVwSCYxne+x/OzluNFGhGFwsmzJXK+UIo",
+	"50w5dYvzgt5wI2209rUElgX1zTPFruAkXk0pj7OEqdJl96udn+svypTcYVpw6EMplKY/WtbGhAF6wBGP",
+	"zAnBkHXSfnVy9vr0pTcWl2dvTl9evftwqUXWFydvX5y+fn36soPGfBgiSRhVUhBFV3p6K1sNPVMsuppg",
+	"JHqgViplc33HfTJnVCgUhypH77By8ryNVfG9FsCL9t5UAL3gllrlsbSzv7TWpJjN78YVTVM2X6TKDrn+",
+	"5qHv18xZf5ZLfRwoj1lkdx1LfUc5jzKHZqKYSEfkkNiePNL3ifLIoe8TBefDigqbZBZjn9lPaMllECO2",
+	"jAWQjFQi/SNCLnumer7mQfpF2HL7RAU14odZKvAw1giOFiCedPuDrv/00vdH8H+7CxBVvbXZCIDleysl",
+	"bRf4HplqSVX3hlXy5ESrDblgZEqiYyoGiEjmESNBofMGPXJS1FvVsvuiG7NbFpMbtkLy3H9y+GxIJquU",
+	"AWnXh5KGKXaH5oVqmTcyYSspok5lrfbTy+f0k7sIfUfyxUlWlfdfmsiZlaO0wJKBD4i09ebqA5VkwJaw",
+	"6LZeK5RYUcTprBHr78Uw4OotOYvaxANqlgSHlIJRoVlyirIEXOpYyNtIT1ZpBHUeCkdqZdtU7Yf7FbFI",
+	"y1f6vBihi4lIjQVVpCCpeRIPJKGVvYZB5fQQetnGh1PH+VFwqg+XL2qMquyGABbdKJ9wVTKFmDT+Qcnq",
+	"osm6NaBhpb42EITXMqRx0CkU1Jr1vUcuua3st6Rx3A1jGd6MRQpPucmq/zNgSSO6ivn1LO0qeqtJVppQ",
+	"qAKoFeypjGO5hMFzLSwlWczUiNCx0Lp5BB2Sn+SEtAWaDawZR8gEDTio/gOBM4Wtg8dBhyxn4GXXn9Ox",
+	"UAt9mDSpWNIkIuqGLxSyURC6qD2viUpz13cuSf6UzReo1Zkv4tVYlD4x6eJ0U3DYsFsy1QujGQxJ2ILR",
+	"VOmDteRxFOpBwKxMZ1px2TQbXCYULfVyE1juUZ4lUp/sG75YsMi65r2xAGsNEENl7gCMgkWwcCY5W9Um",
+	"wRUJZyy80TqAxZIsZzJmYwE5tTzy8v2l3tLiulS5QtmwV7rwT4Zbbvtnt3T732y92Lq/26F9PzaQxheJ",
+	"FCZ+uIk2gnRXvTBao4CjS8t+wj3Nkpclzd/TXANobG+LOWe7waZG36tGBi2eeXoGp+I65mpWKdieEv/5",
+	"yPc98kYKLZuns0Rm1zPyKuERXTUNwUq6RlxoniwoWrBiRmgJtCoc6EtVaNS1dW4vZ2gnM4VKqVjhUU7Q",
+	"bCYqPAhFjX538PQSZjHy/T/4/ZHvr5M3RBabwCsUIRrZimqekhaIrICFFM1YeWBmHrl49YIcHh4+J8Yc",
+	"pI+K5ojTqWJpadx/ywd+6NcHnstP/epvP3otnrI5jG9HcQof0CShqzpHqc4QYz9TcEu6bKK38SZvvqwN",
+	"t7Twp7tDsGtfP2BNd/nUMTTtZjUK4ngejAgV5N2CiZMzyOhFUz6JmVZiU5vhCzhQqMmp5eeOfWQuIxaT",
+	"dslF3IOHAYI+NOO12W0WCQ817dU/exW/cg9VqKtFIueLNCAK5CSCTwk+1WqZvNGqJ8BMtESqtU6izxuO",
+	"a5HIWx7ByDJIp2mtjPmAYQwkxUIcwMa1foPNgi4XUmAQSqLuCM0uZaLSbkgVw16nkOis2WAVkDbKUfC5",
+	"iXCbomEIEMrGyEJFNBZcEVRFrfsZ28MsoZ2esciBHR/x4Us2mUl5Q87fvb+08mg+N72eY8FEtJBcpNZU",
+	"h9lCFeRwi1OvuoQ9EtjCP9BROONxROwjLP2jVzamqT5B+gIvRW7RgRfB1hGwcCaDEXn8OGJzCfzfQBus",
+	"lzwXB/U4sXjJWNhhKMulj818lCmXou+fbgzt4ckKqI2ZNQ9Zj5xYb7w+b/jNWMAXSh8OK62rrXZjZNBC",
+	"S59/a8XxvOUBLKTl5ZWR9O/hTOoLWFx/fLNGaf7MaKy5d/U6vtZsjimwtqWZqvNOC12pmfjipZYnAnkT",
+	"FNGWJu+dXeOeMwN5Ux6nvNlKm0zXTfSlbCpqJjJfbhgiwfsfzs6DsWgb8b4zchRteNsIcHhu0BbJBQnM",
+	"c1TQeyT47sOrV6cXV+/enupTjfqrPhZ5W0vKjSZm5MhClEUxFbITHpNpliAHFkaQNz31xsJ2cvL6dTAy",
+	"anSpdf2/NEs0sUXb0tW7yz+fXgQ4KZPh1K5DSEXI4hiKSSQslEmEyJfCKpVTM8GWYLTFkfdIcPL69buP",
+	"ZhwofuN2ge4fr8pH21j2ihUq/jh5/brltdyxtrxW3nj5PJlmagffAp5qZ0TLA8+HR0+JwVURBKapHvku",
+	"oSKcaVoTQAQBmt9M+AH7BJlGVwYYVL8wFt9W7e/P2ZyKbsJoBHSEfVrEVOTKLqhehUpSZumb0Kjgwd0M",
+	"Rq27gQyKrjpEQF0aawqQJRwevu6VrjmsGFeETmSWErVgIZ/y0CI6pFOWHiM6rVy0AzYNRoFJwhtEpAK+",
+	"98uGdFeQlx/W1I7VZgcnsiIvNQXd5NJblvBuwiDrf9gowblIwBrYQUsbWObfeBgCF2sTaB64kEIxE4NZ",
+	"HtcOsMLaaNYRa700f768PDdUnoQyYl6hWmpeFkpxywSvHT6ALOZ2kaPnz12riO8320XSuGF/AF9PZuVr",
+	"YECj1mFzw0V0XJS80QNDQlbV1vFmlldsKxa5Kng3oFP0mD5cnBEOsXLTnL/rgemezXEy3sn1GM1x5vuH",
+	"of4K/sUCNw9LbnZsD31/VITigYnSsxDAWy5jim78CY2KC9VxoZUWGwkNUbRxIjVwwIQ5YTBwQtOCE7Kn",
+	"G+iPiKiGCQpixrw9FJDcsBU0XGSa1K0OodXd0lR6xjzhFGsfC/3OI1WkoXyEbNIkoQRGeIwKKfZiBU4Y",
+	"C9bp6OohmWARGNTRyHhU0lmxOCm9McZ7/EqLfowEJ/q7AFpbU/9ct/h8lMffoINUH5acpNga6uVWipzF",
+	"pgX08OQJjvGkF+mQ7YfQyrq0wqYpeofk5rV23WopWlzFVdu3rg00W4pe1409H7mR7nkqAL3kTpw0fFvJ",
+	"Tkjaw/5hB9IYNQb86d+PRhhQqPe1HiyIE3WxSTC9TmNqJPtLA97HLEpSwhJZCFHVStdpgjljA0bNEuya",
+	"gq9QJqWYsNJw8wuvP6RiRWrFX/GQNeQpIe0j/3BEmrOnuHlOypVsDALajMLUidBt+aNaEY5jWy7CVpDQ",
+	"esxbtgT6iXLThBEaRSgnx1QLuVq90mr9iKQJo6lLYpDMk8mK2GTeaaaCsgC5W+hCUa5pN3C9jY/YI1Db",
+	"2zn577Y362Rr6yfNtGn3z9x88HfL3e/drdqTt0+2DW+/LKre3SKbvX2ilrx9ozW8/QPbvD0jG7294nm8",
+	"O2R28natW1NS0vZa1l2F8IrVwEa2gxDqbTIi1PWNmkT4TrBcAkKxylVt6srf1MatlZv5TvMi/B5MkG3B",
+	"FAjeqC79JIvIsaAXWLdfySBpPNFBJy+1e6DFl7HIR2Oaxm8X9JpdKf4zC6pO7SaTb1U8zgOpGg0rXGGe",
+	"CJO3vWw8b32RblrZS3s+7XiadvGC0YgLU+WlouLbn6x6YTOIAWSYah1/CowlYgsmIiZCzhpMYOBbU82H",
+	"g4k0WQHUL29jdYxWMZCG4P6aMkvO1/VOFsiJG7qxjS1nK5dfGwNukUWutc28ptc24lt6wBxqd2ncZLeL",
+	"N7efSx/7d1E5HPmK2Xk5Q2g6KOuU4wAK/RkrJmqbsOMApZI3gVdYZYlWbq7wfde4CU9aXiv/tUz27M87",
+	"mTs9e96aD3uOpmqwMK1HPMFV5QIOO8pVZXxGgA6AdU6EkUVGEfGHftlCOeeibRBc5P/9f8jg/7RFFyIw",
+	"6KeOk+buxA7IOBjAIm5QsCrHXYFFk32a0UxBIAK8ICR6KrkiMZsimjLXDs2XWJvA2qcMgM+pHRNmBnkK",
+	"IDYt2bZz7wZkAqSxRygZfvo0FrbQCsZ9mA4eKbzENYcFDPlGk7S21l2MJdUYEw1yL0Rr79TuTT5dxJ/2",
+	"yJnQpMKqx9Z0q+kmWLCYYiKtYZPuDTdXJkRrm63xAsrTAvPGzGbbyfXWolwPn2yH1pSHX4cXm/UzEGvX",
+	"bpADPI5J34IfZZFEcw36cZfxbF2Q11IAamqJC5MuGRP5Xpc73xdsVCEVpeXx1m5Z87i30JW7hvhh9jmE",
+	"hxKbx0cKm5ZYJjagGO5J4PQYwJUGaLYpTNLpkbMUAiMouplSesMEYlpGulEbm5ySx48TtohpyNTjx1UU",
+	"Nw7GI4W7c86SaxaNhZFcPKIkocSsEJIXmaEpSBnJAIGiExbLpYd2onInxj0zFmDp7ZGPPJ3pNgIXLxuY",
+	"uq/5Hb9mqaoBToGoIOb0W7jsNsyhhtZ7uPnF6hzWwYwb6QDYVgiEbmDM+JotCBodxJ2vR0YayUIm1oi9",
+	"4MbOgZpFaO8p8C5zyMDEaG6w4WLHxGJ8ChdmoB8Z+SsTBo1TPqdmlFfAMDccizmNmMOIHZLUOSa+cfte",
+	"fHj79uztn8rntGnvc5tII47qoxU3NL+fcsHVjEU4vw0dlUBRz0a+P+oPe08Gg7/eGRNVAGMMcKRhy7J0",
+	"ockaii56y+K4mTM9GRw64+AifTJsNS2NBepezRslAwsuLQC9XJA5j2NujvfWdeoPB/py1oayZjmcoYGc",
+	"drVBhV0VUlolFMOMyoRWmbCMwuWtmViOJ+7tsjdsLQ7q0oFuIzjHgKJMeKAeHnJKi6UKOmZ4mluCzTn3",
+	"yxtaXIBLlkyLvzOpmABSmV/QL8CUbJ1skw/0EqfySBEele/Bc+qzp+Gw3x1MnkTd4fSQdZ/R/lE3fBoN",
+	"2HDy3J/2n5SsQBlv9HkCfuvKFvGvwMoBDwarC6icfGlBX4DF5FMCOAywdNM4ZpVhXi/S7lB2NVXdZQ1M",
+	"JI5d74YFSTJmNRWuzNpYhcWUuCwFFbWDptikCicwMpkZzkTKmFEbn6/p5jrCcCZ2pAtPh/3BToTBYt7q",
+	"fZ2bX9AYAyCYiMX5TlT0/wUTdKcVXxNMAYmOnbCRfLnNLWERaVNl4ZQGmKtJ7leNo2iwyCgTBtVIsSse",
+	"QIAAwbHNTRLl0fZ75Jyu5pBC02DzbKCEPjmQO0sm5JCcftCycDijIlWk19uJmBms4HZmSMMUkhdYdOEW",
+	"Buj7vWF/sHsQUmHI2Rh4lon3+OJnr5XKlMZXWg8vonjd4b/QmryF4RRBu71yjKzfL3HHPEq2FhmL3a27",
+	"dIYq4aWDCw8hsdhzqctn/uHRTrfOhKeu2RyAR8s5FzTO6UqERpV8wkX9x627tftOWa7SCI85i6xZtgTf",
+	"BJznOoaYKTbNkAOa21e5rvn0ukkmuruk8+qumeFmYx3wInd6lhB5hR3P3O2qRFJiWQ7BrByb2qEtC12V",
+	"PS/dzork6oghVYbQJD16FWm7ztTWqApGCm/WGKwB0QZ2rZXx65/38+QTGLnTqGdu0+N2lOXtMJmI1tKt",
+	"J/ac9Hv9wz1uw10EdbifTRP2v1xMf+kE27lzr4jqZTlg8GynjncSwoupGctorhVgdoR8zyoeJqpucpiP",
+	"wRqziBz5A/IdjcifaMqWdDUi2UKlCaNzExbAPi1iid7RrayuQOE3oCRlgtEKIIR7COxzYftg+TJoeOy6",
+	"APMam3NIF02M/A7azr7ib7HmnpZ9qVh9mby7n3z5hcd5JwnEHqnNwscTR/jwvyHhw7mEH96/JG2LKme3",
+	"YADFi4G3pbN2Be8qmVzez0ZVeKUl7A5r3MYRt7KobazSucCbWaNLIdfwtZc5onvHlAeZVr1+aWZvDauO",
+	"NrP8ViKTM5ZM/WjlhCsYL5pjMdkJWu1w5xqmunm3mlbjxwarfyYsDEA5miMu3Guu1kgDC3rNyqbDRxjb",
+	"WxcLINFBmCWqyYpyThXE+Af4QqDJrqavqQ0I1B1ZSiuKHDP6cZkwsNX3/tlPkr/56WT1lvuf3rz3V2/j",
+	"vyzfvZTLN/p/ryR//eL7hX7n3cfT5V8vo5/evjzl07/sZha4XoNYh5UwkFFDpNt9vOgLeg1pJVYEZ9fZ",
+	"brHMYR8bOoPKz4CJrBDHQXPaj8YMP8auo3BVuYKmPSLYktnDu8/hbEL625NxhfYPjNpfb89zMwQZO0ob",
+	"8OM4PRsN2mhMcZzmqlMyTZ68uDz7t9Pd1GM73t1YhE2pWeETDQlGcjxxkjnE2XbnIVaUxjHsQcWcuz+1",
+	"hv22gzEn1z1YXulG1qe9buPWENf361AZhsQFI8vI0ftmDe09EuR2kWCUPyYqC0Om1DSL45WHCG7Uw4Le",
+	"WARo0nXfx0hHYb378EGJOwV5uBR+qVIJIV9ocx0LbAnDxXLjcDDKq4pV/YU16EUZzWqm3fJa+fRaXgvH",
+	"nQdD4b/z3srWWve72iF9v9YweeLkMVJ6lole5K/kz9lRG8tHNGEhnbPCElY21IN/t/cFDpQ8TVMl91MJ",
+	"TLY+gZPiJgtYkcDMvliVnRoUU8xbt+NCLPNCv+sEW18Ltv2j0V6a6S4JEqq5F5zSwyqbzHlaG9OXJkxo",
+	"TGpJ2gZFDqJR52sns7zv3JUdV8fNxERmYGkg7yC1ZClLZDnrE1cNZvJ9skHu5azaLSek10LGuSYNYIVz",
+	"wZ2wTjXwUK33rLlizg6K4TrXk0N3q/6nHVP9b/U/6Su/NtfGW2N1BVurMbNA7qqEhSamt+SKMgcAs9dW",
+	"rcF72WJ3MnGsS3C5a1LL3i45JL9S3kjjHW3MT96zXZR8pnkKxipAZbuVZXvKxR1TKda2wbnju9B/WA/9",
+	"DeSM+XD5grSDvwYdJ2bSkhytFeVJ4v7m/xj0yNtCrkUJufl4Hfr3cLzyrjdma7llpZQt9SwtzgWG9CeY",
+	"rgUl+wTg3ded47Goqsl1ZQBTJ6FuzdXm5YKUwGOBCStifmMhmSYEXI80pfNFWYElQO6LLRlh4jmESM0J",
+	"VWNh+lIoyYKUBRn7egRChRWbU5HyEDXaP51eEhubrFnvwQJzI1VTt/5+2WrqeT73yO65KeVm2ThW5NB0",
+	"tDTjIarl4DyGTO6Y7rIC+mrSljcplheYaROT7RkHsTEeZIqV/Na7wgJ2l/GKjqIyVsHO7G63Mk8UWh/H",
+	"B8USwiNcWKf70tj2nPWdUlEJudychwpw4aU8VMCSMN8HDliUdX+X5n31HFUYvLv/scLv9lth/Gbvg2U+",
+	"u8+TZUey29Eyb3/B2apmo90xBy0YapzkLE1JMDCLqk3tolVPTWXwkEGF0iJFDGkHZSqoWTGCkyFbihFf",
+	"RDWx2x7uji9KOrtG27hzQthdMCJ3sn0VZps9dIkiEbg7oR0RE3fOZPuqnMC2IXNtca9MAItgvbvnlV2z",
+	"5nfJKRtJpn5TeBOmbGiEf7xbQrohfANz3Ab56wEJY8rnRR53RlMJScXkTS3NIA3nrMuy1q5paPdNPNur",
+	"5Yndlgt2Q+7XCkPjX5DKb3fPIsUkD6qoltaMb3q6F75pp4tqE8y19RiQOjDV2dtIfSdMVW3a5cw2z5oR",
+	"xvWuDUHfl8uaxAmGHEOMAgqskJYWOGDnHo14mWLJupvGEnPDVDbZ625Bo8+mg2jY3w0TZUfh3n3P5oQt",
+	"J5TcmHvSIWoVYu2tr2Jcve6Ox9kxs5Y2tGzAKevjpYNe51Fl69d2n3ShBLiCeEUNKcl0JbGqKlmWYF0l",
+	"caimmq1RttaYvisSkqvL12V6R0rJbaOOiafib29yAllh4ASSm98t/CzPLg9ZX+S0dtG+vOicledbf8k0",
+	"RUu6TESQ0O5nRjKR8pgMyPdUZDRZ1Quj3cF5macBio6heI0Aq4B7VgJygM6t/ExUEmLtMNJSpuejhmJN",
+	"nzfsGNreoiYdR2UxcB64dmAUL8UglFdnLUyskjMPat1oUsirSdzsiKxv5B4sbWgqAvbR/nD5ovMVbWW5",
+	"w3QzTNYNIDwmNFbSWskg+bt+P2hMJXc/pu5quLoz6CJDQ3mZN13301sm1qBDYj5lkLgcUE/pbxVjFq5J",
+	"WCxJWFhCYESYCCszam0buGonZ6g0jlni5WVYkPPmIR4YjQYFbhPNpkIesySoc93ucNDoqgOhQq2nj7tp",
+	"XpD05AW0VXPDIcLR8MjAQ/XBCjOmcp/JyCTQhEoC227QKeBAMsbEqPrcQnCsY4t3Dao3XETbKnz+0hJs",
+	"CS7Fvg8+xX5XH1kJJaB98ix/9nkXjWknnyvOGMQ5DCu0ESI2awjURMBKUevkuGeX/vNRfzDyD3v9/rPd",
+	"Zbl1/iw4feDMgnoXkD4rvyMl8jWjCt5IrjFbbCWp405yr96YXQ8UXOcf9AdAJ5rZ3WVefcPYv0ye6Uri",
+	"O4/Ub8wj5aZMBQ0bQzztFXqkSMIWlGPC0S00t0lyhdl6hgzkcyhuXOnYbKVsP5i1q6BaTBOBV1ww48gy",
+	"3QQdz9ZzMpV+jBQQwKWjQHU8J/m5u57FtzWEk/7YUqRRw/o61t6i2ppuzyRa1CPOF9sMxiVgRV45KPa3",
+	"WFVP5Fjom4RbhPYSKCVKeHqsG0KBBspazeSy0yNBHt9g1sFWXYMHIL0hXm4sNEEp12krlWkjmjjStCgO",
+	"SsHKnOYlT0wCOjvik/OzYyLkWDg3SypmcthB9iOepkyQFUs9KIgexlxfCluzx+Q4SmdsXgb3FNKJ2fxc",
+	"EyhEfUdRqErrZivgXbsTbiBIy2sVi+SK3mWAUNH3WngQHOE94Zs0i3iqiSKP68wVllJtIGr3giQsyxYN",
+	"LquvCibdCQV6r+jMChkzi7werbeJarkSQeOmmwrIefINIxF4BcMHJo9LmMsDWHgTfaBtKlZoNNWj6EBa",
+	"IMyPDNcSEokKcO9SUi3zb1/Qi9zBzNNYtS2QcRQUD0DEwwKtZpyKWZMliyOPBIItgyLEJGZQX9/WSati",
+	"j5fNW2WyOudhHdjVsTsG57nbSwUg5Ugzn404s74/J+VGU4fcWcJqP2UBae0h2H7l85y2vzFS+58DYn3U",
+	"aDwuUo9vBDHdK4lsLD+zDYBcqDePlDMsYORFCpY41RLKBlRyf39UspudfUdo8iZitw51XLhLTKZ0SL8K",
+	"NQ0ACG4LGtC0jBY5RoUGk+a28XJ6BigAtdVBqkX+7VngimlKRIYDaqHn/OTDe4AZ5wkTk0wYq401B41F",
+	"IzLwOJeeDdUp0mRXwNIc6pRB9WqtJkCs41i08wLa6NICHVW/CvfQ5KHFMNygwFe5pXqPNQnKsWuK0GvK",
+	"BVThwwxMpcKV5aFzKE5DJqAfRKSd85TqGtnZ6QEXvAgrx7kFvfPJaF02Hy5Og8w1GYWW5ybTkwH6jwWM",
+	"ueOmGD+uGRNNzCEZ+s9JUzrvstCHLbe8Fu5tCdldksvyF2u07QPMsgJy29NEek4TSNKHKzaqZpmT1oIK",
+	"9dFtUVTz+w1jC8yHZYuRYLKrsXjN59zk7cshVVQVeb8AmJYwI3LbdFr6QqFBBlIUOlbYDpnKBCRvO7i7",
+	"WG5rZTyr5oSC85Zq8zcCIv3eUc2eCwz9ah0UONAsKiAJm8tbpoqj2G7K5m7Obn4fI7yPemXwQOA16mDi",
+	"qNyBh8liTcsl6lrij04qEBzzevBlddTFpdk0brhFAOYF9XGnUect7zHu9ViI6rhzItDYd/7rHn1XsQJN",
+	"BiPdQFVonTCsNgSgFvKGrmz17VDOJ07K3/JX3NS4grtks/g3JwMjr/RNh0yzeF2NEcHmb69chLWz3Ab/",
+	"f8uWVfj/Md51tRIp/WQKbcZG+G/G5FZ6CdaIwqULmRedHGwvObsxlEDPwHmiuYiWQAd+qUb6MQnGrXEr",
+	"QIFd1eT1HcMLaEr6EFlcq53u7xNQwJYO6XAhPeuBz8DcyTxTcMyMd2CapVmC/Ctm9JZBIdSY2VAVBBL1",
+	"yKU0d0g3oZjm1S6ZG8EZDxrKSe8cgXAvEQe74tb18s03YNePixoLecm6kC40BYO7Vq3VUMFKNELdGwqo",
+	"7wJ710PVAwN0upcXErOFBF0jS+6VIm2UjGJILowWaviw0yMn2BLss0wwd6WNHlb2VRRWtGxlKbbjWzJl",
+	"OehEHwfQ3VFQomPRwAlcir/hHNkFaD5JA79Sj97fniyyGZYPd92B5nuk/9//+V+D0k3fBa5P2nCLO7Vb",
+	"vJUU/SbIaD3NotZMuAYnjTYKA6aVTYjpscCHer+LyCWIvnAbTdbHv7VNUM9YFNW2ZeKUijs25XZ0N8Ze",
+	"DZbe5WyFSkEOhwCJ0Nqpe2Ph20yegE4tn5jDyoFpvH9uJHMFMrpjNH89NW5TILzQd9jJNwkZbG1q2lId",
+	"P8g2N5MxI20hMSNtZ9SQhXYs6mlo232fKA9zxHY2paPNBfQtOFLNY3KRaGcus+GSF41RBff87mDTOtzt",
+	"zpjNC3cjcPEhi4xpzNmJ9XLaWAR1cdDQsnXyGcR1AOpWldQipwhk3/dJKhem7N4NW6G6239y+GxIJqsU",
+	"ZSqIJQlTsJ7W1Zud0KQRM1zIXSy3hNtuiFJ9ZLhQaZKB5xO9ubaM771gS1Mm6tBSVxjMWcMmGrwV+ukK",
+	"CACOdVKVmo9IW3MOSKxbtgw+3zfz7iaEqB5IBSUKEWXkRJj8HzgrV1k+tqmyTREFMHJL8uHyRe8+67pX",
+	"ToamJSzMEp6uNEkwtbjpgv/AVidZU31ZUxiOcKUyA8oUxh8nE9IOrjFZE6ELrl/D2xF0PGtt1IRhLAJ1",
+	"c4UV9Z45PBwr65kfFAsTlppie5bfJE1pqjMRsUSF+ilH6nrLFYc6vYuETfknLUDpwdDQhArrHamVqitg",
+	"DktBiiJFJOUsKWwWMhkLWyQP73bCyNDvk3L9vR55r2moLS7MBQn+vXtyftb9ga0Cz9jU9NMT8w2ifZAS",
+	"cL3QiPuxUMtRK/+8IKS4T/osThhNWGJ3DP96ZUnw9x8vW1X6+f3Hy3r3I/IdfElwBwD4aDbAyytE61XC",
+	"wD1MzhRfy4Sns7lyJG/I9A7grmuo06DXvP3n94OjJxYgoGbgP8FNPiYX8JtMyGnxEqwuiMyUnJ++IVMe",
+	"o2Y8Ft9//OE9+XDx+tgsZCCkYJo8v4gpn6sRCdinRUDa1uB8rPVc46XGYg+OyanjkUBMpoFxNBnMkUcm",
+	"Mp3lw53TOCaQAbmrbtgSzY5UhMwzENw/uggir4R8/yOq/xYYbwel74S10QX6kNlGamcv4EoZnznNjLMc",
+	"aoro/ci9Y/nSE2flbTYMuK7JAc0irAhKTsQqBwxoDal2gs2nYxF8/Pixq88JEykPgdeZY9Lr9XJ8Ghxc",
+	"ELHAFgEvFCcVkhJ//gzlXqcSE0aIlIbA9c0BzyF/tqhPyui85bWyJF5XacpwnTrg6Q0V9BrAJFmC0ahU",
+	"3SjSHhd+h3Grk6cNoM7sItxEcIbPszjlXbNxtkT5aCyQqnnA4dD6b63Y1kdQGJat2RntLYWPBSRvo71S",
+	"AfxiLCxP8YxxmpqyRuWkSmTGVSqTFWmjU8Mzxdf17TBpT0wqXpuL0hsLPPke1C7xct7oFdGvqtMbi7H4",
+	"l38hzmZzKfRDROgFJnw1KAAYRDAWKbfI6IgwDuY5SnYhMt9/vDQkZiwQ0V7QsgDrnbKOqVOa8x5hi+9a",
+	"impOocHEF/zLtnA8FuZjlYNFENRh6nuXyTCo3C6E1zAUJOYmEyAcEwMVxELz9oY7l7+D+6w5B0+P3Unk",
+	"zChvy2nCeH6Ryeq90xcWwXUN5VPdkWI5fgxWe/x46A9JXqXw8WPLeIb+oadlV7DKFyX9eyQ4mEFd+Z8D",
+	"jwQHYInQ/wQFMpJhBomI28EBZHNe8N6KzmN41T7AcpwwFZ4qzSo1c0YWMNdfRjJUQQeODRHSvXn6NIGv",
+	"wuxPUU0UqqHDybzInyn9xKgvuKfmVbAKmUUGVNnCLBos9vcfL5VnMw9o6poXKmYrWFPgeXl9+BF54luT",
+	"LdaomHORpQyJ4yRL9GM5NcbHvo9yCtJuriyXs5ErDMqWKqgc5FQv61gEbHG/8kLSSCWw9mPRNktISBPI",
+	"Al30p2kBI1yMRaCXCRw5Xfiv3qHi0QWbUy64uK4+Viw1XKZ4agq6eLY2vLFiG2AIijUNvbkPS/2Vf9A9",
+	"9ojdRX1aphjqgzIeT6GMsUeGWj2uFFFWHhn2D/V/jjokksaAkUEC0QiWZ4WBeuTdLdZxtQsFFB8dfmAb",
+	"fE4q1WzRiO9UrQ3s+ctL5aaAGWNwCoPzd++L0P6cwgdNvCB4efr69PI0sJAyKkhQqb+bs1RyOYN0VIlK",
+	"nSxYpD349KnjTABqVemzPRiSmcwSlZ94z5IT3fMNW2EV4TRZOWhD2E64Klij1MMiygC3k9EK69ogyA57",
+	"BKOgR+Y00eJHMXi9n4uYrlhkVGgPiWLVgwFpG2yvVr6q1RjOrbZryhcfj0U+lzxJhLGlFi1gYO+EQaRW",
+	"IvUKoksLHL3rKi73xgKqR5oZFxxDr3Sxhmhb06IwVqU3rdNpwtTMHpgXwPRtHgg4LVW3CQ6UiogmETlC",
+	"U4NxzjiBhI1Zx6Cg8TFuZNkPb2CPhh0AyNGmd1o25iDRCotuZTdXTyE5WSaKfiM77XN6zUUuPbzmKs3z",
+	"+yp79KGkZXDgVLYkbZMNBBAmyEVyeFFbM+/8tx45hwqieK/xnRHgHFBTNEFNOSF9ZLOB2OYc5BKo3iql",
+	"Wt0AZISI9J+gQM7kEjhmxNiCrGSG8CUCLsJ8aFwhWtczcwI19FpgwrVytwYfYRBRY1FAoszKwclThcyF",
+	"lSa5Kle9NiVW/wDslrQvXr0gz4dHTzv2PgWmFGoAl7hHvkuoCLXeNhZYgdkzFmSutHZTlMnftwr+sT6I",
+	"acwM48AqecFY6CszKwf76BfmdGUIQo/8wEWkRnqmvwJ8kLR1ux3yq4Xq/AqmYn13fx2LX7vdbv4//Um9",
+	"+P6vwCd+rZXfpw0F+KGWJ1bhT2cHYBkrysAem4yBKgAJH4+UnE6ZAJSPgS3gKCp1++0Y9BcAjAQiCsoO",
+	"13rn9lr+pF3UlUXSE1LFuooJxVN+yzp5x66y9itocL9WCv4fax3GroaXK8EywXqv8cpq9d9/vDw2QnaW",
+	"GzqItXMYaerYAPSNaGIlkC36IY62zGB/Ba77axl+5lSP56ooIO8S2xJPLmx6UGO+kAztCq2tqP8r0P9f",
+	"6zX1DWOqc+R1vMQOD6rCxquGjt2S+78CS8Np1/uAsiXG+wezr/HGEoeWCZ4t7DIX8nF2QzwKKnN0R0Oz",
+	"cW1dbWNUMj2yT6DUFuUjbG1OoxcnucFMHyOqClQVZuSCPvNk7ji6evlzHOaRWQyYEHSsAH6fDyalNyYV",
+	"BjaBRzA40Y3kSl9xR/ElgH+hqwW7by6lXpyDXAPLJ5dvxIyalo1dufDP5XLesVXwje9dpdVuCyBZ3mUl",
+	"QKZaF6bIieZA+xBGVIG/GZxOnqVkF8xcKknMQMmE4i4o0EE9Y5gHtxMoF1+HwfcPzXrZmwNnEH3qxgLI",
+	"f7bX2BKqpprs2NpR6RZCW0tbatKyshdSgHh5CV+ZlF1Qac/liMgJy5xBSy3FrasLXkU52QVNIDFTptCB",
+	"7oyZTBlNs8RkswFhAJIWVeh/Lo4V/RWPTLFKSpC0gm8gdwvkg65WiXcIxlLWXbdUrJYAxTPCYTGzR4pg",
+	"tCVwj1gqu2JYuzY3Dhr/BrFd222vACWKGa2pJgzzY9cUxgbYJYMyKAMx2n0fUuCbJK/OQPKaCZ3KDhZc",
+	"FQZAhQ0xjKRWKgGi1FRdPaiixNY7+sxdrZfE190e+YdwQidUCz3XuWmybWOjPKeCN5wQLLddyNhNRtlU",
+	"Yo1iVpgWEC5bNntAVEQm8oLax1aHwqSxGK2xC4N0DpigMc7Lh+UkmWCfFoi8BJHn2NBRCP4FwZYJlvDQ",
+	"xH3queTCjG1QHZO/ZzKFxMwwHbB6wxKg+gGuLiAHY9HIC3JFy1Bwo3AaRmfyY2sppCosQb1XIceiMEgi",
+	"N+DpMfhy1IwumM0PGLyB1t/K9MT2nEszXMvzOVggAG8/gP3GApe2bKkawbmSGfjleeQKXcgBaUmT9fvo",
+	"pSpMPL1CxLdjcGufovzp5UIWRUsLNtk9iyzzOzYKwkRG+rWELRhW3QU7kLMfaKCPeciEYo7V/TyRi4Sz",
+	"lCarYwI8ScQrM9iVzLS+nzA2zwmyXsc7WOpTlswxJ7rWFpqs/SfnZy2vZSL3oPKZ3/MBe4Omxdaoddjz",
+	"e4cQIJDOwFHZlE5RP79mDdCIf9MbRcH9Xkt9DMJQ7qx1EiGbYsdw7togHBpdCFQW5Y1FuV5tlaR2jCE/",
+	"zRKhitiYACxVQSlXJho/x6KiNpVAjvbQFVkYxMoxq5h2EobFlx0b41gsIZIxYVDHLcnEqDA6hCUjhQd/",
+	"c60yv3x/iSjQeh5PvVCPwJQJGruNstAjcI3nj0x5+jzjSFCGlsOI8WzmV/gsgnMJu/kigZDdXDVTAO9p",
+	"qryZ72UqiTkKZsf2xbF2tiW9Bv+sTWVj7lE9900R7YIAFtT3ID3GPjjYz95XTEDVNBMnZ08x5Lw8cuvD",
+	"5Yu9YQe1NCByiXi00vkHtqgvSjX7W+N6m1JmDUM8KsPItlVQrh0nGIwePBKBevJv9B7rkWr+a6FcQi7X",
+	"Jg3oO9CoptlMEzkvTWYX/FR96O807Z6afIeIFa0P3yOQScC1JTYCxnbCeTVNxskf9BUm1JAfsWFGjTDr",
+	"KVsaSXgsLAXGo6c5PQh5heRWKF0GpNsjbwwM28hazqoNB4OxqKHFdkNWNy1hnndpzwX8EaLOQZoABjnw",
+	"fetsN8lZqjoTxHJvDqypkr9aim/Is+qRN1JEdEXSWSKz6xl5lfCIrhoyTG3O0QobcvcsyM5vgw2/HW74",
+	"bdiQWbkAe1Vo6Gd3jzbBTjUnM0wNkRBrc2gXJFFfQZTzYDcrjrZ1PZovDqqvf/ZaVcfe7k0UYOYGz97u",
+	"zRSfVFpSLN2nFf36Z69Vcz5ua6P+QaWVnefU/FGttR3mVf8AW8mF/R0aKN6FszXEe9/0UU4fDr6jUQ6A",
+	"1p/0t3/ywTE6w0eD59s/upTyDRUWbA1awNEu4zsz+iW4RPCrw+1fvUeB90OhyCM8yAgH2z43V/TCgMMQ",
+	"Igm411UhlSKXqKsRYBiC9IbXCtODSNH6UTdR8w6vVVNe59bMhsBsI3znv1hTrBs5jplcitQ2gN9gmuVx",
+	"gDC/RHut0yr4N0G318ozi3rkg2KFe2sqjf9LJtZVhGH2TXK7Hv57J7a7Irk3LX7xysE5hfRVW9/Le9Af",
+	"vOc/7/YRuJVeQTj7Lu+/wLDzL2Oq8IUU7NxkM2jq07564GZtwKXYmb2UEj408Je1KR8e+MsDf3ngL1/G",
+	"X0o84rUNe6jTb4c1FM9+/Oy1FrIpTQuaK5oi+ohciqKCDnaUpy1sZhJjUcYlol3qWhN8CIx1fKCmE0Qg",
+	"FSbSa37LVJ64kkceoIOrmSoJOP7ANpUSnubIMcOcSjCVJgZSttHszUEctypg439EQwxT6XcyWu1Jt8Fw",
+	"gBlUiv0FndS6wMCfbgABbaskkA+XLzxbGbrfA68HAm1llpInEOvV8loAomtWuv51JrMkdhTCP8PfZJHw",
+	"0GC/yymVR60X+qGBA2omDhFGLOWpTPAzZbYc4nQgGBDzIaK35oj8/3pwkE3JNKPebONYuFsfS9983kMn",
+	"arDHIYUpW88+11hwfz+9Ns9I25RZtpRIdl0m2FJO190ysO7NvG3+3Qb+XR12j5xgNCLk5aOCMJrEnFnQ",
+	"mjF91lAGnQK2sR65VxEL7A1vygFl/TPlZLZe7ucoBN6DX3j0uZIjoP7Sjplt19tWi5y3Ce8CRIyJsNHW",
+	"9CDuPIg7X0fcAU5zZ5HH30HkeSHFNOYY2zns7yC1nNNVLGl0KeVrmmCK4GH/aJfR5UCINyzi9FLfon9K",
+	"xR9p7xq9H390bMxrJLkmTR8IH9JOrXjXqeh7OU0N9mZUBuaqVC4g4kegrw+wy2B9XtIkUgD0smEcOeZq",
+	"LJz6FDbjFqAgMVzSJi2rl64gZ2k5vsigy8cCYQxdxSOEkUFq0DUWALQv3K8AV2L9w4bCjWjT6JG30iBe",
+	"fzPu+MBFHrjIN6Y04w3Z/NFbmb6Smdid5Th3pcR9/ukYQZkAXQB2t8IOkNxsZwdes4n3XRE+3WDjzePQ",
+	"MW1QojAzkEfcCM6OB69UafhYWNJtIvAafEq7RBKi1k4ttncsICaVI8dxwMZN9P9PLHWI/xdaTmmY8tvd",
+	"Dacn+PpnN1X2rt++yL/I62ru/O05LU7JXhrfOlegW1vlgdk8MJt/ImbzD2jS/RNLdyH2+wm6lgToHfvR",
+	"ay2ytMnAUs7xKq3t0ZgcTbIKa/LFYCMw6x2vz/k6FphLyknZWoqHBwFf2FSykMT1GMFZkB+qArRWTESb",
+	"Min1COSg1/ynjsCXiQuTT5heqQzCasvhjO08Qk8UJc+b62x1nDQ7mOaGBL98xoTyYwToECG7cmFjqwto",
+	"Zk50G7haOWNv60usyrBUL4qsV8U5u8AVhth0J5tVyVbckMAULKSfvZb++FJeMlFpNRN5BkuATDGKdXwS",
+	"yk3uOLRVb7ZJ75lhd3de2JwMeScr8L7ihK2Usa88cW983ZYSfuDvD/z9H8gkuS+PfzBJ3ocmioRxjUny",
+	"g6kJ4MQKLlBa6OxrnDwoivk06qsYptJQxK9c7d0FIY2sn6qono4lANzac2MBIsajhspynWNbv6pQbnUT",
+	"M+kB+Er/d+W8NE1ZMhZBU6LVYG0q1TaUBsuzk3aOi1hW4yqlPFFETjHLgI35KlZ8sqrULMubdAppdXrk",
+	"VE8aV82pNsVt4i4IhChqzxETc2r8szyFDpJIQbQTtc9BfDHTgRSjQmIfEFoE4SAJ5bGRm/J4ksmqmkpC",
+	"QjnhovaNK1OZBYE41LGxGxSZHFKAwdnaCcMODBAirWyRMTvrVLF46laEyM0QY7Elo1HF5ODlY4J4Y5zt",
+	"Ob1mqqj6gnJyW0ibkAHOliRQaKRj8kSszQexDdZ2WlRl2kfex8/2AazdHwAtv7s7Sz55wbA74tCKgmNb",
+	"wGhIex7koAc56MHO8U1A19bVAHSkCiMvfKHNY708Amxcz+fLLCqNoLr34FM1JRS0GHBMKOZBMCkfuCA2",
+	"VYg1jYRUhCyOWdRzMoCNQPgAx+xYYCkgJ6WSMSvwlGTCltptD3y/Y5JxsYVJK5Pwaw4pQPNq8oFnJRlM",
+	"oF4kVM+rgpOPYAHBl7zmGkyI3gOTENe82+QaPcbs3jwlbaoacih00NSjBQ4IYtYdNgZo6r5/d5jeHQq5",
+	"78fHykXsPxurxBcx42/Ft+ARIZcET+6Dw/yBtz/YOO7daf7ayt0PgK3fw09/ju7xO6O2DtDw8JUkkTeQ",
+	"oqqkcbuFd4wNwrpEKkweEqMLuTw2NYA4JJ8Ex4ip/1Jk0g1pdj1LSbYoiy8wOQSW1eILmuSXsQABpiRX",
+	"kPsWKy5gxb8tueIVyhIxnxp0wO8uQtjS4rvKEBfm/a8lRODxeRAiHoSIByHiQYj45xIiLkz2butruLsw",
+	"YWoFNvpYLss2eSykyGWOxW6K8U4Tfn3NEjfKm5gg7zNAgDM1FiAeYPJS17JhSkeQiw9v3569/VNnm9H7",
+	"Qg/+a4Vz68Z/H8P4rpHZF5m4gzHcfLXNBA75tx/42wN/ezCAf3MG8ATpnqX08OdXs3vr1g9+0SqeCRla",
+	"Cx9PMlF1wCNwHGKBMEsoaltaD5zILCU8HZnqwVCLpFwwyFZop2nK5ovUqdcvl8IWFbLFs0SEGPQ8tBt+",
+	"IJOE0ZtILkWPnGAzChPBW4d3nltLj37KBVczpo4Nmg/Tfht2RAIzEAXmbEDzgXYB0x4Lm5K60EIq+Zv3",
+	"hqpfZKJ1D2pZmnAWXc6YeAWO+V34ykvImW/e34u34JfrNDRTvvGBqTwwlQem8nujx6Wh2VwA/b1fjrKT",
+	"gJ2znkiGm9QQTFWdJjRMSV69a7IiFyySIdr+QG61AUb4NdgaIUo0z0qSZ55F8A/mY86zub83ZUdthSkS",
+	"M0yDrRXWPNE1ln+0ic5ZrNgaMv5ST2or/U7Zp/Rgls7jkqWvhVVN/lckQ6hDol/A8ib4Q+1vRiP3b0hp",
+	"jA+ashrjSwfOW+ZJtZ2JjFbu34lecaIWLOxmSfzHcatUdm3cKjUGL7tPzL6oJNRf6k3Hd3qY9jeWgvV+",
+	"UpVW8KPSo+qoDorlKOWnrOZXaORJtoYcpuqGujdlFrXmeGyjYOs++2JCeBe64RTVbY3+9qNLCrAkk0lK",
+	"Qdp/vnzz2kVrwtVEE8K6DdtoQLjAE5O/TyaZiEykhCm9h5cX4Y/6sUm4TRZcCFMLEYO9cQQLGt7oXUIb",
+	"fm/d1XsPA9nxAv5EbymOvHwNDx7/L/JKJsQkKSdcYDIPGF7MqGJQwrxhUXqvz16cvn1/2ks/peTxwf7n",
+	"Ev+unMVv6uSYrcVLbST/+m1qPkumpuPaozPwfZDNIQUgls+C+jaA14TTQP58eXneIy9t+n3IQEQittAM",
+	"QoQcU8nVjsafTcdfmpUWbVWtUUve7O5+wc7X7bidIleExvyWfct7/5rfMqEHu0jkxN1j3Fizy24Jzs1m",
+	"Rjovzg4AX6v1PEMpbhkUP0kllrHK1UEooWrL0emGtIqZNO7+uwUTJ+dn+vsvPgG2bPDG8gENxQI+N5AC",
+	"U/zca33qXsuueaj77F3Q5RuTKGrNsTFzypfvWz42ZVmOKmJ2ooFCuPu/+ezgcj8CFy+vnpvJKsX8IPof",
+	"m87Ef5y8eb3fmbAjK9iF6XtEYKfHQh+R0VgQAmdkRBplMVFJGV+dnx4Y0VyqSmN7DSmk/vlOiNmXhhOC",
+	"tYDXng3IPqdKxXCwEo5WE2zgRI9YTgP1cDGNvilu4xVFgKDqTqVCaXDBaMQFlG8D6EEzysAzdZZMkY4O",
+	"EXRuS3NMKY/1v4F3qTV6xAVO84vTqEMfgBvBFTHMS7cb8fyP1CxMwdkso4Pl3p3X5avTdCpP4rjEqssL",
+	"/7ufz1zN/prL65RRGtmwWhIxGsUcCr5gqavSFgiZXt3rNqREC7FoC8j3Y1Ur8mRqGScySyGEZzrlIdH6",
+	"7z3u1EZB08xhg7RR/vyXVlGyXbf22dMbaEuwwxPdA2gV6+q3xDKkEKoU3mjKG8zpDWgpAWmjYRpKQU1Y",
+	"LJcE6i6YPClOSfoEi5nCqEFTKcoRjQ4O+oOnPb/n9/qjZ/4zv9VQ9mPGyFy63eu/AtI+T7iad45B99B0",
+	"5OL05OWbU2BzARahDYi159rasWmmUCReM4ah3/fBfWnWtjnzqymZKkBj0+sNWVxK2ZttyY3cAV2f2GnV",
+	"lYzFBt0IZNMKmKKaV8aJAyh//kgVgYFOUyZCoN7Yi0rK9FTKWJG2NfhwW3Ip6vTKxXUa2srlYkTKlc4t",
+	"tFkp2uU2aQ5z02xLPNFYuXJLWFnn2twHsM/PP37+/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
