@@ -56,8 +56,11 @@ export interface paths {
          * @description Partial update: only the fields present in the body change; an absent field keeps its
          *     value. `null` is not accepted for any field (400); to remove `task_context` send
          *     `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-         *     `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-         *     valid no-op that returns the schedule.
+         *     `next_run_at` (it stays null while the schedule is paused), and so does changing
+         *     `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+         *     `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+         *     COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+         *     `{}` is a valid no-op that returns the schedule.
          */
         put: operations["updateSchedule"];
         post?: never;
@@ -1250,7 +1253,10 @@ export interface components {
          * @description `created`, `updated` (see `changes`), `paused` and `resumed` (by a user, with the
          *     reason given), `paused_after_failures` (by `system`: the failure policy paused the
          *     schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
-         *     was repaired to match it; `reason` says how). `triggered` and `backfilled` are reserved
+         *     was repaired to match it; `reason` says how), `completed` (the schedule became COMPLETED:
+         *     by `system` when its last allowed run started, by `reconciler` when its `end_at` passed
+         *     with no firing left, or by the user whose update or resume left it no run; `reason`
+         *     says which). `triggered` and `backfilled` are reserved
          *     for manual trigger and backfill operations that are not in this version of the API; no
          *     event of those kinds is written yet, but clients should accept them.
          * @example updated
