@@ -27,6 +27,7 @@ const (
 	NotFound              Kind = "not-found"
 	MethodNotAllowed      Kind = "method-not-allowed"
 	ScheduleLimitReached  Kind = "schedule-limit-reached"
+	ScheduleCompleted     Kind = "schedule-completed" // pause or resume of a COMPLETED schedule
 	IdempotencyInProgress Kind = "idempotency-in-progress"
 	IdempotencyKeyReused  Kind = "idempotency-key-reused"
 	RateLimited           Kind = "rate-limited"
@@ -57,6 +58,7 @@ var catalogue = map[Kind]Entry{
 	NotFound:              {http.StatusNotFound, "Not found"},
 	MethodNotAllowed:      {http.StatusMethodNotAllowed, "Method not allowed"},
 	ScheduleLimitReached:  {http.StatusConflict, "Schedule limit reached"},
+	ScheduleCompleted:     {http.StatusConflict, "Schedule completed"},
 	IdempotencyInProgress: {http.StatusConflict, "Request with this Idempotency-Key in progress"},
 	IdempotencyKeyReused:  {http.StatusUnprocessableEntity, "Idempotency-Key reused"},
 	RateLimited:           {http.StatusTooManyRequests, "Rate limit exceeded"},

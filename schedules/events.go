@@ -23,6 +23,9 @@ const (
 	EventReconciled          EventKind = "reconciled"
 	EventTriggered           EventKind = "triggered"  // a run now; reason names its nominal time
 	EventBackfilled          EventKind = "backfilled" // reason names the firings' count and range
+	// EventCompleted: the schedule's last allowed run started, or its
+	// window ended, and it is COMPLETED.
+	EventCompleted EventKind = "completed"
 )
 
 // The actors of events no user caused.
@@ -101,6 +104,9 @@ func configChanges(a, b Schedule) map[string]FieldChange {
 		{"retry_policy", a.Retry, b.Retry},
 		{"overlap_policy", a.Overlap, b.Overlap},
 		{"pause_after_failures", a.PauseAfterFailures, b.PauseAfterFailures},
+		{"start_at", timeValue(a.StartAt), timeValue(b.StartAt)},
+		{"end_at", timeValue(a.EndAt), timeValue(b.EndAt)},
+		{"max_runs", intValue(a.MaxRuns), intValue(b.MaxRuns)},
 	}
 	changes := make(map[string]FieldChange)
 	for _, f := range fields {
@@ -118,6 +124,22 @@ func contextValue(c map[string]any) any {
 		return nil
 	}
 	return c
+}
+
+// timeValue is an optional time as a change shows it (RFC 3339, UTC), so
+// that equal instants in different zones are no change.
+func timeValue(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func intValue(n *int) any {
+	if n == nil {
+		return nil
+	}
+	return *n
 }
 
 // recordingRepairs wraps one schedule's reconcile step: when the step

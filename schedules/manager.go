@@ -63,6 +63,9 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 	if err != nil {
 		return Schedule{}, err
 	}
+	if err := validateWindow(s, timing, m.now()); err != nil {
+		return Schedule{}, err
+	}
 	if err := m.reserve(ctx, owner, s.ID); err != nil {
 		return Schedule{}, fmt.Errorf("create schedule: %w", err)
 	}
@@ -79,8 +82,7 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 		return Schedule{}, fmt.Errorf("create schedule: %w", err)
 	}
 
-	next := timing.Next(now)
-	s.NextRunAt = &next
+	s.NextRunAt = nextRunAt(s, timing, now)
 	// The row and its "created" event in one statement; the reservation is
 	// gone only if the reconciler took it for an abandoned create (and
 	// removed the Temporal schedule, or will), and then this create must not
@@ -128,7 +130,17 @@ func (m *Manager) endReservation(ctx context.Context, id uuid.UUID) {
 
 // Get returns the owner's schedule or ErrNotFound.
 func (m *Manager) Get(ctx context.Context, owner Owner, id uuid.UUID) (Schedule, error) {
-	return m.store.ScheduleGet(ctx, owner, id, false)
+	s, err := m.store.ScheduleGet(ctx, owner, id, false)
+	return asRead(s, m.now()), err
+}
+
+// asRead is the schedule as callers see it at now: one whose end_at has
+// passed shows no next run even before the reconciler completes it.
+func asRead(s Schedule, now time.Time) Schedule {
+	if s.EndAt != nil && s.NextRunAt != nil && s.NextRunAt.After(*s.EndAt) || s.EndAt != nil && now.After(*s.EndAt) {
+		s.NextRunAt = nil
+	}
+	return s
 }
 
 // List returns one page of the owner's schedules, newest first, optionally
@@ -145,6 +157,10 @@ func (m *Manager) List(ctx context.Context, owner Owner, status *Status, p PageR
 	items, err := m.store.ScheduleList(ctx, owner, status, q)
 	if err != nil {
 		return Page[Schedule]{}, err
+	}
+	now := m.now()
+	for i := range items {
+		items[i] = asRead(items[i], now)
 	}
 	return pageOf(items, p, total, func(s Schedule) Keyset { return Keyset{At: s.CreatedAt, ID: s.ID} }), nil
 }
@@ -169,11 +185,23 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 		if err != nil {
 			return err
 		}
+		now := m.now()
+		if windowChanged(old, s) {
+			if err := validateWindow(s, timing, now); err != nil {
+				return err
+			}
+		}
+		completes := m.updateLifecycle(old, &s, timing, now)
 		if err := m.applyToTemporal(ctx, st, old, &s, timing); err != nil {
 			return err
 		}
 		if err := recordUpdate(ctx, st, owner, old, s); err != nil {
 			return err
+		}
+		if completes {
+			if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventCompleted, Actor: owner.UserID, Reason: completedReason(s)}); err != nil {
+				return err
+			}
 		}
 		updated, err = st.ScheduleUpdateConfig(ctx, s)
 		return err
@@ -184,29 +212,57 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 	return updated, nil
 }
 
+// updateLifecycle moves an updated schedule between ACTIVE and COMPLETED:
+// a COMPLETED one whose new window and limit allow more runs is active
+// again, an active one they allow no more runs completes (and reports
+// true). A paused schedule stays paused.
+func (m *Manager) updateLifecycle(old Schedule, s *Schedule, timing *cron.Schedule, now time.Time) (completes bool) {
+	switch done := exhausted(*s, timing, now); {
+	case old.Status == StatusCompleted && !done:
+		s.Status, s.CompletedAt = StatusActive, nil
+	case old.Status == StatusActive && done:
+		s.Status, s.CompletedAt = StatusCompleted, &now
+		return true
+	}
+	return false
+}
+
+// windowChanged reports whether an update touches start_at, end_at or
+// max_runs.
+func windowChanged(old, s Schedule) bool {
+	return !timeEqual(old.StartAt, s.StartAt) || !timeEqual(old.EndAt, s.EndAt) ||
+		(old.MaxRuns == nil) != (s.MaxRuns == nil) || old.MaxRuns != nil && *old.MaxRuns != *s.MaxRuns
+}
+
+func timeEqual(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+}
+
 // applyToTemporal writes what an update changed to the Temporal schedule:
-// the spec (and s's next run) when the timing changed, the action when the
-// task did, the policies when the overlap policy did.
+// the spec (and s's next run) when the timing or window changed, the
+// action when the task did, the policies when the overlap policy did, the
+// run limit when max_runs or the status did.
 func (m *Manager) applyToTemporal(ctx context.Context, st Store, old Schedule, s *Schedule, timing *cron.Schedule) error {
-	specChanged := s.CronExpression != old.CronExpression || s.Timezone != old.Timezone
+	limitChanged := windowChanged(old, *s) || s.Status != old.Status
+	specChanged := s.CronExpression != old.CronExpression || s.Timezone != old.Timezone ||
+		!timeEqual(old.StartAt, s.StartAt) || !timeEqual(old.EndAt, s.EndAt)
 	actionChanged := s.TaskQuery != old.TaskQuery || s.MaxBudgetPerRunUSD != old.MaxBudgetPerRunUSD ||
 		s.TimeoutSeconds != old.TimeoutSeconds || !reflect.DeepEqual(s.TaskContext, old.TaskContext) ||
 		s.Executor != old.Executor || s.Retry != old.Retry
 	policyChanged := s.Overlap != old.Overlap
-	if !specChanged && !actionChanged && !policyChanged {
+	if !specChanged && !actionChanged && !policyChanged && !limitChanged {
 		return nil
 	}
 	now := m.now()
 	var spec *client.ScheduleSpec
 	if specChanged {
-		compiled := timing.TemporalSpec(now)
+		compiled := temporalSpec(*s, timing, now)
 		spec = &compiled
-		if s.Status == StatusActive {
-			next := timing.Next(now)
-			s.NextRunAt = &next
-		}
 	}
-	if err := m.temporal.update(ctx, *s, spec, actionChanged, ""); err != nil {
+	if specChanged || limitChanged {
+		s.NextRunAt = nextRunAt(*s, timing, now)
+	}
+	if err := m.temporal.update(ctx, *s, spec, actionChanged, limitChanged, ""); err != nil {
 		return err
 	}
 	if specChanged {
@@ -216,9 +272,13 @@ func (m *Manager) applyToTemporal(ctx context.Context, st Store, old Schedule, s
 }
 
 // Pause stops future runs and records who paused it, when and why. Pausing
-// a paused schedule changes nothing.
+// a paused schedule changes nothing; a COMPLETED one is refused with
+// ScheduleCompleted.
 func (m *Manager) Pause(ctx context.Context, owner Owner, id uuid.UUID, reason string) (Schedule, error) {
 	return m.transition(ctx, owner, id, "pause schedule", StatusPaused, func(st Store, s Schedule) (Schedule, error) {
+		if s.Status == StatusCompleted {
+			return Schedule{}, completedRefusal("paused")
+		}
 		if err := m.temporal.pause(ctx, id, pauseNote("paused", owner, reason)); err != nil {
 			return Schedule{}, err
 		}
@@ -230,9 +290,13 @@ func (m *Manager) Pause(ctx context.Context, owner Owner, id uuid.UUID, reason s
 }
 
 // Resume restarts runs and recomputes next_run_at. Resuming an active
-// schedule changes nothing.
+// schedule changes nothing; a COMPLETED one is refused with
+// ScheduleCompleted (an update of its limits reactivates it).
 func (m *Manager) Resume(ctx context.Context, owner Owner, id uuid.UUID, reason string) (Schedule, error) {
 	return m.transition(ctx, owner, id, "resume schedule", StatusActive, func(st Store, s Schedule) (Schedule, error) {
+		if s.Status == StatusCompleted {
+			return Schedule{}, completedRefusal("resumed")
+		}
 		timing, err := cron.Parse(s.CronExpression, s.Timezone)
 		if err != nil {
 			return Schedule{}, fmt.Errorf("stored cron of schedule %s: %w", id, err)
@@ -240,8 +304,8 @@ func (m *Manager) Resume(ctx context.Context, owner Owner, id uuid.UUID, reason 
 		now := m.now()
 		// A schedule paused for long may hold a spec compiled for a past
 		// horizon: it gets a fresh one as it is unpaused.
-		spec := timing.TemporalSpec(now)
-		if err := m.temporal.update(ctx, s, &spec, false, pauseNote("resumed", owner, reason)); err != nil {
+		spec := temporalSpec(s, timing, now)
+		if err := m.temporal.update(ctx, s, &spec, false, true, pauseNote("resumed", owner, reason)); err != nil {
 			return Schedule{}, err
 		}
 		if err := recordSpecRefresh(ctx, st, id, timing, now); err != nil {
@@ -250,7 +314,23 @@ func (m *Manager) Resume(ctx context.Context, owner Owner, id uuid.UUID, reason 
 		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventResumed, Actor: owner.UserID, Reason: reason}); err != nil {
 			return Schedule{}, err
 		}
-		return st.ScheduleResume(ctx, id, owner.UserID, reason, timing.Next(now))
+		s.Status = StatusActive
+		next := nextRunAt(s, timing, now)
+		if next != nil {
+			return st.ScheduleResume(ctx, id, owner.UserID, reason, *next)
+		}
+		// Paused until its window ended or its runs were used: resumed, it
+		// is COMPLETED at once.
+		if _, err := st.ScheduleResume(ctx, id, owner.UserID, reason, now); err != nil {
+			return Schedule{}, err
+		}
+		if err := st.ScheduleComplete(ctx, id); err != nil {
+			return Schedule{}, err
+		}
+		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventCompleted, Actor: owner.UserID, Reason: completedReason(s)}); err != nil {
+			return Schedule{}, err
+		}
+		return st.ScheduleGetByID(ctx, id, false)
 	})
 }
 

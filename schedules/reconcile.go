@@ -124,6 +124,15 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 		if err != nil {
 			return fmt.Errorf("stored cron no longer parses: %w", err)
 		}
+		// A schedule whose window ended with runs left completes here;
+		// a COMPLETED one has nothing left to fire: Temporal's copy is left
+		// as it is (its end time and remaining actions stop it).
+		if s.Status == StatusActive && exhausted(s, timing, now) {
+			return completeIfExhausted(ctx, st, s, timing, now, ActorReconciler)
+		}
+		if s.Status == StatusCompleted {
+			return nil
+		}
 		wantPaused := s.Status == StatusPaused
 
 		described := m.now()
@@ -155,7 +164,7 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 			if wantPaused {
 				err = m.temporal.pause(ctx, id, "paused (reconciled with the schedule's status)")
 			} else {
-				err = m.temporal.update(ctx, s, nil, false, "unpaused (reconciled with the schedule's status)")
+				err = m.temporal.update(ctx, s, nil, false, false, "unpaused (reconciled with the schedule's status)")
 			}
 			if err != nil {
 				return err
@@ -164,10 +173,10 @@ func (m *Reconciler) reconcileOne(ctx context.Context, id uuid.UUID, refreshDue 
 		}
 		// A spec changed behind our back would otherwise go unnoticed, and
 		// syncNextRun would copy its wrong next action into the row.
-		specWrong := !followsCron(timing, desc.Info.NextActionTimes, described)
+		specWrong := !followsCron(timing, window(s), desc.Info.NextActionTimes, described)
 		if refreshDue || specWrong {
-			spec := timing.TemporalSpec(now)
-			if err := m.temporal.update(ctx, s, &spec, false, ""); err != nil {
+			spec := temporalSpec(s, timing, now)
+			if err := m.temporal.update(ctx, s, &spec, false, false, ""); err != nil {
 				return err
 			}
 			if specWrong {
@@ -236,17 +245,18 @@ func (m *Reconciler) removeStaleReservations(ctx context.Context, now time.Time,
 // (or just after) at, are the cron's own next firings: the first is the
 // cron's next after at (or the one after that, if a firing passed while
 // describing), and each further one follows the one before. A paused
-// schedule has none and is taken to follow.
-func followsCron(timing *cron.Schedule, next []time.Time, at time.Time) bool {
+// schedule has none and is taken to follow. Firings outside the window w
+// are not the cron's: Temporal's spec is bounded by it too.
+func followsCron(timing *cron.Schedule, w cron.Window, next []time.Time, at time.Time) bool {
 	if len(next) == 0 {
 		return true
 	}
-	first := timing.Next(at)
-	if !next[0].Equal(first) && !next[0].Equal(timing.Next(first)) {
+	first := timing.NextIn(at, w)
+	if !next[0].Equal(first) && !next[0].Equal(timing.NextIn(first, w)) {
 		return false
 	}
 	for i := 1; i < len(next); i++ {
-		if !next[i].Equal(timing.Next(next[i-1])) {
+		if !next[i].Equal(timing.NextIn(next[i-1], w)) {
 			return false
 		}
 	}

@@ -58,7 +58,9 @@ type RunCompletion struct {
 // RecordStart inserts the run and moves the schedule's run counter,
 // last_run_at and next_run_at in one transaction, claiming the trigger or
 // backfill intent of the run's nominal second in it (none: the schedule
-// fired it). Returns ErrNotFound when the schedule does not exist.
+// fired it); when the run is the last its window and max_runs allow, the
+// same transaction completes the schedule. Returns ErrNotFound when the
+// schedule does not exist.
 func (r *Recorder) RecordStart(ctx context.Context, in RunStart) error {
 	return r.store.InTx(ctx, func(st Store) error {
 		// The row lock numbers this schedule's runs one at a time.
@@ -74,13 +76,34 @@ func (r *Recorder) RecordStart(ctx context.Context, in RunStart) error {
 		if err != nil || !inserted {
 			return err // !inserted: recorded by an earlier attempt
 		}
-		var next *time.Time
-		if timing, err := cron.Parse(sched.CronExpression, sched.Timezone); err == nil {
-			n := timing.Next(in.StartedAt)
-			next = &n
+		scheduled := in.Trigger == TriggerScheduled || in.Trigger == ""
+		timing, err := cron.Parse(sched.CronExpression, sched.Timezone)
+		if err != nil {
+			return st.ScheduleRecordRunStart(ctx, in.ScheduleID, in.TriggeredAt, scheduled, nil)
 		}
-		return st.ScheduleRecordRunStart(ctx, in.ScheduleID, in.TriggeredAt, next)
+		sched.TotalRuns++ // as ScheduleRecordRunStart counts them
+		if scheduled {
+			sched.ScheduledRuns++
+		}
+		if err := st.ScheduleRecordRunStart(ctx, in.ScheduleID, in.TriggeredAt, scheduled, nextRunAt(sched, timing, in.StartedAt)); err != nil {
+			return err
+		}
+		return completeIfExhausted(ctx, st, sched, timing, in.StartedAt, ActorSystem)
 	}, nil)
+}
+
+// completeIfExhausted marks an active schedule COMPLETED, with its
+// completed event, when its window and run limit allow no more runs after
+// now; the caller holds the row lock. Temporal needs no call: its
+// remaining actions and end time stop it by themselves.
+func completeIfExhausted(ctx context.Context, st Store, s Schedule, timing *cron.Schedule, now time.Time, actor string) error {
+	if s.Status != StatusActive || !exhausted(s, timing, now) {
+		return nil
+	}
+	if err := st.ScheduleComplete(ctx, s.ID); err != nil {
+		return err
+	}
+	return recordEvent(ctx, st, Event{ScheduleID: s.ID, Kind: EventCompleted, Actor: actor, Reason: completedReason(s)})
 }
 
 // CompletedRun is a run RunComplete has just completed.

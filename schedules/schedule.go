@@ -13,9 +13,13 @@ import (
 type Status string
 
 const (
-	StatusActive  Status = "ACTIVE"
-	StatusPaused  Status = "PAUSED"
-	StatusDeleted Status = "DELETED"
+	StatusActive Status = "ACTIVE"
+	StatusPaused Status = "PAUSED"
+	// StatusCompleted: the window has ended or max_runs are used. It can be
+	// read, updated (an update whose limits allow more runs reactivates
+	// it) and deleted, not paused or resumed.
+	StatusCompleted Status = "COMPLETED"
+	StatusDeleted   Status = "DELETED"
 )
 
 // RunStatus is the state of one execution of a schedule; a run in flight
@@ -54,6 +58,7 @@ type Schedule struct {
 	LastRunAt          *time.Time
 	NextRunAt          *time.Time
 	TotalRuns          int64
+	ScheduledRuns      int64 // the runs it fired itself: what max_runs counts
 	SuccessfulRuns     int64
 	FailedRuns         int64
 	TotalTokens        int64
@@ -73,6 +78,13 @@ type Schedule struct {
 	SkippedRuns           int64
 	TotalPromptTokens     int64
 	TotalCompletionTokens int64
+
+	// The window and run limit: nil is unbounded. StartAt and EndAt are
+	// inclusive, as Temporal's spec bounds are.
+	StartAt     *time.Time
+	EndAt       *time.Time
+	MaxRuns     *int
+	CompletedAt *time.Time
 }
 
 // CreateInput is a new schedule as the caller describes it. Nil pointers
@@ -90,10 +102,14 @@ type CreateInput struct {
 	Retry              *RetryPolicy // zero backoffs take the defaults
 	Overlap            *OverlapPolicy
 	PauseAfterFailures *int
+	StartAt            *time.Time
+	EndAt              *time.Time
+	MaxRuns            *int
 }
 
 // UpdateInput is a partial update: nil fields keep their value.
-// ClearTaskContext sets the context to null and excludes TaskContext.
+// ClearTaskContext sets the context to null and excludes TaskContext; the
+// other Clear fields likewise remove a bound.
 type UpdateInput struct {
 	Name               *string
 	Description        *string
@@ -108,6 +124,12 @@ type UpdateInput struct {
 	Retry              *RetryPolicy // replaces the whole policy; zero backoffs take the defaults
 	Overlap            *OverlapPolicy
 	PauseAfterFailures *int
+	StartAt            *time.Time
+	ClearStartAt       bool
+	EndAt              *time.Time
+	ClearEndAt         bool
+	MaxRuns            *int
+	ClearMaxRuns       bool
 }
 
 // PageRequest selects one page of a newest-first list: by keyset when

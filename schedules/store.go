@@ -94,9 +94,11 @@ type Store interface {
 	// RunWorkflowIDsRecorded returns those of workflowIDs that have a
 	// recorded run.
 	RunWorkflowIDsRecorded(ctx context.Context, workflowIDs []string) ([]string, error)
+	// ScheduleComplete marks an active schedule COMPLETED (no next run).
+	ScheduleComplete(ctx context.Context, id uuid.UUID) error
 	// ScheduleRecordRunStart moves the run counter, last_run_at and
 	// next_run_at (left alone when next is nil).
-	ScheduleRecordRunStart(ctx context.Context, id uuid.UUID, triggeredAt time.Time, next *time.Time) error
+	ScheduleRecordRunStart(ctx context.Context, id uuid.UUID, triggeredAt time.Time, scheduled bool, next *time.Time) error
 	// RunComplete stores the outcome of a RUNNING run and returns it with
 	// its schedule's cron; ErrNotFound when no such run is RUNNING.
 	RunComplete(ctx context.Context, in RunCompletion) (CompletedRun, error)

@@ -85,13 +85,18 @@ func (t temporalSchedules) action(s Schedule) *client.ScheduleWorkflowAction {
 func (t temporalSchedules) create(ctx context.Context, s Schedule, timing *cron.Schedule, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
 	defer cancel()
+	// RemainingActions 0 is "unlimited" to the SDK; no create has max_runs
+	// used up: the reconciler, the only one to create a schedule with runs,
+	// completes such a schedule instead and never recreates a COMPLETED one.
+	remaining, _ := remainingRuns(s)
 	_, err := t.client.Create(ctx, client.ScheduleOptions{
-		ID:            TemporalScheduleID(s.ID),
-		Spec:          timing.TemporalSpec(now),
-		Action:        t.action(s),
-		Overlap:       overlapPolicies[s.Overlap],
-		CatchupWindow: t.cfg.CatchupWindow,
-		Note:          "created by schedule service",
+		ID:               TemporalScheduleID(s.ID),
+		Spec:             temporalSpec(s, timing, now),
+		Action:           t.action(s),
+		Overlap:          overlapPolicies[s.Overlap],
+		CatchupWindow:    t.cfg.CatchupWindow,
+		Note:             "created by schedule service",
+		RemainingActions: remaining,
 	})
 	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return nil
@@ -102,10 +107,11 @@ func (t temporalSchedules) create(ctx context.Context, s Schedule, timing *cron.
 // temporalUpdate rewrites the Temporal schedule: the spec when spec is
 // set (the whole spec: appending to the described one would duplicate
 // calendars on every update), the action when updateAction is set, and the
-// paused state when unpauseNote is set. Temporal's update writes back the
-// whole schedule, state included, so unpausing in a separate call could be
-// overwritten by it; one update does both.
-func (t temporalSchedules) update(ctx context.Context, s Schedule, spec *client.ScheduleSpec, updateAction bool, unpauseNote string) error {
+// paused state when unpauseNote is set, and the run limit (max_runs as
+// limited actions) when writeLimit is set. Temporal's update writes back
+// the whole schedule, state included, so unpausing in a separate call
+// could be overwritten by it; one update does both.
+func (t temporalSchedules) update(ctx context.Context, s Schedule, spec *client.ScheduleSpec, updateAction, writeLimit bool, unpauseNote string) error {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.CallTimeout)
 	defer cancel()
 	h := t.client.GetHandle(ctx, TemporalScheduleID(s.ID))
@@ -122,8 +128,13 @@ func (t temporalSchedules) update(ctx context.Context, s Schedule, spec *client.
 				sched.Policy = &client.SchedulePolicies{CatchupWindow: t.cfg.CatchupWindow}
 			}
 			sched.Policy.Overlap = overlapPolicies[s.Overlap]
+			if writeLimit {
+				sched.State = temporalState(s, sched.State)
+			}
 			if unpauseNote != "" {
-				sched.State = &client.ScheduleState{Paused: false, Note: unpauseNote}
+				state := temporalState(s, nil)
+				state.Paused, state.Note = false, unpauseNote
+				sched.State = state
 			}
 			return &client.ScheduleUpdate{Schedule: &sched}, nil
 		},

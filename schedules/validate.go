@@ -41,6 +41,9 @@ func (r rules) newSchedule(owner Owner, in CreateInput) Schedule {
 		Retry:              RetryPolicy(r.limits.DefaultRetry),
 		Overlap:            ptrutil.ValOrDefault(in.Overlap, OverlapSkip),
 		PauseAfterFailures: ptrutil.ValOrDefault(in.PauseAfterFailures, 0),
+		StartAt:            in.StartAt,
+		EndAt:              in.EndAt,
+		MaxRuns:            in.MaxRuns,
 	}
 	if s.Timezone == "" {
 		s.Timezone = "UTC"
@@ -56,6 +59,9 @@ func (r rules) newSchedule(owner Owner, in CreateInput) Schedule {
 func (r rules) checkUpdate(in UpdateInput) error {
 	if in.ClearTaskContext && in.TaskContext != nil {
 		return problem.Invalid(problem.InvalidField, "clear_task_context", "send either task_context or clear_task_context, not both")
+	}
+	if in.ClearStartAt && in.StartAt != nil || in.ClearEndAt && in.EndAt != nil || in.ClearMaxRuns && in.MaxRuns != nil {
+		return problem.Invalid(problem.InvalidField, "", "a field cannot be both set and cleared in one update")
 	}
 	return nil
 }
@@ -76,6 +82,9 @@ func (r rules) updated(old Schedule, in UpdateInput) Schedule {
 	}
 	ptrutil.SetIf(&s.Overlap, in.Overlap)
 	ptrutil.SetIf(&s.PauseAfterFailures, in.PauseAfterFailures)
+	s.StartAt = optional(s.StartAt, in.StartAt, in.ClearStartAt)
+	s.EndAt = optional(s.EndAt, in.EndAt, in.ClearEndAt)
+	s.MaxRuns = optional(s.MaxRuns, in.MaxRuns, in.ClearMaxRuns)
 	switch {
 	case in.ClearTaskContext:
 		s.TaskContext = nil
@@ -83,6 +92,17 @@ func (r rules) updated(old Schedule, in UpdateInput) Schedule {
 		s.TaskContext = maps.Clone(in.TaskContext)
 	}
 	return s
+}
+
+// optional is a nullable field after an update: cleared, set, or kept.
+func optional[T any](old, set *T, clear bool) *T {
+	switch {
+	case clear:
+		return nil
+	case set != nil:
+		return set
+	}
+	return old
 }
 
 // retryWithDefaults fills the backoffs a caller left out.

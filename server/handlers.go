@@ -48,6 +48,9 @@ func (s *Server) CreateSchedule(ctx context.Context, req api.CreateScheduleReque
 		Retry:              fromAPIRetry(b.RetryPolicy),
 		Overlap:            fromAPIOverlap(b.OverlapPolicy),
 		PauseAfterFailures: b.PauseAfterFailures,
+		StartAt:            b.StartAt,
+		EndAt:              b.EndAt,
+		MaxRuns:            b.MaxRuns,
 	}
 	ptrutil.SetIf(&in.Description, b.Description)
 	ptrutil.SetIf(&in.Timezone, b.Timezone)
@@ -117,6 +120,12 @@ func (s *Server) UpdateSchedule(ctx context.Context, req api.UpdateScheduleReque
 		Retry:              fromAPIRetry(b.RetryPolicy),
 		Overlap:            fromAPIOverlap(b.OverlapPolicy),
 		PauseAfterFailures: b.PauseAfterFailures,
+		StartAt:            b.StartAt,
+		ClearStartAt:       b.ClearStartAt != nil && *b.ClearStartAt,
+		EndAt:              b.EndAt,
+		ClearEndAt:         b.ClearEndAt != nil && *b.ClearEndAt,
+		MaxRuns:            b.MaxRuns,
+		ClearMaxRuns:       b.ClearMaxRuns != nil && *b.ClearMaxRuns,
 	}
 	ptrutil.SetIf(&in.TaskContext, b.TaskContext)
 	sc, err := s.manager.Update(ctx, o, req.Id, in)
@@ -207,6 +216,10 @@ func toAPISchedule(s schedules.Schedule) api.Schedule {
 		PauseAfterFailures:  s.PauseAfterFailures,
 		ConsecutiveFailures: s.ConsecutiveFailures,
 		SkippedRuns:         s.SkippedRuns,
+		StartAt:             utc(s.StartAt),
+		EndAt:               utc(s.EndAt),
+		MaxRuns:             s.MaxRuns,
+		CompletedAt:         utc(s.CompletedAt),
 	}
 	out.NextRuns, out.PreviousRunAt = schedules.UpcomingRuns(s, time.Now())
 	if s.TaskContext != nil {

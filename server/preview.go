@@ -6,6 +6,7 @@ import (
 
 	"schedsvc/gen/api"
 	"schedsvc/ptrutil"
+	"schedsvc/schedules"
 )
 
 const defaultPreviewCount = 5
@@ -16,7 +17,10 @@ func (s *Server) PreviewCron(_ context.Context, req api.PreviewCronRequestObject
 	ptrutil.SetIf(&tz, p.Timezone)
 	ptrutil.SetIf(&count, p.Count)
 	ptrutil.SetIf(&from, p.From)
-	preview, err := s.manager.Preview(p.CronExpression, tz, count, from)
+	var w schedules.Window
+	ptrutil.SetIf(&w.Start, p.StartAt)
+	ptrutil.SetIf(&w.End, p.EndAt)
+	preview, err := s.manager.Preview(p.CronExpression, tz, count, from, w)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	dbgen "schedsvc/gen/db"
 	"schedsvc/ptrutil"
@@ -89,6 +90,9 @@ func (s *Store) ScheduleInsert(ctx context.Context, in schedules.Schedule) (sche
 		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
+		StartAt:                    in.StartAt,
+		EndAt:                      in.EndAt,
+		MaxRuns:                    int4From(in.MaxRuns),
 	})
 	return scheduleFrom("insert schedule", row, err)
 }
@@ -121,6 +125,9 @@ func (s *Store) ScheduleInsertReserved(ctx context.Context, in schedules.Schedul
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
 		SpecRefreshAt:              specRefreshAt,
 		Actor:                      actor,
+		StartAt:                    in.StartAt,
+		EndAt:                      in.EndAt,
+		MaxRuns:                    int4From(in.MaxRuns),
 	})
 	return scheduleFrom("insert reserved schedule", dbgen.Schedule(row), err)
 }
@@ -193,6 +200,11 @@ func (s *Store) ScheduleUpdateConfig(ctx context.Context, in schedules.Schedule)
 		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
+		StartAt:                    in.StartAt,
+		EndAt:                      in.EndAt,
+		MaxRuns:                    int4From(in.MaxRuns),
+		Status:                     string(in.Status),
+		CompletedAt:                in.CompletedAt,
 	})
 	return scheduleFrom("update schedule", row, err)
 }
@@ -249,10 +261,15 @@ func (s *Store) ScheduleStatus(ctx context.Context, id uuid.UUID) (schedules.Sta
 	return schedules.Status(status), interpret("schedule status", err)
 }
 
+// ScheduleComplete implements schedules.Store.
+func (s *Store) ScheduleComplete(ctx context.Context, id uuid.UUID) error {
+	return interpret("complete schedule", s.q.ScheduleComplete(ctx, id))
+}
+
 // ScheduleRecordRunStart implements schedules.Store.
-func (s *Store) ScheduleRecordRunStart(ctx context.Context, id uuid.UUID, triggeredAt time.Time, next *time.Time) error {
+func (s *Store) ScheduleRecordRunStart(ctx context.Context, id uuid.UUID, triggeredAt time.Time, scheduled bool, next *time.Time) error {
 	return interpret("count run start", s.q.ScheduleRecordRunStart(ctx, dbgen.ScheduleRecordRunStartParams{
-		ID: id, TriggeredAt: triggeredAt, NextRunAt: next,
+		ID: id, TriggeredAt: triggeredAt, Scheduled: scheduled, NextRunAt: next,
 	}))
 }
 
@@ -305,6 +322,7 @@ func scheduleFromRow(r dbgen.Schedule) (schedules.Schedule, error) {
 		LastRunAt:          r.LastRunAt,
 		NextRunAt:          r.NextRunAt,
 		TotalRuns:          r.TotalRuns,
+		ScheduledRuns:      r.ScheduledRuns,
 		SuccessfulRuns:     r.SuccessfulRuns,
 		FailedRuns:         r.FailedRuns,
 		TotalTokens:        r.TotalTokens,
@@ -327,6 +345,12 @@ func scheduleFromRow(r dbgen.Schedule) (schedules.Schedule, error) {
 		SkippedRuns:           r.SkippedRuns,
 		TotalPromptTokens:     r.TotalPromptTokens,
 		TotalCompletionTokens: r.TotalCompletionTokens,
+		StartAt:               r.StartAt,
+		EndAt:                 r.EndAt,
+		CompletedAt:           r.CompletedAt,
+	}
+	if r.MaxRuns.Valid {
+		s.MaxRuns = ptrutil.Ptr(int(r.MaxRuns.Int32))
 	}
 	if len(r.TaskContext) > 0 && string(r.TaskContext) != "null" {
 		if err := json.Unmarshal(r.TaskContext, &s.TaskContext); err != nil {
@@ -334,6 +358,15 @@ func scheduleFromRow(r dbgen.Schedule) (schedules.Schedule, error) {
 		}
 	}
 	return s, nil
+}
+
+// int4From is a nullable integer column's value; max_runs is bounded by
+// the spec well inside int32.
+func int4From(n *int) pgtype.Int4 {
+	if n == nil {
+		return pgtype.Int4{}
+	}
+	return pgtype.Int4{Int32: int32(*n), Valid: true}
 }
 
 func encodeTaskContext(c map[string]any) ([]byte, error) {

@@ -50,10 +50,10 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures
+    overlap_policy, pause_after_failures, start_at, end_at, max_runs
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13,
-    $14, $15, $16, $17, $18, $19
+    $14, $15, $16, $17, $18, $19, $20, $21, $22
 )
 RETURNING *;
 
@@ -71,14 +71,15 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures, spec_refresh_at
+    overlap_policy, pause_after_failures, spec_refresh_at, start_at, end_at, max_runs
 )
 SELECT reservation.id, sqlc.arg(user_id), sqlc.arg(tenant_id), sqlc.arg(name), sqlc.arg(description),
        sqlc.arg(cron_expression), sqlc.arg(timezone), sqlc.arg(task_query), sqlc.narg(task_context)::jsonb,
        sqlc.arg(max_budget_per_run_usd)::numeric, sqlc.arg(timeout_seconds)::integer, sqlc.arg(temporal_schedule_id),
        'ACTIVE', sqlc.narg(next_run_at)::timestamptz, sqlc.arg(executor), sqlc.arg(retry_max_attempts)::integer,
        sqlc.arg(retry_initial_backoff_seconds)::integer, sqlc.arg(retry_max_backoff_seconds)::integer,
-       sqlc.arg(overlap_policy), sqlc.arg(pause_after_failures)::integer, sqlc.arg(spec_refresh_at)::timestamptz
+       sqlc.arg(overlap_policy), sqlc.arg(pause_after_failures)::integer, sqlc.arg(spec_refresh_at)::timestamptz,
+       sqlc.narg(start_at)::timestamptz, sqlc.narg(end_at)::timestamptz, sqlc.narg(max_runs)::integer
 FROM reservation
 RETURNING *
 ), created AS (
@@ -124,6 +125,10 @@ UPDATE schedules SET
     timeout_seconds = $9, next_run_at = $10,
     executor = $11, retry_max_attempts = $12, retry_initial_backoff_seconds = $13,
     retry_max_backoff_seconds = $14, overlap_policy = $15, pause_after_failures = $16,
+    start_at = $17, end_at = $18, max_runs = $19,
+    -- An update of the window or limit can complete a schedule or
+    -- reactivate a COMPLETED one; the manager decides under the row lock.
+    status = $20, completed_at = $21,
     updated_at = now()
 WHERE id = $1
 RETURNING *;
@@ -154,6 +159,7 @@ WHERE id = $1;
 -- insert's transaction and only when the insert created the row.
 UPDATE schedules SET
     total_runs = total_runs + 1,
+    scheduled_runs = scheduled_runs + CASE WHEN sqlc.arg(scheduled)::boolean THEN 1 ELSE 0 END,
     last_run_at = GREATEST(coalesce(last_run_at, sqlc.arg(triggered_at)::timestamptz), sqlc.arg(triggered_at)::timestamptz),
     next_run_at = CASE WHEN status = 'ACTIVE' THEN sqlc.narg(next_run_at)::timestamptz ELSE next_run_at END
 WHERE id = sqlc.arg(id);
@@ -179,4 +185,11 @@ RETURNING status, consecutive_failures, pause_after_failures;
 UPDATE schedules SET
     status = 'PAUSED', paused_at = now(), paused_by = 'system', pause_reason = sqlc.arg(pause_reason),
     next_run_at = NULL, updated_at = now()
+WHERE id = sqlc.arg(id) AND status = 'ACTIVE';
+
+-- name: ScheduleComplete :exec
+-- Ends an active schedule whose window or run limit allows no more runs;
+-- the caller holds the row lock and writes the completed event.
+UPDATE schedules SET
+    status = 'COMPLETED', completed_at = now(), next_run_at = NULL, updated_at = now()
 WHERE id = sqlc.arg(id) AND status = 'ACTIVE';

@@ -109,6 +109,7 @@ const (
 	ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed      ProblemType = "https://schedsvc.dev/problems/method-not-allowed"
 	ProblemTypeHttpsschedsvcDevproblemsnotFound              ProblemType = "https://schedsvc.dev/problems/not-found"
 	ProblemTypeHttpsschedsvcDevproblemsrateLimited           ProblemType = "https://schedsvc.dev/problems/rate-limited"
+	ProblemTypeHttpsschedsvcDevproblemsscheduleCompleted     ProblemType = "https://schedsvc.dev/problems/schedule-completed"
 	ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached  ProblemType = "https://schedsvc.dev/problems/schedule-limit-reached"
 	ProblemTypeHttpsschedsvcDevproblemsserviceUnavailable    ProblemType = "https://schedsvc.dev/problems/service-unavailable"
 	ProblemTypeHttpsschedsvcDevproblemsunauthorized          ProblemType = "https://schedsvc.dev/problems/unauthorized"
@@ -147,6 +148,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeHttpsschedsvcDevproblemsnotFound:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsrateLimited:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsscheduleCompleted:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached:
 		return true
@@ -282,6 +285,7 @@ func (e RunTrigger) Valid() bool {
 // Defines values for ScheduleEventKind.
 const (
 	ScheduleEventKindBackfilled          ScheduleEventKind = "backfilled"
+	ScheduleEventKindCompleted           ScheduleEventKind = "completed"
 	ScheduleEventKindCreated             ScheduleEventKind = "created"
 	ScheduleEventKindDeleted             ScheduleEventKind = "deleted"
 	ScheduleEventKindPaused              ScheduleEventKind = "paused"
@@ -296,6 +300,8 @@ const (
 func (e ScheduleEventKind) Valid() bool {
 	switch e {
 	case ScheduleEventKindBackfilled:
+		return true
+	case ScheduleEventKindCompleted:
 		return true
 	case ScheduleEventKindCreated:
 		return true
@@ -320,14 +326,17 @@ func (e ScheduleEventKind) Valid() bool {
 
 // Defines values for ScheduleStatus.
 const (
-	ScheduleStatusACTIVE ScheduleStatus = "ACTIVE"
-	ScheduleStatusPAUSED ScheduleStatus = "PAUSED"
+	ScheduleStatusACTIVE    ScheduleStatus = "ACTIVE"
+	ScheduleStatusCOMPLETED ScheduleStatus = "COMPLETED"
+	ScheduleStatusPAUSED    ScheduleStatus = "PAUSED"
 )
 
 // Valid indicates whether the value is a known member of the ScheduleStatus enum.
 func (e ScheduleStatus) Valid() bool {
 	switch e {
 	case ScheduleStatusACTIVE:
+		return true
+	case ScheduleStatusCOMPLETED:
 		return true
 	case ScheduleStatusPAUSED:
 		return true
@@ -402,6 +411,15 @@ type CreateScheduleRequest struct {
 	// Example: Summarises yesterday's support tickets for the team lead every weekday morning.
 	Description *string `json:"description,omitempty"`
 
+	// EndAt No firing after this instant (inclusive: a firing exactly at `end_at` runs). Must be
+	// in the future and after `start_at`, and the expression must fire at least once in
+	// the window (422 `invalid-field` otherwise). When it has passed the schedule is
+	// COMPLETED. Omit for no end.
+	//
+	//
+	// Example: 2027-03-31T23:59:59Z
+	EndAt *time.Time `json:"end_at,omitempty"`
+
 	// Executor What performs each run. Default: the server's configured default executor
 	// (`EXECUTOR_DEFAULT`, `http` unless configured otherwise), which the created
 	// schedule's `executor` shows.
@@ -413,6 +431,15 @@ type CreateScheduleRequest struct {
 	//
 	// Example: 0.25
 	MaxBudgetPerRunUsd *float64 `json:"max_budget_per_run_usd,omitempty"`
+
+	// MaxRuns At most this many runs fired by the schedule; after the last one has started the
+	// schedule is COMPLETED. Counted are the firings of the cron expression (what Temporal
+	// counts as the schedule's actions); manual triggers and backfills, once they exist,
+	// do not count. Omit for no limit.
+	//
+	//
+	// Example: 10
+	MaxRuns *int `json:"max_runs,omitempty"`
 
 	// Name Display name, 1–200 characters. Need not be unique.
 	//
@@ -432,6 +459,13 @@ type CreateScheduleRequest struct {
 
 	// RetryPolicy How a failed run is retried. Default when absent: 3 attempts, 10 s, 300 s.
 	RetryPolicy *RetryPolicyRequest `json:"retry_policy,omitempty"`
+
+	// StartAt No firing before this instant (inclusive: a firing exactly at `start_at` runs).
+	// Omit to start now. `next_run_at` and `next_runs` are the firings at or after it.
+	//
+	//
+	// Example: 2026-12-07T00:00:00Z
+	StartAt *time.Time `json:"start_at,omitempty"`
 
 	// TaskContext Optional free-form JSON object passed to every run alongside `task_query`. At most 100
 	// top-level keys and 16384 bytes as compact JSON (400 `invalid-request` beyond).
@@ -569,6 +603,7 @@ type Problem struct {
 	// user's or tenant's and deleted ones; or no such endpoint),
 	// `method-not-allowed` (405: the path does not take this method; see `Allow`),
 	// `schedule-limit-reached` (409: maximum number of schedules reached),
+	// `schedule-completed` (409: pause or resume of a COMPLETED schedule),
 	// `idempotency-in-progress` (409: a request with this Idempotency-Key is still running),
 	// `idempotency-key-reused` (422: the Idempotency-Key was used for a different request),
 	// `rate-limited` (429: rate limit used up; see Retry-After),
@@ -595,6 +630,7 @@ type Problem struct {
 // user's or tenant's and deleted ones; or no such endpoint),
 // `method-not-allowed` (405: the path does not take this method; see `Allow`),
 // `schedule-limit-reached` (409: maximum number of schedules reached),
+// `schedule-completed` (409: pause or resume of a COMPLETED schedule),
 // `idempotency-in-progress` (409: a request with this Idempotency-Key is still running),
 // `idempotency-key-reused` (422: the Idempotency-Key was used for a different request),
 // `rate-limited` (429: rate limit used up; see Retry-After),
@@ -1017,7 +1053,13 @@ type RunList struct {
 	// SchedulePauseReason Why the schedule is paused (for example after `pause_after_failures` failed runs); null while ACTIVE.
 	SchedulePauseReason *string `json:"schedule_pause_reason"`
 
-	// ScheduleStatus `ACTIVE`: runs at `next_run_at`. `PAUSED`: does not run until resumed; `next_run_at` is null.
+	// ScheduleStatus What each status allows. `ACTIVE`: runs at `next_run_at`; everything (update, pause,
+	// resume, delete, reading runs and events). `PAUSED`: does not run until resumed;
+	// `next_run_at` is null; resume, update and delete. `COMPLETED`: its window has ended
+	// (`end_at` passed) or its last allowed run (`max_runs`) has started; it never runs again
+	// as it is and `next_run_at` is null; it can be read (with its runs and events), updated
+	// (an update whose `start_at`, `end_at` or `max_runs` allow more runs makes it ACTIVE
+	// again) and deleted; pause and resume answer 409 `schedule-completed`.
 	//
 	//
 	// Example: ACTIVE
@@ -1044,6 +1086,9 @@ type RunTrigger string
 
 // Schedule A schedule as stored. Every property is always present; nullable ones are `null` when unset.
 type Schedule struct {
+	// CompletedAt When the schedule became COMPLETED; null unless it is.
+	CompletedAt *time.Time `json:"completed_at"`
+
 	// ConsecutiveFailures Runs that did not complete since the last one that did.
 	//
 	// Example: 0
@@ -1063,6 +1108,11 @@ type Schedule struct {
 	//
 	// Example: Summarises yesterday's support tickets for the team lead every weekday morning.
 	Description string `json:"description"`
+
+	// EndAt No firing after this instant (inclusive); null when unbounded. Once it has passed `next_run_at` is null.
+	//
+	// Example: 2027-03-31T23:59:59Z
+	EndAt *time.Time `json:"end_at"`
 
 	// Executor What performs each run. `llm`: an OpenAI-compatible chat-completions call with the
 	// server's model (`task_context.model` may name another priced model,
@@ -1098,6 +1148,11 @@ type Schedule struct {
 	//
 	// Example: 0.25
 	MaxBudgetPerRunUsd float64 `json:"max_budget_per_run_usd"`
+
+	// MaxRuns At most this many runs fired by the schedule (see `CreateScheduleRequest.max_runs`); null for no limit.
+	//
+	// Example: 10
+	MaxRuns *int `json:"max_runs"`
 
 	// Name Display name.
 	//
@@ -1172,7 +1227,18 @@ type Schedule struct {
 	// Example: 0
 	SkippedRuns int64 `json:"skipped_runs"`
 
-	// Status `ACTIVE`: runs at `next_run_at`. `PAUSED`: does not run until resumed; `next_run_at` is null.
+	// StartAt No firing before this instant (inclusive); null when unbounded.
+	//
+	// Example: 2026-12-07T00:00:00Z
+	StartAt *time.Time `json:"start_at"`
+
+	// Status What each status allows. `ACTIVE`: runs at `next_run_at`; everything (update, pause,
+	// resume, delete, reading runs and events). `PAUSED`: does not run until resumed;
+	// `next_run_at` is null; resume, update and delete. `COMPLETED`: its window has ended
+	// (`end_at` passed) or its last allowed run (`max_runs`) has started; it never runs again
+	// as it is and `next_run_at` is null; it can be read (with its runs and events), updated
+	// (an update whose `start_at`, `end_at` or `max_runs` allow more runs makes it ACTIVE
+	// again) and deleted; pause and resume answer 409 `schedule-completed`.
 	//
 	//
 	// Example: ACTIVE
@@ -1288,8 +1354,11 @@ type ScheduleEvent struct {
 	// reason given), `paused_after_failures` (by `system`: the failure policy paused the
 	// schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
 	// was repaired to match it; `reason` says how), `triggered` (a run now,
-	// `POST /schedules/{id}/trigger`; `reason` names its nominal time) and `backfilled`
-	// (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when).
+	// `POST /schedules/{id}/trigger`; `reason` names its nominal time), `backfilled`
+	// (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when) and
+	// `completed` (the schedule became COMPLETED: by `system` when its last allowed run started,
+	// by `reconciler` when its `end_at` passed with no firing left, or by the user whose update or
+	// resume left it no run; `reason` says which).
 	//
 	//
 	// Example: updated
@@ -1303,8 +1372,11 @@ type ScheduleEvent struct {
 // reason given), `paused_after_failures` (by `system`: the failure policy paused the
 // schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
 // was repaired to match it; `reason` says how), `triggered` (a run now,
-// `POST /schedules/{id}/trigger`; `reason` names its nominal time) and `backfilled`
-// (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when).
+// `POST /schedules/{id}/trigger`; `reason` names its nominal time), `backfilled`
+// (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when) and
+// `completed` (the schedule became COMPLETED: by `system` when its last allowed run started,
+// by `reconciler` when its `end_at` passed with no firing left, or by the user whose update or
+// resume left it no run; `reason` says which).
 //
 // Example: updated
 type ScheduleEventKind string
@@ -1362,7 +1434,13 @@ type ScheduleList struct {
 	Total int64 `json:"total"`
 }
 
-// ScheduleStatus `ACTIVE`: runs at `next_run_at`. `PAUSED`: does not run until resumed; `next_run_at` is null.
+// ScheduleStatus What each status allows. `ACTIVE`: runs at `next_run_at`; everything (update, pause,
+// resume, delete, reading runs and events). `PAUSED`: does not run until resumed;
+// `next_run_at` is null; resume, update and delete. `COMPLETED`: its window has ended
+// (`end_at` passed) or its last allowed run (`max_runs`) has started; it never runs again
+// as it is and `next_run_at` is null; it can be read (with its runs and events), updated
+// (an update whose `start_at`, `end_at` or `max_runs` allow more runs makes it ACTIVE
+// again) and deleted; pause and resume answer 409 `schedule-completed`.
 //
 // Example: ACTIVE
 type ScheduleStatus string
@@ -1401,6 +1479,21 @@ type TriggerRequest struct {
 //
 // Example: {"cron_expression":"0 10 * * MON-FRI","max_budget_per_run_usd":0.5}
 type UpdateScheduleRequest struct {
+	// ClearEndAt `true` removes `end_at` (a COMPLETED schedule whose window had ended is ACTIVE again); not together with `end_at`.
+	//
+	// Example: true
+	ClearEndAt *bool `json:"clear_end_at,omitempty"`
+
+	// ClearMaxRuns `true` removes `max_runs` (a COMPLETED schedule whose runs were used is ACTIVE again); not together with `max_runs`.
+	//
+	// Example: true
+	ClearMaxRuns *bool `json:"clear_max_runs,omitempty"`
+
+	// ClearStartAt `true` removes `start_at`; not together with `start_at`.
+	//
+	// Example: true
+	ClearStartAt *bool `json:"clear_start_at,omitempty"`
+
 	// ClearTaskContext When true, `task_context` becomes null. May not be combined with `task_context` in the
 	// same request (422 `invalid-field`). False or absent changes nothing.
 	//
@@ -1417,6 +1510,13 @@ type UpdateScheduleRequest struct {
 	//
 	// Example: Summarises yesterday's support tickets at 10:00.
 	Description *string `json:"description,omitempty"`
+
+	// EndAt New `end_at` (inclusive); see `CreateScheduleRequest`: it must be in the future and leave
+	// at least one firing. To remove it send `clear_end_at: true`.
+	//
+	//
+	// Example: 2027-03-31T23:59:59Z
+	EndAt *time.Time `json:"end_at,omitempty"`
 
 	// Executor What performs each run. `llm`: an OpenAI-compatible chat-completions call with the
 	// server's model (`task_context.model` may name another priced model,
@@ -1437,6 +1537,14 @@ type UpdateScheduleRequest struct {
 	//
 	// Example: 0.5
 	MaxBudgetPerRunUsd *float64 `json:"max_budget_per_run_usd,omitempty"`
+
+	// MaxRuns New run limit, counted from the schedule's first run (runs already made count). A limit
+	// at or below the runs made completes an ACTIVE schedule; a limit above them makes a
+	// COMPLETED schedule ACTIVE again. To remove it send `clear_max_runs: true`.
+	//
+	//
+	// Example: 20
+	MaxRuns *int `json:"max_runs,omitempty"`
 
 	// Name New display name, 1–200 characters.
 	//
@@ -1465,6 +1573,11 @@ type UpdateScheduleRequest struct {
 	// RetryPolicy A new retry policy. It replaces the current one whole (no merge): a backoff left out
 	// takes its default (10 s, 300 s), not the schedule's current value.
 	RetryPolicy *RetryPolicyRequest `json:"retry_policy,omitempty"`
+
+	// StartAt New `start_at` (inclusive); see `CreateScheduleRequest`. To remove it send `clear_start_at` as true.
+	//
+	// Example: 2026-12-07T00:00:00Z
+	StartAt *time.Time `json:"start_at,omitempty"`
 
 	// TaskContext Replaces the whole task context (no merge). May not be combined with
 	// `clear_task_context: true` (422 `invalid-field`). Same bounds as on create: at most
@@ -1514,7 +1627,13 @@ type ScheduleId = openapi_types.UUID
 // SchedulesPageSize defines model for SchedulesPageSize.
 type SchedulesPageSize = int
 
-// StatusFilter `ACTIVE`: runs at `next_run_at`. `PAUSED`: does not run until resumed; `next_run_at` is null.
+// StatusFilter What each status allows. `ACTIVE`: runs at `next_run_at`; everything (update, pause,
+// resume, delete, reading runs and events). `PAUSED`: does not run until resumed;
+// `next_run_at` is null; resume, update and delete. `COMPLETED`: its window has ended
+// (`end_at` passed) or its last allowed run (`max_runs`) has started; it never runs again
+// as it is and `next_run_at` is null; it can be read (with its runs and events), updated
+// (an update whose `start_at`, `end_at` or `max_runs` allow more runs makes it ACTIVE
+// again) and deleted; pause and resume answer 409 `schedule-completed`.
 //
 // Example: ACTIVE
 type StatusFilter = ScheduleStatus
@@ -1542,6 +1661,9 @@ type IdempotencyKeyReused = Problem
 
 // InternalError RFC 9457 problem details. Branch on `type`; the other texts may change.
 type InternalError = Problem
+
+// LifecycleConflict RFC 9457 problem details. Branch on `type`; the other texts may change.
+type LifecycleConflict = Problem
 
 // NotFound RFC 9457 problem details. Branch on `type`; the other texts may change.
 type NotFound = Problem
@@ -1580,6 +1702,14 @@ type PreviewCronParams struct {
 
 	// From Times strictly after this instant are returned; default now.
 	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// StartAt Only firings at or after this instant, as a schedule's `start_at` (inclusive).
+	StartAt *time.Time `form:"start_at,omitempty" json:"start_at,omitempty"`
+
+	// EndAt Only firings at or before this instant, as a schedule's `end_at` (inclusive); fewer than
+	// `count` times come back when the window ends first. Must be after `start_at` (422
+	// `invalid-field`).
+	EndAt *time.Time `form:"end_at,omitempty" json:"end_at,omitempty"`
 }
 
 // ListSchedulesParams defines parameters for ListSchedules.
@@ -1855,8 +1985,11 @@ type ClientInterface interface {
 	// Partial update: only the fields present in the body change; an absent field keeps its
 	// value. `null` is not accepted for any field (400); to remove `task_context` send
 	// `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-	// `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-	// valid no-op that returns the schedule.
+	// `next_run_at` (it stays null while the schedule is paused), and so does changing
+	// `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+	// `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+	// COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+	// `{}` is a valid no-op that returns the schedule.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1868,8 +2001,11 @@ type ClientInterface interface {
 	// Partial update: only the fields present in the body change; an absent field keeps its
 	// value. `null` is not accepted for any field (400); to remove `task_context` send
 	// `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-	// `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-	// valid no-op that returns the schedule.
+	// `next_run_at` (it stays null while the schedule is paused), and so does changing
+	// `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+	// `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+	// COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+	// `{}` is a valid no-op that returns the schedule.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2200,8 +2336,11 @@ func (c *Client) GetSchedule(ctx context.Context, id ScheduleId, reqEditors ...R
 // Partial update: only the fields present in the body change; an absent field keeps its
 // value. `null` is not accepted for any field (400); to remove `task_context` send
 // `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-// `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-// valid no-op that returns the schedule.
+// `next_run_at` (it stays null while the schedule is paused), and so does changing
+// `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+// `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+// COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+// `{}` is a valid no-op that returns the schedule.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2223,8 +2362,11 @@ func (c *Client) UpdateScheduleWithBody(ctx context.Context, id ScheduleId, cont
 // Partial update: only the fields present in the body change; an absent field keeps its
 // value. `null` is not accepted for any field (400); to remove `task_context` send
 // `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-// `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-// valid no-op that returns the schedule.
+// `next_run_at` (it stays null while the schedule is paused), and so does changing
+// `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+// `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+// COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+// `{}` is a valid no-op that returns the schedule.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2673,6 +2815,30 @@ func NewPreviewCronRequest(server string, params *PreviewCronParams) (*http.Requ
 		if params.From != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_at", *params.StartAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_at", *params.EndAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3696,8 +3862,11 @@ type ClientWithResponsesInterface interface {
 	// Partial update: only the fields present in the body change; an absent field keeps its
 	// value. `null` is not accepted for any field (400); to remove `task_context` send
 	// `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-	// `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-	// valid no-op that returns the schedule.
+	// `next_run_at` (it stays null while the schedule is paused), and so does changing
+	// `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+	// `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+	// COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+	// `{}` is a valid no-op that returns the schedule.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3709,8 +3878,11 @@ type ClientWithResponsesInterface interface {
 	// Partial update: only the fields present in the body change; an absent field keeps its
 	// value. `null` is not accepted for any field (400); to remove `task_context` send
 	// `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-	// `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-	// valid no-op that returns the schedule.
+	// `next_run_at` (it stays null while the schedule is paused), and so does changing
+	// `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+	// `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+	// COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+	// `{}` is a valid no-op that returns the schedule.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5720,7 +5892,7 @@ type PauseScheduleClientResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *IdempotencyConflict
+	ApplicationproblemJSON409 *LifecycleConflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -5778,7 +5950,7 @@ func (r PauseScheduleClientResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r PauseScheduleClientResponse) GetApplicationproblemJSON409() *IdempotencyConflict {
+func (r PauseScheduleClientResponse) GetApplicationproblemJSON409() *LifecycleConflict {
 	return r.ApplicationproblemJSON409
 }
 
@@ -5982,7 +6154,7 @@ type ResumeScheduleClientResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *IdempotencyConflict
+	ApplicationproblemJSON409 *LifecycleConflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -6040,7 +6212,7 @@ func (r ResumeScheduleClientResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ResumeScheduleClientResponse) GetApplicationproblemJSON409() *IdempotencyConflict {
+func (r ResumeScheduleClientResponse) GetApplicationproblemJSON409() *LifecycleConflict {
 	return r.ApplicationproblemJSON409
 }
 
@@ -7242,8 +7414,11 @@ func (c *ClientWithResponses) GetScheduleWithResponse(ctx context.Context, id Sc
 // Partial update: only the fields present in the body change; an absent field keeps its
 // value. `null` is not accepted for any field (400); to remove `task_context` send
 // `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-// `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-// valid no-op that returns the schedule.
+// `next_run_at` (it stays null while the schedule is paused), and so does changing
+// `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+// `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+// COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+// `{}` is a valid no-op that returns the schedule.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7261,8 +7436,11 @@ func (c *ClientWithResponses) UpdateScheduleWithBodyWithResponse(ctx context.Con
 // Partial update: only the fields present in the body change; an absent field keeps its
 // value. `null` is not accepted for any field (400); to remove `task_context` send
 // `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-// `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-// valid no-op that returns the schedule.
+// `next_run_at` (it stays null while the schedule is paused), and so does changing
+// `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+// `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+// COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+// `{}` is a valid no-op that returns the schedule.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12035,7 +12213,7 @@ func ParsePauseScheduleClientResponse(rsp *http.Response) (*PauseScheduleClientR
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest IdempotencyConflict
+		var dest LifecycleConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -12762,7 +12940,7 @@ func ParseResumeScheduleClientResponse(rsp *http.Response) (*ResumeScheduleClien
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest IdempotencyConflict
+		var dest LifecycleConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15856,6 +16034,32 @@ func (siw *ServerInterfaceWrapper) PreviewCron(w http.ResponseWriter, r *http.Re
 		return
 	}
 
+	// ------------- Optional query parameter "start_at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "start_at", r.URL.Query(), &params.StartAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "start_at"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "start_at", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "end_at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "end_at", r.URL.Query(), &params.EndAt, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "end_at"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "end_at", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.PreviewCron(w, r, params)
 	}))
@@ -16795,6 +16999,23 @@ type InternalErrorApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers InternalErrorResponseHeaders
+}
+
+type LifecycleConflictResponseHeaders struct {
+	RateLimitLimit      *int
+	RateLimitPolicy     *string
+	RateLimitRemaining  *int
+	RateLimitReset      *int
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRequestId          string
+}
+type LifecycleConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers LifecycleConflictResponseHeaders
 }
 
 type NotFoundResponseHeaders struct {
@@ -19657,7 +19878,7 @@ func (response PauseSchedule404ApplicationProblemPlusJSONResponse) VisitPauseSch
 }
 
 type PauseSchedule409ApplicationProblemPlusJSONResponse struct {
-	IdempotencyConflictApplicationProblemPlusJSONResponse
+	LifecycleConflictApplicationProblemPlusJSONResponse
 }
 
 func (response PauseSchedule409ApplicationProblemPlusJSONResponse) VisitPauseScheduleResponse(w http.ResponseWriter) error {
@@ -20084,7 +20305,7 @@ func (response ResumeSchedule404ApplicationProblemPlusJSONResponse) VisitResumeS
 }
 
 type ResumeSchedule409ApplicationProblemPlusJSONResponse struct {
-	IdempotencyConflictApplicationProblemPlusJSONResponse
+	LifecycleConflictApplicationProblemPlusJSONResponse
 }
 
 func (response ResumeSchedule409ApplicationProblemPlusJSONResponse) VisitResumeScheduleResponse(w http.ResponseWriter) error {
@@ -22405,384 +22626,419 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dtvIlTf6KjXMd5ZJB6RAivKFWlknaltOq1u2FUkezyTsTygCRbFaYBWDAkSzu33WvMN8a50HOm8y",
-	"T3JW7V0FFEDwJsndTkd/pGOBQN1r3/f+/dwI5XQmBROpagx+brBPdDqLGfz7VcJoyj4ydhPRxTcsibnQ",
-	"j1U2ndJk0Rg0zE+K0JT4Lwe+T/AtkvIpa3iNWxpnTH8SJlJcsU+zhCnFpWgMGj55SZ6Sp+Tt+3ftN+cn",
-	"Da8RMRUmfJbi7xfQCVdMkQVTKUsiuniiiMpmM5mkJOXhDUsVGcuEpBNGUkanJGY0IuyWJQsyx5GRqUwE",
-	"F9edhteY0k9Xoyy6ZunVjCVXSSauMhU1Bn6nd+A1BJ2yYkZ5PxG/ZipteI2UqpurUIqUfUphRhMqBIsb",
-	"g8YfzLtt3b1qeI2YiuuMXuvmmGh8Nt/+I2OwZvnESvOSMyaWJkdFRGKuUpjhmN8yMuLXejwk4epG6Unp",
-	"hZZZeqVYKEWkGoNnvo9Pf5JCj+A4S+SM7Znd+/zZa5xn4jVLKY/fUB6zqLyjR2TORhMpb0iSCZJOaErG",
-	"8BpJ5zxkHplTRRKWJpxFZMYSMpMxDxcejHVGM8UiwlNFVDhhURaXDgFNUzadpVehzETaGPQ8+0Q1Bn/P",
-	"f24Muh6cyZilLLqiaWPQ6Pm9Z+1ut917dum/GPj+wPc7z/f9vzXyN7kUV6m8YUI1Br7XiLKEwrOpagz2",
-	"ey+8BksSmVxNmVK4M3pPCBPRTHKREirUnCUsIgd+j3xDI/IXmrI5XQxINlNpog/XVEYsJuzTLJYRi8x5",
-	"sl2KLI69BrxypdfAPpklUs/YGZlKabJ2Xn2/p+elUppmqjFovDk6OT1+rbdapjS+CqVKzbm1j/LWP3vO",
-	"KvY2r2K32+l1D7Zcxf7z/j/LKnb9zvN+986r+MN2K9d7seXKdf0XfX957cy9ouOUJaRH5Jj0iL0QhySm",
-	"Kh2Q+68v+8TCLJVJY9CYpOms4TV41Bg0DqL90ctxz2+/YH3a7ofPuu3R8+hl26e98TPWDV+M+s8btXsB",
-	"d/wqv9+DNMlY3RbNEnnLI5bYD78M/UuYyuLU9rHxcu2/eHHXY+E10kT3rlfy4tW3x68/mC/x6ZpedY9z",
-	"mdyMYzm/gtW3qxe1k0y098fPwh59wdoHo27U7ofPafsl643bL6L+qEufh8+Yf9CubdeQ81Ou0jM4VC4p",
-	"v9RscS7JVOoFYyETqSbqytNMkZEZvWaaf8axnLtUWrBP6VWYJQrODFt855/8KPnbH48W77j/6e2Fv3gX",
-	"/3X+/rWcv9X/eyP56avvZvqddx//+tN//hhP3/54xMd/beizosfUxX9cKf4Tawx6vtfQo3BJvuUIawj/",
-	"c3vx+p1nvd6Ki/est1+9ev1ed/nq4WFxbkYcT+3FeEl99jzsd9u90bOo3R/vs/YL2j1oh8+jHuuPXvrj",
-	"7rPKxWhcz9J2X7anXPBGzQ0Z01gtX5Hn/W7PvSUNfQWobuDL3pRGt0PO6GKqj0PO64GhK2D1XFyDVLVP",
-	"jj+QKUu0oJMq0uz2bG8t0ul0Gqtu23OHlXXLrOzV+7dnp8eX9Reu43f19pVv3Qt//2DXi/f8C108t12H",
-	"0zrizCPXeOQa/wxc4wcvb+sKduYqYVRptcssiP0xn/HRq8uTfz+2M24MnmnOc2FeOwpTflthPkeCUHic",
-	"a2J1GkEohdIHjd+yK32ws4ThooWgeVYXx9eT6B4MjOT/FeiUSzwEr+cVcriuuTbbbBXojSoFtXQdPbuf",
-	"FgvMfamLfb/UhX1J8+jSOy/xnT/63YHvNzzzW6/td9f81lvz2/6a3/rV337wGvKWJTGdXaHSqXf0+5Mz",
-	"y3KvgCY652jf/lA+3YYW0bTyYLQo9A12y2Wm6jejOmJNTKbVTvCh24t9UnSjue4in8vPDS54yml8NaLh",
-	"jRyPC51eizB63wt1ed8chOqb+77/2WuoGz6b5afQdyhXfo9VFoZMqXEWm7cOvl4TBxNUpEgCaThlbZbt",
-	"bvioFTieFwIHLsKzKv3uvwD5MZtFG8lRpliCg4R/vRj3on634dLJ41sm0npZ/Sgnj8SQPk+L7FKM+XWW",
-	"6L+MbUWvlzlJLiFlt2i/0zJ1iPRIj6Ld72lCOaHimuX6dS1t1df7+aB/oHXnA7RA6Ln0D7zGDRd6VkWv",
-	"9qQ3vgE6ROhMc20WAeF8zUI2HbGkgzLSnQbTe3HZfT7we4N+v+P7z/PB9PPB4Gq4YzmjmdKiqyYRcJgm",
-	"MuYRXaiNA6mxTmotaA4MpesDR+m2NYGWcQQPX+TPPq8myKYNv/P8wHzpdw70cVg1Zf/loNsb+PudbvdF",
-	"PuX9fMrmDDpz1it4j0UuH1/orZf3Zj6p9vaDV9YPLQF11Dv3xK887Fxcx6iC6n2KYOMEq5URVvRX1SsP",
-	"/EJuwYvwKFw8ChePwsWjcPE7Fi5+yBWyrkt2z5A7LlkDFZ0WNNaKFI/62NdCMvHiugTy/lSp8deMJilL",
-	"2kxEZJww9hMjmUh5THrkOyoyfThKVKskhPlaCOuCJ8WhY6Uz+HsmaGdHHy7AWvNI0O5P0MrHabO2dG70",
-	"jU1UrEYbeiRjv7Xk97ztd0HKWiP55e/USGn428Ga356t+e35mt9ePLzk91vRWJxQdyONbbzBMcV8bFW6",
-	"gtwWDfWMBQB3yyXAlcE8ipb/rJS4bqNXUeLPXmPCaMQSDAXTyyvS9gULs4Sni/ZZvv1lYvhxwhIGqwLa",
-	"/ZQuSCypvhdyOiBSxAuSTrgiiiW3PGSkKSR59fqdR4QkXMQcrAC6uZZHxgmdMljroRjLZKqIkHPdfmco",
-	"gEpCqFpj0IjYmGZx2lZJSJ4IKdiTQ9MKPlIsHj85JKEUgoXlZ3x67fxNIprSwSFR6SJm7vMnmVB0zNo4",
-	"xCeHZC6TG5bAK6NYjgaHZEQVa2cJz0egh9ymoV6Y4pmeUpuKkKlUJso8h0v1j4wnmt+ha0wzuCnV65su",
-	"ZnqOKk24uEaXP03ZKZ/ytA3/Xd6Ec/aPjKlUwT6ENI5ZAjsxpTeM6MtHUon/n4mIJRCxlXKWkKb+YJQl",
-	"KiWK/8RaHXKWMMVESqQYCuRXwR6d8b3bbqBZ70yzWowTSxjVTBn6TGiq6c2Upyw5JHRkmjC+SEWu+S0T",
-	"ZMTGMmGEp0PR7Ptdj+CkSd/3PdLv7uv/HLTgrs0nPMZjZVrVDDaFrxXJBPRNR3H1ZHR9dyWnXPBpNkW3",
-	"HK4qFym7ZkllWVcd7st8OZ+YBaOKBMPM9/fDxKw5/MUO53/Cx3MuIjkn5rqbH2GFzQvwb3weeIR1rjvk",
-	"mU9sa2TGkqF45hNF5jyd4N4oIsek61dvwTP/cP6nZ75pvas5wXan6JxNKdeyx44nKeHXk1TfSQ/vtBSM",
-	"0DhhNFoQ8IqzqOOO8OWdNuOcKVZzxi9wRQ2nDWpmE+izAaecpu4L8N+gNLLuLiPT7K99pKWC1aNKJZlT",
-	"ntojDiwzF+5Mpwfrbv32g2ifiPZZIq+1wFo3IJHi0Ql4xKYzmTIRLtpctGfmmwCo8sAeUbOgcItx8/F6",
-	"T2Ss5zXhaiiCE6ep79kiINNMpWRCb1kRbtDUVCWMKZ+SmM60dIxBC5RMuchSRvgYCM81hiOQiLOo1RkK",
-	"mJruX+C4Uyvz37AF0IKRjBZ6ga+ZGRp2WbkO++WrTz/hcj7TMold227t2n78+LF9lOkBpDykKau5FW9e",
-	"kWfPD3wSTvSVENfM3NzgG0YTlmhaGE//NESLtLoNh42AzPWMhCTAoyGOVlNFj8gE5jkUAcR6/GnY4OKW",
-	"xjxCbq4/1bOmguALV85YTKugVuTNJuxHFuq7V6EPK8fmkRU9mx/cHv80bGBPXBH2aaYP77CxI//6j/ZG",
-	"DnahNxwUOiCx1cvrgTYVxpwJoE3IfpD3yFizNK2ydO7MCtwRrqGOK0dZ0KA7jPTlnQdaTyhXD1KxNCBN",
-	"c/G1CJYSCrH7KqXTWesuq7zb2JHAtE+i5WGfRPr+jTWTlWPkL4YeeYTGSpJ5wtNUH36JJIIltywhsbxW",
-	"xks6A2WfcDEUwVkiRzGbdkwTVzwKOuSvmdRkKMVLlDAt4XNxTSiZmderHHbUHfthj72M+rQ/3h+9CJ+z",
-	"A9qNeuP9UT88iNbegyn9dMrEdTppDLq9F97SvfisFUAtHqZW5jZOr+rKvJ/Rf2RADhVLCbrGBrAGgeMs",
-	"C3DZGLG6IwjkHfJRzxXkL880MRQzes0FhJ6BOGUdzYH+ArgovxYyYdEhuWFshvufTlhCQHMixbBJM8h9",
-	"coE3FAFqcEGroOK0sIRURnZEpjTWQjOLNFHUjJNfCzNBPYq+7w9FYGhU22xlUN0ktvjux2rI6ts3ELL6",
-	"6d2l/MkNWX3b+8/ef/703eT9Xz5gyCrXC4z6YG72MM7HFXt50O0BR8n31quheOD6V2f0ml2At7K6pfg7",
-	"JlRotanZ/Z//+u+u77dKl6vn1w+wcIO6YzRKEX6W87+uv5kBOtz9e1YjBh+RTHB9BJGqNCn58OHktd4h",
-	"Sq6ljEg4kTxkLSQZWlRUeYipvcv69uoTMWYDo0NrMVgU+r3h6rrVGzZL4dD0+mQis8SeIDyriUdQ1YYz",
-	"a4WEhM1iutDqiEQ721CAEFaRKaYsnUgIr0gnhXDRRIEpXwdNK7G5AdHXOmh1yDnDgIN0woZC96rHREnE",
-	"x2OWQKy1kZ70we31yuLXDVu0E6YvWnBIKDEjy3UcWAyiJS2V8jgmXBArreE9eLlamtP3KJ+8WcOQJrD4",
-	"EBcBSr0rwy3NTg8Jh2C+n1CtehOVhRPzfYc0T2BqeDJGLCJaMR+KhAJhSCdUkIiFMdWioBREK2iFwqik",
-	"ORsyvFEkksB6ZlmqibF+GRRNI9a1Kvf7YOyHz+lL1u5GvVG7H+6z9otxn7afjQ6i5+zl2Kfd0N5kHGxx",
-	"Uypy66o73Ts4qN7pGU1Tlug2//ff/639//zwx//VqLvoNtqhfGG67RHVRBXutsimIwbkjcjxWJNwIL/X",
-	"HXKCVBbZUWDJODfqcpXPrqIE9USgu/HWn2eijg9rnTfJxBNFeESaAY+AsVASnGciKNOnbeODYeT6xhUD",
-	"TzJxxdfzT80ZwJCVZfBmjUabiTU09iRl06+GxFovx6oVt/4NWPbyIm9p9q9Z5HsvsB31fVf54G6rfLDz",
-	"KoP08YbHtbr6exEv0IibBw5Z7sAVQcmlQ95POTIfGsekKaRoRwyC/FvFZ+UNyo3VdVM0Jm13fv8rYePG",
-	"oPGHvSITdw9/VXt2xXEmKCVaKgpC4jc0vBnzOD43Sp/xf2myDjmXs1mslVguxZ4Rav/4o8IYNzfVd2Sa",
-	"uZTylCbViK23MgGmxMW1QtIuRWEemNIFgRh61wcXQYppY9BAc6AwkV6K9J718qbkmAyr7rVh45AAZ1Ap",
-	"6fo+tD5Cq6UeoEk7NX0PiJrFPCV5J7DqKqUi1IttLJV7+UbtbXN59mxf5ragvrCd+G89Fv1ez2ukPEXF",
-	"27RHUilJDMubH9dJms7UYG/PauOdiN3anVL5SNqplG38Up8AXhLQztlyuEeF0aFMv0JCqd22S30Hqq3M",
-	"qVrb0qH+lVAi2JwUIpH+y7zQ+Sr3pzpNlMy23aN6uQ73CVWVcziZlRhIvBMgBTERKS3jgeiXpVnCareE",
-	"iYjYCLZe/xJ8fgPf/xsoaO7XWn6zawQpf2RGVVrcOk33miYDBX/X11nIeathEo4wgnLMGUS8MgGZunkO",
-	"0q8xkM8/fJUnBTc0pzXbHRCrsMJHQMK3I/7GaIGflHnX06f9Xu/pU/I///V/YL3zVdaqFYvjttGjR1lK",
-	"Qiq0eD1iJJKCDUhQGlBAmgETEar5YiiK3dNKuLFfB0DfAzBWVgm6kGZDgXnKLNUKTSZaHgmWyVdAmlOp",
-	"9YTN3OQQesLTTxRdKDKRczKlYlEdQotIrdCsULA65J1MJzA+qohJ9uoMxWurnVBFAiNjBMTVX4J+rxdo",
-	"fWSWJTOp2IBQ0FhI8yzhatrK3VnUjl4vH03JKGH0BtUt49ICuYIWGpHWCM3aGn+X1f6Mb5Qlees81W+g",
-	"mcNxydbYUOsOk/lir/r6CofXdk2Y91d7kbZrpvik3uOzbSv69VV25XVtLH+wzva7bUulWdUaaLdvqZhZ",
-	"yVS6oYHiXSAd39DIPLqzdBidWRtfmY99QyNjBJQJGlFyY+AKsaK46ZFkChT/KU1DtMkcnZ2YG9OpZ0Wu",
-	"hlAwJPA+jZgrN25kIPdhCRiyUWEJuTC1G1Mwnz0MWzgiIxrBPnjFtuDBKDZGa/EVG2rL+K+oY4LlkUeo",
-	"GAqZpW05RmZBXPMuodY2C1RL7x2ECBCuVIY2XKe9Gq/hofFoqQDUMCSYcjxmAjJCCrPyI+17pH33pn3f",
-	"yGhxR/pn5fiCiDoUUEaLZYb/RYgfmBBcumd8YmDO+ewVL1aDzNbRyhfP+v+M1NJrZOJGyLl4g3N2t+SD",
-	"yOWs7y7evyO4LJt2BCz/+nBQLhRYwFkc5RuT75dpekCGECp8nEcKDxsrtq38WmkzzBzMCH+tTfhQ6nXL",
-	"LTBDbZuhPgi7cpefK4f31HCoATGPYE8188E4kFp5eyialEy5Ag+NvSI4X/3lPJHimuhp67/Qi6UVFzk2",
-	"aoVMYK+5IFQQJrKpRwKRxXHQ8oYC+Jrls3UM9tCqSTDCCS2fJqMRVA/UUDSD0hoHh+BeV4QmjIRUsbZi",
-	"QvGU37JWZz3nhO8fueYj17wr13wlxTjm4V31BUcTPxFubFo5kwN9jJYAFKb3qj0OrPHGhASrVEfKj3Zp",
-	"aMRAwExkyJRi0aHxwKqJTNJ4sclKeS86/LKgw+ebB1w4fu9ijnT8wsAyIXb2HON0K9shJZpW3EkuL/J/",
-	"yiyP8IRovwO/+MIDKmQcNB3yGtwkYNsxlg5Iv4EAGwHhI7/WOlsnCsYO20DlbRfUDqcNX7ft1w/HAVV5",
-	"eDY6JlMsAUaCwQ0g62GEdTOoH5NW4zRzGorKVTDBDsthm6suBDh66+MLWo9sZSNbqYQIr/16RSDvI3Na",
-	"zZwgi+++Dk9Idjv+FDIWVYmhqWuSlxIJ6ayWGtYnzZHeAWHQrnIJoonZr1cRVqTfrbdxfVF9oeS/xPWA",
-	"8NA4lvPtaSfOqc3sMv+unZf/BO7IlCW3NL6U8kJLOuVVP8+EAg91GEvFSCqvmWbStQsM74L3/uleF7z3",
-	"T8nTYQNUla6N76ez3Itj4jQ0vzkwP6s12rKbf+veAXAR7tLHr3ZFTszSwgKCGLm9aQO/BB8Zfum4jl8l",
-	"UlSNGyYXkUVErxUZM7rSZVxZTAy1jOiiLcftqRTpxOiluTJKw5DNUjJsnEJU/477s1Prv97WoNkAFqs0",
-	"8J1MT/pzd2dq7E5HKNaSSGqOSRLIT0e7uu4Zc7pLLr58ZZigo3iF299+OMzrQQ4b+pQX30GEpdMukjIt",
-	"ecsx+bueH2HhRP6wwr1vs81LPv4H7PXX3umd7Fp2f61dKzcsXuY5ueXrh7azk6N3RwR+rtuzYTmNVxRL",
-	"R4nzfcqnDBpZQQvztOA6m2G5hV9tke0CFD3vaEDMJ/VlIiEce2I1EMKYCal7QZ1wCH3DIWmhOtLA0y9V",
-	"ybR+WpFvAq1+BaUTFZCmc/kxvKL+8nskqMmND8iIxXKuW63Nsgc33Cim4mYohFbypMnKaOVWyGW1T4tC",
-	"Vo1fJxINRXNVVEWrHFZhKms8hlU8Gkn/ZfRQ51rd3V76W9kwt4ufg4ok/5zmzgeJprivHa1KQMuGNIKp",
-	"zpgWHTiWoCBPxjZpzhxKjhRZzo/06tH69ttTvZL55n5uon/FMPZ7E9dfwWj0kBL6KlEyF913F1SHopTA",
-	"KRNwuR9qqToXTSOtX5EPG3b0UXB9FFz/ZUi41mUFjY+TBOsL3EdkFSQT7NMMfDFYLoTIMMyShEUdchYz",
-	"qhj5BxRaKGnnUbXoAv+S9vWDcgwaTh9Hu5OdVtD4QSTLD8WSmcuNK9cMbDdaPLycMGLsPpAFzARLeHho",
-	"ljNwalnUL+YjcXgkDjsTh3cyfSMzEd2TLryTRVwDMDsekW2kogcRre6lsfYLSvFOpmQMi7ElkRAybeMH",
-	"D0El3pmSC/lClspeQLkKExzSDPKeIVLSiS9mn7hKPbAiQr6VHAoTflOJMMFKVFpgwvzmRwHjkYbckYac",
-	"0UUsaeQmk9+DlCwFadvoimd98j3/5ku65bv7y+YrU35u10xuGS3cLO4Hjp4urQvoGfwnG1DWDMqdY9WO",
-	"x4v9eLF3v9gJu+Vsfs/Yq8c4FEukdCd7M1zUx1CUry0U5cvszsNGo/yughW+xIJ/7fEKxRnQ8rfuCEO9",
-	"x2DvZJ9omMYLkrvYyVxmcWR+JzwdOBURMYCBLMcvmLCEpQiGR6vno+zyLyO7XCDiwAdBbymPIdzu/nqJ",
-	"1TKgTmXKpjOZ0ITHi1JN+nKkDGAzRodkhrZR8Np/UdOno8OYNSCZswjbpsHgp23304cqWRDe6NXJISEu",
-	"cR1jTbbOpEqvE3bx19NDcs4ijqJhXvXaEAmuSAGWCjYOQyDzOvo8r4NTYBO0KuABpBnUzLIS6jQU+Q4m",
-	"m9z3j9TqCznrH+ncajp3KeVbKhYWueEhjC/5jdG6VgWdwmpATReaopXXkc5m9p5wQbpEfdEkCjfYqBhz",
-	"nn2yJaXT08XEOhY9mKEmhw1xFrNYI9IM3F6r0ZWRFKxEboaint6Ay8gp8f40MMnpSmuC8wJABcpbskf6",
-	"9EiffnX69EHQLJ3IhP/EogcgTiNEtUBQignNUSm+aHJx19UvnelsrVo63zyQpyhMGCAm0Fh5bt0lzy4I",
-	"uHcSKa7jBVH8WrCIfPfxEjOGBbGKukxIwm7lDYvI0dkJVjZvBu6AazKA6xBT1h2Kpfcf4FDlpqi3LOL0",
-	"ErbhXofLQp7ppsiwkbJP6d4sptyxj+R9HhLFRETcLnTTX9Q1ceCewcIQN9XTh9om25/G/Os2fN2Gzx42",
-	"ghYcFBb0xhoCSkssHZNDdSEDOIN1w3x0ZjwaBO5KMwAd8TGP/GFq7X6lyeaPrqbfdDcfnVEPnhf9K+/f",
-	"r5U8bVOoivpl9XACDtgvRECFMaPJVenxlC6IqXgdyumIC4NDWbNpSx+XaeVyQyYVyP3iq9ywxxzo33on",
-	"vnbHI4JDf0V50qxz3RmKwL1bQc6TDYbp8oU1mFVepcbCUpb1UGCadavWHfPoCX1UfP5FFJ+clpTwg45A",
-	"BGGrAcCUi+VhURQaXmOmaXyScmY8DZmowSD91iI3QENzljDbhAcFQ2YssSASBkDEgUeZ0IgIqT8lC5aW",
-	"sJb2l2GfcHaa3AP5XgeudSdcrQ0oWV7D4JkY2P1Vq/mECDnlQkvGfMqUB4CqiI2iUtL8cPmqDJn19wYi",
-	"rnTbvf1L/4VBXGl4xeN+/eMD57FmjymbqhLal+YCQMJrJ4MPaJLQRQPBpyx82N9LC+2Zra/M/4e8CTnS",
-	"enYDSnJbyKq8nDaNIq4XiMZnznEa01ixOmcKoMjgCZlPtOaWo4nAMemQUoVj1J8sKjJp9n2fVErtltf6",
-	"Z0C8Gbhr2NsfHLwcHLzUS6v1+ZjOrmaGSDa++fDmzfH51dHpKcoCWs0sbZcFyNGzL98XJlbdOD27J4rE",
-	"eqoo06Skef7mFdnf33/Z8ggXYZxFLDpEkQqc0ELOy2d6xQy22/vqPNdLHu/x7YITmIVYNzmDc7lmdium",
-	"467pdtOpHl2DV6bXv+6MYo1BWzj0bif1CBJMc2Jz70NZ1TAHVei0RnUEFyCyc8UUWTCVsiSiiyfKmq1J",
-	"ysMblhZ4vCmjUxIzGhkAzjljNxFdkKlMhAGvX2FgGvid3kGOcffRfGf7ifi1qfXuqk16RhMqBNPKwh/M",
-	"u23dvdb8YiquMws3BZRIf4tges7ESvOSMyaWJqd1RAD5Q2DVW0ZGmj5pAsLVDZhkquXyB88wXdDqPmVF",
-	"ZvkSL23MEgR3SkVEk4gc4NaCOu0RppUmg1FNglyKHuQudf9//uu/D/R1mMgswT97+y1vKErGBMBY3O+2",
-	"POL83e1pGfu7o3f/81///fr4VcuzBgi9qdjUM4/45E/kItPNeYChdPFBv39xdNnqkGMaWkMF2icUCZ4G",
-	"nik43gy6XvcgaHl4mfUDcwqDFqy5StlMDUUzeLrXPdA6wMt29/leL2h1yGuzODJRAxL8ecFoEi/0K3+m",
-	"QmQ0Nn/AbMy/9aj1P4ci+HNEuX2DR4JfT0DF+LNeo3gRGITrkUwnZZuLHpS7BlBzPWGaQIQgiFACh52m",
-	"4YQpwsfk6VPGtfT/9Gn+tKnsVuothBIe5gaDRN/v9arxmFpJsNU8cDWbzwwJaHkk+L/12E/1fz7q//xB",
-	"/+fyb38K9oJX5+/fXel/DsUsYWP+SUsJwZ/haoK6EzkGGQPPjvgrY54wVKdI4BOf7PukR55CwREtfoGx",
-	"MxmKXLUC5aZQmZ6owrBozXeaWCGKcW0UaYlKL1OlEvS5vwEuu0LEHPzPxhKBe5Mw1gabj/PcI9lMSwI9",
-	"3/e1fpfQEEBkSoP8IqQxxw/2fb9mXnmhPc1H4vj9GAwd65jqsf3i8w/VqX/U+z1jiWZ+ysAra9HnNa7W",
-	"oLyhTnScWU6nJlkzOP6P41cfLt+fX70+fnP04fRSn8JJms4CkomYqdL34Kebc8VaoKQa8BJTAGwoHOTa",
-	"wHYRQPSJCYf71DYjaI8TOdXUtdK5XqpVfKaMaFxekbfGQaJmTBiU0Exo0vrh4vUhgtIRlcqZwvBBnppY",
-	"arRKEJ52yNtMpSZrEp4BuHexiHRGml1ft7d2XQbo8uEF9nfV/lG5Msg9CzFGZhiYmcPbFqcJ0aP1EiGz",
-	"rbKa11zNYroA6AiPaE7QK98C8k5PzFg1Ece9fDNWcu/yAd94i5fFx+3OfEWQhINvCcDF9ydnjdqbMKGz",
-	"GRNma6lVJkM5ZcoBVofcApkpPBm2aNO1hCus+TrNFLsCYfpqTHmcJcjh8xH41c7P9Be5ZQeydFEWB8sN",
-	"6LyhFErfAy17gP4LpDriuAt6BaBQfvPN0cnp8WtvKC5P3h6/vnr/4VKz8FdH714dn54ev26hzweGSBJG",
-	"lRQIizifIOR9AD9FVyMsSBWohUrZVJ81n0wZFQrZQ+Xs7Zcxlf3aU+do1xCFtvOmQmwUbqkVpks7+3Nj",
-	"RX1DPSgkBzRN2XSWKjvk5Tf3fX/J6vmtnOvjQHnMIrvregqcRTmtNIdmpJhIB2Sf2J480vWJ8si+7xPV",
-	"yYVQR4Ct1wYQWLsCNj3D98hYsyx91RGbCFUOrdEqiFw2/EWPlELGNo8YCQrhN+iQowLlTjPxWTtmtywm",
-	"N2yB0m732f6LPhktUqYgb0ROZzRMsTvUM6rgOmTEFlJErcrR2E1An9JP7iJ0HRZY6FWuFP9z3T22jExz",
-	"jAx8ZKSpj71WEpMs1K8iHL5eK8yfQR7TWsHfH0RDcAUY39+C+C2pFA4NAe2innVFWQIhBwixb9iXlR5B",
-	"rge4Li11wxlWjhmAEn1eDNdjIlJDQRUpaEleww5pR2WvYVA5IYBe1sOruwqSK6N9uHy1RKHLbhrgTUZo",
-	"KHkV9d10dSJTPDkoqV+anllNGvGRmkD8TmVIY617WEl1yTvRIZfc4inNaRy3w1iGN0MBBji0O3IFIzzU",
-	"mkCsNYu2oreakaQJBewlLWmPZRzLOQyeazEnyWKmBoQOhRbSI+iQ/ChHpClQf7D6nJAJanKoB4ANwkDO",
-	"B0+DlrFlwed0KNRMHyZNKuZa31A3fKYsSHII8RtpjqFjQwMM52Hkx2w6Qx3BfBEvhqL0iSnSo5uCw4bd",
-	"krFeGE1ZScJmjKZKH6w5j6NQDwJmZTrTkuO62eAyoddDLzeB5R7ktbn0yb7hsxmLbOiCNxSgtgExVOYO",
-	"wChYBAtnSuJUlROuSDhh4Y0WwmyszXwiYzYU4SKMmUdeX1zqLS2uS1VnKWv4pQv/rL/htldMSwalbzke",
-	"wKF99SYnKUx+dR1tBLGmemG0pgdHl5b9qDvaJy5LeYie5hpAYzsb9LrNmtsSfa+kPIJc4ukZHIvrmKtJ",
-	"ucujlPgvB77vkbdSaKE0nSQyu56QNwmP6KJuCFbEA51hlQUerKqwYhbgWusigb5UhUqztM7N+QQVZgMP",
-	"R8UCj3KC+rNorTBXPr+EWQx8/49+d+D7q2yWIotNYhqKELVsRdVPSWgt2Ii9SNFMYhLMzCPWuGodLPqo",
-	"aI44HquKU6VwNez7ywO3wO9+t/rbfb0LVY5SnSHmxqbgtnXZRGftTV5/WWtuaRFv4A7Brv3yAau7y8eO",
-	"pr+d2h7E8TQYECrI+xkTRydtENtSPoqZ1t7SttETgAOFmpxafu4oqFMZsZg0Sy70DjwMMChGM15b/WeW",
-	"8FDTXv2zV/G7d1B3uJolcjpLA6JATiL4lOBTrY/IG61zQRiOlki1ukX0ecNxzRJ5yyMYWQZFzKBikWuW",
-	"gDGQFMufAxvXgj02C0pMSIFBKIlKEzQ7l4lK2yFVDHsd81SZ2ulLFoOANFGOgs9NBuAYNXOI4EYvpO57",
-	"KLgiqINZ9zy2h7XZWh1jEgGDHsbPz9loIuUNOXt/cWnl0Xxuej2HgoloJrlIra0Ea7RpHURlcepVl7BD",
-	"Agu3AB2FEx5HxD5CwAW9sjFN9QnSF3guSJ4wqV8EJT9g4UQGA/L0acSmEvi/Cf2wUQS5OKjHiSXjh8IO",
-	"Q1kufWjmo0yRen3/dGNoGEsWQG3MrHnIOuTIRivo84bfDAV8ofThsNK6Ik1jTizFgBQ2FMOghZY+/96I",
-	"42nDg7CZhpfjUejfw4nUF7C4/vjmEqX5ltFYc+/qdTzVbI4pRTCEZ5l32tCe6odH8VzLE4G8CYpsVFP3",
-	"2a5xx5mBvCmPU95s46PSXdfRl7KNpJ7I3N8iQoKL70/OgqFoGvG+NbACJAhwKhfg8NxkwvoyzHN9C1XQ",
-	"IYHxkL5/d6xPNeqv+ljkbc0pN5qYkSMLURbF1FQP8JCMswQ5sDCCvOmpMxRB4YYNBkaNLrWu/5dmiSa2",
-	"aFS5en/57fF5gJMy2JJ2HUIqQhbHUMI7YaFMIowMKswxOTUTbA5BDDjyDgmOTk/ffzTjQPEbtwt0/3hR",
-	"PtrGpFWsUPEHOpTdsTa8Rt54+TyZZpYOvg0IWzojWh542T94TkzcGcHAPdUh3yRUhBNNawLIsEC7k0nP",
-	"YJ9SBXcbA6eWL4yN/1sKAcmmVLQTRiOgI+zTLKYiV3ZB9SpUkjJLXxetC66c9cG6y3Z4E2VYHSJEpRpr",
-	"CpAlHB6+7pWuOawYV4SOZJYSNWMhH/PQunZl4oLXNxy5aIvYPRgFlmatEZGK8Maf15QDg2rIsKZ2rLYm",
-	"K5EVeakuKamIcUl4O2FQazmsleDcSMklr6eWNhBcmaIaGLixSIHmgTMpFDM5quVxbRF2uTSaVcRaL823",
-	"l5dnhsqTUEbMK1RLzctCKW6Z4EuHD0I6c7vIwcuXrlXE9+vtImlcsz+Qf0Am5WtggmrxCjByw0V0WAAN",
-	"6IEhIatq63gzyyu2MVa7KnjXuKn1mD6cnxAOuYTjnL/rgemezXEy7qHVMazDzPf3Q/0V/IsFbp2a3OzY",
-	"7Pv+wIH9RmRvEyJ5y2VM0Z+HYNvmQrXc0FMbOwoNUQfufR3UtmnBSWnUDXQHRFTTKEUBOr4pVZLcsAU0",
-	"XFTi1K32odXtynjasBcHInco9DtPVFGm8wmySVOkExjhISqk2IsVOGEsWB29rYdkkmlgUAcD40pIJ8Xi",
-	"pPTGxJviV1r0YyQ40t8B7vkq1Fnd4stBnp+EHip9WHKSYpFroZVVeBimGXoHQOildt3q8lrQxPnuigMA",
-	"zZby8nVjLwduDn9e5EAvlpMBDt9W6i6SZr+734ICTbWpjPr3gwGmSuodWU6DxIm64QUwvVZt0Sf7S43L",
-	"3ixKUgoHsFEAVftaqy6AGxswCpJg1xTcWzIpZbuVhptfVf0hFQuyBJZXeh3CSvLXi9BTDPszRoxxlmYJ",
-	"kHKto0A0KUaKa65sZV7cCvN9eTtq24ZzN5WJE1aol0aLePZoagEIxD28FzVFY0jzwN8fkPpSNm7RmTJY",
-	"gQlHNythSoHrtvzBUp31Q1sR3BYJ10rTOzYHYo1C2ogRGkUolMdUS9R6nbgUakDShNHUpWfIU8hoAZJy",
-	"gLwyKEur2+WRFIgc22U62GSVHbLmva0rMW96c5lGbvxkBSS4d0esIu9u6BzeLnVMvN3q03p3yxn3dskH",
-	"83bNg/F2Txn0dswZ9XbKlNr2baArm8eyRKI2H8SaolzetkAGJf1xp33bVj+oGDRsUQKQj7119o1lVWhJ",
-	"WH0vWC6cocTnal3LeunYphyWm/lGM1v8HqyjTcEU6ASoyf0oi6S/oBNYj2TJVmqc5EErx17c05LVUOSj",
-	"MU3jtzN6za4U/4kFVX97nTW6KrnnOXC1Nh+usMSHKblftus37qU2V/bSXgA7nrpdPGc04kJTuGXrg/3J",
-	"aj62+BuENdJwop9rNhSxGRMREyFnNdY5cPup+sPBRJosIAwsb2NxiAY7EPeAQBjcDefr5U5myLdrurGN",
-	"zScLl7sb23JRALCxyfKn1zbiG3rA8nd3adwUJozXt5/LKrt3UTkc+YrZeTlDqDsoq/T2AJCfjIEVFWHY",
-	"cQhvkjeBVxiMida7rvB91+4KTxpeI/+1TPbsz1tZYj173uoPex7hVJ//tCIKCa4qF3DYUQorh44E6JtY",
-	"5d8Y2GglIv7YLRtPp1w0TVQV+f/+X9L7303Rhihx+qnlVCg8sgMyvg8w1psISZXHQoGxlX2a0ExBsDS8",
-	"ICQ6UbkiMRunqEdZxdV8iSK5NZ2ZoDrriRmBeZdFWuiEwDItBzdzxwsUcaSxRyjpf/o0FGhXt7HppoMn",
-	"Ci/xki8FhnyjSVpTK2fGyGvsnCaaLkRD9NjuTT5dsGarDjkRmlRYzd1alTXdBOMaU0ykS2FTDxbLViZE",
-	"K5td4gWUp9azjcRVv2gnV7rOXTfsZ//Z5qif8vCX3CJ2/Uz4rWvSyGNPDknXBiTKov7piojEbcazcUFO",
-	"pYCArjkuTDpnTOR7Xe581zioCqkoLY+3csvqx72Brtw1DQkLB2LIJrElmKSwFaVlYnPB4Z4ETo8BXOk5",
-	"iBaIKdPqkBMtZwwFRQ9YSm+YwHCbgW7UppWn5OnThM1iGjL19GkpQvaJMoPxSOGJnbLkmkVDYSQXjyhp",
-	"VHM5HiN50Uq97k4ZyQCDNwEf20MTVrkT4zkaCjBCd8hHYxgI3BjWwAAB5nf8mqVqKQgUiArGgX4Nl92G",
-	"wC8FEj7e/GJ19pfjLNfSAcykhLB+TPdfBble67tufTkyUksWMrFC7AUPex5DWqQfHgPvMocMbKjmBhsu",
-	"dkhs+FHhXQ30IyN/ZcIECpXPqRnl1YrM7/xYTGnEHEbskKTWIfGNR/r8w7t3J+/+Uj6ndXtvo+brk6w/",
-	"WnFD8/sxF1xNIFE2i+M1HZXitSBnutvvPOv1/nbncK0iZsfEtNRsWZbONFlD0UVvWRzXc6ZnvX1nHFyk",
-	"z/qNuqWxMcRX01rJwMa9FrHGXJApj2NujvfGder2e/pyLg1lxXI4QwM57WqNCrsopLRKeoQZlUm7MakS",
-	"hTdeM7E81Lmzzd6wlSFal05UOcYNmXgtTAiC4SGntGFeQcsMT3NLMKrnIQOGFhdxL1D8IJxIxQSQylIx",
-	"gjuGu2ycLF9d1+GJIrySZv2S+ux52O+2e6NnUbs/3mftF7R70A6fRz3WH730x91n21RCgNCyK4vqXIl4",
-	"h1A1WF0IGMqXFvQFWEw+JhAiAnZxGsfVbPDrWdruy7amqtusgcmOsetdsyBJxqymwpVZG6uw4NflRJ9m",
-	"UJcvVOEERiYzwxlJGTNqc4g13VxFGE7ElnTheb/b24ow2HC85b7OzC9ojIH4nIjF+U5U9P8ZE3SrFV+R",
-	"5wE1qp2Mlny5zS1hEWlSZSM9TcywJrlfNMWjxiKjTGpSLcUG7vrq/duz0+PL49cYnQTHNjdJlEfb7ZAz",
-	"uphC9VMTNmhzOPTJgbJnMiH75PiDloXDCRWpIp3OVsTMhDFuZoY0TCHB2q3gsoYB+n6n3+1tXzKiMOSs",
-	"TQbLxAW++NlrpDKl8ZXWw4sMT3f4r7QmbyOEioTOTjl/0u+WuGOeQbmUNYndrbp0hirhpYMLP1rkPZe6",
-	"fOHvH2x160w5lC3W5NK8uVUNGVs9xhKjCC0x+SoVeJ8bt3j77bWsqDbc5ySyttxSOCrEra7iopli4wzZ",
-	"prmylTueT6+dZKK9TYme9ooZrrfwAQNzp2epl1cY/wxBqIoxJT7nUNnKWVs66WVJrbLnpStdEXcd2aXK",
-	"RepETq8ioi9zwuKQrtA0jBBfr3BY+6NNWVupIix/3s3z6zEnqVZN3aQGbqkK2GEysbqszDN7Yrqd7v4O",
-	"9+Iucj7c1LoJ+/eX8l87aYTu3CuSflmM6L3YquOtZPhiasawmisVmHif71nFQUXVTR7AZKKoWUQO/B75",
-	"hkbkLzRlc7oYkGym0oTRqUl4YJ9msUTv7UZOWeQX1MR/ygTzMECG9zBk0U1IAMOZifPHroswZWOyDums",
-	"Tg64g7K0q/RcrLmnRWcqFvcTl3cTT+95nLcSYOyRWi+7PHNkF/8rkl2cS/jh4jVp2nh5dgv2U7wYeFta",
-	"K1fwroLN5cNsVIVrWsLuMMlNvHEjs9rENJ0LvJ5JuhRyBV97nceqb1nFINOa28/17K1m1dHklt9KZHLG",
-	"EKofLZxEDOOEcwwuWwWNO9x5U7m+NfbEH2qcBpmwUQTKUTxx4U65WiENzOg1K1sen2DW8rJYINin9CrM",
-	"ElVnhDmjCqoXBPhCoMmupq+pTXXUHVlKi+QBkjr14zJhYIvv/JMfJX/749HiHfc/vb3wF+/iv87fv5bz",
-	"t/p/byQ/ffXdTL/z/uPx/G+X0Y/vXh/z8V+3sypcr4jFh5UwwbCGSDe7eNFn9Frre6MFwdm1Nhs886iR",
-	"NZ0B5jfEjFaIY6++kkcm1Jpyn9LYQXTTHhFsnpen3OVw1uUw5HUj0XyC9QhWmwNzewsMBrSyJkTG4/Rs",
-	"nmutLcbxuatWybJ59Ory5N+Pt9Ou7Xi3YxG2amCFTyxP8F0eKZ1kDnG23XkYS0vjGPagYg3enVrDftvB",
-	"mJPrHiyvdCOXp71q41YQ14tVQR2GxAWDogYsZmWinb5DgtysEgzyx0RlYciUGmdxvPAwNh01sqAzFAFa",
-	"hN33MYdT2OAA+KDEnYI8EQy/VKmEZDY02Q4FtoSJcLltORjkeHJVd+NS5EY5dNZMu+E18uk1vAaOO0/z",
-	"wn/nvZWNve53S4fUMSDUx4blqa76tA1IcPHq2+PXH/TUscJKXW2BqOWR4O3Ruw9HpwFpapYg5NwbigAy",
-	"Xp3C6j/z6POe0SIxEC745ujV929OTvWH9a/beMegkuyZD6zhNbDvhtewrVWy3pxXl1bkYqWl98gp1qT0",
-	"vif62H0hB5lT/qlSU6oUELe6MJTiImQFh5OC5S9WBbga7Rjrsq0XrPPVmOc406uka19L192DwU7q8Tb1",
-	"J6rHz0G+VtloytOlMd23HkVt8UDSNHHzIJ+1vnTRwLVuqe0qA3oN5HFX9fy8wmTg5Fj3GfiiVvvQXIlk",
-	"Cx1uU7ntGk/TQ9Xc1hdjZcGPd06hbWsRgQJaCQtNYnHJ6cRTwBHEWppVu+9OBtStrBGryhxuW9qws00l",
-	"wTtUD9yyKuDSnECIWLUXyyQHTqX+BqrAfLh8RZrB34KWkwVp60NrbcA2rv7u/xB0yLtCnkPJsH6v9v0H",
-	"2Ku867X1V25ZqQjLct0V5zZAQRMswIISbQJR0detw6GoqofLQjAWQzIltNX65bqiaeANBZagiPmNjWQ0",
-	"Sd16pCmdzsqKm27V3ZIBlpLDyKIpoWooTF8KJTjgpZAx1SGQ/KvYlIqUh6jJ/eX4kthsY03t92ZY7aha",
-	"DfO3qz9zz4rnq6tHlo1CRTlIRzsxPpKlcpKHUKQZKzduhD5Yr1CdY9FILJ9n/KpGac4UK7l7t/Wmby9W",
-	"FB1FZRe/ndndbmVe83J5HB8USwiPcGGd7ktj23HWdyouJeR8fWUpCKcuVZYC+o4VPHDAoqzzujTvi1ed",
-	"0mrW9A7HCr/bbYXxm50PlvnsIU+WHcl2R8u8fY+zVS2sumU5VTBQOOVW6spaYBarLdYyYiFQGTxkgMla",
-	"FH0hzaBMBTUrxpheqH8CpAo147uZ+e9kQCl0/x2k3FxdLg10S6/9nQu9vinXd60p7FocUpNEIVjn7mVX",
-	"V5yru5RcjSRTv2qIDVY0qI0meD+Hajz4Bhoogvz1gIQx5VMrzIPGKqHmlrxZqsJHwylrs6yxbZXWXeuy",
-	"dpbKqG4qlbqmNGqFO/B7VLrb3j1FsZKCKsDW6mNsnu8UY7PVRbVGqSZFVKk0U0y1drZ03imuZ2na5cIv",
-	"L+qjXJe7NtRxV5ZlUv1Js4iTR+kPqrYCO2k9oBEmUyxZddNYYm6YykY73S1o9MW4F/W724XY2FG4d9+z",
-	"JVPL9RbXlmZ0iFqFWHurQZCr191xWzpmstKGlk0LZeW2dNCXeVTZLrPZsVlI1K5UW5HpSwJSSUapimml",
-	"KKGSbLGk56zQXLx602VF3HAV4+2KY1r2fgTVvO+W1JSXU4diKXK8dHXuD7dkxd3GXzNNo5I2ExFUcPuJ",
-	"kUykPCY98h0VGU0Wy5BAd/Bpgf4P23kIcBkClGZ39wOyhz6PfJcrFaC2GGmptPFBDUzJ5zU7hqhYUZ0K",
-	"oLIYeAlcJChgVIpsL6/OyuihSpE4QNfQxI1Xq5bZEVlr9QMYotCSAgxhGX7vYU1JaxEKizhKNy3tkNBY",
-	"SWtEgmrn+v2gtnbaw5hV16L9FREe7jKvu+7Ht0ysCBqI+ZhBpW4Ihkl/rcylcEWFXknCwlAAI8L6UZnR",
-	"+prAJ1s5i6RxzBIvB9xAXponDmCOE7jEEs14Qh6zJFjmo+1+r9Z5AmKCWk0ft9OloJTGK2hryTGCgW+G",
-	"6wUeKgRWPDGYVaYqkEALIwlsu0GriBKRMVYC1ecWUi6drBjX3njDRbQJ2+7nhmBzcPJ0ffDydNv6yErA",
-	"hPbJi/zZ5210oK28YDhjENAwWc3mHdhaFAACQIFrrZLMXlz6Lwfd3sDf73S7L7aXzlb5TuD0geMEAB6g",
-	"hFN+R0rka0IVvJFcY3nUShXDrSRZvTHbHii4zt/rD4BO1LO7yxxuwpiHTGFl5NY5x/PI8o15otwaoaAz",
-	"Y+KgvUJPFEnYjHKssLmB5tbJojBbz5CBfA7FjSsdm42U7XteB+UZmCYCr7hgJnnMdBO0PIvcE2AJbCMF",
-	"BHDpKFAdz6n27a5n8e1S4Iv+2FKkQc36OsbQArRLt2cqC+oR54ttBuMSsKK2GcCLzRbVEzkU+ibhFqEF",
-	"BED0CE8PdUMo0ACA0UTOdcd5AHxetHubYAOnMYQDATLluPywUG9eAI5FwVBsikhYanRiAYxNSTgPy5xj",
-	"tpiE/69EMRSCidn3XKwv5HZH6q+K3mYX4F27CW6SQMNrFDMqB0UU/a0MiYATu2MQH80inmoayONlXgo0",
-	"Sa2hYQ8ST1YWJWocOF80pHCrWMAHjdGrUC2zyKtjttYRKVcAqN10A/WZV3AwAoBX8Hfg6biEOftHZD/0",
-	"CDb1BQGrpx5FC2rLYP1fsMdCuU0Bzk5KqjD/9gW9yC2srIxwXIGMo6B4AFdtKEAcw3EqZm2OLI48Egg2",
-	"D4pEg5gBvj43RVqqEajz+q0yVYvz4H7s6tAdg/Pc7aUSoeIIL5+N9LK6P6duQ12H3FnCaj9leWjlIdh8",
-	"5XOK+CvH6/4+Am0P/HWA9Gp9fMyDkshaeJVNYaiFNvNEOcMCvl3U8YhTLZCsiU3t7h6b6lYf3zJAdR2x",
-	"Wxl7ilG/ti4/TcshEh0SnB19uIBo0LwsnhZE0IqSm2dKH0EBmyyOy+wfO2p4DWywzKHzH5dOuQnhPIJS",
-	"fGx11j6hxIgCbjZMBbpinZXBPXhfJiZrcw4rZti7shppapGvgFIJpYhMKBC+HLitBtYcMuEqlZVaMq5O",
-	"1vUH3YNBv3dXsPiS5aM0r7pDaPbwgQyb+Ubf36JZDW9xsCSWDJj3CoWpY0EfgKPdD1H/jCZQzQ6546Ba",
-	"jk3atdMCP7WInub3G8ZmqBxYQBGsCjUUp3zKTYG7PIiKqqJAFpy/hMELQtq6U6pjbUxQy8/ZhhYZy2Qo",
-	"nMHdZeuWoDhr0P+NdFEC2l4Bz3+wjFqvhZarqqO7zjaiGXJVYBsxRJIBykfe0oWFFA7ldOTUTC1/xQ1+",
-	"EayxLaZdX02JvNEnAEp14jYafdmWy64sUElqcKpsbIw9fsfm1djjQzwDaiFS+smAKMZG8EUTeOUYdyq9",
-	"BCvEwIdDRK/OYDP8+SEJho1hI0BhVS3JqlvGNtOUdCG3cmfE822jmbeNidXTnq6F/M5L0ZcQvFdicpe9",
-	"3Q8FyA27swmUe4tQW9KEdW89BBD3F4hq1NMskB/CFTGOqFGZQDhZF+04FPiQp4842rvgaJfTWwSbl0qs",
-	"QdFGW42xhKoFBZYmMgbRC4swtgY1hReHYrnyYtOBx26tq8CYs9r7hVaduxPAQUPFANOYM4PVHGkogmXG",
-	"NwAet6quH8Yyj2QmIlUSDBwos67vk92guO+ItR2xB8Ha1tfVhdQGF40Fo3yQELCUiS+Fo72KC0AMm1PV",
-	"rgY4uzS3l/fFvK4OpAbnukOOhMn1xlm54uKhrapq6m2DKUuSD5evOg+JTlw5GZ+9hqajCU8XWo4xiLJ0",
-	"xr9ni6OsDiXRwBsRrlRmYqeEPgIJTWVCmsE1FuYgdMb1a3g7gpZnbQqakQ5FoG6uEBfqhcP7EB/K/KBY",
-	"mLDUQEZZOp3UVTTNRMQSFeqnHKnSLVcc0CZnCRvzTx1yBGOmocnI0juyBLhU+C7nghSAGSTlrsKlxXkL",
-	"9YR3O2Gk73dJGUWqQy60GGIhMrkgwX+0j85O2t+zReCZhCL99Mh8gy58pARcLzQ6821E1KCRf17oqLhP",
-	"+iyOGE1YYncM/3pjRZbvPl4uwbB/9/FyufsB+Qa+JLgDEJ9kNsDLcU71KmGyChbiiK9lwtPJVDniFRQF",
-	"hoiNayjprde8+e1F7+CZ9fqpCVhJcZMPyTn8JhNyXLwEqwuuFUrOjt+SMY9RBxiK7z5+f0E+nJ8emoUM",
-	"hBRMk+dXMeVTNSAB+zQLSNNq7odaojeuJ6wL7ihdLY8EYjQOjDnZBBJ4BPDH7XCnOWp5W92wOQF4GCpC",
-	"rQ1BpNyf3LAArxSg+idUdGz8qh2UvhNWSw30IbONLJ29gCtlHII0iwIYvUU5L2zg+dITZ+Vt5jNc12SP",
-	"ZhHi2pEjsci9gFoMXjrB5tOhCD5+/NjW54SJlIfA68wx6XQ6edAJHFwQTUDrgheKkwr1Kz9/BtDCsTSp",
-	"sCkNgeubA57H8Vj8h5TRacNrZEm8CpTEcJ3lKIa3VNBr8BBnCWZgUXWjSHNYWBeHjVaenUmd2UW4iWBu",
-	"mWZxyttm4yzQ7mAokKp5wOE8SNXyjCHCswk0aCB08NlQsywsqSCxGhWFCuAXQ2F5isHrh3xR6uDFYQEN",
-	"a+QiTQxa9AyEsL4dJsXdVG20Fci8ocCT70GZey/njV6R8aVanaEYij/8gTibzaXQDzHsJjApW4Eh+Jq3",
-	"CsYi5ULlDQjjENpByTZE5ruPl4bEDAUGnha0LEDUPtYyaHs57xEWQtJSVHMKTehqwb9sC4dDYT5WxnZj",
-	"MU4MSm2ZDLcAvNiJyzMMBYm5MUnCMTHxPwiXbG+4c/lbuM+ac/D00J1EzozytpwmjH8HmazeO31hMWKm",
-	"BgTQHSmCSmOCxtOnfb9Pcvirp08t4+n7+56WXcEuVQBTd0iwNwF05J8CjwR7gIih/wmKVyTDDGpWNoM9",
-	"KPw5450Fncbwqn2A0HQwFZ4qzSo1c0YWMNVfRjJUQQuODRHSvXn6NIG1zuxPgawHmL5wMs/zZ0o/MXoP",
-	"7ql5FVR/s8gQKjIziwaL/d3HS+VhJUcG1DWH22QLWFPgeTnK8YA8861xCsuZT7nIUgMMN8oS/ViOjZml",
-	"66OcgrSbK8vlbIA5Awg/BSATDtBNy4a1Ffcrh0NFKoGgYkXbLCEhTaBgaNGfpgWMcDEUgV4mMGW24b96",
-	"h4pH52xKueDiuvpYsdRwmeKpqf3vWYRjY68z7l8Ua2p6cx+W+iv/oHvsELuL+rSMMSIfZTyeAhinR/pa",
-	"raxAgSqP9Lv7+j8HLRJJo/hnUCwuguVZYD4NeX+LmIZ2oYDiQ0E5NAC9JBVkRzRXOgiOgT1/OWxkSuYJ",
-	"TxmcQhNAUgXPDSq8wLPWe69AGYTVfn18enx5HFjQJaqbrOBT5myWXE6gHEmiUqcKCmn2Pn1qOZMCqBN9",
-	"3nt9MpFZovJb4FkSo7u+YQtE2UyThRNWBFsM1wcB8TyEB9VfgCsCYBHgZJoe6TXlwiNTmmiRpBi83uNZ",
-	"TBcsMmq1Z3DlK/ZbSF+2vVqZawmDMzfXrYD3PByKfC55srQJ5S1awAS3EYMkCwRpZxGKQC/JSkTSzlAA",
-	"+FiOmW+plF7pYg3RTqXFY8RbNq3TccLUxB6iVyAI2HxoOEFVozEOlIqIJhE5QPODMU07OUC1VWcA8PMQ",
-	"N7LsnNRva8KILALgo2xljXltLr5WYnQr2xm6C2nKMla0mttpn9FrLnKJ4pSrNK/vqOzZB0S0YM8BRiNN",
-	"kxUPvmUTwGUDC5qaoee/dcgZANDhXcd3BpB1V4G3N8T1ic2Kt805MQugjquUahWEqtTC0YNSOZFz4KIR",
-	"YzOykBkGLhBwkORD4wrD8jwzJ1BNrwWWlyl3a5zGJhZiKIpgCLNycPJUIYchUBlXZVRYg9D3R2DBpGlB",
-	"3Vv2PgUGSS+AS+xguw8Fwn16xhrLldZ4CgDoXfGdD/VBTGNmmAmCLAVDoa9MBfNav+AgyJPvuYjUQM/0",
-	"FwgcIk3dbov8YuG6fwGzq767vwzFL+12O/+f/mQZVvoX4B2/LAFL0xpoaYCCQ3zpdLIH1rICRfDQVIxS",
-	"AUj9eKTkeMwEpGsZZx6OooJIbcegv4CQKCCioABxrYtuRqkmzQKWEElPSBVrKyYUT/kta+UduwrcL6DV",
-	"/VKBsj7Ueo1dDS9XjGWCcIHxwmr63328PNwIc20c8lZcsVLJBp0RR1tmur8AJ/6lHHjioCtzVQAsu8S2",
-	"xKcLOx9gMBfSol2hlYjTvwD9/2UZc9owpmWOvIqX2OEBqGC8qOnYhaT+BVgaTnu5D6h6H4McjrNf4o0l",
-	"Di0TPFvYpYM+rmfXx6OwHf74oGSOZJ9A0S0KiVtoN6MrJ7kRTR8jqiwkeS0auRldHR65HuaBWQyYEHSs",
-	"yChL14GTw9ohOLlVBIs7ii8BhgC6LbD7VQDm9hzkWlk+uXwjJtS0vBrl/NAq/VJYEQS7rcKA/6KFWNOd",
-	"PXiwheiLNEY1/pO9Bfae14OG69YOSocY2ppboC/LCV5JAdLZJXxlKr8AztESzDgpE1YEGreHdlluKcD8",
-	"ZhRRuDOlSRZk3tgxkzGjCNatjwfwUqh9USGfBXx53l/xyECFUYKUCcztuaU9H/Qy2nl+3+Zy2YtIxWIO",
-	"8R1Gtipm9kQRzEoC4gsw6SRHSXfsbVXAdLvtVcz0fEYrsBxhfg6UOh3JW7bswG52faggbLBwnIHkJadb",
-	"lR0smBIMoBZ9vQ7bNihSwlE/Wu07q/BiRG/PO8y1H6Dv4pppyqCqMO7wrNADEc0SDsxEak4rpC2uZJRp",
-	"J1XerHkNzPuaQWCzW2K964X31646UiWUffLUBnRe89R0ZihRHWT8L+TA388HqqdpraJNm2vhOTizsDAI",
-	"CluI8nX24FQikiYrrBo8tbe24LYQdr0JmX4bPuxcRICv1/Py4djVYNgjuYZkQpCfDaQ95pHpueQyk21Q",
-	"HZJ/ZDKF+p8wHTC4wxKglgNeNiCbQ1HLcnJ9zjAKo9cafmrKsGphpyqTASqhkENR2EKR6fD0ENxIakJn",
-	"zJbjCt5C6+9kemR7zoUmrtWG3L8fgIMeIqqGApe2bCQbwP2TGbjSeeTKdshoaUlh9rvoICusS51Ck7Bj",
-	"cBH6UMz1clmOopEHm2yfRJbHHho9ZCQj/VrCZgyxIcEE5ewH+gZiHjKhmGPwP0vkLOEspcnikEASmIgX",
-	"ZrALmSWEXieMTXPGpdfxDk6ClCVTLL0LYOM1joajs5OG17hliYmm63b8jg/hMmjVbAwa+x2/sw8RyOkE",
-	"fKR11cv082tWEzv373qjKHj+l4pbgsyV+4mdUpcGkhPOXRNkUKNygWakvKEooypWWU/L+BDSLBGqCL4P",
-	"wEgWlErTod11KCraWSmSzB66IqtbLBzrjWknYQgR6pg3h2Iusxi8GXG8wIqzuW0jLNlCPPiba8389cUl",
-	"htotl83TC/UErKhgGLBla/QIXLv9EwOinNckCMpxnTBiPJv5FT6J4FzCbr5CgPtcA1QQkVOHD5fvZSqJ",
-	"OQpmx3YNFmxtKmsKrmFb7MLco+XqGEXEMsbOoFoJ6fa7BBt+9r5giZq6mThVPYoh5yCejQ+Xr3aOeKiD",
-	"33ay98y5BbaoL0q1PlTtehvsnJohHpQjvzbhfC4dJxiMHjwSgSLqLa/kCI5rPVLNf230lZDzdQHveYmC",
-	"utmMEzktTWarqPgfIHEReAeQw57vW6+uSe2vahKQGrg+hrl62KvwoQSK2HnkrRQRXZB0ksjsekLeJDyi",
-	"i5qKI+sL4MHO373EpPNbb81v+2t+69eUrSyiiio35rO7R+viAjXdMiQMXe4rC5QWF0CfHuTqsJsVj86q",
-	"Hs0Xe9XXP3uNqgdp+yaKaNMaF9L2zRSfVFpSLN2lFf36Z6+x5OXa1MbyB5VWtp5T/UdLrW0xr+UPsJVc",
-	"tNuigeJdOFt9vPd1H+X0Ye8bGuURqvqT7uZPPjiWTPio93LzR5dSvqXCRsOCzHewzfhOjDYBdnb8an/z",
-	"Vxco3nwo1DaMQzGsYNPn5oqemygkjMWDAMtFIYOgKkNrC/JDfhy9VphhLkXjB93EkhtypVB6mpvIavL8",
-	"jKiV/2Lte24iItYBKAojQKAA08I/h1jZ12gEdFoFpxloclpVYlGHfFCs8JmMpXGqyMT6HzBrs05K08O/",
-	"cFIFK3Ja3eIXr+ydUSh+svG9vAf9wQX/abuPwFfxBrIjt3n/FWYx3o+pYqqWYGcmObauT/vqnpsEjEux",
-	"NXsp5Q/X8JeVGcSP/OWRvzzyl/vxlxKPOLXx9cv022ENxbMfPnuNmazL+kflFEw9mI9cOIjkXFjoW9tR",
-	"XvSqnkkMRTkADq0Q15rgJwjlnDvWTCcY1lIYxK75LVN52TMeeRCGWq1zRsCbBJaIlPA0D1EyzKmczV3D",
-	"QMoa+c4cxPHVQRD2D6h2M5V+I6PFjnQb1ERMyC/29z0EGxrHEDhpjZe5aZUE8uHylWfhJrsd8AVgRKfM",
-	"UvIMknEaXgOiteqVrj9PZJbEjjr4LfxNZgkPTZBxucTmoPFKPzRxZ5qJQyoLS3kqE/xMmS2HhBDI1sJq",
-	"WujDOCD/VwcOsoFAMerNJo6Fu/Wx9M3nHXSiGusLUpiyreTzEgvu7qbX5vUM6+oSlsoQrqojWMrV3y4F",
-	"f2fmbas31vDv6rA75AjTxTAFXRBGk5gzGwllDF1LrutWEQuwOhysIhbYG15XUsRa48ulEL3cql2p31RJ",
-	"u11+acvSBqstaUXRg4S3Ie6IibC+gMCjuPMo7nwRcQc4zZ1FHn8LkeeVFOOYYxJhv7uF1HJGF7Gk0aWU",
-	"pzTBApP97sE2o8vDA96yiNNLfYt+l4o/0t4Vej/+6FRbWyHJ1Wn6QPiQdmrFe5mKXshxagJTBuVoT5XK",
-	"GaSWCPTsQEAsmJ/nNIkURA/ZfIE8kGconHrlPFUGKpvavDzsyaspZU5O0nIiiwlZHgp0WrcVjzA2CSrN",
-	"rbAAoH3hYQW4Euvv16BioU2jQ95JE0b5q3HHRy7yyEW+MqUZb8j6j97J9I3MxPYsx7krJe7zu2MEZQJ0",
-	"DgGhFXaA5GYzO/DqTbzvizzdGhtvnvCM8POJAlhX5RE3VbDlwStVGj4UlnSbVK8an9I2KWuotVMbMDoU",
-	"kPzIkeM4Eax19P8vLHWI/z0tpzRM+e32htMjfD1HHdv6wzNabPNOKtsqX55bue2RWzxyi98Rt/gntMn+",
-	"haXbUOvdJFVLAvSO/eA1ZllaZyEp18OT1nhobIamrIG12WIKCtjlDlfXxxsKrNbjlLcrZU6DhC5s2T0o",
-	"eHeIsTRTecuq8cOKiWhdzZ0OgZrEmoEsB5bLxI3+TpheqQwSMMtJbs08b8sB+K+HWWk5BVmwIAoJfv6M",
-	"BYaHGLxMhGzLmc3CLSLpcqJbw5bK1Q0b9zELw1K9KuojFefsHFcYspidukclY29NUT8wcX72GvrjS3nJ",
-	"RKXVTORV3SDkiFGEcUgoN9W50Ni83qi8YzXC7XlhfeHIrcy4u8oDtnL6rgLBg/F1C7T4yN8f+fs/kU1x",
-	"Vx7/aFN8CFUSCeMKmyL+6KJ5N2coLbR2tS7msBh6SPcTYmod0eeZYbBFCg5bCn6aUFMXKoBcHKgvHzAB",
-	"wCRSq7RglGSRV9SYLULC8+DllpcHkDroJXZ+HXJsoVB1d1rBxSEVVaqxWg8Ed5crUUPWs3k0IN8cvfr+",
-	"zcnpqamhAbp2Hl8F9c3RX2q8uDG/YUOhhaokEx3yTQ7s4YBkah4tRcgGhSvdFPa0gC7BxfcnZwZ9qpj8",
-	"UJgD1XLFwxzqrJCVQG3HcC0D8AfZLlqAI8E3H968OT6/Ojo9DUhTCpZnqaC2j/BWeTnpgDTBmDtaEP3/",
-	"LRAPM2Fw4/VCg+sfHMTTTJnUQQVRBLCnIHBCB0LOMZpgAuhSKYkZValNsbSGa1OHsZwrZ4Kyh2Jj3hb5",
-	"n//6P8WfpFQF0mSyyWQo6rLLPDKfSLUi6cs90E7CWYeYfCBcfVPJyxFVsWb8YWEiKf3a9/sd8qZIV3OT",
-	"VG8B1pmFMolYNBRQKT5heRVPANZBlCsYtR0gjWP82FSxqMy+BSeB2hXnaigwog82dc5D1iEfTdGxJbO3",
-	"lxfKMCVE7PmzdUSwykKiNY9SbeeyhG0vxW8euwH/FJEbaH5w2dsfHLwcHLz82zK65qBRXB6EHE1KUer7",
-	"l34erb+1IGlXYydxuLdjtD6kPAz27xSdUK3///fShJ3Ih/xxv/7xgfP4h53XJwdSWCFwIw2E6u7qBpVb",
-	"TEmcy+RGH3C4SgqTjYAnmLP66AN6lPofpf5fzQ/0qDE8hMZQcI1anQEsQW4qpZbJrIyws9ZQQMLVuqkw",
-	"F7kG+dUVhsq5BwMbnnaYG0qaIAy7gKVDAYbJJzVwpK1DC3pY+LR0ExPpQc6F/u/CeUkLoEMR1BXAD1aW",
-	"uG8CnmReNb51WNRFMRGSlCeKyDGKfVYNKSS80aICdJk36aAvtoyugqvGFVSmS5mAPOwi27UALCWmfokJ",
-	"y+SpZW1GtDPPQZw00wGhUUjsA/LHIec3ATkXrK150vBoUS1LJgFVvkBQcwVYK9Q2wdqM7sKiKlgK2S/I",
-	"Rft+H2VPSKe3yJR21qli8ZiEVGj9QY8l9z4OxYaKmRVPo5ePCWrX4GzP6DVTBXYYqk9NIW1xLzhbEtW5",
-	"lqk5trK22KZsluMC228XoRY/2yVP5eHyTvK7u7W9NIedvGP6SQFbuSEHBWnPoxz1KEc9eke/ioyVVUiy",
-	"jlRh5IV7ekpXyyPAxr+QCfMCQimxjBGIAYcEEYytZYYLYsvOWYdqSEXI4phFHafC7ACEDzBrDQWagZzy",
-	"nMYZyVOSCYvP3uz5fssUdmUzU6Iw4deAqZeDQ6eBZyUZBLYpgG6uDNJxh3wEWyC+5K0AOQTLHTiSuebd",
-	"ppb9IZoJeUqaVNUUFEMLIAgcYA3SHdZW4dB9fxUWHoto3vhrRpOUJW09v3HC2E/MoEH2yHdUZPqM78zH",
-	"jkAkc2w393ddfi0RSR4Rcm4MmI82kkfe/mgjebSR/N4CdM8wLvbO6Rp7aHr4QrLIWyh4WtK5TX4vVGw3",
-	"VggbSlVh8+BiFXJ+iMaMKYdS5sZNZe0ipgp6SLPrSUqyWVmAgcmhY24psbhOghkKEGFKkgV5aMHiHFb8",
-	"65Is3qA0EfNxiuTiNxcijElsayni3Lz/pcQIPD6PYsSjGPEoRjyKEb83MeLcoIVZf8PdxYlMrPazXJbt",
-	"8ojIDBFVmMtTV96pFNqEBZ6Iqe90gnFWCmJLbDF817ph4MnI+Yd3707e/aW1yfB9rgf/pSo56cZ/G+P4",
-	"tkWZzjNxB4O4+WqTGRzwXB453COHezSCf3VG8ATpnqX08OcXs33r1vd+1kqeqRawMnM0yUTVCY8Bp1AG",
-	"AMvB2/hCQkcySwlPB6aKP+DdlUEphwLrB9A0ZdNZahz2FnHXAFdagFYIlVVpK6/qBD+QUcLoTSTnokOO",
-	"sBmFwELW6Z2Xv9ejH3PB1YSpQxPbijAyhh2RwAxEgUkb8oBAv4BpD4WFOCn0kAoeyM5ZqueZaDyAYpYm",
-	"nEWXEybegHN+G77yGkJSzfs78Rb8ck3M3CNTeWQqj0zla8g7lYZmcwH092E5ylYC9gbWY3SJL+Z4pYnm",
-	"JXYVpoCMlLJ4UZvpkYNxzic0hQj2mlyToVB0oUyOQiaK5A/MI2mW1aMW+nPnnoUIxkI4h4bv5LxS872h",
-	"KFJE3h69+3B0GtTkh7iJK7WpIiTPFDF5BENRn/JqHMhFeqzJgV2TWYAdGIxg5IUF1okUhKcdEpQj3AO0",
-	"zoUVq/MTVU1QsbhjmJeA4VR5Mosta49ZLB6hdrMMG0d/Ouqb15KZrJgcTlTrmXUG5PslJgxF3ostcKTX",
-	"vYbjX+JgvwoL81ICQp6Ys72V2cxnrXl5x3yCB8giqGAcdA8G/d7fdp7UFkkBCMK3NiWAp48JAY/i1qOV",
-	"+tFK/fu2UpeSArSks8Y+HclwnSUaYenShIYpSZiImAHKP2eRDFHgAtOlLS+FX2NKKktui5rUOcoUxoAj",
-	"9lqOcHnBwizh6cIC2ZOYIeSdPg05qB24unPwRxYrtkKTf60ntVGFT9mndG+STuMS12sgUPK/RTIEaGP9",
-	"AiIm4w9LfzMauX8DfBk+qEMww5f2nLfMk2o7Wixy/070ihM1Y2E7S+I/DRt7Bvass6DTeNgoNQYvu0/M",
-	"vqgk1F/qTcd3OgjxFUvBOj+qSiv4UelRdVR7xXKU0Imq1XVruXYkw2zKRIqiKkBpl9nmiuOxiaqu+uze",
-	"xPkuZEFfTTOOxuDvP7gXFVHeTUli0vz28u2pm+oPV7O4pXUbttaHdI4nJn+fjDIRGZ0jgCYDvLyYBaMf",
-	"G3A9MuNCIHZ9gMnZOIIZDW/0LmEgR2fV1buAgWx5AX+ktxRHXr6Ge0//jbyRCTGAhIQLLOUMw4sZVfpa",
-	"MVKzKJ3Tk1fH7y6OO+mnlDzd2/1c4t+Vs/hVnRyztXipjfF3+TbVn6UJo3E6+Wnl0en5Pphnc2XbQGZD",
-	"2g6cBvLt5eVZh7y2UJtQf55EbKYZhAg5AoksHY1vTcf3xSRDd2Vj0JA32ysS2PmqHbdT5IrQmN+yr3nv",
-	"T/ktE3qws0SO3D3GjTW7bJmDXb/Vnmat5NizA/lPJcYSeFoAuGUACJ1KRMbPPQI3bFEYQXRDMolYUrv7",
-	"72dMHJ2d6O/vfQI0LYDbvA4qtAYY9HMNKcCSYg2v8al9Ldvmoe6zc07nbw1MwIpjY+aUL9/XfGzKshxV",
-	"xOxEDYVw93/92cHlfgJxfrx6bkaLFKtD63+sOxP/efT2dLczYUdWsAvT94DATg+FPiKDoSAEzsiA1Mpi",
-	"ogIPWZ2fHhjRXKpKYzs1AAK/vxNi9qXmhECKzGoWAtgjqgR8jajXWk2wxt0OsZwGipkgZKYBsvac2i4H",
-	"/n5eQGco0CZzzmjENREM0HxYH2rqGex5A8jbIoJOLQzvmPJY/xt4l1qhR5zjNO8Nogl9gD0dV8QwL91u",
-	"xPM/UrMwBWezjA6We3tel69O3ak8iuMSqy4v/G9+PnMt+ksurwOZPrA1GUnEaBRzAHdG+P/SFgiZXj3o",
-	"Nrh1kfL9WCwBukcSDnEisxQyucdjHhKt/z7gTq0VNM0c1kgb5c9/bowYTVhylKUT3dpnT28g/54t8ie6",
-	"B9AqVmE1xzKkkLEe3mjKG0zpDWgpAWlibALAvo9YLOfWqQAUIsdOJxIQ9fHqM9BUCujxwd5et/e843f8",
-	"Tnfwwn/hN2ogfieMTKXbvf4rIM2zhKtp6xB0D01Hzo+PXr89BjYXnIEyFxDr0reFktJMoUi8Ygx9v+uD",
-	"/8CsbT3uF7Q2pQI0Nr3eUNmphN1nwKEKG8/yxI6r0YRg+y6VrzStgDeyfmWcdNDy509UUR/Cacokii43",
-	"9qpSMy6VMlakaQ0+3MKrR61OGUi7pq1cLsZ0idK5hTYrAP1uk+Yw1822xBONlSu3hJV1rvV9APv8/MPn",
-	"/z8AAP//",
+	"7L2LctvItTb6Kr2Z/5RJB6RBSvKFqtSJxpeMZ3xRZHl774TzC02gKfYI7GbQgGjOjE/lHfZfdR7ovEme",
+	"5FSv1d1ogOBNlmecRLsqsy0Q6Huv+/rWz61YzuZSMJGr1vDnFvtIZ/OUwb+fZozm7ANjVwldfsOylAv9",
+	"WBWzGc2WrWHL/KQIzUn4ZBiGBN8iOZ+xVtC6pmnB9CdxJsUF+zjPmFJcitawFZIn5D65T16/fdN9cfay",
+	"FbQSpuKMz3P8/R10whVTZMlUzrKELu8poor5XGY5yXl8xXJFJjIj+ZSRnNEZSRlNCLtm2ZIscGRkJjPB",
+	"xWWvFbRm9OPFuEguWX4xZ9lFVoiLQiWtYdgbHAUtQWesnJHrJ+GXTOWtoJVTdXURS5GzjznMaEqFYGlr",
+	"2Pqdeberu1etoJVScVnQS90cE61P5tu/FQzWzE2sMi85Z2JlclQkJOUqhxlO+DUjY36px0Myrq6UnpRe",
+	"aFnkF4rFUiSqNXwYhvj0Jyn0CJ4XmZyzB2b3Pn0KWmeFeMZyytMXlKcsqe7oCVmw8VTKK5IVguRTmpMJ",
+	"vEbyBY9ZQBZUkYzlGWcJmbOMzGXK42UAY53TQrGE8FwRFU9ZUqSVQ0DznM3m+UUsC5G3hoPAPlGt4V/d",
+	"z61hP4AzmbKcJRc0bw1bg3DwsNvvdwcPz8PHwzAchmHv0UH4l5Z7k0txkcsrJlRrGAatpMgoPJup1vBg",
+	"8DhosSyT2cWMKYU7o/eEMJHMJRc5oUItWMYSchQOyDc0IX+iOVvQ5ZAUc5Vn+nDNZMJSwj7OU5mwxJwn",
+	"26Uo0jRowSsXeg3sk3km9Yy9kamcZhvndRgO9LxUTvNCtYatFycvXz1/prda5jS9iKXKzbm1j1zrnwJv",
+	"FQfbV7Hf7w36Rzuu4uGjw3+WVeyHvUeH/Ruv4g+7rdzg8Y4r1w8fH4ara2fuFZ3kLCMDIidkQOyFOCYp",
+	"VfmQfP76so8sLnKZtYataZ7PW0GLJ61h6yg5GD+ZDMLuY3ZIu4fxw353/Ch50g3pYPKQ9ePH48NHrca9",
+	"gDt+4e73MM8K1rRF80xe84Rl9sMvQ/8ypoo0t31svVwHjx/f9FgErTzTveuVfPf02+fP3psv8emGXnWP",
+	"C5ldTVK5uIDVt6uXdLNCdA8mD+MBfcy6R+N+0j2MH9HuEzaYdB8nh+M+fRQ/ZOFRt7FdQ85fcZWfwqHy",
+	"Sfm5ZosLSWZSLxiLmcg1UVeBZoqMzOkl0/wzTeXCp9KCfcwv4iJTcGbY8rvw5Y+Sv/7xZPmGhx9fvwuX",
+	"b9I/L94+k4vX+n8vJH/19Lu5fufNhz//9N8/prPXP57wyZ9b+qzoMfXxHxeK/8Raw0EYtPQofJJvOcIG",
+	"wv/IXrzD3sPBYM3Fezg4qF+9w0F/9erhYfFuRprO7MV4QkP2KD7sdwfjh0n3cHLAuo9p/6gbP0oG7HD8",
+	"JJz0H9YuRutynncPZXfGBW813JAJTdXqFXl02B/4t6SlrwDVDXzZm9Lq98gpXc70cXC8Hhi6AlbPxSVI",
+	"VQfk+XsyY5kWdHJF2v2B7a1Der1ea91te+Sxsn6VlT19+/r01fPz5gvXC/t6+6q37nF4cLTvxXv0hS6e",
+	"367HaT1x5o5r3HGNfwau8UPg2rqAnbnIGFVa7TILYn90Mz55ev7yP5/bGbeGDzXneWdeO4lzfl1jPieC",
+	"UHjsNLEmjaB6YbDzWAqlDx+/Zhf6sBcZw4WMQRutL1ioJ9Y/Ghpt4CvQM5nwp7PCZfACXyAP7JuLtctm",
+	"gmapclBcN1G8zXqu/hX7xvFt03tBHFjp8iCsdGlf0ly98s4TfOf3YX8Yhq3A/Dbohv0Nvw02/Haw4bfD",
+	"+m8/BC15zbKUzi9QTdX7/f3LU8ukL4CKeqfswP5QvQ+GepWbah6Ml6WGwq65LFTz5tRHrMnPrN4JPvR7",
+	"sU/KbjSfXrq5/NziguecphdjGl/JyaS0AmihR+90qWAfmINRf/MgDD8FLXXF53N3Kq2C5Y1llRKoIo6Z",
+	"UpMiNV8dfb1GEiaoyJGI0njGuqzY33TSKLI8KkUWXISHdQ5w+Bgk0GKebCVehWIZDhL+9XgySA77LZ/S",
+	"PrX0sm60scQVLTZTqoizxLgLv5buNhCSPgopX4QS31+hwadS5Qr2L6WFiKcET5shsYa0alHH/KyJrk9p",
+	"KyQnLMnSZtobOom/zx7FB+PuIDmcdA/HD2n3cRyybn9yQI+0eMMG4W3T3tLg+Aqm1NVTstPOmD7gddpr",
+	"yLVHafcmb+EdeVshb+VMDipnp1Fp2U7zcCJraJl3whOqpmNJs8QjYEDeuIh5wkT+hQnXw7BfJVxHK4Qr",
+	"7A/WEq7qqd9OuJ5fM5E3myk84mXoSkAyPbMJvywy/ZcxK+t1MmfGp2XsGl0Xf/25RWO87HoU3cOBpkJT",
+	"Ki6ZE3YaCZcmGo+Gh0fDftg7QuOrnsvhUdC64kLPquzVnunWN3DJCZ1rhYUlIB8+YzGbjVnWQ/XwRoMZ",
+	"PD7vPxqGg+HhYS8MH7nBHLrB4Gr4YzmlhQICec1QSJ3KlCd0qbYOpMEx83NLsAVQ634I5Lrf1ZKnTBN4",
+	"+Ng9+7Se2pk2wt6jI/Nl2DvSx2HdlMMnw/5gGB70+v3HbsoHbsrmDHpz1iv4GYtcZVXQ28D1Zj6p9/ZD",
+	"UDWNWVLpWbb8E7/2sHNxmaL1Te9TAhsnWKN6tKa/ukntKCxVNrwId3rVnV51p1fd6VV3etUG8eQHZ83q",
+	"+4T7FPnriitF0VlJpa1QcmfM+ucluregUK3QtdafC5rlLOsykZBJxthPjBQi5ykZkO+oKPRxqtC9iuAX",
+	"asGvD7q3Rwkrp/bfiSSenrx/t6PadUcSt5HE6vHarrGdGZ1nGx1s0MjuCOE/n/T5qBv2QdLbIH26dxok",
+	"RfztaMNvDzf89mjDb49vX/r8rag0Tqi/lUq3XuCYUj6ximhJsMuGBsZugbvlk/DaYO7E238VWt608eto",
+	"+aegNWU0YRnG8urlFXn3HYuLjOfL7qk7DlXS+WHKMjRVgo1iRpcklVTfEzkbEinSJcmnXBHFsmseM9IW",
+	"kjx99iYgQhIuUg62DN1cJyCTjM4YrPVITGQ2U0TIhW6/NxJgn4dY49awlbAJLdK8q7KY3BNSsHvHphV8",
+	"pFg6uXdMYikEi6vP+OzS+5skNKfDY6LyZcr85/cKoeiEdXGI947JQmZXLINXxqkcD4/JmCrWLTLuRqCH",
+	"3KWxXpjymZ5Sl4qYqVxmyjyHS/a3gmeaY2Jsg2aRM6rXN1/O9RxVnnFxiTFbNGev+IznXfjv6iacsb8V",
+	"zDpFYpqmLIOdmNErRvRlJLnE/1+IhGXg6Mk5y0hbfzAuMpUTxX9inR45zZhiIidSjARyt+gBnfMH1/1I",
+	"M++5ZszoNsoY1Wwd+sxorunPjOcsOyZ0bJowwSSKXPJrJsiYTWTGCM9Hon0Y9gOCkyaHYRiQw/6B/s9R",
+	"B+7aYspTYwHHVjU7zuFrRQoBfdNxWj8Z/dBfyRkXfFbMMK4CV5WLnF2yrLas6w73uVvOe2bBqCLRqAjD",
+	"gzgzaw5/sePFH/DxgotELoi57uZHWGHzAvwbn0cBYb3LHnkYEtsambNsJB6GRJEFz6e4N4rICemH9Vvw",
+	"MDxe/OFhaFrva86w2yk6YzPKtaSy50nK+OU013cywDstBSM0zRhNlgTCmljS80f45EabccYUazjj73BF",
+	"DeeNGmYT6bMBp5zm/gvw36gysv4+I9PssHuipYT1o8olWVCe2yMOLNSKgrbTo023fvdBdF+K7mkmL7V4",
+	"2zQgkePRiXjCZnOZMxEvu1x05+abCKjy0B5Rs6Bwi3HzjVdYpnpeU65GInrpNfU9W0ZkVqicTOk1K+PF",
+	"2pqqxCnlM5LSuZalMeqMkhkXRc4InwDhucR4MpJwlnR6IwFT0/0LHHdutYYrtgRaMJbJUi/wJTNDwy5r",
+	"1+GgevXpR1zOh1pGsWvbb1zbDx8+dE8KPYCcxzRnDbfixVPy8NFRSOKpvhLikpmbG33DaMYyTQvT2R9G",
+	"aFdX1/GoFZGFnpGQBHg0JEJoqhgQmcE8RyKCYL0/jFpcXNOUJ8jN9ad61lQQfOHCG4tpFZQQ12zGfmSx",
+	"vns1+rB2bAFZ07P5we/xD6MW9sQVYR/n+vCOWnvyr//qbuVg7/SGg0oIJLZ+eQPQveKUMwG0CdkP8h6Z",
+	"apamVZjejVmBP8IN1HHtKEsadIORPrnxQJsJ5fpBKpZHpG0uvhbBckIh+UrldDbv3GSV9xs7Epjuy2R1",
+	"2C8Tff8mmsnKCfIXQ48CQlMlySLjea4Pv0QSwbJrlpFUXirj652DaYBwMRLRaSbHKZv1TBMXPIl65M+F",
+	"1GQox0uEcRNcXBJK5ub1Oocd9ydhPGBPkkN6ODkYP44fsSPaTwaTg/FhfJRsvAcz+vEVE5f5tDXsDx4H",
+	"K/fik1YItXiYW5nbuO7qK/N2Tv9WADlULCfo4BvCGkSeyy/CZWPE6pIgkPfIBz1XkL8C08RIzOklFxA7",
+	"DOKUdZdH+gvgovxSyIwlx+SKsTnufz5lGQHNiZTDJu3IeRajYCQi1OCiTknFaWk3qY3shMxoqoVmlmii",
+	"qBknvxRmgnoUh2E4EpGhUV2zlVF9k9jyux/rOQevX0DOwcc35/InP+fg9eC/B//903fTt396jzkHXC8w",
+	"6oPODGJcqGv28qg/AI7i9jZooHgQwKBO6SV7Bz7X+pbi75gRp9Wmdv8ff/+ffhh2KpdrEDYPsHTm+mM0",
+	"ShF+5vhfP9zOAD3u/j1rEINPSCG4PoJIVdqUvH//8pneIUoupUxIPJU8Zh0kGVpUVC5HwN5lfXv1iZiw",
+	"odGhtRgsSv3ecHXd6hWb53BoBodkKovMniA8q1lAUNWGM2uFhIzNU7rU6ohEq9xIgBBWkylmLJ9KCBLJ",
+	"p6Vw0UaBya2DppXY3JDoax11euSMYdhEPmUjoXvVY6Ik4ZMJyyBZxkhP+uAOBlXx64otuxnTFy06JpSY",
+	"kTkdBxaDaElL5TxNCRfESmt4D56sl+b0PXKTN2sY0wwWH6I7QKn3ZbiV2ekh4RDM91OqVW+iinhqvu+R",
+	"9kuYGp6MMUuIVsxHIqNAGPIpFSRhcUq1KCgF0QpaqTAqac6GjK8USSSwnnmRa2KsXwZF04h1ndr9PpqE",
+	"8SP6hHX7yWDcPYwPWPfx5JB2H46PkkfsySSk/djeZBxseVNqcuu6Oz04Oqrf6TnNc5bpNv/3X/+j+//8",
+	"8Pv/1Wq66DZmo3ph+t0x1UQV7rYoZmMG5I3IyUSTcCC/lz3yEqkssqPIknFu1OU6n11HCZqJQH/rrT8r",
+	"RBMf1jpvVoh7ivCEtCOeAGOhJDorRFSlT7smeMDI9Y0rB54V4oJv5p+aM4AhqyjgzQaNthAbaOzLnM2+",
+	"GhJr/STrVtx6SGDZq4u8o1ugYZE/e4HtqD93lY9utspHe68ySB8veNqoq78V6RKNuC78yXIHrkw0bY+8",
+	"nXFkPjRNSVtI0U0YuKc65WfVDXLG6qYpGpO2P7//lbFJa9j63YMSSuEB/qoe2BXHmaCUaKkoCInf0Phq",
+	"wtP0zCh96EEDYy0kzc/nqVZiuRQPjFD7+x8VRur5WA1j08y5lK9oVo87ey0zYEpcXCok7VKU5oEZXRKw",
+	"3PtevAQwAlrDFpoDhYlXU2TwcOCakhMyqjvjRq1jApxB5aQfhtD6GK2WeoAGN8D0PSRqnvKcuE5g1VVO",
+	"RawX21gqH7iNerDL5Xlg+zK3BfWF3cR/67E4HAyCVs5zVLxNeySXkqSwvO64TvN8roYPHlhtvJewa7tT",
+	"yo2km0vZxS/1CeAVAe2MrYac1BgdyvRrJJTGbTvXd6DeysJmBqxp6Vj/SigRbEFKkUj/ZV7ofZX7U58m",
+	"Sma77lGzXIf7hKrKGZzMWiQn3gmQgphIlJbxQPQr8iJjjVvCREJsVN3gsAw3BwXN/1rLb3aNIGebzKnK",
+	"y1un6V7bpBDi7/o6C7notEzGKMaBTjiDuF0mAGrBJZH+GgP59MNXeVJwQx2t2e2AWIUVPgISvhvxN0YL",
+	"/KTKu+7fPxwM7t8n//j7/4H1dqusVSuWpl2jR4+LnMRUaPF6zEgiBRuSqDKgiLQjJhJU88VIlLunlXBj",
+	"v46AvkdgrKwTdCHNhgLzlEWuFZpCdAISrZKviLRnUusJ27nJMfSEp58oulRkKhdkRsWyPoQOkVqhWaNg",
+	"9cgbmU9hfFQRk63bG4lnVjuhikRGxoiIr79Eh4NBpPWReZHNpWJDQkFjIe3TjKtZx7mzqB29Xj6ak3HG",
+	"6BWqW8alBXIFLTUirRGatTX+Lqv9Gd8oy1zrPNdvoJnDc8k22FCbDpP54kH99TUOr92aMO+v9yLt1kz5",
+	"SbPHZ9dW9Ovr7Mqb2lj9YJPtd9eWKrNqNNDu3lI5s4qpdEsD5btAOr6hiXl0Y+kwObU2viof+4Ymxggo",
+	"MzSiOGPgGrGivOmJZAoU/xnNY7TJnJy+NDem18yKfA2hZEjgfRozX27cykA+hyVgyEaNJThhaj+mYD67",
+	"HbZwQsY0gX0Iym3Bg1FujNbiazbUjvFfUc8Ey5OAUDESssi7coLMgvjmXUKtbRaolt47CBEgXKkCbbhe",
+	"ew1ew2Pj0VIRqGFIMOVkwgTktZRm5Tvad0f7Ppv2fSOT5Q3pn5XjSyLqUUCZLFcZ/hchfmBC8Ome8YmB",
+	"OedTUL5YDzLbRCsfPzz8Z6SWQasQV0IuxAucs78l74WTs7579/YNwWXZtiNg+deHg3KhwALO0sRtjNsv",
+	"0/SQjCCw+LmLKx611mxb9bXKZpg5mBH+WpvwvtLrjltghto1Q70VduUvP1ce72ngUENiHsGeauaDcSCN",
+	"8vZItCmZcQUeGntFcL76y0UmxSXR09Z/oRdLKy5yYtQKmcFec0GoIEwUs4BEokjTqBOMBPA1y2ebGOyx",
+	"VZNghFNaPU1GI6gfqJFoR5U1jo7Bva4IzRiJqWJdxYTiOb9mnd5mzgnf33HNO655U675VIpJyuOb6gue",
+	"Jv5S+LFp1VwQ9DFaAlCa3uv2OLDGGxMSrFITKT/Zp6ExAwEzkzFTiiXHxgOrpjLL0+U2K+Vn0eEnJR0+",
+	"2z7g0vF7E3Ok5xcGlgmxs2cYp1vbDinRtOJPcnWR/1sWLsITov2OwvKLAKiQcdD0yDNwk4Btx1g6IFkH",
+	"AmwEhI/8WutsnSgYO2wDlXddUDucLnzdtV/fHgdU1eHZ6JhCsQwYCQY3gKyHEdbtqHlMWo3TzGkkalfB",
+	"BDushm2uuxDg6G2OL+jcsZWtbKUWIrzx6zWBvHfMaT1zgpy/z3V4QjLc848xY0mdGBp0FgeIEtN5IzVs",
+	"TqojgyPCoF3lE0QTs9+sIqxJz9ts4/qi+kLFf4nrAeGhaSoXu9NOnFOX2WX+l3Ze/hO4I3OWXdP0XMp3",
+	"WtKprvpZIRR4qONUKkZyeck0k25cYHgXvPf3H/QRlo3cH7VAVenb+H46d14cE6eh+c2R+Vlt0Jb9bF3/",
+	"DoCLcJ8+frUr8tIsLSwgiJG7mzbwS/CR4Zee6/hpJkXduGFyEVlC9FqRCaNrXca1xcRQy4Quu3LSnUmR",
+	"T41e6pRRGsdsnpNR6xVE9e+5P3u1/uttDZoNYLEqA9/L9KQ/93emwe50gmItSaTmmCSDDHe0q+ueMee7",
+	"4uJzK8MEHadr3P72w5ED9B219Ckvv4MIS69dJGVa8pYT8lc9P8LiqfxhjXvfZqNXfPy32OuvvdN72bXs",
+	"/lq7ljMsnruc3Or1Q9vZy5M3JwR+btqzUTWNV5RLR4n3fc5nDBpZQwtdWnCTzbDawq+2yHYByp73NCC6",
+	"SX2ZSAjPnlgPhDBmQupfUC8cQt9wSFqojzQK9Et1Mq2f1uSbSKtfUeVERaTtXX4Mr2i+/AGJGnLlIzJm",
+	"qVzoVhuz7sENN06puBoJoZU8abIyOs4Kuar2aVHIqvGbRKKRaK+LquhUwyoMDsddWMWdkfTfRg/1rtXN",
+	"7aW/lQ1zt/g5QCj55zR33ko0xefa0eoEtGpII5jqjGnRkWcJilwytklz5gA5UmY539GrO+vbb0/1Kuab",
+	"z3MT/TuGsX82cf0VjEa3KaGvEyWd6L6/oDoSlQROmYHL/VhL1U40TbR+Rd5v2dE7wfVOcP23IeFalxU0",
+	"fZ5liC/wOSKrIIVgH+fgi0G4ECLjuMgylvTIacqoYuRvALRQ0c6TOugC/5L29aNqDBpOH0e7l51W0PRW",
+	"JMv35ZKZy40r145sN1o8PJ8yYuw+kAXMBMt4fGyWM/KwLJoX84443BGHvYnDKz5h8TJO2V0M0L+1/vyp",
+	"rAqxpm5UJXZla9GoSkKw+4wr4irkAP5GmayG6KjHBEEsicUGDQhi6Wphz/aj1eQU1GSoO04vKRcQCoOp",
+	"2oTnX99uuqAkh3e8d0BS+eUXCEbaujN6fQ1qrB+R5AYV2a0bCX0mIruBUUAi3EI0l9tNjJp20UQ0NRti",
+	"moDobhDRZG8+2GFGYkdDzF0c1J0l5rfl1G9k/kIWIvlMCf6NLC89XC+ekF3I4a1wyM+ipoclNX0jczKB",
+	"xdiRiAqZd/GD26Ccbww4klvICkAVkE8TxtmOXM+Q0+BlArGPXOUB+PsgM1qOhAmUrcWCImYkVYa9JXeU",
+	"6E7avyENOaXLVNLEh335DFKykk5l4yAfHpLv+TdfMoCuf7AqKBug2H0xV2Sy9PFWbjnPqbIuIMnwn2zo",
+	"dzuqdo74WncX++5i73+xM3bN2eIzo6TvIkYtkdKdPJjjot4FjX5tQaNfZnduN270Xyqs8Ess+NceWVie",
+	"AS1/644wKWsC1hD2kcZ5uiQuGI4sZJEm5nfC86GHXYyhhmQ10tAEEK7EGt75J+9kl38b2eUd1gZ6L+g1",
+	"5SkExn++XmK1DECUztlsLjOa8XRZqR5TjWmFWtDJMZmjFxOshF/USenpMGYNSOEtwq72Yfy06396W+BC",
+	"8ZVeHVe86RzXMdVk61Sq/DJj7/786picsYSjaOjqUxgiwRUpi7ODjcMQSFfxhjvEurKKUKdW5oe0o4ZZ",
+	"1oKSR8LtYLYt0O6OWn0hY+4dnVtP586lfE3F0tZYug3ji7sxWteq1ZGyGlDbLyLVcRUfirm9J1yQPlFf",
+	"NN3Rd2uWY3Z5ojtSOj1dTIFnya0ZalyBL28xyzUi7cjvtZ4HkUjBdvEnYXCHV4zlfmRgZJTWBBdlqTMA",
+	"omZ39OmOPv3q9Om9oEU+lRn/iSW3QJzGWH8Ky0dNqasf9UVhQPq+fulNZ2fV0vvmljxFccagthFNVeAj",
+	"JAZ2QcC9k0lxmS6J4peCJeS7D+foCRfEKurgfr+WVywhJ6cvsQZJO/IH3IDV0VTbbNOhWHn/Fg6VM0W9",
+	"Zgmn57ANn3W4bHFS3RQZtXL2MX8wTyn37COuz2OimEiI34Vu+ou6Jo78M1ga4mZ6+oBCtvtpdF934esu",
+	"fHa7uS7goLDl6awhoLLE0jM51BcygjPYNMw7Z8adQeCmNAPiiO4QX24HFf8rhYW5czX9prt554y6dQST",
+	"X3n/fi2YExsYXiKNNsf5emX5MYA0ZTS7qDye0SUxQaWxnI25MBWjGzZt5eMqrVxtyMSK+l98lRt2h1by",
+	"W+/E1+54NBHwXw+iCetd9kYi8u9W5HiyqTa+emFNdcmghoa0gocyEgiI0ml0x9x5Qu8Un38TxcfRkkql",
+	"vxMQQdj6Up3Kr7pl6x21gtZc0/gs58x4GgrRUC38W1tjCRpasIzZJgKA9pqzzJZ7MqW+vEJmU5oQISF7",
+	"Y8nySlXEg9UCjWWCEZDvTWUwb1QBc0s9y6BlKo+x5ILm61fzHhFyxoWWjPmMqQBKn2MVM5WT9vvzp9Xi",
+	"ln9tYW20fndwcB4+NrXRWkH5+LD58ZH3WLPHnM1UpS6n5gJAwhsngw9oltFlC8tE2kKff60sdGC2vjb/",
+	"H1wTcqz17BYUz7DFJV3hC5okXC8QTU+94zShqWJNzhSo94YnZDHVmpur+wXHpEcqtQhQf8qMnk/ah2FI",
+	"aqD41bX+GWrTDf01HBwMj54Mj57opdX6fErnF3NDJFvfvH/x4vnZxcmrVygLaDWzsl22lJ2effW+MLHu",
+	"xunZ3VMk1VNFmSYn7bMXT8nBwcGTTkC4iNMiYckxilTghBZyUT3Ta2aw297X57lZ8niLb5ecwCzEpsmZ",
+	"itQbZrdmOv6a7jad+tE1lUX1+jedUUQDttl0NzupJwAF4YjNZx/KuoY5rBc5bdVH8A5Edq6YIkumcpYl",
+	"dHlPWbM1yXl8xfKycn7O6IykjCamVPaCsauELslMZpp96eGsMTANw97gyFWj/WC+s/0k/NJUZfHVJj2j",
+	"KRWCaWXhd+bdru5ea34pFZeFLQwJlEh/i2VvvYlV5iXnTKxMTuuIUI4XS6BfMzLW9EkTEK6uwCRTL2wz",
+	"fIiJ/Vb3qSoyq5d4ZWPqZ/5dTkVCs4Qc4daCOh0QppUmqrefCxI5KXroXOrhP/7+P0f6OkxlkeGfg4NO",
+	"MBIVYwJUQz7odwLi/d0faBn7u5M3//j7/zx7/rQTWAOE3lRs6mFAQvIH8q7QzQVQ7fDde/3+u5PzTo88",
+	"p7E1VKB9QpHofhSY0iDtqB/0j6JOgJdZPzCnMOrAmquczdVItKP7D/pHWgd40u0/ejCIOj3yzCyOzNSQ",
+	"RH9cMpqlS/3KH6kQBU3NHzAb8289av3PkYj+mFBu3+CJ4JdTUDH+qNcoXUY98mHKBBnLfFq1uehB+WsA",
+	"1VEypglEDIIIJXDYaR5PmSJ8Qu7fZ1xL//fvu6dtZbdSbyGAbZkbDBL94WBQj8fUSoJN98TVbD80JKAT",
+	"kOj/1mN/pf/zQf/nd/o/53/5Q/Qgenr29s2F/udIzDM24R+1lBD9Ea4mqDuJZ5BRKCphpbQJzxiqUyQK",
+	"SUgOQjIg9wEaTItfYOzMRsKpVqDclCrTPVUaFq35ThMrraOsiSKtUOlVquQVwe8PwnoR/BXGU7k8XqXu",
+	"1gqBe5Ex1gWbj/c8IMVcSwKDMAy1fpfRGMq9VQb5RUijq/QfAgGpzwvzk1fJwxtX6xTZOCh9jisCK1T8",
+	"GtRN854LC87LrGctVXZ65DXa90eiUjMXjouJVPNSpiGFsBqEDP4BOEE01zNWOZEiZq6K64KLRC5I25yG",
+	"igoPLrwFV1rJhlvIc3DJzykkS9dy9EfCpYJ7BdGFJEwk9TM1CAePuuFB96B/A0HGQRFr/p2mbydgYNok",
+	"zDy3X3z6oX7kPuh7NmeZ7loRpokkiJzP8JQOqxfJi0o0x9hDbW1Hz//r+dP352/PLp49f3Hy/tW5vv3T",
+	"PJ9HpBApU5Xvy8UF44Ap72YgUkfCq+0f2S4iiPoxYYgfu2YE3UkmZ5qr1TrXS7WOv3u3sF9fkdfGMaXm",
+	"TJg66oXQLO39u2fHWLaXqFzOFYZt8tzEsKM1iPDcHFrMVoVn+ZSNRLmIdE7a/VC3t3Fdhuhqw8gqOJ91",
+	"u1PtWKHUUh4iWWBArCF/rWF5i0UxG6N66WAoVu7xiXGpwf0t1d0JRF+Ml5Xzf+zuOkMZX6vB07KUsFmC",
+	"JtyEHnmqVS2WAFVGscZVvsczUTHWk/ZCn1kbVTsSoKkpQlVlRPcUobGeieoc69EXWjdFXQ6lKKv9a2VV",
+	"U4R8ypYmvXgkEgn7B01XbzPEm9UWvh/COuIi90P4P2/Z+01qPQqX9TV/xtU8pUsoahYQLfkMqlSfvNEH",
+	"yljxC8H/VtT0/rXSapWgb+Vaq+rSbrSmpjgBwbEM7933L09bjRRoSudzJsyVcnwhljOmnOmQEcilkYXC",
+	"G2lBLC4lsCwtx9JCsQs4iRcTytMiY6py2cN656f6iyol95gWHPpYCqXpj5a1EUdFDzjhiTkhiORB2i9O",
+	"Xr56/iwYifOXr58/u3j7/lyLrE9P3jx9/urV82cd9HHCEEnGqJICC3Yvpks4jxEihlyMEaAjUkuVs5m+",
+	"4yGZMSoUikO1o3dQO3mNt907dhB1ufemQiwgbqlVHis7+3NrDfK2uxsXNM/ZbJ4rO+TVNw/CcMXK/61c",
+	"6ONAecoSu+t6CpwljkeZQzNWTORDckBsTwHph0QF5CAMieo5HX6LzGLM1vsJLU4GMWLLSADJyCXSP7Bk",
+	"kEiwjznwIP0ibLl9oqIV4ofgPXgYVwiOMR0MuuGjvU0Hq3prsxEgz4oVG8DbOb5HJlpS1b1h8VC0NDjB",
+	"SBqxEhBqAKiBJ4xEpc4b9chJWYZay+7zbsquWUqu2BLJc//hweNDMl7mDEi7PpQ0zrE7NC/Uq1+SMVtK",
+	"kXRqa7WfXj6jH/1F6HuSb2lO8ZX3n5vImZWjtMBSgGuctPXm6gOVFcCWyCW/ZkKvFUqsKOJ01oj1t2IY",
+	"8PUWx6I28YAVS4JHSsGo0Cw5JUUGkUaagVMrPVmlEdR5qKerlW24ysqz/lGiz4sRuphI1EhQRUqS6rCN",
+	"kITW9hoG5egh9LKND+eeT7jkVO/Pn64wqqp3Flh0o3zCVcUUYqqbRBWriybr1oCGBUzbQBBeyZimUadU",
+	"UFeckj1yzm3B0wVN026cyvhqJMDuju4GrmCExyShy5RfTvOuoteaZOUZheKoWsGeyDSVCxg818JSVqRM",
+	"DQkdCa2bJ9Ah+VGOSVug2cCacYTM0ICD6j8QOGX8mfejjjFhw+d0JNRcHyZNKhY0S4i64nOFbBSELmrP",
+	"a6ZyFxHkJMkfi9kctTrzRbociconBkVTNwWHDbslE70wmsGQjM0ZzZU+WAueJrEeBMzKdKYVl02zwWVC",
+	"0VIvN4HlHjrwXH2yr/h8zhIbsRSMBFhrgBgqcwdgFCyBhTOYlXWbBFcknrL4SusANsRuMZUpGwmAGgzI",
+	"s3fnekvL61LnClXDXuXCPzzccttrFmVTRns1DMijfc2WZikMrEITbQTprn5htEYBR5dWwyf2NEueVzT/",
+	"QHMNoLG9Leac7QabFfpeNzJo8SzQM3guLlOuptUuT3ISPhmGYUBeS6Fl83yayeJySl5kPKHLpiFYSdeI",
+	"C82TBUULVswILZFWhSN9qUqNemWd24sp2slM/WYqlniUMzSbic4aL8Wjc5jFMAx/H/aHYbhO3hBFavJR",
+	"UYRoZCuqeUpaILICFlI0Y+WBmQXE+lSsX1UfFc0RJxNV86WWHsaDcHXgTn7q13/7XKdinaPUZ4gp8TlE",
+	"a/hsorfxJm++rA23tAwz8odg1371gDXd5eeeoWk3q1GUprNoSKggb+dMnLwEoEOa83HKtBKbW+BD4ECx",
+	"JqeWn3v2kZlMWEralciZHjyMMBZOM14L+jXPeKxpr/45qIXb9FCFuphncjbPI6JATiL4lOBTrZbJK616",
+	"QvSdlki11kn0ecNxzTN5zRMYWQEow9bK6AYMYyA51icCNq71G2wWdLmYAoNQEnVHaHYhM5V3Y6oY9joB",
+	"/Mdmg1VE2ihHwecm8XeChiFI3DBGFiqSkeCKoCpqo3KwPQRP7vSMRQ7s+Jg2s2DjqZRX5PTtu3Mrj7q5",
+	"6fUcCSaSueQit6Y6BFFWAG2Z5kF9CXsksvXQoKN4ytOE2EdYEU2vbEpzfYL0BV4IZ9GBF8HWEbF4KqMh",
+	"uX8/YTMJ/N9EfNngIScO6nFiTaeRsMNQlksfm/koU0VK3z/dGNrDsyVQGzNrHrMeObFBSvq84TcjAV8o",
+	"fTistK622o2RQQstff61laazVgDRcq3AFYzTv8dTqS9gef3xzRVK8y2jqebe9ev4SrM5psDalhdqlXfa",
+	"iL4VE1+60PJEJK+iMgndwIHaNe55M5BX1XHKq11c07rrJvpSNRU1E5nPNwyR6N33L0+jkWgb8b4z9BRt",
+	"eNsIcHhu0BbJBYnMc1TQeyQygRFv3zzXpxr1V30sXFsLyo0mZuTIUpRFMRVAW4/JpMiQAwsjyJueeiMR",
+	"ldEX0dCo0ZXW9f/yItPEFm1LF2/Pv31+FuGkDPCzXYeYipilKdTYyVgsswQDAkurlKNmgi3AaIsj75Ho",
+	"5NWrtx/MOFD8xu0C3T9dVo+2seyVK1T+gXEk/lhbQcs1Xj1PppmVg2/jQFfOiJYHnhwePSIm3JRgvK7q",
+	"kW8yKuKppjURJFah+c1kZbGPAMC8NPGSqxfGhv2uRH4VMyq6GaMJ0BH2cZ5S4ZRdUL1KlaTK0jcF6YMH",
+	"d3OM/qobyAQX14cIwejGmgJkCYeHrweVaw4rxhWhY1nkRM1ZzCc8thEdMiNzmtEZs+5GJxftELILo8Da",
+	"CQ0iUhnV/PMGFEAoVwJrasdqiyYQWZOXmnIRy9C2jHczBsVQ4kYJzg+QXgl20NIGhINbD0PkhyBGmgfO",
+	"pVDMpKZXx7VDtPXKaNYRa700356fnxoqT2KZsKBULTUvi6W4ZoKvHD6I5HZ2kaMnT3yrSBg220XytGF/",
+	"IO2ITKvXwMTSW4fNFRfJcVkJTA8MCVldW8ebWV2xrSkadcG7ITpFj+n92UvCIYV44vi7Hpju2Rwn451c",
+	"H7o+KsLwINZfwb9Y5MNTObNj+zAMh2WGMpgoAxsZfc1lStGNP6ZJeaE6fsS5DRmHhijaOJEaeDHWjjCY",
+	"KGvTgpfJrBvoD4moZ08LYsa8PUOaXLElNFwC8OpWD6HV3dB7bbQbBACglD4S+p17qkTnvYds0mDzAiM8",
+	"RoUUe7ECJ4wFyxd19ZBMDh0M6mhoPCr5tFycnF4Z4z1+pUU/RqIT/V0ErTkQdvDkdQEux7T4ZOjSEtFB",
+	"qg+LIynEvFptpYRyNy2gh8fhvuNJL1Hi7YfQyjq0ddMUvUHNh5V2/SJSWlzFVdu33Bc0WwH10I09GfoA",
+	"IA4hRS+5Bx8B39ZAW0n7sH/QAXS3xjxo/fvREPOs9b6u5lDjRP3YJJhepxExzv7SEO9jFiWrxBLZEKK6",
+	"la7TlP2BDRg1S7BLCr5CmVVSZSvDdRdef0jFkqzUxK68DjFp7vUybh1jhiuRMZohaE0HQtExzUTzdis5",
+	"41aY76vb0dg2nLuZzLyYZL00WlC0R1OLUSA04r1oQJwi7aPwYEiacbB8xKpqTTKTy2JWwlT80W2Fw5Vy",
+	"Sse28I+tBaRVrzdsASQfRb0xIzRJULRPqZbL9TpxKdSQ5BmjuU8VkTOR8ZLYsgx5oaKqzLtbElpZeG+3",
+	"NCmb6bYH5EawM4z7tjdXKe3WT5rJ6e6f+ZU9blaFJbhZ3b5gH9ykYD887OBmGBXBPvmnwb55d8H+KcrB",
+	"njnqwV6Zmbu+DaRo+1hWqNr2Q9gAAhjsWuKsorjutW+7KiY1S4oFQQHBPNhkWFnVwVak5LeCOakQRU1f",
+	"3VtViCc2xbnazDeaP+P3YJZtC6ZAGUEV8kdZJhlHvci6QitGWuOdjzquKvsDLdKNhBuNaRq/ndNLdqH4",
+	"TyyqO/qbzOB1lcHl3DYam7hCSCFT4qPqUGh9lr5e20t7Aex4mnbxjNGEC1MQrGb2sD9ZlcuCTUIYNY2n",
+	"+rnmXAmbM5EwEXPWYBYEf6NqPhxM5NkSwh9dG8tjtBSChAgEwlTk875e7WSOrL6hG9vYYrr0BQJj1C4B",
+	"R1vbTI56bRO+pQeE27xJ4wYINd3cvhNv9u+idjjcitl5eUNoOijrDAYR1IQ1ll3UwGHHIbxMXkVBaakm",
+	"WuG7wPd9gy88aQUt92uV7NmfdzIBB/a8NR92F2HWnG+5JgoMrioXcNhRcKvGrEToFFnnWBnaaDEift+v",
+	"Wm1nXLRNVBv5//5fMvjfbdGFrBT6seMhop7YARmnC3gJTGSwcrFoYOVlH6e0UJCcAS8Iid5brkjKJhhh",
+	"6jRm8yVK8dZmZ4IavTJjcWGicSGwT4vObefxAdBYmgaEksOPH0fC1uTCXBjTwT2Fl3jFiQNDvtIkra31",
+	"OWNdNgZWE80YowV8YvfGTRdjcnvkpdCkwpoMrDlb002w6jHFRL4Sr3VrsYRVQrS22RVeQHlexgEys9l2",
+	"cr21kb8HD7eHG1WHvxpybdbPhJ37thQX9HJM+jYgVJZ4y2siQncZz9YFeSUFRJItcGHyBWPC7XW1830D",
+	"sGqkorI8wdotax73Frpy07RHBCrFkFliId+ksAj2MrPYE3BPIq/HCK40hKubGladHnmZQ7IIRddbTq+Y",
+	"wDifoW7Uwljk5P79jM1TGjN1/349sh0HE5DSBTxj2SVLRsJILgFR0mjzcjJB8iILNI8pIxlg8OyYpXIR",
+	"oO2s2olxWY0EWL975IOxJUR+DHFkSoS7O37JcrUShAtEBeNwv4bLblM/ViIY725+uToHqwGeG+kAZm5D",
+	"OgvCi6zZgqjRad75cmSkkSwUYo3YC659F7xapjs/B95lDhmYXc0NNlzsmNi4p9KtG+lHRv4qhIlQqp5T",
+	"M8qLNUgT7ljMaMI8RuyRpM4xCY0r/Oz9mzcv3/ypek6b9t4ZXRpjyz5YcUPz+wkXXE0hMb9I0w0dVQLF",
+	"AKOhf9h7OBj85cZxYmWwkAmmadiyIp9rsoaii96yNG3mTA8HB944uMgfHraalsYGL1/MGiUDG3BbBjlz",
+	"QWY8Tbk53lvXqX840JdzZShrlsMbGshpFxtU2GUppdXSU8yoTLqZSVUpwwA0E3Mx1r1d9oatjQ0798LZ",
+	"MWDJBIqZlEk9POSUNr4s6pjhaW4JdngXq2BocRlwA2Ar8VQqJoBUVsBPbhhns3WyfD2OzD1FeA3W4QkN",
+	"2aP4sN8djB8m3cPJAes+pv2jbvwoGbDD8ZNw0n+4C/IKxLRdgK1ypffXECMHqwuRSm5pQV+AxeQTArEp",
+	"YEqnaVpHn7ic591D2dVUdZc1MNlJdr0bFiQrmNVUuDJrYxUWUw25kmjVjprytWqcwMhkZjhjKVNGLWaB",
+	"ppvrCMNLsSNdeHTYH+xEGGwc4Gpfp+YXNMZAYFDCUrcTNf1/zgTdacXXJJgAJr6XSuOW29wSlpA2VTbE",
+	"1AQra5L7RXNLGiwyyqSGNVLsmlcUwqLg2DqTRHW0/R45pcsZoC2beEWbPKJPDsAsyowckOfvtSwcT6nI",
+	"Fen1diJmJn5yOzOkcQ6ADj5i1AYGGIa9w/5g98Ss0pCzMRmvEO/wxU9BK5c5TS+0Hl5mNvvDf6o1eRua",
+	"VCYy96p5w2G/wh1d5vBKtjB2t+7SGaqElw4uPKQJY8+VLh+HB0c73TqTsrvDmpybN3fCrLJoVZYYJWiJ",
+	"catU1hfeusW7b69lRY1xRi8Ta8utxMFCwOw6LlooNimQbZorW7vjbnrdrBDdXSDBumtmuNnCBwzMn56l",
+	"XkFp/DMEoS7GVPicR2VrZ23lpFcltdqeV650Tdz1ZJc6F2kSOYOaiL7KCctDukbTMEJ8s8Jh7Y82V26t",
+	"irD6ed/heWAyVKOauk0N3FEVsMNkYj2M1UN7Yvq9/sEe9+Imcj7c1KYJh58v5T/z8hf9udck/aoYMXi8",
+	"U8c7yfDl1Ixh1SkVCDjh9qzmoKLqykVOmfBtlpCjcEC+oQn5E83Zgi6HpJirPGN0ZjIt2Md5KtF7u5VT",
+	"lokNDYGnMsMEEJDhA4yV9DMhwHBmEgyw6zI+2pisYzpvkgNuoCztKz2Xax5o0ZmK5eeJy/uJp595nHcS",
+	"YOyR2iy7PPRkl/Arkl28S/j+3TPStoH67Brsp3gx8LZ01q7gTQWb89vZqBrXtITdY5LbeONWZrWNaXoX",
+	"eDOT9CnkGr72zAXJ74giUWjN7edm9taw6mhyc7cSmZwxhOpHSy8DxDjhPIPLTtHqHnfeBg+6wZ74Q4PT",
+	"oBA2ikB5iicu3Cuu1kgDc3rJqpbHe5guvSoWAHZEXGSqyQhzShXAJkT4QqTJrqavuc2x1B1ZSitK2B79",
+	"uEoY2PK78OWPkr/+8WT5hocfX78Ll2/SPy/ePpOL1/p/LyR/9fS7uX7n7Yfni7+cJz++efacT/68m1Xh",
+	"ck0SAKyEicI1RLrdx4s+p5eA1LEkOLvOdoOnixrZ0Jn+GWse1YjjoBlJpRE0ycELS2MH0U0HRLCFg8Pd",
+	"53A2JU84nFo0nyAQwnpzoA+6ZMwwbQjJx+nZBNtGW4znc1edimXz5On5y/98vpt2bce7G4uwKKU1PtGA",
+	"2eJCtLPCI862uwDDb2mawh7UrMH7U2vYbzsYc3L9gxVUbuTqtNdt3Bri+m5dUIchcdGwxJzGdFC00/dI",
+	"5Mwq0dA9JqqIY6bUpEjTZYBB8aiRRb2RiNAi7L+PyaPCBgfABxXuFLkMNPxS5RKy6NBkOxLYEmbgOdty",
+	"NHT1K+vuxpXIjWq0rZl2K2i56bWCFo7b5Zfhv11vVWOv/93KIfUMCM2xYS7HVp+2IYnePf32+bP3euoI",
+	"7dIEapB0AhK9Pnnz/uRVRNqaJQi5CEYiglRbr5DDzzz59MBokRgIF31z8vT7Fy9f6Q+bX7fxjlEty9QN",
+	"rBW0sO9W0LKt1dLtvFdXVuTdWkvviQeWpfS+Z/rYfSEH2Y76qRvRmMV0xkrTYtXzAQ7z3md4pBwWWA1g",
+	"rBKdtx4lTHEDNVei5NkX69Jkg6qO4Ig7LsTCFdlfJ+qHWtTvHw330tV3QeGo3wWv7L8qxjOer4zpc1E5",
+	"GpFTSdvE/YOw2PnSiKm3DZDa8bX+QoxlAbYX8hbwSytQpFVoMa4a/A77QI7u5f3bDXg0aKEosQZrssbL",
+	"4U5YLyW4/Na7Kn3BbwdVeVsVhQaH3m2VUtBXfi2gyxuvfoI1PAFAWsZikzhe8e2ZA4AQyXXz+l526p2M",
+	"PutQVHdFTu3tAlT6hcBJjbu5EQS/Z7uoOKEdzmc94me73Wk7rueOeJ0r2+Dd8V3oP6yH/gaAid6fPyXt",
+	"6C9Rx0vMtSRH64kOifCv4Q9Rj7wpJX3UGZqP10F4C8fLdb0REuiaVXCBVqGAvAsMGDuICYS6Tgbx8ped",
+	"45GoGw5W1SPE5zLFHNTm5QLc6ZFAVJSUX9kYV4MzoEea09m8qtITIPfllgwR3RBjzmaEqpEwfSmU7UHK",
+	"gvS7HoF8dMVmVOQ8Rh3/T8/PiU2A16z3wRwBuOr4wL8dJNJn1t5Yj+taNReWQK2e3mq8ZytAr8dQLgAx",
+	"VbcW4dmsap8hnCsiOhqPuzGnFIpVAgF2jbPYXcYrO0qqwR92Zje7lQ6NdnUc7xXLCE9wYb3uK2Pbc9Y3",
+	"wjsTcrEZ7AwC7StgZ8CSEFQGByyq1hCf5n1xIDTMEN//WOF3+60wfrP3wTKf3ebJsiPZ7WiZtz/jbNUh",
+	"j3cEOgbTlYcA1IS0ginRFj9Iq56ayuAhg+rgJQ4RaUdVKqhZMUZ7AySPEV9EHT1wDwfQZyEbr9E2bow6",
+	"vEvQzY2sgaUhaw9dokSb9ye0YwjKjeGSX1RRkhvgkct7ZTKCBOvdHLx4zZrfBLg4kUz9qvFiiAvSGBrz",
+	"dgGYVvgGWtsi93pE4pTyWVksgNFcAnKdvFrBsqTxjHVZ0doV63hfdOPeChjxNsDhDQDDNYbGPwMvcndf",
+	"K0UkEVVWKm0OGHu0V8DYThfVWljbFEsy5oViqrO32f5GQWor067CJz1uDtle7doQ9H25rIG6MOQYkj5Q",
+	"YAXsY+CAnVs04hWKZetuGsvMDVPFeK+7BY0+ngySw/5u8WJ2FP7dDyzwcBW1dCPAqUfUasR6reli9bp7",
+	"PnjPzFrZ0KoBp6qPVw76Ko+qWr+2e+lLJcAXxGtqSEWmq4hVdcmyEvJWEYdWVLM1ytYa03dNQvJ1+VWZ",
+	"3pNSnG3UM/HUIhCa3GJWGDgBBP2b5fO5EgYALSQnKxft8ysbWnm+9edCU7Ssy0QCqIk/MVKInKdkQL6j",
+	"oqDZcrX63g3cuQ5rKjmGCkkCrAL+WYnIA3T3uTNRQ13bYaQVOPGjhopgnzbsGNrekiYdRxUpcB64dmAU",
+	"ryR1VFdnbeBcDZgRCippUsjrSIF2RNY3cguWNjQVAftYrXR7u7ayjcWAyxBiPyPzmNBUSWslgwoD+v2o",
+	"Ea/wdkzdGwvrlsFN/jJvuu7Pr5lYEy+T8gkDdHyIA8t/raS9eA0qtiRxaQmBESHaWmHU2jZw1Y5jqDRN",
+	"WRa4Wj/IeV3ODKb3gTc402wq5inLolWu2z0cNLrqQKhQ6+njbpoXoMg8hbZW3HAY82l4ZBSg+mCFGVMe",
+	"0mBoCTShksi2G3XKACmZIvquPreQbezZ4n2D6hUXybYysj+3BFuAS7Efgk+x39VHVqYJPHzsnn3aRWPa",
+	"yeeKMwZxDvM0bcqNhWGBwhtYjmydHPf4PHwy7A+G4UGv33+8uyy3zp8Fpw+cWVBUBQDP3B2pkK8pVfBG",
+	"domQxDXk0J3kXr0xux4ouM7f6w+ATjSzu3NX4sXYvwyYeQ1dMSCrN+ae8nF5QcPGnFl7he4pkrE55Yhq",
+	"u4XmNkmuMNvAkAE3h/LGVY7NVsr2PW+qmh2ZJqKgvGDGkWW6iTqBLRpmykkZKSCCS0eB6gQewr6/nuW3",
+	"KzFf+mNLkYYN6+tZe8uSfro9g+apR+wW2wzGJ2AlEiBUlJwv6ydyJPRNwi1CewnUqyU8P9YNoUADtdOm",
+	"cqE7drkfDih/lzgbrzEswQNkynPDAtijibJhSTQS2yJxVlqcygU6Jw16YoB1BTBLUsL/7xiAGh9HdGNA",
+	"y5B4+1MizYAeaUD7TI1KjA4bidr6l9+4YqvGMgVHRTiDYcomiD9j/KnAxbC8j4GpkBnUHC5mDCEmeA7I",
+	"BIWobxSY6GuBSqUAZs63U3ZKbcbTheoKiTlt8K49bH4eUCtolZvnaxfVGKiy77URUHBL94zZpUXCc033",
+	"eboqPwAdVhvo9q2Ej1bFpwav3BeNIN4p9PdWQ3JrlNos8voQzU2E2Rd6GjfdVBJ3gC1G6AlKmQbkGFxC",
+	"J/JgAVt087Y1XQC7sB5FB6CkEGccLNYAyCvAg02riHlR+YJe5A4iuGP1w0imSVQ+gKuOhY7NOBWzVlmW",
+	"JgGJBFtEZV5RymiGNWzhptYDzhfNW2XQ0V0uD3Z17I/Be+73UosB8wS2T0ZiW9+fB9PS1CH3lrDeT1UG",
+	"XHsItl95xwh+5fD8f424+qNG+3gJ4b8xTutWSWRjGadtUeelBndPecMCWaWE7UlzLYRtCEXv7x+K7lc5",
+	"2DEefROxWxdqXnqETMUBEC+gNghE/9vCIDSvBsQco86GSM5tvJyBiYWw8kJgsN8DG5tjmhKJ4YCdHolO",
+	"T96/g9hyB7KpBRs0TFmL10g0Bj8eOwXBUJ0Sbr4WIc+h3h9UgdeaECS4alGvKhuBGt4oZ7WjMoTML3l9",
+	"DNKQDc9ThF5SLqCaJaJ2VQrAVofOocgTGYMKlJC24yn1NbKz0wMueRGKaH5hfDcZra674eI0EN4bWp4Z",
+	"dDCT3TESMOaOD9V/vGIvNYmm5DB8Qppg8atCH7bcClq4t5Vw/opc5l5coW0mTv8E8FbZemgWQm3Bbz/l",
+	"sVYYaZM9zSc3XyYidDtQAcKo+FoJaWvlpizUFUuRmKg+fDnyW42s4W/KVS5rgGG+9aEfDvtHw8OdMz43",
+	"2vgq82oiPWYPb8mE7zb682339Ug1r1LRiqn+s6LamgSP93B/axGqey7OKc0AshRpwbCOuSnt2ukLTG3Z",
+	"bPP7FWNzVINtuSqE/huJV3zGDYqpi4ekqkRBhPOXMXhBSAsuqFkFWlMBsNXbhg6ZaN3RG9xNtm6l0HPd",
+	"FljKlGViwbpo5rB3tLLDIKperIvjj7TwFZGMzeQ187TpdlO9D0OVHadJkNPolUFShwyigzB6zvuO0Nmm",
+	"5cpZrUh+HjASjnl95HR91CU72DRu4A8QiQ+2n51G7VreY9zrA5nq43bsrbFv9+sefdcDfZqsvbqBujo2",
+	"ZliPDiLSyGuKFUvGjMRyNvYA0KtfcVMFEe6SLabRDI1IXuibDrjbeF2NBdCWy6hdhLWz3Ja784Yt6rk7",
+	"x3jX1VLk9KMpxZwatbY5oL7WS7RGyatcSFeWeLC9KPnGPCA9A++Jlo80pxyEYagXLaNxzjJ1TKJRa9SK",
+	"UBVVK5rojrlBNCd9AEqoTmIQNjhHN2QDsYVHOvx4vPVZCyC2klmh4JhVCsBg8BWj1wxKZafM5pmhUa9H",
+	"zqW5Q7oJxbQU6pO5IZzxeuj4XulDt5IutGvSiV6+2YbEk+OyCo8rahrTuaZgcNfq1XxqgU6NeSoOUSfc",
+	"K2dFD1UPDFJLAldq0paa9c2HzqUMaaNa8wKodXQvwYedHjnBlmCfZYZIvlYOVPZVFMO11mAptucYNoWb",
+	"6FgfB7BKoQpAR6KBE/gUf8M5sgvQfJIGYQWlFv5vG0ZRc04N3HUvryYg/X/8/X8GlZu+S64NacMt7qzc",
+	"4q2k6FdJa9DTLKuRxWuSHND6ZiLhZVO6w0jgQ73fZdoheCf8RrP1yattk5E3Ei4BT5+7spjosSnIprsx",
+	"ziZj/V+iuutimUAitE6M3kiEFtcYQsurJ+agdmAa758PzFCL994RnGQVKLwJ10PoO+yh7wKetwXqrlR6",
+	"BezNqUxBYUN87s6wAZN7JFZBudv9kKgAEbM7m8C5nYC+JQhc8xgnEu3MZTZc8rIxquCe3zxSfFUrvnHA",
+	"9Zm/Ebj4AIplGvN2Yr2cNhLRqjhoaNk6+QySsiBkXlXUIq9McD8MSS7npjDrFVuiIaf/8ODxIRkvc5Sp",
+	"IBEszsEvsKre7BQKnjDDhfzF8ot87hYOro8MFyrPCghbwFAMW+j9VgLDcyZW48J9YdCxhk00eGvcti8g",
+	"QGS7B9xsPiJtzTkAZrxqD3iyLw75pvBuPZBaiDekg5ITYeCMcFa+snxsCweYkjLgvpHk/fnTzfHf3jI+",
+	"PNyyhquWCE1LWFxkPF9qkjAzQURz/j1bnhRNFchN6VDClSpMRLXQRyCjucxIO7pE7DlC51y/hrcj6gTW",
+	"jq4Jw0hE6uoCa64+9ng41l41PygWZyw35Vgtv8maQPsLkbBMxfopR+p6zRWHSu7zjE34Ry1A6cHQ2OT5",
+	"6x1ZKWZaxigtBClrwpGc++YmdIRjGVW82xkjh2GfVCu09sg7TUNt+XkuSPRf3ZPTl93v2TIKjLVYPz0x",
+	"32CoHlICrhcag/ZsnPSw5T4vCSnukz6LY0Yzltkdw79eWBL83YfzVp1+fvfhfLX7IfkGviS4AxC1bDYg",
+	"IIpfOgUXs24Ray69lBnPpzPlSd5Q9wIiMy+hao1e8/a37wZHD210j5qCZxA3+ZicwW8yI8/Ll2B1QWSm",
+	"5PT5azLhKWrGI/Hdh+/fkfdnr47NQkZCCqbJ89OU8pkakoh9nEekbe2Wx1rPNSEmWPrGMzl1AhKJ8SQy",
+	"LlQTMBiQscynbrgzmqYE8OC76oot0KBORcwCEz//Bz/8L6ikrfwB1X+b1WIHpe+EtdFF+pDZRlbOXsSV",
+	"MoE/tEgiGD1UWNL74fy+bumJt/IW3Aeua/aAFgnWjCYnYumifbSGtHKCzacjEX348KGrzwkTOY+B15lj",
+	"0uv1XHApHFwQscAWAS+UJxUg2j99goLgE4loLyKnMXB9c8BdvK4tcZYzOmsFrSJL19XdM1xnNVrxNRX0",
+	"EiLBigxTyam6UqQ9Kj1qo1bHYX5Qb3YJbiIYm2dFmvOu2bh5SnNNvYYjgVQtAA6Hfi3rn7Her9JlYh0q",
+	"aG8pvYcgeRvtlQrgFyNheUpg3C7UFHmrYsRZEz9po7sOe0tBNzQoTgaY3ILsBiOBJz+ASk6B441Bmbqu",
+	"Or2RGInf/Y48NUYnLsigF/ZC/fibjNErC74dpxxiV2AOWFKViWKGgk0qFUuG1SAZW1cVvF1CLrQs5vnm",
+	"RqINwZOaXRq7KdpMjSvO92QZw2QncIZtCMCxUZDRFRdJZLxqlWgrEySMzkqWKjj3WCh2zBRPGOnryWJZ",
+	"rKrZjVDzG04c5GNlWAFN1NBGoq1DcHKAT0FZdncr2FMwElYM83w9UWBOrIs6Im3EBag1hI7DyKxTk49w",
+	"JOCXcm3989kjpzSfgo9ziRyWRAZ6ILLnxCMKXAr9EMOw3YtGMNAymGAsUX658iFhHMy4lOzCjL77cG5Y",
+	"0Uhg2lLJ8yKsnM46puK5k1GELeNvOa+hVibxqZRzbAvHI2E+VsbDYcs9YjnhGrsG04yfp2EED2T6xnEH",
+	"5MTEg+OSW07gMYkO3iUtYfD82J+EE1pcW14TJvYFhTF9xzVhxwjqhkLs/kgzhlVp9ZW9f/8wPCSuePD9",
+	"+1ZAOQwPAn0qwHszEhZxuEeiB1NG03z6kz5OD8Bi9ROcTK5IIuMC4Pvb0QOogTDnvSWdpfCqfYCFvWEq",
+	"PFf6HukjhqLCTH+ZyFhFHTg2REifQuvTBFff7E9Zl5wl9mSeuWdKPzFqLu6peRWsh2aRIfZxbhYNFvu7",
+	"D+cqsOGQmgtbeUdviV5TkI1E2+jxQ/IwtKZ9rOw046LITVntcZHpx3JijNT9EOVZ5PFcWWnIpicyKICu",
+	"oN6eV/OzY9McyvuVMTWXQplIMlOSuWybZSSmGdROKPvTpJgRLkYi0ssEDr8u/FfvUPnojM0oF1xc1h8r",
+	"lhtppHxqyqAhsSm9HSY0DsXfht78h5X+qj/oHnvE7qI+LRPM50RdgOekfRj2A3IYhniRKbnmMoWzogJy",
+	"2D/Q/znqkEQaQ1cBuNkJLM8Ss7HJ22usCG8XCugshjyADfkJqdXFR2ePV//eUUZXdD8ni4znDE6hIfgG",
+	"v8VR2qgmMwTWx+0xC1jtZ881t4xs/Vmqm6xV93fiGDmfAjJjpnIPEJK0Bx8/drxJQdVHfd4Hh2Qqi0y5",
+	"WxBYEqO7vmJLzdDRHFaGmcMWw/XBcuJ6IiBuJuiwhwpxcDJNj2BQDsiMZlp0LQev93ie0qWWG8D8EiCh",
+	"rHu/AK/H9mpl84RPoLBy7nxr1uLfXA88Oh4JNxeHDmTs8GULiOgwZpCim0m9gugOhfCXNSXK9QGAOsxm",
+	"xiUX0StdriHaZbUaBdUxbet0kjE1dWIYCIwWAAhOUN3lhgOlIqFZQo7QTGUce14GeSMApxYzUa+uB1bp",
+	"tzVhRBYBlXQtrt+iEXxKK7u6ld3chKXUbRkr+hzttE/pJRdOonjFVe6g7pU9+1AcOnrg1YgmbQMDBXF3",
+	"yFlc0GVbM3T3W4+cQi1uvOv4zhCiv9DKYLJZHXG9Z2GgbHNePCeYbbSMpMgE4sVEov8E48NULoCLJozN",
+	"yVIWGNRJwL3shsYVpmkEZk5gwrgUiLRZ7dZEjZk40ZEoA0XNysHJU6UchjWbudKSDrAUvai2WPnvgQWT",
+	"9tmLp+TJ4dGjjr1PkSkqHsEl7pFvMipirfOPRKTVuSgw3gctPpvJkvdnL0m0uTY6ynFaPHdGnQhKnBtm",
+	"gvVmtVSaMTKtZnnqF2Z0aQhCj3zPRaKGeqa/QFA1aet2O+QXG8D4C7gZ9N39ZSR+6Xa77n/6E2fXNfc9",
+	"Ir8A7/iFzGhqaq989+7tm8BoMT4/CbAq9pgmQO0egFW1LKh+bMBzVQTaIR4pOZkwAbGPJuQFR1GNcnFj",
+	"0F9AuDgQUVCUudBrjdfbXr8ZLe2FCYtTvWztskI7kp6YKtZVTCie82vWcR37iv4voP3/osUsTz4/1vqv",
+	"XY3AGVBkhpXT06W1CH334fzYCN6FM5IRayMzEpYJW7PiipVKttgWcLRVpvsLcOJfqkG5pQyoTyXIBsX8",
+	"uEJsK3y6tAcrxnxp0a7QOvoOi6W7p45XWH6IjGmVI6/jJXZ4UF89XTZ07PEsmPbATHu1DygAZjzHhUvw",
+	"8XljhUPLDM8WdukEf5zdIR4FVXh2B0OzcW19DWRYMVuzj2AQKWsq2SrXxqaSOWOrPkZUlbGmCMUIfbq6",
+	"Jjg6HHhXD9IE4+Iwj8xiwISgY0XGhTeYnF4ZDCRsAo9gdKIbcYpgeUfxJQiKRTcddu/iXOF8dI2IXZ4D",
+	"p5W5ybmNmFLTsvFJlL5dJ/sdW+OQidtQeb1bL1vMdlnLjKxXWCvBML2AZ2dOaTKlWHiqXSKJc0lSBoon",
+	"BN6iQCczOw9uJ6DPVzeXsgvppjD4/oFZL3tz4AxiPIaxHvOf7DW2hMqY+FjSnbGE0y5wIGjtqHILoa2F",
+	"LdpsWdlTKUC8PIevDFYj1Kz1OSJywipn0FJLeetWBa+yMPucZoDIVygMvvDGTCaM5kVmYMxAGAC0uhr9",
+	"d+JY2V/5yJR9pgRJK/iVnEvJDTpn2TVNYcGBnngEYyFX3f5ULBcQxmmEw3Jm9xTBNHvgHqlUdsWwCrwz",
+	"LBvfGLFd222vBdmUM1pTlx/mxy4pjA3i3kyESjWIp90PoRqMQff2BuLKB3VqO1hyVRgAFTa3PJFa0YTw",
+	"toCw3mVvJeuqGmG43klcEya0bOJ16NQ3YFDikhEwG1aCuAJ8ViqycAMVHJip1KJCmaVprAEeUpRZc9NN",
+	"7bqtGwQ2C7kAJlkVN1ifKXubtKwFI9ELH25cdSSrKLy5XF2MNuG56czQNDRjdAtBrymHtCY90KPwwA1U",
+	"T9Oa/9s2eTggp1Lllxl79+dXsDBnLOHK00WaHB+5JGglKM0ymGxRNRlBTl0hgKzrAR07ky+gqmOu3y6C",
+	"hHcRBU1xXiEcO1II9nGO0c0gGh4bfgPoGKAAMMEyHhtgBD0XJ/TZBtUx+Vshc6jlANMBzxIsAapp4E4G",
+	"sjkSjTzTKaSG0xnF3AgEpqSGltbqQiVUmBdyJEpjLnJNnh+DdV5N6ZxZAN3oNbT+RuYntmcn9XGt97iA",
+	"nAgiaiCgdiRwaatWviHcP1lA7AtPfOEUJQVa0fjDfqOdGlUhOwa/2jrK6YETRilaqbDJ7svECgnHRpEa",
+	"y0S/lrE5wzr/YEPz9gOdYCmPmVDM82ydZnKecZbTbHlMgHeL1BrVl7LICL3MGJs5xqXX8QbesJxlMyyj",
+	"orWqJo/ayenLVtC6ZpkJmgfvDsS3oVm2NWwd9MLeAaSX5VMIBmjCG9bPL1lD+NF/6o2iEOKyUhsAhEYX",
+	"EOFVCkBvGp67NgjRRmcE1U4FI1GtkF9nPR3jLMuLTKgyszICK19UAZNGw/FI1NTLSiCxPXQlTJFYeuYn",
+	"007GyGJqoFrN8o7EQhYpuO3SdInVQ5xxJq4YcwL4m7N7ijx7d46R1qtA13qh7oEZGCwbNkdPj8B3PNzD",
+	"kIUS2Tuqpm/AiPFsuiv8MoFzCbv5NANMC6fCKgiha6r17fYyl8QcBbNj+8aKd7ZVhYAYCIv1Zu7RKjhc",
+	"mZiEQWKoFwN+1D6x5p+CL4jQ2DQTD9SuHLLxJbSGrffnT/cO7VnByaoiUphzC2xRX5Q6PGrjeps6qA1D",
+	"PKqGam6OlVod3DkMRg8eicBqdQyM0NAj1fzXhksKudiU1+bCD5tmM8nkrDKZ3ZLfVrPCU4fyQTAee3X4",
+	"AQGonZoHfDUoc6dYyqbJeAB7X2BCDQDCDTNqTGWYsIXRGMD5DhQYj57m9CDklZJbqZyaQPgeeW1SHYys",
+	"5a3a4WAwEisRmbtlLzQtoQMm3HMBfwDMEpAmgEEOwtAGtBj0srpuCUggm5PX6uRvpQYGAJEH5LUUCV2S",
+	"fJrJ4nJKXmQ8ocsGCMbNIOawITcvE+D9Ntjw28GG3w4bSg+UAZU1GvrJ36NNod2akxmmhtFGa4tMlCRR",
+	"X0GU82A3a07KdT2aLx7UX/8UtOpO0d2bKBMGGryiuzdTflJrSbF8n1b065+C1orjdlsbqx/UWtl5Ts0f",
+	"rbS2w7xWP8BWnLC/QwPlu3C2DvHeN33k6MODb2jikgz0J/3tn7z3jPPw0eDJ9o/OpXxNhU1oAC3gaJfx",
+	"vTT6JbiO8KuD7V+9Q4H3fanIYwieEQ62fW6u6JkJwMQwZIgtX5ZSKXIJ2lhuD+Aw6KVCcCkpWj/oJlY8",
+	"62vVlFfO6tsA62GEb/eLNVn7uCMIdVZiv2FUlmZ5HNIEnqFd22sV/MCg22vlmSU98l6x0g04kcZPKDPr",
+	"UkOQlia5XQ//nYcMUpPcmxa/fOXBKQV8x63vuR70B+/4T7t9BO63FwCGssv7TxG05POYKuboC3ZqsHCa",
+	"+rSvPvAxf3ApdmYvFbigBv6yFjDojr/c8Zc7/vJ5/KXCI17Z1KJV+u2xhvLZD5+C1lw2gXyhuaIpa5bI",
+	"hShLzGFHDte3mUmMRDWmE+1Sl5rgQ/K55ys2nWCkVmkiveTXTDlkZ54EEIFfh3Im4CAF21ROeO6i7gxz",
+	"qoTzNDGQqo1mbw7iuZ8h/+QHNMQwlX8jk+WedBsMB4i/Ve4v6KTWVQhxByZwom2VBPL+/GlA0KFE+j3w",
+	"DmEwuyxy8hDyKVtBCwIQm5WuP05lkaWeQvgt/E3mGY9NfkW15sCw9VQ/NKGUmolDFh/LeS4z/EyZLYdc",
+	"OEi4RcBg9Godkf+rBwfZ1BQ16s02joW79aHyzac9dKIGexxSmKr17NMKC+7vp9c6yPYm6PUK0vo6qPQK",
+	"SNNu2Et7M28LUN/Av+vD7pETzPhF7CFBGM1SzmxwnzF9rkRjdMrwlvURjjWxwN7wJgRB65+por0Hzs9R",
+	"i/yv4XCsvrQjptV622qJdpXxLoTSMRE3I0fdiTt34s4XEXeA09xY5Al3EHmeSjFJOeZPH/Z3kFpO6TKV",
+	"NDmX8hXNEEP/sH+0y+hcwMhrlnB6rm/Rv6Tij7R3jd6PP3o25jWSXJOmD4QPaadWvFep6Ds5yU2M0rAa",
+	"wKxyOYesOoG+PojxBuvzgmaJgoA4mwLjYtNGwivgZPEaIVoUU5It5OVqbSfyMq/m8Jko/JHAMIYuZKJN",
+	"ZIYpXmssAGhfuF0BrsL6DxsqG6NNo0feSBMZ/KtxxzsucsdFvjKlGW/I5o/eyPyFLMTuLMe7KxXu8y/H",
+	"CKoE6AxinGvsAMnNdnYQNJt435YQBQ02Xof1gNBcmUL0rYD4WdKdAF6p0/CRsKTbZC82+JR2ycI0Ccw2",
+	"BnokIO+bI8fxgrKb6P+fWO4R/8+0nNI459e7G05P8PVPfqGFXb996r5whad3/vaUlqdkL41vnSvQR/y9",
+	"YzZ3zOZfiNn8E5p0/8TyXYj9foKuJQF6x34IWvMibzKwVHGUpbU9GpOjAYSxJl9MygKz3vF6XOWRQLw2",
+	"Dxa5giUAAr6wcM0AlHyMwVmAwVYLSFcMKwetC0TvIWSH5j+rmQoy89MJMqZXqoCU5GraZ9tlMpoy1TY1",
+	"drUQpQGVUBKDNmPT+UjskEDSBvwQRjMTzjmrRNmX37v5mmaCOupk1Bk2We3zKVsiLKqpUGRRez2ky6CS",
+	"MGMC/JYrKPkW7rcKh+lAvBBEaySinz9hJRYTpyxkV85tRn4ZlOrYTQM/r+KBtz7Hng6L9LTE1Ctv2Bme",
+	"LUA08LDyKlbyBnhksA1/Clr643N5zkSt1UI4fFwIFmMUS/xllBtkSrTSb7bG74nfvbsU0Ay1vpP9e19B",
+	"ylaY2leSujWJxgzgTrK5k2z+mYyx+0o3d8bY29DBkTCuMca+N7V0vGzSOcpJnX3Nsg7SSg/p88S3Rg/+",
+	"WWEYbJnNxlaixqbUYAmihAJ5rFpAiUgbcP7QmsuSoETrLyOdXR5AJ3CRt15lSzu/Hnlu8LqgO54rM6Sy",
+	"rgsivEGeRLV2CyAgmEdD8s3J0+9fvHz1yuDpgJHCBaZBHSh0NBv3d8qv2EhocTIrRI9844ohohiDiXw0",
+	"J1LEbFjGIBhQa1vsM3r3/cvTWk3Ke2okzIHq+IKxK4NdSolg78A4N1MqHhLHEEr4m/cvXjw/uzh59UoL",
+	"gIK5hC80k2DpY1eAJSJtsIKPl0T//w4IxoVAaZHqhYaYCfCsW2j8OVW5KeYUoagNHQi5wDCMKVQeXoXJ",
+	"RyMMYvdW005NfsNIbE2BJP/4+/8p/yQV5GCTFCqzkWhK1AxM1Y3G/En/QHu5mz1iUutw9Q36oyekY8Wl",
+	"49K2VPn1MDzskRdl5qefsH7NIKkulhnUxoIU74w5BGsouooVkGHULmsgTfFjg2hTm30HTgK1K87VSLhy",
+	"WSRf8Jj1yAcDVLniLwgcaI6BE7Lnz2IKIeJKpnWuSpWMqoRtL8VvHvQC/xSJH6F/VMlVWClMVF6eloH+",
+	"9j8+8HJFdhYk7WrsJQ4P9kxzgOyh4cGNwjrqFbP+WpmwFzLiHh82Pz7yHv+w9/q40mNrBO6yWA5VV6jW",
+	"Y3bvQmZX+oDDVVKYt4cF4fCs3jnP7qT+O6n/V3Og3WkMt6ExlFyjUWcAS5CfIahlMisj7K01lKWzG/17",
+	"mNaf8glDuBJ4vV5fvpq0MbRxfcfOUIIFN4E6G6yHkQCT7D1FQGAERIYF4lh2jm1B/NIZqJuYygCSVfR/",
+	"l95LWgAdiaip+Eu0trxLm8a5FoZNxZTOcYmRZEJLKc8UkRMU+6wa4lWRt4Gztgy8a9KrDN8xugquGleA",
+	"UpkzAZAGZeJ4RoWiWBXCYBmZeFaeW9ZmRDvzHMRJMx0QGoXEPgCKAdLnAbIY7cwu/96MuZrQzjKv0rQv",
+	"wFqhtg12dvSzlgiBOaQN2Uqlhyh7AjKF+S6ys84VSyd+/VXnth2JLei5NRdt4MYEOFY421N6yVRZYxnV",
+	"p7aQFugPzpZEda5j8AfX4gxuSwN6XtZA30eoxc/2SfC5vYQdd3d3tpe68vw3zNspy/tvSd5B2nMnR93J",
+	"UXd+4a8i1aciVnjY955UYeSFz/QRr5dHgI1/IRPmO4hBNWUdtRhwTCji6xnLDBfEQlBaV3JMRczSlCU9",
+	"D216CMIHmLVGAs1AHlSvcUbynBTCiDukPQjDjgF5ZnMDV5rxS6hCbcu4GX+sV9StLPJ2gfXfoh75ALZA",
+	"fClorniOljtwoXPNu039k2M0E/KctKlqwOZDCyAIHGAN0h02Atrovr8KCw+OsTVs/bmgWc6yrp7fJGPs",
+	"J2bK2g/Id1QU+ozvzcdOQCTzbDef77r8WmKxAiijgSf3zkZyx9vvbCS3biN5ZeXuOwvJbxHXfIrhxDfO",
+	"cnmAhocvJIm8BujjisbtRz8ZG4QNIasxeXCwCrk4NnWJORQ1ME4qaxUx9RBiWlxOc1LMq+ILTA7dciuR",
+	"XU3yy0iAAFORK8htixVnsOJfl1zxAmWJlE9MNPVvLkIYg9jOMsSZef9LCRF4fO6EiDsh4k6IuBMi/rWE",
+	"iDNTXdL6Gm4uTBRivY/lvGqTZx/BYSFd7moTJlYlrAlRsYgBxXqJMVYK4kpsUQzfsmHKWZKz92/evHzz",
+	"p842o/eZHvyXgr/Sjf82hvFdkazOCnEDY7j5apsJHOo63fG3O/52ZwD/6gzgGdI9S+nhzy9m99atP/hZ",
+	"q3gGYmFtum1WiLoDHoNNWVl318YWEjqWRU54PjTFMKDuZbWI8Ugg6ALNczab58ZZbyu0m0LHtqA3hMmq",
+	"vOOgsOAHMs4YvUrkQvTICTajsMCYdXg7LGI9+gkXXE2ZOjZxrVhOyrAjEpmBKDBnQw4QaBcw7ZGwpY5K",
+	"LaRWF2jv1N6zQrRuQS3LM86S8ykTL8AxvwtfeQbhqOb9vXgLfrkhXu6OqdwxlTum8jVk20pDs7kA+nu7",
+	"HGUnAXsL6zG6xBdzutJM8xK7CjMoMJazdNmY5eGK8i6mNIfo9YY8k5FQdKlMfgLUbTeJH5hD0q6qRx30",
+	"5S4CWyoc0YOODd9xvFLzvZEo00Nen7x5f/IqasgN8ZNWGtNEiMsSMTkEI9Gc6Gucx2VSsMn83ZBVgB2Y",
+	"WuHIC8uSQVIQnvdIVI1uj9A2F9dszvdUPTnF1h/EnAQMpXKJLLY6BGawBITazTJsHH3pqG9eSmYyYlxZ",
+	"Ya1nNpmPPy8pYSRcLxYVSq97A8c/x8F+FfblleQDl5Szu43ZzGejcXnPXIJbyCColQrpHw0PB3/Ze1I7",
+	"JARgMc6N6QA8v0sGuBO37mzUd8kA/9pW6kpCgJZ0NtinExlvskRjdcc8o3FOMiYSTdfJeEnOWCJjFLjA",
+	"dGkxufBrTEdl2XUJ5O2KtWH8N5YwdIVi37G4yHi+NMQqIinDypH6NLjakODodjVUWarYGk3+mZ7UVhU+",
+	"Zx/zB9N8lla4XgsLpv9HImMoca5fwMrp+MPK34wm/t9QBRAfNBUCxJceeG+ZJ/V2tFjk/53pFSdqzuJu",
+	"kaV/GLUemOqBvSWdpaNWpTF42X9i9kVlsf5Sbzq+08NKeakUrPejqrWCH1Ue1Uf1oFyOSkmnOiRxI9dO",
+	"ZFzMmMhRVIWS+lW2ueZ4bKOq6z77bOJ8E7Kgr6YZR2v41x/8i3py+pI4HGfS/vb89Ss/zR+uZnlLmzZs",
+	"ow/pDE+Me5+MC5EYnSOCJiO8vJgBox+bGpVkzoWAGntYPpZlOII5ja/0LmEYR2/d1XsHA9nxAv5IrymO",
+	"vHoNH9z/D/JCZsTU9SRcIP41DC9lVOlrxUjDovRevXz6/M275738Y07uP9j/XOLftbP4VZ0cs7V4qY3x",
+	"d/U2NZ+lKaNpPv1p7dEZhCGYZ52ybUrnQ8oOnAby7fn5aY88sxVrAbSfJGyuGYSIOVZfWTka35qOP7eQ",
+	"G7orW8OWvNpdkcDO1+24nSJXhKb8mn3Ne/+KXzOhBzvP5NjfY9xYs8uWOdj1W+9p1kqOPTuQ+1RhLFGg",
+	"BYBrBnXVc0m+e/f2TYnjecWWpRFENySzhGWNu/92zsTJ6Uv9/WefAE0L4DZvqrjbUF/3UwMpQDixVtD6",
+	"2L2UXfNQ99k7o4vXprbCmmNj5uSW72s+NlVZjipidqKBQvj7v/ns4HLfgyg/Xj8342WOkNr6H5vOxH+f",
+	"vH6135mwIyvZhel7SGCnR0IfkeFIEAJnZEgaZTFRq7Jan58eGNFcqk5jew1VF/71TojZl4YTAukx61kI",
+	"FGxRlfrxWDxeqwnWuNsjltMAkAlWnjX14AMP1+UoPHDgOSOBNpkzRhOuiWCE5sPmQNMAEWlsXesOEXRm",
+	"q1lPKE/1v4F3qTV6xBlO87Mrj0IfYE/HFTHMS7ebcPdHbham5GyW0cFy787r3Oo0ncqTNK2w6urC/+bn",
+	"02nRX3J5C+EmPLR4jCRhNEk51EiPGUtMeK/dAiHzi1vdBh8Tye0HGMK90R2TRMIhzmSRQxb3ZMJjovXf",
+	"W9ypjYKmmcMGaaP6+c+tMaMZy06KfKpb+xToDeTfs6V7onsArWJdyfNUxhSy1eMrTXmjGb0CLSUibYxN",
+	"mNN8SsYslQvrVEA0U+PRAvBTgAaFUYOmUlbwHz540B886oW9sNcfPg4fh62GStlTRmbS717/FZH2acbV",
+	"rHMMuoemI2fPT569fg5sLjoFZS4i1qVvQZLyQqFIvGYMh2E/BP+BWdvmYmnQ2owK0Nj0egOqU6Xgoa1S",
+	"7Ww8qxP7/+WKvpoQPPaNcnQl1BTwbCT2kEHaCoqqXb0YcTYEklHQTaKYhjmjnRdXkp+fU6ygARvwAdVH",
+	"kLMjNPVQ76PHYha8XQzZLIGSbsFmKiSWlmSk5pVAixJkI6GJGZtvUepE6CgXfCQMtc+F3w5w9VkbWwsI",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

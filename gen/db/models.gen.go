@@ -79,6 +79,11 @@ type Schedule struct {
 	TotalPromptTokens          int64
 	TotalCompletionTokens      int64
 	SpecRefreshAt              *time.Time
+	StartAt                    *time.Time
+	EndAt                      *time.Time
+	MaxRuns                    pgtype.Int4
+	CompletedAt                *time.Time
+	ScheduledRuns              int64
 }
 
 type ScheduleEvent struct {

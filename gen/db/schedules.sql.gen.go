@@ -29,6 +29,19 @@ func (q *Queries) OwnerLock(ctx context.Context, arg OwnerLockParams) error {
 	return err
 }
 
+const scheduleComplete = `-- name: ScheduleComplete :exec
+UPDATE schedules SET
+    status = 'COMPLETED', completed_at = now(), next_run_at = NULL, updated_at = now()
+WHERE id = $1 AND status = 'ACTIVE'
+`
+
+// Ends an active schedule whose window or run limit allows no more runs;
+// the caller holds the row lock and writes the completed event.
+func (q *Queries) ScheduleComplete(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, scheduleComplete, id)
+	return err
+}
+
 const scheduleCountByOwner = `-- name: ScheduleCountByOwner :one
 SELECT count(*) FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
@@ -88,7 +101,7 @@ func (q *Queries) ScheduleCountForLimit(ctx context.Context, arg ScheduleCountFo
 }
 
 const scheduleGetByID = `-- name: ScheduleGetByID :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules WHERE id = $1
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules WHERE id = $1
 `
 
 func (q *Queries) ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, error) {
@@ -135,12 +148,17 @@ func (q *Queries) ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, 
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.StartAt,
+		&i.EndAt,
+		&i.MaxRuns,
+		&i.CompletedAt,
+		&i.ScheduledRuns,
 	)
 	return i, err
 }
 
 const scheduleGetByIDForUpdate = `-- name: ScheduleGetByIDForUpdate :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules WHERE id = $1 FOR UPDATE
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) ScheduleGetByIDForUpdate(ctx context.Context, id uuid.UUID) (Schedule, error) {
@@ -187,12 +205,17 @@ func (q *Queries) ScheduleGetByIDForUpdate(ctx context.Context, id uuid.UUID) (S
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.StartAt,
+		&i.EndAt,
+		&i.MaxRuns,
+		&i.CompletedAt,
+		&i.ScheduledRuns,
 	)
 	return i, err
 }
 
 const scheduleGetByOwner = `-- name: ScheduleGetByOwner :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
 `
 
@@ -246,12 +269,17 @@ func (q *Queries) ScheduleGetByOwner(ctx context.Context, arg ScheduleGetByOwner
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.StartAt,
+		&i.EndAt,
+		&i.MaxRuns,
+		&i.CompletedAt,
+		&i.ScheduledRuns,
 	)
 	return i, err
 }
 
 const scheduleGetByOwnerForUpdate = `-- name: ScheduleGetByOwnerForUpdate :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
 FOR UPDATE
 `
@@ -306,6 +334,11 @@ func (q *Queries) ScheduleGetByOwnerForUpdate(ctx context.Context, arg ScheduleG
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.StartAt,
+		&i.EndAt,
+		&i.MaxRuns,
+		&i.CompletedAt,
+		&i.ScheduledRuns,
 	)
 	return i, err
 }
@@ -320,12 +353,12 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures
+    overlap_policy, pause_after_failures, start_at, end_at, max_runs
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13,
-    $14, $15, $16, $17, $18, $19
+    $14, $15, $16, $17, $18, $19, $20, $21, $22
 )
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
 `
 
 type ScheduleInsertParams struct {
@@ -348,6 +381,9 @@ type ScheduleInsertParams struct {
 	RetryMaxBackoffSeconds     int32
 	OverlapPolicy              string
 	PauseAfterFailures         int32
+	StartAt                    *time.Time
+	EndAt                      *time.Time
+	MaxRuns                    pgtype.Int4
 }
 
 // A row made without a reservation (tests, tooling): it takes a slot of the
@@ -373,6 +409,9 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 		arg.RetryMaxBackoffSeconds,
 		arg.OverlapPolicy,
 		arg.PauseAfterFailures,
+		arg.StartAt,
+		arg.EndAt,
+		arg.MaxRuns,
 	)
 	var i Schedule
 	err := row.Scan(
@@ -416,6 +455,11 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.StartAt,
+		&i.EndAt,
+		&i.MaxRuns,
+		&i.CompletedAt,
+		&i.ScheduledRuns,
 	)
 	return i, err
 }
@@ -429,21 +473,22 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures, spec_refresh_at
+    overlap_policy, pause_after_failures, spec_refresh_at, start_at, end_at, max_runs
 )
 SELECT reservation.id, $2, $3, $4, $5,
        $6, $7, $8, $9::jsonb,
        $10::numeric, $11::integer, $12,
        'ACTIVE', $13::timestamptz, $14, $15::integer,
        $16::integer, $17::integer,
-       $18, $19::integer, $20::timestamptz
+       $18, $19::integer, $20::timestamptz,
+       $21::timestamptz, $22::timestamptz, $23::integer
 FROM reservation
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
 ), created AS (
     INSERT INTO schedule_events (schedule_id, kind, actor)
-    SELECT inserted.id, 'created', $21::text FROM inserted
+    SELECT inserted.id, 'created', $24::text FROM inserted
 )
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM inserted
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM inserted
 `
 
 type ScheduleInsertReservedParams struct {
@@ -467,6 +512,9 @@ type ScheduleInsertReservedParams struct {
 	OverlapPolicy              string
 	PauseAfterFailures         int32
 	SpecRefreshAt              time.Time
+	StartAt                    *time.Time
+	EndAt                      *time.Time
+	MaxRuns                    pgtype.Int4
 	Actor                      string
 }
 
@@ -511,6 +559,11 @@ type ScheduleInsertReservedRow struct {
 	TotalPromptTokens          int64
 	TotalCompletionTokens      int64
 	SpecRefreshAt              *time.Time
+	StartAt                    *time.Time
+	EndAt                      *time.Time
+	MaxRuns                    pgtype.Int4
+	CompletedAt                *time.Time
+	ScheduledRuns              int64
 }
 
 // Finishes a create in one statement: ends its reservation, inserts the
@@ -540,6 +593,9 @@ func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsert
 		arg.OverlapPolicy,
 		arg.PauseAfterFailures,
 		arg.SpecRefreshAt,
+		arg.StartAt,
+		arg.EndAt,
+		arg.MaxRuns,
 		arg.Actor,
 	)
 	var i ScheduleInsertReservedRow
@@ -584,12 +640,17 @@ func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsert
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.StartAt,
+		&i.EndAt,
+		&i.MaxRuns,
+		&i.CompletedAt,
+		&i.ScheduledRuns,
 	)
 	return i, err
 }
 
 const scheduleListByOwner = `-- name: ScheduleListByOwner :many
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
   AND ($3::text IS NULL OR status = $3::text)
 ORDER BY created_at DESC, id DESC
@@ -660,6 +721,11 @@ func (q *Queries) ScheduleListByOwner(ctx context.Context, arg ScheduleListByOwn
 			&i.TotalPromptTokens,
 			&i.TotalCompletionTokens,
 			&i.SpecRefreshAt,
+			&i.StartAt,
+			&i.EndAt,
+			&i.MaxRuns,
+			&i.CompletedAt,
+			&i.ScheduledRuns,
 		); err != nil {
 			return nil, err
 		}
@@ -672,7 +738,7 @@ func (q *Queries) ScheduleListByOwner(ctx context.Context, arg ScheduleListByOwn
 }
 
 const scheduleListByOwnerAfter = `-- name: ScheduleListByOwnerAfter :many
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
   AND ($3::text IS NULL OR status = $3::text)
   AND (created_at, id) < ($4::timestamptz, $5::uuid)
@@ -746,6 +812,11 @@ func (q *Queries) ScheduleListByOwnerAfter(ctx context.Context, arg ScheduleList
 			&i.TotalPromptTokens,
 			&i.TotalCompletionTokens,
 			&i.SpecRefreshAt,
+			&i.StartAt,
+			&i.EndAt,
+			&i.MaxRuns,
+			&i.CompletedAt,
+			&i.ScheduledRuns,
 		); err != nil {
 			return nil, err
 		}
@@ -762,7 +833,7 @@ UPDATE schedules SET
     status = 'PAUSED', paused_at = now(), paused_by = $2, pause_reason = $3,
     next_run_at = NULL, updated_at = now()
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
 `
 
 type SchedulePauseParams struct {
@@ -815,6 +886,11 @@ func (q *Queries) SchedulePause(ctx context.Context, arg SchedulePauseParams) (S
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.StartAt,
+		&i.EndAt,
+		&i.MaxRuns,
+		&i.CompletedAt,
+		&i.ScheduledRuns,
 	)
 	return i, err
 }
@@ -888,12 +964,14 @@ func (q *Queries) ScheduleRecordRunCompletion(ctx context.Context, arg ScheduleR
 const scheduleRecordRunStart = `-- name: ScheduleRecordRunStart :exec
 UPDATE schedules SET
     total_runs = total_runs + 1,
-    last_run_at = GREATEST(coalesce(last_run_at, $1::timestamptz), $1::timestamptz),
-    next_run_at = CASE WHEN status = 'ACTIVE' THEN $2::timestamptz ELSE next_run_at END
-WHERE id = $3
+    scheduled_runs = scheduled_runs + CASE WHEN $1::boolean THEN 1 ELSE 0 END,
+    last_run_at = GREATEST(coalesce(last_run_at, $2::timestamptz), $2::timestamptz),
+    next_run_at = CASE WHEN status = 'ACTIVE' THEN $3::timestamptz ELSE next_run_at END
+WHERE id = $4
 `
 
 type ScheduleRecordRunStartParams struct {
+	Scheduled   bool
 	TriggeredAt time.Time
 	NextRunAt   *time.Time
 	ID          uuid.UUID
@@ -902,7 +980,12 @@ type ScheduleRecordRunStartParams struct {
 // Moves the counters of a run that was just inserted; callers run it in the
 // insert's transaction and only when the insert created the row.
 func (q *Queries) ScheduleRecordRunStart(ctx context.Context, arg ScheduleRecordRunStartParams) error {
-	_, err := q.db.Exec(ctx, scheduleRecordRunStart, arg.TriggeredAt, arg.NextRunAt, arg.ID)
+	_, err := q.db.Exec(ctx, scheduleRecordRunStart,
+		arg.Scheduled,
+		arg.TriggeredAt,
+		arg.NextRunAt,
+		arg.ID,
+	)
 	return err
 }
 
@@ -959,7 +1042,7 @@ UPDATE schedules SET
     -- A resumed schedule gets pause_after_failures fresh failures again.
     consecutive_failures = 0
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
 `
 
 type ScheduleResumeParams struct {
@@ -1018,6 +1101,11 @@ func (q *Queries) ScheduleResume(ctx context.Context, arg ScheduleResumeParams) 
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.StartAt,
+		&i.EndAt,
+		&i.MaxRuns,
+		&i.CompletedAt,
+		&i.ScheduledRuns,
 	)
 	return i, err
 }
@@ -1040,9 +1128,13 @@ UPDATE schedules SET
     timeout_seconds = $9, next_run_at = $10,
     executor = $11, retry_max_attempts = $12, retry_initial_backoff_seconds = $13,
     retry_max_backoff_seconds = $14, overlap_policy = $15, pause_after_failures = $16,
+    start_at = $17, end_at = $18, max_runs = $19,
+    -- An update of the window or limit can complete a schedule or
+    -- reactivate a COMPLETED one; the manager decides under the row lock.
+    status = $20, completed_at = $21,
     updated_at = now()
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
 `
 
 type ScheduleUpdateConfigParams struct {
@@ -1062,6 +1154,11 @@ type ScheduleUpdateConfigParams struct {
 	RetryMaxBackoffSeconds     int32
 	OverlapPolicy              string
 	PauseAfterFailures         int32
+	StartAt                    *time.Time
+	EndAt                      *time.Time
+	MaxRuns                    pgtype.Int4
+	Status                     string
+	CompletedAt                *time.Time
 }
 
 func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateConfigParams) (Schedule, error) {
@@ -1082,6 +1179,11 @@ func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateCo
 		arg.RetryMaxBackoffSeconds,
 		arg.OverlapPolicy,
 		arg.PauseAfterFailures,
+		arg.StartAt,
+		arg.EndAt,
+		arg.MaxRuns,
+		arg.Status,
+		arg.CompletedAt,
 	)
 	var i Schedule
 	err := row.Scan(
@@ -1125,6 +1227,11 @@ func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateCo
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.StartAt,
+		&i.EndAt,
+		&i.MaxRuns,
+		&i.CompletedAt,
+		&i.ScheduledRuns,
 	)
 	return i, err
 }

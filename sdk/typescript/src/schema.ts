@@ -56,8 +56,11 @@ export interface paths {
          * @description Partial update: only the fields present in the body change; an absent field keeps its
          *     value. `null` is not accepted for any field (400); to remove `task_context` send
          *     `clear_task_context: true`. Changing `cron_expression` or `timezone` recomputes
-         *     `next_run_at` (it stays null while the schedule is paused). An empty object `{}` is a
-         *     valid no-op that returns the schedule.
+         *     `next_run_at` (it stays null while the schedule is paused), and so does changing
+         *     `start_at`, `end_at` or `max_runs` (or clearing them with `clear_start_at`,
+         *     `clear_end_at`, `clear_max_runs`): an ACTIVE schedule they leave no run becomes
+         *     COMPLETED, a COMPLETED one they allow more runs becomes ACTIVE again. An empty object
+         *     `{}` is a valid no-op that returns the schedule.
          */
         put: operations["updateSchedule"];
         post?: never;
@@ -481,11 +484,17 @@ export interface components {
             previous_run_at: string | null;
         };
         /**
-         * @description `ACTIVE`: runs at `next_run_at`. `PAUSED`: does not run until resumed; `next_run_at` is null.
+         * @description What each status allows. `ACTIVE`: runs at `next_run_at`; everything (update, pause,
+         *     resume, delete, reading runs and events). `PAUSED`: does not run until resumed;
+         *     `next_run_at` is null; resume, update and delete. `COMPLETED`: its window has ended
+         *     (`end_at` passed) or its last allowed run (`max_runs`) has started; it never runs again
+         *     as it is and `next_run_at` is null; it can be read (with its runs and events), updated
+         *     (an update whose `start_at`, `end_at` or `max_runs` allow more runs makes it ACTIVE
+         *     again) and deleted; pause and resume answer 409 `schedule-completed`.
          * @example ACTIVE
          * @enum {string}
          */
-        ScheduleStatus: "ACTIVE" | "PAUSED";
+        ScheduleStatus: "ACTIVE" | "PAUSED" | "COMPLETED";
         /**
          * @description `RUNNING`: started, not finished. `COMPLETED`: finished successfully, see `result`.
          *     `FAILED`: finished with an error, see `error_message`. `CANCELLED`: stopped before
@@ -765,6 +774,30 @@ export interface components {
              * @example 3
              */
             pause_after_failures?: number;
+            /**
+             * Format: date-time
+             * @description No firing before this instant (inclusive: a firing exactly at `start_at` runs).
+             *     Omit to start now. `next_run_at` and `next_runs` are the firings at or after it.
+             * @example 2026-12-07T00:00:00Z
+             */
+            start_at?: string;
+            /**
+             * Format: date-time
+             * @description No firing after this instant (inclusive: a firing exactly at `end_at` runs). Must be
+             *     in the future and after `start_at`, and the expression must fire at least once in
+             *     the window (422 `invalid-field` otherwise). When it has passed the schedule is
+             *     COMPLETED. Omit for no end.
+             * @example 2027-03-31T23:59:59Z
+             */
+            end_at?: string;
+            /**
+             * @description At most this many runs fired by the schedule; after the last one has started the
+             *     schedule is COMPLETED. Counted are the firings of the cron expression (what Temporal
+             *     counts as the schedule's actions); manual triggers and backfills, once they exist,
+             *     do not count. Omit for no limit.
+             * @example 10
+             */
+            max_runs?: number;
         };
         /** @description Result of creating a schedule. */
         ScheduleCreated: {
@@ -865,6 +898,41 @@ export interface components {
              * @example 3
              */
             pause_after_failures?: number;
+            /**
+             * Format: date-time
+             * @description New `start_at` (inclusive); see `CreateScheduleRequest`. To remove it send `clear_start_at` as true.
+             * @example 2026-12-07T00:00:00Z
+             */
+            start_at?: string;
+            /**
+             * Format: date-time
+             * @description New `end_at` (inclusive); see `CreateScheduleRequest`: it must be in the future and leave
+             *     at least one firing. To remove it send `clear_end_at: true`.
+             * @example 2027-03-31T23:59:59Z
+             */
+            end_at?: string;
+            /**
+             * @description New run limit, counted from the schedule's first run (runs already made count). A limit
+             *     at or below the runs made completes an ACTIVE schedule; a limit above them makes a
+             *     COMPLETED schedule ACTIVE again. To remove it send `clear_max_runs: true`.
+             * @example 20
+             */
+            max_runs?: number;
+            /**
+             * @description `true` removes `start_at`; not together with `start_at`.
+             * @example true
+             */
+            clear_start_at?: boolean;
+            /**
+             * @description `true` removes `end_at` (a COMPLETED schedule whose window had ended is ACTIVE again); not together with `end_at`.
+             * @example true
+             */
+            clear_end_at?: boolean;
+            /**
+             * @description `true` removes `max_runs` (a COMPLETED schedule whose runs were used is ACTIVE again); not together with `max_runs`.
+             * @example true
+             */
+            clear_max_runs?: boolean;
         };
         /**
          * @description Optional body of pause and resume. Unknown fields are rejected (400 `unknown-field`).
@@ -1143,6 +1211,29 @@ export interface components {
              * @example 0
              */
             skipped_runs: number;
+            /**
+             * Format: date-time
+             * @description No firing before this instant (inclusive); null when unbounded.
+             * @example 2026-12-07T00:00:00Z
+             */
+            start_at: string | null;
+            /**
+             * Format: date-time
+             * @description No firing after this instant (inclusive); null when unbounded. Once it has passed `next_run_at` is null.
+             * @example 2027-03-31T23:59:59Z
+             */
+            end_at: string | null;
+            /**
+             * @description At most this many runs fired by the schedule (see `CreateScheduleRequest.max_runs`); null for no limit.
+             * @example 10
+             */
+            max_runs: number | null;
+            /**
+             * Format: date-time
+             * @description When the schedule became COMPLETED; null unless it is.
+             * @example null
+             */
+            completed_at: string | null;
         };
         /** @description One page of schedules. */
         ScheduleList: {
@@ -1312,12 +1403,15 @@ export interface components {
          *     reason given), `paused_after_failures` (by `system`: the failure policy paused the
          *     schedule), `deleted`, `reconciled` (by `reconciler`: Temporal's copy of the schedule
          *     was repaired to match it; `reason` says how), `triggered` (a run now,
-         *     `POST /schedules/{id}/trigger`; `reason` names its nominal time) and `backfilled`
-         *     (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when).
+         *     `POST /schedules/{id}/trigger`; `reason` names its nominal time), `backfilled`
+         *     (`POST /schedules/{id}/backfill`; `reason` names how many firings, from when to when) and
+         *     `completed` (the schedule became COMPLETED: by `system` when its last allowed run started,
+         *     by `reconciler` when its `end_at` passed with no firing left, or by the user whose update or
+         *     resume left it no run; `reason` says which).
          * @example updated
          * @enum {string}
          */
-        ScheduleEventKind: "created" | "updated" | "paused" | "resumed" | "paused_after_failures" | "deleted" | "reconciled" | "triggered" | "backfilled";
+        ScheduleEventKind: "created" | "updated" | "paused" | "resumed" | "paused_after_failures" | "deleted" | "reconciled" | "triggered" | "backfilled" | "completed";
         /**
          * @description One field an update changed, with its values as `Schedule` shows them (any JSON type).
          *     A value that was unset (a `task_context` that was null) is absent: `old` is absent when
@@ -1400,6 +1494,7 @@ export interface components {
              *     user's or tenant's and deleted ones; or no such endpoint),
              *     `method-not-allowed` (405: the path does not take this method; see `Allow`),
              *     `schedule-limit-reached` (409: maximum number of schedules reached),
+             *     `schedule-completed` (409: pause or resume of a COMPLETED schedule),
              *     `idempotency-in-progress` (409: a request with this Idempotency-Key is still running),
              *     `idempotency-key-reused` (422: the Idempotency-Key was used for a different request),
              *     `rate-limited` (429: rate limit used up; see Retry-After),
@@ -1415,7 +1510,7 @@ export interface components {
              * @example https://schedsvc.dev/problems/invalid-cron
              * @enum {string}
              */
-            type: "https://schedsvc.dev/problems/invalid-request" | "https://schedsvc.dev/problems/unknown-field" | "https://schedsvc.dev/problems/unauthorized" | "https://schedsvc.dev/problems/not-found" | "https://schedsvc.dev/problems/method-not-allowed" | "https://schedsvc.dev/problems/schedule-limit-reached" | "https://schedsvc.dev/problems/idempotency-in-progress" | "https://schedsvc.dev/problems/idempotency-key-reused" | "https://schedsvc.dev/problems/rate-limited" | "https://schedsvc.dev/problems/body-too-large" | "https://schedsvc.dev/problems/unsupported-media-type" | "https://schedsvc.dev/problems/invalid-cron" | "https://schedsvc.dev/problems/unknown-timezone" | "https://schedsvc.dev/problems/interval-too-short" | "https://schedsvc.dev/problems/budget-exceeded" | "https://schedsvc.dev/problems/invalid-field" | "https://schedsvc.dev/problems/invalid-range" | "https://schedsvc.dev/problems/backfill-too-large" | "https://schedsvc.dev/problems/service-unavailable" | "https://schedsvc.dev/problems/internal";
+            type: "https://schedsvc.dev/problems/invalid-request" | "https://schedsvc.dev/problems/unknown-field" | "https://schedsvc.dev/problems/unauthorized" | "https://schedsvc.dev/problems/not-found" | "https://schedsvc.dev/problems/method-not-allowed" | "https://schedsvc.dev/problems/schedule-limit-reached" | "https://schedsvc.dev/problems/schedule-completed" | "https://schedsvc.dev/problems/idempotency-in-progress" | "https://schedsvc.dev/problems/idempotency-key-reused" | "https://schedsvc.dev/problems/rate-limited" | "https://schedsvc.dev/problems/body-too-large" | "https://schedsvc.dev/problems/unsupported-media-type" | "https://schedsvc.dev/problems/invalid-cron" | "https://schedsvc.dev/problems/unknown-timezone" | "https://schedsvc.dev/problems/interval-too-short" | "https://schedsvc.dev/problems/budget-exceeded" | "https://schedsvc.dev/problems/invalid-field" | "https://schedsvc.dev/problems/invalid-range" | "https://schedsvc.dev/problems/backfill-too-large" | "https://schedsvc.dev/problems/service-unavailable" | "https://schedsvc.dev/problems/internal";
             /**
              * @description Short human-readable summary of the kind; the same for every occurrence of a `type`.
              * @example Invalid cron expression
@@ -1932,6 +2027,29 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description The schedule is COMPLETED and cannot be paused or resumed (`schedule-completed`; update
+         *     its `start_at`, `end_at` or `max_runs` to let it run again), or a request with the same
+         *     `Idempotency-Key` is still being processed (`idempotency-in-progress`; retry after
+         *     `Retry-After` seconds to get its answer).
+         */
+        LifecycleConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Retry-After": components["headers"]["Retry-After-In-Progress"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -2386,7 +2504,7 @@ export interface operations {
             400: components["responses"]["BadRequestBody"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["IdempotencyConflict"];
+            409: components["responses"]["LifecycleConflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2451,7 +2569,7 @@ export interface operations {
             400: components["responses"]["BadRequestBody"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["IdempotencyConflict"];
+            409: components["responses"]["LifecycleConflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2790,6 +2908,18 @@ export interface operations {
                  * @example 2026-11-28T10:00:00Z
                  */
                 from?: string;
+                /**
+                 * @description Only firings at or after this instant, as a schedule's `start_at` (inclusive).
+                 * @example 2026-12-07T00:00:00Z
+                 */
+                start_at?: string;
+                /**
+                 * @description Only firings at or before this instant, as a schedule's `end_at` (inclusive); fewer than
+                 *     `count` times come back when the window ends first. Must be after `start_at` (422
+                 *     `invalid-field`).
+                 * @example 2027-03-31T23:59:59Z
+                 */
+                end_at?: string;
             };
             header?: never;
             path?: never;
