@@ -29,8 +29,8 @@ func TestExecutorsFire(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	cases := []struct {
-		name    string
-		body    map[string]any
+		name string
+		body map[string]any
 		// file name under workflows/testdata, when -write-histories; the
 		// histories of the shape before local recording keep their names
 		// without the suffix, and replay beside these
