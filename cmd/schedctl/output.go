@@ -259,13 +259,13 @@ func writeCreated(w io.Writer, c *api.ScheduleCreated) {
 }
 
 func writeRunList(w io.Writer, l *api.RunList) {
-	row(w, "ID", "STATUS", "TRIGGERED", "STARTED", "DURATION", "ATTEMPTS", "TOKENS", "COST", "EXECUTOR")
+	row(w, "ID", "STATUS", "TRIGGER", "TRIGGERED", "STARTED", "DURATION", "ATTEMPTS", "TOKENS", "COST", "EXECUTOR")
 	for _, r := range l.Runs {
 		executor := ""
 		if r.Executor != nil {
 			executor = string(*r.Executor)
 		}
-		row(w, r.Id.String(), string(r.Status), r.TriggeredAt.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339),
+		row(w, r.Id.String(), string(r.Status), string(r.Trigger), r.TriggeredAt.Format(time.RFC3339), r.StartedAt.Format(time.RFC3339),
 			durationText(r.DurationMs), strconv.Itoa(r.AttemptCount), strconv.FormatInt(r.TotalTokens, 10),
 			usd(r.TotalCostUsd), executor)
 	}

@@ -79,9 +79,9 @@ func TestScheduleFields(t *testing.T) {
 func TestRunListTable(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, ""+
-		"ID                                    STATUS     TRIGGERED             STARTED               DURATION  ATTEMPTS  TOKENS  COST        EXECUTOR\n"+
-		"9a0e7c41-2b6d-4f3e-8a15-c7d2e4b90f16  COMPLETED  2026-11-27T08:00:00Z  2026-11-27T08:00:00Z  14.21s    1         8035    0.0123 USD  llm\n"+
-		"5d3b9f20-8e4a-4c61-b7d9-0a2f6e1c8b47  RUNNING    2026-11-28T08:00:00Z  2026-11-28T08:00:00Z  -         0         0       0 USD       -\n"+
+		"ID                                    STATUS     TRIGGER    TRIGGERED             STARTED               DURATION  ATTEMPTS  TOKENS  COST        EXECUTOR\n"+
+		"9a0e7c41-2b6d-4f3e-8a15-c7d2e4b90f16  COMPLETED  SCHEDULED  2026-11-27T08:00:00Z  2026-11-27T08:00:00Z  14.21s    1         8035    0.0123 USD  llm\n"+
+		"5d3b9f20-8e4a-4c61-b7d9-0a2f6e1c8b47  RUNNING    MANUAL     2026-11-28T08:00:00Z  2026-11-28T08:00:00Z  -         0         0       0 USD       -\n"+
 		"\n"+
 		"2 of 2 runs (page 1, page size 20)\n"+
 		"The schedule is PAUSED: 3 consecutive runs did not complete\n",
