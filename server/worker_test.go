@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"schedsvc/schedules"
+	"schedsvc/signing"
 	"schedsvc/store"
 	"schedsvc/workflows"
 )
@@ -154,8 +155,8 @@ func (f *executorFakes) taskEndpoint(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
-	sigErr := workflows.VerifySignature([]byte(webhookSecret), r.Header.Get(workflows.TimestampHeader),
-		r.Header.Get(workflows.SignatureHeader), body, time.Now(), 5*time.Minute)
+	sigErr := signing.VerifySignature([]byte(webhookSecret), r.Header.Get(signing.TimestampHeader),
+		r.Header.Get(signing.SignatureHeader), body, time.Now(), 5*time.Minute)
 	var t workflows.Task
 	if err := json.Unmarshal(body, &t); err != nil {
 		http.Error(w, "bad task json", http.StatusBadRequest)
@@ -163,7 +164,7 @@ func (f *executorFakes) taskEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.webhookCalls[t.TaskQuery] = append(f.webhookCalls[t.TaskQuery], webhookCall{
-		idempotencyKey: r.Header.Get(workflows.IdempotencyHeader), attempt: r.Header.Get(workflows.AttemptHeader), signatureOK: sigErr == nil,
+		idempotencyKey: r.Header.Get(signing.IdempotencyHeader), attempt: r.Header.Get(signing.AttemptHeader), signatureOK: sigErr == nil,
 	})
 	calls := len(f.webhookCalls[t.TaskQuery])
 	f.mu.Unlock()
