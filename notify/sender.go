@@ -134,21 +134,9 @@ func (s *Sender) Retry() Retry { return s.retry }
 // timeout rather than being cut off.
 func (s *Sender) AttemptTimeout() time.Duration { return s.timeout }
 
-// CheckTarget validates a schedule's notify setting at create and update
-// time: the kinds (ErrInvalidTarget) and the URL under the policy,
-// including an advisory DNS look-up (netguard.ErrRefused, a
-// *netguard.RefusedError). The zero Target is valid: it notifies nothing.
+// CheckTarget is the package's CheckTarget under the sender's policy.
 func (s *Sender) CheckTarget(ctx context.Context, t Target) error {
-	if t.URL == "" && len(t.On) == 0 {
-		return nil
-	}
-	if t.URL == "" {
-		return fmt.Errorf("%w: notify.url is required when notify.on is set", ErrInvalidTarget)
-	}
-	if err := checkKinds(t.On); err != nil {
-		return err
-	}
-	return s.guard.CheckURLResolve(ctx, t.URL)
+	return CheckTarget(ctx, s.guard, t)
 }
 
 // Result is how one delivery attempt went: what to record on the run.

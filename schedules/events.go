@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"schedsvc/notify"
 )
 
 // EventKind names a lifecycle event of a schedule.
@@ -101,6 +103,7 @@ func configChanges(a, b Schedule) map[string]FieldChange {
 		{"retry_policy", a.Retry, b.Retry},
 		{"overlap_policy", a.Overlap, b.Overlap},
 		{"pause_after_failures", a.PauseAfterFailures, b.PauseAfterFailures},
+		{"notify", notifyValue(a.Notify), notifyValue(b.Notify)},
 	}
 	changes := make(map[string]FieldChange)
 	for _, f := range fields {
@@ -109,6 +112,19 @@ func configChanges(a, b Schedule) map[string]FieldChange {
 		}
 	}
 	return changes
+}
+
+// notifyValue is a notification setting as a change shows it: the API's
+// object, or null for none.
+func notifyValue(t notify.Target) any {
+	if t.URL == "" {
+		return nil
+	}
+	on := make([]string, len(t.On))
+	for i, k := range t.On {
+		on[i] = string(k)
+	}
+	return map[string]any{"url": t.URL, "on": on}
 }
 
 // contextValue is a task context as a change shows it: a nil map is an

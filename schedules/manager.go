@@ -36,7 +36,7 @@ func NewManager(st Store, tc client.Client, limits Limits, cfg TemporalConfig, l
 	return &Manager{
 		store:    st,
 		temporal: t,
-		rules:    rules{limits: limits},
+		rules:    newRules(limits),
 		log:      log,
 		now:      time.Now,
 	}
@@ -61,6 +61,9 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 	s.ID = uuid.New()
 	timing, err := m.rules.validate(s)
 	if err != nil {
+		return Schedule{}, err
+	}
+	if err := m.rules.checkNotify(ctx, in.Notify); err != nil {
 		return Schedule{}, err
 	}
 	if err := m.reserve(ctx, owner, s.ID); err != nil {
@@ -154,6 +157,10 @@ func (m *Manager) List(ctx context.Context, owner Owner, status *Status, p PageR
 // ErrUnavailable; on error nothing changes.
 func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in UpdateInput) (Schedule, error) {
 	if err := m.rules.checkUpdate(in); err != nil {
+		return Schedule{}, err
+	}
+	// Before the transaction: the check may look the host name up.
+	if err := m.rules.checkNotify(ctx, in.Notify); err != nil {
 		return Schedule{}, err
 	}
 	var updated Schedule

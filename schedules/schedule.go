@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"schedsvc/config"
+	"schedsvc/notify"
 )
 
 // Status is a schedule's lifecycle state. DELETED schedules are never
@@ -73,6 +74,9 @@ type Schedule struct {
 	SkippedRuns           int64
 	TotalPromptTokens     int64
 	TotalCompletionTokens int64
+	// Notify is where and on what the schedule sends completion
+	// notifications; the zero Target sends none.
+	Notify notify.Target
 }
 
 // CreateInput is a new schedule as the caller describes it. Nil pointers
@@ -90,10 +94,12 @@ type CreateInput struct {
 	Retry              *RetryPolicy // zero backoffs take the defaults
 	Overlap            *OverlapPolicy
 	PauseAfterFailures *int
+	Notify             *notify.Target
 }
 
 // UpdateInput is a partial update: nil fields keep their value.
-// ClearTaskContext sets the context to null and excludes TaskContext.
+// ClearTaskContext sets the context to null and excludes TaskContext;
+// ClearNotify likewise for Notify.
 type UpdateInput struct {
 	Name               *string
 	Description        *string
@@ -108,6 +114,8 @@ type UpdateInput struct {
 	Retry              *RetryPolicy // replaces the whole policy; zero backoffs take the defaults
 	Overlap            *OverlapPolicy
 	PauseAfterFailures *int
+	Notify             *notify.Target // replaces the whole setting
+	ClearNotify        bool
 }
 
 // PageRequest selects one page of a newest-first list: by keyset when
@@ -159,6 +167,9 @@ type Run struct {
 type RunDetail struct {
 	Run
 	Attempts []Attempt
+	// Notifications are the deliveries of the events the run sent, oldest
+	// first.
+	Notifications []notify.Delivery
 }
 
 // Attempt is one try at performing a run, as the workflow records it. It is

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	dbgen "schedsvc/gen/db"
+	"schedsvc/notify"
 	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 )
@@ -89,6 +90,8 @@ func (s *Store) ScheduleInsert(ctx context.Context, in schedules.Schedule) (sche
 		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
+		NotifyUrl:                  notifyURL(in.Notify),
+		NotifyOn:                   notifyOn(in.Notify),
 	})
 	return scheduleFrom("insert schedule", row, err)
 }
@@ -120,6 +123,8 @@ func (s *Store) ScheduleInsertReserved(ctx context.Context, in schedules.Schedul
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
 		SpecRefreshAt:              specRefreshAt,
+		NotifyUrl:                  notifyURL(in.Notify),
+		NotifyOn:                   notifyOn(in.Notify),
 		Actor:                      actor,
 	})
 	return scheduleFrom("insert reserved schedule", dbgen.Schedule(row), err)
@@ -193,6 +198,8 @@ func (s *Store) ScheduleUpdateConfig(ctx context.Context, in schedules.Schedule)
 		RetryMaxBackoffSeconds:     int32(in.Retry.MaxBackoffSeconds),
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
+		NotifyUrl:                  notifyURL(in.Notify),
+		NotifyOn:                   notifyOn(in.Notify),
 	})
 	return scheduleFrom("update schedule", row, err)
 }
@@ -328,12 +335,38 @@ func scheduleFromRow(r dbgen.Schedule) (schedules.Schedule, error) {
 		TotalPromptTokens:     r.TotalPromptTokens,
 		TotalCompletionTokens: r.TotalCompletionTokens,
 	}
+	if r.NotifyUrl != nil {
+		s.Notify.URL = *r.NotifyUrl
+		for _, k := range r.NotifyOn {
+			s.Notify.On = append(s.Notify.On, notify.Kind(k))
+		}
+	}
 	if len(r.TaskContext) > 0 && string(r.TaskContext) != "null" {
 		if err := json.Unmarshal(r.TaskContext, &s.TaskContext); err != nil {
 			return schedules.Schedule{}, fmt.Errorf("decode task_context of schedule %s: %w", r.ID, err)
 		}
 	}
 	return s, nil
+}
+
+// notifyURL and notifyOn store a notification target: no URL and no
+// kinds for the zero Target.
+func notifyURL(t notify.Target) *string {
+	if t.URL == "" {
+		return nil
+	}
+	return &t.URL
+}
+
+func notifyOn(t notify.Target) []string {
+	on := []string{}
+	if t.URL == "" {
+		return on
+	}
+	for _, k := range t.On {
+		on = append(on, string(k))
+	}
+	return on
 }
 
 func encodeTaskContext(c map[string]any) ([]byte, error) {

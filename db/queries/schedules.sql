@@ -50,10 +50,10 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures
+    overlap_policy, pause_after_failures, notify_url, notify_on
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13,
-    $14, $15, $16, $17, $18, $19
+    $14, $15, $16, $17, $18, $19, $20, $21
 )
 RETURNING *;
 
@@ -71,14 +71,15 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures, spec_refresh_at
+    overlap_policy, pause_after_failures, spec_refresh_at, notify_url, notify_on
 )
 SELECT reservation.id, sqlc.arg(user_id), sqlc.arg(tenant_id), sqlc.arg(name), sqlc.arg(description),
        sqlc.arg(cron_expression), sqlc.arg(timezone), sqlc.arg(task_query), sqlc.narg(task_context)::jsonb,
        sqlc.arg(max_budget_per_run_usd)::numeric, sqlc.arg(timeout_seconds)::integer, sqlc.arg(temporal_schedule_id),
        'ACTIVE', sqlc.narg(next_run_at)::timestamptz, sqlc.arg(executor), sqlc.arg(retry_max_attempts)::integer,
        sqlc.arg(retry_initial_backoff_seconds)::integer, sqlc.arg(retry_max_backoff_seconds)::integer,
-       sqlc.arg(overlap_policy), sqlc.arg(pause_after_failures)::integer, sqlc.arg(spec_refresh_at)::timestamptz
+       sqlc.arg(overlap_policy), sqlc.arg(pause_after_failures)::integer, sqlc.arg(spec_refresh_at)::timestamptz,
+       sqlc.narg(notify_url)::text, sqlc.arg(notify_on)::text[]
 FROM reservation
 RETURNING *
 ), created AS (
@@ -124,7 +125,7 @@ UPDATE schedules SET
     timeout_seconds = $9, next_run_at = $10,
     executor = $11, retry_max_attempts = $12, retry_initial_backoff_seconds = $13,
     retry_max_backoff_seconds = $14, overlap_policy = $15, pause_after_failures = $16,
-    updated_at = now()
+    notify_url = $17, notify_on = $18, updated_at = now()
 WHERE id = $1
 RETURNING *;
 

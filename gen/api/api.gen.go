@@ -66,6 +66,33 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for NotifyKind.
+const (
+	NotifyKindCANCELLED      NotifyKind = "CANCELLED"
+	NotifyKindCOMPLETED      NotifyKind = "COMPLETED"
+	NotifyKindFAILED         NotifyKind = "FAILED"
+	NotifyKindSCHEDULEPAUSED NotifyKind = "SCHEDULE_PAUSED"
+	NotifyKindTIMEDOUT       NotifyKind = "TIMED_OUT"
+)
+
+// Valid indicates whether the value is a known member of the NotifyKind enum.
+func (e NotifyKind) Valid() bool {
+	switch e {
+	case NotifyKindCANCELLED:
+		return true
+	case NotifyKindCOMPLETED:
+		return true
+	case NotifyKindFAILED:
+		return true
+	case NotifyKindSCHEDULEPAUSED:
+		return true
+	case NotifyKindTIMEDOUT:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OverlapPolicy.
 const (
 	OverlapPolicyALLOWALL    OverlapPolicy = "ALLOW_ALL"
@@ -108,6 +135,7 @@ const (
 	ProblemTypeHttpsschedsvcDevproblemsinvalidRequest        ProblemType = "https://schedsvc.dev/problems/invalid-request"
 	ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed      ProblemType = "https://schedsvc.dev/problems/method-not-allowed"
 	ProblemTypeHttpsschedsvcDevproblemsnotFound              ProblemType = "https://schedsvc.dev/problems/not-found"
+	ProblemTypeHttpsschedsvcDevproblemsnotifyUrlRefused      ProblemType = "https://schedsvc.dev/problems/notify-url-refused"
 	ProblemTypeHttpsschedsvcDevproblemsrateLimited           ProblemType = "https://schedsvc.dev/problems/rate-limited"
 	ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached  ProblemType = "https://schedsvc.dev/problems/schedule-limit-reached"
 	ProblemTypeHttpsschedsvcDevproblemsserviceUnavailable    ProblemType = "https://schedsvc.dev/problems/service-unavailable"
@@ -145,6 +173,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsnotFound:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsnotifyUrlRefused:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsrateLimited:
 		return true
@@ -419,6 +449,13 @@ type CreateScheduleRequest struct {
 	// Example: Weekday support digest
 	Name string `json:"name"`
 
+	// Notify Optional completion notifications: a signed JSON event POSTed to `url` when a run
+	// ends in one of the statuses in `on` (or the schedule is paused, `SCHEDULE_PAUSED`).
+	// A URL the SSRF policy refuses is 422 `notify-url-refused`; on a server without
+	// notifications configured (no `NOTIFY_SIGNING_SECRET`) any `notify` is 422
+	// `invalid-field`.
+	Notify *NotifyTargetRequest `json:"notify,omitempty"`
+
 	// OverlapPolicy What happens when a firing comes while the previous run is still going.
 	OverlapPolicy *OverlapPolicy `json:"overlap_policy,omitempty"`
 
@@ -522,6 +559,96 @@ type Health struct {
 // Example: ok
 type HealthStatus string
 
+// NotificationDelivery One notification about the run and how its delivery went. Deliveries are retried with
+// backoff (`NOTIFY_MAX_ATTEMPTS`); attempts stop early when no later attempt can succeed
+// (a refused address, a 4xx answer other than 408/425/429, a redirect).
+type NotificationDelivery struct {
+	// Attempts Attempts made so far.
+	//
+	// Example: 2
+	Attempts int `json:"attempts"`
+
+	// Delivered The receiver answered 2xx.
+	//
+	// Example: true
+	Delivered bool `json:"delivered"`
+
+	// EventId The event's id, also sent as `Idempotency-Key` on every attempt.
+	//
+	// Example: 9b2e61f4-0c7d-5a38-8e41-2f6d3c9a7b15
+	EventId openapi_types.UUID `json:"event_id"`
+
+	// Kind What a notification is about: a run that ended `COMPLETED`, `FAILED`, `TIMED_OUT` or
+	// `CANCELLED` (the run statuses of the same name), or `SCHEDULE_PAUSED` (the failure
+	// policy paused the schedule).
+	//
+	//
+	// Example: FAILED
+	Kind NotifyKind `json:"kind"`
+
+	// LastAttemptAt When the last attempt was made.
+	//
+	// Example: 2026-11-26T08:00:16.540Z
+	LastAttemptAt time.Time `json:"last_attempt_at"`
+
+	// LastError Why the last attempt did not deliver; null once delivered.
+	LastError *string `json:"last_error"`
+
+	// NextAttemptAt When the next attempt is due; null when none follows.
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+
+	// StatusCode The receiver's status on the last attempt; null when none answered.
+	//
+	// Example: 204
+	StatusCode *int `json:"status_code"`
+
+	// Url Where it was sent.
+	//
+	// Example: https://hooks.example.com/schedsvc
+	Url string `json:"url"`
+}
+
+// NotifyKind What a notification is about: a run that ended `COMPLETED`, `FAILED`, `TIMED_OUT` or
+// `CANCELLED` (the run statuses of the same name), or `SCHEDULE_PAUSED` (the failure
+// policy paused the schedule).
+//
+// Example: FAILED
+type NotifyKind string
+
+// NotifyTarget A schedule's notification setting.
+//
+// Example: {"on":["FAILED","TIMED_OUT","SCHEDULE_PAUSED"],"url":"https://hooks.example.com/schedsvc"}
+type NotifyTarget struct {
+	// On The kinds sent.
+	//
+	// Example: ["FAILED","TIMED_OUT","SCHEDULE_PAUSED"]
+	On []NotifyKind `json:"on"`
+
+	// Url Where the events are POSTed.
+	//
+	// Example: https://hooks.example.com/schedsvc
+	Url string `json:"url"`
+}
+
+// NotifyTargetRequest Where to POST notifications and which kinds. Unknown fields are rejected (400
+// `unknown-field`). `url` must be an absolute http or https URL without credentials whose
+// host is not a private, loopback, link-local or metadata address (unless the operator
+// allowlists it in `NOTIFY_ALLOWED_HOSTS`); otherwise 422 `notify-url-refused`. The
+// address is checked again at every delivery, when it is dialled.
+//
+// Example: {"on":["FAILED","TIMED_OUT","SCHEDULE_PAUSED"],"url":"https://hooks.example.com/schedsvc"}
+type NotifyTargetRequest struct {
+	// On The kinds to send, at least one, each once.
+	//
+	// Example: ["FAILED","TIMED_OUT","SCHEDULE_PAUSED"]
+	On []NotifyKind `json:"on"`
+
+	// Url Absolute http or https URL the events are POSTed to.
+	//
+	// Example: https://hooks.example.com/schedsvc
+	Url string `json:"url"`
+}
+
 // OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
 // (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
 // one firing waits and starts after the current run; further ones are skipped.
@@ -578,6 +705,9 @@ type Problem struct {
 	// `invalid-field` (422: any other domain rule),
 	// `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
 	// `backfill-too-large` (422: a backfill range with more firings than one request may start),
+	// `notify-url-refused` (422: a `notify.url` the SSRF policy refuses: not http/https,
+	// credentials in it, or a private, loopback, link-local or metadata address the
+	// operator has not allowlisted),
 	// `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 	// `internal` (500: unexpected error; generic message).
 	// New kinds may be added in later versions: treat an unknown `type` by its `status`.
@@ -604,6 +734,9 @@ type Problem struct {
 // `invalid-field` (422: any other domain rule),
 // `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
 // `backfill-too-large` (422: a backfill range with more firings than one request may start),
+// `notify-url-refused` (422: a `notify.url` the SSRF policy refuses: not http/https,
+// credentials in it, or a private, loopback, link-local or metadata address the
+// operator has not allowlisted),
 // `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 // `internal` (500: unexpected error; generic message).
 // New kinds may be added in later versions: treat an unknown `type` by its `status`.
@@ -923,6 +1056,9 @@ type RunDetail struct {
 	// Example: gpt-4o-mini
 	ModelUsed *string `json:"model_used"`
 
+	// Notifications The notifications this run sent (its end, and a pause it caused), oldest first; empty when none.
+	Notifications []NotificationDelivery `json:"notifications"`
+
 	// PausedSchedule True when this run's failure paused the schedule (`pause_after_failures`).
 	//
 	// Example: false
@@ -1117,6 +1253,9 @@ type Schedule struct {
 	//
 	// Example: ["2026-11-30T09:00:00+01:00","2026-12-01T09:00:00+01:00"]
 	NextRuns []time.Time `json:"next_runs"`
+
+	// Notify Where and on what the schedule sends completion notifications, or null. The signing secret is the operator's and never shown.
+	Notify *NotifyTarget `json:"notify"`
 
 	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
 	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
@@ -1401,6 +1540,14 @@ type TriggerRequest struct {
 //
 // Example: {"cron_expression":"0 10 * * MON-FRI","max_budget_per_run_usd":0.5}
 type UpdateScheduleRequest struct {
+	// ClearNotify When true, `notify` becomes null and no more notifications are sent. May not be
+	// combined with `notify` in the same request (422 `invalid-field`). False or absent
+	// changes nothing.
+	//
+	//
+	// Example: true
+	ClearNotify *bool `json:"clear_notify,omitempty"`
+
 	// ClearTaskContext When true, `task_context` becomes null. May not be combined with `task_context` in the
 	// same request (422 `invalid-field`). False or absent changes nothing.
 	//
@@ -1442,6 +1589,11 @@ type UpdateScheduleRequest struct {
 	//
 	// Example: Weekday support digest (10:00)
 	Name *string `json:"name,omitempty"`
+
+	// Notify Replaces the whole notification setting (no merge). May not be combined with
+	// `clear_notify: true` (422 `invalid-field`). A URL the SSRF policy refuses is 422
+	// `notify-url-refused`.
+	Notify *NotifyTargetRequest `json:"notify,omitempty"`
 
 	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
 	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
@@ -22405,384 +22557,418 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dtvIlTf6KjXMd5ZJB6RAivKFWlknaltOq1u2FUkezyTsTygCRbFaYBWDAkSzu33WvMN8a50HOm8y",
-	"T3JW7V0FFEDwJsndTkd/pGOBQN1r3/f+/dwI5XQmBROpagx+brBPdDqLGfz7VcJoyj4ydhPRxTcsibnQ",
-	"j1U2ndJk0Rg0zE+K0JT4Lwe+T/AtkvIpa3iNWxpnTH8SJlJcsU+zhCnFpWgMGj55SZ6Sp+Tt+3ftN+cn",
-	"Da8RMRUmfJbi7xfQCVdMkQVTKUsiuniiiMpmM5mkJOXhDUsVGcuEpBNGUkanJGY0IuyWJQsyx5GRqUwE",
-	"F9edhteY0k9Xoyy6ZunVjCVXSSauMhU1Bn6nd+A1BJ2yYkZ5PxG/ZipteI2UqpurUIqUfUphRhMqBIsb",
-	"g8YfzLtt3b1qeI2YiuuMXuvmmGh8Nt/+I2OwZvnESvOSMyaWJkdFRGKuUpjhmN8yMuLXejwk4epG6Unp",
-	"hZZZeqVYKEWkGoNnvo9Pf5JCj+A4S+SM7Znd+/zZa5xn4jVLKY/fUB6zqLyjR2TORhMpb0iSCZJOaErG",
-	"8BpJ5zxkHplTRRKWJpxFZMYSMpMxDxcejHVGM8UiwlNFVDhhURaXDgFNUzadpVehzETaGPQ8+0Q1Bn/P",
-	"f24Muh6cyZilLLqiaWPQ6Pm9Z+1ut917dum/GPj+wPc7z/f9vzXyN7kUV6m8YUI1Br7XiLKEwrOpagz2",
-	"ey+8BksSmVxNmVK4M3pPCBPRTHKREirUnCUsIgd+j3xDI/IXmrI5XQxINlNpog/XVEYsJuzTLJYRi8x5",
-	"sl2KLI69BrxypdfAPpklUs/YGZlKabJ2Xn2/p+elUppmqjFovDk6OT1+rbdapjS+CqVKzbm1j/LWP3vO",
-	"KvY2r2K32+l1D7Zcxf7z/j/LKnb9zvN+986r+MN2K9d7seXKdf0XfX957cy9ouOUJaRH5Jj0iL0QhySm",
-	"Kh2Q+68v+8TCLJVJY9CYpOms4TV41Bg0DqL90ctxz2+/YH3a7ofPuu3R8+hl26e98TPWDV+M+s8btXsB",
-	"d/wqv9+DNMlY3RbNEnnLI5bYD78M/UuYyuLU9rHxcu2/eHHXY+E10kT3rlfy4tW3x68/mC/x6ZpedY9z",
-	"mdyMYzm/gtW3qxe1k0y098fPwh59wdoHo27U7ofPafsl643bL6L+qEufh8+Yf9CubdeQ81Ou0jM4VC4p",
-	"v9RscS7JVOoFYyETqSbqytNMkZEZvWaaf8axnLtUWrBP6VWYJQrODFt855/8KPnbH48W77j/6e2Fv3gX",
-	"/3X+/rWcv9X/eyP56avvZvqddx//+tN//hhP3/54xMd/beizosfUxX9cKf4Tawx6vtfQo3BJvuUIawj/",
-	"c3vx+p1nvd6Ki/est1+9ev1ed/nq4WFxbkYcT+3FeEl99jzsd9u90bOo3R/vs/YL2j1oh8+jHuuPXvrj",
-	"7rPKxWhcz9J2X7anXPBGzQ0Z01gtX5Hn/W7PvSUNfQWobuDL3pRGt0PO6GKqj0PO64GhK2D1XFyDVLVP",
-	"jj+QKUu0oJMq0uz2bG8t0ul0Gqtu23OHlXXLrOzV+7dnp8eX9Reu43f19pVv3Qt//2DXi/f8C108t12H",
-	"0zrizCPXeOQa/wxc4wcvb+sKduYqYVRptcssiP0xn/HRq8uTfz+2M24MnmnOc2FeOwpTflthPkeCUHic",
-	"a2J1GkEohdIHjd+yK32ws4ThooWgeVYXx9eT6B4MjOT/FeiUSzwEr+cVcriuuTbbbBXojSoFtXQdPbuf",
-	"FgvMfamLfb/UhX1J8+jSOy/xnT/63YHvNzzzW6/td9f81lvz2/6a3/rV337wGvKWJTGdXaHSqXf0+5Mz",
-	"y3KvgCY652jf/lA+3YYW0bTyYLQo9A12y2Wm6jejOmJNTKbVTvCh24t9UnSjue4in8vPDS54yml8NaLh",
-	"jRyPC51eizB63wt1ed8chOqb+77/2WuoGz6b5afQdyhXfo9VFoZMqXEWm7cOvl4TBxNUpEgCaThlbZbt",
-	"bvioFTieFwIHLsKzKv3uvwD5MZtFG8lRpliCg4R/vRj3on634dLJ41sm0npZ/Sgnj8SQPk+L7FKM+XWW",
-	"6L+MbUWvlzlJLiFlt2i/0zJ1iPRIj6Ld72lCOaHimuX6dS1t1df7+aB/oHXnA7RA6Ln0D7zGDRd6VkWv",
-	"9qQ3vgE6ROhMc20WAeF8zUI2HbGkgzLSnQbTe3HZfT7we4N+v+P7z/PB9PPB4Gq4YzmjmdKiqyYRcJgm",
-	"MuYRXaiNA6mxTmotaA4MpesDR+m2NYGWcQQPX+TPPq8myKYNv/P8wHzpdw70cVg1Zf/loNsb+PudbvdF",
-	"PuX9fMrmDDpz1it4j0UuH1/orZf3Zj6p9vaDV9YPLQF11Dv3xK887Fxcx6iC6n2KYOMEq5URVvRX1SsP",
-	"/EJuwYvwKFw8ChePwsWjcPE7Fi5+yBWyrkt2z5A7LlkDFZ0WNNaKFI/62NdCMvHiugTy/lSp8deMJilL",
-	"2kxEZJww9hMjmUh5THrkOyoyfThKVKskhPlaCOuCJ8WhY6Uz+HsmaGdHHy7AWvNI0O5P0MrHabO2dG70",
-	"jU1UrEYbeiRjv7Xk97ztd0HKWiP55e/USGn428Ga356t+e35mt9ePLzk91vRWJxQdyONbbzBMcV8bFW6",
-	"gtwWDfWMBQB3yyXAlcE8ipb/rJS4bqNXUeLPXmPCaMQSDAXTyyvS9gULs4Sni/ZZvv1lYvhxwhIGqwLa",
-	"/ZQuSCypvhdyOiBSxAuSTrgiiiW3PGSkKSR59fqdR4QkXMQcrAC6uZZHxgmdMljroRjLZKqIkHPdfmco",
-	"gEpCqFpj0IjYmGZx2lZJSJ4IKdiTQ9MKPlIsHj85JKEUgoXlZ3x67fxNIprSwSFR6SJm7vMnmVB0zNo4",
-	"xCeHZC6TG5bAK6NYjgaHZEQVa2cJz0egh9ymoV6Y4pmeUpuKkKlUJso8h0v1j4wnmt+ha0wzuCnV65su",
-	"ZnqOKk24uEaXP03ZKZ/ytA3/Xd6Ec/aPjKlUwT6ENI5ZAjsxpTeM6MtHUon/n4mIJRCxlXKWkKb+YJQl",
-	"KiWK/8RaHXKWMMVESqQYCuRXwR6d8b3bbqBZ70yzWowTSxjVTBn6TGiq6c2Upyw5JHRkmjC+SEWu+S0T",
-	"ZMTGMmGEp0PR7Ptdj+CkSd/3PdLv7uv/HLTgrs0nPMZjZVrVDDaFrxXJBPRNR3H1ZHR9dyWnXPBpNkW3",
-	"HK4qFym7ZkllWVcd7st8OZ+YBaOKBMPM9/fDxKw5/MUO53/Cx3MuIjkn5rqbH2GFzQvwb3weeIR1rjvk",
-	"mU9sa2TGkqF45hNF5jyd4N4oIsek61dvwTP/cP6nZ75pvas5wXan6JxNKdeyx44nKeHXk1TfSQ/vtBSM",
-	"0DhhNFoQ8IqzqOOO8OWdNuOcKVZzxi9wRQ2nDWpmE+izAaecpu4L8N+gNLLuLiPT7K99pKWC1aNKJZlT",
-	"ntojDiwzF+5Mpwfrbv32g2ifiPZZIq+1wFo3IJHi0Ql4xKYzmTIRLtpctGfmmwCo8sAeUbOgcItx8/F6",
-	"T2Ss5zXhaiiCE6ep79kiINNMpWRCb1kRbtDUVCWMKZ+SmM60dIxBC5RMuchSRvgYCM81hiOQiLOo1RkK",
-	"mJruX+C4Uyvz37AF0IKRjBZ6ga+ZGRp2WbkO++WrTz/hcj7TMold227t2n78+LF9lOkBpDykKau5FW9e",
-	"kWfPD3wSTvSVENfM3NzgG0YTlmhaGE//NESLtLoNh42AzPWMhCTAoyGOVlNFj8gE5jkUAcR6/GnY4OKW",
-	"xjxCbq4/1bOmguALV85YTKugVuTNJuxHFuq7V6EPK8fmkRU9mx/cHv80bGBPXBH2aaYP77CxI//6j/ZG",
-	"DnahNxwUOiCx1cvrgTYVxpwJoE3IfpD3yFizNK2ydO7MCtwRrqGOK0dZ0KA7jPTlnQdaTyhXD1KxNCBN",
-	"c/G1CJYSCrH7KqXTWesuq7zb2JHAtE+i5WGfRPr+jTWTlWPkL4YeeYTGSpJ5wtNUH36JJIIltywhsbxW",
-	"xks6A2WfcDEUwVkiRzGbdkwTVzwKOuSvmdRkKMVLlDAt4XNxTSiZmderHHbUHfthj72M+rQ/3h+9CJ+z",
-	"A9qNeuP9UT88iNbegyn9dMrEdTppDLq9F97SvfisFUAtHqZW5jZOr+rKvJ/Rf2RADhVLCbrGBrAGgeMs",
-	"C3DZGLG6IwjkHfJRzxXkL880MRQzes0FhJ6BOGUdzYH+ArgovxYyYdEhuWFshvufTlhCQHMixbBJM8h9",
-	"coE3FAFqcEGroOK0sIRURnZEpjTWQjOLNFHUjJNfCzNBPYq+7w9FYGhU22xlUN0ktvjux2rI6ts3ELL6",
-	"6d2l/MkNWX3b+8/ef/703eT9Xz5gyCrXC4z6YG72MM7HFXt50O0BR8n31quheOD6V2f0ml2At7K6pfg7",
-	"JlRotanZ/Z//+u+u77dKl6vn1w+wcIO6YzRKEX6W87+uv5kBOtz9e1YjBh+RTHB9BJGqNCn58OHktd4h",
-	"Sq6ljEg4kTxkLSQZWlRUeYipvcv69uoTMWYDo0NrMVgU+r3h6rrVGzZL4dD0+mQis8SeIDyriUdQ1YYz",
-	"a4WEhM1iutDqiEQ721CAEFaRKaYsnUgIr0gnhXDRRIEpXwdNK7G5AdHXOmh1yDnDgIN0woZC96rHREnE",
-	"x2OWQKy1kZ70we31yuLXDVu0E6YvWnBIKDEjy3UcWAyiJS2V8jgmXBArreE9eLlamtP3KJ+8WcOQJrD4",
-	"EBcBSr0rwy3NTg8Jh2C+n1CtehOVhRPzfYc0T2BqeDJGLCJaMR+KhAJhSCdUkIiFMdWioBREK2iFwqik",
-	"ORsyvFEkksB6ZlmqibF+GRRNI9a1Kvf7YOyHz+lL1u5GvVG7H+6z9otxn7afjQ6i5+zl2Kfd0N5kHGxx",
-	"Uypy66o73Ts4qN7pGU1Tlug2//ff/639//zwx//VqLvoNtqhfGG67RHVRBXutsimIwbkjcjxWJNwIL/X",
-	"HXKCVBbZUWDJODfqcpXPrqIE9USgu/HWn2eijg9rnTfJxBNFeESaAY+AsVASnGciKNOnbeODYeT6xhUD",
-	"TzJxxdfzT80ZwJCVZfBmjUabiTU09iRl06+GxFovx6oVt/4NWPbyIm9p9q9Z5HsvsB31fVf54G6rfLDz",
-	"KoP08YbHtbr6exEv0IibBw5Z7sAVQcmlQ95POTIfGsekKaRoRwyC/FvFZ+UNyo3VdVM0Jm13fv8rYePG",
-	"oPGHvSITdw9/VXt2xXEmKCVaKgpC4jc0vBnzOD43Sp/xf2myDjmXs1mslVguxZ4Rav/4o8IYNzfVd2Sa",
-	"uZTylCbViK23MgGmxMW1QtIuRWEemNIFgRh61wcXQYppY9BAc6AwkV6K9J718qbkmAyr7rVh45AAZ1Ap",
-	"6fo+tD5Cq6UeoEk7NX0PiJrFPCV5J7DqKqUi1IttLJV7+UbtbXN59mxf5ragvrCd+G89Fv1ez2ukPEXF",
-	"27RHUilJDMubH9dJms7UYG/PauOdiN3anVL5SNqplG38Up8AXhLQztlyuEeF0aFMv0JCqd22S30Hqq3M",
-	"qVrb0qH+lVAi2JwUIpH+y7zQ+Sr3pzpNlMy23aN6uQ73CVWVcziZlRhIvBMgBTERKS3jgeiXpVnCareE",
-	"iYjYCLZe/xJ8fgPf/xsoaO7XWn6zawQpf2RGVVrcOk33miYDBX/X11nIeathEo4wgnLMGUS8MgGZunkO",
-	"0q8xkM8/fJUnBTc0pzXbHRCrsMJHQMK3I/7GaIGflHnX06f9Xu/pU/I///V/YL3zVdaqFYvjttGjR1lK",
-	"Qiq0eD1iJJKCDUhQGlBAmgETEar5YiiK3dNKuLFfB0DfAzBWVgm6kGZDgXnKLNUKTSZaHgmWyVdAmlOp",
-	"9YTN3OQQesLTTxRdKDKRczKlYlEdQotIrdCsULA65J1MJzA+qohJ9uoMxWurnVBFAiNjBMTVX4J+rxdo",
-	"fWSWJTOp2IBQ0FhI8yzhatrK3VnUjl4vH03JKGH0BtUt49ICuYIWGpHWCM3aGn+X1f6Mb5Qlees81W+g",
-	"mcNxydbYUOsOk/lir/r6CofXdk2Y91d7kbZrpvik3uOzbSv69VV25XVtLH+wzva7bUulWdUaaLdvqZhZ",
-	"yVS6oYHiXSAd39DIPLqzdBidWRtfmY99QyNjBJQJGlFyY+AKsaK46ZFkChT/KU1DtMkcnZ2YG9OpZ0Wu",
-	"hlAwJPA+jZgrN25kIPdhCRiyUWEJuTC1G1Mwnz0MWzgiIxrBPnjFtuDBKDZGa/EVG2rL+K+oY4LlkUeo",
-	"GAqZpW05RmZBXPMuodY2C1RL7x2ECBCuVIY2XKe9Gq/hofFoqQDUMCSYcjxmAjJCCrPyI+17pH33pn3f",
-	"yGhxR/pn5fiCiDoUUEaLZYb/RYgfmBBcumd8YmDO+ewVL1aDzNbRyhfP+v+M1NJrZOJGyLl4g3N2t+SD",
-	"yOWs7y7evyO4LJt2BCz/+nBQLhRYwFkc5RuT75dpekCGECp8nEcKDxsrtq38WmkzzBzMCH+tTfhQ6nXL",
-	"LTBDbZuhPgi7cpefK4f31HCoATGPYE8188E4kFp5eyialEy5Ag+NvSI4X/3lPJHimuhp67/Qi6UVFzk2",
-	"aoVMYK+5IFQQJrKpRwKRxXHQ8oYC+Jrls3UM9tCqSTDCCS2fJqMRVA/UUDSD0hoHh+BeV4QmjIRUsbZi",
-	"QvGU37JWZz3nhO8fueYj17wr13wlxTjm4V31BUcTPxFubFo5kwN9jJYAFKb3qj0OrPHGhASrVEfKj3Zp",
-	"aMRAwExkyJRi0aHxwKqJTNJ4sclKeS86/LKgw+ebB1w4fu9ijnT8wsAyIXb2HON0K9shJZpW3EkuL/J/",
-	"yiyP8IRovwO/+MIDKmQcNB3yGtwkYNsxlg5Iv4EAGwHhI7/WOlsnCsYO20DlbRfUDqcNX7ft1w/HAVV5",
-	"eDY6JlMsAUaCwQ0g62GEdTOoH5NW4zRzGorKVTDBDsthm6suBDh66+MLWo9sZSNbqYQIr/16RSDvI3Na",
-	"zZwgi+++Dk9Idjv+FDIWVYmhqWuSlxIJ6ayWGtYnzZHeAWHQrnIJoonZr1cRVqTfrbdxfVF9oeS/xPWA",
-	"8NA4lvPtaSfOqc3sMv+unZf/BO7IlCW3NL6U8kJLOuVVP8+EAg91GEvFSCqvmWbStQsM74L3/uleF7z3",
-	"T8nTYQNUla6N76ez3Itj4jQ0vzkwP6s12rKbf+veAXAR7tLHr3ZFTszSwgKCGLm9aQO/BB8Zfum4jl8l",
-	"UlSNGyYXkUVErxUZM7rSZVxZTAy1jOiiLcftqRTpxOiluTJKw5DNUjJsnEJU/477s1Prv97WoNkAFqs0",
-	"8J1MT/pzd2dq7E5HKNaSSGqOSRLIT0e7uu4Zc7pLLr58ZZigo3iF299+OMzrQQ4b+pQX30GEpdMukjIt",
-	"ecsx+bueH2HhRP6wwr1vs81LPv4H7PXX3umd7Fp2f61dKzcsXuY5ueXrh7azk6N3RwR+rtuzYTmNVxRL",
-	"R4nzfcqnDBpZQQvztOA6m2G5hV9tke0CFD3vaEDMJ/VlIiEce2I1EMKYCal7QZ1wCH3DIWmhOtLA0y9V",
-	"ybR+WpFvAq1+BaUTFZCmc/kxvKL+8nskqMmND8iIxXKuW63Nsgc33Cim4mYohFbypMnKaOVWyGW1T4tC",
-	"Vo1fJxINRXNVVEWrHFZhKms8hlU8Gkn/ZfRQ51rd3V76W9kwt4ufg4ok/5zmzgeJprivHa1KQMuGNIKp",
-	"zpgWHTiWoCBPxjZpzhxKjhRZzo/06tH69ttTvZL55n5uon/FMPZ7E9dfwWj0kBL6KlEyF913F1SHopTA",
-	"KRNwuR9qqToXTSOtX5EPG3b0UXB9FFz/ZUi41mUFjY+TBOsL3EdkFSQT7NMMfDFYLoTIMMyShEUdchYz",
-	"qhj5BxRaKGnnUbXoAv+S9vWDcgwaTh9Hu5OdVtD4QSTLD8WSmcuNK9cMbDdaPLycMGLsPpAFzARLeHho",
-	"ljNwalnUL+YjcXgkDjsTh3cyfSMzEd2TLryTRVwDMDsekW2kogcRre6lsfYLSvFOpmQMi7ElkRAybeMH",
-	"D0El3pmSC/lClspeQLkKExzSDPKeIVLSiS9mn7hKPbAiQr6VHAoTflOJMMFKVFpgwvzmRwHjkYbckYac",
-	"0UUsaeQmk9+DlCwFadvoimd98j3/5ku65bv7y+YrU35u10xuGS3cLO4Hjp4urQvoGfwnG1DWDMqdY9WO",
-	"x4v9eLF3v9gJu+Vsfs/Yq8c4FEukdCd7M1zUx1CUry0U5cvszsNGo/yughW+xIJ/7fEKxRnQ8rfuCEO9",
-	"x2DvZJ9omMYLkrvYyVxmcWR+JzwdOBURMYCBLMcvmLCEpQiGR6vno+zyLyO7XCDiwAdBbymPIdzu/nqJ",
-	"1TKgTmXKpjOZ0ITHi1JN+nKkDGAzRodkhrZR8Np/UdOno8OYNSCZswjbpsHgp23304cqWRDe6NXJISEu",
-	"cR1jTbbOpEqvE3bx19NDcs4ijqJhXvXaEAmuSAGWCjYOQyDzOvo8r4NTYBO0KuABpBnUzLIS6jQU+Q4m",
-	"m9z3j9TqCznrH+ncajp3KeVbKhYWueEhjC/5jdG6VgWdwmpATReaopXXkc5m9p5wQbpEfdEkCjfYqBhz",
-	"nn2yJaXT08XEOhY9mKEmhw1xFrNYI9IM3F6r0ZWRFKxEboaint6Ay8gp8f40MMnpSmuC8wJABcpbskf6",
-	"9EiffnX69EHQLJ3IhP/EogcgTiNEtUBQignNUSm+aHJx19UvnelsrVo63zyQpyhMGCAm0Fh5bt0lzy4I",
-	"uHcSKa7jBVH8WrCIfPfxEjOGBbGKukxIwm7lDYvI0dkJVjZvBu6AazKA6xBT1h2Kpfcf4FDlpqi3LOL0",
-	"ErbhXofLQp7ppsiwkbJP6d4sptyxj+R9HhLFRETcLnTTX9Q1ceCewcIQN9XTh9om25/G/Os2fN2Gzx42",
-	"ghYcFBb0xhoCSkssHZNDdSEDOIN1w3x0ZjwaBO5KMwAd8TGP/GFq7X6lyeaPrqbfdDcfnVEPnhf9K+/f",
-	"r5U8bVOoivpl9XACDtgvRECFMaPJVenxlC6IqXgdyumIC4NDWbNpSx+XaeVyQyYVyP3iq9ywxxzo33on",
-	"vnbHI4JDf0V50qxz3RmKwL1bQc6TDYbp8oU1mFVepcbCUpb1UGCadavWHfPoCX1UfP5FFJ+clpTwg45A",
-	"BGGrAcCUi+VhURQaXmOmaXyScmY8DZmowSD91iI3QENzljDbhAcFQ2YssSASBkDEgUeZ0IgIqT8lC5aW",
-	"sJb2l2GfcHaa3AP5XgeudSdcrQ0oWV7D4JkY2P1Vq/mECDnlQkvGfMqUB4CqiI2iUtL8cPmqDJn19wYi",
-	"rnTbvf1L/4VBXGl4xeN+/eMD57FmjymbqhLal+YCQMJrJ4MPaJLQRQPBpyx82N9LC+2Zra/M/4e8CTnS",
-	"enYDSnJbyKq8nDaNIq4XiMZnznEa01ixOmcKoMjgCZlPtOaWo4nAMemQUoVj1J8sKjJp9n2fVErtltf6",
-	"Z0C8Gbhr2NsfHLwcHLzUS6v1+ZjOrmaGSDa++fDmzfH51dHpKcoCWs0sbZcFyNGzL98XJlbdOD27J4rE",
-	"eqoo06Skef7mFdnf33/Z8ggXYZxFLDpEkQqc0ELOy2d6xQy22/vqPNdLHu/x7YITmIVYNzmDc7lmdium",
-	"467pdtOpHl2DV6bXv+6MYo1BWzj0bif1CBJMc2Jz70NZ1TAHVei0RnUEFyCyc8UUWTCVsiSiiyfKmq1J",
-	"ysMblhZ4vCmjUxIzGhkAzjljNxFdkKlMhAGvX2FgGvid3kGOcffRfGf7ifi1qfXuqk16RhMqBNPKwh/M",
-	"u23dvdb8YiquMws3BZRIf4tges7ESvOSMyaWJqd1RAD5Q2DVW0ZGmj5pAsLVDZhkquXyB88wXdDqPmVF",
-	"ZvkSL23MEgR3SkVEk4gc4NaCOu0RppUmg1FNglyKHuQudf9//uu/D/R1mMgswT97+y1vKErGBMBY3O+2",
-	"POL83e1pGfu7o3f/81///fr4VcuzBgi9qdjUM4/45E/kItPNeYChdPFBv39xdNnqkGMaWkMF2icUCZ4G",
-	"nik43gy6XvcgaHl4mfUDcwqDFqy5StlMDUUzeLrXPdA6wMt29/leL2h1yGuzODJRAxL8ecFoEi/0K3+m",
-	"QmQ0Nn/AbMy/9aj1P4ci+HNEuX2DR4JfT0DF+LNeo3gRGITrkUwnZZuLHpS7BlBzPWGaQIQgiFACh52m",
-	"4YQpwsfk6VPGtfT/9Gn+tKnsVuothBIe5gaDRN/v9arxmFpJsNU8cDWbzwwJaHkk+L/12E/1fz7q//xB",
-	"/+fyb38K9oJX5+/fXel/DsUsYWP+SUsJwZ/haoK6EzkGGQPPjvgrY54wVKdI4BOf7PukR55CwREtfoGx",
-	"MxmKXLUC5aZQmZ6owrBozXeaWCGKcW0UaYlKL1OlEvS5vwEuu0LEHPzPxhKBe5Mw1gabj/PcI9lMSwI9",
-	"3/e1fpfQEEBkSoP8IqQxxw/2fb9mXnmhPc1H4vj9GAwd65jqsf3i8w/VqX/U+z1jiWZ+ysAra9HnNa7W",
-	"oLyhTnScWU6nJlkzOP6P41cfLt+fX70+fnP04fRSn8JJms4CkomYqdL34Kebc8VaoKQa8BJTAGwoHOTa",
-	"wHYRQPSJCYf71DYjaI8TOdXUtdK5XqpVfKaMaFxekbfGQaJmTBiU0Exo0vrh4vUhgtIRlcqZwvBBnppY",
-	"arRKEJ52yNtMpSZrEp4BuHexiHRGml1ft7d2XQbo8uEF9nfV/lG5Msg9CzFGZhiYmcPbFqcJ0aP1EiGz",
-	"rbKa11zNYroA6AiPaE7QK98C8k5PzFg1Ece9fDNWcu/yAd94i5fFx+3OfEWQhINvCcDF9ydnjdqbMKGz",
-	"GRNma6lVJkM5ZcoBVofcApkpPBm2aNO1hCus+TrNFLsCYfpqTHmcJcjh8xH41c7P9Be5ZQeydFEWB8sN",
-	"6LyhFErfAy17gP4LpDriuAt6BaBQfvPN0cnp8WtvKC5P3h6/vnr/4VKz8FdH714dn54ev26hzweGSBJG",
-	"lRQIizifIOR9AD9FVyMsSBWohUrZVJ81n0wZFQrZQ+Xs7Zcxlf3aU+do1xCFtvOmQmwUbqkVpks7+3Nj",
-	"RX1DPSgkBzRN2XSWKjvk5Tf3fX/J6vmtnOvjQHnMIrvregqcRTmtNIdmpJhIB2Sf2J480vWJ8si+7xPV",
-	"yYVQR4Ct1wYQWLsCNj3D98hYsyx91RGbCFUOrdEqiFw2/EWPlELGNo8YCQrhN+iQowLlTjPxWTtmtywm",
-	"N2yB0m732f6LPhktUqYgb0ROZzRMsTvUM6rgOmTEFlJErcrR2E1An9JP7iJ0HRZY6FWuFP9z3T22jExz",
-	"jAx8ZKSpj71WEpMs1K8iHL5eK8yfQR7TWsHfH0RDcAUY39+C+C2pFA4NAe2innVFWQIhBwixb9iXlR5B",
-	"rge4Li11wxlWjhmAEn1eDNdjIlJDQRUpaEleww5pR2WvYVA5IYBe1sOruwqSK6N9uHy1RKHLbhrgTUZo",
-	"KHkV9d10dSJTPDkoqV+anllNGvGRmkD8TmVIY617WEl1yTvRIZfc4inNaRy3w1iGN0MBBji0O3IFIzzU",
-	"mkCsNYu2oreakaQJBewlLWmPZRzLOQyeazEnyWKmBoQOhRbSI+iQ/ChHpClQf7D6nJAJanKoB4ANwkDO",
-	"B0+DlrFlwed0KNRMHyZNKuZa31A3fKYsSHII8RtpjqFjQwMM52Hkx2w6Qx3BfBEvhqL0iSnSo5uCw4bd",
-	"krFeGE1ZScJmjKZKH6w5j6NQDwJmZTrTkuO62eAyoddDLzeB5R7ktbn0yb7hsxmLbOiCNxSgtgExVOYO",
-	"wChYBAtnSuJUlROuSDhh4Y0WwmyszXwiYzYU4SKMmUdeX1zqLS2uS1VnKWv4pQv/rL/htldMSwalbzke",
-	"wKF99SYnKUx+dR1tBLGmemG0pgdHl5b9qDvaJy5LeYie5hpAYzsb9LrNmtsSfa+kPIJc4ukZHIvrmKtJ",
-	"ucujlPgvB77vkbdSaKE0nSQyu56QNwmP6KJuCFbEA51hlQUerKqwYhbgWusigb5UhUqztM7N+QQVZgMP",
-	"R8UCj3KC+rNorTBXPr+EWQx8/49+d+D7q2yWIotNYhqKELVsRdVPSWgt2Ii9SNFMYhLMzCPWuGodLPqo",
-	"aI44HquKU6VwNez7ywO3wO9+t/rbfb0LVY5SnSHmxqbgtnXZRGftTV5/WWtuaRFv4A7Brv3yAau7y8eO",
-	"pr+d2h7E8TQYECrI+xkTRydtENtSPoqZ1t7SttETgAOFmpxafu4oqFMZsZg0Sy70DjwMMChGM15b/WeW",
-	"8FDTXv2zV/G7d1B3uJolcjpLA6JATiL4lOBTrY/IG61zQRiOlki1ukX0ecNxzRJ5yyMYWQZFzKBikWuW",
-	"gDGQFMufAxvXgj02C0pMSIFBKIlKEzQ7l4lK2yFVDHsd81SZ2ulLFoOANFGOgs9NBuAYNXOI4EYvpO57",
-	"KLgiqINZ9zy2h7XZWh1jEgGDHsbPz9loIuUNOXt/cWnl0Xxuej2HgoloJrlIra0Ea7RpHURlcepVl7BD",
-	"Agu3AB2FEx5HxD5CwAW9sjFN9QnSF3guSJ4wqV8EJT9g4UQGA/L0acSmEvi/Cf2wUQS5OKjHiSXjh8IO",
-	"Q1kufWjmo0yRen3/dGNoGEsWQG3MrHnIOuTIRivo84bfDAV8ofThsNK6Ik1jTizFgBQ2FMOghZY+/96I",
-	"42nDg7CZhpfjUejfw4nUF7C4/vjmEqX5ltFYc+/qdTzVbI4pRTCEZ5l32tCe6odH8VzLE4G8CYpsVFP3",
-	"2a5xx5mBvCmPU95s46PSXdfRl7KNpJ7I3N8iQoKL70/OgqFoGvG+NbACJAhwKhfg8NxkwvoyzHN9C1XQ",
-	"IYHxkL5/d6xPNeqv+ljkbc0pN5qYkSMLURbF1FQP8JCMswQ5sDCCvOmpMxRB4YYNBkaNLrWu/5dmiSa2",
-	"aFS5en/57fF5gJMy2JJ2HUIqQhbHUMI7YaFMIowMKswxOTUTbA5BDDjyDgmOTk/ffzTjQPEbtwt0/3hR",
-	"PtrGpFWsUPEHOpTdsTa8Rt54+TyZZpYOvg0IWzojWh542T94TkzcGcHAPdUh3yRUhBNNawLIsEC7k0nP",
-	"YJ9SBXcbA6eWL4yN/1sKAcmmVLQTRiOgI+zTLKYiV3ZB9SpUkjJLXxetC66c9cG6y3Z4E2VYHSJEpRpr",
-	"CpAlHB6+7pWuOawYV4SOZJYSNWMhH/PQunZl4oLXNxy5aIvYPRgFlmatEZGK8Maf15QDg2rIsKZ2rLYm",
-	"K5EVeakuKamIcUl4O2FQazmsleDcSMklr6eWNhBcmaIaGLixSIHmgTMpFDM5quVxbRF2uTSaVcRaL823",
-	"l5dnhsqTUEbMK1RLzctCKW6Z4EuHD0I6c7vIwcuXrlXE9+vtImlcsz+Qf0Am5WtggmrxCjByw0V0WAAN",
-	"6IEhIatq63gzyyu2MVa7KnjXuKn1mD6cnxAOuYTjnL/rgemezXEy7qHVMazDzPf3Q/0V/IsFbp2a3OzY",
-	"7Pv+wIH9RmRvEyJ5y2VM0Z+HYNvmQrXc0FMbOwoNUQfufR3UtmnBSWnUDXQHRFTTKEUBOr4pVZLcsAU0",
-	"XFTi1K32odXtynjasBcHInco9DtPVFGm8wmySVOkExjhISqk2IsVOGEsWB29rYdkkmlgUAcD40pIJ8Xi",
-	"pPTGxJviV1r0YyQ40t8B7vkq1Fnd4stBnp+EHip9WHKSYpFroZVVeBimGXoHQOildt3q8lrQxPnuigMA",
-	"zZby8nVjLwduDn9e5EAvlpMBDt9W6i6SZr+734ICTbWpjPr3gwGmSuodWU6DxIm64QUwvVZt0Sf7S43L",
-	"3ixKUgoHsFEAVftaqy6AGxswCpJg1xTcWzIpZbuVhptfVf0hFQuyBJZXeh3CSvLXi9BTDPszRoxxlmYJ",
-	"kHKto0A0KUaKa65sZV7cCvN9eTtq24ZzN5WJE1aol0aLePZoagEIxD28FzVFY0jzwN8fkPpSNm7RmTJY",
-	"gQlHNythSoHrtvzBUp31Q1sR3BYJ10rTOzYHYo1C2ogRGkUolMdUS9R6nbgUakDShNHUpWfIU8hoAZJy",
-	"gLwyKEur2+WRFIgc22U62GSVHbLmva0rMW96c5lGbvxkBSS4d0esIu9u6BzeLnVMvN3q03p3yxn3dskH",
-	"83bNg/F2Txn0dswZ9XbKlNr2baArm8eyRKI2H8SaolzetkAGJf1xp33bVj+oGDRsUQKQj7119o1lVWhJ",
-	"WH0vWC6cocTnal3LeunYphyWm/lGM1v8HqyjTcEU6ASoyf0oi6S/oBNYj2TJVmqc5EErx17c05LVUOSj",
-	"MU3jtzN6za4U/4kFVX97nTW6KrnnOXC1Nh+usMSHKblftus37qU2V/bSXgA7nrpdPGc04kJTuGXrg/3J",
-	"aj62+BuENdJwop9rNhSxGRMREyFnNdY5cPup+sPBRJosIAwsb2NxiAY7EPeAQBjcDefr5U5myLdrurGN",
-	"zScLl7sb23JRALCxyfKn1zbiG3rA8nd3adwUJozXt5/LKrt3UTkc+YrZeTlDqDsoq/T2AJCfjIEVFWHY",
-	"cQhvkjeBVxiMida7rvB91+4KTxpeI/+1TPbsz1tZYj173uoPex7hVJ//tCIKCa4qF3DYUQorh44E6JtY",
-	"5d8Y2GglIv7YLRtPp1w0TVQV+f/+X9L7303Rhihx+qnlVCg8sgMyvg8w1psISZXHQoGxlX2a0ExBsDS8",
-	"ICQ6UbkiMRunqEdZxdV8iSK5NZ2ZoDrriRmBeZdFWuiEwDItBzdzxwsUcaSxRyjpf/o0FGhXt7HppoMn",
-	"Ci/xki8FhnyjSVpTK2fGyGvsnCaaLkRD9NjuTT5dsGarDjkRmlRYzd1alTXdBOMaU0ykS2FTDxbLViZE",
-	"K5td4gWUp9azjcRVv2gnV7rOXTfsZ//Z5qif8vCX3CJ2/Uz4rWvSyGNPDknXBiTKov7piojEbcazcUFO",
-	"pYCArjkuTDpnTOR7Xe581zioCqkoLY+3csvqx72Brtw1DQkLB2LIJrElmKSwFaVlYnPB4Z4ETo8BXOk5",
-	"iBaIKdPqkBMtZwwFRQ9YSm+YwHCbgW7UppWn5OnThM1iGjL19GkpQvaJMoPxSOGJnbLkmkVDYSQXjyhp",
-	"VHM5HiN50Uq97k4ZyQCDNwEf20MTVrkT4zkaCjBCd8hHYxgI3BjWwAAB5nf8mqVqKQgUiArGgX4Nl92G",
-	"wC8FEj7e/GJ19pfjLNfSAcykhLB+TPdfBble67tufTkyUksWMrFC7AUPex5DWqQfHgPvMocMbKjmBhsu",
-	"dkhs+FHhXQ30IyN/ZcIECpXPqRnl1YrM7/xYTGnEHEbskKTWIfGNR/r8w7t3J+/+Uj6ndXtvo+brk6w/",
-	"WnFD8/sxF1xNIFE2i+M1HZXitSBnutvvPOv1/nbncK0iZsfEtNRsWZbONFlD0UVvWRzXc6ZnvX1nHFyk",
-	"z/qNuqWxMcRX01rJwMa9FrHGXJApj2NujvfGder2e/pyLg1lxXI4QwM57WqNCrsopLRKeoQZlUm7MakS",
-	"hTdeM7E81Lmzzd6wlSFal05UOcYNmXgtTAiC4SGntGFeQcsMT3NLMKrnIQOGFhdxL1D8IJxIxQSQylIx",
-	"gjuGu2ycLF9d1+GJIrySZv2S+ux52O+2e6NnUbs/3mftF7R70A6fRz3WH730x91n21RCgNCyK4vqXIl4",
-	"h1A1WF0IGMqXFvQFWEw+JhAiAnZxGsfVbPDrWdruy7amqtusgcmOsetdsyBJxqymwpVZG6uw4NflRJ9m",
-	"UJcvVOEERiYzwxlJGTNqc4g13VxFGE7ElnTheb/b24ow2HC85b7OzC9ojIH4nIjF+U5U9P8ZE3SrFV+R",
-	"5wE1qp2Mlny5zS1hEWlSZSM9TcywJrlfNMWjxiKjTGpSLcUG7vrq/duz0+PL49cYnQTHNjdJlEfb7ZAz",
-	"uphC9VMTNmhzOPTJgbJnMiH75PiDloXDCRWpIp3OVsTMhDFuZoY0TCHB2q3gsoYB+n6n3+1tXzKiMOSs",
-	"TQbLxAW++NlrpDKl8ZXWw4sMT3f4r7QmbyOEioTOTjl/0u+WuGOeQbmUNYndrbp0hirhpYMLP1rkPZe6",
-	"fOHvH2x160w5lC3W5NK8uVUNGVs9xhKjCC0x+SoVeJ8bt3j77bWsqDbc5ySyttxSOCrEra7iopli4wzZ",
-	"prmylTueT6+dZKK9TYme9ooZrrfwAQNzp2epl1cY/wxBqIoxJT7nUNnKWVs66WVJrbLnpStdEXcd2aXK",
-	"RepETq8ioi9zwuKQrtA0jBBfr3BY+6NNWVupIix/3s3z6zEnqVZN3aQGbqkK2GEysbqszDN7Yrqd7v4O",
-	"9+Iucj7c1LoJ+/eX8l87aYTu3CuSflmM6L3YquOtZPhiasawmisVmHif71nFQUXVTR7AZKKoWUQO/B75",
-	"hkbkLzRlc7oYkGym0oTRqUl4YJ9msUTv7UZOWeQX1MR/ygTzMECG9zBk0U1IAMOZifPHroswZWOyDums",
-	"Tg64g7K0q/RcrLmnRWcqFvcTl3cTT+95nLcSYOyRWi+7PHNkF/8rkl2cS/jh4jVp2nh5dgv2U7wYeFta",
-	"K1fwroLN5cNsVIVrWsLuMMlNvHEjs9rENJ0LvJ5JuhRyBV97nceqb1nFINOa28/17K1m1dHklt9KZHLG",
-	"EKofLZxEDOOEcwwuWwWNO9x5U7m+NfbEH2qcBpmwUQTKUTxx4U65WiENzOg1K1sen2DW8rJYINin9CrM",
-	"ElVnhDmjCqoXBPhCoMmupq+pTXXUHVlKi+QBkjr14zJhYIvv/JMfJX/749HiHfc/vb3wF+/iv87fv5bz",
-	"t/p/byQ/ffXdTL/z/uPx/G+X0Y/vXh/z8V+3sypcr4jFh5UwwbCGSDe7eNFn9Frre6MFwdm1Nhs886iR",
-	"NZ0B5jfEjFaIY6++kkcm1Jpyn9LYQXTTHhFsnpen3OVw1uUw5HUj0XyC9QhWmwNzewsMBrSyJkTG4/Rs",
-	"nmutLcbxuatWybJ59Ory5N+Pt9Ou7Xi3YxG2amCFTyxP8F0eKZ1kDnG23XkYS0vjGPagYg3enVrDftvB",
-	"mJPrHiyvdCOXp71q41YQ14tVQR2GxAWDogYsZmWinb5DgtysEgzyx0RlYciUGmdxvPAwNh01sqAzFAFa",
-	"hN33MYdT2OAA+KDEnYI8EQy/VKmEZDY02Q4FtoSJcLltORjkeHJVd+NS5EY5dNZMu+E18uk1vAaOO0/z",
-	"wn/nvZWNve53S4fUMSDUx4blqa76tA1IcPHq2+PXH/TUscJKXW2BqOWR4O3Ruw9HpwFpapYg5NwbigAy",
-	"Xp3C6j/z6POe0SIxEC745ujV929OTvWH9a/beMegkuyZD6zhNbDvhtewrVWy3pxXl1bkYqWl98gp1qT0",
-	"vif62H0hB5lT/qlSU6oUELe6MJTiImQFh5OC5S9WBbga7Rjrsq0XrPPVmOc406uka19L192DwU7q8Tb1",
-	"J6rHz0G+VtloytOlMd23HkVt8UDSNHHzIJ+1vnTRwLVuqe0qA3oN5HFX9fy8wmTg5Fj3GfiiVvvQXIlk",
-	"Cx1uU7ntGk/TQ9Xc1hdjZcGPd06hbWsRgQJaCQtNYnHJ6cRTwBHEWppVu+9OBtStrBGryhxuW9qws00l",
-	"wTtUD9yyKuDSnECIWLUXyyQHTqX+BqrAfLh8RZrB34KWkwVp60NrbcA2rv7u/xB0yLtCnkPJsH6v9v0H",
-	"2Ku867X1V25ZqQjLct0V5zZAQRMswIISbQJR0detw6GoqofLQjAWQzIltNX65bqiaeANBZagiPmNjWQ0",
-	"Sd16pCmdzsqKm27V3ZIBlpLDyKIpoWooTF8KJTjgpZAx1SGQ/KvYlIqUh6jJ/eX4kthsY03t92ZY7aha",
-	"DfO3qz9zz4rnq6tHlo1CRTlIRzsxPpKlcpKHUKQZKzduhD5Yr1CdY9FILJ9n/KpGac4UK7l7t/Wmby9W",
-	"FB1FZRe/ndndbmVe83J5HB8USwiPcGGd7ktj23HWdyouJeR8fWUpCKcuVZYC+o4VPHDAoqzzujTvi1ed",
-	"0mrW9A7HCr/bbYXxm50PlvnsIU+WHcl2R8u8fY+zVS2sumU5VTBQOOVW6spaYBarLdYyYiFQGTxkgMla",
-	"FH0hzaBMBTUrxpheqH8CpAo147uZ+e9kQCl0/x2k3FxdLg10S6/9nQu9vinXd60p7FocUpNEIVjn7mVX",
-	"V5yru5RcjSRTv2qIDVY0qI0meD+Hajz4Bhoogvz1gIQx5VMrzIPGKqHmlrxZqsJHwylrs6yxbZXWXeuy",
-	"dpbKqG4qlbqmNGqFO/B7VLrb3j1FsZKCKsDW6mNsnu8UY7PVRbVGqSZFVKk0U0y1drZ03imuZ2na5cIv",
-	"L+qjXJe7NtRxV5ZlUv1Js4iTR+kPqrYCO2k9oBEmUyxZddNYYm6YykY73S1o9MW4F/W724XY2FG4d9+z",
-	"JVPL9RbXlmZ0iFqFWHurQZCr191xWzpmstKGlk0LZeW2dNCXeVTZLrPZsVlI1K5UW5HpSwJSSUapimml",
-	"KKGSbLGk56zQXLx602VF3HAV4+2KY1r2fgTVvO+W1JSXU4diKXK8dHXuD7dkxd3GXzNNo5I2ExFUcPuJ",
-	"kUykPCY98h0VGU0Wy5BAd/Bpgf4P23kIcBkClGZ39wOyhz6PfJcrFaC2GGmptPFBDUzJ5zU7hqhYUZ0K",
-	"oLIYeAlcJChgVIpsL6/OyuihSpE4QNfQxI1Xq5bZEVlr9QMYotCSAgxhGX7vYU1JaxEKizhKNy3tkNBY",
-	"SWtEgmrn+v2gtnbaw5hV16L9FREe7jKvu+7Ht0ysCBqI+ZhBpW4Ihkl/rcylcEWFXknCwlAAI8L6UZnR",
-	"+prAJ1s5i6RxzBIvB9xAXponDmCOE7jEEs14Qh6zJFjmo+1+r9Z5AmKCWk0ft9OloJTGK2hryTGCgW+G",
-	"6wUeKgRWPDGYVaYqkEALIwlsu0GriBKRMVYC1ecWUi6drBjX3njDRbQJ2+7nhmBzcPJ0ffDydNv6yErA",
-	"hPbJi/zZ5210oK28YDhjENAwWc3mHdhaFAACQIFrrZLMXlz6Lwfd3sDf73S7L7aXzlb5TuD0geMEAB6g",
-	"hFN+R0rka0IVvJFcY3nUShXDrSRZvTHbHii4zt/rD4BO1LO7yxxuwpiHTGFl5NY5x/PI8o15otwaoaAz",
-	"Y+KgvUJPFEnYjHKssLmB5tbJojBbz5CBfA7FjSsdm42U7XteB+UZmCYCr7hgJnnMdBO0PIvcE2AJbCMF",
-	"BHDpKFAdz6n27a5n8e1S4Iv+2FKkQc36OsbQArRLt2cqC+oR54ttBuMSsKK2GcCLzRbVEzkU+ibhFqEF",
-	"BED0CE8PdUMo0ACA0UTOdcd5AHxetHubYAOnMYQDATLluPywUG9eAI5FwVBsikhYanRiAYxNSTgPy5xj",
-	"tpiE/69EMRSCidn3XKwv5HZH6q+K3mYX4F27CW6SQMNrFDMqB0UU/a0MiYATu2MQH80inmoayONlXgo0",
-	"Sa2hYQ8ST1YWJWocOF80pHCrWMAHjdGrUC2zyKtjttYRKVcAqN10A/WZV3AwAoBX8Hfg6biEOftHZD/0",
-	"CDb1BQGrpx5FC2rLYP1fsMdCuU0Bzk5KqjD/9gW9yC2srIxwXIGMo6B4AFdtKEAcw3EqZm2OLI48Egg2",
-	"D4pEg5gBvj43RVqqEajz+q0yVYvz4H7s6tAdg/Pc7aUSoeIIL5+N9LK6P6duQ12H3FnCaj9leWjlIdh8",
-	"5XOK+CvH6/4+Am0P/HWA9Gp9fMyDkshaeJVNYaiFNvNEOcMCvl3U8YhTLZCsiU3t7h6b6lYf3zJAdR2x",
-	"Wxl7ilG/ti4/TcshEh0SnB19uIBo0LwsnhZE0IqSm2dKH0EBmyyOy+wfO2p4DWywzKHzH5dOuQnhPIJS",
-	"fGx11j6hxIgCbjZMBbpinZXBPXhfJiZrcw4rZti7shppapGvgFIJpYhMKBC+HLitBtYcMuEqlZVaMq5O",
-	"1vUH3YNBv3dXsPiS5aM0r7pDaPbwgQyb+Ubf36JZDW9xsCSWDJj3CoWpY0EfgKPdD1H/jCZQzQ6546Ba",
-	"jk3atdMCP7WInub3G8ZmqBxYQBGsCjUUp3zKTYG7PIiKqqJAFpy/hMELQtq6U6pjbUxQy8/ZhhYZy2Qo",
-	"nMHdZeuWoDhr0P+NdFEC2l4Bz3+wjFqvhZarqqO7zjaiGXJVYBsxRJIBykfe0oWFFA7ldOTUTC1/xQ1+",
-	"EayxLaZdX02JvNEnAEp14jYafdmWy64sUElqcKpsbIw9fsfm1djjQzwDaiFS+smAKMZG8EUTeOUYdyq9",
-	"BCvEwIdDRK/OYDP8+SEJho1hI0BhVS3JqlvGNtOUdCG3cmfE822jmbeNidXTnq6F/M5L0ZcQvFdicpe9",
-	"3Q8FyA27swmUe4tQW9KEdW89BBD3F4hq1NMskB/CFTGOqFGZQDhZF+04FPiQp4842rvgaJfTWwSbl0qs",
-	"QdFGW42xhKoFBZYmMgbRC4swtgY1hReHYrnyYtOBx26tq8CYs9r7hVaduxPAQUPFANOYM4PVHGkogmXG",
-	"NwAet6quH8Yyj2QmIlUSDBwos67vk92guO+ItR2xB8Ha1tfVhdQGF40Fo3yQELCUiS+Fo72KC0AMm1PV",
-	"rgY4uzS3l/fFvK4OpAbnukOOhMn1xlm54uKhrapq6m2DKUuSD5evOg+JTlw5GZ+9hqajCU8XWo4xiLJ0",
-	"xr9ni6OsDiXRwBsRrlRmYqeEPgIJTWVCmsE1FuYgdMb1a3g7gpZnbQqakQ5FoG6uEBfqhcP7EB/K/KBY",
-	"mLDUQEZZOp3UVTTNRMQSFeqnHKnSLVcc0CZnCRvzTx1yBGOmocnI0juyBLhU+C7nghSAGSTlrsKlxXkL",
-	"9YR3O2Gk73dJGUWqQy60GGIhMrkgwX+0j85O2t+zReCZhCL99Mh8gy58pARcLzQ6821E1KCRf17oqLhP",
-	"+iyOGE1YYncM/3pjRZbvPl4uwbB/9/FyufsB+Qa+JLgDEJ9kNsDLcU71KmGyChbiiK9lwtPJVDniFRQF",
-	"hoiNayjprde8+e1F7+CZ9fqpCVhJcZMPyTn8JhNyXLwEqwuuFUrOjt+SMY9RBxiK7z5+f0E+nJ8emoUM",
-	"hBRMk+dXMeVTNSAB+zQLSNNq7odaojeuJ6wL7ihdLY8EYjQOjDnZBBJ4BPDH7XCnOWp5W92wOQF4GCpC",
-	"rQ1BpNyf3LAArxSg+idUdGz8qh2UvhNWSw30IbONLJ29gCtlHII0iwIYvUU5L2zg+dITZ+Vt5jNc12SP",
-	"ZhHi2pEjsci9gFoMXjrB5tOhCD5+/NjW54SJlIfA68wx6XQ6edAJHFwQTUDrgheKkwr1Kz9/BtDCsTSp",
-	"sCkNgeubA57H8Vj8h5TRacNrZEm8CpTEcJ3lKIa3VNBr8BBnCWZgUXWjSHNYWBeHjVaenUmd2UW4iWBu",
-	"mWZxyttm4yzQ7mAokKp5wOE8SNXyjCHCswk0aCB08NlQsywsqSCxGhWFCuAXQ2F5isHrh3xR6uDFYQEN",
-	"a+QiTQxa9AyEsL4dJsXdVG20Fci8ocCT70GZey/njV6R8aVanaEYij/8gTibzaXQDzHsJjApW4Eh+Jq3",
-	"CsYi5ULlDQjjENpByTZE5ruPl4bEDAUGnha0LEDUPtYyaHs57xEWQtJSVHMKTehqwb9sC4dDYT5WxnZj",
-	"MU4MSm2ZDLcAvNiJyzMMBYm5MUnCMTHxPwiXbG+4c/lbuM+ac/D00J1EzozytpwmjH8HmazeO31hMWKm",
-	"BgTQHSmCSmOCxtOnfb9Pcvirp08t4+n7+56WXcEuVQBTd0iwNwF05J8CjwR7gIih/wmKVyTDDGpWNoM9",
-	"KPw5450Fncbwqn2A0HQwFZ4qzSo1c0YWMNVfRjJUQQuODRHSvXn6NIG1zuxPgawHmL5wMs/zZ0o/MXoP",
-	"7ql5FVR/s8gQKjIziwaL/d3HS+VhJUcG1DWH22QLWFPgeTnK8YA8861xCsuZT7nIUgMMN8oS/ViOjZml",
-	"66OcgrSbK8vlbIA5Awg/BSATDtBNy4a1Ffcrh0NFKoGgYkXbLCEhTaBgaNGfpgWMcDEUgV4mMGW24b96",
-	"h4pH52xKueDiuvpYsdRwmeKpqf3vWYRjY68z7l8Ua2p6cx+W+iv/oHvsELuL+rSMMSIfZTyeAhinR/pa",
-	"raxAgSqP9Lv7+j8HLRJJo/hnUCwuguVZYD4NeX+LmIZ2oYDiQ0E5NAC9JBVkRzRXOgiOgT1/OWxkSuYJ",
-	"TxmcQhNAUgXPDSq8wLPWe69AGYTVfn18enx5HFjQJaqbrOBT5myWXE6gHEmiUqcKCmn2Pn1qOZMCqBN9",
-	"3nt9MpFZovJb4FkSo7u+YQtE2UyThRNWBFsM1wcB8TyEB9VfgCsCYBHgZJoe6TXlwiNTmmiRpBi83uNZ",
-	"TBcsMmq1Z3DlK/ZbSF+2vVqZawmDMzfXrYD3PByKfC55srQJ5S1awAS3EYMkCwRpZxGKQC/JSkTSzlAA",
-	"+FiOmW+plF7pYg3RTqXFY8RbNq3TccLUxB6iVyAI2HxoOEFVozEOlIqIJhE5QPODMU07OUC1VWcA8PMQ",
-	"N7LsnNRva8KILALgo2xljXltLr5WYnQr2xm6C2nKMla0mttpn9FrLnKJ4pSrNK/vqOzZB0S0YM8BRiNN",
-	"kxUPvmUTwGUDC5qaoee/dcgZANDhXcd3BpB1V4G3N8T1ic2Kt805MQugjquUahWEqtTC0YNSOZFz4KIR",
-	"YzOykBkGLhBwkORD4wrD8jwzJ1BNrwWWlyl3a5zGJhZiKIpgCLNycPJUIYchUBlXZVRYg9D3R2DBpGlB",
-	"3Vv2PgUGSS+AS+xguw8Fwn16xhrLldZ4CgDoXfGdD/VBTGNmmAmCLAVDoa9MBfNav+AgyJPvuYjUQM/0",
-	"FwgcIk3dbov8YuG6fwGzq767vwzFL+12O/+f/mQZVvoX4B2/LAFL0xpoaYCCQ3zpdLIH1rICRfDQVIxS",
-	"AUj9eKTkeMwEpGsZZx6OooJIbcegv4CQKCCioABxrYtuRqkmzQKWEElPSBVrKyYUT/kta+UduwrcL6DV",
-	"/VKBsj7Ueo1dDS9XjGWCcIHxwmr63328PNwIc20c8lZcsVLJBp0RR1tmur8AJ/6lHHjioCtzVQAsu8S2",
-	"xKcLOx9gMBfSol2hlYjTvwD9/2UZc9owpmWOvIqX2OEBqGC8qOnYhaT+BVgaTnu5D6h6H4McjrNf4o0l",
-	"Di0TPFvYpYM+rmfXx6OwHf74oGSOZJ9A0S0KiVtoN6MrJ7kRTR8jqiwkeS0auRldHR65HuaBWQyYEHSs",
-	"yChL14GTw9ohOLlVBIs7ii8BhgC6LbD7VQDm9hzkWlk+uXwjJtS0vBrl/NAq/VJYEQS7rcKA/6KFWNOd",
-	"PXiwheiLNEY1/pO9Bfae14OG69YOSocY2ppboC/LCV5JAdLZJXxlKr8AztESzDgpE1YEGreHdlluKcD8",
-	"ZhRRuDOlSRZk3tgxkzGjCNatjwfwUqh9USGfBXx53l/xyECFUYKUCcztuaU9H/Qy2nl+3+Zy2YtIxWIO",
-	"8R1Gtipm9kQRzEoC4gsw6SRHSXfsbVXAdLvtVcz0fEYrsBxhfg6UOh3JW7bswG52faggbLBwnIHkJadb",
-	"lR0smBIMoBZ9vQ7bNihSwlE/Wu07q/BiRG/PO8y1H6Dv4pppyqCqMO7wrNADEc0SDsxEak4rpC2uZJRp",
-	"J1XerHkNzPuaQWCzW2K964X31646UiWUffLUBnRe89R0ZihRHWT8L+TA388HqqdpraJNm2vhOTizsDAI",
-	"CluI8nX24FQikiYrrBo8tbe24LYQdr0JmX4bPuxcRICv1/Py4djVYNgjuYZkQpCfDaQ95pHpueQyk21Q",
-	"HZJ/ZDKF+p8wHTC4wxKglgNeNiCbQ1HLcnJ9zjAKo9cafmrKsGphpyqTASqhkENR2EKR6fD0ENxIakJn",
-	"zJbjCt5C6+9kemR7zoUmrtWG3L8fgIMeIqqGApe2bCQbwP2TGbjSeeTKdshoaUlh9rvoICusS51Ck7Bj",
-	"cBH6UMz1clmOopEHm2yfRJbHHho9ZCQj/VrCZgyxIcEE5ewH+gZiHjKhmGPwP0vkLOEspcnikEASmIgX",
-	"ZrALmSWEXieMTXPGpdfxDk6ClCVTLL0LYOM1joajs5OG17hliYmm63b8jg/hMmjVbAwa+x2/sw8RyOkE",
-	"fKR11cv082tWEzv373qjKHj+l4pbgsyV+4mdUpcGkhPOXRNkUKNygWakvKEooypWWU/L+BDSLBGqCL4P",
-	"wEgWlErTod11KCraWSmSzB66IqtbLBzrjWknYQgR6pg3h2Iusxi8GXG8wIqzuW0jLNlCPPiba8389cUl",
-	"htotl83TC/UErKhgGLBla/QIXLv9EwOinNckCMpxnTBiPJv5FT6J4FzCbr5CgPtcA1QQkVOHD5fvZSqJ",
-	"OQpmx3YNFmxtKmsKrmFb7MLco+XqGEXEMsbOoFoJ6fa7BBt+9r5giZq6mThVPYoh5yCejQ+Xr3aOeKiD",
-	"33ay98y5BbaoL0q1PlTtehvsnJohHpQjvzbhfC4dJxiMHjwSgSLqLa/kCI5rPVLNf230lZDzdQHveYmC",
-	"utmMEzktTWarqPgfIHEReAeQw57vW6+uSe2vahKQGrg+hrl62KvwoQSK2HnkrRQRXZB0ksjsekLeJDyi",
-	"i5qKI+sL4MHO373EpPNbb81v+2t+69eUrSyiiio35rO7R+viAjXdMiQMXe4rC5QWF0CfHuTqsJsVj86q",
-	"Hs0Xe9XXP3uNqgdp+yaKaNMaF9L2zRSfVFpSLN2lFf36Z6+x5OXa1MbyB5VWtp5T/UdLrW0xr+UPsJVc",
-	"tNuigeJdOFt9vPd1H+X0Ye8bGuURqvqT7uZPPjiWTPio93LzR5dSvqXCRsOCzHewzfhOjDYBdnb8an/z",
-	"Vxco3nwo1DaMQzGsYNPn5oqemygkjMWDAMtFIYOgKkNrC/JDfhy9VphhLkXjB93EkhtypVB6mpvIavL8",
-	"jKiV/2Lte24iItYBKAojQKAA08I/h1jZ12gEdFoFpxloclpVYlGHfFCs8JmMpXGqyMT6HzBrs05K08O/",
-	"cFIFK3Ja3eIXr+ydUSh+svG9vAf9wQX/abuPwFfxBrIjt3n/FWYx3o+pYqqWYGcmObauT/vqnpsEjEux",
-	"NXsp5Q/X8JeVGcSP/OWRvzzyl/vxlxKPOLXx9cv022ENxbMfPnuNmazL+kflFEw9mI9cOIjkXFjoW9tR",
-	"XvSqnkkMRTkADq0Q15rgJwjlnDvWTCcY1lIYxK75LVN52TMeeRCGWq1zRsCbBJaIlPA0D1EyzKmczV3D",
-	"QMoa+c4cxPHVQRD2D6h2M5V+I6PFjnQb1ERMyC/29z0EGxrHEDhpjZe5aZUE8uHylWfhJrsd8AVgRKfM",
-	"UvIMknEaXgOiteqVrj9PZJbEjjr4LfxNZgkPTZBxucTmoPFKPzRxZ5qJQyoLS3kqE/xMmS2HhBDI1sJq",
-	"WujDOCD/VwcOsoFAMerNJo6Fu/Wx9M3nHXSiGusLUpiyreTzEgvu7qbX5vUM6+oSlsoQrqojWMrV3y4F",
-	"f2fmbas31vDv6rA75AjTxTAFXRBGk5gzGwllDF1LrutWEQuwOhysIhbYG15XUsRa48ulEL3cql2p31RJ",
-	"u11+acvSBqstaUXRg4S3Ie6IibC+gMCjuPMo7nwRcQc4zZ1FHn8LkeeVFOOYYxJhv7uF1HJGF7Gk0aWU",
-	"pzTBApP97sE2o8vDA96yiNNLfYt+l4o/0t4Vej/+6FRbWyHJ1Wn6QPiQdmrFe5mKXshxagJTBuVoT5XK",
-	"GaSWCPTsQEAsmJ/nNIkURA/ZfIE8kGconHrlPFUGKpvavDzsyaspZU5O0nIiiwlZHgp0WrcVjzA2CSrN",
-	"rbAAoH3hYQW4Euvv16BioU2jQ95JE0b5q3HHRy7yyEW+MqUZb8j6j97J9I3MxPYsx7krJe7zu2MEZQJ0",
-	"DgGhFXaA5GYzO/DqTbzvizzdGhtvnvCM8POJAlhX5RE3VbDlwStVGj4UlnSbVK8an9I2KWuotVMbMDoU",
-	"kPzIkeM4Eax19P8vLHWI/z0tpzRM+e32htMjfD1HHdv6wzNabPNOKtsqX55bue2RWzxyi98Rt/gntMn+",
-	"haXbUOvdJFVLAvSO/eA1ZllaZyEp18OT1nhobIamrIG12WIKCtjlDlfXxxsKrNbjlLcrZU6DhC5s2T0o",
-	"eHeIsTRTecuq8cOKiWhdzZ0OgZrEmoEsB5bLxI3+TpheqQwSMMtJbs08b8sB+K+HWWk5BVmwIAoJfv6M",
-	"BYaHGLxMhGzLmc3CLSLpcqJbw5bK1Q0b9zELw1K9KuojFefsHFcYspidukclY29NUT8wcX72GvrjS3nJ",
-	"RKXVTORV3SDkiFGEcUgoN9W50Ni83qi8YzXC7XlhfeHIrcy4u8oDtnL6rgLBg/F1C7T4yN8f+fs/kU1x",
-	"Vx7/aFN8CFUSCeMKmyL+6KJ5N2coLbR2tS7msBh6SPcTYmod0eeZYbBFCg5bCn6aUFMXKoBcHKgvHzAB",
-	"wCRSq7RglGSRV9SYLULC8+DllpcHkDroJXZ+HXJsoVB1d1rBxSEVVaqxWg8Ed5crUUPWs3k0IN8cvfr+",
-	"zcnpqamhAbp2Hl8F9c3RX2q8uDG/YUOhhaokEx3yTQ7s4YBkah4tRcgGhSvdFPa0gC7BxfcnZwZ9qpj8",
-	"UJgD1XLFwxzqrJCVQG3HcC0D8AfZLlqAI8E3H968OT6/Ojo9DUhTCpZnqaC2j/BWeTnpgDTBmDtaEP3/",
-	"LRAPM2Fw4/VCg+sfHMTTTJnUQQVRBLCnIHBCB0LOMZpgAuhSKYkZValNsbSGa1OHsZwrZ4Kyh2Jj3hb5",
-	"n//6P8WfpFQF0mSyyWQo6rLLPDKfSLUi6cs90E7CWYeYfCBcfVPJyxFVsWb8YWEiKf3a9/sd8qZIV3OT",
-	"VG8B1pmFMolYNBRQKT5heRVPANZBlCsYtR0gjWP82FSxqMy+BSeB2hXnaigwog82dc5D1iEfTdGxJbO3",
-	"lxfKMCVE7PmzdUSwykKiNY9SbeeyhG0vxW8euwH/FJEbaH5w2dsfHLwcHLz82zK65qBRXB6EHE1KUer7",
-	"l34erb+1IGlXYydxuLdjtD6kPAz27xSdUK3///fShJ3Ih/xxv/7xgfP4h53XJwdSWCFwIw2E6u7qBpVb",
-	"TEmcy+RGH3C4SgqTjYAnmLP66AN6lPofpf5fzQ/0qDE8hMZQcI1anQEsQW4qpZbJrIyws9ZQQMLVuqkw",
-	"F7kG+dUVhsq5BwMbnnaYG0qaIAy7gKVDAYbJJzVwpK1DC3pY+LR0ExPpQc6F/u/CeUkLoEMR1BXAD1aW",
-	"uG8CnmReNb51WNRFMRGSlCeKyDGKfVYNKSS80aICdJk36aAvtoyugqvGFVSmS5mAPOwi27UALCWmfokJ",
-	"y+SpZW1GtDPPQZw00wGhUUjsA/LHIec3ATkXrK150vBoUS1LJgFVvkBQcwVYK9Q2wdqM7sKiKlgK2S/I",
-	"Rft+H2VPSKe3yJR21qli8ZiEVGj9QY8l9z4OxYaKmRVPo5ePCWrX4GzP6DVTBXYYqk9NIW1xLzhbEtW5",
-	"lqk5trK22KZsluMC228XoRY/2yVP5eHyTvK7u7W9NIedvGP6SQFbuSEHBWnPoxz1KEc9eke/ioyVVUiy",
-	"jlRh5IV7ekpXyyPAxr+QCfMCQimxjBGIAYcEEYytZYYLYsvOWYdqSEXI4phFHafC7ACEDzBrDQWagZzy",
-	"nMYZyVOSCYvP3uz5fssUdmUzU6Iw4deAqZeDQ6eBZyUZBLYpgG6uDNJxh3wEWyC+5K0AOQTLHTiSuebd",
-	"ppb9IZoJeUqaVNUUFEMLIAgcYA3SHdZW4dB9fxUWHoto3vhrRpOUJW09v3HC2E/MoEH2yHdUZPqM78zH",
-	"jkAkc2w393ddfi0RSR4Rcm4MmI82kkfe/mgjebSR/N4CdM8wLvbO6Rp7aHr4QrLIWyh4WtK5TX4vVGw3",
-	"VggbSlVh8+BiFXJ+iMaMKYdS5sZNZe0ipgp6SLPrSUqyWVmAgcmhY24psbhOghkKEGFKkgV5aMHiHFb8",
-	"65Is3qA0EfNxiuTiNxcijElsayni3Lz/pcQIPD6PYsSjGPEoRjyKEb83MeLcoIVZf8PdxYlMrPazXJbt",
-	"8ojIDBFVmMtTV96pFNqEBZ6Iqe90gnFWCmJLbDF817ph4MnI+Yd3707e/aW1yfB9rgf/pSo56cZ/G+P4",
-	"tkWZzjNxB4O4+WqTGRzwXB453COHezSCf3VG8ATpnqX08OcXs33r1vd+1kqeqRawMnM0yUTVCY8Bp1AG",
-	"AMvB2/hCQkcySwlPB6aKP+DdlUEphwLrB9A0ZdNZahz2FnHXAFdagFYIlVVpK6/qBD+QUcLoTSTnokOO",
-	"sBmFwELW6Z2Xv9ejH3PB1YSpQxPbijAyhh2RwAxEgUkb8oBAv4BpD4WFOCn0kAoeyM5ZqueZaDyAYpYm",
-	"nEWXEybegHN+G77yGkJSzfs78Rb8ck3M3CNTeWQqj0zla8g7lYZmcwH092E5ylYC9gbWY3SJL+Z4pYnm",
-	"JXYVpoCMlLJ4UZvpkYNxzic0hQj2mlyToVB0oUyOQiaK5A/MI2mW1aMW+nPnnoUIxkI4h4bv5LxS872h",
-	"KFJE3h69+3B0GtTkh7iJK7WpIiTPFDF5BENRn/JqHMhFeqzJgV2TWYAdGIxg5IUF1okUhKcdEpQj3AO0",
-	"zoUVq/MTVU1QsbhjmJeA4VR5Mosta49ZLB6hdrMMG0d/Ouqb15KZrJgcTlTrmXUG5PslJgxF3ostcKTX",
-	"vYbjX+JgvwoL81ICQp6Ys72V2cxnrXl5x3yCB8giqGAcdA8G/d7fdp7UFkkBCMK3NiWAp48JAY/i1qOV",
-	"+tFK/fu2UpeSArSks8Y+HclwnSUaYenShIYpSZiImAHKP2eRDFHgAtOlLS+FX2NKKktui5rUOcoUxoAj",
-	"9lqOcHnBwizh6cIC2ZOYIeSdPg05qB24unPwRxYrtkKTf60ntVGFT9mndG+STuMS12sgUPK/RTIEaGP9",
-	"AiIm4w9LfzMauX8DfBk+qEMww5f2nLfMk2o7Wixy/070ihM1Y2E7S+I/DRt7Bvass6DTeNgoNQYvu0/M",
-	"vqgk1F/qTcd3OgjxFUvBOj+qSiv4UelRdVR7xXKU0Imq1XVruXYkw2zKRIqiKkBpl9nmiuOxiaqu+uze",
-	"xPkuZEFfTTOOxuDvP7gXFVHeTUli0vz28u2pm+oPV7O4pXUbttaHdI4nJn+fjDIRGZ0jgCYDvLyYBaMf",
-	"G3A9MuNCIHZ9gMnZOIIZDW/0LmEgR2fV1buAgWx5AX+ktxRHXr6Ge0//jbyRCTGAhIQLLOUMw4sZVfpa",
-	"MVKzKJ3Tk1fH7y6OO+mnlDzd2/1c4t+Vs/hVnRyztXipjfF3+TbVn6UJo3E6+Wnl0en5Pphnc2XbQGZD",
-	"2g6cBvLt5eVZh7y2UJtQf55EbKYZhAg5AoksHY1vTcf3xSRDd2Vj0JA32ysS2PmqHbdT5IrQmN+yr3nv",
-	"T/ktE3qws0SO3D3GjTW7bJmDXb/Vnmat5NizA/lPJcYSeFoAuGUACJ1KRMbPPQI3bFEYQXRDMolYUrv7",
-	"72dMHJ2d6O/vfQI0LYDbvA4qtAYY9HMNKcCSYg2v8al9Ldvmoe6zc07nbw1MwIpjY+aUL9/XfGzKshxV",
-	"xOxEDYVw93/92cHlfgJxfrx6bkaLFKtD63+sOxP/efT2dLczYUdWsAvT94DATg+FPiKDoSAEzsiA1Mpi",
-	"ogIPWZ2fHhjRXKpKYzs1AAK/vxNi9qXmhECKzGoWAtgjqgR8jajXWk2wxt0OsZwGipkgZKYBsvac2i4H",
-	"/n5eQGco0CZzzmjENREM0HxYH2rqGex5A8jbIoJOLQzvmPJY/xt4l1qhR5zjNO8Nogl9gD0dV8QwL91u",
-	"xPM/UrMwBWezjA6We3tel69O3ak8iuMSqy4v/G9+PnMt+ksurwOZPrA1GUnEaBRzAHdG+P/SFgiZXj3o",
-	"Nrh1kfL9WCwBukcSDnEisxQyucdjHhKt/z7gTq0VNM0c1kgb5c9/bowYTVhylKUT3dpnT28g/54t8ie6",
-	"B9AqVmE1xzKkkLEe3mjKG0zpDWgpAWlibALAvo9YLOfWqQAUIsdOJxIQ9fHqM9BUCujxwd5et/e843f8",
-	"Tnfwwn/hN2ogfieMTKXbvf4rIM2zhKtp6xB0D01Hzo+PXr89BjYXnIEyFxDr0reFktJMoUi8Ygx9v+uD",
-	"/8CsbT3uF7Q2pQI0Nr3eUNmphN1nwKEKG8/yxI6r0YRg+y6VrzStgDeyfmWcdNDy509UUR/Cacokii43",
-	"9qpSMy6VMlakaQ0+3MKrR61OGUi7pq1cLsZ0idK5hTYrAP1uk+Yw1822xBONlSu3hJV1rvV9APv8/MPn",
-	"/z8AAP//",
+	"7L3rctvItTD6Kr2Z75RJB6RAipJtqlInGlvOaMYXRZK3dxLOJzSBptgjsJtBA6I5Mz6Vd9hf1Xmg8yZ5",
+	"klO9VjfQAMGbJE+c2fqRiQUCfVm9et0vPzdCOZ1JwUSqGoOfG+wTnc5iBv9+mTCaso+M3UR08Q1LYi70",
+	"Y5VNpzRZNAYN85MiNCX+i4HvE3yLpHzKGl7jlsYZ05+EiRRX7NMsYUpxKRqDhk9ekKfkKXn7/l379flp",
+	"w2tETIUJn6X4+wVMwhVTZMFUypKILp4oorLZTCYpSXl4w1JFxjIh6YSRlNEpiRmNCLtlyYLMcWVkKhPB",
+	"xXWn4TWm9NPVKIuuWXo1Y8lVkomrTEWNgd/pHXgNQaes2FE+T8SvmUobXiOl6uYqlCJln1LY0YQKweLG",
+	"oPE7825bT68aXiOm4jqj13o4Jhqfzbd/zxjALN9YaV9yxsTS5qiISMxVCjsc81tGRvxar4ckXN0ovSkN",
+	"aJmlV4qFUkSqMTj0fXz6kxR6BSdZImdsz5ze589e4zwTr1hKefya8phF5RM9JnM2mkh5Q5JMkHRCUzKG",
+	"10g65yHzyJwqkrA04SwiM5aQmYx5uPBgrTOaKRYRniqiwgmLsriEBDRN2XSWXoUyE2lj0PPsE9UY/C3/",
+	"uTHoeoCTMUtZdEXTxqDR83uH7W633Tu89J8PfH/g+51n+/5fG/mbXIqrVN4woRoD32tEWULh2VQ1Bvu9",
+	"516DJYlMrqZMKTwZfSaEiWgmuUgJFWrOEhaRA79HvqER+RNN2ZwuBiSbqTTRyDWVEYsJ+zSLZcQig092",
+	"SpHFsdeAV640DOyTWSL1jp2VqZQma/fV93t6XyqlaaYag8br49M3J6/0UcuUxlehVKnBW/soH/2z50Cx",
+	"txmK3W6n1z3YEor9Z/1/Fyh2/c6zfvfOUPxhO8j1nm8Jua7/vO8vw87cKzpOWUJ6RI5Jj9gLcURiqtIB",
+	"uT982ScWZqlMGoPGJE1nDa/Bo8agcRDtj16Me377OevTdj887LZHz6IXbZ/2xoesGz4f9Z816s5CyJSP",
+	"eQi7K91bBSgXsZjf6jU2BmmSMa/BbplIr2DOF6MeO+yO+20/fBa1D+j+cz17t90bH0b74Qv6bNQ9aHiN",
+	"Gy4i98Q0JK4s7VhxHIedgz6QA3gZIJ0vmH0qf46PETOuQhmxxqDn971GlsQGSGqwt6dpoOoYbtgJ5XQP",
+	"SJq6DRvONVNArZxNj2msyrvuh89pL3rWbbOD0X77YPzCb9PDsNd+FnXZi9H+2KeHz4tdX7z89uTVhzcn",
+	"V2fHHy623n7XUg13+6WjIgkLmV6ki0T7jRrw1EK3RJQM0A78/V2A9oPXQP5wlfMGgyLL13uWyFsesfwM",
+	"vwzvTJjKYhch1hPm/efP70pSvEaa6NkT54ThS3y6ZlY941wmN+NYzhGfLPSidpKJ9v74MOzR56x9MOpG",
+	"7X74jLZfsN64/Tzqj7r0WXjI/IN27bhGFHjDVXoGBMkVAy61SDWXZCo1wFjIRKoFAuVpgYqRGb1mWvaK",
+	"Yzl3OTwgU5glCvCPLb7zT3+U/O2Px4t33P/09sJfvIv/PH//Ss7f6v+9lvzNy+9m+p13H//8019+jKdv",
+	"fzzm4z83NK7oNXXxH1eK/wTX1GvoVbhkx0oTa4SGZxaP+53DXm8F0T7s7VfJdr/XXSbbiCwOVY3jqSWq",
+	"L6jPnoWaoo0Oo3Z/vM/az2n3oB0+i3qsP3rhj7uHFaLauJ6l7b5sT7ngjZobYuhJ5Yo863d77i1p6CtA",
+	"9QBf9qY0uh1yRhdTjQ65nAjCoAIxkYtrkMj3yckHMmWJFpJTRZrdnp2tRTqdTmPVbXvmiEHdshj08v3b",
+	"szcnl/UXruN39fGVb91zf/9g14v37AtdPHdch304ovCjxLFK4njkGl8T1/jBy8e6gpO5ShhVWmU3ALE/",
+	"5js+fnl5+p8ndseNwaHmPBfmteMw5bcV5nMsCIXHuRZfp02GUiiNaPyWXWnEzhKGQAvBalEFjq830T0Y",
+	"GK3xK7BHLPEQvJ5XyOG65tpsc1RW8EsysZae3c8CAsx9aYp9vzSFfUnz6NI7L/Cd3/vdge83PPNbr+13",
+	"1/zWW/Pb/prf+tXffjCKy0Jjjj7PvxUX8fL07cmrq/cfLhvekvj9w05qQUPesiSmsys0imis+f70zLL1",
+	"K6C7Dq7u2x/KN8jQu0JVMQ9Gi0IfZrdcZqr+wKtQ0QRrWp0EH7qz2CfFNJqzL/K9/NzggqecxlcjGt7I",
+	"8biwOWkxSeNWoRTtG2Srvrnv+5+9hrrhs1mO6b5DHXNaobIwZEqNs9i8dfD1muCYoFbZo+GUtVm2u2Gu",
+	"Vqh5Vgg1CITDKo/oPwcZNZtFG0lepliCi4R/PR/3on634dLiE6201usDxzkJJoa8elotkGLMr7NE/2Vs",
+	"fxpeBpNcYg36sJHbQ6R5ehXtfk8T4wkV1yy3/9TSb01Cng36B4Ou3zlAZVTvpX+Qa87FrBbTG98ArSN0",
+	"piUDFgFxfsVCNh2xpINy2J0W03t+2X028HuDfr/j+8/yxfTzxSA03LWc0Uxp8ViTCECmiYx5RBdq40Jq",
+	"rOda05oD0+r6wLW6bc0EZBzBw+f5s8+rib4Zw+88OzBf+p0DjQ6rtuy/GHR7A3+/0+0+z7e8n2/Z4KCz",
+	"Zw3BewC5jL4wWy+fzXxSne0Hr6yDWgLqqJAuxq9Edi6uY1Rz9TlFcHCC1cohK+ar6q4HfiEb4UV4FGAe",
+	"BZhHAeZRgHkUYO4lwPyQK5Zdl7SfIQdesmoqOi3ouBVbHvXKr4UsOz4bQ4T/PShf488ZTVKWtJmIyDhh",
+	"7CdGMpHymPTId1RkGgFLlLEkTPpamOyCx9KhlSU8/y0TzdzX9Ug07080y+i0Wes7N3rTJkpZo9U9ksp/",
+	"tQT7rO13QVpcI8Hm79RIm/jbwZrfDtf89mzNb8//PSXYfxUdR6B1N9LxxmtcU8zHVv0tSHoxUM9YSxAj",
+	"XCJfWcyjiPzvSu3rDnoVtf/sNSaMRizBsE4NXpG2L1iYJTxdtM/y4y8T3I8TljCAClhCpnRBYkn1vZDT",
+	"AZEiXpB0whVRLLnlISNNIcnLV+88IiThIuZgMdHDtTwyTuiUAayHYiyTqSJCzvX4naEASgzXuTFoRGxM",
+	"szhtqyQkT4QU7MmRGQUfKRaPnxyRUArBwvIzPr12/iYRTengiKh0ETP3+ZNMKDpmbVzikyMyl8kNS+CV",
+	"USxHgyMyooq1s4TnK9BLbtMQQmnyZ3pLbSpCplKZKPMcLtXfM+7EQGn6NKUavulipveo0oSLawzBoCl7",
+	"w6c8bcN/lw/hnP09YypVcA4hjWOWwElM6Q0j+vKRVOL/ZyJiCURfppwlpKk/GGWJSoniP7FWh5wlTDGR",
+	"EimGAnlisEdnfO+2G2j2PtPsHGM+E0Y1TYU5E5pqejPlKUuOCB2ZIYxvWJFrfssEGbGxTBjh6VA0+37X",
+	"I7hp0vd9j/S7+/o/By24a/MJjxGtzKiaiafwtSKZgLnpKK5iRtd3ITnlgk+zKbpJEapcpOyaJRWwrkLu",
+	"yxycTwzAqCLBMPP9/TAxMIe/2NH8D/h4zkUk58Rcd/MjQNi8AP/G54FHWOe6Qw59YkcjM5YMxaFPFJnz",
+	"dIJno4gck65fvQWH/tH8D4e+Gb2rOcF2WHTOppRr+WZHTEr49STVd9LDOy0FIzROGI0WBKIUWNRxV/ji",
+	"TodxzhSrwfELhKjhtEHNbgKNG4DlNHVfgP8GpZV1d1mZZn/tYy0VrF5VKsmc8tSiOLDMXIA0kx6su/Xb",
+	"L6J9KtpnibzWQnHdgkSKqBPwiE1nMmUiXLS5aM/MNwFQ5YFFUQNQuMV4+Hi9JzLW+5pwNRTBqTPU92wR",
+	"kGmmUjKht6wI/2hqqhLGlE9JTGdaAscgEkqmXGQpI3wMhOcaw0NIxFnU6gwFbE3PL3DdqdUrbtgCaMFI",
+	"RgsN4GtmloZTVq7Dfvnq008IzkMtk1jYdmth+/Hjx/ZxpheQ8pCmrOZWvH5JDp8d+CSc6Cshrpm5ucE3",
+	"jCYs0bQwnv5h2LBS5rARkLnekZAEeDTExGuq6BGZwD6HIoDYmz8MG1zc0phHyM31p3rXVBB84cpZixkV",
+	"VJd82IT9yEJ99yr0YeXaPLJiZvODO+Mfhg2ciSvCPs008g4bO/Kv/2pv5GAX+sBBaQQSW728HmhsYcyZ",
+	"ANqE7Ad5j4w1S9NqUefOrMBd4RrquHKVBQ26w0pf3Hmh9YRy9SIVSwPSNBdfi2ApoZCHo1I6nbXuAuXd",
+	"1o4Epn0aLS/7NNL3b6yZrBwjfzH0yCM0VpLME56mGvklkgiW3LKExPJaGY/yDAwKhIuhCM4SOYrZtGOG",
+	"uOJR0CF/zqQmQyleooRpCZ+La0LJzLxe5bCj7tgPe+xF1Kf98f7oefiMHdBu1Bvvj/rhQbT2HkzppzdM",
+	"XKeTxqDbe+4t3YvPWgHU4mFqZW7jIKxC5v2M/j0DcqhYStCNOAAYBI5jMUCwMWJ1RxDIO+Sj3ivIX54Z",
+	"Yihm9JoLjPnW4pR1ygf6C+Ci/FrIhEVH5IaxGZ5/OmEJAc2JFMsmzSD3XwbeUASowQWtgorTwtpSWdkx",
+	"mdJYC80s0kRRM05+LcwG9Sr6vj8UgaFRbXOUQfWQ2OK7H6shxG9fQwjxp3eX8ic3hPht7y+9v/z03eT9",
+	"nz5gCDHXAEZ9MDetGEftirM86PaAo+Rn69VQPAiTUGf0ml2AZ7d6pPg7JkdptanZ/ec//rvr+63S5er5",
+	"9QssXMbuGo1ShJ/l/K/rb2aADnf/ntWIwcckE1yjIFKVJiUfPpy+0idEybWUEQknkoeshSRDi4oqD/m1",
+	"d1nfXo0RYzYwOrQWg0Wh3xuurke9YbMUkKbXJxOZJRaDEFcTj6CqDThrhYSEzWK60OqIRFveUIAQVpEp",
+	"piydSAhFSSeFcNFEgSmHg6aVONyA6GsdtDrknGFwRjphQ6Fn1WuiJOLjMUsg9t1ITxpxe72y+HXDFu2E",
+	"6YsWHBFKzMpyHQeAQbSkpVIex4QLYqU1vAcvVktz+h7lmzcwDGkCwIcYElDqXRluaXd6SbgE8/2EatWb",
+	"qCycmO87pHkKW0PMGLGIaMV8KBIKhCGdUEEiFsZUi4JSEK2gFQqjkgY3ZHijSCSB9cyyVBNj/TIomkas",
+	"a1Xu98HYD5/RF6zdjXqjdj/cZ+3n4z5tH44Oomfsxdin3dDeZFxscVMqcuuqO907OKje6RlNU5boMf/3",
+	"3/6j/f/88Pv/1ai76DYypHxhuu0R1UQV7rbIpiMG5I3I8ViTcCC/1x1yilQW2VFgyTg36nKVz66iBPVE",
+	"oLvx1p9noo4Pa503ycQTRXhEmgGPgLFQEpxnIijTp23jtWHl+sYVC08yccXX80/NGcCQlWXwZo1Gm4k1",
+	"NPY0ZdOvhsRaT8oqiFsfCoC9DOQtXQs1QL43gO2q7wvlg7tB+WBnKIP08ZrHtbr6exEv0IibB1lZ7sAV",
+	"QcmlQ95POTIfGsekKaRoRwySLlrFZ+UDyo3VdVs0Jm13f/8rYePGoPG7vSKrfg9/VXsW4rgTlBItFQUh",
+	"8Rsa3ox5HJ8bpc/42DRZh/zp2Sw26Xx7Rqj9/Y8K4wHdtP2RGeZSyjc0qUa3vZUJMCUurhWSdikK88CU",
+	"LgjkNLh+vgjSxRuDBpoDhYmKU6R32MuHkmMyrLrwho0jApxBpaTr+zD6CK2WeoEmhdzMPSBqFvOU5JMA",
+	"1FVKRaiBbSyVe/lB7W1zefbsXOa2oL6wnfhvPRb9Xs9rpDxFxduMR1IpSQzgzdHVeqisNt6J2K09KZWv",
+	"pJ1K2cYvNQbwkoB2zpbDViqMDmX6FRJK7bFd6jtQHWVO1dqRjvSvhBLB5qQQifRf5oXOV3k+1W2iZLbt",
+	"GdXLdXhOqKqcA2ZW4kXxToAUxESktIwHol+WZgmrPRImImKj/Xr9S/D5DXz/r6CguV9r+c3CCFIwyYyq",
+	"tLh1mu41TUYQ/q6vs5DzVsMkgGG06ZgziA5mArLu85ywX2Mhn3/4KjEFDzSnNdshiFVY4SMg4dsRf2O0",
+	"wE/KvOvp036v9/Qp+ec//g/AO4eyVq1YHLeNHj3KUhJSocXrESORFGxAgtKCAtIMmIhQzRdDUZyeVsKN",
+	"/ToA+h6AsbJK0IU0BwrMU2apVmgy0fJIsEy+AtKcSq0nbOYmRzATYj9RdKHIRM7JlIpFdQktIrVCs0LB",
+	"6pB3Mp3A+qgiJvmuMxSvrHZCFQmMjBEQV38J+r1eoPWRWZbMpGIDQkFjIc2zhKtpK3dnUbt6DT6aklHC",
+	"6A2qW8alBXIFLTQirREa2Bp/l9X+jG80z7pXWifq+8bb47hka2yodchkvtirvr7C4bXdEOb91V6k7YYp",
+	"Pqn3+Gw7in59lV153RjLH6yz/W47UmlXtQba7UcqdlYylW4YoHgXSMc3NDKP7iwdRmfWxlfmY9/QyBgB",
+	"ZYJGlNwYuEKsKG56JJkCxX9K0xBtMsdnp+bGdOpZkashFAwJvE8j5sqNGxnIfVgChmxUWEIuTO3GFMxn",
+	"D8MWjsmIRnAOXnEsiBjFwWgtvmJDbRn/FXVMsDzyCBVDIbO0LcfILIhr3iXU2maBaumzgxABwpXK0Ibr",
+	"jFfjNTwyHi0VgBqGBFOOx0xA9kxhVn6kfY+079607xsZLe5I/6wcXxBRhwLKaLHM8L8I8QMTgkv3jE8M",
+	"zDmfveLFapDZOlr5/LD/70gtvUYmboSci9e4Z/dIPohczvru4v07gmDZdCJg+dfIQblQYAFncZQfTH5e",
+	"ZugBGUI48kkejTxsrDi28mulwzB7MCv8tQ7hQ2nWLY/ALLVtlvog7MoFP1cO76nhUANiHsGZauaDcSC1",
+	"8vZQNCmZcgUeGntFcL/6y3kixTXR29Z/oRdLKy5ybNQKmcBZc0GoIExkU48EIovjoOUNBfA1y2frGOyR",
+	"VZNghRNaxiajEVQRaiiaQQnGwRG41xWhCSMhVaytmFA85bes1VnPOeH7R675yDXvyjVfSjGOeXhXfcHR",
+	"xE+FG5tWzhZBH6MlAIXpvWqPA2u8MSEBlOpI+fEuA40YCJiJDJlSLDoyHlg1kUkaLzZZKe9Fh18UdPh8",
+	"84ILx+9dzJGOXxhYJsTOnmOcbuU4pETTirvJZSD/RWZ5hCdE+x34xRceUCHjoOmQV+AmAduOsXRAig8E",
+	"2AgIH/m14GydKBg7bAOVtwWoXU4bvm7brx+OA6ry8mx0TKZYAowEgxtA1sMI62ZQvyatxmnmNBSVq2CC",
+	"HZbDNlddCHD01scXtB7Zyka2UgkRXvv1ikDeR+a0mjlBpuB9HZ6QUHfyKWQsqhJDUwMmL7sS0lktNaxP",
+	"zCO9A8JgXOUSRBOzX68irEjxW2/j+qL6Qsl/ifCA8NA4lvPtaSfuqc0smH/Tzst/A3dkypJbGl9KeaEl",
+	"nTLUzzOhwEMdxlIxksprppl0LYDhXfDeP93rgvf+KXk6bICq0rXx/XSWe3FMnIbmNwfmZ7VGW3ZzfN07",
+	"AC7CXeb41a7IqQEtABDEyO1NG/gl+MjwS8d1/DKRomrcMLmILCIaVmTM6EqXcQWYGGoZ0UVbjttTKdKJ",
+	"0UtzZZSGIZulZNh4A1H9O57PTqP/ekeDZgMAVmnhO5me9OfuydTYnY5RrCWR1ByTJJADj3Z1PTPmjZdc",
+	"fDlkmKCjeIXb3344zOtzDhsay4vvIMLSGRdJmZa85Zj8Te+PsHAif1jh3rcZ7SUf/wPO+muf9E52LXu+",
+	"1q5lU84/JPE5Gy8zp2NSqpH+4fwNXKqLi/PXprEFSeC7eg0Kf4OwZJOOqv/ZPXzR6R30O+b/B4SSmIub",
+	"dixDGhMaRRppwUccTmwSLSNyxhKaYmianEMkW0gFoZEW/eotyLC1TpbEZbr6ay3q18KEd9UjMjvcFikQ",
+	"Tu0sidv2S8fkfJlna5cJM1pVT4/fHRP4ue78h+UEb1FcKkqc71M+ZTDICi6ZJ4zXWZPLI/xqQLcAKGbe",
+	"0bScb+rLxMg4luZqiIwxIFOXdDuBMpr2QzpLdaWBp1+qMnD9tCL5BloxD0q0JiBNhy1g4E09W/BIUFM1",
+	"ISAjFsu5HrW2/gI4aEcxFTdDIbT6L02+jkcCxG+IbaF2Uhu9U+rW0TqyL7uXQS99KIKCmgSraGArt4Uv",
+	"Gx+0QG6NSYVgPhTLKRTNVbE9rXJwj6kh8xjc82iq/x9jDXGu1d2t9v8qS/p2UZxQF+ff0+j+IDE997Xm",
+	"DsU6cy7BhHtMzg8ce2SQlwQwyfYcCt8UufaP9OrRBvyvp3olI+L9nJX/E5Mp7k1cfwXT5UNqA6tEyVxN",
+	"2FZQLU5sKEppxDKBwI8jLUnnommkdTnyYcOJPgquj4Lr/xgSrvVmQeMTbD14P5FVkEywTzPwCGLRGiLD",
+	"MEsSFnXIWcyoYuTvUO6jZAmIqqU/+Jf08hyUIyFx+7janbwFgsYPIll+KEBmLjdCrhnYabR4eDlhxNiY",
+	"IBedCZbw8MiAM3AqqtQD85E4PBKHnYnDO5m+lpmI7kkX3skiugaYHY/INlLRg4hW99JY+yVjNhkDMLa3",
+	"Xrfxg4egEu9M4Y8ckKXiK1A0xYQoNYN8ZojXdaLc2SeuUg8slpD1J4fCBIFV4pywHpoWmDDL/lHAeKQh",
+	"d6QhZ3QRSxq5JQ3uQUqWUgVsjM9hn3zPv/mSwSHd/WXzlSmCuGs9ARkt3FoCDxzDX4IL6Bn8JxvW2AzK",
+	"k2PtmMeL/Xixd7/YCbvlbH7PCMDHaChLpPQkezME6mNA1NcWEPVlTudhY6J+U4ERXwLgX3tsRIEDWv7W",
+	"E2HCAcYFsU80TOMFyV3sZC6zODK/E54OnLqcGCxBlmMlTAjEUrTEo9XzUXb5HyO7XGDfiw+C3lIeQ9Dn",
+	"/fUSq2VAtdSUTWcyoQmPF6XOCOVIGeimGh2RGdpGwWv/RU2fjg5jYEAyBwjbJmPhp23304cqnBHeaOjk",
+	"jUkuEY6xJltnUqXXCbv485sjcs4ijqJhXnvdEAmuSNHeGGwchkDm3Rx4Xo2p6JDRqrSwIM2gZpeVUKeh",
+	"yE8w2eS+f6RWX8hZ/0jnVtO5SynfUrGw/UMewviS3xita1V6pFgNqOk2SGnl1cyzmb0nXJAuUV80lccN",
+	"NirWnOdAbUnp9HYxvZNFD2aoyZvXOMAsYESagTtrNboykoKVyM1Q1NMbcBk5jQaeBqZEgtKa4Lxo4wNF",
+	"VtkjfXqkT786ffogaJZOZMJ/YtEDEKcR9lbB1igTmvdG+aIp7l1Xv3S2s7Vq6XzzQJ6iMGHQt4PGynOr",
+	"f3kWIODeSaS4jhdE8WvBIvLdx0vMWxfEKuoyIQm7lTcsIsdnp1hfvxm4C67JQ6/r27MOKZbefwCkyk1R",
+	"b1nE6SUcw72Qyzbe00ORYSNln9K9WUy5Yx/J5zwiiomIuFPoob+oa+LAxcHCEDfV24cKO9tjY/51G75u",
+	"w2cPG0ELDgrbeskaAkoglo7JoQrIAHCwbpmPzoxHg8BdaQb06HysZvAwFZ+/0pIHj66mf+lpPjqjHjw7",
+	"/1c+v18rhd+mUBVV9OqbWjgtpyECKowZTa5Kj6d0QUzd9VBOR1yYbqg1h7b0cZlWLg9kUoHcL77KA3vM",
+	"xP93zcT/VdHlMV1/h3T9X/Vkvna/NXa4/4pS+lnnujMUgUuag1ykM42Yl+m9abznVQrFLBUEGIq8IoBN",
+	"4a8dG3+0zQphoffK4q91Hj767R/V9P8hanpOuko9145BYGarmyYqt/+R7TzT8BozzVKSlDPjF8tETd/m",
+	"b223GxhozhJmh/CgyNKMJbbxjmm65LSUmtCICKk/JQuWlvrT7S+3ysPdae4C3GJdQ8I79SLc0FnQa5ge",
+	"UCy6oulqaD4hQk650HocnzLlQRNq7CelUtL8cPmy3Gbwbw3sUtVt9/Yv/eemS1XDKx736x8fOI81N07Z",
+	"VJU6JGqmAxyjdjP4gCYJXTSwYZ9tufi3EqA9c/SV/f+QDyFHP7IQkLdo85e3IKBRxDWAaHzmoNOYxorV",
+	"uf6g8xZiyHwildPPD9CkQ0pV4VHbt53kSbPv+6RSnrwM65+hS9jAhWFvf3DwYnDwQoNW3rIkprOrmSGS",
+	"jW8+vH59cn51/OYNih5J6n68XzQV07sv3xcmVt04vbsnisR6qyhCpaR5/vol2d/ff9HyCBdhnEUsOkIJ",
+	"DkImhJyXcXrFDrY7++o+1ws67/HtghMYQKzbnOkNvGZ3K7bjwnS77VRR1/R41PCvw1Gsy2qLLd8NU48h",
+	"HTonNvdGyqo9ZFBtN9moruACNASumCILplKWRHTxRFknC0l5eMPSood5yuiUxIxGpmnxnLGbiC7IVCaa",
+	"fenlrDCHDvxO7yDvC/rRfGfnifi16Y/hKvl6RxMqBNO6ye/Mu209vdZxYyquM9uiDyiR/hYbkDobK+1L",
+	"zphY2hwVETZGxWbUt4yMNH3SBISrGzAgVluMDA4xudWqWmW9afkSLx1MFecvUioimkTkAI8WjD8eYVpH",
+	"M339SZAL7YM8AMT/5z/++0Bfh4nMEvyzt9/yhqJk+oK+tPvdlkecv7s9LSl/d/zun//471cnL1ueNZfp",
+	"Q8WhDj3ikz+Qi0wP50HfuYsP+v2L48tWh5zQ0JrV0JqmSPA08EyThmbQ9boHQcvDy6wfGCwMWgBzlbKZ",
+	"Gopm8HSve6BVjhft7rO9XtDqkFcGODJRAxL8ccFoEi/0K3+kQmQ0Nn/Absy/9ar1P4ci+GNEuX2DR4Jf",
+	"T0Cj+aOGUbwIOuTjhAkykumkbCHUi3JhAH0qEqYJRAiCCCWA7DQNJ0wRPiZPnzKupf+nT/OnTWWPUh8h",
+	"FJwxNxgk+n6vV40eHkBVMqw9g9BsHhoS0PJI8H/rtb/R//mo//M7/Z/Lv/4h2Atenr9/d6X/ORSzhI35",
+	"Jy0lBH+EqwnaVeSYDxWKStizaswThtobCXzik32f9MhTKI+jxS8wzSdDkWtboNwUGtoTVZjBrbFZEyvs",
+	"/F4b81yi0stUyWlH3u351XbkS4yndHmcnsmNJQL3OmGsDRZK57lHspmWBHq+72v9LqEhNN4qLfKLkMa8",
+	"57oPBKS6r7w4qeYjcfx+DHaVdUz1xH7x+Yfq1j/q856xRDM/ZVrSa9HnFUJrUD5QJ5bTgNOp1tcMTv7r",
+	"5OWHy/fnV69OXh9/eHOpsXCSprOAZCJmqvQ9eJXnXLGWtdKBJw7L1Q2F0+07sFMEECtlgjc/tc0K2uNE",
+	"TjV1rUyuQbWKz5S7wJch8ta489SMCdNZOROatH64eHWEjTyJSuVMYbArT03kPxpBCE875G2mUpPjC8/S",
+	"CRuKAoh0RppdX4+3Fi4DdFBiPBrcmqq5pXJlkHsWYozMMIw4bwleYBN23NcgQmZbZTWvuJrFdAHtdjyi",
+	"OUGvfAvIO70xY4PPBP97VtGDVnLvMoJvvMVoi9ke18FwurikyTVLrcC1jPbvZyh9ET1CzMDKWqryCPTW",
+	"BONcvH+n76tIydn7i0s0RQdgHAIMAJQYCtuy2FT7hXsD9kMGjwMIlrA2LJs4zhWBakORR4KLl9+evPrw",
+	"5uTq7PjDxckrCOc5XmfDz/GixpB1VFfIcihKe3TRrikkCd69vzx9/Zeri9M/vTt996eri5OX5yeXwIgX",
+	"hXUNJ3X4E4qZGhdrpf3tjq0i98OBWXp98f3pWaOWcE3obMaEsudgdP9QTpnKLV+MQOKSzBReZFsR7loC",
+	"xdVimD6BK9B9rsaUx1mCAlm+Ar86+Zn+onySqDqBoQ1MFKEUSpMtLSqCuQI4a8Tx0hi0Y6T5+vj0zckr",
+	"byguT9+evLp6/+FSS1wvj9+9PHnz5uRVCx3KsESSMKqkwM6/88kCmHeA+HM1wqMJ1EKlbKqPwydTRoVC",
+	"bl4hFftwD5EqdH1zDatEwjGGQIjrzocKgZd4pOWraOD6c2NFoVa9KKTeNE3ZdJYqu+TlN/d9f8km/q2c",
+	"a3SgPGaRPXW9Bc6inLUZpBkpJtIB2Sd2Jo90faI8su/7RHVyncHRN+qVtzTJ2EoyM9YShqbMSE1QQyQz",
+	"qoxnC8UBvVIK5SB4xEhQ6CpBhxwXjVy1zDVrx+yWxeSGLVA56R7uP++T0SJlCpLS5HRGwxSnQ7Ww2j+O",
+	"jNhCiqhVQY3d9Kkp/eQCoetILIUa7CpdP9fdYyt3aAafgQOeNDXaa50+yUIgz9f8lgkNK0zOQ5GgtUIc",
+	"exCFzpU3fX8LXrWkATo0BJTBekkjyhL088mxkS+4yIV9UMOgI6VWkgCHlWO1oUTjixFSNAsaCqpIQUvy",
+	"AplIOypnDYvKCQHM4lCCbh0lSB3XYUGiP1y+XKLQZSceiBJGxiuFLOi76aqwpj9AUNKWNT2zhg9sAdgE",
+	"4vdGhjTWHMoqFku+qw655LZl4JzGcTuMZXgzFGAvRTMxV7DCI624xVoRbCt6qxlJmlBoL6h55VjGsZzD",
+	"4rmWSpMsZlpKGAqtU0UwIflRjkhToLpn1W8hE1S8UW0Dk5EyrqmnQcuYHuFzOhRqppFJk4q5Vg/VDZ8p",
+	"5B9ShBAcluZt4mzckeE8jPyYTWeo0pkv4sVQlD4xFcD0UIBsOC0Za8BoykoSNmM0VRqx5jyOQr0I2JWZ",
+	"TAv663aDYEInlQY3AXAP8sJ/GrNv+GzGIhsX5Q0FaNlADJW5A7AKFgHgTL2tqi7JFQknLLzRMrMN5JtP",
+	"ZMyGIlyEMfPIq4tLfaTFdamqmGWDTOnCH/Y33PaKJdA0ol0ONnJoX72FUApTvKGONoJYU70wWjEH1KVl",
+	"L/uO5qTLUpKzp7kG0NjOBjV8s6K9RN8r+dQgl3h6ByfiOuZqUp7yOCX+i4Hve+StFFqHSCeJzK4n5HXC",
+	"I7qoW4IV8UDFW+UwASM4QMz4SAOtOgb6UhUa6BKcm/MJ2jdMB1QqFojKCZo7RGuFdfnZJexi4Pu/97sD",
+	"319lYhZZbLJeUYSoZSuqfkuCfUqt2IsUzWQ9ws48Ym3h1h+mUUVzxPFYVXxghWdo319eOP7Wa/vd6m/3",
+	"dQZVOUp1h5h4n4KX3WUTnbU3ef1lrbmlRTSKuwQL+2UEq7vLJ45hZjsrSxDH02BAqCDvZ0wcn7ZBbEv5",
+	"KGZa2U7bhXqqIFMt5+eOPWEqIxaTZinAogMPA4y404zXlhabJTzUtFf/7FWiMjqoO1zNEjmdpQFRICcR",
+	"fErwqdZH5I3WuSDGT0ukWt0iGt9wXbNE3vIIVpZBhUQoh+ZakWANJMWoDWDjWrDHYUGJCSkwCCVRaYJh",
+	"5zJRaTukiuGsY54q0wRiycATkCbKUfC5SS8eoyEF0kPQaaznHgquCOpgNpoCx8PCj62OsWA59oA5G02k",
+	"vAFjgJVH871peIItYCa5SK1pCwtAah1EZXHqVUHYIYHtKAQThRMeR8Q+wp5CGrIxTTUG6Qs8FyTPxtYv",
+	"gk0mYOFEBgPy9GnEphL4vwkMskEfuTio14m9L4bCLkNZLn1k9qNMtw19/yCGDuyYyQKojdk1D1mHHFtD",
+	"g8Y3/GYo4AulkcNK64o0jfW3FCFUmLwMgxZa+vxbI46nDQ+Cqhpe3nJJ/x5OpL6AxfXHN5cozbeMxpp7",
+	"V6/jG83mmFLGQLPMO23gV/XD43iu5YlA3gRFqrspKm9h3HF2IG/K65Q327gU9dR19MWNCXzFYn5bq1C9",
+	"17K2Gz1IRzJDFgz6pdBS1Rwq10dmEDJnIoX2tPpPzqxXERRmwJmhMHo3aVor0dvj/7o6vrw8eXt2eRG0",
+	"jnL9GYyjBJwxCCMhSUw1UzJvQMilysKQQR1+mtdUyaM2Kel/+mTg6aYf9f3ne/3ewV6/98IDKTHiCQtT",
+	"gzblIywMB0uHaBc6pRHTRGZMkxI36W3SgQzcVoa5sJDxItSKRaT36VNphhKjH0kZMwraNFgZVwacwK9P",
+	"FOGRR2isJKZsUVVTn1sLjHCyBgxlbvli1GOH3XG/7YfPovYB3X/efs763XZvfBjthy/os1F3qxiVGy6i",
+	"TQ59tMd+z7H0phbBrE2nVk77aG8VCGsWYzTz16e1QtI6NMEp3cPOQd/fPjQBVsNsseXqQhbL67DmO4MA",
+	"R0TLbqiZ5TjR2Uak03LbdnAACc/OzxWJMmamNZdLMKt0de4sYSLRuQplxNaj9BNLMw1TKoFnaV0W/8u3",
+	"y++vXJFzx7IkroVKkkuDGvvLCGHjbzV7Vh3zvBPKaR6RW8LqhG+kxvmFNMiO63IpgFdQmjIcS+i1jPnL",
+	"OLCS5OPtqRcqaZnWc4XkfkAcAYiJiEUkePn+7dmbk8uTV4FHAhR5wE1sbUUBKPdBbnoO0AaH/i7jyLCO",
+	"DS1SarkS22svuS7wS2NLHwrjtkBLdclsXuH4+RIbXgNX2PAa+QIbXiNfXMNrVCYtc9r86yVcdx1ENcyB",
+	"OJ7HEmgVS1Pjo3Vspfqjv9WvtWZ9gNTboOlScMgqBV5jZc1V2H5JufK2PRGvKnBrrmpq2RaKFOg/+9KX",
+	"Fq+oFGtuVNk/uFtAltmZRAWg7FHT0hWK/HAwm6O1nHB7G65lfIt5Pig4KWScpYxAB1GZwP8rcA3aFnVO",
+	"lQG0KA7FRKq0SM2YJfyWpswjsZQzLcx5bsKMTMiUpTSiKbViGGka57SbODMUeeYMRJBzkXsNj9+8ef/x",
+	"5NXVt+8vUCDMxfqVTkqw7A2FndCx6NFrygXRtAukGCuoernPXXNCTuN4yaj3tVzJFMQzLamlJGaaS0rB",
+	"PNT9tcDw613XKf10il8dgGBr/uhWLrLXQDe++Vnz5VV3+3g1PtZeeJLK+9/5UtxA//lu5tm1JKHse67n",
+	"s/f3NJPg4vvTs2AomsZt0hpYwzwYxlVuGEd9PBM2pM88v0oyoYIOCUyg8Pt3J8HAposPURDEseaUGw+X",
+	"sc8XLgI0/6d6gUdknCVo2RRG5TMzdYYiKKKRg4G5haXR9f/SLBEdYiSGq/eX356cBwOraQqwkSIcQipC",
+	"pi/rUDQTFsokwgSZws2dW4kEm0MIBa68QwKgK2Yd6NbA4wKfarwoCxAmVKCAUPEHxlW7a214jXzwsvRg",
+	"hlmSHWwa1hKOnL9+SV70D54Rk+1FMF1Odcg3CRVw5UkAZTHQn2+UWvYJ1NCFyR9aNkTYrLulTIhsSkU7",
+	"YTQC+wz7NIupyJ2I4NIqXD3lu7cuxRoiGtdnWC+Ho5ncvuoSIZXYeKnB3IPLw9e9kvkEIGZFV6JmLNQs",
+	"1fJMmZAZTeiU2fC7rWigOSpYBfbTqZFciqTCn9fUcIcWVgBTu1bbSIfIih26rpKMS8c062NwKHWgdPMT",
+	"l4J/tcgN2Zj64kBXLjclJyAJUzMpFDOFxcrr2iLZcYVSWA+aby8vz6wmqLUdr3DZjWVCQilumeBLyAeJ",
+	"lLm/+eDFC9fS4vv1/uY0rjkfKBpBJuVrYFJZrZaiGfFRoa/ohSEhq3pB8WaWIbYxwb7q0KiJ1tZr+nB+",
+	"SjiIZuPcbqoXpmc26GSiJFdnjg4z398P9VfwLxa4xYXzcA4tTg6K+lIQ+uHZTMFbLmOKYa0jGhUXquUt",
+	"SaBmIIqxI0gNnJzDnDCYrEMzglOHSg/QHRBRrX0liFnz5vpW5IYtYOCifYoetQ+jbtd7xWZ/aKAb78dQ",
+	"6HeeqKK3yhNkk6azCjDCI3T04SzWkA9rwZZ2bb0kUwEFFnUwMCFa6aQATkpvTNolfnVEFGMkONbfBTCa",
+	"3QDWFmxDsVMz4otBXlQGAzU1suQkhZhXYZRVTUzNMHSXxrWGaS+N67YEbPZ7Pdzvrs0bYdhSMUU92IuB",
+	"W3gxr0ypgeWU7YNvK80ySLPf3W9BVe3a+lP694MB1rfSJ7Jcuwo36kbZw/ZatZW67S81kesGKEkpKt4G",
+	"w1fjFlp1adM4gHE8CXZNIWxQJqUSRaXl5ldVf0jFwkgUTmZ36XXIrshfLzIwMfvNOIfHWZolQMpvWQIx",
+	"qbLogW5lXjwK8335OGrHBrybysTJrtOg0SKeRU0tAIG4Z2/8cla2GXubzGyINQGNZA+oqjcUrnLMtfqI",
+	"xOcOOjH44fIqEhOqinpIWic2l7KuWDFpHvj7A1JfQtktdlxukmkSy81hmhZ0eix/sNTf78h2orPN6Vqd",
+	"oXjH5kYj1WAeMb0V1CvQKaOPGgOe04TR1CXJyBbJaAHCfoDsPigL3NvVLyk6wW5XIsEWSdmhWqO3dQew",
+	"TW8uk/mNn9TT8o2freqR7d2tK6y3S/1cb7e+SN7dahV6u9Qh8nYtoOHtXqrK27FWmbdThZ5t3wbSuHkt",
+	"S1R2Gyyvln3x7lA/3tu25+YPdVadrY56W62oYsix9TNBK/DWecuXFcBaVzl36zKVdM1lbXxsq2OVh/lG",
+	"ixj4PcTaNAVToAmh/vqjLOpTBZ3AxreWIm9MyDUWJoGwjD0tTw5FvhozNH47o9fsSvGfWFCN3q6Lbarq",
+	"K3m9nVpLF1dYjdZ0h6y42O5lLKicpb0zdj11p3jOaMSFJorLNhf7U+6VMn0KIKcR7KxjE+YwYyJiIuSs",
+	"JtYDTM6qHjmYSJMF5IDlYyyOMPwDBAigKaZFrPP18iQzZPU109jB5pOFKxAYu33Rq6KxKY5EwzbiG2bA",
+	"Tg13Gdz00IjXj5+LN7tPUUGOHGJ2X84S6hBllbUigCblJlwH1X84cUiWkTeB5/gptHh5he+7UTzwpAGp",
+	"aPhrmezZn7eK6/EsvtUje54vU1/8ZEVOC1xVEGwxMiyoJCIEGOm2KlpukMcXiN93yybjKRdNk6ND/r//",
+	"l/T+d1O0IUWcfmo5zTSO7YJMJB2EfhlXjSoig2jCCPs0oZmCTGkbHQQhuVyRmI1T1B6tum6+REXEGgyN",
+	"W9nG9Y3AqM0iLadCmpIWnZt5GB+wQRqboKKhwJgEm5huJnii8BIvRebBkm80SWtqldT6w9Esa3KzQjS/",
+	"j+3Z5NsFG77qkFPIxLP2CmtL13QTTIoMvLdVL9aDZUaVCdHKYZd4AeWpjZNG4qpfrI0n6rpJJPuHm3NI",
+	"ystfGZ9lcm9dQ06eyXBEuja9TRatelbkt22zno0AeSMFpAfNETDpnDGRn3V58l2zaiqkogQeb+WR1a97",
+	"A125aw0S7HFhNG1bLVwK2/xMJrbuHNyTwJkxgCs9B9EC2x+3OuRUyxlDQTGeMqU3TGDyxkAPakvYpeTp",
+	"04TNYhoy9fRpKXDkiTKL8UgR1ztlyTWLhsJILh5R0hgk5HiM5AVCIekNU0YywFTAEYvl3EPDXXkS4y8b",
+	"CjC9d8hHYw4J3IzIgNBSkRZyzVK1lFIIRAWzCr+Gy27z35fS0h5vfgGd/eWsvbV0AMsombAJKkiw4giC",
+	"2kjo1pcjI7VkIRMrxF6I184zEovaQyfAuwySgeXY3GDDxTACEPweuU850I+M/JUJk3ZSG6t7taLsWzlg",
+	"t2DEDklqHRHf+OHPP7x7d/ruT2U8rTt7m4MdrQ/A1Px+zAVXE6iShRGOqyYqZf9gTGq/c9jr/fXOoZlF",
+	"BojJkKg5siydabKGoos+sjiu50yHvX1nHVykh/1GbYCzyUi9mtZKBjaLsshc5YJMeRxzg94b4dTt9/Tl",
+	"XFrK5rhQkNOu1qiwi0JKqyTbm1WZsCaTeF/EIGgmlkffbBXFy1Ym/Fw6OcoYhGmyf0z8o14eckqbNBS0",
+	"zPI0twRXQh4oYWhxkUUBlQ/DiVRMAKksVSK8Y/LExs3y1UUdISa9EmJOffYs7HfbvdFh1O6P91n7Oe0e",
+	"tMNnUY/1Ry/8cfdwmxBzSFS6spWuK/nTkPgE0IX0kxy0oC8AMPkYI5HBlI7hYqVlXs/Sdl+2NVXdBgam",
+	"1oKFdw1AkoxZTYUrAxursNTEv5JmUFd9osIJjEy2nC+AOVkrCcOp2JIuPOt3e1sRBpvctTzXmfkFjTEQ",
+	"lRSxOD+Jiv4/Y4JuBfEVVQOgnZpTHyEHt7klLCJNqmykuMlA1ST3ixYMqLHIKFPoopZiA3fNY54xJgsz",
+	"CqxJorzaboec0cUUGvWYJDRbEUBjDlTolwnZJycftCwcTqhIFel0OlvmACRbMUMaplBdzS3fuoYB+n6n",
+	"3+1tn5RRGHLWlhbJxAW++NlrpDKl8ZXWw4vyTu7yX2pN3sZFFdWcOuXiSX63xB3z8klLJZNwulWXzlAl",
+	"vHRw4UeLfObSlM/9/YOtbp2phboFTC7Nm1sVkLWlYy0xitASk0NJa0VYDnXjEW9/vJYV1QY5nUbWlltK",
+	"boQsyFVcNFNsnCHbNFe2csfz7bWTTLS3qc/bXrHD9RY+YGDu9iz18grjnyEIVTGmxOccKlvBtSVML0tq",
+	"lTMvXemKuOvILlUuUidyehURfZkTFki6QtMwQny9wmHtj7YAykoVYfnzbl5cDytc1Kqpm9TALVUBu0xI",
+	"qNmQi+Z3O939He7FXeR8uKl1G/bvL+W/corSuHuvSPplMaL3fKuJt5Lhi60Zw6qbXsYLqb5yEJDYbMO2",
+	"igzMA79HvqER+RNN2ZwuBiSbqTRhdGrS59mnWSzR4buRUxbZ6jVRrzLBrH6Q4T0M1HTT28FwZrLGceoi",
+	"ONuYrEM6q5MD7qAs7So9FzD3tOhMxeJ+4vJu4uk90XkrAcai1HrZ5dCRXfyvSHZxLuGHi1ekabME2C3Y",
+	"T/Fi4G1prYTgXQWby4c5qArXtITdYZKbeONGZrWJaToXeD2TdCnkCr72Ko/Q37ImXqY1t5+3zlY/cdO4",
+	"PcPkjCFUP1o46SfGCecYXLYKlXe4c02MfCnBbZUg6ebA5fIjkLomTxXBRCgREWoqGULXf32irXLLgmJP",
+	"Jod4603UFkfY1HrA8bKUt7l82D/U+EQyYYMklKNXI1684WqFsDOj16xsWH2CJb6WpR5IEQ6zRNXZmM6o",
+	"glJ/Ab4QaK6i2UeeNa4nylPUi2xt/bhM99jiO//0R8nf/ni8eMf9T28v/MW7+M/z96/k/K3+32vJ37z8",
+	"bqbfef/xZP7Xy+jHd69O+PjP2xlNrlckWAAkTISz4UHNLp79jF5rdXa0ILi71mZ7bh4Us2Yy/TN2A17K",
+	"Sq8te5mtQnlTYM2khdBr5hHB5jke73L36i5d3hMDrUNYvG+1tXO5nixpQroDbs8Whao1NTkhBapVMtwe",
+	"v7w8/c+T7YwHdr3bcUDbEaHCBpc3+C4Pf08yh/fY6TwMkKZxDGdQMXbvzozgvO1iDOa6iOWVbuTytlcd",
+	"3ArecbEqZsVQ8GBQ9LfBEkbohui4yfyD/DEWVVFqnMXxwsOEA1Q4g85Q2JR/530seCRs7AN8UGK+QZ7d",
+	"h1+qVEKGIlqkhwJHwuzGoo7AgNjwyao3dSkwpRxMbLbd8OoLAbjJ/0WabMmW7X63hKSOfaQ+9C2vC6Wx",
+	"bVCUNbAFDeoK8WkOFrw9fvfh+E1AmpolCDn3hiKA7HCnR93PPPq8Z5Rk04Dsm+OX378+faM/rH/dRoAG",
+	"lToJ+cIaXgPnbngNO1olldF5dQkiFysN2cdOZWMo6ZNotPtC/j+nVnKlAHMp3m91FWXFRcgKDicFy1+s",
+	"yqc1yj/WnF+vN+TQAE8CfrFCefC18tA9GOyk/W9TrLGKfuwTDdMYwzGy0ZSnS2u6b/HG2sYIpGkyCUBU",
+	"a33phghrvW7bdT3wGsjjrur5eYXJAOZY7yC42la7CF2JZAsVdVMrsRpH2kP1E4P6M6uqY75zmohZgw9U",
+	"m05YaLLFSz41nmLuC/QJqZq1d7IPb2VsWdXCYdu2DZ1tuiTcoTPClh0P6qs/rTqLZZIDWKm/gZKpHy5f",
+	"kmbw16DlpLba3ldaG7CDq7/5PwQd8q6Q51AyrD+rff8Bziqfem2x0ltWqli6XKTUuQ0/YTeFsWIpSrQJ",
+	"BH1ft46Goqr9LgvBWDnYtAdT68F1RdPAGwos3hLzGxuoaTL19UpTOp2VFTc9qnskA6y7joFTU0LVUJi5",
+	"FEpwwEshDa5DIKNbsSkVKQ9Rk/vTySWxKeSa2u/NsDRwtdPHv65Y633acdS2n9H0lYpI61JzWyo4B6+C",
+	"phqrenQUzmU4Z8WvoeaEYmHC8gO3yXom0xdJlprIuVhWbO7frW51K4myTa/oDeFoX8bFtdRb4ggabGEb",
+	"h41tK9crjOfYQQJr6RtoG6NApljJW79tMMT2YlMxUVSO0LA7uxvVyRtgLK/jg2IJ4REC1pm+tLYdd32n",
+	"StNCzteXmYZo+FKZaeBfWHYGFyzKOr1L0794CWqtRk7vgFb43W4Qxm92Rizz2UNill3Jdqhl3r4HblW7",
+	"rGzZWwUMME6NoLpaLJh6bSsMjRhYXw2SQTHFolIRaQZlKqhFDQzJhqI9QKpQ87+bl+ZOBqLCtrGDFJ+b",
+	"A0oL3TLo4s5dX16Xm73UdHkpkLRk6L5jD5YVeHWX/iuRZOpXjZDCMhy1wSDv58DO8Q00wAT56wEJY8qn",
+	"VlkBjRyYPPh1KvSQhlPWZllj25YtuzZp6Sz1VNnUN2VNn5QKd+D3KHu/vXeRYvkPVfTOrw+RerZTiNRW",
+	"F9Ua3ZoUO4Kn2F5/V0vuncKylrZdrlb0vD5IuaZYLVLHXVmWKe5AmkWaA0p/0MIF2EnrAY1MmWLJqpvG",
+	"EnPDVDba6W7BoM/Hvajf3S5Cyq7Cvfue7Z9Sbr6wtk+DQ9QqxHql0WD5ujteZ8cMWDrQsumkrLyXEH2Z",
+	"R5XtTpv90oVE7Uq1FZm+JCCVZJSqmFYK8irJFkt6zgrNxas3zVbEjVwrdC0A27XMsHz+GHp83S05LW+y",
+	"BqV+5HjpDt2/Z7aVext/zjSxStpMRFB/8CdGMpHymPTId1RkFH3OZev2HZx3YOiAcz1CXRWsAy4aBGQP",
+	"nTv5cVfql22x0lJNzYOaXrOf15wYtjaP6nQBlcXAVOBGQfmtUoZCGToro8AqJQ6hV6Wmcrxac8+uyJrl",
+	"H8DihiYj4AzND5cvW1/QZpY7DNfHw7rphUdY/d9Yy6AHmn4/qK389zD242oyu7Poon5DGczrrvvJLRMr",
+	"oiNiPmbQv8u0XP2VMtDCFX17pIlTKQrbYvWzzKh/TWCYrZxX0jhmiZe34SwVQre5auD7SzQHCnnMkmCZ",
+	"obb7vVovEcgLajV93E6pgpIoL2GsJQ8QBjAa9heYesVWTjGNx01BKIGmVBLYcYNWEQ4j48jY2+ZYtdLJ",
+	"bnINqzdcRFXVZ9kXJtgcvFldH9xZ3bZGWRlH8PB5/uzzNsrQVu4+3HHedwKP0XpHoPRtQoWiwLVWiWjP",
+	"L/0Xg25v4O93ut3n24tpm9t/QNtHqN6V35ES+ZpQBW8k11jct1KDcyuRdpveHqXrbMtNr2J3l3kTSmMn",
+	"Mu2WkFvnHM8jyzfmiXIr3ILyjAmg9go9USRhM8qxPuwGmlsnlJrmDkgG8j0UN66ENhspW32/hsAMEXjF",
+	"BTNJgGaaoOXZfr4BNsYyUkAAl44C1fGcHmAuPItvlyJ89MeWIg1q4OtYRYvO63o8UxdTrzgHtlmMS8CK",
+	"snbQI362qGLkUOibhEeEppApTUNNKY70QCjQQFvjiZzrifNEhryV1zZRFc5g2CQUyJTj28Qy03n5QhYF",
+	"Q7Ep9GJp0ImcY4tnU9DQw+ZnmPUn4f8r4RqFYGLOPZfvCwHeEf+rMrg5BXjXHoKb7NHwGsWOytEfxXwr",
+	"Yz8AY3eMVqRZxFNNA3m8zEux/PsaGvYggXNlUaLOU/UlYye3Cnp80GDEusY0ak1w2joi5QoAtYeOjJ7m",
+	"lTiMAOAV/B14OoIwZ/+gqih0fTb1BQHzp14FtrLH6tVgmIVisQK8urRcCi0oXtBAbmFdcGzSHcg4CooH",
+	"cNWGAsQxXKdi1vjI4sgjgWDzoEgYiRnV1Iendf3CRF0DVn1UpuZ2nqSBUx25a3Ceu7NUQnEc4eWzkV5W",
+	"z+fU36ibkDsgrM5TlodWIsHmK59TxF85MPm3EVF8UGsGLgrDrw0EelASWdt0dVO8baHNPFHOsoBvF/VY",
+	"4lQLJGuCcLu7B+G6tfO3jMRdR+xWBtlieLPtKkHTcixIhwSmmdWgKG+oBRG0ouTmmdJHUIgoi+My+8eJ",
+	"Gl6jrlFV/uMSlptY1WMoqchWV18glBhRwM1qqjS0XGdlcBHvywSfbc5FxkoJrqxGmlrkKxqshlJEJuYJ",
+	"Xw7cUQNrDplwlcpKTSBXJ+v6g+7BoL91Utday0dpX3VIaM7wgQyb+UHf36JZjXNxOqEsNzq6T0xMHQv6",
+	"ABzNXtC7AeeMJlCVELnjoFpWT1rYQdaRsMwTf79hbIbKgW2Hg9W9huINn3JTqDCPFqOqKHQG+JcweEFI",
+	"Wz9MdayNCWoyOsfQImOZDIWzuLscXbVc2JKFpJAuikjfVYGTfudg6YRBaLkqYrvqrCKaFdsC7AEZMex9",
+	"BEwcDD0Sq7xX+qElDJvTkbcUy/CP2FCEcjpyauLaMW34nwa6rQ1fXyaLvNYoATVY4VyHwmjQtnZ6BWSr",
+	"+q3ivque/tW7LwuqLgzcDZLK/spfcdPN+Q7bJHfc5abg8ndsXg0uP8JjUAuR0k/oSwH+r8U6NP1Xrm+n",
+	"MkuwQvwtIWjev6vnb+jntSFQXe/AeeKRbKY5R8/3fQ20hIYpS9QRCYaNYSNAIV0tyehbBq/TlHQhN7ja",
+	"lazGhXK3cPVtg571tqdrAp+PigYSeYfykM40mQKEqzaiqLj7a+Ok80oK/tYx03A6Tty0R7r//Md/90pn",
+	"s00sNWkC3FtLcN+IPPcJW7X8aTl69dzUpgQAQ/nK2pahWpLB2pSt1WRiKAKXCg+A5KwqE0iO82Z7NR0w",
+	"zPHW99LQNOPXinPV5140sAlXRL2iam1CI2Vd/OtQ5FnDVg/nCm1w7qDJ6gShpsnnGIo8fUOT1aL/3JHp",
+	"4aOnMVZVsEfOJwu0Geb+eGDy1praGQrfVqOEWMMyRS4XoyzVb6zPN60EAG6ZUr5c3rUuXVmwealmIlRh",
+	"TVwUttIQVEwDdC4wd1BTSXUolkupNrs+UR7WOW2tK6may1z3C7aruYNQAsQMttvdc5ex4QZC9P5IZiJS",
+	"JQnR6cjY9X2SypnpgXfDFhgi1z3cf94no0WK7BQyBsIUjGXLkt5WYYARM0zDBZbbT227UEB9XblQaZKB",
+	"Xwt9dSYy8GGCAlMmlmMCXTnA97cg5htj9ly2CFGNTplK8xFpahYERVXLqtGLXauurgvt0wuphPdB3hA5",
+	"FqbQAe7K1RuObJlkU0AfbJqSfLh8uT72zwHjYX9zd9QKZnz2GpqOJjxdaMFuarzMM/49WxxnepSlDFHs",
+	"0ka4UpmJphN5tgVpBtdYaYfQGdev4e0IWp41LmnJYigCdXOF7e2eO8IAtrkzP2A+h+l8Z+l0UleiOBMR",
+	"S1Son3KkSrdc8VHMhmKWsDH/pBmnXgwNTQ6iPpGlvnGFE3suSNE0h6Tc1by1Xmc71uHdThjp+11SbobX",
+	"IRdaLuMpFsXnggT/1T4+O21/zxaBZ/JR9NNj8w3GciAl4BrQGNVhY+QGjfzzwliB56RxccRowhJ7YvjX",
+	"ayvDfffxslGln999vFyefkC+gS8JngBErJkD8CDPxuo2mJ6FlXXia5nwdDJVjrwJVb4hdOcaavRrmDe/",
+	"vegdHFr3r5qAuRwP+Yicw28yISfFSwBd8LFRcnbylox5jErRUHz38fsLLQodGUAGQgqmyfPLmPKpGpCA",
+	"fZoFpGlNOEdaxTE+SCz072jfLa3fjsaB8SuYiBKPjGQ6yZc7pXFMoPptW92wOfb+oiLU6iHETv7BjQ/x",
+	"SiHLf0DNz0Y020XpO2HNFYFGMjvIEu4FXCnjGaZZFMDqbcvswhmSg544kLe5/nBdkz2aRdiekxyLRe4O",
+	"1oLjEgabT4ci+PjxY1vjCROpFnFZjiadTiePPgLEBdEE1FB4ocBUKEj7+TP0Xh1Lk/yd0hC4vkHwiyL9",
+	"Cxu6pIxOG9VW3aUuQ4brLIezvKWCXkOoQJZgziFVN4o0h4WZedho5fnI1NldhIcIdrdpFqe8bQ5uFtNU",
+	"U68BdJbDBnJcpR4kJ3rGIuXZlCq0FDttJlHVLkzqILEanY0K4BdDYXmKZ+IYqWlpUy4ZY62dpIlhrDhb",
+	"nOrbYYo6mDKstqSgNxSI+R70rfBy3ugVOY6q1RmKofjd74hz2FwK/RDjrwKTpBgYgg+peYxFyu34OSCM",
+	"Q4wPJdsQme8+XhoSMxQYilzQsgCbj7KWaRqa8x5hO+Faimqw0AQzF/zLjnA0FOZjZYx4tmmRabZdJsOg",
+	"arkBmoahIDE3tmlAExMINhQFJyFN5/K38Jw15+DpkbuJnBnlYzlDGEcfMll9dvrCYuhUTS9Td6UJw3Zs",
+	"WsZ8+rTv90neAu/pU8t4+v6+p2VXMFAOha2b1yHB3oTROJ38FHgk2IMWN/qfoHhFMsygCG0z2INKvjPe",
+	"WdBpDK/aB9hhE7bCU6VZpWbOyAKm+stIhipoAdoQId2bp7EJzLbmfIoGodCaHDDzPH+m9BOj9+CZmlfB",
+	"FmKADDFDMwM0APZ3Hy+Vh6VZGVDXvGswWwBMgeflzdoH5NC31jrsTzDlIktNf8tRlujHcmzsTl0f5RSk",
+	"3VxZLmdTDhh0IlXQNcbpXNWy8Y3F/cq7OiOVwMaCxdgsISFNoAJwMZ+mBYxwMRSBBhPYtNvwX31CxaNz",
+	"NqVccHFdfaxYarhM8dQ08/Bso3ZjwDRxACjW1MzmPizNV/5Bz9gh9hQ1towxRwNlPJ5CT2GP9LVaWelo",
+	"rDzS7+7r/xy0SCSN4p9B9ccIwLPADCvy/hZbs1pAAcWHCpFoMnlBKg1q0X7rNKINLP7l3W9TMk94ygAL",
+	"TSRRtQd4UOEFnnXjeEWzVID2q5M3J5cnge2iRvWQlTa7OZsllxMowJOo1Kn7Q5q9T59azqagd5HG916f",
+	"TGSWqPwWeJbE6Klv2AKbBafJwokvgyOG64NNMT3scqy/AJ8U9DkBzDQz0mvKhUemNNEiSbF4fcazmC5Y",
+	"ZNRqDwll1aCNidxmVitzLbUSzu2XK7oUHw1Fvpe8PICJ6S5GwJTHEYO0m0RqCLIIRaAXZGVj5c5QQDdB",
+	"s+OCi2hIFzBEO5UWj7FtvBmdjhOmJhaJXoIgYCsAAAZVrei4UCoimkTkAM0PxlbvZIXV1lmCvsVHeJBl",
+	"L7V+WxNGZBFgL7S1ZOa11Se0EqNH2c7yX0hTlrGiG8Fu+4xec5FLFG+4SvOCrcriPrQ4DPacToekaepA",
+	"QJCBieSzESZNzdDz3zrkDDpK4l3HdwaQh4nao0lMyYnrE1sHwg7nBK+AOq5SqlUQqvC2KGjtPhQTOQcu",
+	"GjE2IwuZYQQLAY9RvjSuMD7TM3sC1fRaYEGl8rQmesAExQxFERVjIAeYpwo5DDsPclVubm1abv4eWDBp",
+	"nr9+SV70D5617H0KTGvMAC5xh3yTUBFqXW4osOWvZ6yxXGmNp+hjv2ub+iONiGnMDDPBrmnBUOgrU2nd",
+	"r1+Y0oUhCB3yPReRGuid/gIRZKSpx22RX0yKIPkFzK767v4yFL+02+38f/qT5e74vwDv+GWpPz6t6ZAP",
+	"vR2xTX462QNrWdEW9MjUSFMBSP2mysR4zAQk8BmvLq6i0ljfrkF/AbFxQERBAeJaF93cbJ80iz6jSHpC",
+	"qlhbMaF4ym9ZK5/YVeB+Aa3ul0pH/iOt11hoeLliLBPs/xkvrKb/3cfLo43d+k1khhVXrFSyQWfE1ZaZ",
+	"7i/AiX8pRyA5TeK5KvrEu8S2xKcLOx+0ki+kRQuhlY3zfwH6/8ty63zDmJY58ipeYpcHXULjRc3Ebmf9",
+	"X4Cl4baX54A2FjHI4bj7Jd5Y4tAyQdzCKXPBH3fXR1RQmaNPGpqNsHU1kEHJHMk+gaJbdAawvRqNrpzk",
+	"RjSNRlQZlTc6wrIWOGdenRtXt9xvG5d5YIABG4KJFRllzmJSemO6FeAQiILBsR4kVwSLO4ovQVMQdFvg",
+	"9PW9uws8yLWyfHP5QUyoGdnYmgtfVy77HVmlXworguC05f7aMF1330xnEQ+OEJ2zxqjGf7K3wN7zurbb",
+	"ONpBCYlhrLnt3Gc5wUspQDq7hK9MrSNoXOYyFGQkZcKqmX6BtMtyS9Gdc0YTqPgCrkmgIfmayZjRNEtM",
+	"mQzgpVANpUI+c2mmmK94ZHr/UYKUCcztuaU9X3S1Ebhz3+Zy2YtIxWIOgT5Gtip29kQRTE8D4htLZSGG",
+	"rUBze5txGRA7tT32ise92NGK5qywP3ZNYW0QCSJv2bJHv9n1oSS4aW7lLCSvId+qnGDBlGABVNicrEhq",
+	"PQ0CPuqaVQdFkQDUj1b7ziq8WLN2Z8Jc+wH6Lq4ZgXJPBuTjDDEDnhV6ILanBYSZSM1phbTlxIwy7RRP",
+	"MDBf6qO+dhE4LAQzmQwPPGCNU/Y2aVEFVqIB76+FOlIllH3yHBd0XvPUTJaT6aq33lmn+bmTJXGwyvM/",
+	"gKugpbQ9ENU8l98T6BDsGU5Oo0hDiTRjnrKExqbHrineIzA4Scn4lmkyb6xXoMvwWzR5SjnTsPNIzMVN",
+	"O5YhjfUYU5bSiKbURIWl9jydQlzBu/eXp6//cgUxhyevrr59f3F5ESwDaj6xHKymSb2GzYG/n58hlv5C",
+	"g3HT5iN5Tk9t2CE2wC60nDpTeSoNPAuDD9QrF2VjFKQmZCJvcX1ktVisEYopE9uIKA6NEjTGfflwI0km",
+	"2KcZhgaC0HlkOBkk3IJqwQRLeOjUNsvFSTugOiJ/z2QKxYBhO+CLABCgAggOSOAoQ1HLjXNV1/BQo/Ib",
+	"UcPUZNZyYFVchQ6sQg5FYSZGfszTI/CwqQmdMVuqLXgLo7+T6bGdOZcnudao8tCHAGIXIPpuKBC0Zfvh",
+	"AEiTzCDKgEelawAyCC3ZEvwu+g4Lw1unULLsGtxupKgBeLmYS9H+hUO2TyMrfhwZFW0kI/1awmYM++CC",
+	"dc45D3SbxDxkQjHHF3KWyFnCWUqTxRGBREkRL8xiFzJLCL1OGJvmPB0Iw+7+k5QlU6zDrfW1Oh/M8dlp",
+	"w2vcssREnHY7fseHSCI0+DYGjf2O39mHKP10Au7julKG+vk1q4mz/E99UBSCIpYq3YI4mrvQnbq3pv0w",
+	"4F0TxHOjjYLSqLyhKHeQrXLllnGvpFkiVJGgEoD9MCjVqUST9FBUFNdS1KFFuqLygVg4hi0zTsKcUocI",
+	"3qGYyywGR08cL7D8dG72CUtmIg/+5uyJIq8uLjEsc7mGpgbUEzAwg83E1njSK3BdGk9Mw/i8bkdQjn2G",
+	"FSNu5lf4NAK8hNN8mUCabK4cKwhWquuFmZ9lKolBBXNiuwaWtjbVOAavua0MY+7RcimZIqofw4pQ44aS",
+	"FLsEpn72vmA9p7qdOCVwiiXnDYsbHy5f7hwMslR6o5zhavAW2KK+KNViarXwNn3CapZ4UA6K29TTeAmd",
+	"YDF68UgEioDAvKwr+PT1SjX/tYFpQs7XJYXkZTzqdjNO5LS0ma0yR36A5F7gHUAOe75vHd6m/EVVyYL0",
+	"2fVx/lVkr7ZKJlDx0SNvpYjogqSTRGbXE/I64RFd1FTlWV8tEk7+7vVmnd96a37bX/Nbv6aGbRFwVbkx",
+	"n90zWhcyqemWIWEYjbCyWnFxATT2IFeH06w4u1bNaL7Yq77+2WtUnWvbD1EE4tZ417YfpvikMpJi6S6j",
+	"6Nc/e40lB+CmMZY/qIyy9Z7qP1oabYt9LX+Ao+Si3RYDFO8CbvXx3td9lNOHvW9olAfv6k+6mz/54Bh5",
+	"4aPei80fXUr5lgobKAwy38E26zs12gS4IPCr/c1fXaB486FQ2zBEx7CCTZ+bK3puArQwTBFiTxeFDIKq",
+	"DK3tzgE5pPRaYRUGKRo/6CGWPLQrhdI3ufWwJhfWiFr5L9b06SbrYq2MongIxFAwLfxzCCN+hfZRZ1Tw",
+	"J4Imp1UlFnXIB8UKd9JYGn+TTKxrBjOb66Q0vfwLJ522IqfVAb94Ze+MQoGgje/lM+gPLvhP230EbpzX",
+	"kEG8zfsvMdP3fkwV0xkFOzMJ5HVz2lf33ER5BMXW7KWUY1/DX1Zm2T/yl0f+8shf7sdfSjzijU09WKbf",
+	"Dmsonv3w2WvMZF1lDFROwdSDOfuF70zOhW3zbSfKC8PVM4mhKMcGohXiWhP8BNvW5z5HMwlG/BQGsWt+",
+	"y1ReGpBHHkToVmsBEnC0gSUiBeOvid4yzKlc8aCGgZQ18p05iOPGhPj0H1DtZir9RkaLHek2qIlYtKI4",
+	"3/cQh2l8ZuC/Ng74plUSyIfLl55trdvtgJsEg11llpJDyFNqeA0IZKtXuv44kVkSO+rgt/A3mSU8NPHX",
+	"5Xq0g8ZL/dCE5GkmDlk+LOWpTPAzZY4ccmUgkQ0rzqF754D8Xx1AZNMPyag3mzgWntbH0jefd9CJaqwv",
+	"SGHKtpLPSyy4u5tem9f8rKvdWSrVuarWZqmexXZlKnZm3rbCaQ3/ri67Q44xkw7LNAjCaBJzZoPEjKFr",
+	"yavfKsIkVkfKVcQCe8Pryu5Ya3y5XKiXW7UrNc4qKdrLL21Z/mO1Ja0oDJLwNoRkMRHWF9l4FHcexZ0v",
+	"Iu4Ap7mzyONvIfK8lGIcc8yv7He3kFrO6CKWNLqU8g1NsAhrv3uwzeryyIm3LOL0Ut+i36Tij7R3hd6P",
+	"PzoVCVdIcnWaPhA+pJ1a8V6mohdynJqYnUGlGVUqZ5B1I9CzA7HCYH6e0yRSEFhlUynyGKehcIr78xS7",
+	"p0DUIaYs4kxeTd1/cpqWc3xMNPdQoNO6rXiEYVtQjXGFBQDtCw8rwJVYf7+mRR7aNDrknTQRpr8ad3zk",
+	"Io9c5CtTmvGGrP/onUxfy0xsz3Kcu1LiPr85RlAmQOcQK1thB0huNrMDr97E+75IYa6x8ea54ODQ1Mp5",
+	"Eym4m0XZ8uCVKg0fCku6TRZcjU9pm2w+1NqpjaUdCsgL5chxnODeOvr/J5Y6xP+ellMapvx2e8PpMb6e",
+	"t+jb+sMzWhzzTirbKl+eW93wkVs8covfELf4N7TJ/oml21Dr3SRVSwL0if3gNWZZWmchKdeMlNZ4aGyG",
+	"puKDtdlidg7Y5Y5W15AcCixk5JSALCWVg4QubGlKKAp5hLE0U3nLqqHVioloXTmiDoG63ZqBLMfcy8QN",
+	"jE+YhlQGuanl/L9mntImiu7Q9a2IWk6tGqwVQ4KfP2MR7iHGdRMh23JmE5SLSLqc6NawpXIF0MZ9zMIA",
+	"qpdF6agCz84RwpDg7ZSEKhl7awpAgonzs9fQH1/KSyYqo2YirwAIIUeMYquThHJTuAyNzeuNyjtW7Nye",
+	"F9YXV93KjLurPGC7C+wqEDwYX7ddSR/5+yN//zeyKe7K4x9tig+hSiJhXGFTxB/d1v7NGUoLrV2ti3nr",
+	"GL2k+wkxtY7o88ww2CI7iS0FP02oKZkVQJoS9GAImIDmPVKrtGCUZJFX1CMuQsLz4OWWlweQOh1+7P46",
+	"5MT2DdbTaQUXl1RUcsdCRhDcXa7WDgnh5tGAfHP88vvXp2/emPIioGvn8VXQAwD9pcaLG/MbNhRaqEoy",
+	"0SHf5M1vnI6ymkdLEbJB4Uo3NU9tzlRw8f3pmenQVmx+KAxCtVzxMG8HWMhKoLabCtfYDROyXbQAR4Jv",
+	"Prx+fXJ+dfzmTUCaUrA8SwW1fWwBl5dcD0gTjLmjBdH/3wLxMBPYSYVqQIPrHxzE00yZrEoFUQRwpiBw",
+	"wgRCzjGaYAId2FISM6pSm31qDdemRGU5jdAEZQ/FxpQ28s9//J/iT1IqkGmS/GQyFHWJdx6ZT6RakQ/n",
+	"IrSTi9chJh8IoW+KnDmiKvZVOCpMJKVf+36/Q14XmXxu/u4t9EBnoUwiFg0FdFNIWF7gFJpPYSc4WLVd",
+	"II1j/NgU+KjsvgWYQC3EuRoKjOiDQ53zkHXIR1OPbcns7eU1REx1FYt/tsQKFqBItOZRqgNelrDtpfiX",
+	"x27AP0XkBpofXPb2BwcvBgcv/rrcinbQKC4P9udNSlHq+5d+Hq2/tSBpobGTONzbMVofUh4G+3eKTqj2",
+	"yPhbacNO5EP+uF//+MB5/MPO8MmbjawQuJEGQgcEdYPKLaYkzmVyoxEcrpLCZCPgCQZXH31Aj1L/o9T/",
+	"q/mBHjWGh9AYCq5RqzOAJchNpdQymZURdtYairaJtW4qzEWu6Y7sCkPl3IOBDU87yg0lTRCG3aa+QwGG",
+	"ySc1LXtbR7YxaOHT0kNMpAc5F/q/C+clLYAORVDXGyBYWf2/CT1X84L6raOiZIyJkKQ8UUSOUeyzakgh",
+	"4Y0WlWaw+ZBOh9KW0VUQalxB0b6UCcjDLrJdi6a+xJR2MWGZPLWszYh25jmIk2Y7IDQKiXNA/jjk/CYg",
+	"54K1NU8aHi2qFdvkXGhmmHcZdAVYK9Q2wdqM7sKiYFoK2S/IRft+H2VPSKe33VvtrlPF4jEJqdD6g15L",
+	"7n0cig3FRCueRi9fE5T1wd2e0Wumiv56qD41hbR1z0yXIFDnWqYc28qya5uyWU6K/pe7CLX42S55Kg+X",
+	"d5Lf3a3tpXlr1jumnxStXTfkoCDteZSjHuWoR+/oV5GxsqrbsiNVGHnhnp7S1fIIsPEvZMK8gFBKrPAE",
+	"YsARwS7f1jLDBbEV+axDNaQiZHHMoo5TfHcAwgeYtYYCzUBO5VLjjOQpyUyDuIg0e77fMjVv2cxUb0z4",
+	"NfSdzBuop4FnJRns+VP0ALoy3cA75CPYAvElb0UjULDcgSOZa95tyvwfoZmQp6RJVU2tNbQAgsAB1iA9",
+	"YW0VDj33V2HhsV3/G3/OaJKypK33N04Y+4mZjqk98h0VmcbxnfnYMYhkju3m/q7LryUiySNCzo0B89FG",
+	"8sjbH20kjzaS31qA7hnGxd45XWMPTQ9fSBZ5C7VgSzq3ye+FYvbGCmFDqSpsHlysQs6P0Jgx5VDl3bip",
+	"rF3EFIgPaXY9SUk2KwswsDl0zC0lFtdJMEMBIkxJsiAPLVicA8S/LsniNUoTMR+nSC7+5UKEMYltLUWc",
+	"m/e/lBiB6PMoRjyKEY9ixKMY8VsTI85NIzXrb7i7OJGJ1X6Wy7JdHrt3Q0QV5vLUlXcqhTZhgSdi6jud",
+	"YpyVgtgS2yfAtW6Yzm3k/MO7d6fv/tTaZPg+14v/UpWc9OD/GuP4tkWZzjNxB4O4+WqTGRxa3TxyuEcO",
+	"92gE/+qM4AnSPUvp4c8vZvvWo+/9rJU8Uy1gZeZokomqEx4DTqEMAJaDt/GFhI5klhKeDkyDA2gFWO7X",
+	"ORRYP4CmKZvOUuOwt82ITU9P27sWQmVV2sqrOsEPZJQwehPJueiQYxxGYc8l6/TOy9/r1Y+54GrC1JGJ",
+	"bcUOO4YdkcAsRIFJG/KAQL+AbQ+F7f5S6CGVVik7Z6meZ6LxAIpZmnAWXU6YeA3O+W34yisISTXv78Rb",
+	"8Ms1MXOPTOWRqTwyla8h71Qams0F0N+H5ShbCdgbWI/RJb6Y45UmmpdYKEyhaVTK4kVtpkfep3Q+oSlE",
+	"sNfkmgyFogtlchQyUSR/YB5Js6wetdCfO/ds92QshHNk+E7OKzXfG4oiReTt8bsPx2+CmvwQN3GlNlWE",
+	"5JkiJo9gKOpTXo0DuUiPNTmwazILcALTPhl5YdHrRArC0w4JyhHuAVrnworV+YmqJqjYlmyYl4DhVHky",
+	"iy1rj1ksHqH2sAwbR3866pvXkpmsmLzTqtYz6wzI90tMGIp8FlvgSMO9huNf4mK/CgvzUgJCnpizvZXZ",
+	"7GeteXnHfIIHyCKo9DjoHgz6vb/uvKktkgKwP+HalACePiYEPIpbj1bqRyv1b9tKXUoK0JLOGvt0JMN1",
+	"lmhsS5cmNExJwkSk6ToZLcg5i2SIAheYLm15KfwaU1JZclvUpM67TGEMOPZey5t/XrAwS3i6sD3+Scyw",
+	"5Z3GhrypHbi6876YLFZshSb/Sm9qowqfsk/p3iSdxiWu18Ae0v8RyRC6PusXsJk0/rD0N6OR+ze0L8MH",
+	"dR3M8KU95y3zpDqOFovcvxMNcaJmLGxnSfyHYWPPtD3rLOg0HjZKg8HL7hNzLioJ9Zf60PGdDrb4iqVg",
+	"nR9VZRT8qPSouqq9Ahyl7kTV6rq1XDuSYTZlIkVRFbqMl9nmCvTYRFVXfXZv4nwXsqCvpllHY/C3H9yL",
+	"ig3wTUli0vz28u0bN9UfrmZxS+sObK0P6RwxJn+fjDIRGZ0jgCEDvLyYBaMfm+Z6ZMaFwLb+ASZn4wpm",
+	"NLzRp4SBHJ1VV+8CFrLlBfyR3lJcefka7j39D/JaJsQ0JCRcYClnWF7MqNLXipEaoHTenL48eXdx0kk/",
+	"peTp3u54iX9XcPGrwhxztHipjfF3+TbV49KE0Tid/LQSdXq+D+bZXNk23cQhbQewgXx7eXnWIa9sq02o",
+	"P08iNtMMQoQcG4ksoca3ZuL79iRDd2Vj0JA32ysSOPmqE7db5IrQmN+yr/ns3/BbJvRiZ4kcuWeMB2tO",
+	"2TIHC7/Vnmat5FjcgfynEmMJPC0A3DLolZ1K8t3F+3dFScobtiiMIHogmUQsqT399zMmjs9O9ff3xgBN",
+	"C+A2r2sVWtMY9HMNKcCSYg2v8al9LdvmoZ6zc07nb02bgBVoY/aUg+9rRpuyLEcVMSdRQyHc81+POwju",
+	"JxDnx6t4M1qkWB1a/2MdTvzl+O2b3XDCrqxgF2buAYGTHgqNIoOhIARwZEBqZTFRaQ9Z3Z9eGNFcqkpj",
+	"OzUNBH57GGLOpQZDIEVmNQuB3iOq1Pgau15rNcEadzvEchooZoItM00ja8+p7XLg7+cFdIYCbTLnjEZc",
+	"E8EAzYf1oaaeactvGvK2iKBT24Z3THms/w28S63QI85xm/duoglzgD0dIWKYlx434vkfqQFMwdksowNw",
+	"b8/rcujUYeVxHJdYdRnw/3L8zLXoLwlep2X6wNZkJBGjUcyhuXPIWGQCfO0RCJlePegxuHWR8vNYLDV0",
+	"jyQgcSKzFDK5x2MeEq3/PuBJrRU0zR7WSBvlz39ujBhNWHKcpRM92mdPHyD/ni3yJ3oG0CpW9WrGTv4q",
+	"peGNprzBlN6AlhKQJsYmQNv3EYvl/69y2KQCuISA352ukA++UR+S9VPBPRXE1eNW+vqGRuZ6BnoGeoZW",
+	"FgYWBkpYrvjNSFXIzUe2HsRLUNAIKMosztW0Bvc9QOVIkKuji68ruJpLCAB35hIUYFP6sIOSSkqLIU1i",
+	"HG4wMTA0AM8fQMMW+71fYNNyE/PAPTZQeINPdkK5uw96ORRijAfTY67oqwnBY98ox1dCTQHPRmIPGaTt",
+	"oKja1YsR50MgGQXdKIppmDPamXEl+fk5xQoasAGfTNj16imaeqgXaWMxC94uhmyXQEm3YDPRLuhHNhKa",
+	"mLH5FqVOhI5ywUfCUPtc+O0AV5+1sbWAAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

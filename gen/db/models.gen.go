@@ -38,6 +38,21 @@ type IdempotencyKey struct {
 	ExpiresAt       time.Time
 }
 
+type NotificationDelivery struct {
+	EventID       uuid.UUID
+	ScheduleID    uuid.UUID
+	WorkflowID    *string
+	Kind          string
+	Url           string
+	Attempts      int32
+	Delivered     bool
+	StatusCode    pgtype.Int4
+	LastError     *string
+	LastAttemptAt time.Time
+	NextAttemptAt *time.Time
+	CreatedAt     time.Time
+}
+
 type Schedule struct {
 	ID                         uuid.UUID
 	UserID                     string
@@ -79,6 +94,8 @@ type Schedule struct {
 	TotalPromptTokens          int64
 	TotalCompletionTokens      int64
 	SpecRefreshAt              *time.Time
+	NotifyUrl                  *string
+	NotifyOn                   []string
 }
 
 type ScheduleEvent struct {

@@ -88,7 +88,7 @@ func (q *Queries) ScheduleCountForLimit(ctx context.Context, arg ScheduleCountFo
 }
 
 const scheduleGetByID = `-- name: ScheduleGetByID :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules WHERE id = $1
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on FROM schedules WHERE id = $1
 `
 
 func (q *Queries) ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, error) {
@@ -135,12 +135,14 @@ func (q *Queries) ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, 
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
 
 const scheduleGetByIDForUpdate = `-- name: ScheduleGetByIDForUpdate :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules WHERE id = $1 FOR UPDATE
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on FROM schedules WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) ScheduleGetByIDForUpdate(ctx context.Context, id uuid.UUID) (Schedule, error) {
@@ -187,12 +189,14 @@ func (q *Queries) ScheduleGetByIDForUpdate(ctx context.Context, id uuid.UUID) (S
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
 
 const scheduleGetByOwner = `-- name: ScheduleGetByOwner :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
 `
 
@@ -246,12 +250,14 @@ func (q *Queries) ScheduleGetByOwner(ctx context.Context, arg ScheduleGetByOwner
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
 
 const scheduleGetByOwnerForUpdate = `-- name: ScheduleGetByOwnerForUpdate :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
 FOR UPDATE
 `
@@ -306,6 +312,8 @@ func (q *Queries) ScheduleGetByOwnerForUpdate(ctx context.Context, arg ScheduleG
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
@@ -320,12 +328,12 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures
+    overlap_policy, pause_after_failures, notify_url, notify_on
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13,
-    $14, $15, $16, $17, $18, $19
+    $14, $15, $16, $17, $18, $19, $20, $21
 )
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on
 `
 
 type ScheduleInsertParams struct {
@@ -348,6 +356,8 @@ type ScheduleInsertParams struct {
 	RetryMaxBackoffSeconds     int32
 	OverlapPolicy              string
 	PauseAfterFailures         int32
+	NotifyUrl                  *string
+	NotifyOn                   []string
 }
 
 // A row made without a reservation (tests, tooling): it takes a slot of the
@@ -373,6 +383,8 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 		arg.RetryMaxBackoffSeconds,
 		arg.OverlapPolicy,
 		arg.PauseAfterFailures,
+		arg.NotifyUrl,
+		arg.NotifyOn,
 	)
 	var i Schedule
 	err := row.Scan(
@@ -416,6 +428,8 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
@@ -429,21 +443,22 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures, spec_refresh_at
+    overlap_policy, pause_after_failures, spec_refresh_at, notify_url, notify_on
 )
 SELECT reservation.id, $2, $3, $4, $5,
        $6, $7, $8, $9::jsonb,
        $10::numeric, $11::integer, $12,
        'ACTIVE', $13::timestamptz, $14, $15::integer,
        $16::integer, $17::integer,
-       $18, $19::integer, $20::timestamptz
+       $18, $19::integer, $20::timestamptz,
+       $21::text, $22::text[]
 FROM reservation
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on
 ), created AS (
     INSERT INTO schedule_events (schedule_id, kind, actor)
-    SELECT inserted.id, 'created', $21::text FROM inserted
+    SELECT inserted.id, 'created', $23::text FROM inserted
 )
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM inserted
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on FROM inserted
 `
 
 type ScheduleInsertReservedParams struct {
@@ -467,6 +482,8 @@ type ScheduleInsertReservedParams struct {
 	OverlapPolicy              string
 	PauseAfterFailures         int32
 	SpecRefreshAt              time.Time
+	NotifyUrl                  *string
+	NotifyOn                   []string
 	Actor                      string
 }
 
@@ -511,6 +528,8 @@ type ScheduleInsertReservedRow struct {
 	TotalPromptTokens          int64
 	TotalCompletionTokens      int64
 	SpecRefreshAt              *time.Time
+	NotifyUrl                  *string
+	NotifyOn                   []string
 }
 
 // Finishes a create in one statement: ends its reservation, inserts the
@@ -540,6 +559,8 @@ func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsert
 		arg.OverlapPolicy,
 		arg.PauseAfterFailures,
 		arg.SpecRefreshAt,
+		arg.NotifyUrl,
+		arg.NotifyOn,
 		arg.Actor,
 	)
 	var i ScheduleInsertReservedRow
@@ -584,12 +605,14 @@ func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsert
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
 
 const scheduleListByOwner = `-- name: ScheduleListByOwner :many
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
   AND ($3::text IS NULL OR status = $3::text)
 ORDER BY created_at DESC, id DESC
@@ -660,6 +683,8 @@ func (q *Queries) ScheduleListByOwner(ctx context.Context, arg ScheduleListByOwn
 			&i.TotalPromptTokens,
 			&i.TotalCompletionTokens,
 			&i.SpecRefreshAt,
+			&i.NotifyUrl,
+			&i.NotifyOn,
 		); err != nil {
 			return nil, err
 		}
@@ -672,7 +697,7 @@ func (q *Queries) ScheduleListByOwner(ctx context.Context, arg ScheduleListByOwn
 }
 
 const scheduleListByOwnerAfter = `-- name: ScheduleListByOwnerAfter :many
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
   AND ($3::text IS NULL OR status = $3::text)
   AND (created_at, id) < ($4::timestamptz, $5::uuid)
@@ -746,6 +771,8 @@ func (q *Queries) ScheduleListByOwnerAfter(ctx context.Context, arg ScheduleList
 			&i.TotalPromptTokens,
 			&i.TotalCompletionTokens,
 			&i.SpecRefreshAt,
+			&i.NotifyUrl,
+			&i.NotifyOn,
 		); err != nil {
 			return nil, err
 		}
@@ -762,7 +789,7 @@ UPDATE schedules SET
     status = 'PAUSED', paused_at = now(), paused_by = $2, pause_reason = $3,
     next_run_at = NULL, updated_at = now()
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on
 `
 
 type SchedulePauseParams struct {
@@ -815,6 +842,8 @@ func (q *Queries) SchedulePause(ctx context.Context, arg SchedulePauseParams) (S
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
@@ -959,7 +988,7 @@ UPDATE schedules SET
     -- A resumed schedule gets pause_after_failures fresh failures again.
     consecutive_failures = 0
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on
 `
 
 type ScheduleResumeParams struct {
@@ -1018,6 +1047,8 @@ func (q *Queries) ScheduleResume(ctx context.Context, arg ScheduleResumeParams) 
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
@@ -1040,9 +1071,9 @@ UPDATE schedules SET
     timeout_seconds = $9, next_run_at = $10,
     executor = $11, retry_max_attempts = $12, retry_initial_backoff_seconds = $13,
     retry_max_backoff_seconds = $14, overlap_policy = $15, pause_after_failures = $16,
-    updated_at = now()
+    notify_url = $17, notify_on = $18, updated_at = now()
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, notify_url, notify_on
 `
 
 type ScheduleUpdateConfigParams struct {
@@ -1062,6 +1093,8 @@ type ScheduleUpdateConfigParams struct {
 	RetryMaxBackoffSeconds     int32
 	OverlapPolicy              string
 	PauseAfterFailures         int32
+	NotifyUrl                  *string
+	NotifyOn                   []string
 }
 
 func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateConfigParams) (Schedule, error) {
@@ -1082,6 +1115,8 @@ func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateCo
 		arg.RetryMaxBackoffSeconds,
 		arg.OverlapPolicy,
 		arg.PauseAfterFailures,
+		arg.NotifyUrl,
+		arg.NotifyOn,
 	)
 	var i Schedule
 	err := row.Scan(
@@ -1125,6 +1160,8 @@ func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateCo
 		&i.TotalPromptTokens,
 		&i.TotalCompletionTokens,
 		&i.SpecRefreshAt,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
