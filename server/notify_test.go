@@ -152,6 +152,43 @@ func TestNotifyDelivered(t *testing.T) {
 	})
 }
 
+// TestNotifySchedulePaused: a failed run that pauses the schedule under
+// pause_after_failures sends FAILED and SCHEDULE_PAUSED, each its own
+// event, both shown on the run.
+func TestNotifySchedulePaused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withNotify)
+	tok := tokenFor(t, newOwner())
+	path := "/ok/" + randomHex()
+	body := dailyBody("pauses")
+	body["task_query"] = "fail " + randomHex()
+	body["executor"] = "http"
+	body["retry_policy"] = map[string]any{"max_attempts": 1}
+	body["pause_after_failures"] = 1
+	body["notify"] = map[string]any{"url": env.fakes.notifyBase + path, "on": []string{"FAILED", "SCHEDULE_PAUSED"}}
+	id := b.createSchedule(t, tok, body)
+	run := b.triggerAndWait(t, tok, id)
+	require.Equal(t, api.RunStatusFAILED, run.Status)
+	require.True(t, run.PausedSchedule)
+	ns := b.waitForNotifications(t, tok, id, run.Id.String(), func(ns []api.NotificationDelivery) bool {
+		return len(ns) == 2 && ns[0].Delivered && ns[1].Delivered
+	})
+	kinds := map[api.NotifyKind]bool{ns[0].Kind: true, ns[1].Kind: true}
+	require.Equal(t, map[api.NotifyKind]bool{api.NotifyKindFAILED: true, api.NotifyKindSCHEDULEPAUSED: true}, kinds)
+	require.NotEqual(t, ns[0].EventId, ns[1].EventId)
+	got := env.fakes.notifiedAt(path)
+	require.Len(t, got, 2)
+	for _, c := range got {
+		require.True(t, c.signatureOK)
+		if c.event.Kind == notify.SchedulePaused {
+			require.NotNil(t, c.event.Pause)
+			require.Equal(t, "system", c.event.Pause.PausedBy)
+			require.Contains(t, c.event.Pause.Reason, "did not complete")
+			require.Equal(t, run.WorkflowId, c.event.Run.WorkflowID, "the pause names the run that caused it")
+		}
+	}
+}
+
 // TestNotifyRefusedURLs: URLs the SSRF policy refuses are 422
 // notify-url-refused on create and on update, and nothing is written.
 func TestNotifyRefusedURLs(t *testing.T) {
