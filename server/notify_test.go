@@ -124,6 +124,10 @@ func TestNotifyDelivered(t *testing.T) {
 		require.Equal(t, notify.Completed, got[0].event.Kind)
 		require.Equal(t, id, got[0].event.ScheduleID)
 		require.Equal(t, run.WorkflowId, got[0].event.Run.WorkflowID)
+		if *writeHistories {
+			require.NoError(t, env.tc.GetWorkflow(context.Background(), run.WorkflowId, "").Get(context.Background(), nil))
+			saveHistory(t, run.WorkflowId, "history_webhook_notified.json")
+		}
 	})
 
 	t.Run("retried", func(t *testing.T) {
