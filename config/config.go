@@ -177,6 +177,8 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.Limits.NotifyEnabled = c.Notify.SigningSecret != ""
 	c.Limits.NotifyAllowedHosts = c.Notify.AllowedHosts
+	c.Limits.NotifyMaxAttempts = c.Notify.MaxAttempts
+	c.Limits.NotifyTimeout = c.Notify.Timeout
 	c.Execution = e.execution()
 	c.Limits.Executors = c.Execution.Executors
 	c.Limits.DefaultExecutor = c.Execution.DefaultExecutor
@@ -225,6 +227,10 @@ type Limits struct {
 	// gateway checks notification URLs against.
 	NotifyEnabled      bool
 	NotifyAllowedHosts string
+	// NotifyMaxAttempts and NotifyTimeout are Notify's, for the deliveries
+	// the gateway starts itself (a manual pause's SCHEDULE_PAUSED).
+	NotifyMaxAttempts int
+	NotifyTimeout     time.Duration
 }
 
 // Notify configures completion notifications. Without a signing secret

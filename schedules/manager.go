@@ -11,7 +11,9 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
+	"schedsvc/notify"
 	"schedsvc/problem"
+	"schedsvc/ptrutil"
 	"schedsvc/schedules/cron"
 )
 
@@ -20,6 +22,7 @@ import (
 type Manager struct {
 	store    Store
 	temporal temporalSchedules
+	starter  client.Client // starts a manual pause's notification delivery; nil starts none
 	rules    rules
 	log      *slog.Logger
 	now      func() time.Time
@@ -29,17 +32,18 @@ type Manager struct {
 // schedule client and workflow service; tc may be nil for a manager that
 // only reads.
 func NewManager(st Store, tc client.Client, limits Limits, cfg TemporalConfig, log *slog.Logger) *Manager {
-	t := temporalSchedules{cfg: cfg}
-	if tc != nil {
-		t.client, t.service = tc.ScheduleClient(), tc.WorkflowService()
-	}
-	return &Manager{
+	m := &Manager{
 		store:    st,
-		temporal: t,
+		temporal: temporalSchedules{cfg: cfg},
 		rules:    newRules(limits),
 		log:      log,
 		now:      time.Now,
 	}
+	if tc != nil {
+		m.temporal.client, m.temporal.service = tc.ScheduleClient(), tc.WorkflowService()
+		m.starter = tc
+	}
+	return m
 }
 
 // Create validates and stores a new schedule and its Temporal schedule.
@@ -225,15 +229,47 @@ func (m *Manager) applyToTemporal(ctx context.Context, st Store, old Schedule, s
 // Pause stops future runs and records who paused it, when and why. Pausing
 // a paused schedule changes nothing.
 func (m *Manager) Pause(ctx context.Context, owner Owner, id uuid.UUID, reason string) (Schedule, error) {
-	return m.transition(ctx, owner, id, "pause schedule", StatusPaused, func(st Store, s Schedule) (Schedule, error) {
+	var paused bool
+	s, err := m.transition(ctx, owner, id, "pause schedule", StatusPaused, func(st Store, s Schedule) (Schedule, error) {
 		if err := m.temporal.pause(ctx, id, pauseNote("paused", owner, reason)); err != nil {
 			return Schedule{}, err
 		}
 		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventPaused, Actor: owner.UserID, Reason: reason}); err != nil {
 			return Schedule{}, err
 		}
+		paused = true
 		return st.SchedulePause(ctx, id, owner.UserID, reason)
 	})
+	if err == nil && paused {
+		m.notifyPaused(ctx, s)
+	}
+	return s, err
+}
+
+// notifyPaused starts the SCHEDULE_PAUSED delivery of a manual pause, when
+// the schedule subscribes to it, on the workers' task queue. The pause is
+// done whatever happens here: a failure to start is logged, not answered.
+// (A pause by the failure policy is the run workflow's to notify.)
+func (m *Manager) notifyPaused(ctx context.Context, s Schedule) {
+	l := m.rules.limits
+	if m.starter == nil || !l.NotifyEnabled || !s.Notify.Wants(notify.SchedulePaused) || s.PausedAt == nil {
+		return
+	}
+	p := notify.Pause{PausedAt: *s.PausedAt}
+	ptrutil.SetIf(&p.Reason, s.PauseReason)
+	ptrutil.SetIf(&p.PausedBy, s.PausedBy)
+	ev := notify.PauseEvent(s.ID.String(), s.Name, p, nil)
+	retry := notify.DefaultRetry
+	retry.MaxAttempts = l.NotifyMaxAttempts
+	in := notify.WorkflowInput{DeliverInput: notify.DeliverInput{URL: s.Notify.URL, Event: ev, Retry: retry}, AttemptTimeout: l.NotifyTimeout}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.temporal.cfg.CallTimeout)
+	defer cancel()
+	_, err := m.starter.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: notify.DeliveryWorkflowID(ev.ID), TaskQueue: m.temporal.cfg.TaskQueue, WorkflowRunTimeout: notify.Timeout(in),
+	}, notify.WorkflowName, in)
+	if err != nil {
+		m.log.Error("start the notification of a pause", "schedule_id", s.ID, "event_id", ev.ID, "error", err)
+	}
 }
 
 // Resume restarts runs and recomputes next_run_at. Resuming an active

@@ -193,6 +193,37 @@ func TestNotifySchedulePaused(t *testing.T) {
 	}
 }
 
+// TestNotifyManualPause: a user's pause sends SCHEDULE_PAUSED with who and
+// why; pausing again sends nothing more.
+func TestNotifyManualPause(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withNotify)
+	o := newOwner()
+	tok := tokenFor(t, o)
+	path := "/ok/" + randomHex()
+	body := dailyBody("paused by hand")
+	body["notify"] = map[string]any{"url": env.fakes.notifyBase + path, "on": []string{"SCHEDULE_PAUSED"}}
+	id := b.createSchedule(t, tok, body)
+	pause := request{method: http.MethodPost, path: "/api/v1/schedules/" + id + "/pause", token: tok, body: map[string]any{"reason": "quarter-end freeze"}}
+	require.Equal(t, http.StatusOK, b.do(t, pause).status)
+	require.Eventually(t, func() bool { return len(env.fakes.notifiedAt(path)) == 1 }, 30*time.Second, 100*time.Millisecond)
+	got := env.fakes.notifiedAt(path)[0]
+	require.True(t, got.signatureOK)
+	require.Equal(t, notify.SchedulePaused, got.event.Kind)
+	require.Equal(t, o.UserID, got.event.Pause.PausedBy)
+	require.Equal(t, "quarter-end freeze", got.event.Pause.Reason)
+	require.Nil(t, got.event.Run, "no run caused it")
+	require.Eventually(t, func() bool {
+		var delivered bool
+		err := env.db.Pool.QueryRow(context.Background(), "SELECT delivered FROM notification_deliveries WHERE schedule_id = $1 AND workflow_id IS NULL", id).Scan(&delivered)
+		return err == nil && delivered
+	}, 30*time.Second, 100*time.Millisecond, "the delivery is recorded without a run")
+
+	require.Equal(t, http.StatusOK, b.do(t, pause).status, "pausing a paused schedule changes nothing")
+	time.Sleep(time.Second)
+	require.Len(t, env.fakes.notifiedAt(path), 1)
+}
+
 // TestNotifyRefusedURLs: URLs the SSRF policy refuses are 422
 // notify-url-refused on create and on update, and nothing is written.
 func TestNotifyRefusedURLs(t *testing.T) {

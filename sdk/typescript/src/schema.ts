@@ -655,8 +655,8 @@ export interface components {
         };
         /**
          * @description What a notification is about: a run that ended `COMPLETED`, `FAILED`, `TIMED_OUT` or
-         *     `CANCELLED` (the run statuses of the same name), or `SCHEDULE_PAUSED` (the failure
-         *     policy paused the schedule).
+         *     `CANCELLED` (the run statuses of the same name), or `SCHEDULE_PAUSED` (the schedule
+         *     was paused, by the failure policy or by a user).
          * @example FAILED
          * @enum {string}
          */
