@@ -16,6 +16,7 @@ import (
 
 	"schedsvc/gen/api"
 	"schedsvc/notify"
+	"schedsvc/ptrutil"
 	"schedsvc/signing"
 )
 
@@ -261,6 +262,20 @@ func TestNotifyRefusedURLs(t *testing.T) {
 	resp = b.do(t, request{method: http.MethodPut, path: "/api/v1/schedules/" + id, token: tok, body: map[string]any{"clear_notify": true}})
 	require.Equal(t, http.StatusOK, resp.status, "body: %s", resp.body)
 	require.Nil(t, b.getSchedule(t, tok, id).Notify)
+
+	// The trail shows both changes: set (no old value), then cleared (no new one).
+	events, _ := b.events(t, tok, id, 50)
+	var changes []api.ScheduleFieldChange
+	for _, e := range events {
+		if c, ok := ptrutil.ValOrDefault(e.Changes, map[string]api.ScheduleFieldChange{})["notify"]; ok {
+			changes = append(changes, c)
+		}
+	}
+	require.Len(t, changes, 2, "events: %+v", events)
+	require.Nil(t, changes[0].New, "newest first: the clear")
+	require.NotNil(t, changes[0].Old)
+	require.Nil(t, changes[1].Old)
+	require.Equal(t, env.fakes.notifyBase+"/ok/x", changes[1].New.(map[string]any)["url"])
 }
 
 // TestNotifyOffWithoutSecret: a server without notifications refuses
