@@ -178,6 +178,8 @@ func invalidCalls(auth map[string]string, scheduleID string) []call {
 		{name: "create with timeout out of range", method: "POST", path: "/api/v1/schedules", header: auth, body: `{"name":"n","cron_expression":"@hourly","task_query":"q","timeout_seconds":0}`},
 		{name: "create with a bad Idempotency-Key", method: "POST", path: "/api/v1/schedules", header: with(map[string]string{"Idempotency-Key": "two words"}), body: `{"name":"n","cron_expression":"@hourly","task_query":"q"}`},
 		{name: "create with malformed JSON", method: "POST", path: "/api/v1/schedules", header: auth, body: `{"name":`},
+		{name: "create with an empty notify.on", method: "POST", path: "/api/v1/schedules", header: auth, body: `{"name":"n","cron_expression":"@hourly","task_query":"q","notify":{"url":"https://hooks.example.com/x","on":[]}}`},
+		{name: "create with a notify kind twice", method: "POST", path: "/api/v1/schedules", header: auth, body: `{"name":"n","cron_expression":"@hourly","task_query":"q","notify":{"url":"https://hooks.example.com/x","on":["FAILED","FAILED"]}}`},
 		{name: "update with null name", method: "PUT", path: s, header: auth, body: `{"name":null}`},
 		{name: "pause with an unknown field", method: "POST", path: s + "/pause", header: auth, body: `{"why":"x"}`},
 		{name: "trigger with a bad enum", method: "POST", path: s + "/trigger", header: auth, body: `{"overlap_policy":"NEVER"}`},
