@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"schedsvc/notify"
@@ -266,6 +267,7 @@ func (m *Manager) notifyPaused(ctx context.Context, s Schedule) {
 	defer cancel()
 	_, err := m.starter.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: notify.DeliveryWorkflowID(ev.ID), TaskQueue: m.temporal.cfg.TaskQueue, WorkflowRunTimeout: notify.Timeout(in),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, notify.WorkflowName, in)
 	if err != nil {
 		m.log.Error("start the notification of a pause", "schedule_id", s.ID, "event_id", ev.ID, "error", err)

@@ -134,6 +134,9 @@ func sendNotifications(ctx workflow.Context, record func(workflow.Context, any, 
 			WorkflowID:         notify.DeliveryWorkflowID(d.Event.ID),
 			WorkflowRunTimeout: notify.Timeout(d),
 			ParentClosePolicy:  enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			// A parent reset or replayed onto new history must not deliver
+			// an event again once its delivery has finished.
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		})
 		err := workflow.ExecuteChildWorkflow(childCtx, notify.WorkflowName, d).GetChildWorkflowExecution().Get(ctx, nil)
 		if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
