@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"schedsvc/config"
 	"schedsvc/netguard"
@@ -185,6 +186,9 @@ func (r rules) validateExecution(s Schedule) error {
 	return nil
 }
 
+// notifyLookupTimeout bounds checkNotify's DNS look-up.
+const notifyLookupTimeout = 2 * time.Second
+
 // checkNotify refuses a notification target the server cannot serve:
 // notifications off (InvalidField), kinds wrong (InvalidField), or a URL
 // the SSRF policy refuses (NotifyURLRefused, with the policy's reason). It
@@ -196,6 +200,10 @@ func (r rules) checkNotify(ctx context.Context, t *notify.Target) error {
 	if !r.limits.NotifyEnabled {
 		return problem.Invalid(problem.InvalidField, "notify", "notifications are not enabled on this server (the operator has not set NOTIFY_SIGNING_SECRET)")
 	}
+	// The look-up is advisory (the address is judged again when dialled):
+	// a slow resolver must not hold the request.
+	ctx, cancel := context.WithTimeout(ctx, notifyLookupTimeout)
+	defer cancel()
 	err := notify.CheckTarget(ctx, r.guard, *t)
 	var refused *netguard.RefusedError
 	switch {
