@@ -33,6 +33,7 @@ type Config struct {
 	JWTJWKSURL      string
 	JWTLeeway       time.Duration
 	RateLimit       RateLimit
+	Notify          Notify
 	IdempotencyTTL  time.Duration
 	MaxBodyBytes    int64
 	TaskEndpointURL string
@@ -101,6 +102,12 @@ func Load(getenv func(string) string) (Config, error) {
 			FailClosed:  e.failMode("RATE_LIMIT_FAIL_MODE"),
 			Timeout:     e.duration("RATE_LIMIT_TIMEOUT", 100*time.Millisecond),
 		},
+		Notify: Notify{
+			SigningSecret: e.str("NOTIFY_SIGNING_SECRET", ""),
+			AllowedHosts:  e.str("NOTIFY_ALLOWED_HOSTS", ""),
+			MaxAttempts:   e.int("NOTIFY_MAX_ATTEMPTS", 8),
+			Timeout:       e.duration("NOTIFY_TIMEOUT", 10*time.Second),
+		},
 		IdempotencyTTL:    e.duration("IDEMPOTENCY_TTL", 24*time.Hour),
 		MaxBodyBytes:      int64(e.int("MAX_BODY_BYTES", 64<<10)),
 		TaskEndpointURL:   e.str("TASK_ENDPOINT_URL", ""),
@@ -159,6 +166,19 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.JWTLeeway < 0 || c.JWTLeeway > 5*time.Minute {
 		e.errs = append(e.errs, errors.New("JWT_LEEWAY must be between 0s and 5m"))
 	}
+	if n := len(c.Notify.SigningSecret); n > 0 && n < 16 {
+		e.errs = append(e.errs, errors.New("NOTIFY_SIGNING_SECRET must be at least 16 bytes"))
+	}
+	if c.Notify.MaxAttempts < 1 || c.Notify.MaxAttempts > 100 {
+		e.errs = append(e.errs, errors.New("NOTIFY_MAX_ATTEMPTS must be between 1 and 100"))
+	}
+	if c.Notify.Timeout <= 0 {
+		e.errs = append(e.errs, errors.New("NOTIFY_TIMEOUT must be positive, such as 10s"))
+	}
+	c.Limits.NotifyEnabled = c.Notify.SigningSecret != ""
+	c.Limits.NotifyAllowedHosts = c.Notify.AllowedHosts
+	c.Limits.NotifyMaxAttempts = c.Notify.MaxAttempts
+	c.Limits.NotifyTimeout = c.Notify.Timeout
 	c.Execution = e.execution()
 	c.Limits.Executors = c.Execution.Executors
 	c.Limits.DefaultExecutor = c.Execution.DefaultExecutor
@@ -201,6 +221,26 @@ type Limits struct {
 	Executors       []Executor
 	DefaultExecutor Executor
 	DefaultRetry    Retry // 3 attempts, 10 s apart, doubling up to 300 s
+
+	// NotifyEnabled is whether schedules may set `notify` (Notify's
+	// secret is set); NotifyAllowedHosts is Notify's allowlist, which the
+	// gateway checks notification URLs against.
+	NotifyEnabled      bool
+	NotifyAllowedHosts string
+	// NotifyMaxAttempts and NotifyTimeout are Notify's, for the deliveries
+	// the gateway starts itself (a manual pause's SCHEDULE_PAUSED).
+	NotifyMaxAttempts int
+	NotifyTimeout     time.Duration
+}
+
+// Notify configures completion notifications. Without a signing secret
+// they are off: the gateway refuses `notify` (422 invalid-field) and the
+// worker sends nothing, rather than posting events nobody can verify.
+type Notify struct {
+	SigningSecret string        // NOTIFY_SIGNING_SECRET, at least 16 bytes; empty (default) turns notifications off
+	AllowedHosts  string        // NOTIFY_ALLOWED_HOSTS: comma-separated host names, addresses and CIDRs the SSRF policy admits though private; empty (netguard.ParseAllowlist checks it)
+	MaxAttempts   int           // NOTIFY_MAX_ATTEMPTS, 8: attempts per event, the first included
+	Timeout       time.Duration // NOTIFY_TIMEOUT, 10s: one attempt, connection to answer
 }
 
 // Retry has the fields of the domain's retry policy, which converts it and

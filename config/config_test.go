@@ -51,6 +51,10 @@ func TestLoadRejectsUnusableTiers(t *testing.T) {
 	}
 	_, err := Load(getenv(map[string]string{"RATE_LIMIT_FAIL_MODE": "sometimes"}))
 	require.ErrorContains(t, err, "RATE_LIMIT_FAIL_MODE")
+	for key, v := range map[string]string{"NOTIFY_SIGNING_SECRET": "short", "NOTIFY_MAX_ATTEMPTS": "0", "NOTIFY_TIMEOUT": "0s"} {
+		_, err := Load(getenv(map[string]string{key: v}))
+		require.ErrorContains(t, err, key)
+	}
 }
 
 // TestDefaults holds the defaults users of the existing API know; Defaults
@@ -62,8 +66,10 @@ func TestDefaults(t *testing.T) {
 		MaxPerUser: 50, MinInterval: 60 * time.Minute, MaxBudgetUSD: 10, BackfillMaxFirings: 100, DefaultBudgetUSD: 1,
 		DefaultTimeoutSeconds: 600, MaxTimeoutSeconds: 86400,
 		Executors: []Executor{ExecutorHTTP}, DefaultExecutor: ExecutorHTTP,
-		DefaultRetry: Retry{MaxAttempts: 3, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
+		DefaultRetry:      Retry{MaxAttempts: 3, InitialBackoffSeconds: 10, MaxBackoffSeconds: 300},
+		NotifyMaxAttempts: 8, NotifyTimeout: 10 * time.Second,
 	}, c.Limits)
+	require.Equal(t, Notify{MaxAttempts: 8, Timeout: 10 * time.Second}, c.Notify, "notifications are off without a secret")
 	require.Equal(t, Temporal{Namespace: "default", TaskQueue: "scheduled-tasks", CallTimeout: 5 * time.Second, CatchupWindow: 5 * time.Minute}, c.Temporal)
 	require.EqualValues(t, 64<<10, c.MaxBodyBytes)
 	require.Empty(t, c.Execution.LLMPrices)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"schedsvc/workflows"
+	"schedsvc/signing"
 )
 
 const endpointSecret = "fault-suite-webhook-secret"
@@ -45,18 +45,18 @@ func newEndpoint(t *testing.T) *endpoint {
 	e := &endpoint{}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := workflows.VerifySignature([]byte(endpointSecret), r.Header.Get(workflows.TimestampHeader),
-			r.Header.Get(workflows.SignatureHeader), body, time.Now(), 5*time.Minute); err != nil {
+		if err := signing.VerifySignature([]byte(endpointSecret), r.Header.Get(signing.TimestampHeader),
+			r.Header.Get(signing.SignatureHeader), body, time.Now(), 5*time.Minute); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		attempt, _ := strconv.Atoi(r.Header.Get(workflows.AttemptHeader))
+		attempt, _ := strconv.Atoi(r.Header.Get(signing.AttemptHeader))
 		var task struct {
 			RunID string `json:"run_id"`
 		}
 		_ = json.Unmarshal(body, &task)
 		e.mu.Lock()
-		e.seen = append(e.seen, attemptSeen{key: r.Header.Get(workflows.IdempotencyHeader), attempt: attempt, runID: task.RunID})
+		e.seen = append(e.seen, attemptSeen{key: r.Header.Get(signing.IdempotencyHeader), attempt: attempt, runID: task.RunID})
 		n, hook := len(e.seen), e.hook
 		e.mu.Unlock()
 		if hook != nil {

@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"schedsvc/workflows"
+	"schedsvc/signing"
 )
 
 // memRecorder keeps what the activity recorded, in order; failFirst makes
@@ -94,8 +94,8 @@ func TestDeliveryWorkflowRetriesUntilDelivered(t *testing.T) {
 	got := r.deliveries()
 	require.Len(t, got, 3)
 	for i, d := range got {
-		require.Equal(t, in.Event.ID, d.header.Get(workflows.IdempotencyHeader))
-		require.Equal(t, []string{"1", "2", "3"}[i], d.header.Get(workflows.AttemptHeader))
+		require.Equal(t, in.Event.ID, d.header.Get(signing.IdempotencyHeader))
+		require.Equal(t, []string{"1", "2", "3"}[i], d.header.Get(signing.AttemptHeader))
 	}
 }
 
@@ -152,7 +152,7 @@ func TestDeliveryIsRetriedWhenItsRecordFails(t *testing.T) {
 	require.Equal(t, 2, recs[0].Attempts)
 	got := r.deliveries()
 	require.Len(t, got, 2, "at least once: the unrecorded delivery is made again")
-	require.Equal(t, got[0].header.Get(workflows.IdempotencyHeader), got[1].header.Get(workflows.IdempotencyHeader), "under the same key")
+	require.Equal(t, got[0].header.Get(signing.IdempotencyHeader), got[1].header.Get(signing.IdempotencyHeader), "under the same key")
 }
 
 func TestTimeoutCoversEveryAttemptAndWait(t *testing.T) {

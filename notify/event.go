@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"schedsvc/netguard"
 )
 
 // Kind is what happened; a schedule's `notify.on` lists the kinds it wants.
@@ -52,6 +55,24 @@ func (t Target) Wants(k Kind) bool { return t.URL != "" && slices.Contains(t.On,
 // matches: a request validation problem (400), where a refused URL is a
 // policy refusal (netguard.ErrRefused, 422).
 var ErrInvalidTarget = errors.New("invalid notification target")
+
+// CheckTarget validates a schedule's notify setting at create and update
+// time, under g's policy (the gateway's Guard has the workers'
+// allowlist): the kinds (ErrInvalidTarget) and the URL, including an
+// advisory DNS look-up (netguard.ErrRefused, a *netguard.RefusedError).
+// The zero Target is valid: it notifies nothing.
+func CheckTarget(ctx context.Context, g *netguard.Guard, t Target) error {
+	if t.URL == "" && len(t.On) == 0 {
+		return nil
+	}
+	if t.URL == "" {
+		return fmt.Errorf("%w: notify.url is required when notify.on is set", ErrInvalidTarget)
+	}
+	if err := checkKinds(t.On); err != nil {
+		return err
+	}
+	return g.CheckURLResolve(ctx, t.URL)
+}
 
 // checkKinds requires at least one kind, each known and listed once.
 func checkKinds(on []Kind) error {

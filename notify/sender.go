@@ -17,10 +17,10 @@
 // Every request goes through a netguard client: the URL is checked, and
 // the address dialled is judged at connect time against the SSRF policy
 // and the operator's NOTIFY_ALLOWED_HOSTS. The body is signed exactly as
-// the task webhook's (workflows.Sign: HMAC-SHA256 over "<timestamp>.<body>"
-// in workflows.SignatureHeader, the Unix timestamp in
-// workflows.TimestampHeader) with the notification secret, so a receiver
-// verifies both with workflows.VerifySignature and its own key. The event
+// the task webhook's (signing.Sign: HMAC-SHA256 over "<timestamp>.<body>"
+// in signing.SignatureHeader, the Unix timestamp in
+// signing.TimestampHeader) with the notification secret, so a receiver
+// verifies both with signing.VerifySignature and its own key. The event
 // id is stable across attempts and sent as Idempotency-Key.
 package notify
 
@@ -40,11 +40,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"schedsvc/netguard"
-	"schedsvc/workflows"
+	"schedsvc/signing"
 )
 
 // Headers of a notification beyond the webhook's signature headers
-// (workflows.SignatureHeader, TimestampHeader, IdempotencyHeader,
+// (signing.SignatureHeader, TimestampHeader, IdempotencyHeader,
 // AttemptHeader), which it shares.
 const (
 	// EventHeader carries the event kind, so receivers can route before
@@ -134,21 +134,9 @@ func (s *Sender) Retry() Retry { return s.retry }
 // timeout rather than being cut off.
 func (s *Sender) AttemptTimeout() time.Duration { return s.timeout }
 
-// CheckTarget validates a schedule's notify setting at create and update
-// time: the kinds (ErrInvalidTarget) and the URL under the policy,
-// including an advisory DNS look-up (netguard.ErrRefused, a
-// *netguard.RefusedError). The zero Target is valid: it notifies nothing.
+// CheckTarget is the package's CheckTarget under the sender's policy.
 func (s *Sender) CheckTarget(ctx context.Context, t Target) error {
-	if t.URL == "" && len(t.On) == 0 {
-		return nil
-	}
-	if t.URL == "" {
-		return fmt.Errorf("%w: notify.url is required when notify.on is set", ErrInvalidTarget)
-	}
-	if err := checkKinds(t.On); err != nil {
-		return err
-	}
-	return s.guard.CheckURLResolve(ctx, t.URL)
+	return CheckTarget(ctx, s.guard, t)
 }
 
 // Result is how one delivery attempt went: what to record on the run.
@@ -225,10 +213,10 @@ func (s *Sender) Deliver(ctx context.Context, target string, ev Event, attempt i
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", userAgent)
 	h.Set(EventHeader, string(ev.Kind))
-	h.Set(workflows.IdempotencyHeader, ev.ID)
-	h.Set(workflows.AttemptHeader, strconv.Itoa(attempt))
-	h.Set(workflows.TimestampHeader, ts)
-	h.Set(workflows.SignatureHeader, workflows.Sign(s.secret, ts, body))
+	h.Set(signing.IdempotencyHeader, ev.ID)
+	h.Set(signing.AttemptHeader, strconv.Itoa(attempt))
+	h.Set(signing.TimestampHeader, ts)
+	h.Set(signing.SignatureHeader, signing.Sign(s.secret, ts, body))
 
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 
 	"schedsvc/netguard"
 	"schedsvc/ptrutil"
-	"schedsvc/workflows"
+	"schedsvc/signing"
 )
 
 var secret = []byte("notify-test-secret-0123456789")
@@ -127,18 +127,18 @@ func TestDeliverPostsAnEventTheReceiverCanVerify(t *testing.T) {
 	require.Len(t, got, 2)
 	for i, d := range got {
 		// What a receiver does: the webhook's verification, the notification key.
-		require.NoError(t, workflows.VerifySignature(secret, d.header.Get(workflows.TimestampHeader),
-			d.header.Get(workflows.SignatureHeader), d.body, time.Now(), time.Minute))
-		require.Error(t, workflows.VerifySignature([]byte("the-task-webhook-secret-000"), d.header.Get(workflows.TimestampHeader),
-			d.header.Get(workflows.SignatureHeader), d.body, time.Now(), time.Minute), "another key does not verify")
+		require.NoError(t, signing.VerifySignature(secret, d.header.Get(signing.TimestampHeader),
+			d.header.Get(signing.SignatureHeader), d.body, time.Now(), time.Minute))
+		require.Error(t, signing.VerifySignature([]byte("the-task-webhook-secret-000"), d.header.Get(signing.TimestampHeader),
+			d.header.Get(signing.SignatureHeader), d.body, time.Now(), time.Minute), "another key does not verify")
 		tampered := []byte(strings.Replace(string(d.body), "FAILED", "COMPLETED", 1))
-		require.Error(t, workflows.VerifySignature(secret, d.header.Get(workflows.TimestampHeader),
-			d.header.Get(workflows.SignatureHeader), tampered, time.Now(), time.Minute), "a changed body does not verify")
+		require.Error(t, signing.VerifySignature(secret, d.header.Get(signing.TimestampHeader),
+			d.header.Get(signing.SignatureHeader), tampered, time.Now(), time.Minute), "a changed body does not verify")
 
 		require.Equal(t, "application/json", d.header.Get("Content-Type"))
 		require.Equal(t, "FAILED", d.header.Get(EventHeader))
-		require.Equal(t, ev.ID, d.header.Get(workflows.IdempotencyHeader), "every attempt carries the event id")
-		require.Equal(t, []string{"1", "2"}[i], d.header.Get(workflows.AttemptHeader))
+		require.Equal(t, ev.ID, d.header.Get(signing.IdempotencyHeader), "every attempt carries the event id")
+		require.Equal(t, []string{"1", "2"}[i], d.header.Get(signing.AttemptHeader))
 
 		var back Event
 		require.NoError(t, json.Unmarshal(d.body, &back))

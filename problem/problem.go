@@ -40,6 +40,7 @@ const (
 	InvalidField          Kind = "invalid-field"
 	InvalidRange          Kind = "invalid-range"      // a backfill's range: in the future, reversed, or without a firing
 	BackfillTooLarge      Kind = "backfill-too-large" // a backfill's range holds more firings than one request may start
+	NotifyURLRefused      Kind = "notify-url-refused" // a notify.url the SSRF policy refuses
 	ServiceUnavailable    Kind = "service-unavailable"
 	Internal              Kind = "internal"
 )
@@ -71,6 +72,7 @@ var catalogue = map[Kind]Entry{
 	InvalidField:          {http.StatusUnprocessableEntity, "Invalid field"},
 	InvalidRange:          {http.StatusUnprocessableEntity, "Invalid range"},
 	BackfillTooLarge:      {http.StatusUnprocessableEntity, "Backfill too large"},
+	NotifyURLRefused:      {http.StatusUnprocessableEntity, "Notification URL refused"},
 	ServiceUnavailable:    {http.StatusServiceUnavailable, "Service unavailable"},
 	Internal:              {http.StatusInternalServerError, "Internal error"},
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"schedsvc/notify"
 )
 
 // EventKind names a lifecycle event of a schedule.
@@ -107,6 +109,7 @@ func configChanges(a, b Schedule) map[string]FieldChange {
 		{"start_at", timeValue(a.StartAt), timeValue(b.StartAt)},
 		{"end_at", timeValue(a.EndAt), timeValue(b.EndAt)},
 		{"max_runs", intValue(a.MaxRuns), intValue(b.MaxRuns)},
+		{"notify", notifyValue(a.Notify), notifyValue(b.Notify)},
 	}
 	changes := make(map[string]FieldChange)
 	for _, f := range fields {
@@ -115,6 +118,19 @@ func configChanges(a, b Schedule) map[string]FieldChange {
 		}
 	}
 	return changes
+}
+
+// notifyValue is a notification setting as a change shows it: the API's
+// object, or null for none.
+func notifyValue(t notify.Target) any {
+	if t.URL == "" {
+		return nil
+	}
+	on := make([]string, len(t.On))
+	for i, k := range t.On {
+		on[i] = string(k)
+	}
+	return map[string]any{"url": t.URL, "on": on}
 }
 
 // contextValue is a task context as a change shows it: a nil map is an

@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"schedsvc/notify"
 	"schedsvc/problem"
+	"schedsvc/ptrutil"
 	"schedsvc/schedules/cron"
 )
 
@@ -20,6 +23,7 @@ import (
 type Manager struct {
 	store    Store
 	temporal temporalSchedules
+	starter  client.Client // starts a manual pause's notification delivery; nil starts none
 	rules    rules
 	log      *slog.Logger
 	now      func() time.Time
@@ -29,17 +33,18 @@ type Manager struct {
 // schedule client and workflow service; tc may be nil for a manager that
 // only reads.
 func NewManager(st Store, tc client.Client, limits Limits, cfg TemporalConfig, log *slog.Logger) *Manager {
-	t := temporalSchedules{cfg: cfg}
-	if tc != nil {
-		t.client, t.service = tc.ScheduleClient(), tc.WorkflowService()
-	}
-	return &Manager{
+	m := &Manager{
 		store:    st,
-		temporal: t,
-		rules:    rules{limits: limits},
+		temporal: temporalSchedules{cfg: cfg},
+		rules:    newRules(limits),
 		log:      log,
 		now:      time.Now,
 	}
+	if tc != nil {
+		m.temporal.client, m.temporal.service = tc.ScheduleClient(), tc.WorkflowService()
+		m.starter = tc
+	}
+	return m
 }
 
 // Create validates and stores a new schedule and its Temporal schedule.
@@ -64,6 +69,9 @@ func (m *Manager) Create(ctx context.Context, owner Owner, in CreateInput) (Sche
 		return Schedule{}, err
 	}
 	if err := validateWindow(s, timing, m.now()); err != nil {
+		return Schedule{}, err
+	}
+	if err := m.rules.checkNotify(ctx, in.Notify); err != nil {
 		return Schedule{}, err
 	}
 	if err := m.reserve(ctx, owner, s.ID); err != nil {
@@ -172,6 +180,10 @@ func (m *Manager) Update(ctx context.Context, owner Owner, id uuid.UUID, in Upda
 	if err := m.rules.checkUpdate(in); err != nil {
 		return Schedule{}, err
 	}
+	// Before the transaction: the check may look the host name up.
+	if err := m.rules.checkNotify(ctx, in.Notify); err != nil {
+		return Schedule{}, err
+	}
 	var updated Schedule
 	err := m.store.InTx(ctx, func(st Store) error {
 		// FOR UPDATE serialises writers of one schedule: Temporal's update is
@@ -275,7 +287,8 @@ func (m *Manager) applyToTemporal(ctx context.Context, st Store, old Schedule, s
 // a paused schedule changes nothing; a COMPLETED one is refused with
 // ScheduleCompleted.
 func (m *Manager) Pause(ctx context.Context, owner Owner, id uuid.UUID, reason string) (Schedule, error) {
-	return m.transition(ctx, owner, id, "pause schedule", StatusPaused, func(st Store, s Schedule) (Schedule, error) {
+	var paused bool
+	s, err := m.transition(ctx, owner, id, "pause schedule", StatusPaused, func(st Store, s Schedule) (Schedule, error) {
 		if s.Status == StatusCompleted {
 			return Schedule{}, completedRefusal("paused")
 		}
@@ -285,8 +298,40 @@ func (m *Manager) Pause(ctx context.Context, owner Owner, id uuid.UUID, reason s
 		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventPaused, Actor: owner.UserID, Reason: reason}); err != nil {
 			return Schedule{}, err
 		}
+		paused = true
 		return st.SchedulePause(ctx, id, owner.UserID, reason)
 	})
+	if err == nil && paused {
+		m.notifyPaused(ctx, s)
+	}
+	return s, err
+}
+
+// notifyPaused starts the SCHEDULE_PAUSED delivery of a manual pause, when
+// the schedule subscribes to it, on the workers' task queue. The pause is
+// done whatever happens here: a failure to start is logged, not answered.
+// (A pause by the failure policy is the run workflow's to notify.)
+func (m *Manager) notifyPaused(ctx context.Context, s Schedule) {
+	l := m.rules.limits
+	if m.starter == nil || !l.NotifyEnabled || !s.Notify.Wants(notify.SchedulePaused) || s.PausedAt == nil {
+		return
+	}
+	p := notify.Pause{PausedAt: *s.PausedAt}
+	ptrutil.SetIf(&p.Reason, s.PauseReason)
+	ptrutil.SetIf(&p.PausedBy, s.PausedBy)
+	ev := notify.PauseEvent(s.ID.String(), s.Name, p, nil)
+	retry := notify.DefaultRetry
+	retry.MaxAttempts = l.NotifyMaxAttempts
+	in := notify.WorkflowInput{DeliverInput: notify.DeliverInput{URL: s.Notify.URL, Event: ev, Retry: retry}, AttemptTimeout: l.NotifyTimeout}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.temporal.cfg.CallTimeout)
+	defer cancel()
+	_, err := m.starter.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: notify.DeliveryWorkflowID(ev.ID), TaskQueue: m.temporal.cfg.TaskQueue, WorkflowRunTimeout: notify.Timeout(in),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, notify.WorkflowName, in)
+	if err != nil {
+		m.log.Error("start the notification of a pause", "schedule_id", s.ID, "event_id", ev.ID, "error", err)
+	}
 }
 
 // Resume restarts runs and recomputes next_run_at. Resuming an active

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"schedsvc/config"
+	"schedsvc/notify"
 )
 
 // Status is a schedule's lifecycle state. DELETED schedules are never
@@ -85,6 +86,9 @@ type Schedule struct {
 	EndAt       *time.Time
 	MaxRuns     *int
 	CompletedAt *time.Time
+	// Notify is where and on what the schedule sends completion
+	// notifications; the zero Target sends none.
+	Notify notify.Target
 }
 
 // CreateInput is a new schedule as the caller describes it. Nil pointers
@@ -105,11 +109,13 @@ type CreateInput struct {
 	StartAt            *time.Time
 	EndAt              *time.Time
 	MaxRuns            *int
+	Notify             *notify.Target
 }
 
 // UpdateInput is a partial update: nil fields keep their value.
 // ClearTaskContext sets the context to null and excludes TaskContext; the
-// other Clear fields likewise remove a bound.
+// other Clear fields likewise remove a bound (ClearNotify the notification
+// setting).
 type UpdateInput struct {
 	Name               *string
 	Description        *string
@@ -130,6 +136,8 @@ type UpdateInput struct {
 	ClearEndAt         bool
 	MaxRuns            *int
 	ClearMaxRuns       bool
+	Notify             *notify.Target // replaces the whole setting
+	ClearNotify        bool
 }
 
 // PageRequest selects one page of a newest-first list: by keyset when
@@ -181,6 +189,9 @@ type Run struct {
 type RunDetail struct {
 	Run
 	Attempts []Attempt
+	// Notifications are the deliveries of the events the run sent, oldest
+	// first.
+	Notifications []notify.Delivery
 }
 
 // Attempt is one try at performing a run, as the workflow records it. It is

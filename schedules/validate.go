@@ -1,11 +1,17 @@
 package schedules
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"schedsvc/config"
+	"schedsvc/netguard"
+	"schedsvc/notify"
 	"schedsvc/problem"
 	"schedsvc/ptrutil"
 	"schedsvc/schedules/cron"
@@ -19,6 +25,14 @@ type Limits = config.Limits
 // refuses what breaks a rule, with a *problem.Error that names the field.
 type rules struct {
 	limits Limits
+	guard  *netguard.Guard // judges notification URLs with the operator's allowlist
+}
+
+// newRules makes the rules of limits. An allowlist that does not parse
+// admits nothing (the binaries refuse to start with one).
+func newRules(limits Limits) rules {
+	allow, _ := netguard.ParseAllowlist(limits.NotifyAllowedHosts)
+	return rules{limits: limits, guard: netguard.New(netguard.Config{Allow: allow})}
 }
 
 // maxPauseAfterFailures bounds pause_after_failures as the spec does.
@@ -44,6 +58,7 @@ func (r rules) newSchedule(owner Owner, in CreateInput) Schedule {
 		StartAt:            in.StartAt,
 		EndAt:              in.EndAt,
 		MaxRuns:            in.MaxRuns,
+		Notify:             ptrutil.ValOrDefault(in.Notify, notify.Target{}),
 	}
 	if s.Timezone == "" {
 		s.Timezone = "UTC"
@@ -62,6 +77,9 @@ func (r rules) checkUpdate(in UpdateInput) error {
 	}
 	if in.ClearStartAt && in.StartAt != nil || in.ClearEndAt && in.EndAt != nil || in.ClearMaxRuns && in.MaxRuns != nil {
 		return problem.Invalid(problem.InvalidField, "", "a field cannot be both set and cleared in one update")
+	}
+	if in.ClearNotify && in.Notify != nil {
+		return problem.Invalid(problem.InvalidField, "clear_notify", "send either notify or clear_notify, not both")
 	}
 	return nil
 }
@@ -85,6 +103,12 @@ func (r rules) updated(old Schedule, in UpdateInput) Schedule {
 	s.StartAt = optional(s.StartAt, in.StartAt, in.ClearStartAt)
 	s.EndAt = optional(s.EndAt, in.EndAt, in.ClearEndAt)
 	s.MaxRuns = optional(s.MaxRuns, in.MaxRuns, in.ClearMaxRuns)
+	switch {
+	case in.ClearNotify:
+		s.Notify = notify.Target{}
+	case in.Notify != nil:
+		s.Notify = notify.Target{URL: in.Notify.URL, On: slices.Clone(in.Notify.On)}
+	}
 	switch {
 	case in.ClearTaskContext:
 		s.TaskContext = nil
@@ -180,4 +204,40 @@ func (r rules) validateExecution(s Schedule) error {
 		return problem.Invalid(problem.InvalidField, "pause_after_failures", "pause_after_failures must be between 0 (never) and %d", maxPauseAfterFailures)
 	}
 	return nil
+}
+
+// notifyLookupTimeout bounds checkNotify's DNS look-up.
+const notifyLookupTimeout = 2 * time.Second
+
+// checkNotify refuses a notification target the server cannot serve:
+// notifications off (InvalidField), kinds wrong (InvalidField), or a URL
+// the SSRF policy refuses (NotifyURLRefused, with the policy's reason). It
+// runs before anything is written. A nil target is no change.
+func (r rules) checkNotify(ctx context.Context, t *notify.Target) error {
+	if t == nil || (t.URL == "" && len(t.On) == 0) {
+		return nil
+	}
+	if !r.limits.NotifyEnabled {
+		return problem.Invalid(problem.InvalidField, "notify", "notifications are not enabled on this server (the operator has not set NOTIFY_SIGNING_SECRET)")
+	}
+	// The look-up is advisory (the address is judged again when dialled):
+	// a slow resolver must not hold the request.
+	ctx, cancel := context.WithTimeout(ctx, notifyLookupTimeout)
+	defer cancel()
+	err := notify.CheckTarget(ctx, r.guard, *t)
+	var refused *netguard.RefusedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &refused):
+		return problem.Invalid(problem.NotifyURLRefused, "notify.url", "%s", refused.Detail())
+	case errors.Is(err, notify.ErrInvalidTarget):
+		field := "notify.on"
+		if t.URL == "" {
+			field = "notify.url"
+		}
+		return problem.Invalid(problem.InvalidField, field, "%s", strings.TrimPrefix(err.Error(), notify.ErrInvalidTarget.Error()+": "))
+	default:
+		return fmt.Errorf("check notification target: %w", err)
+	}
 }

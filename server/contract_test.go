@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"schedsvc/gen/api"
+	"schedsvc/notify"
 	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 	"schedsvc/store"
@@ -124,7 +125,8 @@ func specOperations(t *testing.T) (map[string]*openapi3.Operation, *openapi3.T) 
 func validCalls(t *testing.T, auth map[string]string, scheduleID, runID string) map[string]call {
 	t.Helper()
 	s := "/api/v1/schedules/" + scheduleID
-	create := `{"name":"Hourly price check","cron_expression":"@hourly","task_query":"Check the prices."}`
+	create := `{"name":"Hourly price check","cron_expression":"@hourly","task_query":"Check the prices.",` +
+		`"notify":{"url":"https://hooks.example.com/schedsvc","on":["FAILED","SCHEDULE_PAUSED"]}}`
 	// The past week: the updated weekday expression fires in it, fewer times than the maximum.
 	backfill := fmt.Sprintf(`{"start":%q,"end":%q,"overlap_policy":"ALLOW_ALL"}`,
 		time.Now().UTC().AddDate(0, 0, -7).Format(time.RFC3339), time.Now().UTC().Add(-time.Minute).Format(time.RFC3339))
@@ -176,6 +178,8 @@ func invalidCalls(auth map[string]string, scheduleID string) []call {
 		{name: "create with timeout out of range", method: "POST", path: "/api/v1/schedules", header: auth, body: `{"name":"n","cron_expression":"@hourly","task_query":"q","timeout_seconds":0}`},
 		{name: "create with a bad Idempotency-Key", method: "POST", path: "/api/v1/schedules", header: with(map[string]string{"Idempotency-Key": "two words"}), body: `{"name":"n","cron_expression":"@hourly","task_query":"q"}`},
 		{name: "create with malformed JSON", method: "POST", path: "/api/v1/schedules", header: auth, body: `{"name":`},
+		{name: "create with an empty notify.on", method: "POST", path: "/api/v1/schedules", header: auth, body: `{"name":"n","cron_expression":"@hourly","task_query":"q","notify":{"url":"https://hooks.example.com/x","on":[]}}`},
+		{name: "create with a notify kind twice", method: "POST", path: "/api/v1/schedules", header: auth, body: `{"name":"n","cron_expression":"@hourly","task_query":"q","notify":{"url":"https://hooks.example.com/x","on":["FAILED","FAILED"]}}`},
 		{name: "update with null name", method: "PUT", path: s, header: auth, body: `{"name":null}`},
 		{name: "pause with an unknown field", method: "POST", path: s + "/pause", header: auth, body: `{"why":"x"}`},
 		{name: "trigger with a bad enum", method: "POST", path: s + "/trigger", header: auth, body: `{"overlap_policy":"NEVER"}`},
@@ -316,7 +320,7 @@ func equalJSON(t *testing.T, a, b any) bool {
 // to the real server; with --errors Prism turns any response violation into an error answer,
 // and it logs request violations: both must be absent.
 func TestContractWalk(t *testing.T) {
-	b := setup(t)
+	b := setup(t, withNotify)
 	proxy, logs := startPrism(t, "proxy", "../api/openapi.yaml", b.url, "--errors")
 	token := tokenFor(t, newOwner())
 	auth := map[string]string{"Authorization": "Bearer " + token}
@@ -353,6 +357,12 @@ func recordRun(t *testing.T, scheduleID uuid.UUID) uuid.UUID {
 		Result: ptrutil.Ptr("ok"), Usage: schedules.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3, TotalCostUSD: 0.001, ModelUsed: "m", Provider: "p"},
 		Attempts:    []schedules.Attempt{{Number: 1, Status: schedules.RunCompleted, TotalTokens: 3, StartedAt: at, CompletedAt: at.Add(time.Second)}},
 		CompletedAt: at.Add(time.Second)}))
+	// A notification about it, so the run detail's notifications are walked too.
+	require.NoError(t, st.RecordDelivery(ctx, notify.Delivery{
+		EventID: notify.EventID(scheduleID.String(), notify.Completed, wf), ScheduleID: scheduleID.String(), WorkflowID: wf,
+		Kind: notify.Completed, URL: "https://hooks.example.com/schedsvc", Attempts: 1, Delivered: true, StatusCode: http.StatusNoContent,
+		LastAttemptAt: at.Add(2 * time.Second),
+	}))
 	runs, err := st.RunList(ctx, scheduleID, schedules.ListQuery{Limit: 1})
 	require.NoError(t, err)
 	require.Len(t, runs, 1)

@@ -70,8 +70,12 @@ func FuzzScheduleFields(f *testing.F) {
 			"task_query": `"Summarise yesterday's tickets"`, "task_context": `{"channel":"#support"}`,
 		}
 		names := []string{"name", "description", "cron_expression", "timezone", "task_query",
-			"task_context", "task_context key", "executor", "overlap_policy"}
+			"task_context", "task_context key", "executor", "overlap_policy", "notify.url", "notify.on"}
 		switch name := names[int(field)%len(names)]; name {
+		case "notify.url":
+			fields["notify"] = `{"url":` + rawJSONString(value) + `,"on":["FAILED"]}`
+		case "notify.on":
+			fields["notify"] = `{"url":"https://hooks.example.com/x","on":[` + rawJSONString(value) + `]}`
 		case "task_context":
 			fields[name] = `{"channel":` + rawJSONString(value) + `}`
 		case "task_context key":
@@ -137,6 +141,7 @@ func newFuzzHarness(f *testing.F) *fuzzHarness {
 		o.temporal = recordingTemporal{Client: env.tc, created: h.created}
 		// Nothing the fuzzer keeps fires more than hourly.
 		o.limits.MinInterval = time.Hour
+		withNotify(o)
 	})
 	h.token = tokenFor(f, h.owner)
 	fixture, err := h.b.manager.Create(context.Background(), h.owner, schedules.CreateInput{

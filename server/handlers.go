@@ -8,6 +8,7 @@ import (
 
 	contract "schedsvc/api"
 	"schedsvc/gen/api"
+	"schedsvc/notify"
 	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 	"schedsvc/server/docs"
@@ -51,6 +52,7 @@ func (s *Server) CreateSchedule(ctx context.Context, req api.CreateScheduleReque
 		StartAt:            b.StartAt,
 		EndAt:              b.EndAt,
 		MaxRuns:            b.MaxRuns,
+		Notify:             fromAPINotify(b.Notify),
 	}
 	ptrutil.SetIf(&in.Description, b.Description)
 	ptrutil.SetIf(&in.Timezone, b.Timezone)
@@ -126,6 +128,8 @@ func (s *Server) UpdateSchedule(ctx context.Context, req api.UpdateScheduleReque
 		ClearEndAt:         b.ClearEndAt != nil && *b.ClearEndAt,
 		MaxRuns:            b.MaxRuns,
 		ClearMaxRuns:       b.ClearMaxRuns != nil && *b.ClearMaxRuns,
+		Notify:             fromAPINotify(b.Notify),
+		ClearNotify:        b.ClearNotify != nil && *b.ClearNotify,
 	}
 	ptrutil.SetIf(&in.TaskContext, b.TaskContext)
 	sc, err := s.manager.Update(ctx, o, req.Id, in)
@@ -224,6 +228,23 @@ func toAPISchedule(s schedules.Schedule) api.Schedule {
 	out.NextRuns, out.PreviousRunAt = schedules.UpcomingRuns(s, time.Now())
 	if s.TaskContext != nil {
 		out.TaskContext = &s.TaskContext
+	}
+	if s.Notify.URL != "" {
+		out.Notify = &api.NotifyTarget{Url: s.Notify.URL, On: make([]api.NotifyKind, len(s.Notify.On))}
+		for i, k := range s.Notify.On {
+			out.Notify.On[i] = api.NotifyKind(k)
+		}
+	}
+	return out
+}
+
+func fromAPINotify(t *api.NotifyTargetRequest) *notify.Target {
+	if t == nil {
+		return nil
+	}
+	out := &notify.Target{URL: t.Url, On: make([]notify.Kind, len(t.On))}
+	for i, k := range t.On {
+		out.On[i] = notify.Kind(k)
 	}
 	return out
 }

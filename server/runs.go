@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/google/uuid"
 
 	"schedsvc/gen/api"
 	"schedsvc/ptrutil"
@@ -47,7 +50,25 @@ func (s *Server) GetScheduleRun(ctx context.Context, req api.GetScheduleRunReque
 		TriggeredAt: r.TriggeredAt, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
 		Executor: (*api.RunDetailExecutor)(r.Executor), PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 		AttemptCount: r.AttemptCount, PausedSchedule: r.PausedSchedule, Trigger: r.Trigger,
-		Attempts: make([]api.RunAttempt, len(d.Attempts)),
+		Attempts:      make([]api.RunAttempt, len(d.Attempts)),
+		Notifications: make([]api.NotificationDelivery, 0, len(d.Notifications)),
+	}
+	for _, n := range d.Notifications {
+		eventID, err := uuid.Parse(n.EventID)
+		if err != nil {
+			return nil, fmt.Errorf("notification of run %s: event id %q: %w", d.ID, n.EventID, err)
+		}
+		out.Notifications = append(out.Notifications, api.NotificationDelivery{
+			EventId:       eventID,
+			Kind:          api.NotifyKind(n.Kind),
+			Url:           n.URL,
+			Delivered:     n.Delivered,
+			Attempts:      n.Attempts,
+			StatusCode:    ptrutil.NilIfZero(n.StatusCode),
+			LastError:     ptrutil.NilIfZero(n.LastError),
+			LastAttemptAt: n.LastAttemptAt.UTC(),
+			NextAttemptAt: utc(n.NextAttemptAt),
+		})
 	}
 	for i, a := range d.Attempts {
 		out.Attempts[i] = api.RunAttempt{

@@ -13,7 +13,9 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"schedsvc/notify"
 	"schedsvc/schedules"
+	"schedsvc/signing"
 	"schedsvc/store"
 	"schedsvc/workflows"
 )
@@ -38,6 +40,11 @@ const (
 type executorFakes struct {
 	webhook, llm *httptest.Server
 	childQueue   string
+	// receiver takes completion notifications (notifyFakes); notifyBase is
+	// its URL by the allowlisted name localhost.
+	receiver   *httptest.Server
+	notifyBase string
+	notified   map[string][]notifyCall
 
 	mu           sync.Mutex
 	webhookCalls map[string][]webhookCall
@@ -72,9 +79,12 @@ func startWorker() (stop func(), err error) {
 	f := &env.fakes
 	f.webhookCalls = map[string][]webhookCall{}
 	f.llmCalls = map[string][]llmCall{}
+	f.notified = map[string][]notifyCall{}
 	f.webhook = httptest.NewServer(http.HandlerFunc(f.taskEndpoint))
 	f.llm = httptest.NewServer(http.HandlerFunc(f.chatCompletions))
-	stops := []func(){f.webhook.Close, f.llm.Close}
+	f.receiver = httptest.NewServer(http.HandlerFunc(f.notificationReceiver))
+	f.notifyBase = strings.Replace(f.receiver.URL, "127.0.0.1", "localhost", 1)
+	stops := []func(){f.webhook.Close, f.llm.Close, f.receiver.Close}
 	stop = func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
@@ -106,11 +116,24 @@ func startWorker() (stop func(), err error) {
 	}
 	stops = append(stops, child.Stop)
 
+	sender, err := notify.New(notify.Config{
+		SigningSecret: []byte(notifySecret), AllowedHosts: notifyAllowedHosts, AttemptTimeout: 2 * time.Second,
+		Retry: notify.Retry{MaxAttempts: 4, Initial: 200 * time.Millisecond, Coefficient: 2, Max: time.Second},
+	})
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	st := store.New(env.db.Pool)
+
 	env.taskQueue = fmt.Sprintf("server-test-%d", suffix)
 	w := worker.New(env.tc, env.taskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.ScheduledTaskWorkflow, workflow.RegisterOptions{Name: schedules.WorkflowName})
+	w.RegisterWorkflowWithOptions(notify.DeliveryWorkflow, workflow.RegisterOptions{Name: notify.WorkflowName})
+	w.RegisterActivity(&notify.Activities{Sender: sender, Recorder: st})
 	w.RegisterActivity(&workflows.Activities{
-		Recorder: schedules.NewRecorder(store.New(env.db.Pool), env.tc.ScheduleClient()),
+		Notify:   &workflows.Notifications{Sender: sender, Store: st},
+		Recorder: schedules.NewRecorder(st, env.tc.ScheduleClient()),
 		Executors: map[schedules.Executor]workflows.Executor{
 			schedules.ExecutorHTTP: webhook,
 			schedules.ExecutorLLM:  llm,
@@ -154,8 +177,8 @@ func (f *executorFakes) taskEndpoint(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
-	sigErr := workflows.VerifySignature([]byte(webhookSecret), r.Header.Get(workflows.TimestampHeader),
-		r.Header.Get(workflows.SignatureHeader), body, time.Now(), 5*time.Minute)
+	sigErr := signing.VerifySignature([]byte(webhookSecret), r.Header.Get(signing.TimestampHeader),
+		r.Header.Get(signing.SignatureHeader), body, time.Now(), 5*time.Minute)
 	var t workflows.Task
 	if err := json.Unmarshal(body, &t); err != nil {
 		http.Error(w, "bad task json", http.StatusBadRequest)
@@ -163,7 +186,7 @@ func (f *executorFakes) taskEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.webhookCalls[t.TaskQuery] = append(f.webhookCalls[t.TaskQuery], webhookCall{
-		idempotencyKey: r.Header.Get(workflows.IdempotencyHeader), attempt: r.Header.Get(workflows.AttemptHeader), signatureOK: sigErr == nil,
+		idempotencyKey: r.Header.Get(signing.IdempotencyHeader), attempt: r.Header.Get(signing.AttemptHeader), signatureOK: sigErr == nil,
 	})
 	calls := len(f.webhookCalls[t.TaskQuery])
 	f.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	dbgen "schedsvc/gen/db"
+	"schedsvc/notify"
 	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 )
@@ -137,6 +138,14 @@ func (s *Store) RunGet(ctx context.Context, scheduleID, runID uuid.UUID) (schedu
 			return schedules.RunDetail{}, fmt.Errorf("decode attempts of run %s: %w", row.ID, err)
 		}
 	}
+	deliveries, err := s.q.NotificationDeliveryListByWorkflow(ctx, &row.WorkflowID)
+	if err != nil {
+		return schedules.RunDetail{}, interpret("list notification deliveries", err)
+	}
+	d.Notifications = make([]notify.Delivery, 0, len(deliveries))
+	for _, r := range deliveries {
+		d.Notifications = append(d.Notifications, deliveryFromRow(r))
+	}
 	return d, nil
 }
 
@@ -185,4 +194,14 @@ func floatToNumeric(f float64) pgtype.Numeric {
 		panic(fmt.Sprintf("format %v as numeric: %v", f, err)) // FormatFloat output always parses
 	}
 	return n
+}
+
+// RunGetByWorkflowID returns the run a workflow recorded, without its
+// attempts; ErrNotFound when there is none.
+func (s *Store) RunGetByWorkflowID(ctx context.Context, workflowID string) (schedules.Run, error) {
+	row, err := s.q.RunHistoryGetByWorkflowID(ctx, workflowID)
+	if err != nil {
+		return schedules.Run{}, interpret("get run by workflow id", err)
+	}
+	return runFromRow(row), nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	dbgen "schedsvc/gen/db"
+	"schedsvc/notify"
 	"schedsvc/ptrutil"
 	"schedsvc/schedules"
 )
@@ -93,6 +94,8 @@ func (s *Store) ScheduleInsert(ctx context.Context, in schedules.Schedule) (sche
 		StartAt:                    in.StartAt,
 		EndAt:                      in.EndAt,
 		MaxRuns:                    int4From(in.MaxRuns),
+		NotifyUrl:                  notifyURL(in.Notify),
+		NotifyOn:                   notifyOn(in.Notify),
 	})
 	return scheduleFrom("insert schedule", row, err)
 }
@@ -124,6 +127,8 @@ func (s *Store) ScheduleInsertReserved(ctx context.Context, in schedules.Schedul
 		OverlapPolicy:              string(in.Overlap),
 		PauseAfterFailures:         int32(in.PauseAfterFailures),
 		SpecRefreshAt:              specRefreshAt,
+		NotifyUrl:                  notifyURL(in.Notify),
+		NotifyOn:                   notifyOn(in.Notify),
 		Actor:                      actor,
 		StartAt:                    in.StartAt,
 		EndAt:                      in.EndAt,
@@ -205,6 +210,8 @@ func (s *Store) ScheduleUpdateConfig(ctx context.Context, in schedules.Schedule)
 		MaxRuns:                    int4From(in.MaxRuns),
 		Status:                     string(in.Status),
 		CompletedAt:                in.CompletedAt,
+		NotifyUrl:                  notifyURL(in.Notify),
+		NotifyOn:                   notifyOn(in.Notify),
 	})
 	return scheduleFrom("update schedule", row, err)
 }
@@ -352,6 +359,12 @@ func scheduleFromRow(r dbgen.Schedule) (schedules.Schedule, error) {
 	if r.MaxRuns.Valid {
 		s.MaxRuns = ptrutil.Ptr(int(r.MaxRuns.Int32))
 	}
+	if r.NotifyUrl != nil {
+		s.Notify.URL = *r.NotifyUrl
+		for _, k := range r.NotifyOn {
+			s.Notify.On = append(s.Notify.On, notify.Kind(k))
+		}
+	}
 	if len(r.TaskContext) > 0 && string(r.TaskContext) != "null" {
 		if err := json.Unmarshal(r.TaskContext, &s.TaskContext); err != nil {
 			return schedules.Schedule{}, fmt.Errorf("decode task_context of schedule %s: %w", r.ID, err)
@@ -367,6 +380,26 @@ func int4From(n *int) pgtype.Int4 {
 		return pgtype.Int4{}
 	}
 	return pgtype.Int4{Int32: int32(*n), Valid: true}
+}
+
+// notifyURL and notifyOn store a notification target: no URL and no
+// kinds for the zero Target.
+func notifyURL(t notify.Target) *string {
+	if t.URL == "" {
+		return nil
+	}
+	return &t.URL
+}
+
+func notifyOn(t notify.Target) []string {
+	on := []string{}
+	if t.URL == "" {
+		return on
+	}
+	for _, k := range t.On {
+		on = append(on, string(k))
+	}
+	return on
 }
 
 func encodeTaskContext(c map[string]any) ([]byte, error) {

@@ -34,6 +34,8 @@ type Activities struct {
 	Child           ChildWorkflowConfig
 	// Metrics counts runs, fire lag and executor attempts; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Notify sends completion notifications; nil sends none.
+	Notify *Notifications
 }
 
 // StartInput identifies the run being started.

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"schedsvc/notify"
 	"schedsvc/schedules"
 )
 
@@ -92,7 +93,12 @@ func TestRecordedPayloadsKeepTheirShape(t *testing.T) {
 					roundTrip(t, a.GetResult(), &AttemptResult{})
 				}
 			case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-				roundTrip(t, e.GetStartChildWorkflowExecutionInitiatedEventAttributes().GetInput(), &ChildInput{})
+				a := e.GetStartChildWorkflowExecutionInitiatedEventAttributes()
+				var into any = &ChildInput{}
+				if a.GetWorkflowType().GetName() == notify.WorkflowName {
+					into = &notify.WorkflowInput{}
+				}
+				roundTrip(t, a.GetInput(), into)
 			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
 				roundTrip(t, e.GetChildWorkflowExecutionCompletedEventAttributes().GetResult(), &ChildResult{})
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:

@@ -3,9 +3,6 @@ package workflows
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,17 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Headers of a webhook call. Receivers verify SignatureHeader over
-// TimestampHeader and the body (see VerifySignature) and de-duplicate
-// retried attempts by IdempotencyHeader, which is the same for every
-// attempt of a run.
-const (
-	SignatureHeader   = "X-Schedsvc-Signature"
-	TimestampHeader   = "X-Schedsvc-Timestamp"
-	IdempotencyHeader = "Idempotency-Key"
-	AttemptHeader     = "X-Schedsvc-Attempt"
+	"schedsvc/signing"
 )
 
 // HTTPConfig configures the webhook executor.
@@ -78,33 +66,6 @@ func NewHTTPExecutor(c HTTPConfig) (*HTTPExecutor, error) {
 	}, nil
 }
 
-// Sign returns the signature header value for a body sent at timestamp
-// (Unix seconds): "v1=" and the hex HMAC-SHA256 of "<timestamp>.<body>".
-func Sign(secret []byte, timestamp string, body []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(timestamp))
-	mac.Write([]byte("."))
-	mac.Write(body)
-	return "v1=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-// VerifySignature is what a receiver does: it checks the signature over the
-// timestamp and body, and that the timestamp is within tolerance of now, so
-// a captured call cannot be replayed later.
-func VerifySignature(secret []byte, timestamp, signature string, body []byte, now time.Time, tolerance time.Duration) error {
-	sec, err := strconv.ParseInt(timestamp, 10, 64)
-	if err != nil {
-		return fmt.Errorf("bad %s %q", TimestampHeader, timestamp)
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return fmt.Errorf("%s is %s away from now", TimestampHeader, d.Round(time.Second))
-	}
-	if !hmac.Equal([]byte(Sign(secret, timestamp, body)), []byte(signature)) {
-		return errors.New("signature does not match")
-	}
-	return nil
-}
-
 // Execute implements Executor. A non-2xx answer, an oversized or unreadable
 // answer or the deadline passing fails the attempt with the reason; 4xx
 // answers other than 408, 425 and 429 are not retried.
@@ -123,10 +84,10 @@ func (e *HTTPExecutor) Execute(ctx context.Context, t Task) (Outcome, error) {
 	h.Set("Accept", "application/json")
 	h.Set("X-Schedule-Id", t.ScheduleID)
 	h.Set("X-Run-Id", t.RunID)
-	h.Set(IdempotencyHeader, t.RunID)
-	h.Set(AttemptHeader, strconv.Itoa(t.Attempt))
-	h.Set(TimestampHeader, ts)
-	h.Set(SignatureHeader, Sign(e.secret, ts, body))
+	h.Set(signing.IdempotencyHeader, t.RunID)
+	h.Set(signing.AttemptHeader, strconv.Itoa(t.Attempt))
+	h.Set(signing.TimestampHeader, ts)
+	h.Set(signing.SignatureHeader, signing.Sign(e.secret, ts, body))
 	raw, err := exchange(ctx, e.client, req, e.maxBody, peer{
 		name: "task endpoint", answer: "task endpoint answer", endpoint: "task endpoint", tooLargePermanent: true,
 	})

@@ -144,6 +144,9 @@ func ScheduledTaskWorkflow(ctx workflow.Context, in schedules.RunInput) (RunResu
 	if err != nil {
 		return result, fmt.Errorf("record run completion: %w", err)
 	}
+	if workflow.GetVersion(recordCtx, notifyChange, workflow.DefaultVersion, notifyVersion) >= notifyVersion {
+		sendNotifications(recordCtx, record, NotifyInput{ScheduleID: in.ScheduleID, WorkflowID: info.WorkflowExecution.ID})
+	}
 	return result, nil
 }
 

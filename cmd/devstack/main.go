@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,6 +47,9 @@ type config struct {
 	taskEndpointURL  string                  // TASK_ENDPOINT_URL; empty starts the development task endpoint
 	taskEndpointKey  string                  // TASK_ENDPOINT_SECRET, else the stable secret in .data/dev-webhook-secret
 	executors        string                  // EXECUTORS_ENABLED, http,echo: the webhook by default, the echo demo on request
+	notifyKey        string                  // NOTIFY_SIGNING_SECRET, else the stable secret in .data/dev-notify-secret
+	notifyAllowed    string                  // NOTIFY_ALLOWED_HOSTS: the receiver's name is added to it
+	notifyURL        string                  // the development notification receiver's URL, once started
 	dataDir          string                  // .data, relative to the working directory
 	binDir           string                  // bin, relative to the working directory
 	devEndpointAddr  string                  // where the development task endpoint listens
@@ -74,6 +78,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		taskEndpointURL:  getenv("TASK_ENDPOINT_URL"),
 		taskEndpointKey:  getenv("TASK_ENDPOINT_SECRET"),
 		executors:        str("EXECUTORS_ENABLED", "http,echo"),
+		notifyKey:        getenv("NOTIFY_SIGNING_SECRET"),
+		notifyAllowed:    getenv("NOTIFY_ALLOWED_HOSTS"),
 		dataDir:          ".data",
 		binDir:           "bin",
 		devEndpointAddr:  "127.0.0.1:8090",
@@ -143,6 +149,11 @@ func runStack(ctx context.Context, cfg config, out *console, stdout io.Writer) e
 			return err
 		}
 	}
+	if cfg.notifyKey == "" {
+		if cfg.notifyKey, err = devSecret(filepath.Join(cfg.dataDir, "dev-notify-secret")); err != nil {
+			return err
+		}
+	}
 	for _, bin := range []string{"gateway", "worker"} {
 		if _, err := os.Stat(filepath.Join(cfg.binDir, bin)); err != nil {
 			return fmt.Errorf("%s/%s is missing: build it first (make run does): %w", cfg.binDir, bin, err)
@@ -182,6 +193,14 @@ func runStack(ctx context.Context, cfg config, out *console, stdout io.Writer) e
 		fmt.Fprintf(say, "development task endpoint (echoes the task, no model is called) at %s\n", cfg.taskEndpointURL)
 	}
 
+	receiver, notifyURL, err := startDevReceiver([]byte(cfg.notifyKey), out.prefixed("receiver"))
+	if err != nil {
+		return err
+	}
+	defer receiver.Close()
+	cfg.notifyURL = notifyURL
+	fmt.Fprintf(say, "development notification receiver (verifies signatures, logs events) at %s\n", notifyURL)
+
 	env := childEnv(cfg)
 	if err := runToCompletion(ctx, filepath.Join(cfg.binDir, "gateway"), []string{"migrate"}, env, out.prefixed("migrate")); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -208,7 +227,7 @@ func runStack(ctx context.Context, cfg config, out *console, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	printWelcome(stdout, baseURL, token, apiKey)
+	printWelcome(stdout, baseURL, token, apiKey, cfg.notifyURL)
 
 	<-ctx.Done()
 	if err := children.exitError(); err != nil {
@@ -274,6 +293,8 @@ func childEnv(cfg config) []string {
 		"TASK_ENDPOINT_URL="+cfg.taskEndpointURL,
 		"TASK_ENDPOINT_SECRET="+cfg.taskEndpointKey,
 		"EXECUTORS_ENABLED="+cfg.executors,
+		"NOTIFY_SIGNING_SECRET="+cfg.notifyKey,
+		"NOTIFY_ALLOWED_HOSTS="+strings.Trim(cfg.notifyAllowed+","+devReceiverHost, ","),
 	)
 }
 
@@ -319,7 +340,7 @@ func waitReady(ctx context.Context, url string, timeout time.Duration) error {
 	}
 }
 
-func printWelcome(w io.Writer, baseURL, token, apiKey string) {
+func printWelcome(w io.Writer, baseURL, token, apiKey, notifyURL string) {
 	fmt.Fprintf(w, `
 The schedule service is running at %[1]s (Ctrl-C stops everything).
 
@@ -335,6 +356,11 @@ Create a schedule that runs every minute:
     -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
     -d '{"name":"Morning news","cron_expression":"* * * * *","timezone":"Europe/Berlin","task_query":"Summarise the news"}'
 
+Or one that notifies the development receiver when a run ends (its log shows each signed event):
+  curl -sS -X POST %[1]s/api/v1/schedules \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"name":"Notifying news","cron_expression":"* * * * *","task_query":"Summarise the news","notify":{"url":"%[4]s","on":["COMPLETED","FAILED","TIMED_OUT","CANCELLED","SCHEDULE_PAUSED"]}}'
+
 List its runs (SCHEDULE_ID is the "schedule_id" the create answered with):
   curl -sS %[1]s/api/v1/schedules/$SCHEDULE_ID/runs -H "Authorization: Bearer $TOKEN"
 
@@ -342,5 +368,5 @@ Or with the CLI (./bin/schedctl --help lists its commands; -o json prints the AP
   SCHEDSVC_URL=%[1]s SCHEDSVC_TOKEN=$TOKEN ./bin/schedctl schedules list
   SCHEDSVC_URL=%[1]s SCHEDSVC_API_KEY=$API_KEY ./bin/schedctl runs list $SCHEDULE_ID
 
-`, baseURL, token, apiKey)
+`, baseURL, token, apiKey, notifyURL)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"schedsvc/signing"
 )
 
 func TestDevTaskHandler(t *testing.T) {
@@ -140,4 +143,26 @@ func TestAPIKeyPrefix(t *testing.T) {
 		_, ok := apiKeyPrefix(bad)
 		require.False(t, ok, bad)
 	}
+}
+
+func TestDevReceiverVerifiesSignatures(t *testing.T) {
+	t.Parallel()
+	secret := []byte("dev-notify-secret-0123456789")
+	var log bytes.Buffer
+	h := devReceiverHandler(secret, &log)
+	body := []byte(`{"id":"4c8a2d71-e5b3-5f90-a6c2-7d1e9b3f0a68","kind":"FAILED","schedule_id":"s1","schedule_name":"news","run":{"workflow_id":"wf1","status":"FAILED"}}`)
+	send := func(key []byte) *httptest.ResponseRecorder {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		req := httptest.NewRequest(http.MethodPost, "/notify", bytes.NewReader(body))
+		req.Header.Set(signing.TimestampHeader, ts)
+		req.Header.Set(signing.SignatureHeader, signing.Sign(key, ts, body))
+		req.Header.Set(signing.AttemptHeader, "1")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	require.Equal(t, http.StatusNoContent, send(secret).Code)
+	require.Contains(t, log.String(), "notification FAILED (event 4c8a2d71-e5b3-5f90-a6c2-7d1e9b3f0a68, attempt 1) for schedule s1 \"news\", run wf1; signature verified")
+	require.Equal(t, http.StatusUnauthorized, send([]byte("another-secret-0123456789")).Code)
+	require.Contains(t, log.String(), "notification refused: signature does not match")
 }

@@ -21,6 +21,7 @@ import (
 	"schedsvc/config"
 	"schedsvc/db"
 	"schedsvc/metrics"
+	"schedsvc/netguard"
 	"schedsvc/schedules"
 	"schedsvc/server"
 	"schedsvc/store"
@@ -39,6 +40,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
+	}
+	// The gateway judges notification URLs with the workers' allowlist.
+	if _, err := netguard.ParseAllowlist(cfg.Notify.AllowedHosts); err != nil {
+		return fmt.Errorf("NOTIFY_ALLOWED_HOSTS: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	if len(args) > 1 {

@@ -44,6 +44,12 @@ const runJSON = `{
      "total_tokens": 0, "total_cost_usd": 0, "max_tokens": null, "started_at": "2026-11-27T08:00:00.402Z", "completed_at": "2026-11-27T08:00:01.130Z", "duration_ms": 728},
     {"attempt": 2, "status": "FAILED", "error_message": "answered 502", "model_used": null, "prompt_tokens": 0, "completion_tokens": 0,
      "total_tokens": 0, "total_cost_usd": 0, "max_tokens": null, "started_at": "2026-11-27T08:00:11.130Z", "completed_at": "2026-11-27T08:00:14.622Z", "duration_ms": 3492}
+  ],
+  "notifications": [
+    {"event_id": "9b2e61f4-0c7d-5a38-8e41-2f6d3c9a7b15", "kind": "FAILED", "url": "https://hooks.example.com/x", "delivered": true,
+     "attempts": 2, "status_code": 204, "last_error": null, "last_attempt_at": "2026-11-27T08:00:20.5Z", "next_attempt_at": null},
+    {"event_id": "4c8a2d71-e5b3-5f90-a6c2-7d1e9b3f0a68", "kind": "SCHEDULE_PAUSED", "url": "https://hooks.example.com/x", "delivered": false,
+     "attempts": 1, "status_code": 503, "last_error": "notification receiver answered 503", "last_attempt_at": "2026-11-27T08:00:15Z", "next_attempt_at": "2026-11-27T08:00:20Z"}
   ]
 }`
 

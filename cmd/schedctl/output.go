@@ -204,6 +204,7 @@ func writeSchedule(w io.Writer, s *api.Schedule) {
 		{"Retry policy", retryText(s.RetryPolicy)},
 		{"Overlap policy", string(s.OverlapPolicy)},
 		{"Pause after failures", pauseAfter(s.PauseAfterFailures)},
+		{"Notify", notifyText(s.Notify)},
 		{"Next run", timeText(s.NextRunAt)},
 		{"Next runs", strings.Join(next, ", ")},
 		{"Previous firing", timeText(s.PreviousRunAt)},
@@ -308,15 +309,38 @@ func writeRunDetail(w io.Writer, r *api.RunDetail) {
 	for _, f := range fields {
 		row(w, f[0]+":", f[1])
 	}
-	if len(r.Attempts) == 0 {
-		return
+	if len(r.Attempts) > 0 {
+		fmt.Fprintln(w)
+		row(w, "ATTEMPT", "STATUS", "STARTED", "DURATION", "TOKENS", "COST", "ERROR")
+		for _, a := range r.Attempts {
+			row(w, strconv.Itoa(a.Attempt), string(a.Status), a.StartedAt.Format(timeMillis),
+				durationText(&a.DurationMs), strconv.FormatInt(a.TotalTokens, 10), usd(a.TotalCostUsd), strText(a.ErrorMessage))
+		}
 	}
-	fmt.Fprintln(w)
-	row(w, "ATTEMPT", "STATUS", "STARTED", "DURATION", "TOKENS", "COST", "ERROR")
-	for _, a := range r.Attempts {
-		row(w, strconv.Itoa(a.Attempt), string(a.Status), a.StartedAt.Format(timeMillis),
-			durationText(&a.DurationMs), strconv.FormatInt(a.TotalTokens, 10), usd(a.TotalCostUsd), strText(a.ErrorMessage))
+	if len(r.Notifications) > 0 {
+		fmt.Fprintln(w)
+		row(w, "NOTIFICATION", "DELIVERED", "ATTEMPTS", "STATUS", "LAST ATTEMPT", "NEXT ATTEMPT", "ERROR")
+		for _, n := range r.Notifications {
+			status := ""
+			if n.StatusCode != nil {
+				status = strconv.Itoa(*n.StatusCode)
+			}
+			row(w, string(n.Kind), strconv.FormatBool(n.Delivered), strconv.Itoa(n.Attempts), status,
+				n.LastAttemptAt.Format(timeMillis), timeMs(n.NextAttemptAt), strText(n.LastError))
+		}
 	}
+}
+
+// notifyText is a schedule's notification setting on one line.
+func notifyText(t *api.NotifyTarget) string {
+	if t == nil {
+		return ""
+	}
+	on := make([]string, len(t.On))
+	for i, k := range t.On {
+		on[i] = string(k)
+	}
+	return t.Url + " on " + strings.Join(on, ", ")
 }
 
 func writePreview(w io.Writer, p *api.CronPreview) {

@@ -51,6 +51,7 @@ func TestScheduleFields(t *testing.T) {
 		"Retry policy:          3 attempts, backoff 10 s to 300 s\n"+
 		"Overlap policy:        SKIP\n"+
 		"Pause after failures:  3 consecutive failed runs\n"+
+		"Notify:                -\n"+
 		"Next run:              -\n"+
 		"Next runs:             -\n"+
 		"Previous firing:       2026-11-27T09:00:00+01:00\n"+
@@ -112,7 +113,11 @@ func TestRunDetailFields(t *testing.T) {
 		"\n"+
 		"ATTEMPT  STATUS  STARTED                   DURATION  TOKENS  COST   ERROR\n"+
 		"1        FAILED  2026-11-27T08:00:00.402Z  728ms     0       0 USD  answered 502\n"+
-		"2        FAILED  2026-11-27T08:00:11.13Z   3.492s    0       0 USD  answered 502\n",
+		"2        FAILED  2026-11-27T08:00:11.13Z   3.492s    0       0 USD  answered 502\n"+
+		"\n"+
+		"NOTIFICATION     DELIVERED  ATTEMPTS  STATUS  LAST ATTEMPT            NEXT ATTEMPT          ERROR\n"+
+		"FAILED           true       2         204     2026-11-27T08:00:20.5Z  -                     -\n"+
+		"SCHEDULE_PAUSED  false      1         503     2026-11-27T08:00:15Z    2026-11-27T08:00:20Z  notification receiver answered 503\n",
 		render(t, runJSON, writeRunDetail))
 }
 

@@ -21,6 +21,7 @@ import (
 	"schedsvc/cmd/internal/debug"
 	"schedsvc/config"
 	"schedsvc/metrics"
+	"schedsvc/notify"
 	"schedsvc/schedules"
 	"schedsvc/store"
 	"schedsvc/workflows"
@@ -41,6 +42,10 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	executors, err := buildExecutors(cfg)
+	if err != nil {
+		return err
+	}
+	sender, err := buildSender(cfg.Notify)
 	if err != nil {
 		return err
 	}
@@ -81,7 +86,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		DefaultExecutor: cfg.Execution.DefaultExecutor,
 		Child:           workflows.ChildWorkflowConfig{WorkflowType: cfg.Execution.ChildWorkflowType, TaskQueue: cfg.Execution.ChildWorkflowTaskQueue},
 		Metrics:         m,
+		Notify:          &workflows.Notifications{Sender: sender, Store: st},
 	}, activity.RegisterOptions{})
+	if sender != nil {
+		w.RegisterWorkflowWithOptions(notify.DeliveryWorkflow, workflow.RegisterOptions{Name: notify.WorkflowName})
+		w.RegisterActivity(&notify.Activities{Sender: sender, Recorder: st})
+	}
 	log.Info("worker starting", "task_queue", cfg.Temporal.TaskQueue, "executors", cfg.Execution.Executors,
 		"default_executor", cfg.Execution.DefaultExecutor, "task_endpoint", cfg.TaskEndpointURL, "llm_base_url", cfg.Execution.LLMBaseURL)
 	if err := w.Start(); err != nil {
@@ -158,6 +168,24 @@ func buildExecutors(cfg config.Config) (map[schedules.Executor]workflows.Executo
 		}
 	}
 	return out, nil
+}
+
+// buildSender is the notification sender, or nil when notifications are
+// off (no NOTIFY_SIGNING_SECRET; the gateway then refuses `notify`).
+func buildSender(c config.Notify) (*notify.Sender, error) {
+	if c.SigningSecret == "" {
+		return nil, nil
+	}
+	retry := notify.DefaultRetry
+	retry.MaxAttempts = c.MaxAttempts
+	s, err := notify.New(notify.Config{
+		SigningSecret: []byte(c.SigningSecret), AllowedHosts: c.AllowedHosts,
+		AttemptTimeout: c.Timeout, Retry: retry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notifications: %w", err)
+	}
+	return s, nil
 }
 
 // llmPrices is LLM_PRICES as the llm executor prices its calls.

@@ -57,3 +57,7 @@ LIMIT sqlc.arg(page_size);
 -- Which of these workflow ids have a recorded run: a backfill leaves those
 -- firings out, since Temporal would start a second workflow of the same id.
 SELECT workflow_id FROM schedule_runs WHERE workflow_id = ANY(sqlc.arg(workflow_ids)::text[]);
+
+-- name: RunHistoryGetByWorkflowID :one
+-- The run a workflow recorded: what its notifications say about it.
+SELECT * FROM v_schedule_execution_history WHERE workflow_id = $1;

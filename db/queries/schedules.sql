@@ -50,10 +50,10 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures, start_at, end_at, max_runs
+    overlap_policy, pause_after_failures, start_at, end_at, max_runs, notify_url, notify_on
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13,
-    $14, $15, $16, $17, $18, $19, $20, $21, $22
+    $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24
 )
 RETURNING *;
 
@@ -71,7 +71,7 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures, spec_refresh_at, start_at, end_at, max_runs
+    overlap_policy, pause_after_failures, spec_refresh_at, start_at, end_at, max_runs, notify_url, notify_on
 )
 SELECT reservation.id, sqlc.arg(user_id), sqlc.arg(tenant_id), sqlc.arg(name), sqlc.arg(description),
        sqlc.arg(cron_expression), sqlc.arg(timezone), sqlc.arg(task_query), sqlc.narg(task_context)::jsonb,
@@ -79,7 +79,8 @@ SELECT reservation.id, sqlc.arg(user_id), sqlc.arg(tenant_id), sqlc.arg(name), s
        'ACTIVE', sqlc.narg(next_run_at)::timestamptz, sqlc.arg(executor), sqlc.arg(retry_max_attempts)::integer,
        sqlc.arg(retry_initial_backoff_seconds)::integer, sqlc.arg(retry_max_backoff_seconds)::integer,
        sqlc.arg(overlap_policy), sqlc.arg(pause_after_failures)::integer, sqlc.arg(spec_refresh_at)::timestamptz,
-       sqlc.narg(start_at)::timestamptz, sqlc.narg(end_at)::timestamptz, sqlc.narg(max_runs)::integer
+       sqlc.narg(start_at)::timestamptz, sqlc.narg(end_at)::timestamptz, sqlc.narg(max_runs)::integer,
+       sqlc.narg(notify_url)::text, sqlc.arg(notify_on)::text[]
 FROM reservation
 RETURNING *
 ), created AS (
@@ -129,6 +130,7 @@ UPDATE schedules SET
     -- An update of the window or limit can complete a schedule or
     -- reactivate a COMPLETED one; the manager decides under the row lock.
     status = $20, completed_at = $21,
+    notify_url = $22, notify_on = $23,
     updated_at = now()
 WHERE id = $1
 RETURNING *;

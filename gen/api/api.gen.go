@@ -66,6 +66,33 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for NotifyKind.
+const (
+	NotifyKindCANCELLED      NotifyKind = "CANCELLED"
+	NotifyKindCOMPLETED      NotifyKind = "COMPLETED"
+	NotifyKindFAILED         NotifyKind = "FAILED"
+	NotifyKindSCHEDULEPAUSED NotifyKind = "SCHEDULE_PAUSED"
+	NotifyKindTIMEDOUT       NotifyKind = "TIMED_OUT"
+)
+
+// Valid indicates whether the value is a known member of the NotifyKind enum.
+func (e NotifyKind) Valid() bool {
+	switch e {
+	case NotifyKindCANCELLED:
+		return true
+	case NotifyKindCOMPLETED:
+		return true
+	case NotifyKindFAILED:
+		return true
+	case NotifyKindSCHEDULEPAUSED:
+		return true
+	case NotifyKindTIMEDOUT:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OverlapPolicy.
 const (
 	OverlapPolicyALLOWALL    OverlapPolicy = "ALLOW_ALL"
@@ -108,6 +135,7 @@ const (
 	ProblemTypeHttpsschedsvcDevproblemsinvalidRequest        ProblemType = "https://schedsvc.dev/problems/invalid-request"
 	ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed      ProblemType = "https://schedsvc.dev/problems/method-not-allowed"
 	ProblemTypeHttpsschedsvcDevproblemsnotFound              ProblemType = "https://schedsvc.dev/problems/not-found"
+	ProblemTypeHttpsschedsvcDevproblemsnotifyUrlRefused      ProblemType = "https://schedsvc.dev/problems/notify-url-refused"
 	ProblemTypeHttpsschedsvcDevproblemsrateLimited           ProblemType = "https://schedsvc.dev/problems/rate-limited"
 	ProblemTypeHttpsschedsvcDevproblemsscheduleCompleted     ProblemType = "https://schedsvc.dev/problems/schedule-completed"
 	ProblemTypeHttpsschedsvcDevproblemsscheduleLimitReached  ProblemType = "https://schedsvc.dev/problems/schedule-limit-reached"
@@ -146,6 +174,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeHttpsschedsvcDevproblemsmethodNotAllowed:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsnotFound:
+		return true
+	case ProblemTypeHttpsschedsvcDevproblemsnotifyUrlRefused:
 		return true
 	case ProblemTypeHttpsschedsvcDevproblemsrateLimited:
 		return true
@@ -446,6 +476,13 @@ type CreateScheduleRequest struct {
 	// Example: Weekday support digest
 	Name string `json:"name"`
 
+	// Notify Optional completion notifications: a signed JSON event POSTed to `url` when a run
+	// ends in one of the statuses in `on` (or the schedule is paused, `SCHEDULE_PAUSED`).
+	// A URL the SSRF policy refuses is 422 `notify-url-refused`; on a server without
+	// notifications configured (no `NOTIFY_SIGNING_SECRET`) any `notify` is 422
+	// `invalid-field`.
+	Notify *NotifyTargetRequest `json:"notify,omitempty"`
+
 	// OverlapPolicy What happens when a firing comes while the previous run is still going.
 	OverlapPolicy *OverlapPolicy `json:"overlap_policy,omitempty"`
 
@@ -556,6 +593,96 @@ type Health struct {
 // Example: ok
 type HealthStatus string
 
+// NotificationDelivery One notification about the run and how its delivery went. Deliveries are retried with
+// backoff (`NOTIFY_MAX_ATTEMPTS`); attempts stop early when no later attempt can succeed
+// (a refused address, a 4xx answer other than 408/425/429, a redirect).
+type NotificationDelivery struct {
+	// Attempts Attempts made so far.
+	//
+	// Example: 2
+	Attempts int `json:"attempts"`
+
+	// Delivered The receiver answered 2xx.
+	//
+	// Example: true
+	Delivered bool `json:"delivered"`
+
+	// EventId The event's id, also sent as `Idempotency-Key` on every attempt.
+	//
+	// Example: 9b2e61f4-0c7d-5a38-8e41-2f6d3c9a7b15
+	EventId openapi_types.UUID `json:"event_id"`
+
+	// Kind What a notification is about: a run that ended `COMPLETED`, `FAILED`, `TIMED_OUT` or
+	// `CANCELLED` (the run statuses of the same name), or `SCHEDULE_PAUSED` (the schedule
+	// was paused, by the failure policy or by a user).
+	//
+	//
+	// Example: FAILED
+	Kind NotifyKind `json:"kind"`
+
+	// LastAttemptAt When the last attempt was made.
+	//
+	// Example: 2026-11-26T08:00:16.540Z
+	LastAttemptAt time.Time `json:"last_attempt_at"`
+
+	// LastError Why the last attempt did not deliver; null once delivered.
+	LastError *string `json:"last_error"`
+
+	// NextAttemptAt When the next attempt is due; null when none follows.
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+
+	// StatusCode The receiver's status on the last attempt; null when none answered.
+	//
+	// Example: 204
+	StatusCode *int `json:"status_code"`
+
+	// Url Where it was sent.
+	//
+	// Example: https://hooks.example.com/schedsvc
+	Url string `json:"url"`
+}
+
+// NotifyKind What a notification is about: a run that ended `COMPLETED`, `FAILED`, `TIMED_OUT` or
+// `CANCELLED` (the run statuses of the same name), or `SCHEDULE_PAUSED` (the schedule
+// was paused, by the failure policy or by a user).
+//
+// Example: FAILED
+type NotifyKind string
+
+// NotifyTarget A schedule's notification setting.
+//
+// Example: {"on":["FAILED","TIMED_OUT","SCHEDULE_PAUSED"],"url":"https://hooks.example.com/schedsvc"}
+type NotifyTarget struct {
+	// On The kinds sent.
+	//
+	// Example: ["FAILED","TIMED_OUT","SCHEDULE_PAUSED"]
+	On []NotifyKind `json:"on"`
+
+	// Url Where the events are POSTed.
+	//
+	// Example: https://hooks.example.com/schedsvc
+	Url string `json:"url"`
+}
+
+// NotifyTargetRequest Where to POST notifications and which kinds. Unknown fields are rejected (400
+// `unknown-field`). `url` must be an absolute http or https URL without credentials whose
+// host is not a private, loopback, link-local or metadata address (unless the operator
+// allowlists it in `NOTIFY_ALLOWED_HOSTS`); otherwise 422 `notify-url-refused`. The
+// address is checked again at every delivery, when it is dialled.
+//
+// Example: {"on":["FAILED","TIMED_OUT","SCHEDULE_PAUSED"],"url":"https://hooks.example.com/schedsvc"}
+type NotifyTargetRequest struct {
+	// On The kinds to send, at least one, each once.
+	//
+	// Example: ["FAILED","TIMED_OUT","SCHEDULE_PAUSED"]
+	On []NotifyKind `json:"on"`
+
+	// Url Absolute http or https URL the events are POSTed to.
+	//
+	// Example: https://hooks.example.com/schedsvc
+	Url string `json:"url"`
+}
+
 // OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
 // (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
 // one firing waits and starts after the current run; further ones are skipped.
@@ -613,6 +740,9 @@ type Problem struct {
 	// `invalid-field` (422: any other domain rule),
 	// `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
 	// `backfill-too-large` (422: a backfill range with more firings than one request may start),
+	// `notify-url-refused` (422: a `notify.url` the SSRF policy refuses: not http/https,
+	// credentials in it, or a private, loopback, link-local or metadata address the
+	// operator has not allowlisted),
 	// `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 	// `internal` (500: unexpected error; generic message).
 	// New kinds may be added in later versions: treat an unknown `type` by its `status`.
@@ -640,6 +770,9 @@ type Problem struct {
 // `invalid-field` (422: any other domain rule),
 // `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
 // `backfill-too-large` (422: a backfill range with more firings than one request may start),
+// `notify-url-refused` (422: a `notify.url` the SSRF policy refuses: not http/https,
+// credentials in it, or a private, loopback, link-local or metadata address the
+// operator has not allowlisted),
 // `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
 // `internal` (500: unexpected error; generic message).
 // New kinds may be added in later versions: treat an unknown `type` by its `status`.
@@ -959,6 +1092,9 @@ type RunDetail struct {
 	// Example: gpt-4o-mini
 	ModelUsed *string `json:"model_used"`
 
+	// Notifications The notifications this run sent (its end, and a pause it caused), oldest first; empty when none.
+	Notifications []NotificationDelivery `json:"notifications"`
+
 	// PausedSchedule True when this run's failure paused the schedule (`pause_after_failures`).
 	//
 	// Example: false
@@ -1172,6 +1308,9 @@ type Schedule struct {
 	//
 	// Example: ["2026-11-30T09:00:00+01:00","2026-12-01T09:00:00+01:00"]
 	NextRuns []time.Time `json:"next_runs"`
+
+	// Notify Where and on what the schedule sends completion notifications, or null. The signing secret is the operator's and never shown.
+	Notify *NotifyTarget `json:"notify"`
 
 	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
 	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
@@ -1489,6 +1628,14 @@ type UpdateScheduleRequest struct {
 	// Example: true
 	ClearMaxRuns *bool `json:"clear_max_runs,omitempty"`
 
+	// ClearNotify When true, `notify` becomes null and no more notifications are sent. May not be
+	// combined with `notify` in the same request (422 `invalid-field`). False or absent
+	// changes nothing.
+	//
+	//
+	// Example: true
+	ClearNotify *bool `json:"clear_notify,omitempty"`
+
 	// ClearStartAt `true` removes `start_at`; not together with `start_at`.
 	//
 	// Example: true
@@ -1550,6 +1697,11 @@ type UpdateScheduleRequest struct {
 	//
 	// Example: Weekday support digest (10:00)
 	Name *string `json:"name,omitempty"`
+
+	// Notify Replaces the whole notification setting (no merge). May not be combined with
+	// `clear_notify: true` (422 `invalid-field`). A URL the SSRF policy refuses is 422
+	// `notify-url-refused`.
+	Notify *NotifyTargetRequest `json:"notify,omitempty"`
 
 	// OverlapPolicy What happens when a firing comes while the previous run is still going. `SKIP`
 	// (default): the firing is skipped and counted in `skipped_runs`. `BUFFER_ONE`: at most
@@ -22626,419 +22778,449 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2LctvItTb6Kr2Z/5RJB6RBSvKFqtSJxpeMZ3xRZHl774TzC02gKfYI7GbQgGjOjE/lHfZfdR7ovEme",
-	"5FSv1d1ogOBNlmecRLsqsy0Q6Huv+/rWz61YzuZSMJGr1vDnFvtIZ/OUwb+fZozm7ANjVwldfsOylAv9",
-	"WBWzGc2WrWHL/KQIzUn4ZBiGBN8iOZ+xVtC6pmnB9CdxJsUF+zjPmFJcitawFZIn5D65T16/fdN9cfay",
-	"FbQSpuKMz3P8/R10whVTZMlUzrKELu8poor5XGY5yXl8xXJFJjIj+ZSRnNEZSRlNCLtm2ZIscGRkJjPB",
-	"xWWvFbRm9OPFuEguWX4xZ9lFVoiLQiWtYdgbHAUtQWesnJHrJ+GXTOWtoJVTdXURS5GzjznMaEqFYGlr",
-	"2Pqdeberu1etoJVScVnQS90cE61P5tu/FQzWzE2sMi85Z2JlclQkJOUqhxlO+DUjY36px0Myrq6UnpRe",
-	"aFnkF4rFUiSqNXwYhvj0Jyn0CJ4XmZyzB2b3Pn0KWmeFeMZyytMXlKcsqe7oCVmw8VTKK5IVguRTmpMJ",
-	"vEbyBY9ZQBZUkYzlGWcJmbOMzGXK42UAY53TQrGE8FwRFU9ZUqSVQ0DznM3m+UUsC5G3hoPAPlGt4V/d",
-	"z61hP4AzmbKcJRc0bw1bg3DwsNvvdwcPz8PHwzAchmHv0UH4l5Z7k0txkcsrJlRrGAatpMgoPJup1vBg",
-	"8DhosSyT2cWMKYU7o/eEMJHMJRc5oUItWMYSchQOyDc0IX+iOVvQ5ZAUc5Vn+nDNZMJSwj7OU5mwxJwn",
-	"26Uo0jRowSsXeg3sk3km9Yy9kamcZhvndRgO9LxUTvNCtYatFycvXz1/prda5jS9iKXKzbm1j1zrnwJv",
-	"FQfbV7Hf7w36Rzuu4uGjw3+WVeyHvUeH/Ruv4g+7rdzg8Y4r1w8fH4ara2fuFZ3kLCMDIidkQOyFOCYp",
-	"VfmQfP76so8sLnKZtYataZ7PW0GLJ61h6yg5GD+ZDMLuY3ZIu4fxw353/Ch50g3pYPKQ9ePH48NHrca9",
-	"gDt+4e73MM8K1rRF80xe84Rl9sMvQ/8ypoo0t31svVwHjx/f9FgErTzTveuVfPf02+fP3psv8emGXnWP",
-	"C5ldTVK5uIDVt6uXdLNCdA8mD+MBfcy6R+N+0j2MH9HuEzaYdB8nh+M+fRQ/ZOFRt7FdQ85fcZWfwqHy",
-	"Sfm5ZosLSWZSLxiLmcg1UVeBZoqMzOkl0/wzTeXCp9KCfcwv4iJTcGbY8rvw5Y+Sv/7xZPmGhx9fvwuX",
-	"b9I/L94+k4vX+n8vJH/19Lu5fufNhz//9N8/prPXP57wyZ9b+qzoMfXxHxeK/8Raw0EYtPQofJJvOcIG",
-	"wv/IXrzD3sPBYM3Fezg4qF+9w0F/9erhYfFuRprO7MV4QkP2KD7sdwfjh0n3cHLAuo9p/6gbP0oG7HD8",
-	"JJz0H9YuRutynncPZXfGBW813JAJTdXqFXl02B/4t6SlrwDVDXzZm9Lq98gpXc70cXC8Hhi6AlbPxSVI",
-	"VQfk+XsyY5kWdHJF2v2B7a1Der1ea91te+Sxsn6VlT19+/r01fPz5gvXC/t6+6q37nF4cLTvxXv0hS6e",
-	"367HaT1x5o5r3HGNfwau8UPg2rqAnbnIGFVa7TILYn90Mz55ev7yP5/bGbeGDzXneWdeO4lzfl1jPieC",
-	"UHjsNLEmjaB6YbDzWAqlDx+/Zhf6sBcZw4WMQRutL1ioJ9Y/Ghpt4CvQM5nwp7PCZfACXyAP7JuLtctm",
-	"gmapclBcN1G8zXqu/hX7xvFt03tBHFjp8iCsdGlf0ly98s4TfOf3YX8Yhq3A/Dbohv0Nvw02/Haw4bfD",
-	"+m8/BC15zbKUzi9QTdX7/f3LU8ukL4CKeqfswP5QvQ+GepWbah6Ml6WGwq65LFTz5tRHrMnPrN4JPvR7",
-	"sU/KbjSfXrq5/NziguecphdjGl/JyaS0AmihR+90qWAfmINRf/MgDD8FLXXF53N3Kq2C5Y1llRKoIo6Z",
-	"UpMiNV8dfb1GEiaoyJGI0njGuqzY33TSKLI8KkUWXISHdQ5w+Bgk0GKebCVehWIZDhL+9XgySA77LZ/S",
-	"PrX0sm60scQVLTZTqoizxLgLv5buNhCSPgopX4QS31+hwadS5Qr2L6WFiKcET5shsYa0alHH/KyJrk9p",
-	"KyQnLMnSZtobOom/zx7FB+PuIDmcdA/HD2n3cRyybn9yQI+0eMMG4W3T3tLg+Aqm1NVTstPOmD7gddpr",
-	"yLVHafcmb+EdeVshb+VMDipnp1Fp2U7zcCJraJl3whOqpmNJs8QjYEDeuIh5wkT+hQnXw7BfJVxHK4Qr",
-	"7A/WEq7qqd9OuJ5fM5E3myk84mXoSkAyPbMJvywy/ZcxK+t1MmfGp2XsGl0Xf/25RWO87HoU3cOBpkJT",
-	"Ki6ZE3YaCZcmGo+Gh0fDftg7QuOrnsvhUdC64kLPquzVnunWN3DJCZ1rhYUlIB8+YzGbjVnWQ/XwRoMZ",
-	"PD7vPxqGg+HhYS8MH7nBHLrB4Gr4YzmlhQICec1QSJ3KlCd0qbYOpMEx83NLsAVQ634I5Lrf1ZKnTBN4",
-	"+Ng9+7Se2pk2wt6jI/Nl2DvSx2HdlMMnw/5gGB70+v3HbsoHbsrmDHpz1iv4GYtcZVXQ28D1Zj6p9/ZD",
-	"UDWNWVLpWbb8E7/2sHNxmaL1Te9TAhsnWKN6tKa/ukntKCxVNrwId3rVnV51p1fd6VV3etUG8eQHZ83q",
-	"+4T7FPnriitF0VlJpa1QcmfM+ucluregUK3QtdafC5rlLOsykZBJxthPjBQi5ykZkO+oKPRxqtC9iuAX",
-	"asGvD7q3Rwkrp/bfiSSenrx/t6PadUcSt5HE6vHarrGdGZ1nGx1s0MjuCOE/n/T5qBv2QdLbIH26dxok",
-	"RfztaMNvDzf89mjDb49vX/r8rag0Tqi/lUq3XuCYUj6ximhJsMuGBsZugbvlk/DaYO7E238VWt608eto",
-	"+aegNWU0YRnG8urlFXn3HYuLjOfL7qk7DlXS+WHKMjRVgo1iRpcklVTfEzkbEinSJcmnXBHFsmseM9IW",
-	"kjx99iYgQhIuUg62DN1cJyCTjM4YrPVITGQ2U0TIhW6/NxJgn4dY49awlbAJLdK8q7KY3BNSsHvHphV8",
-	"pFg6uXdMYikEi6vP+OzS+5skNKfDY6LyZcr85/cKoeiEdXGI947JQmZXLINXxqkcD4/JmCrWLTLuRqCH",
-	"3KWxXpjymZ5Sl4qYqVxmyjyHS/a3gmeaY2Jsg2aRM6rXN1/O9RxVnnFxiTFbNGev+IznXfjv6iacsb8V",
-	"zDpFYpqmLIOdmNErRvRlJLnE/1+IhGXg6Mk5y0hbfzAuMpUTxX9inR45zZhiIidSjARyt+gBnfMH1/1I",
-	"M++5ZszoNsoY1Wwd+sxorunPjOcsOyZ0bJowwSSKXPJrJsiYTWTGCM9Hon0Y9gOCkyaHYRiQw/6B/s9R",
-	"B+7aYspTYwHHVjU7zuFrRQoBfdNxWj8Z/dBfyRkXfFbMMK4CV5WLnF2yrLas6w73uVvOe2bBqCLRqAjD",
-	"gzgzaw5/sePFH/DxgotELoi57uZHWGHzAvwbn0cBYb3LHnkYEtsambNsJB6GRJEFz6e4N4rICemH9Vvw",
-	"MDxe/OFhaFrva86w2yk6YzPKtaSy50nK+OU013cywDstBSM0zRhNlgTCmljS80f45EabccYUazjj73BF",
-	"DeeNGmYT6bMBp5zm/gvw36gysv4+I9PssHuipYT1o8olWVCe2yMOLNSKgrbTo023fvdBdF+K7mkmL7V4",
-	"2zQgkePRiXjCZnOZMxEvu1x05+abCKjy0B5Rs6Bwi3HzjVdYpnpeU65GInrpNfU9W0ZkVqicTOk1K+PF",
-	"2pqqxCnlM5LSuZalMeqMkhkXRc4InwDhucR4MpJwlnR6IwFT0/0LHHdutYYrtgRaMJbJUi/wJTNDwy5r",
-	"1+GgevXpR1zOh1pGsWvbb1zbDx8+dE8KPYCcxzRnDbfixVPy8NFRSOKpvhLikpmbG33DaMYyTQvT2R9G",
-	"aFdX1/GoFZGFnpGQBHg0JEJoqhgQmcE8RyKCYL0/jFpcXNOUJ8jN9ad61lQQfOHCG4tpFZQQ12zGfmSx",
-	"vns1+rB2bAFZ07P5we/xD6MW9sQVYR/n+vCOWnvyr//qbuVg7/SGg0oIJLZ+eQPQveKUMwG0CdkP8h6Z",
-	"apamVZjejVmBP8IN1HHtKEsadIORPrnxQJsJ5fpBKpZHpG0uvhbBckIh+UrldDbv3GSV9xs7Epjuy2R1",
-	"2C8Tff8mmsnKCfIXQ48CQlMlySLjea4Pv0QSwbJrlpFUXirj652DaYBwMRLRaSbHKZv1TBMXPIl65M+F",
-	"1GQox0uEcRNcXBJK5ub1Oocd9ydhPGBPkkN6ODkYP44fsSPaTwaTg/FhfJRsvAcz+vEVE5f5tDXsDx4H",
-	"K/fik1YItXiYW5nbuO7qK/N2Tv9WADlULCfo4BvCGkSeyy/CZWPE6pIgkPfIBz1XkL8C08RIzOklFxA7",
-	"DOKUdZdH+gvgovxSyIwlx+SKsTnufz5lGQHNiZTDJu3IeRajYCQi1OCiTknFaWk3qY3shMxoqoVmlmii",
-	"qBknvxRmgnoUh2E4EpGhUV2zlVF9k9jyux/rOQevX0DOwcc35/InP+fg9eC/B//903fTt396jzkHXC8w",
-	"6oPODGJcqGv28qg/AI7i9jZooHgQwKBO6SV7Bz7X+pbi75gRp9Wmdv8ff/+ffhh2KpdrEDYPsHTm+mM0",
-	"ShF+5vhfP9zOAD3u/j1rEINPSCG4PoJIVdqUvH//8pneIUoupUxIPJU8Zh0kGVpUVC5HwN5lfXv1iZiw",
-	"odGhtRgsSv3ecHXd6hWb53BoBodkKovMniA8q1lAUNWGM2uFhIzNU7rU6ohEq9xIgBBWkylmLJ9KCBLJ",
-	"p6Vw0UaBya2DppXY3JDoax11euSMYdhEPmUjoXvVY6Ik4ZMJyyBZxkhP+uAOBlXx64otuxnTFy06JpSY",
-	"kTkdBxaDaElL5TxNCRfESmt4D56sl+b0PXKTN2sY0wwWH6I7QKn3ZbiV2ekh4RDM91OqVW+iinhqvu+R",
-	"9kuYGp6MMUuIVsxHIqNAGPIpFSRhcUq1KCgF0QpaqTAqac6GjK8USSSwnnmRa2KsXwZF04h1ndr9PpqE",
-	"8SP6hHX7yWDcPYwPWPfx5JB2H46PkkfsySSk/djeZBxseVNqcuu6Oz04Oqrf6TnNc5bpNv/3X/+j+//8",
-	"8Pv/1Wq66DZmo3ph+t0x1UQV7rYoZmMG5I3IyUSTcCC/lz3yEqkssqPIknFu1OU6n11HCZqJQH/rrT8r",
-	"RBMf1jpvVoh7ivCEtCOeAGOhJDorRFSlT7smeMDI9Y0rB54V4oJv5p+aM4AhqyjgzQaNthAbaOzLnM2+",
-	"GhJr/STrVtx6SGDZq4u8o1ugYZE/e4HtqD93lY9utspHe68ySB8veNqoq78V6RKNuC78yXIHrkw0bY+8",
-	"nXFkPjRNSVtI0U0YuKc65WfVDXLG6qYpGpO2P7//lbFJa9j63YMSSuEB/qoe2BXHmaCUaKkoCInf0Phq",
-	"wtP0zCh96EEDYy0kzc/nqVZiuRQPjFD7+x8VRur5WA1j08y5lK9oVo87ey0zYEpcXCok7VKU5oEZXRKw",
-	"3PtevAQwAlrDFpoDhYlXU2TwcOCakhMyqjvjRq1jApxB5aQfhtD6GK2WeoAGN8D0PSRqnvKcuE5g1VVO",
-	"RawX21gqH7iNerDL5Xlg+zK3BfWF3cR/67E4HAyCVs5zVLxNeySXkqSwvO64TvN8roYPHlhtvJewa7tT",
-	"yo2km0vZxS/1CeAVAe2MrYac1BgdyvRrJJTGbTvXd6DeysJmBqxp6Vj/SigRbEFKkUj/ZV7ofZX7U58m",
-	"Sma77lGzXIf7hKrKGZzMWiQn3gmQgphIlJbxQPQr8iJjjVvCREJsVN3gsAw3BwXN/1rLb3aNIGebzKnK",
-	"y1un6V7bpBDi7/o6C7notEzGKMaBTjiDuF0mAGrBJZH+GgP59MNXeVJwQx2t2e2AWIUVPgISvhvxN0YL",
-	"/KTKu+7fPxwM7t8n//j7/4H1dqusVSuWpl2jR4+LnMRUaPF6zEgiBRuSqDKgiLQjJhJU88VIlLunlXBj",
-	"v46AvkdgrKwTdCHNhgLzlEWuFZpCdAISrZKviLRnUusJ27nJMfSEp58oulRkKhdkRsWyPoQOkVqhWaNg",
-	"9cgbmU9hfFQRk63bG4lnVjuhikRGxoiIr79Eh4NBpPWReZHNpWJDQkFjIe3TjKtZx7mzqB29Xj6ak3HG",
-	"6BWqW8alBXIFLTUirRGatTX+Lqv9Gd8oy1zrPNdvoJnDc8k22FCbDpP54kH99TUOr92aMO+v9yLt1kz5",
-	"SbPHZ9dW9Ovr7Mqb2lj9YJPtd9eWKrNqNNDu3lI5s4qpdEsD5btAOr6hiXl0Y+kwObU2viof+4Ymxggo",
-	"MzSiOGPgGrGivOmJZAoU/xnNY7TJnJy+NDem18yKfA2hZEjgfRozX27cykA+hyVgyEaNJThhaj+mYD67",
-	"HbZwQsY0gX0Iym3Bg1FujNbiazbUjvFfUc8Ey5OAUDESssi7coLMgvjmXUKtbRaolt47CBEgXKkCbbhe",
-	"ew1ew2Pj0VIRqGFIMOVkwgTktZRm5Tvad0f7Ppv2fSOT5Q3pn5XjSyLqUUCZLFcZ/hchfmBC8Ome8YmB",
-	"OedTUL5YDzLbRCsfPzz8Z6SWQasQV0IuxAucs78l74WTs7579/YNwWXZtiNg+deHg3KhwALO0sRtjNsv",
-	"0/SQjCCw+LmLKx611mxb9bXKZpg5mBH+WpvwvtLrjltghto1Q70VduUvP1ce72ngUENiHsGeauaDcSCN",
-	"8vZItCmZcQUeGntFcL76y0UmxSXR09Z/oRdLKy5yYtQKmcFec0GoIEwUs4BEokjTqBOMBPA1y2ebGOyx",
-	"VZNghFNaPU1GI6gfqJFoR5U1jo7Bva4IzRiJqWJdxYTiOb9mnd5mzgnf33HNO655U675VIpJyuOb6gue",
-	"Jv5S+LFp1VwQ9DFaAlCa3uv2OLDGGxMSrFITKT/Zp6ExAwEzkzFTiiXHxgOrpjLL0+U2K+Vn0eEnJR0+",
-	"2z7g0vF7E3Ok5xcGlgmxs2cYp1vbDinRtOJPcnWR/1sWLsITov2OwvKLAKiQcdD0yDNwk4Btx1g6IFkH",
-	"AmwEhI/8WutsnSgYO2wDlXddUDucLnzdtV/fHgdU1eHZ6JhCsQwYCQY3gKyHEdbtqHlMWo3TzGkkalfB",
-	"BDushm2uuxDg6G2OL+jcsZWtbKUWIrzx6zWBvHfMaT1zgpy/z3V4QjLc848xY0mdGBp0FgeIEtN5IzVs",
-	"TqojgyPCoF3lE0QTs9+sIqxJz9ts4/qi+kLFf4nrAeGhaSoXu9NOnFOX2WX+l3Ze/hO4I3OWXdP0XMp3",
-	"WtKprvpZIRR4qONUKkZyeck0k25cYHgXvPf3H/QRlo3cH7VAVenb+H46d14cE6eh+c2R+Vlt0Jb9bF3/",
-	"DoCLcJ8+frUr8tIsLSwgiJG7mzbwS/CR4Zee6/hpJkXduGFyEVlC9FqRCaNrXca1xcRQy4Quu3LSnUmR",
-	"T41e6pRRGsdsnpNR6xVE9e+5P3u1/uttDZoNYLEqA9/L9KQ/93emwe50gmItSaTmmCSDDHe0q+ueMee7",
-	"4uJzK8MEHadr3P72w5ED9B219Ckvv4MIS69dJGVa8pYT8lc9P8LiqfxhjXvfZqNXfPy32OuvvdN72bXs",
-	"/lq7ljMsnruc3Or1Q9vZy5M3JwR+btqzUTWNV5RLR4n3fc5nDBpZQwtdWnCTzbDawq+2yHYByp73NCC6",
-	"SX2ZSAjPnlgPhDBmQupfUC8cQt9wSFqojzQK9Et1Mq2f1uSbSKtfUeVERaTtXX4Mr2i+/AGJGnLlIzJm",
-	"qVzoVhuz7sENN06puBoJoZU8abIyOs4Kuar2aVHIqvGbRKKRaK+LquhUwyoMDsddWMWdkfTfRg/1rtXN",
-	"7aW/lQ1zt/g5QCj55zR33ko0xefa0eoEtGpII5jqjGnRkWcJilwytklz5gA5UmY539GrO+vbb0/1Kuab",
-	"z3MT/TuGsX82cf0VjEa3KaGvEyWd6L6/oDoSlQROmYHL/VhL1U40TbR+Rd5v2dE7wfVOcP23IeFalxU0",
-	"fZ5liC/wOSKrIIVgH+fgi0G4ECLjuMgylvTIacqoYuRvALRQ0c6TOugC/5L29aNqDBpOH0e7l51W0PRW",
-	"JMv35ZKZy40r145sN1o8PJ8yYuw+kAXMBMt4fGyWM/KwLJoX84443BGHvYnDKz5h8TJO2V0M0L+1/vyp",
-	"rAqxpm5UJXZla9GoSkKw+4wr4irkAP5GmayG6KjHBEEsicUGDQhi6Wphz/aj1eQU1GSoO04vKRcQCoOp",
-	"2oTnX99uuqAkh3e8d0BS+eUXCEbaujN6fQ1qrB+R5AYV2a0bCX0mIruBUUAi3EI0l9tNjJp20UQ0NRti",
-	"moDobhDRZG8+2GFGYkdDzF0c1J0l5rfl1G9k/kIWIvlMCf6NLC89XC+ekF3I4a1wyM+ipoclNX0jczKB",
-	"xdiRiAqZd/GD26Ccbww4klvICkAVkE8TxtmOXM+Q0+BlArGPXOUB+PsgM1qOhAmUrcWCImYkVYa9JXeU",
-	"6E7avyENOaXLVNLEh335DFKykk5l4yAfHpLv+TdfMoCuf7AqKBug2H0xV2Sy9PFWbjnPqbIuIMnwn2zo",
-	"dzuqdo74WncX++5i73+xM3bN2eIzo6TvIkYtkdKdPJjjot4FjX5tQaNfZnduN270Xyqs8Ess+NceWVie",
-	"AS1/644wKWsC1hD2kcZ5uiQuGI4sZJEm5nfC86GHXYyhhmQ10tAEEK7EGt75J+9kl38b2eUd1gZ6L+g1",
-	"5SkExn++XmK1DECUztlsLjOa8XRZqR5TjWmFWtDJMZmjFxOshF/USenpMGYNSOEtwq72Yfy06396W+BC",
-	"8ZVeHVe86RzXMdVk61Sq/DJj7/786picsYSjaOjqUxgiwRUpi7ODjcMQSFfxhjvEurKKUKdW5oe0o4ZZ",
-	"1oKSR8LtYLYt0O6OWn0hY+4dnVtP586lfE3F0tZYug3ji7sxWteq1ZGyGlDbLyLVcRUfirm9J1yQPlFf",
-	"NN3Rd2uWY3Z5ojtSOj1dTIFnya0ZalyBL28xyzUi7cjvtZ4HkUjBdvEnYXCHV4zlfmRgZJTWBBdlqTMA",
-	"omZ39OmOPv3q9Om9oEU+lRn/iSW3QJzGWH8Ky0dNqasf9UVhQPq+fulNZ2fV0vvmljxFccagthFNVeAj",
-	"JAZ2QcC9k0lxmS6J4peCJeS7D+foCRfEKurgfr+WVywhJ6cvsQZJO/IH3IDV0VTbbNOhWHn/Fg6VM0W9",
-	"Zgmn57ANn3W4bHFS3RQZtXL2MX8wTyn37COuz2OimEiI34Vu+ou6Jo78M1ga4mZ6+oBCtvtpdF934esu",
-	"fHa7uS7goLDl6awhoLLE0jM51BcygjPYNMw7Z8adQeCmNAPiiO4QX24HFf8rhYW5czX9prt554y6dQST",
-	"X3n/fi2YExsYXiKNNsf5emX5MYA0ZTS7qDye0SUxQaWxnI25MBWjGzZt5eMqrVxtyMSK+l98lRt2h1by",
-	"W+/E1+54NBHwXw+iCetd9kYi8u9W5HiyqTa+emFNdcmghoa0gocyEgiI0ml0x9x5Qu8Un38TxcfRkkql",
-	"vxMQQdj6Up3Kr7pl6x21gtZc0/gs58x4GgrRUC38W1tjCRpasIzZJgKA9pqzzJZ7MqW+vEJmU5oQISF7",
-	"Y8nySlXEg9UCjWWCEZDvTWUwb1QBc0s9y6BlKo+x5ILm61fzHhFyxoWWjPmMqQBKn2MVM5WT9vvzp9Xi",
-	"ln9tYW20fndwcB4+NrXRWkH5+LD58ZH3WLPHnM1UpS6n5gJAwhsngw9oltFlC8tE2kKff60sdGC2vjb/",
-	"H1wTcqz17BYUz7DFJV3hC5okXC8QTU+94zShqWJNzhSo94YnZDHVmpur+wXHpEcqtQhQf8qMnk/ah2FI",
-	"aqD41bX+GWrTDf01HBwMj54Mj57opdX6fErnF3NDJFvfvH/x4vnZxcmrVygLaDWzsl22lJ2effW+MLHu",
-	"xunZ3VMk1VNFmSYn7bMXT8nBwcGTTkC4iNMiYckxilTghBZyUT3Ta2aw297X57lZ8niLb5ecwCzEpsmZ",
-	"itQbZrdmOv6a7jad+tE1lUX1+jedUUQDttl0NzupJwAF4YjNZx/KuoY5rBc5bdVH8A5Edq6YIkumcpYl",
-	"dHlPWbM1yXl8xfKycn7O6IykjCamVPaCsauELslMZpp96eGsMTANw97gyFWj/WC+s/0k/NJUZfHVJj2j",
-	"KRWCaWXhd+bdru5ea34pFZeFLQwJlEh/i2VvvYlV5iXnTKxMTuuIUI4XS6BfMzLW9EkTEK6uwCRTL2wz",
-	"fIiJ/Vb3qSoyq5d4ZWPqZ/5dTkVCs4Qc4daCOh0QppUmqrefCxI5KXroXOrhP/7+P0f6OkxlkeGfg4NO",
-	"MBIVYwJUQz7odwLi/d0faBn7u5M3//j7/zx7/rQTWAOE3lRs6mFAQvIH8q7QzQVQ7fDde/3+u5PzTo88",
-	"p7E1VKB9QpHofhSY0iDtqB/0j6JOgJdZPzCnMOrAmquczdVItKP7D/pHWgd40u0/ejCIOj3yzCyOzNSQ",
-	"RH9cMpqlS/3KH6kQBU3NHzAb8289av3PkYj+mFBu3+CJ4JdTUDH+qNcoXUY98mHKBBnLfFq1uehB+WsA",
-	"1VEypglEDIIIJXDYaR5PmSJ8Qu7fZ1xL//fvu6dtZbdSbyGAbZkbDBL94WBQj8fUSoJN98TVbD80JKAT",
-	"kOj/1mN/pf/zQf/nd/o/53/5Q/Qgenr29s2F/udIzDM24R+1lBD9Ea4mqDuJZ5BRKCphpbQJzxiqUyQK",
-	"SUgOQjIg9wEaTItfYOzMRsKpVqDclCrTPVUaFq35ThMrraOsiSKtUOlVquQVwe8PwnoR/BXGU7k8XqXu",
-	"1gqBe5Ex1gWbj/c8IMVcSwKDMAy1fpfRGMq9VQb5RUijq/QfAgGpzwvzk1fJwxtX6xTZOCh9jisCK1T8",
-	"GtRN854LC87LrGctVXZ65DXa90eiUjMXjouJVPNSpiGFsBqEDP4BOEE01zNWOZEiZq6K64KLRC5I25yG",
-	"igoPLrwFV1rJhlvIc3DJzykkS9dy9EfCpYJ7BdGFJEwk9TM1CAePuuFB96B/A0HGQRFr/p2mbydgYNok",
-	"zDy3X3z6oX7kPuh7NmeZ7loRpokkiJzP8JQOqxfJi0o0x9hDbW1Hz//r+dP352/PLp49f3Hy/tW5vv3T",
-	"PJ9HpBApU5Xvy8UF44Ap72YgUkfCq+0f2S4iiPoxYYgfu2YE3UkmZ5qr1TrXS7WOv3u3sF9fkdfGMaXm",
-	"TJg66oXQLO39u2fHWLaXqFzOFYZt8tzEsKM1iPDcHFrMVoVn+ZSNRLmIdE7a/VC3t3Fdhuhqw8gqOJ91",
-	"u1PtWKHUUh4iWWBArCF/rWF5i0UxG6N66WAoVu7xiXGpwf0t1d0JRF+Ml5Xzf+zuOkMZX6vB07KUsFmC",
-	"JtyEHnmqVS2WAFVGscZVvsczUTHWk/ZCn1kbVTsSoKkpQlVlRPcUobGeieoc69EXWjdFXQ6lKKv9a2VV",
-	"U4R8ypYmvXgkEgn7B01XbzPEm9UWvh/COuIi90P4P2/Z+01qPQqX9TV/xtU8pUsoahYQLfkMqlSfvNEH",
-	"yljxC8H/VtT0/rXSapWgb+Vaq+rSbrSmpjgBwbEM7933L09bjRRoSudzJsyVcnwhljOmnOmQEcilkYXC",
-	"G2lBLC4lsCwtx9JCsQs4iRcTytMiY6py2cN656f6iyol95gWHPpYCqXpj5a1EUdFDzjhiTkhiORB2i9O",
-	"Xr56/iwYifOXr58/u3j7/lyLrE9P3jx9/urV82cd9HHCEEnGqJICC3Yvpks4jxEihlyMEaAjUkuVs5m+",
-	"4yGZMSoUikO1o3dQO3mNt907dhB1ufemQiwgbqlVHis7+3NrDfK2uxsXNM/ZbJ4rO+TVNw/CcMXK/61c",
-	"6ONAecoSu+t6CpwljkeZQzNWTORDckBsTwHph0QF5CAMieo5HX6LzGLM1vsJLU4GMWLLSADJyCXSP7Bk",
-	"kEiwjznwIP0ibLl9oqIV4ofgPXgYVwiOMR0MuuGjvU0Hq3prsxEgz4oVG8DbOb5HJlpS1b1h8VC0NDjB",
-	"SBqxEhBqAKiBJ4xEpc4b9chJWYZay+7zbsquWUqu2BLJc//hweNDMl7mDEi7PpQ0zrE7NC/Uq1+SMVtK",
-	"kXRqa7WfXj6jH/1F6HuSb2lO8ZX3n5vImZWjtMBSgGuctPXm6gOVFcCWyCW/ZkKvFUqsKOJ01oj1t2IY",
-	"8PUWx6I28YAVS4JHSsGo0Cw5JUUGkUaagVMrPVmlEdR5qKerlW24ysqz/lGiz4sRuphI1EhQRUqS6rCN",
-	"kITW9hoG5egh9LKND+eeT7jkVO/Pn64wqqp3Flh0o3zCVcUUYqqbRBWriybr1oCGBUzbQBBeyZimUadU",
-	"UFeckj1yzm3B0wVN026cyvhqJMDuju4GrmCExyShy5RfTvOuoteaZOUZheKoWsGeyDSVCxg818JSVqRM",
-	"DQkdCa2bJ9Ah+VGOSVug2cCacYTM0ICD6j8QOGX8mfejjjFhw+d0JNRcHyZNKhY0S4i64nOFbBSELmrP",
-	"a6ZyFxHkJMkfi9kctTrzRbociconBkVTNwWHDbslE70wmsGQjM0ZzZU+WAueJrEeBMzKdKYVl02zwWVC",
-	"0VIvN4HlHjrwXH2yr/h8zhIbsRSMBFhrgBgqcwdgFCyBhTOYlXWbBFcknrL4SusANsRuMZUpGwmAGgzI",
-	"s3fnekvL61LnClXDXuXCPzzccttrFmVTRns1DMijfc2WZikMrEITbQTprn5htEYBR5dWwyf2NEueVzT/",
-	"QHMNoLG9Leac7QabFfpeNzJo8SzQM3guLlOuptUuT3ISPhmGYUBeS6Fl83yayeJySl5kPKHLpiFYSdeI",
-	"C82TBUULVswILZFWhSN9qUqNemWd24sp2slM/WYqlniUMzSbic4aL8Wjc5jFMAx/H/aHYbhO3hBFavJR",
-	"UYRoZCuqeUpaILICFlI0Y+WBmQXE+lSsX1UfFc0RJxNV86WWHsaDcHXgTn7q13/7XKdinaPUZ4gp8TlE",
-	"a/hsorfxJm++rA23tAwz8odg1371gDXd5eeeoWk3q1GUprNoSKggb+dMnLwEoEOa83HKtBKbW+BD4ECx",
-	"JqeWn3v2kZlMWEralciZHjyMMBZOM14L+jXPeKxpr/45qIXb9FCFuphncjbPI6JATiL4lOBTrZbJK616",
-	"QvSdlki11kn0ecNxzTN5zRMYWQEow9bK6AYMYyA51icCNq71G2wWdLmYAoNQEnVHaHYhM5V3Y6oY9joB",
-	"/Mdmg1VE2ihHwecm8XeChiFI3DBGFiqSkeCKoCpqo3KwPQRP7vSMRQ7s+Jg2s2DjqZRX5PTtu3Mrj7q5",
-	"6fUcCSaSueQit6Y6BFFWAG2Z5kF9CXsksvXQoKN4ytOE2EdYEU2vbEpzfYL0BV4IZ9GBF8HWEbF4KqMh",
-	"uX8/YTMJ/N9EfNngIScO6nFiTaeRsMNQlksfm/koU0VK3z/dGNrDsyVQGzNrHrMeObFBSvq84TcjAV8o",
-	"fTistK622o2RQQstff61laazVgDRcq3AFYzTv8dTqS9gef3xzRVK8y2jqebe9ev4SrM5psDalhdqlXfa",
-	"iL4VE1+60PJEJK+iMgndwIHaNe55M5BX1XHKq11c07rrJvpSNRU1E5nPNwyR6N33L0+jkWgb8b4z9BRt",
-	"eNsIcHhu0BbJBYnMc1TQeyQygRFv3zzXpxr1V30sXFsLyo0mZuTIUpRFMRVAW4/JpMiQAwsjyJueeiMR",
-	"ldEX0dCo0ZXW9f/yItPEFm1LF2/Pv31+FuGkDPCzXYeYipilKdTYyVgsswQDAkurlKNmgi3AaIsj75Ho",
-	"5NWrtx/MOFD8xu0C3T9dVo+2seyVK1T+gXEk/lhbQcs1Xj1PppmVg2/jQFfOiJYHnhwePSIm3JRgvK7q",
-	"kW8yKuKppjURJFah+c1kZbGPAMC8NPGSqxfGhv2uRH4VMyq6GaMJ0BH2cZ5S4ZRdUL1KlaTK0jcF6YMH",
-	"d3OM/qobyAQX14cIwejGmgJkCYeHrweVaw4rxhWhY1nkRM1ZzCc8thEdMiNzmtEZs+5GJxftELILo8Da",
-	"CQ0iUhnV/PMGFEAoVwJrasdqiyYQWZOXmnIRy9C2jHczBsVQ4kYJzg+QXgl20NIGhINbD0PkhyBGmgfO",
-	"pVDMpKZXx7VDtPXKaNYRa700356fnxoqT2KZsKBULTUvi6W4ZoKvHD6I5HZ2kaMnT3yrSBg220XytGF/",
-	"IO2ITKvXwMTSW4fNFRfJcVkJTA8MCVldW8ebWV2xrSkadcG7ITpFj+n92UvCIYV44vi7Hpju2Rwn451c",
-	"H7o+KsLwINZfwb9Y5MNTObNj+zAMh2WGMpgoAxsZfc1lStGNP6ZJeaE6fsS5DRmHhijaOJEaeDHWjjCY",
-	"KGvTgpfJrBvoD4moZ08LYsa8PUOaXLElNFwC8OpWD6HV3dB7bbQbBACglD4S+p17qkTnvYds0mDzAiM8",
-	"RoUUe7ECJ4wFyxd19ZBMDh0M6mhoPCr5tFycnF4Z4z1+pUU/RqIT/V0ErTkQdvDkdQEux7T4ZOjSEtFB",
-	"qg+LIynEvFptpYRyNy2gh8fhvuNJL1Hi7YfQyjq0ddMUvUHNh5V2/SJSWlzFVdu33Bc0WwH10I09GfoA",
-	"IA4hRS+5Bx8B39ZAW0n7sH/QAXS3xjxo/fvREPOs9b6u5lDjRP3YJJhepxExzv7SEO9jFiWrxBLZEKK6",
-	"la7TlP2BDRg1S7BLCr5CmVVSZSvDdRdef0jFkqzUxK68DjFp7vUybh1jhiuRMZohaE0HQtExzUTzdis5",
-	"41aY76vb0dg2nLuZzLyYZL00WlC0R1OLUSA04r1oQJwi7aPwYEiacbB8xKpqTTKTy2JWwlT80W2Fw5Vy",
-	"Sse28I+tBaRVrzdsASQfRb0xIzRJULRPqZbL9TpxKdSQ5BmjuU8VkTOR8ZLYsgx5oaKqzLtbElpZeG+3",
-	"NCmb6bYH5EawM4z7tjdXKe3WT5rJ6e6f+ZU9blaFJbhZ3b5gH9ykYD887OBmGBXBPvmnwb55d8H+KcrB",
-	"njnqwV6Zmbu+DaRo+1hWqNr2Q9gAAhjsWuKsorjutW+7KiY1S4oFQQHBPNhkWFnVwVak5LeCOakQRU1f",
-	"3VtViCc2xbnazDeaP+P3YJZtC6ZAGUEV8kdZJhlHvci6QitGWuOdjzquKvsDLdKNhBuNaRq/ndNLdqH4",
-	"TyyqO/qbzOB1lcHl3DYam7hCSCFT4qPqUGh9lr5e20t7Aex4mnbxjNGEC1MQrGb2sD9ZlcuCTUIYNY2n",
-	"+rnmXAmbM5EwEXPWYBYEf6NqPhxM5NkSwh9dG8tjtBSChAgEwlTk875e7WSOrL6hG9vYYrr0BQJj1C4B",
-	"R1vbTI56bRO+pQeE27xJ4wYINd3cvhNv9u+idjjcitl5eUNoOijrDAYR1IQ1ll3UwGHHIbxMXkVBaakm",
-	"WuG7wPd9gy88aQUt92uV7NmfdzIBB/a8NR92F2HWnG+5JgoMrioXcNhRcKvGrEToFFnnWBnaaDEift+v",
-	"Wm1nXLRNVBv5//5fMvjfbdGFrBT6seMhop7YARmnC3gJTGSwcrFoYOVlH6e0UJCcAS8Iid5brkjKJhhh",
-	"6jRm8yVK8dZmZ4IavTJjcWGicSGwT4vObefxAdBYmgaEksOPH0fC1uTCXBjTwT2Fl3jFiQNDvtIkra31",
-	"OWNdNgZWE80YowV8YvfGTRdjcnvkpdCkwpoMrDlb002w6jHFRL4Sr3VrsYRVQrS22RVeQHlexgEys9l2",
-	"cr21kb8HD7eHG1WHvxpybdbPhJ37thQX9HJM+jYgVJZ4y2siQncZz9YFeSUFRJItcGHyBWPC7XW1830D",
-	"sGqkorI8wdotax73Frpy07RHBCrFkFliId+ksAj2MrPYE3BPIq/HCK40hKubGladHnmZQ7IIRddbTq+Y",
-	"wDifoW7Uwljk5P79jM1TGjN1/349sh0HE5DSBTxj2SVLRsJILgFR0mjzcjJB8iILNI8pIxlg8OyYpXIR",
-	"oO2s2olxWY0EWL975IOxJUR+DHFkSoS7O37JcrUShAtEBeNwv4bLblM/ViIY725+uToHqwGeG+kAZm5D",
-	"OgvCi6zZgqjRad75cmSkkSwUYo3YC659F7xapjs/B95lDhmYXc0NNlzsmNi4p9KtG+lHRv4qhIlQqp5T",
-	"M8qLNUgT7ljMaMI8RuyRpM4xCY0r/Oz9mzcv3/ypek6b9t4ZXRpjyz5YcUPz+wkXXE0hMb9I0w0dVQLF",
-	"AKOhf9h7OBj85cZxYmWwkAmmadiyIp9rsoaii96yNG3mTA8HB944uMgfHraalsYGL1/MGiUDG3BbBjlz",
-	"QWY8Tbk53lvXqX840JdzZShrlsMbGshpFxtU2GUppdXSU8yoTLqZSVUpwwA0E3Mx1r1d9oatjQ0798LZ",
-	"MWDJBIqZlEk9POSUNr4s6pjhaW4JdngXq2BocRlwA2Ar8VQqJoBUVsBPbhhns3WyfD2OzD1FeA3W4QkN",
-	"2aP4sN8djB8m3cPJAes+pv2jbvwoGbDD8ZNw0n+4C/IKxLRdgK1ypffXECMHqwuRSm5pQV+AxeQTArEp",
-	"YEqnaVpHn7ic591D2dVUdZc1MNlJdr0bFiQrmNVUuDJrYxUWUw25kmjVjprytWqcwMhkZjhjKVNGLWaB",
-	"ppvrCMNLsSNdeHTYH+xEGGwc4Gpfp+YXNMZAYFDCUrcTNf1/zgTdacXXJJgAJr6XSuOW29wSlpA2VTbE",
-	"1AQra5L7RXNLGiwyyqSGNVLsmlcUwqLg2DqTRHW0/R45pcsZoC2beEWbPKJPDsAsyowckOfvtSwcT6nI",
-	"Fen1diJmJn5yOzOkcQ6ADj5i1AYGGIa9w/5g98Ss0pCzMRmvEO/wxU9BK5c5TS+0Hl5mNvvDf6o1eRua",
-	"VCYy96p5w2G/wh1d5vBKtjB2t+7SGaqElw4uPKQJY8+VLh+HB0c73TqTsrvDmpybN3fCrLJoVZYYJWiJ",
-	"catU1hfeusW7b69lRY1xRi8Ta8utxMFCwOw6LlooNimQbZorW7vjbnrdrBDdXSDBumtmuNnCBwzMn56l",
-	"XkFp/DMEoS7GVPicR2VrZ23lpFcltdqeV650Tdz1ZJc6F2kSOYOaiL7KCctDukbTMEJ8s8Jh7Y82V26t",
-	"irD6ed/heWAyVKOauk0N3FEVsMNkYj2M1UN7Yvq9/sEe9+Imcj7c1KYJh58v5T/z8hf9udck/aoYMXi8",
-	"U8c7yfDl1Ixh1SkVCDjh9qzmoKLqykVOmfBtlpCjcEC+oQn5E83Zgi6HpJirPGN0ZjIt2Md5KtF7u5VT",
-	"lokNDYGnMsMEEJDhA4yV9DMhwHBmEgyw6zI+2pisYzpvkgNuoCztKz2Xax5o0ZmK5eeJy/uJp595nHcS",
-	"YOyR2iy7PPRkl/Arkl28S/j+3TPStoH67Brsp3gx8LZ01q7gTQWb89vZqBrXtITdY5LbeONWZrWNaXoX",
-	"eDOT9CnkGr72zAXJ74giUWjN7edm9taw6mhyc7cSmZwxhOpHSy8DxDjhPIPLTtHqHnfeBg+6wZ74Q4PT",
-	"oBA2ikB5iicu3Cuu1kgDc3rJqpbHe5guvSoWAHZEXGSqyQhzShXAJkT4QqTJrqavuc2x1B1ZSitK2B79",
-	"uEoY2PK78OWPkr/+8WT5hocfX78Ll2/SPy/ePpOL1/p/LyR/9fS7uX7n7Yfni7+cJz++efacT/68m1Xh",
-	"ck0SAKyEicI1RLrdx4s+p5eA1LEkOLvOdoOnixrZ0Jn+GWse1YjjoBlJpRE0ycELS2MH0U0HRLCFg8Pd",
-	"53A2JU84nFo0nyAQwnpzoA+6ZMwwbQjJx+nZBNtGW4znc1edimXz5On5y/98vpt2bce7G4uwKKU1PtGA",
-	"2eJCtLPCI862uwDDb2mawh7UrMH7U2vYbzsYc3L9gxVUbuTqtNdt3Bri+m5dUIchcdGwxJzGdFC00/dI",
-	"5Mwq0dA9JqqIY6bUpEjTZYBB8aiRRb2RiNAi7L+PyaPCBgfABxXuFLkMNPxS5RKy6NBkOxLYEmbgOdty",
-	"NHT1K+vuxpXIjWq0rZl2K2i56bWCFo7b5Zfhv11vVWOv/93KIfUMCM2xYS7HVp+2IYnePf32+bP3euoI",
-	"7dIEapB0AhK9Pnnz/uRVRNqaJQi5CEYiglRbr5DDzzz59MBokRgIF31z8vT7Fy9f6Q+bX7fxjlEty9QN",
-	"rBW0sO9W0LKt1dLtvFdXVuTdWkvviQeWpfS+Z/rYfSEH2Y76qRvRmMV0xkrTYtXzAQ7z3md4pBwWWA1g",
-	"rBKdtx4lTHEDNVei5NkX69Jkg6qO4Ig7LsTCFdlfJ+qHWtTvHw330tV3QeGo3wWv7L8qxjOer4zpc1E5",
-	"GpFTSdvE/YOw2PnSiKm3DZDa8bX+QoxlAbYX8hbwSytQpFVoMa4a/A77QI7u5f3bDXg0aKEosQZrssbL",
-	"4U5YLyW4/Na7Kn3BbwdVeVsVhQaH3m2VUtBXfi2gyxuvfoI1PAFAWsZikzhe8e2ZA4AQyXXz+l526p2M",
-	"PutQVHdFTu3tAlT6hcBJjbu5EQS/Z7uoOKEdzmc94me73Wk7rueOeJ0r2+Dd8V3oP6yH/gaAid6fPyXt",
-	"6C9Rx0vMtSRH64kOifCv4Q9Rj7wpJX3UGZqP10F4C8fLdb0REuiaVXCBVqGAvAsMGDuICYS6Tgbx8ped",
-	"45GoGw5W1SPE5zLFHNTm5QLc6ZFAVJSUX9kYV4MzoEea09m8qtITIPfllgwR3RBjzmaEqpEwfSmU7UHK",
-	"gvS7HoF8dMVmVOQ8Rh3/T8/PiU2A16z3wRwBuOr4wL8dJNJn1t5Yj+taNReWQK2e3mq8ZytAr8dQLgAx",
-	"VbcW4dmsap8hnCsiOhqPuzGnFIpVAgF2jbPYXcYrO0qqwR92Zje7lQ6NdnUc7xXLCE9wYb3uK2Pbc9Y3",
-	"wjsTcrEZ7AwC7StgZ8CSEFQGByyq1hCf5n1xIDTMEN//WOF3+60wfrP3wTKf3ebJsiPZ7WiZtz/jbNUh",
-	"j3cEOgbTlYcA1IS0ginRFj9Iq56ayuAhg+rgJQ4RaUdVKqhZMUZ7AySPEV9EHT1wDwfQZyEbr9E2bow6",
-	"vEvQzY2sgaUhaw9dokSb9ye0YwjKjeGSX1RRkhvgkct7ZTKCBOvdHLx4zZrfBLg4kUz9qvFiiAvSGBrz",
-	"dgGYVvgGWtsi93pE4pTyWVksgNFcAnKdvFrBsqTxjHVZ0doV63hfdOPeChjxNsDhDQDDNYbGPwMvcndf",
-	"K0UkEVVWKm0OGHu0V8DYThfVWljbFEsy5oViqrO32f5GQWor067CJz1uDtle7doQ9H25rIG6MOQYkj5Q",
-	"YAXsY+CAnVs04hWKZetuGsvMDVPFeK+7BY0+ngySw/5u8WJ2FP7dDyzwcBW1dCPAqUfUasR6reli9bp7",
-	"PnjPzFrZ0KoBp6qPVw76Ko+qWr+2e+lLJcAXxGtqSEWmq4hVdcmyEvJWEYdWVLM1ytYa03dNQvJ1+VWZ",
-	"3pNSnG3UM/HUIhCa3GJWGDgBBP2b5fO5EgYALSQnKxft8ysbWnm+9edCU7Ssy0QCqIk/MVKInKdkQL6j",
-	"oqDZcrX63g3cuQ5rKjmGCkkCrAL+WYnIA3T3uTNRQ13bYaQVOPGjhopgnzbsGNrekiYdRxUpcB64dmAU",
-	"ryR1VFdnbeBcDZgRCippUsjrSIF2RNY3cguWNjQVAftYrXR7u7ayjcWAyxBiPyPzmNBUSWslgwoD+v2o",
-	"Ea/wdkzdGwvrlsFN/jJvuu7Pr5lYEy+T8gkDdHyIA8t/raS9eA0qtiRxaQmBESHaWmHU2jZw1Y5jqDRN",
-	"WRa4Wj/IeV3ODKb3gTc402wq5inLolWu2z0cNLrqQKhQ6+njbpoXoMg8hbZW3HAY82l4ZBSg+mCFGVMe",
-	"0mBoCTShksi2G3XKACmZIvquPreQbezZ4n2D6hUXybYysj+3BFuAS7Efgk+x39VHVqYJPHzsnn3aRWPa",
-	"yeeKMwZxDvM0bcqNhWGBwhtYjmydHPf4PHwy7A+G4UGv33+8uyy3zp8Fpw+cWVBUBQDP3B2pkK8pVfBG",
-	"domQxDXk0J3kXr0xux4ouM7f6w+ATjSzu3NX4sXYvwyYeQ1dMSCrN+ae8nF5QcPGnFl7he4pkrE55Yhq",
-	"u4XmNkmuMNvAkAE3h/LGVY7NVsr2PW+qmh2ZJqKgvGDGkWW6iTqBLRpmykkZKSCCS0eB6gQewr6/nuW3",
-	"KzFf+mNLkYYN6+tZe8uSfro9g+apR+wW2wzGJ2AlEiBUlJwv6ydyJPRNwi1CewnUqyU8P9YNoUADtdOm",
-	"cqE7drkfDih/lzgbrzEswQNkynPDAtijibJhSTQS2yJxVlqcygU6Jw16YoB1BTBLUsL/7xiAGh9HdGNA",
-	"y5B4+1MizYAeaUD7TI1KjA4bidr6l9+4YqvGMgVHRTiDYcomiD9j/KnAxbC8j4GpkBnUHC5mDCEmeA7I",
-	"BIWobxSY6GuBSqUAZs63U3ZKbcbTheoKiTlt8K49bH4eUCtolZvnaxfVGKiy77URUHBL94zZpUXCc033",
-	"eboqPwAdVhvo9q2Ej1bFpwav3BeNIN4p9PdWQ3JrlNos8voQzU2E2Rd6GjfdVBJ3gC1G6AlKmQbkGFxC",
-	"J/JgAVt087Y1XQC7sB5FB6CkEGccLNYAyCvAg02riHlR+YJe5A4iuGP1w0imSVQ+gKuOhY7NOBWzVlmW",
-	"JgGJBFtEZV5RymiGNWzhptYDzhfNW2XQ0V0uD3Z17I/Be+73UosB8wS2T0ZiW9+fB9PS1CH3lrDeT1UG",
-	"XHsItl95xwh+5fD8f424+qNG+3gJ4b8xTutWSWRjGadtUeelBndPecMCWaWE7UlzLYRtCEXv7x+K7lc5",
-	"2DEefROxWxdqXnqETMUBEC+gNghE/9vCIDSvBsQco86GSM5tvJyBiYWw8kJgsN8DG5tjmhKJ4YCdHolO",
-	"T96/g9hyB7KpBRs0TFmL10g0Bj8eOwXBUJ0Sbr4WIc+h3h9UgdeaECS4alGvKhuBGt4oZ7WjMoTML3l9",
-	"DNKQDc9ThF5SLqCaJaJ2VQrAVofOocgTGYMKlJC24yn1NbKz0wMueRGKaH5hfDcZra674eI0EN4bWp4Z",
-	"dDCT3TESMOaOD9V/vGIvNYmm5DB8Qppg8atCH7bcClq4t5Vw/opc5l5coW0mTv8E8FbZemgWQm3Bbz/l",
-	"sVYYaZM9zSc3XyYidDtQAcKo+FoJaWvlpizUFUuRmKg+fDnyW42s4W/KVS5rgGG+9aEfDvtHw8OdMz43",
-	"2vgq82oiPWYPb8mE7zb682339Ug1r1LRiqn+s6LamgSP93B/axGqey7OKc0AshRpwbCOuSnt2ukLTG3Z",
-	"bPP7FWNzVINtuSqE/huJV3zGDYqpi4ekqkRBhPOXMXhBSAsuqFkFWlMBsNXbhg6ZaN3RG9xNtm6l0HPd",
-	"FljKlGViwbpo5rB3tLLDIKperIvjj7TwFZGMzeQ187TpdlO9D0OVHadJkNPolUFShwyigzB6zvuO0Nmm",
-	"5cpZrUh+HjASjnl95HR91CU72DRu4A8QiQ+2n51G7VreY9zrA5nq43bsrbFv9+sefdcDfZqsvbqBujo2",
-	"ZliPDiLSyGuKFUvGjMRyNvYA0KtfcVMFEe6SLabRDI1IXuibDrjbeF2NBdCWy6hdhLWz3Ja784Yt6rk7",
-	"x3jX1VLk9KMpxZwatbY5oL7WS7RGyatcSFeWeLC9KPnGPCA9A++Jlo80pxyEYagXLaNxzjJ1TKJRa9SK",
-	"UBVVK5rojrlBNCd9AEqoTmIQNjhHN2QDsYVHOvx4vPVZCyC2klmh4JhVCsBg8BWj1wxKZafM5pmhUa9H",
-	"zqW5Q7oJxbQU6pO5IZzxeuj4XulDt5IutGvSiV6+2YbEk+OyCo8rahrTuaZgcNfq1XxqgU6NeSoOUSfc",
-	"K2dFD1UPDFJLAldq0paa9c2HzqUMaaNa8wKodXQvwYedHjnBlmCfZYZIvlYOVPZVFMO11mAptucYNoWb",
-	"6FgfB7BKoQpAR6KBE/gUf8M5sgvQfJIGYQWlFv5vG0ZRc04N3HUvryYg/X/8/X8GlZu+S64NacMt7qzc",
-	"4q2k6FdJa9DTLKuRxWuSHND6ZiLhZVO6w0jgQ73fZdoheCf8RrP1yattk5E3Ei4BT5+7spjosSnIprsx",
-	"ziZj/V+iuutimUAitE6M3kiEFtcYQsurJ+agdmAa758PzFCL994RnGQVKLwJ10PoO+yh7wKetwXqrlR6",
-	"BezNqUxBYUN87s6wAZN7JFZBudv9kKgAEbM7m8C5nYC+JQhc8xgnEu3MZTZc8rIxquCe3zxSfFUrvnHA",
-	"9Zm/Ebj4AIplGvN2Yr2cNhLRqjhoaNk6+QySsiBkXlXUIq9McD8MSS7npjDrFVuiIaf/8ODxIRkvc5Sp",
-	"IBEszsEvsKre7BQKnjDDhfzF8ot87hYOro8MFyrPCghbwFAMW+j9VgLDcyZW48J9YdCxhk00eGvcti8g",
-	"QGS7B9xsPiJtzTkAZrxqD3iyLw75pvBuPZBaiDekg5ITYeCMcFa+snxsCweYkjLgvpHk/fnTzfHf3jI+",
-	"PNyyhquWCE1LWFxkPF9qkjAzQURz/j1bnhRNFchN6VDClSpMRLXQRyCjucxIO7pE7DlC51y/hrcj6gTW",
-	"jq4Jw0hE6uoCa64+9ng41l41PygWZyw35Vgtv8maQPsLkbBMxfopR+p6zRWHSu7zjE34Ry1A6cHQ2OT5",
-	"6x1ZKWZaxigtBClrwpGc++YmdIRjGVW82xkjh2GfVCu09sg7TUNt+XkuSPRf3ZPTl93v2TIKjLVYPz0x",
-	"32CoHlICrhcag/ZsnPSw5T4vCSnukz6LY0Yzltkdw79eWBL83YfzVp1+fvfhfLX7IfkGviS4AxC1bDYg",
-	"IIpfOgUXs24Ray69lBnPpzPlSd5Q9wIiMy+hao1e8/a37wZHD210j5qCZxA3+ZicwW8yI8/Ll2B1QWSm",
-	"5PT5azLhKWrGI/Hdh+/fkfdnr47NQkZCCqbJ89OU8pkakoh9nEekbe2Wx1rPNSEmWPrGMzl1AhKJ8SQy",
-	"LlQTMBiQscynbrgzmqYE8OC76oot0KBORcwCEz//Bz/8L6ikrfwB1X+b1WIHpe+EtdFF+pDZRlbOXsSV",
-	"MoE/tEgiGD1UWNL74fy+bumJt/IW3Aeua/aAFgnWjCYnYumifbSGtHKCzacjEX348KGrzwkTOY+B15lj",
-	"0uv1XHApHFwQscAWAS+UJxUg2j99goLgE4loLyKnMXB9c8BdvK4tcZYzOmsFrSJL19XdM1xnNVrxNRX0",
-	"EiLBigxTyam6UqQ9Kj1qo1bHYX5Qb3YJbiIYm2dFmvOu2bh5SnNNvYYjgVQtAA6Hfi3rn7Her9JlYh0q",
-	"aG8pvYcgeRvtlQrgFyNheUpg3C7UFHmrYsRZEz9po7sOe0tBNzQoTgaY3ILsBiOBJz+ASk6B441Bmbqu",
-	"Or2RGInf/Y48NUYnLsigF/ZC/fibjNErC74dpxxiV2AOWFKViWKGgk0qFUuG1SAZW1cVvF1CLrQs5vnm",
-	"RqINwZOaXRq7KdpMjSvO92QZw2QncIZtCMCxUZDRFRdJZLxqlWgrEySMzkqWKjj3WCh2zBRPGOnryWJZ",
-	"rKrZjVDzG04c5GNlWAFN1NBGoq1DcHKAT0FZdncr2FMwElYM83w9UWBOrIs6Im3EBag1hI7DyKxTk49w",
-	"JOCXcm3989kjpzSfgo9ziRyWRAZ6ILLnxCMKXAr9EMOw3YtGMNAymGAsUX658iFhHMy4lOzCjL77cG5Y",
-	"0Uhg2lLJ8yKsnM46puK5k1GELeNvOa+hVibxqZRzbAvHI2E+VsbDYcs9YjnhGrsG04yfp2EED2T6xnEH",
-	"5MTEg+OSW07gMYkO3iUtYfD82J+EE1pcW14TJvYFhTF9xzVhxwjqhkLs/kgzhlVp9ZW9f/8wPCSuePD9",
-	"+1ZAOQwPAn0qwHszEhZxuEeiB1NG03z6kz5OD8Bi9ROcTK5IIuMC4Pvb0QOogTDnvSWdpfCqfYCFvWEq",
-	"PFf6HukjhqLCTH+ZyFhFHTg2REifQuvTBFff7E9Zl5wl9mSeuWdKPzFqLu6peRWsh2aRIfZxbhYNFvu7",
-	"D+cqsOGQmgtbeUdviV5TkI1E2+jxQ/IwtKZ9rOw046LITVntcZHpx3JijNT9EOVZ5PFcWWnIpicyKICu",
-	"oN6eV/OzY9McyvuVMTWXQplIMlOSuWybZSSmGdROKPvTpJgRLkYi0ssEDr8u/FfvUPnojM0oF1xc1h8r",
-	"lhtppHxqyqAhsSm9HSY0DsXfht78h5X+qj/oHnvE7qI+LRPM50RdgOekfRj2A3IYhniRKbnmMoWzogJy",
-	"2D/Q/znqkEQaQ1cBuNkJLM8Ss7HJ22usCG8XCugshjyADfkJqdXFR2ePV//eUUZXdD8ni4znDE6hIfgG",
-	"v8VR2qgmMwTWx+0xC1jtZ881t4xs/Vmqm6xV93fiGDmfAjJjpnIPEJK0Bx8/drxJQdVHfd4Hh2Qqi0y5",
-	"WxBYEqO7vmJLzdDRHFaGmcMWw/XBcuJ6IiBuJuiwhwpxcDJNj2BQDsiMZlp0LQev93ie0qWWG8D8EiCh",
-	"rHu/AK/H9mpl84RPoLBy7nxr1uLfXA88Oh4JNxeHDmTs8GULiOgwZpCim0m9gugOhfCXNSXK9QGAOsxm",
-	"xiUX0StdriHaZbUaBdUxbet0kjE1dWIYCIwWAAhOUN3lhgOlIqFZQo7QTGUce14GeSMApxYzUa+uB1bp",
-	"tzVhRBYBlXQtrt+iEXxKK7u6ld3chKXUbRkr+hzttE/pJRdOonjFVe6g7pU9+1AcOnrg1YgmbQMDBXF3",
-	"yFlc0GVbM3T3W4+cQi1uvOv4zhCiv9DKYLJZHXG9Z2GgbHNePCeYbbSMpMgE4sVEov8E48NULoCLJozN",
-	"yVIWGNRJwL3shsYVpmkEZk5gwrgUiLRZ7dZEjZk40ZEoA0XNysHJU6UchjWbudKSDrAUvai2WPnvgQWT",
-	"9tmLp+TJ4dGjjr1PkSkqHsEl7pFvMipirfOPRKTVuSgw3gctPpvJkvdnL0m0uTY6ynFaPHdGnQhKnBtm",
-	"gvVmtVSaMTKtZnnqF2Z0aQhCj3zPRaKGeqa/QFA1aet2O+QXG8D4C7gZ9N39ZSR+6Xa77n/6E2fXNfc9",
-	"Ir8A7/iFzGhqaq989+7tm8BoMT4/CbAq9pgmQO0egFW1LKh+bMBzVQTaIR4pOZkwAbGPJuQFR1GNcnFj",
-	"0F9AuDgQUVCUudBrjdfbXr8ZLe2FCYtTvWztskI7kp6YKtZVTCie82vWcR37iv4voP3/osUsTz4/1vqv",
-	"XY3AGVBkhpXT06W1CH334fzYCN6FM5IRayMzEpYJW7PiipVKttgWcLRVpvsLcOJfqkG5pQyoTyXIBsX8",
-	"uEJsK3y6tAcrxnxp0a7QOvoOi6W7p45XWH6IjGmVI6/jJXZ4UF89XTZ07PEsmPbATHu1DygAZjzHhUvw",
-	"8XljhUPLDM8WdukEf5zdIR4FVXh2B0OzcW19DWRYMVuzj2AQKWsq2SrXxqaSOWOrPkZUlbGmCMUIfbq6",
-	"Jjg6HHhXD9IE4+Iwj8xiwISgY0XGhTeYnF4ZDCRsAo9gdKIbcYpgeUfxJQiKRTcddu/iXOF8dI2IXZ4D",
-	"p5W5ybmNmFLTsvFJlL5dJ/sdW+OQidtQeb1bL1vMdlnLjKxXWCvBML2AZ2dOaTKlWHiqXSKJc0lSBoon",
-	"BN6iQCczOw9uJ6DPVzeXsgvppjD4/oFZL3tz4AxiPIaxHvOf7DW2hMqY+FjSnbGE0y5wIGjtqHILoa2F",
-	"LdpsWdlTKUC8PIevDFYj1Kz1OSJywipn0FJLeetWBa+yMPucZoDIVygMvvDGTCaM5kVmYMxAGAC0uhr9",
-	"d+JY2V/5yJR9pgRJK/iVnEvJDTpn2TVNYcGBnngEYyFX3f5ULBcQxmmEw3Jm9xTBNHvgHqlUdsWwCrwz",
-	"LBvfGLFd222vBdmUM1pTlx/mxy4pjA3i3kyESjWIp90PoRqMQff2BuLKB3VqO1hyVRgAFTa3PJFa0YTw",
-	"toCw3mVvJeuqGmG43klcEya0bOJ16NQ3YFDikhEwG1aCuAJ8ViqycAMVHJip1KJCmaVprAEeUpRZc9NN",
-	"7bqtGwQ2C7kAJlkVN1ifKXubtKwFI9ELH25cdSSrKLy5XF2MNuG56czQNDRjdAtBrymHtCY90KPwwA1U",
-	"T9Oa/9s2eTggp1Lllxl79+dXsDBnLOHK00WaHB+5JGglKM0ymGxRNRlBTl0hgKzrAR07ky+gqmOu3y6C",
-	"hHcRBU1xXiEcO1II9nGO0c0gGh4bfgPoGKAAMMEyHhtgBD0XJ/TZBtUx+Vshc6jlANMBzxIsAapp4E4G",
-	"sjkSjTzTKaSG0xnF3AgEpqSGltbqQiVUmBdyJEpjLnJNnh+DdV5N6ZxZAN3oNbT+RuYntmcn9XGt97iA",
-	"nAgiaiCgdiRwaatWviHcP1lA7AtPfOEUJQVa0fjDfqOdGlUhOwa/2jrK6YETRilaqbDJ7svECgnHRpEa",
-	"y0S/lrE5wzr/YEPz9gOdYCmPmVDM82ydZnKecZbTbHlMgHeL1BrVl7LICL3MGJs5xqXX8QbesJxlMyyj",
-	"orWqJo/ayenLVtC6ZpkJmgfvDsS3oVm2NWwd9MLeAaSX5VMIBmjCG9bPL1lD+NF/6o2iEOKyUhsAhEYX",
-	"EOFVCkBvGp67NgjRRmcE1U4FI1GtkF9nPR3jLMuLTKgyszICK19UAZNGw/FI1NTLSiCxPXQlTJFYeuYn",
-	"007GyGJqoFrN8o7EQhYpuO3SdInVQ5xxJq4YcwL4m7N7ijx7d46R1qtA13qh7oEZGCwbNkdPj8B3PNzD",
-	"kIUS2Tuqpm/AiPFsuiv8MoFzCbv5NANMC6fCKgiha6r17fYyl8QcBbNj+8aKd7ZVhYAYCIv1Zu7RKjhc",
-	"mZiEQWKoFwN+1D6x5p+CL4jQ2DQTD9SuHLLxJbSGrffnT/cO7VnByaoiUphzC2xRX5Q6PGrjeps6qA1D",
-	"PKqGam6OlVod3DkMRg8eicBqdQyM0NAj1fzXhksKudiU1+bCD5tmM8nkrDKZ3ZLfVrPCU4fyQTAee3X4",
-	"AQGonZoHfDUoc6dYyqbJeAB7X2BCDQDCDTNqTGWYsIXRGMD5DhQYj57m9CDklZJbqZyaQPgeeW1SHYys",
-	"5a3a4WAwEisRmbtlLzQtoQMm3HMBfwDMEpAmgEEOwtAGtBj0srpuCUggm5PX6uRvpQYGAJEH5LUUCV2S",
-	"fJrJ4nJKXmQ8ocsGCMbNIOawITcvE+D9Ntjw28GG3w4bSg+UAZU1GvrJ36NNod2akxmmhtFGa4tMlCRR",
-	"X0GU82A3a07KdT2aLx7UX/8UtOpO0d2bKBMGGryiuzdTflJrSbF8n1b065+C1orjdlsbqx/UWtl5Ts0f",
-	"rbS2w7xWP8BWnLC/QwPlu3C2DvHeN33k6MODb2jikgz0J/3tn7z3jPPw0eDJ9o/OpXxNhU1oAC3gaJfx",
-	"vTT6JbiO8KuD7V+9Q4H3fanIYwieEQ62fW6u6JkJwMQwZIgtX5ZSKXIJ2lhuD+Aw6KVCcCkpWj/oJlY8",
-	"62vVlFfO6tsA62GEb/eLNVn7uCMIdVZiv2FUlmZ5HNIEnqFd22sV/MCg22vlmSU98l6x0g04kcZPKDPr",
-	"UkOQlia5XQ//nYcMUpPcmxa/fOXBKQV8x63vuR70B+/4T7t9BO63FwCGssv7TxG05POYKuboC3ZqsHCa",
-	"+rSvPvAxf3ApdmYvFbigBv6yFjDojr/c8Zc7/vJ5/KXCI17Z1KJV+u2xhvLZD5+C1lw2gXyhuaIpa5bI",
-	"hShLzGFHDte3mUmMRDWmE+1Sl5rgQ/K55ys2nWCkVmkiveTXTDlkZ54EEIFfh3Im4CAF21ROeO6i7gxz",
-	"qoTzNDGQqo1mbw7iuZ8h/+QHNMQwlX8jk+WedBsMB4i/Ve4v6KTWVQhxByZwom2VBPL+/GlA0KFE+j3w",
-	"DmEwuyxy8hDyKVtBCwIQm5WuP05lkaWeQvgt/E3mGY9NfkW15sCw9VQ/NKGUmolDFh/LeS4z/EyZLYdc",
-	"OEi4RcBg9Godkf+rBwfZ1BQ16s02joW79aHyzac9dKIGexxSmKr17NMKC+7vp9c6yPYm6PUK0vo6qPQK",
-	"SNNu2Et7M28LUN/Av+vD7pETzPhF7CFBGM1SzmxwnzF9rkRjdMrwlvURjjWxwN7wJgRB65+por0Hzs9R",
-	"i/yv4XCsvrQjptV622qJdpXxLoTSMRE3I0fdiTt34s4XEXeA09xY5Al3EHmeSjFJOeZPH/Z3kFpO6TKV",
-	"NDmX8hXNEEP/sH+0y+hcwMhrlnB6rm/Rv6Tij7R3jd6PP3o25jWSXJOmD4QPaadWvFep6Ds5yU2M0rAa",
-	"wKxyOYesOoG+PojxBuvzgmaJgoA4mwLjYtNGwivgZPEaIVoUU5It5OVqbSfyMq/m8Jko/JHAMIYuZKJN",
-	"ZIYpXmssAGhfuF0BrsL6DxsqG6NNo0feSBMZ/KtxxzsucsdFvjKlGW/I5o/eyPyFLMTuLMe7KxXu8y/H",
-	"CKoE6AxinGvsAMnNdnYQNJt435YQBQ02Xof1gNBcmUL0rYD4WdKdAF6p0/CRsKTbZC82+JR2ycI0Ccw2",
-	"BnokIO+bI8fxgrKb6P+fWO4R/8+0nNI459e7G05P8PVPfqGFXb996r5whad3/vaUlqdkL41vnSvQR/y9",
-	"YzZ3zOZfiNn8E5p0/8TyXYj9foKuJQF6x34IWvMibzKwVHGUpbU9GpOjAYSxJl9MygKz3vF6XOWRQLw2",
-	"Dxa5giUAAr6wcM0AlHyMwVmAwVYLSFcMKwetC0TvIWSH5j+rmQoy89MJMqZXqoCU5GraZ9tlMpoy1TY1",
-	"drUQpQGVUBKDNmPT+UjskEDSBvwQRjMTzjmrRNmX37v5mmaCOupk1Bk2We3zKVsiLKqpUGRRez2ky6CS",
-	"MGMC/JYrKPkW7rcKh+lAvBBEaySinz9hJRYTpyxkV85tRn4ZlOrYTQM/r+KBtz7Hng6L9LTE1Ctv2Bme",
-	"LUA08LDyKlbyBnhksA1/Clr643N5zkSt1UI4fFwIFmMUS/xllBtkSrTSb7bG74nfvbsU0Ay1vpP9e19B",
-	"ylaY2leSujWJxgzgTrK5k2z+mYyx+0o3d8bY29DBkTCuMca+N7V0vGzSOcpJnX3Nsg7SSg/p88S3Rg/+",
-	"WWEYbJnNxlaixqbUYAmihAJ5rFpAiUgbcP7QmsuSoETrLyOdXR5AJ3CRt15lSzu/Hnlu8LqgO54rM6Sy",
-	"rgsivEGeRLV2CyAgmEdD8s3J0+9fvHz1yuDpgJHCBaZBHSh0NBv3d8qv2EhocTIrRI9844ohohiDiXw0",
-	"J1LEbFjGIBhQa1vsM3r3/cvTWk3Ke2okzIHq+IKxK4NdSolg78A4N1MqHhLHEEr4m/cvXjw/uzh59UoL",
-	"gIK5hC80k2DpY1eAJSJtsIKPl0T//w4IxoVAaZHqhYaYCfCsW2j8OVW5KeYUoagNHQi5wDCMKVQeXoXJ",
-	"RyMMYvdW005NfsNIbE2BJP/4+/8p/yQV5GCTFCqzkWhK1AxM1Y3G/En/QHu5mz1iUutw9Q36oyekY8Wl",
-	"49K2VPn1MDzskRdl5qefsH7NIKkulhnUxoIU74w5BGsouooVkGHULmsgTfFjg2hTm30HTgK1K87VSLhy",
-	"WSRf8Jj1yAcDVLniLwgcaI6BE7Lnz2IKIeJKpnWuSpWMqoRtL8VvHvQC/xSJH6F/VMlVWClMVF6eloH+",
-	"9j8+8HJFdhYk7WrsJQ4P9kxzgOyh4cGNwjrqFbP+WpmwFzLiHh82Pz7yHv+w9/q40mNrBO6yWA5VV6jW",
-	"Y3bvQmZX+oDDVVKYt4cF4fCs3jnP7qT+O6n/V3Og3WkMt6ExlFyjUWcAS5CfIahlMisj7K01lKWzG/17",
-	"mNaf8glDuBJ4vV5fvpq0MbRxfcfOUIIFN4E6G6yHkQCT7D1FQGAERIYF4lh2jm1B/NIZqJuYygCSVfR/",
-	"l95LWgAdiaip+Eu0trxLm8a5FoZNxZTOcYmRZEJLKc8UkRMU+6wa4lWRt4Gztgy8a9KrDN8xugquGleA",
-	"UpkzAZAGZeJ4RoWiWBXCYBmZeFaeW9ZmRDvzHMRJMx0QGoXEPgCKAdLnAbIY7cwu/96MuZrQzjKv0rQv",
-	"wFqhtg12dvSzlgiBOaQN2Uqlhyh7AjKF+S6ys84VSyd+/VXnth2JLei5NRdt4MYEOFY421N6yVRZYxnV",
-	"p7aQFugPzpZEda5j8AfX4gxuSwN6XtZA30eoxc/2SfC5vYQdd3d3tpe68vw3zNspy/tvSd5B2nMnR93J",
-	"UXd+4a8i1aciVnjY955UYeSFz/QRr5dHgI1/IRPmO4hBNWUdtRhwTCji6xnLDBfEQlBaV3JMRczSlCU9",
-	"D216CMIHmLVGAs1AHlSvcUbynBTCiDukPQjDjgF5ZnMDV5rxS6hCbcu4GX+sV9StLPJ2gfXfoh75ALZA",
-	"fClorniOljtwoXPNu039k2M0E/KctKlqwOZDCyAIHGAN0h02Atrovr8KCw+OsTVs/bmgWc6yrp7fJGPs",
-	"J2bK2g/Id1QU+ozvzcdOQCTzbDef77r8WmKxAiijgSf3zkZyx9vvbCS3biN5ZeXuOwvJbxHXfIrhxDfO",
-	"cnmAhocvJIm8BujjisbtRz8ZG4QNIasxeXCwCrk4NnWJORQ1ME4qaxUx9RBiWlxOc1LMq+ILTA7dciuR",
-	"XU3yy0iAAFORK8htixVnsOJfl1zxAmWJlE9MNPVvLkIYg9jOMsSZef9LCRF4fO6EiDsh4k6IuBMi/rWE",
-	"iDNTXdL6Gm4uTBRivY/lvGqTZx/BYSFd7moTJlYlrAlRsYgBxXqJMVYK4kpsUQzfsmHKWZKz92/evHzz",
-	"p842o/eZHvyXgr/Sjf82hvFdkazOCnEDY7j5apsJHOo63fG3O/52ZwD/6gzgGdI9S+nhzy9m99atP/hZ",
-	"q3gGYmFtum1WiLoDHoNNWVl318YWEjqWRU54PjTFMKDuZbWI8Ugg6ALNczab58ZZbyu0m0LHtqA3hMmq",
-	"vOOgsOAHMs4YvUrkQvTICTajsMCYdXg7LGI9+gkXXE2ZOjZxrVhOyrAjEpmBKDBnQw4QaBcw7ZGwpY5K",
-	"LaRWF2jv1N6zQrRuQS3LM86S8ykTL8AxvwtfeQbhqOb9vXgLfrkhXu6OqdwxlTum8jVk20pDs7kA+nu7",
-	"HGUnAXsL6zG6xBdzutJM8xK7CjMoMJazdNmY5eGK8i6mNIfo9YY8k5FQdKlMfgLUbTeJH5hD0q6qRx30",
-	"5S4CWyoc0YOODd9xvFLzvZEo00Nen7x5f/IqasgN8ZNWGtNEiMsSMTkEI9Gc6Gucx2VSsMn83ZBVgB2Y",
-	"WuHIC8uSQVIQnvdIVI1uj9A2F9dszvdUPTnF1h/EnAQMpXKJLLY6BGawBITazTJsHH3pqG9eSmYyYlxZ",
-	"Ya1nNpmPPy8pYSRcLxYVSq97A8c/x8F+FfblleQDl5Szu43ZzGejcXnPXIJbyCColQrpHw0PB3/Ze1I7",
-	"JARgMc6N6QA8v0sGuBO37mzUd8kA/9pW6kpCgJZ0NtinExlvskRjdcc8o3FOMiYSTdfJeEnOWCJjFLjA",
-	"dGkxufBrTEdl2XUJ5O2KtWH8N5YwdIVi37G4yHi+NMQqIinDypH6NLjakODodjVUWarYGk3+mZ7UVhU+",
-	"Zx/zB9N8lla4XgsLpv9HImMoca5fwMrp+MPK34wm/t9QBRAfNBUCxJceeG+ZJ/V2tFjk/53pFSdqzuJu",
-	"kaV/GLUemOqBvSWdpaNWpTF42X9i9kVlsf5Sbzq+08NKeakUrPejqrWCH1Ue1Uf1oFyOSkmnOiRxI9dO",
-	"ZFzMmMhRVIWS+lW2ueZ4bKOq6z77bOJ8E7Kgr6YZR2v41x/8i3py+pI4HGfS/vb89Ss/zR+uZnlLmzZs",
-	"ow/pDE+Me5+MC5EYnSOCJiO8vJgBox+bGpVkzoWAGntYPpZlOII5ja/0LmEYR2/d1XsHA9nxAv5IrymO",
-	"vHoNH9z/D/JCZsTU9SRcIP41DC9lVOlrxUjDovRevXz6/M275738Y07uP9j/XOLftbP4VZ0cs7V4qY3x",
-	"d/U2NZ+lKaNpPv1p7dEZhCGYZ52ybUrnQ8oOnAby7fn5aY88sxVrAbSfJGyuGYSIOVZfWTka35qOP7eQ",
-	"G7orW8OWvNpdkcDO1+24nSJXhKb8mn3Ne/+KXzOhBzvP5NjfY9xYs8uWOdj1W+9p1kqOPTuQ+1RhLFGg",
-	"BYBrBnXVc0m+e/f2TYnjecWWpRFENySzhGWNu/92zsTJ6Uv9/WefAE0L4DZvqrjbUF/3UwMpQDixVtD6",
-	"2L2UXfNQ99k7o4vXprbCmmNj5uSW72s+NlVZjipidqKBQvj7v/ns4HLfgyg/Xj8342WOkNr6H5vOxH+f",
-	"vH6135mwIyvZhel7SGCnR0IfkeFIEAJnZEgaZTFRq7Jan58eGNFcqk5jew1VF/71TojZl4YTAukx61kI",
-	"FGxRlfrxWDxeqwnWuNsjltMAkAlWnjX14AMP1+UoPHDgOSOBNpkzRhOuiWCE5sPmQNMAEWlsXesOEXRm",
-	"q1lPKE/1v4F3qTV6xBlO87Mrj0IfYE/HFTHMS7ebcPdHbham5GyW0cFy787r3Oo0ncqTNK2w6urC/+bn",
-	"02nRX3J5C+EmPLR4jCRhNEk51EiPGUtMeK/dAiHzi1vdBh8Tye0HGMK90R2TRMIhzmSRQxb3ZMJjovXf",
-	"W9ypjYKmmcMGaaP6+c+tMaMZy06KfKpb+xToDeTfs6V7onsArWJdyfNUxhSy1eMrTXmjGb0CLSUibYxN",
-	"mNN8SsYslQvrVEA0U+PRAvBTgAaFUYOmUlbwHz540B886oW9sNcfPg4fh62GStlTRmbS717/FZH2acbV",
-	"rHMMuoemI2fPT569fg5sLjoFZS4i1qVvQZLyQqFIvGYMh2E/BP+BWdvmYmnQ2owK0Nj0egOqU6Xgoa1S",
-	"7Ww8qxP7/+WKvpoQPPaNcnQl1BTwbCT2kEHaCoqqXb0YcTYEklHQTaKYhjmjnRdXkp+fU6ygARvwAdVH",
-	"kLMjNPVQ76PHYha8XQzZLIGSbsFmKiSWlmSk5pVAixJkI6GJGZtvUepE6CgXfCQMtc+F3w5w9VkbWwsI",
-	"AAD//w==",
+	"7P2LctvItTeKv0r/ub9/mfQGaZCiZJuq1NkaW04044tiyds7O5xPaAFNsUdgN4MGRHMSn8o77K/qPNB5",
+	"kzzJqV6ru9EAwZtsTyaJUhWPDQJ973Vfv/XnVixncymYyFVr9OcW+0Rn85TB319kjObsI2O3CV1+x7KU",
+	"C/1YFbMZzZatUcv8pAjNSfh8FIYE3yI5n7FW0LqjacH0J3EmxRX7NM+YUlyK1qgVkufkMXlM3rx72331",
+	"/qwVtBKm4ozPc/z9AjrhiimyZCpnWUKXjxRRxXwus5zkPL5luSITmZF8ykjO6IykjCaE3bFsSRY4MjKT",
+	"meDiptcKWjP66eq6SG5YfjVn2VVWiKtCJa1R2BscBi1BZ6yckesn4TdM5a2glVN1exVLkbNPOcxoSoVg",
+	"aWvU+jfzbld3r1pBK6XipqA3ujkmWp/Nt38qGKyZm1hlXnLOxMrkqEhIylUOM5zwO0au+Y0eD8m4ulV6",
+	"UnqhZZFfKRZLkajW6CgM8enPUugRnBaZnLMnZvc+fw5a7wvxkuWUp68oT1lS3dETsmDXUylvSVYIkk9p",
+	"TibwGskXPGYBWVBFMpZnnCVkzjIylymPlwGMdU4LxRLCc0VUPGVJkVYOAc1zNpvnV7EsRN4aDQL7RLVG",
+	"f3Q/t0b9AM5kynKWXNG8NWoNwsFRt9/vDo4uw2ejMByFYe/pQfjfLfcml+Iql7dMqNYoDFpJkVF4NlOt",
+	"0cHgWdBiWSazqxlTCndG7wlhIplLLnJChVqwjCXkMByQ72hCfktztqDLESnmKs/04ZrJhKWEfZqnMmGJ",
+	"OU+2S1GkadCCV670Gtgn80zqGXsjUznNNs5rGA70vFRO80K1Rq1XJ2evT1/qrZY5Ta9iqXJzbu0j1/rn",
+	"wFvFwfZV7Pd7g/7hjqs4fDr8R1nFfth7OuzfexV/3G3lBs92XLl++GwYrq6duVd0krOMDIickAGxF+KY",
+	"pFTlI/Ll68s+sbjIZdYataZ5Pm8FLZ60Rq3D5OD6+WQQdp+xIe0O46N+9/pp8rwb0sHkiPXjZ9fDp62m",
+	"vRAy5xMew+wq91bBkUtYyu/0GFujPCtY0GJ3TORX0Ofz6wE76k+G3TB+mnQP6cEz3Xu/O5gcJQfxc/r0",
+	"un/YClq3XCT+jumVuLK0Y812HPUOh0AO4GVYaTdg9qn6OT7Gk3EVy4S1RoNwGLSKLDWLpEZPnmgaqHqG",
+	"G/ZiOXsCJE3dxS3vmimgVt6kJzRV1VkP42d0kDztd9nh9UH3cPI87NKjeNB9mvTZ8+uDSUiPnpWzvnjx",
+	"u9OXH16fXp2ffLjYefp9SzX86Ve2imQsZnqQ/iE6aDUsT+PqVoiSWbTD8GCfRfsxaCF/uHK8wRyR1es9",
+	"z+QdT5jbw2/DOzOmitQ/EJsJ88GzZ/clKUErz3TvmbfD8CU+3dCr7nEhs9tJKhd4nuzqJd2sEN2DyVE8",
+	"oM9Y9/C6n3SH8VPafc4Gk+6zZHjdp0/jIxYedhvbNaLAa67ycyBIvhhwqUWqhSQzqReMxUzkWiBQgRao",
+	"GJnTG6ZlrzSVC5/Dw2GKi0zB+WPL78OznyR/89PJ8i0PP725CJdv098v3r2Uizf6/68kf/3i+7l+5+3H",
+	"3//8h5/S2ZufTvjk9y19VvSY+viXK8V/hmsatPQofLJjpYkNQsNTe46HvaPBYA3RPhoc1Mn2cNBfJdt4",
+	"WDyqmqYzS1Sf05A9jTVFuz5KusPJAes+o/3Dbvw0GbDh9fNw0j+qEdXWzTzvDmV3xgVvNdwQQ09qV+Tp",
+	"sD/wb0lLXwGqG/i2N6XV75Fzupzp4+DkRBAGFYiJXNyARH5ATj+QGcu0kJwr0u4PbG8d0uv1Wutu21NP",
+	"DOpXxaAX796cvz69bL5wvbCvt696656FB4f7Xryn3+ji+e167MMThR8kjnUSxwPX+DVxjR8D19YV7MxV",
+	"xqjSKrtZEPujm/HJi8uz/zy1M26NjjTnuTCvncQ5v6sxnxNBKDx2WnyTNlm9MNh5LIXSh4/fsSt92IuM",
+	"4ULGYMmoL1ioJ9Y/HBlN8ldgo2DCn84Kl8ELfIU8sG8u1i6baUXDrBAbKd5mG4n+Ffs2ovUWmwmIAytd",
+	"HoSVLu1LmqtX3nmO7/x72B+FYSswvw26YX/Db4MNvx1s+G1Y/+1Ho+os9VnTu/3H8upenr05fXn17sNl",
+	"K1gR2H/cS5FoyTuWpXR+hWYUfaZ+ODu3gsAVUGrvJB/YH6p3zlDI8uCYB9fLUoNmd1wWqvkA1FdFk7hZ",
+	"vRN86Pdin5TdaFlg6eby5xYXPOc0vbqm8a2cTEorlRas9Gkq1agDc/jqbx6E4eegpW75fO5OvjUArKhz",
+	"PrVRRRwzpSZFar46/PUa8ZigVl2k8Yx1WbG/aa9RLHpaikW4CEd1LjN8BlJuMU+2EshCsQwHCX97Nhkk",
+	"w37Lp+YvLE2uGxUtAUeL4pQq4iyFjqispe0NxKqPgtA3ofaPV+j8uVS5gv1LaSHiKcHTZsi4Id9anDI/",
+	"a8LuU/MKWQtL0reZvodOq+izp/HBdXeQDCfd4fUR7T6LQ9btTw7ooRah2CD82vS9NIi/hil19ZTstDOm",
+	"D3idvnvWFkPNdyOh35Rghg8Ec4VgljM5qJzGRlVrOxXFiayhjt6dSaiaXkuaJR5JBILJRcwTJvJvTAqP",
+	"wn6VFB6ukMKwP1hLCqv3aDspPL1jIm82rnjk0FCqgGR6ZhN+U2T6X8aRotfJnBmfOoJx0RhBYiQfehTd",
+	"4UDTtSkVN8yJaI2kUJOhp6Ph4agf9g7RsqfnMjx0ZsiyV3umW98B2SB0rtUsloBU+5LFbHbNsh4qtfca",
+	"zODZZf/pKByMhsNeGD51gxm6weBq+GM5p4UCknvHULSeypQndKm2DqTBFfnnlmALoP/9EBhAv6vlZZkm",
+	"8PCZe/Z5Pf00bYS9p4fmy7B3qI/DuimHz0f9wSg86PX7z9yUD9yUzRn05qxX8AsWucr8oLeB6818Uu/t",
+	"x6Bq0LOk0rPH+Sd+7WHn4iZFm6HepwQ2TrBGpW5Nf3VD4GFYKpp4ER60wQdt8EEbfBBuHrTBv7M2+KOz",
+	"8/V95nCOPHzFyaTorOQEVvB5MPP94xL2+6qBf2/a2fp9QbOcZV0mEjLJGPuZkULkPCUD8j0VhT6yFdpa",
+	"EWBDLcD2wSrhUdvKzfhXIrsueOGB7H452a0er+2a53uju22jtQ2a5QOx/ceTop92wz5IrBukaPdOg8SL",
+	"vx1u+O1ow29PN/z27B9Tiv57cQJctP5WTtB6hWNK+cQq7SVTKBsaGBsPngifTdQG8yCm/7Pwi6aNX8cv",
+	"PgetKaMJyzDSXy+vyLsXLC4yni+75+44VMnzxynL0KwL9pwZXZJUUn1P5GxEpEiXJJ9yRRTL7njMSFtI",
+	"8uLl24AISbhIOdh9dHOdgEwyOmOw1mMxkdlMESEXuv3eWIB3BK53a9RK2IQWad5VWUweCSnYo2PTCj5S",
+	"LJ08OiaxFILF1Wd8duP9myQ0p6NjovJlyvznjwqh6IR1cYiPjslCZrcsg1euU3k9OibXVLFukXE3Aj3k",
+	"Lo0hutI901PqUhEzlctMmedwyf5UcC8sVtOrGdXrmy/neo4qz7i4wag8mrPXfMbzLvy5ugnv2Z8KZl1S",
+	"MU1TlsFOzOgtI/oyklzifwuRsAzcbDlnGWnrD66LTOVE8Z9Zp0fOM6aYyIkUY4EcNHpC5/zJXT/SAsJc",
+	"M3902mWMahoLfWY01/RnxnOWHRN6bZow4UKK3PA7Jsg1m8iMEZ6PRXsY9gOCkybDMAzIsH+g/zjswF1b",
+	"THlqvAXYqmb5OXytSCGgb3qd1k9GP/RXcsYFnxUzjJzBVeUiZzcsqy3rusN96ZbzkVkwqkg0LsLwIM7M",
+	"msO/2PHiN/h4wUUiF8Rcd/MjrLB5Af6Oz6OAsN5NjxyFxLZG5iwbi6OQKLLg+RT3RhE5If2wfguOwuPF",
+	"b45C03pfc4bdTtF7NqNcS0N7nqSM30xzfScDvNNSMELTjNFkSSBwjSU9f4TP77UZ75liDWf8AlfUcN6o",
+	"YTaRPhtwymnuvwB/RpWR9fcZmWaH3RMtJawfVS7JgvLcHnFgoVbctJ0ebrr1uw+ieya655m80SJ004BE",
+	"jkcn4gmbzWXORLzsctGdm28ioMoje0TNgsItxs03PnmZ6nlNuRqL6Mxr6ge2jMisUDmZ0jtWRgS2NVWJ",
+	"U8pnJKVzLa9jXCElMy6KnBE+AcJzgxGDJOEs6fTGAqam+xc47txqJrdsCbTgWiZLvcA3zAwNu6xdh4Pq",
+	"1aefcDmPtIxi17bfuLYfP37snhR6ADmPac4absWrF+To6WFI4qm+EuKGmZsbfcdoxjJNC9PZb8YtK3WO",
+	"WxFZ6BkJSYBHQ5qUpooBkRnMcywiCMf8zbjFxR1NeYLcXH+qZ00FwReuvLGYVkHRcc1m7CcW67tXow9r",
+	"xxaQNT2bH/wefzNuYU9cEfZprg/vuLUn//qv7lYOdqE3HNROILH1yxuAfhennAmgTch+kPfIVLM0rSb1",
+	"7s0K/BFuoI5rR1nSoHuM9Pm9B9pMKNcPUrE8Im1z8bUIlhMKqZkqp7N55z6rvN/YkcB0z5LVYZ8l+v5N",
+	"NJOVE+Qvhh4FhKZKkkXG81wffokkgmV3LCOpvFHGLz4H8wPhYiyi80xep2zWM01c8STqkd8XUpOhHC8R",
+	"Rq1wcUMomZvX6xz2uj8J4wF7ngzpcHJw/Sx+yg5pPxlMDq6H8WGy8R7M6KfXTNzk09aoP3gWrNyLz1oh",
+	"1OJhbmVu4+asr8y7Of1TAeRQsZygM3QEaxB57tEIl40Rq0uCQN4jH/VcQf4KTBNjMac3XGAaEDeRV3oJ",
+	"I/0FcFF+I2TGkmNyy9gc9z+fsoyA5kTKYZN25LywUTAWEWpwUaek4rS0zdRGdkJmNNVCM0s0UdSMk98I",
+	"M0E9imEYjkVkaFTXbGVU3yS2/P6nelbJm1eQVfLp7aX82c8qeTP4w+APP38/fffbD5hVwvUCoz7oTC3G",
+	"3bxmLw/7A+Aobm+DBooHwR7qnN6wC/BP17cUf8d8Wa02tft/++v/9MOwU7lcg7B5gKXj2x+jUYrwM8f/",
+	"+uF2Buhx9x9Ygxh8QgrB9RFEqtKm5MOHs5d6hyi5kTIh8VTymHWQZGhRUbksEHuX9e3VJ2LCRkaH1mKw",
+	"KPV7w9V1q7dsnsOhGQzJVBaZPUF4VrOAoKoNZ9YKCRmbp3Sp1RGJlr+xACGsJlPMWD6VEFCTT0vhoo0C",
+	"k1sHTSuxuRHR1zrq9Mh7hiEm+ZSNhe5Vj4mShE8mLIN0KCM96YM7GFTFr1u27GZMX7TomFBiRuZ0HFgM",
+	"oiUtlfM0JVwQK63hPXi+XprT98hN3qxhTDNYfIiEAaXel+FWZqeHhEMw30+pVr2JKuKp+b5H2mcwNTwZ",
+	"1ywhWjEfi4wCYcinVJCExSnVoqAURCtopcKopDkbMr5VJJHAeuZFromxfhkUTSPWdWr3+3ASxk/pc9bt",
+	"J4Pr7jA+YN1nkyHtHl0fJk/Z80lI+7G9yTjY8qbU5NZ1d3pweFi/03Oa5yzTbf7vP/7/uv/3j//+v1pN",
+	"F93Gt1QvTL97TTVRhbstitk1A/JG5GSiSTiQ35seOUMqi+wosmScG3W5zmfXUYJmItDfeuvfF6KJD2ud",
+	"NyvEI0V4QtoRT4CxUBK9L0RUpU+7pvDAyPWNKweeFeKKb+afmjOAIaso4M0GjbYQG2jsWc5mvxoSa30x",
+	"61bcemFg2auLvKProWGRv3iB7ai/dJUP77fKh3uvMkgfr3jaqKu/E+kSjbguVMxyB65MLHOPvJtxZD40",
+	"TUlbSNFNGLjAOuVn1Q1yxuqmKRqTtj+//5WxSWvU+rcnJdDKE/xVPbErjjNBKdFSURASv6Px7YSn6Xuj",
+	"9KGXDoy1AKkxn6cmw/uJEWr//SeFUY0+ksu1aeZSytc0q8fovZEZMCUubhSSdilK88CMLglY7n1PYQII",
+	"Iq1RC82BwsT2KTI4Grim5ISM6w6/ceuYAGdQOemHIbR+jVZLPUCDKmL6HhE1T3lOXCew6iqnItaLbSyV",
+	"T9xGPdnl8jyxfZnbgvrCbuK/9VgMB4OglfMcFW/THsmlJCksrzuu1mNltfFewu7sTik3km4uZRe/1CeA",
+	"VwS092w1dKbG6FCmXyOhNG7bpb4D9VYWNi9jTUvH+ldCiWALUopE+l/mhd6vcn/q00TJbNc9apbrcJ9Q",
+	"VXkPJ7MW9Yp3AqQgJhKlZTwQ/Yq8yFjjljCREBuBOBiWofmgoPlfa/nNrhFk5ZM5VXl56zTda5skUfxd",
+	"X2chF52WyQnGmNkJZxDjzAQAsbg04V9iIJ9//FWeFNxQR2t2OyBWYYWPgITvRvyN0QI/qfKux4+Hg8Hj",
+	"x+Rvf/0/sN5ulbVqxdK0a/To6yInMRVavL5mJJGCjUhUGVBE2hETCar5YizK3dNKuLFfR0DfIzBW1gm6",
+	"kGZDgXnKItcKTSE6AYlWyVdE2jOp9YTt3OQYesLTTxRdKjKVCzKjYlkfQodIrdCsUbB65K3MpzA+qojJ",
+	"x+6NxUurnVBFIiNjRMTXX6LhYBBpfWReZHOp2IhQ0FhI+zzjatZx7ixqR6+Xj+bkOmP0FtUt49ICuYKW",
+	"GpHWCM3aGn+X1f6Mb9QBsSitEw1D4+3xXLINNtSmw2S+eFJ/fY3Da7cmzPvrvUi7NVN+0uzx2bUV/fo6",
+	"u/KmNlY/2GT73bWlyqwaDbS7t1TOrGIq3dJA+S6Qju9oYh7dWzpMzq2Nr8rHvqOJMQLKDI0ozhi4Rqwo",
+	"b3oimQLFf0bzGG0yJ+dn5sb0mlmRryGUDAm8T9fMlxu3MpAvYQkYslFjCU6Y2o8pmM++Dls4Idc0gX0I",
+	"ym3Bg1FujNbiazbUjvFfUc8Ey5OAUDEWssi7coLMgvjmXUKtbRaolt47CBEgXKkCbbheew1ew2Pj0VIR",
+	"qGFIMOVkwgTkAJVm5Qfa90D7vpj2fSeT5T3pn5XjSyLqUUCZLFcZ/jchfmBC8Ome8YmBOedzUL5YDzLb",
+	"RCufHQ3/Eall0CrErZAL8Qrn7G/JB+HkrO8v3r0luCzbdgQs//pwUC4UWMBZmriNcftlmh6RMQQvn7rY",
+	"5XFrzbZVX6tshpmDGeEvtQkfKr3uuAVmqF0z1K/Crvzl58rjPQ0cakTMI9hTzXwwDqRR3h6LNiUzrsBD",
+	"Y68Izld/ucikuCF62vpf6MXSioucGLVCZrDXXBAqCBPFLCCRKNI06gRjAXzN8tkmBnts1SQY4ZRWT5PR",
+	"COoHaizaUWWNo2NwrytCM0ZiqlhXMaF4zu9Yp7eZc8L3D1zzgWvel2u+kGKS8vi++oKniZ8JPzatmm+C",
+	"PkZLAErTe90eB9Z4Y0KCVWoi5Sf7NHTNQMDMZMyUYsmx8cCqqczydLnNSvlFdPh5SYffbx9w6fi9jznS",
+	"8wsDy4TY2fcYp1vbDinRtOJPcnWR/yALF+EJ0X6HYflFAFTIOGh65CW4ScC2YywdkBAEATYCwkd+qXW2",
+	"ThSMHbaByrsuqB1OF77u2q+/HgdU1eHZ6JhCsQwYCQY3gKyHEdbtqHlMWo3TzGksalfBBDushm2uuxDg",
+	"6G2OL+g8sJWtbKUWIrzx6zWBvA/MaT1zgrzCL3V4QsLd6aeYsaRODA2SjQOPiem8kRo2J+6RwSFh0K7y",
+	"CaKJ2W9WEdakAG62cX1TfaHiv8T1gPDQNJWL3WknzqnL7DL/Uzsv/wHckTnL7mh6KeWFlnSqq/6+EAo8",
+	"1HEqFSO5vGGaSTcuMLwL3vvHT/oIikcej1ugqvRtfD+dOy+OidPQ/ObQ/Kw2aMt+RrB/B8BFuE8fv9gV",
+	"OTNLCwsIYuTupg38Enxk+KXnOn6RSVE3bphcRJYQvVZkwuhal3FtMTHUMqHLrpx0Z1LkU6OXOmWUxjGb",
+	"52Tceg1R/Xvuz16t/3Jbg2YDWKzKwPcyPenP/Z1psDudoFhLEqk5Jskgix7t6rpnzCuvuPjcyjBBr9M1",
+	"bn/74dhBNo9b+pSX30GEpdcukjItecsJ+aOeH2HxVP64xr1vM94rPv6v2OsvvdN72bXs/lq7lk1B/5Cl",
+	"79lklTmdkErZjA/vX8Olurh4/8rUOiIZfNesQeFvEJZs0lH1X/tHz3uDw2HP/HdEKEm5uO2mMqYpoUmi",
+	"Dy34iOOpTaJlRM5ZRnMMTZMLiGSLqSA00aJfswUZptYrsrRKV3+pQf1SJ+FtfYvMDHc9FLhO3SJLu/ZL",
+	"z+R86bK1q4QZrapnJ29PCPzctP/jaoK3KC8VJd73OZ8xaGQNl3QJ403W5GoLv9ii2wUoe97TtOwm9W1i",
+	"ZDxLcz1ExhiQqU+6vUAZTfshnaU+0ijQL9UZuH5ak3wjrZhHFVoTkbbHFjDwppktBCRqQFGIyDVL5UK3",
+	"2ojHAA7a65SK27EQWv2XJl8nIBGeb4htobZTG71TKeDUObYv+5dBD30sopKaROtoYMfZwleND1ogt8ak",
+	"UjAfi9UUiva62J5ONbjHIM48BPc8mOr/Zawh3rW6v9X+72VJ3y2KE3By/jGN7l8lpudLrbljscmcSzDh",
+	"HpPzI88eGTlIAJNszwH4psy1f6BXDzbgvz/VqxgRv8xZ+a+YTPHFxPUXMF1+TW1gnSjp1IRdBdVyx8ai",
+	"kkYsMwj8ONaStBNNE63LkQ9bdvRBcH0QXP9lSLjWmwVNT7Ea7ZeJrIIUgn2ag0cQQWuIjOMiy1jSI+cp",
+	"o4qRPwHcR8USkNShP/i39PIcViMhcfo42r28BYKmX0Wy/FAumbncuHLtyHajxcPLKSPGxgS56EywjMfH",
+	"ZjkjD1GleTEfiMMDcdibOLzmExYv45Q9RKL9S+vPn8s6Lmtqx1UiqLYWjqukpbvPuCKuphWgwJQpk4jR",
+	"e0wQSpVYhNqAIGq0FvZsP1pNTkFN1seD0BvKBQRkIWAAAafMr2w3XWicQ/beOyyu/PIbhMRt3Rm9vga7",
+	"2I+Lc4OK7NaNhT4Tkd3AKCARbiGa5u0mRk27aOLqmg0xTXCI94irszcf7DBjsaMh5iEa78ES8/fl1G9l",
+	"/koWIvlCCf6tLC89XC+ekF3I4VfhkF9ETYcVtzOZwGLs7mfu4gdfg3K+NRBdbiErMGlAPk0wcTtyPUNm",
+	"jZePxj5xlQfgW4T8fDkWJly7FpGMyKVUGfaWPFCiB2n/njTknC5TSRMffOgLSMlKUp+Nxj0akh/4d98y",
+	"jLN/sCooG7jifZF/ZLL0UX++crZdZV1AkuE/2wSEdlTtHFHeHi72w8Xe/2Jn7I6zxRfG6j/ELVsipTt5",
+	"MsdFfQhd/rWFLn+b3fm60cv/VCGM32LBf+1RjOUZ0PK37ghTAzGCl32icZ4uiQuGIwtZpIn5nfB85CFo",
+	"Y1gjWY1qNMGKK3GND/7JB9nlX0Z2ucAKVR8EvaM8hfSML9dLrJYBuOY5m81lRjOeLis1jKoxrVC9PTkm",
+	"c/RigpXwmzopPR3GrAEpvEXY1T6Mn3b9T78WxFV8q1fHlRC7xHVMNdk6lyq/ydjF718fk/cs4Sgauiop",
+	"hkhwRWIpJvymyCDtYSwMgXR1l7jDTSxrWXVqxaZIO2qYZS0oeSzcDmbbAu0eqNU3MuY+0Ln1dO5SyjdU",
+	"LG2lr69hfHE3RutatWpmVgNq+6XMOq7uSDG394QL0ifqmybd+m7NcswuW3lHSqeni0AMLPlqhhpXZs5b",
+	"zHKNSDvye63nQSRSsF38SRjc4ZUEehwZMCOlNcFFWXAP4NDZA316oE+/OH36IGiRT2XGf2bJVyBO11gF",
+	"DYuYTamrYvZNwWj6vn7pTWdn1dL75it5iuKMQYUtmqrAx+kM7IKAeyeT4iZdEsVvBEvI9x8v0RMuiFXU",
+	"wf1+J29ZQk7Oz7ASTjvyB9yAGNNUYW/ToVh5/yscKmeKesMSTi9hG77ocNkSubopMm7l7FP+ZJ5S7tlH",
+	"XJ/HRDGREL8L3fQ3dU0c+mewNMTN9PQBC2/30+i+7sLXXfjs6+a6gIPCFkm0hoDKEkvP5FBfyAjOYNMw",
+	"H5wZDwaB+9IMiCN6wB36OrUZfqXgRA+upr/rbj44o746js4vvH+/FNiODQwv8W6b43ypur0COv0JC0TG",
+	"KaPZVeXxjC6JCSqN5eyaC1O3vGHTVj6u0srVhkysqP/Fr3LDHjBz/lExc37R4/IArLMHsM4vujO/dr+1",
+	"SaD49YDvsN5NbywinzRHTqRDsh2t0ntTIjeoQbqtQPeMhcPusWA7jW3jj7asMAz0i/B2Gp2HD377BzX9",
+	"X0RNd6SrUh31BARmtr68sfIrFdoaca2gNdcsJcs5M36xArX9ahu/s3XpoKEFy5htIgA4xDnLbIk8Ux7R",
+	"K/44pQkREnKNliyvVJI9WC1qW6bDAbfYVDr4XlWDt9QADlqmWiNLrmi+fjUfESFnXGg9js+YCohME4aV",
+	"H1VO2h8uX1QLAv+xhfUk+93BwWX4zNSTbAXl42Hz40PvsebGOZupSi1jzXSAYzROBh/QLKPLFpbWtcWR",
+	"/1hZ6MBsfW3+P7om5PVPLIbDWxbkdcWCaJJwvUA0PfeO04SmijW5/qBGJp6QxVQqr/IuHJMeqdRvQW0/",
+	"M1Yp0h6GIakVEqmu9Z+hnufIX8PBwejw+ejwuV5aeceylM6v5oZItr778OrV6furk9evUfTIcv/jg7L8",
+	"p5599b4wse7G6dk9UiTVU0URKift969ekIODg+edgHARp0XCkmOU4CBkQshF9UyvmcFue1+f52ZB5x2+",
+	"XXICsxCbJmeq+G+Y3Zrp+Gu623TqR9dUY9br33RGEUHd5n7e76SeAHCJIzZffCjr9pBRvTB0qz6CC9AQ",
+	"uGKKLJnKWZbQ5SNlnSwk5/Ety5Wrp5AzOiMpowlhdyxbkgVjtwldkpnMNPvSw1ljDh2FvcGhq+D90Xxn",
+	"+0n4jalk5Sv5ekZTKgTTusm/mXe7unut46ZU3BS2mC5QIv0tlgr3JlaZl5wzsTI5KhIsYQ5lW/kdI9ea",
+	"PmkCwtUtGBDrxcBGRwhDYVWtqt60eolXNqZ+5i9yKhKaJeQQtxaMPwFhWkejevu5IJET2kcuACT821//",
+	"51Bfh6ksMvzn4KATjEXF9AUV5A/6nYB4/+4PtKT8/cnbv/31f16evugE1lymNxWbOgpISH5DLgrdXAAV",
+	"Yi8+6PcvTi47PXJKY2tWQ2uaItHjKDDllNpRP+gfRp0AL7N+YE5h1IE1Vzmbq7FoR4+f9A+1yvG823/6",
+	"ZBB1euSlWRyZqRGJ/mPJaJYu9Sv/QYUoaGr+AbMxf9ej1n8di+g/EsrtGzwR/GYKGs1/6DVKl1GPfJwy",
+	"Qa5lPq1aCPWg/DWAilIZ0wQiBkGEEjjsNI+nTBE+IY8fM66l/8eP3dO2sluptxCg4cwNBol+OBjUo4dH",
+	"gB+Kycm4mu0jQwI6AYn+Lz321/qPj/qPf9N/XP73b6In0Yv3795e6b+OxTxjE/5JSwnRf8DVBO0q8cyH",
+	"CkUlrC454RlD7Y1EIQnJQUgG5DEA2WnxC0zz2Vg4bQuUm1JDe6RKM7g1NmtipXWUNTHPFSq9SpVm9NNr",
+	"Jm7yaWvUH4RBa8aF+3cD46lcHn2XQBdrjVorBO5VxlgXLJTe84AUcy0JDMIw1PpdRmMokVkZ5DchjXZS",
+	"uueGeWE2/Sp5eOvqQyMbB6XPcUVghYrfgbpp3nNB7HmZo6+lyk6PvEFv1FhU6ozDcTFxlV6CPyS8VkPm",
+	"wZsFJ4jmesYqJ1LEzFW+XnCRyAVpm9NQsRiAw3nBFeuYW8hzCCCZU0jtryFKjIUDLuiRd7awj5CEiaR+",
+	"pgbh4Gk3POge9O8hyDj4ds2/0/TdBOxZm4SZU/vF5x/rR+6jvmdzlumuFWGaSILI+RJP6ah6kbwYWnOM",
+	"PTzjdnT6X6cvPly+e3/18vTVyYfXl/r2T/N8HpFCpExVvi8X11pHwQOKgL5jYRf2kSKR7SKCGDUTNPup",
+	"a0bQnWRyprlarXO9VOv4u3cL+/UVeWPcqGrORAKqnFbVuCAfLl4eY6lzonI5VxhkzHOTcYHGJ8Jzc2gx",
+	"txqe5VM2FuUi0jlp90Pd3sZ1GaFjGOMA4XzWzVy1Y4VSS3mIZIHh24b8tUblLRbF7BrVSweasnKPT4wD",
+	"GO5vqe5OIFboelk5/8furjOU8bUaPC3Lr5slaEL56JEXWtViCVBlFGtQ/ZETcyYqriXSXugza2PAxwI0",
+	"NUWoqozokSI0tpDWM6oZMTG6HEpRVvvXyqqmCPmULU0y/FgkEvYPmq7eZoiOrC18P4R1xEXuh/A/b9n7",
+	"TWo9Cpf1NX/J1TylSygEGRAt+QyqVJ+81QfK+JwKwf9U1PT+tdJqlaBv5Vpoe9ydxoCjYHlJsxuWWwVj",
+	"ldy8m6O2YeFn9H5W8MdBvjDBZxfv3mr+JHJy/u7iEl0vERhD4ebBVRwLpkURLmwdCjgDYC9n8DiC4CBr",
+	"s/UOIMLJBCS6ePG705cfXp9enZ98uDh9CeFrJ5t8Vu4+Nhhuj5sg1seiMkf/ureFJNHbd5dnr/5wdXH2",
+	"27dnb397dXH64v3pJQiey9KajJ168hhyKX0UG7Xb3batpufChln55OKHs/NWI8OY0vmcCWX3wbDxWM6Y",
+	"cpZeRiBRTxYKCahFyLmRIGFotUPvwBUQjqsJ5WmRMVWhzWG983P9RXUnPRkDaFQshdLsQqtGCNKkB5zw",
+	"xFxohAki7VcnZ69PXwZjcXn25vTl1bsPl1rDeHHy9sXp69enLzsYQAFDJBmjSgqi6FJPbwnkI8Lzc3WN",
+	"WxOppcrZTG9HSGaMCoXSa41SHNQIRSNx9qgEhHTvvakQaIxbWr2KZl3/3FpTQsCRsiua52w2z5Ud8uqb",
+	"B2G44gP6nVzo40B5yhK763oKnCVOpDCH5loxkY/IAbE9BaQfEhWQgzAkqudMLltETONl2E/GdCKjkTLH",
+	"Aih8LpFdgeGJRIJ9ykFk0C/CltsnKlrhVYgMhodxhT8YS8+gGz7d29KzamZottnkWcHWUtuJVix0b0hU",
+	"0TDk5FhptACAvwIUGJ4wEpUmiqhHTlw0WKhVrXk3ZXcsJbdsidy0f3TwbEiulzkDTqwPJY1z7A6tQfUC",
+	"z+SaLaVIOrW12s+MMqOf/EXoe4pKaf3ybS1/biJnVuzV8mUBcTekrTdXH6isACmC3PA7JvRaoYKBEmln",
+	"jRb2Vew4vprpJIpNLHvF8OORUrABNQu6SZGhe19OjHjLhdPxwfoCJeM7gbnKyjPWUqLPi5GRNSceC6pI",
+	"SVIdcBqS0Npew6AcPYRetolNuRcxUHKqD5cvVhhV1XcPElWjOMlVxXJlCnhFFSOZJuvW3ok1uttAEF7L",
+	"mKaaUVt7worLukcuua3pvaBp2o1TGd+OBbhJ0DvEFYzwmCR0mfKbad5V9E6TrDyjUP9biwwTmaZyAYPn",
+	"WrbNipRpYWksJvwTS6BD8pO8Jm2BVh5rdRMyQ3sbWmuAwCnjkX4cdYzHAT6nY6Hm+jBpUrGgWULULZ8r",
+	"ZKMgI1N7XjOVu3BDJ/j/VMzmqISbL9LlWFQ+MRC9uik4bNgtmeiF0QyGZGzOaK70wVrwNIn1IGBWpjOt",
+	"Z26aDS4TagJ6uQks98ghc+uTfcvnc5bYcMhgLMC4BsRQmTsAo2AJLJwBxK2bkLgi8ZTFt1pls/G7i6lM",
+	"2VgAjmlAXl5c6i0tr0udK1TtsJULfzTccttrDgDQJoKGGEOP9jU7BqQwmC1NtBGku/qF0QogHF1aDa7Z",
+	"04p8WTHUBJprAI3tbbG+bbevrdD3uk1Ii2eBnsGpuEm5mla7PMlJ+HwUhgF5I4VWpfJpJoubKXmV8YQu",
+	"m4ZgJV0jLjRPFvRiWDEjtESTTM4ifalKA8jKOrcXUzRrgvqZa50Aj3KGVk7RWeNUenoJsxiF4b+H/VEY",
+	"rpM3RJGaZHcUIRrZimqekhaIrICFFM0Y5WBmAbEuMOsG10dFc8TJRNVc36VD+CBcHbiTn/r1377UB1zn",
+	"KPUZIt5GDsE1PpvobbzJmy9rwy0tg9D8Idi1Xz1gTXf51LML7mbki9J0Fo0IFeTdnImTM0BRpTm/ThmJ",
+	"pzTvllq6ggRVx889c9ZMJiwl7UpcVQ8eRhhoqxmvRRScZzzWtFf/HNSCsXqoQl3NMzmb5xFRICcRfErw",
+	"qVbL5K1WPSG0V0ukWusk+rzhuOaZvOMJjKwACHNrFHYDhjGQHIO1gI1r/QabBV0upsAglETdEZpdyEzl",
+	"3Zgqhr1OAFy22b4YkTbKUfC5QRWYoB0PssKMTYyKZCy4IqiK2iAqbA+R2Ts9Y0D1zCILdj2V8hZsIlYe",
+	"dXPT6wkmkbnkIreWVURoV4Cbm+ZBfQl7JLIlP6GjeMrThNhHWPRTr2xKc32C9AVeCGeAgxfBNBWxeCqj",
+	"EXn8OGEzCfzfxAPaWC8nDupxYnG6sbDDUJZLH5v5KFMOT98/CJ0F90W2BGpjZs1j1iMn1t6izxt+Mxbw",
+	"hdKHw0rraquZHxm00NLnH1tpOmsFEEvZClxNVP17PJX6ApbXH99coTS/YzTV3Lt+HV9rNseUMnaqVd5p",
+	"4z1XLLLpQssTkbyNSoQLgzVs17jnzUDeVscpb3eJJNBdN9EXPxT4JUv5XaNC9U7L2n7QML2WBbJg0C+F",
+	"lqoWgGicmEbIgom8R0ybnNlgArAbwJkZC2N+IG1rLHtz8l9XJ5eXp2/OLy+izrEzI4BtnoAPFtdISJJS",
+	"zZTMGxBprYo4ZlAoizooJResTcnw0yeznn7W4TB89mQ4OHwyHDwPQEpMeMbi3Byb6haW9pNVs7oZ6Iwm",
+	"TBOZCc0q3GSwTQcy67Y2uo3FjJcRliwhg0+fKj1UGP21lCmjoE2DsXVtnBn8+kgRngSEpkpipiZVDQV0",
+	"tMAIO2uWocotn18P2FF/MuyG8dOke0gPnnWfsWG/O5gcJQfxc/r0ur9TaNotF8m2OB40S//AEXFXi2DW",
+	"tNUop320twqENXtiNPPXu7VG0joyMWn9o97hcA/DDoyG2Woo9YEsV8dhrZjmABwTLbuhZubORG8XkQ4M",
+	"WTutA0h4tn+uSFIw0625XIJZpat3bwkTic5VLBO2+Ug/sjTTMKXK8qyMy57/6u0Kh2tH5N2xIksbVyVz",
+	"0qA+/dUDYcPuNXtWPfO8F8uZC8SvnOqMb6XG7kKaw47j8ilAUFKa6jpWjtfqyV89A2tJPt6eZqGSVmk9",
+	"V0juR8QTgJhIWEIi5/CLAhKhyAPRIdZWFIFyHzkLfIQ2OHS3Gn+O9e9okVLLlYjTv+LBwS+ti2AsFrR0",
+	"9xjHpfE3WM+OzPQPFBCva2KAG3craOGwW0HLjboVtNyIW0GrNpIq+3Vfr1wA33nWwDF8p2ZlvRXLcxOv",
+	"4RlQ9Ud/bB5rw/jgpO9ydlcCxdZp9fqoNtyP3YfkNLrdKXtdq9twf3PLy1DOQN/it77JeG+l2HDNqr7T",
+	"/YIzzcwkagVVb6MWuVAPgI3ZHrnppd7Y0E3jd3W54eDAkWmRMwJ1/2UG/1XgNrWFpT3EETQzjsVUqrxM",
+	"05pn/I7mLCCplHMt4QV+8pzMyIzlNKE5tbIZaZuACT+JbixcFh1kk3DhPKonr1+/+3j68up37y5QSnSy",
+	"/loHLpj7xsJ26Jn5oDII0QQNRBsrvQYuDkSzR07TdMXS92u5kjnIbFp8K2OhWIAGAS1F/HLXdUY/neFX",
+	"hyDtmn/0axc5aGGIg/lZM+t1d/tk/XlsvPAkl19+5ysxFcNn+9lsN5KEql++mfl+uReeRBc/nJ1HY9E2",
+	"vpTOyPNqwtvGWo5KOsbp6AtmnqM3tEcikzTw7u1pNLLQEWOUDrGtBeXG7WWM9qXfAH0CUH7nmEyKDM2d",
+	"wuiBpqfeWERlZkI0Mrew0rr+f15kokeMGHH17vJ3p++jkVU/BRhOcR1iKmKmL+tYtDMWyyzBZLkyBMCZ",
+	"jgRbQHgJjrxHIqArZhzo68DtAkdruqwKECaMolyh8h+YY+GPtRW0XONV6cE0syI72JTMlTPy/tUL8nx4",
+	"+JSYzE+CqbOqR77LqIArTyKAyMFYB6Ppsk+gmy5NLuGqdcJm4K5kRRUzKroZowkYbdineUqF8yyCn6v0",
+	"/1Tv3ia4BYhu3oy2sBoiafJ860MEWAHjugYbEA4PXw8qNhVYMSvPEjVnsWaplmfKjMxpRmfMhuLuRAPN",
+	"VsEosApmg+RSJhj/eUM9Byg8C2tqx2rLXxJZM043oUr5dEyzPgab0rSUfq7ySiKAlsMhM9tG30V+el5E",
+	"MqbmUihmQAar49oh8XmNpti8NL+7vDy36qFWgYLSjzeRGYmluGOCrxw+SKp2TujD589980sYNjuh87Rh",
+	"fwBAhkyr18CktVvVRTPi41KJ0QNDQlZ3jeLNrK7YVrCNupejIXNDj+nD+zPCQTSbOGOqHpju2RwnE7m7",
+	"Pot8XIThQay/gr+xyAcadzEeWpwclVhzEA8S2KzhOy5TiiHu1zQpL1QnWJFATUMUA0qQGnj5x44wmAxk",
+	"04KHSacb6I+IqOPgCWLGvB3rjtyyJTRcllLSrQ6h1d3qMNlMMAiOR5fIWOh3HqmyztIjZJOmyhIwwmP0",
+	"/mEv1roPY8FC1F09JIOGBIM6HJnwtXxaLk5Ob02kFH51TBRjJDrR30XQmiunB1GuXQA+Ni0+HzmAKQwe",
+	"1ofFkRRiXq22UhblMy1gOJ2r4Icnvaz3Zz+EVtbVzTNN0XtU71xp1y8H3h4OBrhq+xZuh2Yr8Ky6secj",
+	"H8rVYd3qJfeAQOHbWvkd0h72DzqA09+IaKd/PxwhYp7e11U0PJyon7cD0+s0Yv/bXxpyYcyiZJU8G5te",
+	"Uw+J6DQBMWADxqcl2A2FwEyZVUDPKsN1F15/SMXSyCUeVkTldcjXcq+XOd2YT1vJGtEM4Y5lYAaSLjjX",
+	"Sc64Feb76nY0tg3nbiYzL19XL40WFO3R1GIUCI2WbqziPJi2d8F6gDAW0GueAG0OxsJXsblWQk3hyv01",
+	"a3DxOVyaKVUlwprWrO3VboA/J+3D8GBEmkHZffj0aoF8A1VhNtOUn9ZthaOV2t7Htgq1LUzd6Y3FW7Yw",
+	"eq1e5mump4LaCfp79FZjSHmeMZr7hB2ZK7leElsjNC9UVBXbd0NEMjttHIXbQVcs7NIe+K/BzjUFt725",
+	"yiy2ftLMEXb/zC8ze7+SwPt8V9LzrZ9VQLyD/YqzBfcDTA32AUML9kXxCfbHywv2BEwM9oIJ2/VtoKbb",
+	"x7JCmHe5GHXsqeAeRSx2WlhB06q6vtdW76qO1SxIFsQX1JFgk+9+VfNsdNxzHxyuouSumgEmFqKv2sx3",
+	"WirB7yHypy2YAhUMFeefZAmSF/UiG21biQMyAeCIjgRBIk+0IDsWbjSmafx2Tm/YleI/s6geS94UaVVX",
+	"lBzoV6OJjSuExDYlamsOvy+yUtT20t4ZO56mXXzPaMKFKWhfM/bYn5yPzBRLgcRqMPBOTNDFnImEiZiz",
+	"hsgTsHWr5sPBRJ4tISHStbE8xmAUkDmApiC/9vOXVzuZo3TQ0I1tbDFd+jKEcRiUBXNa26Ja9NomfEsP",
+	"WC7mPo2bQj7p5vadRLR/F7XD4VbMzssbQtNBWWcmiTJGk6UJHkK7A+w4ZDDJ2yjwHCRaIr3C9/2YInjS",
+	"gvxA/LVK9uzPO0UZBfa8NR92l8TUjMC0JtEIrirIwhinFtXSIiKMu1sXuzdy0Q7i3/tVW/WMi7ZJnCL/",
+	"7/9DBv+7LbqAU0E/dbyKPid2QCauDwLRjI9IlXFKNGOEfZrSQgFcg41VggBhrkjKJphz6uwE5kvUXayl",
+	"0vqxyzL5cWHycyF3TEvbbRdUCGyQpibEaSxsTXlExzAdPFJ4iVfiBGHIt5qktbUWa73zaA82CXMx2v0n",
+	"dm/cdDFLt0fOID3SGkqsEV/TTbBlMnAb191nXy1drUqI1ja7wgsoz8tUM2Y2uzG6qZILfHC0PaOlOvy1",
+	"0WImEd23ILm8imPStzmHsqwXtibpcJfxbF2Q11JAstICFyZfMCbcXlc73zfHp0YqKssTrN2y5nFvoSv3",
+	"BULCQjtGObclC6SwFRhlZsEv4Z5EXo8RXGlIYDc12Ds9cpYDfATF6M6c3jKBqSQj3ajF0czJ48cZm6c0",
+	"Zurx43quOw4mIGWU8YxlNywZCyO5BERJY8OQkwmSFwjMpLdMGckA8zOvWSoXAVoMq50YR91YgM2/Rz4a",
+	"C0rkp6lGhFaQosgNy9VKnicQFUz1/DVcdgsGsZIk93Dzy9U5WM0h3EgHEMvNxGtQQaI1WxA1xmV3vh0Z",
+	"aSQLhVgj9kL0uMuPLAHQToF3mUMGxmZzgw0Xw3hEcLg4Z3akHxn5qxAmCaYxcvhqDfZkNXy4ZMQeSeoc",
+	"k9AEALz/8Pbt2dvfVs9p0947O83mcFDN7ydccDUFqD6Mt1zXUSUXCSNkh72jweC/7x0oWuajmHyNhi0r",
+	"8rkmayi66C1L02bOdDQ48MbBRX40bDWGW5v82KtZo2RgczrLPFouyIynKTfHe+s69YcDfTlXhrI9ShXk",
+	"tKsNKuyylNJqCAhmVCaeyqAhlMEPmom5sJ+dYorZ2vSjSy9jGkNCTS6SAVHSw0NOaVOYoo4ZnuaW4H1w",
+	"ERqGFpc5HQC/Gk+lYgJIZQUO9Z6pHFsny9cjy0KEfC3gnYbsaTzsdwfXR0l3ODlg3We0f9iNnyYDNrx+",
+	"Hk76R7sEvEPa1JWF269lc0MaFqwuJMO4pQV9ARaTTzAuGqzvGKdWGebNPO8OZVdT1V3WwABg2PVuWJCs",
+	"YFZT4cqsjQu8pcUKiFY7aoIEqXECI5OtZi9ghthawnAmdqQLT4f9wU6EwaaarfZ1bn5BYwyEQyUsdTtR",
+	"0//nTNCdVnwNhgHUdPTQGtxym1vCEtKmysatm3xYTXK/KXxBg0VGGfSRRopd8wVDMBjmN1iTRHW0/R45",
+	"p8sZVAszKXEWn0CfHCgTIjNyQE4/aFk4nlKRK9Lr9XbMSMh2YoY0zgHi0ceQ3sAAw7A37A92TxEpDTkb",
+	"8V4KcYEvfg5aucxpeqX18BLrzB/+C63J24CsEtqsV0USC/sV7uiwxFbww7C7dZfOUCW8dHDhIf4ee650",
+	"+Sw8ONzp1hkQrx3W5NK8uROKtcWvtsQoQUuMWyWtFSEm89Yt3n17LStqjK46S6wtt5JqCTmZ67hoodik",
+	"QLZprmztjrvpdbNCdHcBCe+umeFmCx8wMH96lnoFpfHPEIS6GFPhcx6VrZ21lZNeldRqe1650jVx15Nd",
+	"6lykSeQMaiL6KicsD+kaTcMI8c0Kh7U/WjiWtSrC6ud9h/CJeBuNauo2NXBHVcAOE9J7tmTGhf1e/2CP",
+	"e3EfOR9uatOEwy+X8l96EDn+3GuSflWMGDzbqeOdZPhyasaw6ie78VKqr20EpFnbeLEyH/QwHJDvaEJ+",
+	"S3O2oMsRKeYqzxidmWR+9mmeSnT4buWUZe58Q7itzBBjAGT4ACNE/WR7MJyZHHbsuowKNybrmM6b5IB7",
+	"KEv7Ss/lmgdadKZi+WXi8n7i6Rce550EGHukNssuR57sEv6KZBfvEn64eEnaNj2B3YH9FC8G3pbO2hW8",
+	"r2Bz+XU2qsY1LWH3mOQ23riVWW1jmt4F3swkfQq5hq+9dKkBOwIVFlpz+/POufOnflJ5YJicMYTqR0sv",
+	"78U44TyDy04x+h53bgjOr2TWrRMk/eQ7Jz8CqWvzXBHMwBIJoSYeVtNvkCA61bop5ZxMRvPOk2iEathW",
+	"/8TzslSnubrZPzb4RAphgySUp1fjuXjN1RphZ05vWNWw+ggBx1alHkhYjotMNdmYzqkC4MEIX4g0V9Hs",
+	"w+Ww645cwnyZO64fV+keW34fnv0k+ZufTpZvefjpzUW4fJv+fvHupVy80f9/JfnrF9/P9TvvPp4u/vsy",
+	"+enty1M++f1uRpObNZkdsBImtNrwoHYf935ObwDrcklwdp3t9lwXFLOhM/0zliRfyZFvxCIt1h15A/dm",
+	"8lHoDQuIYAt3jve5e02XzhXmQesQQgmut3augvySNuRZ4PQsRFWjqckLKVCdiuH25MXl2X+e7mY8sOPd",
+	"jQPasiw1NtiAeuri7rPC4z22uwBjqmmawh7UjN37MyPYbzsYc3L9gxVUbuTqtNdt3BrecbEuZsVQ8GhU",
+	"FtlCQCV0Q/R8aIGRe4wQL0pNijRdBpjpgApn1BsLC0DgvY/wS8LGPsAHFeYbubRC/FLlElIj0SI9FtgS",
+	"plWWqAYjYsMn697UlcCUavyxmXYraEYg8FEHyvzcii3b/27lkHr2kebQN4dSpU/bqARZsPAKTbCAmoNF",
+	"b07efjh5HZG2ZglCLoKxiCAt3SuU+WeefH5ilGRTBfG7kxc/vDp7rT9sft1GgEY1gAY3sFbQwr5bQcu2",
+	"Vsuh9F5dWZGLtYbsEw9uGgCGMn3svpH/b0f1243omsV0xkrLadWxA/EAvS9wuDk07RpEdyX4cD3OtuIG",
+	"W78sC2BfrAvLDZYIrAax40KAWwO/WKPJhFqT6R+O9jJF7IJjWb8LDmxaEVVcz3i+MqYvxbVsLBVD2iYT",
+	"AuTGzrcuEfO1K8J0fKNGIa5lAaYl8g4KtlRqr1TBublqcKvsU2NlL+fmbpVWghaKEmuKa9R4OdwJ64QF",
+	"j+Z6T6wv+O1gCdhWNrLBX/m1akcC6NA6SNS3XsFIa1cDiPGMxQYNoOK6NAcAa0LVvQd7meF3smmtKxuz",
+	"a6mY3i6VWb5RNRbjTW+s+tezXVR87K6wST2gabtZbXshkx0LlDSjlK07Pqv0H9ZDfwPQvh8uX5B29N9R",
+	"x8u2tiRH64kOy/+P4Y9Rj7wtJX3UGZqP10H4FY6X63ojqO4dqyDrroLpehf4Zyx+MlEsR10ng3SAm87x",
+	"WNTtIqvqESJcm+qVavNyQaGtsUA8oZTf2hBeAx6hR5rT2byq0hMg9+WWjLA+AIbUzQhVY2H6Uijbg5QF",
+	"OZU9AiADis2oyHmMOv5vTy+JRTXQrPfJHCGs6wWR/n6gwl9SPaexShczRc+kwOjRyk4qqIGzrqROGXYA",
+	"+6z4DcCgKBZnzG24zfw0yedIZdVULsQGlbfU376wuOr6SjBV629Z2sXT040zdKU0zDHUg8QqLFurLG82",
+	"LbzHAjBYA8KsvjEfFYpV4jp2DZvZXaYtO0qqsTx2ZvejQq5+zeo4PiiWEZ7gwnrdV8a256zvhZAu5GIz",
+	"PDrkTVTg0YEFIzISDlhUrT8+jf/m0OkIc7D/scLv9lth/Gbvg2U++5ony45kt6Nl3v6Cs1UvkrRjaSQw",
+	"1XkwVk1wQZjXb0GwtKqtqQweMgABLcG0SDuqUkEtemDwPuBKGXFN1OsN7OHP+6JaSGu0q3vXKdoR1XV/",
+	"62dpuNtDdyrLCfoT2jGi6N4Fll5V6yo1FFQq71XFi3PPckdb+fDupY4SydQvGv6H4DaNkU7vFiCR4Bto",
+	"XYzc6xGJU8pnZTVIZuQUcFrWSDiNZ6zLitau1ZH2rYfUWylftK1E0YaSRDWGxr+gwsTurnOKcDh6+Uy9",
+	"5Ob4v6d7xf/tdFGtRbmtx2AxfTt7uynuFXO4Mu0qBtiz5gj8BlxoJOj7clkDdmLIMeTwoMAK1ZKAA3a+",
+	"otGyUCxbd9NYZm6YKq73ulvQ6LPJIBn2dwv/s6Pw735gSxVV65xsLIniEbUasV5rqlm97l5IhWdWrmxo",
+	"1WBVtT9UDvoqj6pa+7YHXZRKgC+I19SQikxXEavqkmUlgrEiDq2oZmuUrTWm/pqE5BRb34ixKtx74ooz",
+	"Cnu2rVpkSZM/0EoFJ1B87355mq76IQBlycnKjduOhExWgJCrvNsK9q3fF5q0ZV0mEsAA/ZmRQuQ8JQPy",
+	"PRUFxfCLqqPnHn5sh5yWHKNyDuYQ/9BE5An6Od3hqGEI7jDSCq7tYUPt988bdgyNjkmTsqOKFFgQ3D/w",
+	"BlSSdaqrszYgsgYzCrV0NU3kddxLOyLrFPoKJka0kQEfaX+4fNH5hkZC5zvfHBruZ9oeY1kOYx6E4oT6",
+	"/agRffPr2PjruA7eoEsok+oyb7rup3dMrAkUSvmEQWE9UxL6F0rGjNcU1JImZKsEl0bswMLot21grx3H",
+	"WWmasixwZYKRBVeLEKAbPNP8KuYpy6JV9tsdDhp9lCBdqPX0cTcVDNCBXkBbK/5HjOU1zDIymOFWqkH8",
+	"hraBUxNoOyaRbTfqlJFhMk2MgXGByLGeE8K3JN9ykdQVpVVPrGAL8KX2Q3Cm9rv6yMo0gYfP3LPPu6hO",
+	"OzmbccauIAxuo/VgAfx0RoXCwvPrBLpnl+HzUX8wCg96/f6z3YW67XV5oB4rYN+5O1IhX1Oq4I3sBgG2",
+	"azi4OwnAuxTdqVxnC/m+jt1duuqwxhBm6qDVsEKDhrIdj5SPMg2qNuZC2yv0SJGMzSlHjOYtNLdJhDVV",
+	"V5AMuDmUN65ybLZStuZCKpFpIgrKC2Y8eKabqBPYeuOmErWRAiK4dFi2JPCK8/nrWX67EuymP7YUadRU",
+	"FqU0+45FCc5KIoNNq0fsFtsMxidgJSjkI0ViOV/WTySWZsEtQsPJjOaxphTHuiEUaKDs+lQudMcup8fV",
+	"2NslwMhrDKv3Apny/M8AXWrCi1gSjcW2EKSVFqdygV5ZgwUaYElCzH6V8N+OAR7yUXE3RvKMiLc/JYIQ",
+	"1jxC/EZbHgfC4saitv7lNxFK4ZE1UcFREc5ymLIJ4goZRzJwMawMbOBHZKZPFYD2AnQIzwFxohD1jQJb",
+	"fS1CqxTAzPl2Wk+p1nhKUV0zMacN3rWHzc/vagWtcvN87aIa/FX2vTb0C27pnsHKtEh4ruk+T1flByw7",
+	"sYFuf5W42ar41OSO/Jah0zvFPH/VWOSmKllqQ2zqJsLsCz2Nm47CDXVAPEboCUqZBuQYXEIn8oB6ptC/",
+	"3dZ0AQzEehQdgAhD1HwwXQO8tADXPa0iIUblC3qRO1iPQIGwGck0icoHcNXHAi4vjlMxa55laRKQSLBF",
+	"VOaLpYxqisvzpuKFoqkatN4qg/XvcrSwq2N/DN5zv5da8JsnsH02Etv6/jz4naYOubeE9X6qMuDaQ7D9",
+	"yjtG8AvnJfxzJBQcNhrKy4IUGwPUviqJbKwAvS3cvtTgHilvWCCrlHBMaa6FsA0x+P39Y/D9mh07BuJv",
+	"InbrYuxL15Cpn0GxoiOJMO3BlrmheTUS6Bh1NgT1buPlDExQhJUXAlPJILBBSaYpkRgO2OmRyBTuG5Xg",
+	"qVqwQcOUtXiNRWPU57FTEAzVKYsn1FIDNK1ecJHIBWhCkLisRb2qbARqeKOc1Y7K2DlowQhexyAN2bhE",
+	"hYXCxoKa6GuU2JuHzrEc7TWoQAlpO55SXyM7OyhZ63gRimiRtbZqedxORqvrbrg4DQSrh5ZnBvXNpLWM",
+	"BYy54xeeOF6xl9qSuMPwOWkq8lAV+rDlVtAyhcL8PIaKXOZeXKFtJkHhBHB02XrIHUKJEQb9VNZaTeVN",
+	"9jSf3HybUNjtABQIj+NrJaStlZuyxncsRWLCGfHlyG81soa/KVe5rAHB+daHfjjqH46GO2fybrTxVebV",
+	"RHrMHn4lE77b6C+33ddD1ry6W6tl9b4kvK1J8PgA97cWmrvn4pzTDKBokRaM6liq0q4dpJoKKzLh77eM",
+	"zVENtsXXENJxLF7zGTfotC4QlKoS3RLOX8bgBSEtaKRmFWhNBSBebxs6ZKJ1R29w99m6Okbkii2wlCnL",
+	"jIp1Ydxh73Blh0FUvVqXwBBp4SsiGZvJO+Zp0+2m6jWGKjtOk5gKuFwZaosMooPwiM4Nj5DopuWdynXj",
+	"mNeHjNdHXbKDTeMG/gApCGD72WnUruU9xl2GyDbZWvWntihKRK4ZVjUEMRnMxxKZWa3Sacaw7Cx5Q7E0",
+	"zjUbi1jOrj3QedumjaLWB9zWa2nGoSSv9PUDkHO4Q2Nh7HK2nknteG6e9/pIrvp+ObbeuObu1z3WvB7p",
+	"tH7lq2qov/7+4pLa2la/whUei3ssMbnnCm9L1nrLFvVkrWM8AmopcvoJpR2Q7rXS1pxBUeslWqPcVgiR",
+	"qwo6CLdUCd2S+KVn4D3RcqGWEAZhGOpFy2ics0wdk2jcGrciVMHViga+YzIYzUkfgD/qtU4bnMIb0r/Y",
+	"wiOZfkDi+jQVENddveFKGSeMPmP0jo2FX8jWGDN75FKaO6SbUExL3z55H8EZr+cK7JUv9lXyw3bNMtLL",
+	"N9uQaXRc1tICNV8rqTGda8oNd61ek6sW6dWYmOQQosK9kpT0UPXAIJcocAVjwRReS1lxrnTIE9YaJ5QO",
+	"QLcafNjpkRNsCfZZZohMbeVfZV9F9UNrS5ZTeQ5xU36NXuvjANY4VH3oWDRwQJ/TbThHdgGaT9IgrKAu",
+	"w/+2YW41J1HBXfcSqQLS/9tf/2dQuem7JFeRNtzizsot3kqKviSPxUq1q+ks7w2MOWwlIJ03lrXX+g/C",
+	"mHfWM52xiHx5wmzJOjZz4gpCN9RXMzemuVKb3uRfKtFF73tZZDFek/aCZliTGyGbEmDGwgHMeIm34Kby",
+	"G83Wp2+3TU7qWLgUVH0RyxrJx6bOpO7GeB2NG2iJdg8X3QaqgfVm9cYitMDlkGxQvUIHtRvUSJB8aJJa",
+	"BsCO6EOrlQCakG2EJmoevDYA9mf+EbY6FIDrwnEuT+6oAXR/LFZR99v9kKgAIfE7m9D3naa2JS1AM10n",
+	"I+7MdjdQvbIxquCW3T93YNU8cu8Q/AZaAqh3prH9aIg/jC2UBNISIYlCVfRjr/p5PwxJLuem3vQtW6JF",
+	"r3908GxIrpc5CpmQChnn4CBa1XN3Sg5ImGHL/mL5tYt3SxDQR4YLlWcFxK9gTI7JF/g6qQI5E6uZAr50",
+	"7HjlJqa0NZLfl5gg18FDZjcfkbZmpVBHoGoYer5voYFNAf96ILWgf0iIJifCYHvhrHyrybGtDGJqRoEf",
+	"T5IPly82ZwR4y3g03LKGqyYpTUtYXGQ8X2qSMDPRZHP+A1ueFLqVlYR0rIhMuFKFibEXLo2UtKMbBJck",
+	"dM71a3g7ok5gHSqaMIxFpG6vsJT0M0+owZLS5gdMVDVVpi2/yZqqchQiYZmK9VOO1PWOK36dsrGYZ2zC",
+	"P2kBQA+GxgbpQu/ISo3mMlhtIUhZJ5Lk3Lc7YkQEVofGu50xMgz7pFp4ukcuNA3lOdaB4oJE/9U9OT/r",
+	"/sCWUWDcBvrpifkGYzaREnC90Bi9aSPnRy33eUlIcZ/0WbxmNGOZ3TH81ytLgr//eNmq08/vP16udj8i",
+	"38GXBHcA4tjNBgSQQGw1fsw7RzDJ9EZmPJ/OlKeKQGEbCNG9gbJUes3bv7sYHB7ZMC81BRcxbvIxeQ+/",
+	"yYycli/B6oIOQcn56Rsy4SmaCsbi+48/XGiR7tgsZCSkYJo8v0gpn6kRidineUTa1oB9rBV/E2uEta08",
+	"22MnIJG4nkTGl24iRwNyLfOpG+6MpimBgg9ddcsW6FmhImaByaj4jR8HGlQSmX6D9hCb52QHpe+ENdZG",
+	"+pDZRlbOXsSVMhFgtEgiGD2UUNP74QIA3NITb+UtvBVc1+wJLRIshU9OxNKFfWkBeOUEm0/HIvr48WNX",
+	"nxMmci2qM3dMer2eizKGgwsiFhhn4IXypEINhs+a3HAxkYh3JHIaA9c3B/yizGvHGoY5o7NW0CqydF1h",
+	"TcN1VsNW31BBbyAksMgQTIGqW0Xa49K1Om51HOoN9WaX4CaC12FWpDnvmo2bpzTX1GsE9ZexzDJXOTo4",
+	"raPOukFL35n1rKEBqnQjg+Rt1HkqgF+MheUpgfG/UVPFsYqSaH09pI1+W+wtBWXZ4JiZygMWRTsYCzz5",
+	"AZRqCxxvDErwBtXpjcVY/Nu/kRfGCscFGfTCXqgff5cxemvR9eOUQxATzAHLLDNRzFCwSaViyagaLWVr",
+	"LYPbU8iFlsU8J+1YAEQmsEtjQEfjufHJ+i5NY6HuBM7DAZFYNhw2uuUiiYx7tRJ2Z6LF0WvNUgXnHotH",
+	"XzPFE0b6erJY965qhyTU/IYTN8gLyApookY2JHEdhpmDPAvKauJb4c6CsbBimOf0iwJzYl34GWkjMkat",
+	"IfQgR2admpzFYwG/lGvrn88eOaf5FJzdS+SwJDLgG5E9Jx5R4FLohxiP7140ggFgUzCWAFCXLVw+IoyD",
+	"XZuSXZjR9x8vDSsaC0xkK3leRJDwgA+fCuJkFJMSUXJeQ61MKlwp59gWjsfCfKyMq8vWc8US4zV2DaYF",
+	"P2HHCB7I9I0HF8iJSQzAJbecwGMSHbxLWsLg+bE/CSe0uLa8JkwQFApj+o5rwo6h9PpVLZ1n5l0vhgXl",
+	"TqxUra/s48fDcEhcQfHHj62AMgwPAn0qwI03FhZSvEeiJ1NG03z6sz5OT8CE9zOcTK5IIuMC6nO0oydQ",
+	"5GTOe0s6S+FV++AnpZcPpsJzpe+RPmIoKsz0l4mMVdSBY0OE9Cm0Pk1w9c3+aHZJTElvezLfu2dKPzFq",
+	"Lu6peRXMqWaRIQh2bhYNFvv7j5cqsHGxmgtbeUdviV5TkI1E2+jxI3IUWl8Hlm6bcVHkDJnodZHpx3Ji",
+	"rPb9EOVZ5PFcWWnIJqyyecpjqqCgplfUt2PzXcr7lTE1l0KZkEJTpr1sm2UkphkURyn706SYES7GItLL",
+	"BJ7fLvypd6h89J7NKBdc3NQfK5YbaaR8auocIrEp3T8mRhLF34be/IeV/qo/6B57xO6iPi0TzPBFXYDn",
+	"pD0M+wEZhiFeZEruuEwtEM6wf6D/OOyQRBpDVwHA+AkszxLz88m7O5ahKGWEr6mLfQET4XMS+eXjjYSE",
+	"dR67J5OcZY4yntnq9DlZZDxncAoNwTcIRo7SRjWZIbDBDh6zgNV+eaq5ZWQLTFPd5JlXBt8jcID5MxZo",
+	"bS+zVkl78OlTx5sUlHXV530wJFNZZMrdgsCSGN31LVtqho7msDLfALYYrs+M5VOZ6ImAuJlg5AaUgIST",
+	"aXoEC3tAZjTToms5eL3H85QutdwA5pcACWXdHYhIRqZXK5snfAKV03PnbLQuEO4tzi1bdjMGNt3jsXBz",
+	"cfhYxjFRtoAYH9cMkrYzqVcQ/eIQB+U3zUV3nsmbjCkAc4VC62bGJRfRK12uIdpltRoF5W9t63SSMTV1",
+	"YhgIjBYCC05Q3QeJA6UioVlCDtFMZTydHqZAIwStFjNRr65H2Om3NWFEFgH2cYtsuWiEX9PKrm5lN79p",
+	"KXVbxopOWDvtc3rDhZMoXnOVu1oWyp59qP4ePfGKwJO2AUKDAEzkLC76tq0ZuvutR86h2D7edXxnBGGA",
+	"aGUwac2OuD6yQGi2OS+wF8w2WkZSZAKBgyLR/wTjw1QugIsmjM3JUhYY3UvA3+6GxhXm6wRmTmDCuBGI",
+	"NVvt1oQPmoDhsSgjhs3KwclTpRyGRdm50pIOsBS9qE/mmbxO2ezfgQWT9vtXL8jz4eHTjr1P0Tm+EMEl",
+	"7pHvMipirfOPRaTVuSgw3gctPpvJkg/vz0jUqKOZ7tQTlOO0eO6MOlHO85QZZoIFpbVUmjEyrab76hdm",
+	"dGkIQo/8wEWiRnqmf4HoetLW7XbIX2wk61/AzaDv7l/G4i/dbtf9X3/i7LrmvkfkL8A7/kJmNDXFlb6/",
+	"ePc2MFqMz08CLHt/TROgdk/AqkrmNKMzlrPs2MBHqwi0QwOzNpkwAUGwJvYJR1ENd3Jj0F9A3gAQUVCU",
+	"udBrjdfbXr8ZLe2FCYtTvWxtfAWTk8BMQBXrKiYUz/kd67iOfUX/L6D9/0WLWZ58fqz1X7sagTOgyIws",
+	"Milu0qW1CH3/8fLYCN6FM5IRayMzEpaJX7TiipVKttgWcLRVpvsX4MR/qUZnlzKgPpUgGxTz4wqxrfDp",
+	"0h6sGPOlRbtC6+g7LJbunjpeYfkhMqZVjryOl9jhqanMNG1d7djjWTDtgZn2ah9Q4c+40guX6eXzxgqH",
+	"lhmeLezSCf44uyEeBVV4dgdDs3FtfQ1kVDFbs09gECmLptky9samkjljqz5GVJVBxwhGCn26wkU4Ohx4",
+	"Vw/SRGXjMA/NYsCEoGNFrgtvMDm9NahY2AQewehEN+IUwfKO4ksQHY1uOuzeBTzD+egaEbs8B04rc5Nz",
+	"GzGlpmXjkyh9u072O7bGIRPIovJ6t17aoO2yliJbL6FYwsF6ke/OnNJkSrGAZbuElOeSpAwUT4jARoFO",
+	"ZnYe3E5An69uLmUX8o5h8P0Ds1725sAZxAAVYz3mP9trbAmVMfGxpDtjCadd4EDQ2mHlFkJbC1uV3bKy",
+	"F1KAeHkJXxm0UihK7XNE5IRVzqCllvLWrQpeMRXGpzinGWA0QiwBEEE3ZjJhNC8yA2wHwgDgF9bovxPH",
+	"yv7KR6auOyVIWsGv5FxKbtA5y+5oCgsO9MQjGAu56vanYrmAeF4jHJYze6QI4i0A90ilsisG9LY0LBvf",
+	"GLFd222vRR2VM2qOe8L5sRsKY4NAQBOyU41qavdDKPdk8O29gbj6YJ3aDpZcFQZAhQUZSKRWNCHeLyCs",
+	"d9NbSb+rhlyudxLXhAktm3gdOvUNGJS4YQTMhpWotgCflYos3EAEb51KLSqU6brGGuBhh5k1N93Urtu6",
+	"QWCzEEdrspZxg/WZsrdJy1owEr3w4cZVR7KKwptL2sZoE56bzhyfqYfXeOM0P/eKLI3WheqM4CpoMfMJ",
+	"yJqBL7DoheXIWqggNEn0KpF2ynOWUazC6zB0BcamKpneMc2njPkNlDF+h7Z9Ked67QKScnHbTWVMU93G",
+	"jOU0oTk1Acm53U8PSjd6++7y7NUfriC14PTl1e/eXVxeRKsLtZhaFmwsPN1C0DvKIfVPr81heOD2EMF7",
+	"0TPStgn2ATmXKr/J2MXvX8MM37OEK09Na/IJ5dKsZ2mxwoSkqjUN8k4LARxPD+jYWcOh5ALmw+4iY3k0",
+	"StAU5xXCjSSFYJ/mmAEAUvOxYcWAIAO6ERMs47GHTuzkYdugOiZ/KmQOhV5gOuB0gyVADRY87cBRxqJR",
+	"nHC6uhECjM3CyEqm3o4WZOvydkCUJEKORWnnRoGC58fguFBTOmcWbDl6A62/lfmJ7dkJxFyrhC5WKYJg",
+	"Iwi+Hgtc2qoBdASkSRYQFsSTyjUAIYpWjCFhv9GEj1qiHUNASpQ6VGECJ6dTNOBhk92zxMpPx0bHvJaJ",
+	"fi1jc0ZBOADzorcf6B9MecyEYp7T7zyT84yznGbLYwJijUitv2Epi4zQm4yxmePpQBj2dxTmLJthjSWt",
+	"cDY5G0/Oz1pB645lJrEEHF8Q+ocW69aoddALeweQgplPIU6iCYxcP79hDZFZ/6k3ikL0z0rhEJCnXayI",
+	"V0YEHY147tqgXxh1GrReFYxFuWdwc2pcuWP8iHmRCVVmH0dgAI0qSPNoUx+LmuZdCTq3h66E8hJLzzJn",
+	"2smYB1aOyzsWC1mk4NFM0yWWFnJ2q7hi5wrg35w9UuTlxSVG5a+i4OuFegQWcjD62DxWPQLfJ/MIozlK",
+	"2P+omuIEI8az6a7wWQLnEnbzRQa4L067VxBd2ADqUO5lLok5CmbH9s0r6GwrGQPhIRYY0dyjVSTFMnkP",
+	"4+fQZAAYa/vkJXwOviGcadNMPATIcsjGzdIatT5cvtg76mkFS66K2mLOLbBFfVHqWMKN621qQDcM8bAa",
+	"xbo5jGx1cJcwGD14JAKrpXMweEWPVPNfG0kq5GJT7qeLzGyazSSTs8pkdksQXUVOSB0SDsHY/dXhBwTg",
+	"qGrBAavxqjuFmTZNxgOh/AYTakDbbphRY9rLhC2MMgVxCUCB8ehpTg9CXim5lXq7SZrokTcmLcbIWt6q",
+	"Yfh6PVh1t0yXpiV04J17LuCPgOsD0gQwyEEY2lgfg/BXV7sBLWdzgmed/K0UyAHU/oC8kSKhS5JPM1nc",
+	"TMmrjCd02QBTuhnxHzbk/jVEvN8GG3472PDbsKEuSRlrWqOhn/092hT1rjmZYWoYiLW2Ak1JEvUVRDkP",
+	"drPmv13Xo/niSf31z0Gr7i/evYkyl6LBYbx7M+UntZYUy/dpRb/+OWit+LS3tbH6Qa2VnefU/NFKazvM",
+	"a/UDbMUJ+zs0UL4LZ2uI977pI0cfnnxHE5d/oT/pb//kg+e3gI8Gz7d/dCnlGypsrgdoAYe7jO/M6Jfg",
+	"VcOvDrZ/dYEC74dSkcfoRCMcbPvcXNH3JjYVI7Qh7H5ZSqXIJWhjLU6AjKE3CgHYpGj9qJtYCTpYq6a8",
+	"dgbxBugbI3y7X6w138fmQTjAEh8RA9Y0y+OQQfESTf5eq+AiB91eK88s6ZEPipUe0ok0LlSZWW8jAhk1",
+	"ye16+Bceek5Ncm9a/PKVJ+cUMFC3vud60B9c8J93+wg8k68AMGiX918gsM+XMVXEsRDs3OBFNfVpX33i",
+	"42LhUuzMXiqQWg38ZS2o1gN/eeAvD/zly/hLhUe8tllXq/TbYw3lsx8/B625bALCQ3NFU4Y1kQtR1p/E",
+	"jhz2dTOTGItquCvapW40wQegAs+NbjrBILbSRHrD75hy6Oc8CSA5oQ53TsB3DLapHNwBJiDRMKdKpFMT",
+	"A6naaPbmIJ5nHlJzfkRDDFP5dzJZ7km3wXCAGHXl/oJOar2oEJJhYkraVkkgHy5fBAR9baTfA8cZxvnL",
+	"IidHkGraCloQm9msdP3HVBZZ6imEv4N/k3nGY5N6Ui3QMWq90A9NlKlm4pDgyHKeyww/U2bLIU0QcpER",
+	"VBsdfofk/9+Dg2wKDhv1ZhvHwt36WPnm8x46UYM9DilM1Xr2eYUF9/fTa11Zg6byBJVqBOvKCVSAzHbD",
+	"J9ubedsiDg38uz7sHjnBZGjE5xKE0SzlzMY9GtPnSqBKp4z8WR/8WRML7A1vQtm0/plqRYTA+TlqSRE1",
+	"zJbVl3bEfVtvWy0R4TLehShDJuJmdLUHcedB3Pkm4g5wmnuLPOEOIs8LKSYpx9TyYX8HqeWcLlNJk0sp",
+	"X9MM60wM+4e7jM7F0rxhCaeX+hb9Uyr+SHvX6P34o2djXiPJNWn6QPiQdmrFe5WKXshJbsK3RrUCw7mc",
+	"Q8KhQF8fhL+D9XlBs0RBrKDNDnJhe2PhVTuzmKYQSIvZ2hYWdrUQGjnLq+mNJkFhLDCMoQtJehOZYfbb",
+	"GgsA2he+rgBXYf3DhrLnaNPokbfSBE3/YtzxgYs8cJFfmdKMN2TzR29l/koWYneW492VCvf5p2MEVQL0",
+	"HsK/a+wAyc12dhA0m3jflegNDTZeB4OBMG6ZQqS2gPgJ5J0AXqnT8LGwpNskdjb4lHZJUDW53TY8fCwg",
+	"JZ4jx/Hi1Zvo/29Z7hH/L7Sc0jjnd7sbTk/w9c9+MZJdv33hvnBV2nf+9pyWp2QvjW+dK9BHxX5gNg/M",
+	"5p+I2fwDmnR/y/JdiP1+gq4lAXrHfgxa8yJvMrBUscaltT0ak6PByrEmX8xXA7Pe8Xrs8bFAKDsPOrwC",
+	"swACvrCQ5gAmfozBWQBPV4vVVwyra62L0e8hmonmP6tJHDLzMy0ypleqgGztakZs2yV5mpruNmt4tVir",
+	"wdtQEoM2Y9P5WOyQW9MGaBVGMxPOOaskIJTfu/maZoI6QmnUGTVZ7fMpWyKErqniZRGePVTUoJJLZAL8",
+	"liuVJCw0dBU61eGbIb7YWER//ozVikycspBdObdgBWVQqmM3Dfy8ipnf+hJ7OizSixJusLxh7/FsAdiD",
+	"ByNYsZI3QGmDbfhz0NIfX8pLJmqtFsJhKUOwGKNYBjOj3IB2opV+szV+T4z73aWA5nIEO9m/9xWkbBW2",
+	"fSWprybRmAE8SDYPks0/kjF2X+nmwRj7NXRwJIxrjLEfTL0pL9F2jnJSZ1+zrEP70kP6MvGt0YP/vjAM",
+	"tkz0YytRY1NqYBZRQoEUXy2gRKQNEIhozWVJUFZ2KCOdXR5AJ3CRt171Vzu/Hjk1UGbQHc+VGVJZ+wjB",
+	"7yBPolrfCMAhzKMR+e7kxQ+vzl6/NlBDYKRwgWlQKw0dzcb9nfJbNhZanMwK0SPfuYKhKMZgjiPNiRQx",
+	"G5UxCAbv26YfRhc/nJ3X6rY+UmNhDlTHF4xdqfhSSgR7h6lTcsvnc72WShqU5e8+vHp1+v7q5PVrLQAK",
+	"5hK+0EyC5cFdkaKItMEKfr0k+r8dEIwLgdIi1QsNMRPgWbdlFOZU5abgWYSiNnQg5ALDMKZQnXu1pAIa",
+	"YRDWuJqRa/IbxmJrdij521//T/lPUgFVNvmyMhuLphzWwFSmaUwt9Q+0l9baIya1DlffAGN6QjpWJTsu",
+	"bUuVX4fhsEdelUmxfi7/HYOkulhmUD8Ost8z5sC9oTAxVgmHUbusgTTFjw3YT232HTgJ1K44V2PhSsqR",
+	"fMFj1iMfDYbnir8gcHhCBmnJnj8Lt4RgNJnWuSoVVaoStr0Uf/egF/irSPwI/cNKrsJK8a7y8rQMKrr/",
+	"8YGXK7KzIGlXYy9xeLBnmgNkD40O7hXWUa8q98fKhL2QEfd42Pz40Hv8497r48rzrRG4y4JSVN2iWo/Z",
+	"vQuZ3eoDDldJYd4eFk3Es/rgPHuQ+h+k/l/MgfagMXwNjaHkGo06A1iC/AxBLZNZGWFvraEsL9/o38O0",
+	"/pRPGCK5wOvW41e62PykjZGN6zt2hhIsSgvU2WA9jAWYZB8pAgIjIDIsEOKzY8rGJp4zUDcxlQEkq+g/",
+	"l95LWgAdi6ipLk60tvJNm8a5FoZNMZnOcQkfZUJLKc8UkRMU+6waUkp41zZwNpYi5hCzbJosH0Udo6vg",
+	"qnEFAJ45EwBpUCaOZ1QoigUzDMyTiWfluWVtRrQzz0GcNNMBoVFI7AOgGCB9HtCc0c7s8u/NmKsJ7Szz",
+	"qrH7AqwVattgZ0c/awmemEPakK3mO0TZE5ApzHeRnXWuWDrxaxQ7t+1YbAEWrrloAzcmgPjC2Z7TG6bK",
+	"OuSoPrWFtBiIptYjqHMdA824FoJxWxrQKd6WfYVa/GyfBJ+vl7Dj7u7O9lIY7Rfk7bjvtyXvIO15kKMe",
+	"5KgHv/CvItWnIlZ4ZQE8qcLIC1/oI14vjwAb/0YmzAuIQTUlQLUYcEwoQg8aywwXxKJzWldyTEXM0pQl",
+	"PQ+IewTCB5i1xgLNQB6KsXFG8v+PvevraVvJ4l9lmpdCFZzAttoqaB+iQrd0gbKB6urem6qe2ANxccaR",
+	"PQbSiu9+NeecsT1mEgIEEVV+I8aev2fm/D8/xXKC+Q3Zxk63u0n1r8WUKrmm0QUgtRuEO/LHVvDuSvy7",
+	"7wiN53vsD7AF4kttOwnJlPVFyx240CPNuwkaZhfNhJFiGzxzlC1ECyAIHGAN0h06C9rovtfCwoNjbPVa",
+	"/895qkS6ped3ngrxU7BcqihmO+wzl7mm8QfzsT6IZBXbzdNdl+sSi9UGhBGk3MZG0vD2xkaychvJoZG7",
+	"GwvJS8Q1n2A48aOzXDpoeHgmSeQIqkJbGnc1+olsECaErMbkwcEqk+tdwrCOAO+BnFTGKkJQEQHPL8aK",
+	"5VNbfIHJoVvuTmSXS34ZShBgLLmCrVqsGMCKr5dc8RFliTg6p2jqFxchyCC2tAwxoPefS4hA8mmEiEaI",
+	"aISIRoj4vYSIAQFvGl/D44WJXM73sZzZNnlxAw6LpMhdddXEssKasCoWo6JYBxhjlUFcicELqVo2COmT",
+	"Db4eHx8c/3fzPqP3QA/+ucpf6cZfxjC+bCWrQS4fYQynr+4zgQPkVcPfGv7WGMDXzgCe4r1nbnr4+Wx2",
+	"b91655dW8ajEwtx02zSXdQc8BpuKEpLYxBYyPkpyxSLVI5wQgAS18Z2HEosucKXEZKrIWW/A6wkD2mCd",
+	"Q5hspjaLUljwDzZKBb8Mk2vpsT42kyH2mnF4F7WI9ejPIxllY5HtUlwrIm0RO2I+DSQDczbkAIF2AdMe",
+	"SoMCVWohNcikB6f2DnLZWoFaptJIhGdjIT+CY34ZvrIH4aj0/oN4C365IF6uYSoNU2mYyjpk2yZ0Z0cS",
+	"7t/VcpSlBOx7WA/pEs/mdOWp5iVmFSaAvaZEPHNmeRR4xddjriB63ZFnMpQZn2WUnwCQ9pT4gTkkG7Z6",
+	"tIm+3Ou2QVHH6kG7xHcKXqn53lCW6SFH/eOv/UPfkRtSTVpxpomwIkuEcgiG0p3oS87jMimYMn8XZBVg",
+	"BwSjjrywhAxKJIuUx3w7ut1H21xQszm/zurJKQaaEXMSMJSqSGQx6BCYwdJm3GwWsXH0paO+eZEIyogp",
+	"EJe1nukyHz8tKWEoi15MVSi97g6Of4aDXQv78p3kgyIpZ3kbM81noXH5gbkEK8ggqEGFbL/rvd3568GT",
+	"WiIhAHFKF6YDRKpJBmjErcZG3SQD/N5WaishQEs6C+zTYRIsskQjuqNKeaBYKmSo73U2mrGBCJMABS4w",
+	"XZqaXPg1pqOK9Kos5F2AtWH8N0IYFhi6pyLI00jN6LLyWSwQOVJTQ4ENCY7uAl5WxJmYo8nv6Undq8Ir",
+	"caM6YzWJLa7XQiz5V2ESAPq7fgFB5fEfd34LHlZ/AwogPnABAeJLncpb9KTejhaLqr9TveIsm4pgK0/j",
+	"/wxbHUIP9GZ8Eg9bVmPwcvUJ7UuWBvpLven4jodIeXEihfcjq7WCH1mP6qPqlMthQTrVSxI7uXaYBPlE",
+	"SIWiqqajGtucQx733arzPnvy5fyYa0EfTRpHq/f3t+pB7Z8csKKOM9v4dHZ0WE3zh6NZnlLXhi30IQ2Q",
+	"Yor32SiXIekcPjTp4+HFDBj9mDAq2TSSEjD2ED5WpDiCKQ8u9S5hGIc37+idwkCWPIA/+BXHkdvHsPPm",
+	"FfuYpIxwPVkksf41DC8WPNPHSjDHoniHBx/2j0/3PXWj2JvOw+kSf9doca0oh7YWDzUZf++eJjctjQWP",
+	"1fjnXNLZ6XbBPFso29M0CSAJn0u81Nmns7MTj+0ZxFoo2s9CMdUMQgYRoq/cIY1P1PFTgdzQXdnqtZLL",
+	"5RUJ7HzejpspRhnjcXQl1nnvD6MrIfVgp2kyqu4xbiztsmEOZv3me5q1kmNoB3KfLMbit7UAcCUAcl4l",
+	"7PPpl+OyjuelmJVGEN1QkoYide7+l6mQ/ZMD/f2TKUDfBXCaFyHuOvB1bx1XAZYTa7VbN1sXyRY91H16",
+	"A359RNgKc8iG5lQs3zqTjS3L8YzRTjhuiOr+L6YdXO7XEOUX1elmNFNYUlv/sYgm/uwfHT6MJszISnZB",
+	"ffcY7PRQahLpDSVjQCM95pTFZA1ltT4/PTCmuVT9jvUcqAu/H4XQvjgoBNJj5rMQAGzJLPx4BI/XaoIx",
+	"7nrMcBooZILIs4QH367UdXnX/VdRPGco0SYzEDyM9CXoo/nQHWjaxoo0Btd6k0k+MWjW5zyK9d/Au7I5",
+	"esQAp/lk5FHoA+zpuCLEvHS7YVT8ULQwJWczjA6We3leV6yOiyr7cWyxanvhX5w+Cy36OZc3l8WEe6Ye",
+	"IwsFD+MIMNIDIUIK7zVbIBP1faXbUK2JVOwHGMIro9tlYQJEnCa5gizu8/MoYFr/XeFOLRQ0aQ4LpA37",
+	"81+tkeCpSPu5GuvWbtt6A6P/iVnxRPcAWsU8yPM4CThkqweX+ub1J/wStBSfbWBswpSrMRuJOLk2TgWs",
+	"ZkoeLSh+CqVBYdSgqZQI/r1OZ3vn317X63rbvffd992WAyl7LNgkqXavf/ls4ySNssnmLuge+h4Z7Pf3",
+	"jvaBzfknoMz5zLj0TZEklWcoEs8Zw9vudhf8B7S2brA0aG3CJWhser2hqpMFeGhQqgsbz92J7dejCcH2",
+	"bZWupFbAG+lemUoqqP3566ysDVFpipJE7zb2oVYvTiVJnLENY/DR/AhrR2x6Nh69o61CLsZkCYtuoU3G",
+	"czUWUtFVUm2SiNk1W4snkpWrsITZOtfiPoB93n67/ScAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -38,6 +38,21 @@ type IdempotencyKey struct {
 	ExpiresAt       time.Time
 }
 
+type NotificationDelivery struct {
+	EventID       uuid.UUID
+	ScheduleID    uuid.UUID
+	WorkflowID    *string
+	Kind          string
+	Url           string
+	Attempts      int32
+	Delivered     bool
+	StatusCode    pgtype.Int4
+	LastError     *string
+	LastAttemptAt time.Time
+	NextAttemptAt *time.Time
+	CreatedAt     time.Time
+}
+
 type Schedule struct {
 	ID                         uuid.UUID
 	UserID                     string
@@ -84,6 +99,8 @@ type Schedule struct {
 	MaxRuns                    pgtype.Int4
 	CompletedAt                *time.Time
 	ScheduledRuns              int64
+	NotifyUrl                  *string
+	NotifyOn                   []string
 }
 
 type ScheduleEvent struct {

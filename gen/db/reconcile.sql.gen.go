@@ -35,7 +35,7 @@ func (q *Queries) ReconcileUnlock(ctx context.Context) error {
 }
 
 const scheduleGetLiveForUpdateSkipLocked = `-- name: ScheduleGetLiveForUpdateSkipLocked :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on FROM schedules
 WHERE id = $1 AND status <> 'DELETED'
 FOR UPDATE SKIP LOCKED
 `
@@ -91,6 +91,8 @@ func (q *Queries) ScheduleGetLiveForUpdateSkipLocked(ctx context.Context, id uui
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }

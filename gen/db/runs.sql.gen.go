@@ -123,6 +123,45 @@ func (q *Queries) RunHistoryGetBySchedule(ctx context.Context, arg RunHistoryGet
 	return i, err
 }
 
+const runHistoryGetByWorkflowID = `-- name: RunHistoryGetByWorkflowID :one
+SELECT id, schedule_id, schedule_name, user_id, tenant_id, workflow_id, query, status, result, error_message, model_used, provider, total_tokens, total_cost_usd, duration_ms, triggered_at, started_at, completed_at, executor, prompt_tokens, completion_tokens, attempt_count, attempts, paused_schedule, seq, trigger FROM v_schedule_execution_history WHERE workflow_id = $1
+`
+
+// The run a workflow recorded: what its notifications say about it.
+func (q *Queries) RunHistoryGetByWorkflowID(ctx context.Context, workflowID string) (VScheduleExecutionHistory, error) {
+	row := q.db.QueryRow(ctx, runHistoryGetByWorkflowID, workflowID)
+	var i VScheduleExecutionHistory
+	err := row.Scan(
+		&i.ID,
+		&i.ScheduleID,
+		&i.ScheduleName,
+		&i.UserID,
+		&i.TenantID,
+		&i.WorkflowID,
+		&i.Query,
+		&i.Status,
+		&i.Result,
+		&i.ErrorMessage,
+		&i.ModelUsed,
+		&i.Provider,
+		&i.TotalTokens,
+		&i.TotalCostUsd,
+		&i.DurationMs,
+		&i.TriggeredAt,
+		&i.StartedAt,
+		&i.CompletedAt,
+		&i.Executor,
+		&i.PromptTokens,
+		&i.CompletionTokens,
+		&i.AttemptCount,
+		&i.Attempts,
+		&i.PausedSchedule,
+		&i.Seq,
+		&i.Trigger,
+	)
+	return i, err
+}
+
 const runHistoryListBySchedule = `-- name: RunHistoryListBySchedule :many
 SELECT h.id, h.schedule_id, h.schedule_name, h.user_id, h.tenant_id, h.workflow_id, h.query, h.status, h.result, h.error_message, h.model_used, h.provider, h.total_tokens, h.total_cost_usd, h.duration_ms, h.triggered_at, h.started_at, h.completed_at, h.executor, h.prompt_tokens, h.completion_tokens, h.attempt_count, h.attempts, h.paused_schedule, h.seq, h.trigger FROM v_schedule_execution_history h
 WHERE h.schedule_id = $1

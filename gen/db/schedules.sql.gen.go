@@ -101,7 +101,7 @@ func (q *Queries) ScheduleCountForLimit(ctx context.Context, arg ScheduleCountFo
 }
 
 const scheduleGetByID = `-- name: ScheduleGetByID :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules WHERE id = $1
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on FROM schedules WHERE id = $1
 `
 
 func (q *Queries) ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, error) {
@@ -153,12 +153,14 @@ func (q *Queries) ScheduleGetByID(ctx context.Context, id uuid.UUID) (Schedule, 
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
 
 const scheduleGetByIDForUpdate = `-- name: ScheduleGetByIDForUpdate :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules WHERE id = $1 FOR UPDATE
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on FROM schedules WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) ScheduleGetByIDForUpdate(ctx context.Context, id uuid.UUID) (Schedule, error) {
@@ -210,12 +212,14 @@ func (q *Queries) ScheduleGetByIDForUpdate(ctx context.Context, id uuid.UUID) (S
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
 
 const scheduleGetByOwner = `-- name: ScheduleGetByOwner :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
 `
 
@@ -274,12 +278,14 @@ func (q *Queries) ScheduleGetByOwner(ctx context.Context, arg ScheduleGetByOwner
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
 
 const scheduleGetByOwnerForUpdate = `-- name: ScheduleGetByOwnerForUpdate :one
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on FROM schedules
 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 AND status <> 'DELETED'
 FOR UPDATE
 `
@@ -339,6 +345,8 @@ func (q *Queries) ScheduleGetByOwnerForUpdate(ctx context.Context, arg ScheduleG
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
@@ -353,12 +361,12 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures, start_at, end_at, max_runs
+    overlap_policy, pause_after_failures, start_at, end_at, max_runs, notify_url, notify_on
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13,
-    $14, $15, $16, $17, $18, $19, $20, $21, $22
+    $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24
 )
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on
 `
 
 type ScheduleInsertParams struct {
@@ -384,6 +392,8 @@ type ScheduleInsertParams struct {
 	StartAt                    *time.Time
 	EndAt                      *time.Time
 	MaxRuns                    pgtype.Int4
+	NotifyUrl                  *string
+	NotifyOn                   []string
 }
 
 // A row made without a reservation (tests, tooling): it takes a slot of the
@@ -412,6 +422,8 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 		arg.StartAt,
 		arg.EndAt,
 		arg.MaxRuns,
+		arg.NotifyUrl,
+		arg.NotifyOn,
 	)
 	var i Schedule
 	err := row.Scan(
@@ -460,6 +472,8 @@ func (q *Queries) ScheduleInsert(ctx context.Context, arg ScheduleInsertParams) 
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
@@ -473,7 +487,7 @@ INSERT INTO schedules (
     task_query, task_context, max_budget_per_run_usd, timeout_seconds,
     temporal_schedule_id, status, next_run_at,
     executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds,
-    overlap_policy, pause_after_failures, spec_refresh_at, start_at, end_at, max_runs
+    overlap_policy, pause_after_failures, spec_refresh_at, start_at, end_at, max_runs, notify_url, notify_on
 )
 SELECT reservation.id, $2, $3, $4, $5,
        $6, $7, $8, $9::jsonb,
@@ -481,14 +495,15 @@ SELECT reservation.id, $2, $3, $4, $5,
        'ACTIVE', $13::timestamptz, $14, $15::integer,
        $16::integer, $17::integer,
        $18, $19::integer, $20::timestamptz,
-       $21::timestamptz, $22::timestamptz, $23::integer
+       $21::timestamptz, $22::timestamptz, $23::integer,
+       $24::text, $25::text[]
 FROM reservation
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on
 ), created AS (
     INSERT INTO schedule_events (schedule_id, kind, actor)
-    SELECT inserted.id, 'created', $24::text FROM inserted
+    SELECT inserted.id, 'created', $26::text FROM inserted
 )
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM inserted
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on FROM inserted
 `
 
 type ScheduleInsertReservedParams struct {
@@ -515,6 +530,8 @@ type ScheduleInsertReservedParams struct {
 	StartAt                    *time.Time
 	EndAt                      *time.Time
 	MaxRuns                    pgtype.Int4
+	NotifyUrl                  *string
+	NotifyOn                   []string
 	Actor                      string
 }
 
@@ -564,6 +581,8 @@ type ScheduleInsertReservedRow struct {
 	MaxRuns                    pgtype.Int4
 	CompletedAt                *time.Time
 	ScheduledRuns              int64
+	NotifyUrl                  *string
+	NotifyOn                   []string
 }
 
 // Finishes a create in one statement: ends its reservation, inserts the
@@ -596,6 +615,8 @@ func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsert
 		arg.StartAt,
 		arg.EndAt,
 		arg.MaxRuns,
+		arg.NotifyUrl,
+		arg.NotifyOn,
 		arg.Actor,
 	)
 	var i ScheduleInsertReservedRow
@@ -645,12 +666,14 @@ func (q *Queries) ScheduleInsertReserved(ctx context.Context, arg ScheduleInsert
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
 
 const scheduleListByOwner = `-- name: ScheduleListByOwner :many
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
   AND ($3::text IS NULL OR status = $3::text)
 ORDER BY created_at DESC, id DESC
@@ -726,6 +749,8 @@ func (q *Queries) ScheduleListByOwner(ctx context.Context, arg ScheduleListByOwn
 			&i.MaxRuns,
 			&i.CompletedAt,
 			&i.ScheduledRuns,
+			&i.NotifyUrl,
+			&i.NotifyOn,
 		); err != nil {
 			return nil, err
 		}
@@ -738,7 +763,7 @@ func (q *Queries) ScheduleListByOwner(ctx context.Context, arg ScheduleListByOwn
 }
 
 const scheduleListByOwnerAfter = `-- name: ScheduleListByOwnerAfter :many
-SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs FROM schedules
+SELECT id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on FROM schedules
 WHERE tenant_id = $1 AND user_id = $2 AND status <> 'DELETED'
   AND ($3::text IS NULL OR status = $3::text)
   AND (created_at, id) < ($4::timestamptz, $5::uuid)
@@ -817,6 +842,8 @@ func (q *Queries) ScheduleListByOwnerAfter(ctx context.Context, arg ScheduleList
 			&i.MaxRuns,
 			&i.CompletedAt,
 			&i.ScheduledRuns,
+			&i.NotifyUrl,
+			&i.NotifyOn,
 		); err != nil {
 			return nil, err
 		}
@@ -833,7 +860,7 @@ UPDATE schedules SET
     status = 'PAUSED', paused_at = now(), paused_by = $2, pause_reason = $3,
     next_run_at = NULL, updated_at = now()
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on
 `
 
 type SchedulePauseParams struct {
@@ -891,6 +918,8 @@ func (q *Queries) SchedulePause(ctx context.Context, arg SchedulePauseParams) (S
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
@@ -1042,7 +1071,7 @@ UPDATE schedules SET
     -- A resumed schedule gets pause_after_failures fresh failures again.
     consecutive_failures = 0
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on
 `
 
 type ScheduleResumeParams struct {
@@ -1106,6 +1135,8 @@ func (q *Queries) ScheduleResume(ctx context.Context, arg ScheduleResumeParams) 
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }
@@ -1132,9 +1163,10 @@ UPDATE schedules SET
     -- An update of the window or limit can complete a schedule or
     -- reactivate a COMPLETED one; the manager decides under the row lock.
     status = $20, completed_at = $21,
+    notify_url = $22, notify_on = $23,
     updated_at = now()
 WHERE id = $1
-RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs
+RETURNING id, user_id, tenant_id, name, description, cron_expression, timezone, task_query, task_context, max_budget_per_run_usd, timeout_seconds, temporal_schedule_id, status, created_at, updated_at, deleted_at, last_run_at, next_run_at, total_runs, successful_runs, failed_runs, total_tokens, total_cost_usd, paused_at, paused_by, pause_reason, resumed_at, resumed_by, resume_reason, executor, retry_max_attempts, retry_initial_backoff_seconds, retry_max_backoff_seconds, overlap_policy, pause_after_failures, consecutive_failures, skipped_runs, total_prompt_tokens, total_completion_tokens, spec_refresh_at, start_at, end_at, max_runs, completed_at, scheduled_runs, notify_url, notify_on
 `
 
 type ScheduleUpdateConfigParams struct {
@@ -1159,6 +1191,8 @@ type ScheduleUpdateConfigParams struct {
 	MaxRuns                    pgtype.Int4
 	Status                     string
 	CompletedAt                *time.Time
+	NotifyUrl                  *string
+	NotifyOn                   []string
 }
 
 func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateConfigParams) (Schedule, error) {
@@ -1184,6 +1218,8 @@ func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateCo
 		arg.MaxRuns,
 		arg.Status,
 		arg.CompletedAt,
+		arg.NotifyUrl,
+		arg.NotifyOn,
 	)
 	var i Schedule
 	err := row.Scan(
@@ -1232,6 +1268,8 @@ func (q *Queries) ScheduleUpdateConfig(ctx context.Context, arg ScheduleUpdateCo
 		&i.MaxRuns,
 		&i.CompletedAt,
 		&i.ScheduledRuns,
+		&i.NotifyUrl,
+		&i.NotifyOn,
 	)
 	return i, err
 }

@@ -659,6 +659,128 @@ export interface components {
         RunDetail: components["schemas"]["Run"] & {
             /** @description Every attempt, first first; empty while the run is RUNNING. */
             attempts: components["schemas"]["RunAttempt"][];
+            /** @description The notifications this run sent (its end, and a pause it caused), oldest first; empty when none. */
+            notifications: components["schemas"]["NotificationDelivery"][];
+        };
+        /**
+         * @description What a notification is about: a run that ended `COMPLETED`, `FAILED`, `TIMED_OUT` or
+         *     `CANCELLED` (the run statuses of the same name), or `SCHEDULE_PAUSED` (the schedule
+         *     was paused, by the failure policy or by a user).
+         * @example FAILED
+         * @enum {string}
+         */
+        NotifyKind: "COMPLETED" | "FAILED" | "TIMED_OUT" | "CANCELLED" | "SCHEDULE_PAUSED";
+        /**
+         * @description Where to POST notifications and which kinds. Unknown fields are rejected (400
+         *     `unknown-field`). `url` must be an absolute http or https URL without credentials whose
+         *     host is not a private, loopback, link-local or metadata address (unless the operator
+         *     allowlists it in `NOTIFY_ALLOWED_HOSTS`); otherwise 422 `notify-url-refused`. The
+         *     address is checked again at every delivery, when it is dialled.
+         * @example {
+         *       "url": "https://hooks.example.com/schedsvc",
+         *       "on": [
+         *         "FAILED",
+         *         "TIMED_OUT",
+         *         "SCHEDULE_PAUSED"
+         *       ]
+         *     }
+         */
+        NotifyTargetRequest: {
+            /**
+             * Format: uri
+             * @description Absolute http or https URL the events are POSTed to.
+             * @example https://hooks.example.com/schedsvc
+             */
+            url: string;
+            /**
+             * @description The kinds to send, at least one, each once.
+             * @example [
+             *       "FAILED",
+             *       "TIMED_OUT",
+             *       "SCHEDULE_PAUSED"
+             *     ]
+             */
+            on: components["schemas"]["NotifyKind"][];
+        };
+        /**
+         * @description A schedule's notification setting.
+         * @example {
+         *       "url": "https://hooks.example.com/schedsvc",
+         *       "on": [
+         *         "FAILED",
+         *         "TIMED_OUT",
+         *         "SCHEDULE_PAUSED"
+         *       ]
+         *     }
+         */
+        NotifyTarget: {
+            /**
+             * Format: uri
+             * @description Where the events are POSTed.
+             * @example https://hooks.example.com/schedsvc
+             */
+            url: string;
+            /**
+             * @description The kinds sent.
+             * @example [
+             *       "FAILED",
+             *       "TIMED_OUT",
+             *       "SCHEDULE_PAUSED"
+             *     ]
+             */
+            on: components["schemas"]["NotifyKind"][];
+        };
+        /**
+         * @description One notification about the run and how its delivery went. Deliveries are retried with
+         *     backoff (`NOTIFY_MAX_ATTEMPTS`); attempts stop early when no later attempt can succeed
+         *     (a refused address, a 4xx answer other than 408/425/429, a redirect).
+         */
+        NotificationDelivery: {
+            /**
+             * Format: uuid
+             * @description The event's id, also sent as `Idempotency-Key` on every attempt.
+             * @example 9b2e61f4-0c7d-5a38-8e41-2f6d3c9a7b15
+             */
+            event_id: string;
+            kind: components["schemas"]["NotifyKind"];
+            /**
+             * Format: uri
+             * @description Where it was sent.
+             * @example https://hooks.example.com/schedsvc
+             */
+            url: string;
+            /**
+             * @description The receiver answered 2xx.
+             * @example true
+             */
+            delivered: boolean;
+            /**
+             * @description Attempts made so far.
+             * @example 2
+             */
+            attempts: number;
+            /**
+             * @description The receiver's status on the last attempt; null when none answered.
+             * @example 204
+             */
+            status_code: number | null;
+            /**
+             * @description Why the last attempt did not deliver; null once delivered.
+             * @example null
+             */
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @description When the last attempt was made.
+             * @example 2026-11-26T08:00:16.540Z
+             */
+            last_attempt_at: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; null when none follows.
+             * @example null
+             */
+            next_attempt_at: string | null;
         };
         /**
          * @description A new schedule. Unknown fields are rejected (400 `unknown-field`).
@@ -798,6 +920,14 @@ export interface components {
              * @example 10
              */
             max_runs?: number;
+            /**
+             * @description Optional completion notifications: a signed JSON event POSTed to `url` when a run
+             *     ends in one of the statuses in `on` (or the schedule is paused, `SCHEDULE_PAUSED`).
+             *     A URL the SSRF policy refuses is 422 `notify-url-refused`; on a server without
+             *     notifications configured (no `NOTIFY_SIGNING_SECRET`) any `notify` is 422
+             *     `invalid-field`.
+             */
+            notify?: components["schemas"]["NotifyTargetRequest"];
         };
         /** @description Result of creating a schedule. */
         ScheduleCreated: {
@@ -933,6 +1063,19 @@ export interface components {
              * @example true
              */
             clear_max_runs?: boolean;
+            /**
+             * @description Replaces the whole notification setting (no merge). May not be combined with
+             *     `clear_notify: true` (422 `invalid-field`). A URL the SSRF policy refuses is 422
+             *     `notify-url-refused`.
+             */
+            notify?: components["schemas"]["NotifyTargetRequest"];
+            /**
+             * @description When true, `notify` becomes null and no more notifications are sent. May not be
+             *     combined with `notify` in the same request (422 `invalid-field`). False or absent
+             *     changes nothing.
+             * @example true
+             */
+            clear_notify?: boolean;
         };
         /**
          * @description Optional body of pause and resume. Unknown fields are rejected (400 `unknown-field`).
@@ -1234,6 +1377,8 @@ export interface components {
              * @example null
              */
             completed_at: string | null;
+            /** @description Where and on what the schedule sends completion notifications, or null. The signing secret is the operator's and never shown. */
+            notify: components["schemas"]["NotifyTarget"] | null;
         };
         /** @description One page of schedules. */
         ScheduleList: {
@@ -1504,13 +1649,16 @@ export interface components {
              *     `invalid-field` (422: any other domain rule),
              *     `invalid-range` (422: a backfill range in the future, reversed, or without a firing),
              *     `backfill-too-large` (422: a backfill range with more firings than one request may start),
+             *     `notify-url-refused` (422: a `notify.url` the SSRF policy refuses: not http/https,
+             *     credentials in it, or a private, loopback, link-local or metadata address the
+             *     operator has not allowlisted),
              *     `service-unavailable` (503: Temporal or PostgreSQL unreachable; nothing was changed),
              *     `internal` (500: unexpected error; generic message).
              *     New kinds may be added in later versions: treat an unknown `type` by its `status`.
              * @example https://schedsvc.dev/problems/invalid-cron
              * @enum {string}
              */
-            type: "https://schedsvc.dev/problems/invalid-request" | "https://schedsvc.dev/problems/unknown-field" | "https://schedsvc.dev/problems/unauthorized" | "https://schedsvc.dev/problems/not-found" | "https://schedsvc.dev/problems/method-not-allowed" | "https://schedsvc.dev/problems/schedule-limit-reached" | "https://schedsvc.dev/problems/schedule-completed" | "https://schedsvc.dev/problems/idempotency-in-progress" | "https://schedsvc.dev/problems/idempotency-key-reused" | "https://schedsvc.dev/problems/rate-limited" | "https://schedsvc.dev/problems/body-too-large" | "https://schedsvc.dev/problems/unsupported-media-type" | "https://schedsvc.dev/problems/invalid-cron" | "https://schedsvc.dev/problems/unknown-timezone" | "https://schedsvc.dev/problems/interval-too-short" | "https://schedsvc.dev/problems/budget-exceeded" | "https://schedsvc.dev/problems/invalid-field" | "https://schedsvc.dev/problems/invalid-range" | "https://schedsvc.dev/problems/backfill-too-large" | "https://schedsvc.dev/problems/service-unavailable" | "https://schedsvc.dev/problems/internal";
+            type: "https://schedsvc.dev/problems/invalid-request" | "https://schedsvc.dev/problems/unknown-field" | "https://schedsvc.dev/problems/unauthorized" | "https://schedsvc.dev/problems/not-found" | "https://schedsvc.dev/problems/method-not-allowed" | "https://schedsvc.dev/problems/schedule-limit-reached" | "https://schedsvc.dev/problems/schedule-completed" | "https://schedsvc.dev/problems/idempotency-in-progress" | "https://schedsvc.dev/problems/idempotency-key-reused" | "https://schedsvc.dev/problems/rate-limited" | "https://schedsvc.dev/problems/body-too-large" | "https://schedsvc.dev/problems/unsupported-media-type" | "https://schedsvc.dev/problems/invalid-cron" | "https://schedsvc.dev/problems/unknown-timezone" | "https://schedsvc.dev/problems/interval-too-short" | "https://schedsvc.dev/problems/budget-exceeded" | "https://schedsvc.dev/problems/invalid-field" | "https://schedsvc.dev/problems/invalid-range" | "https://schedsvc.dev/problems/backfill-too-large" | "https://schedsvc.dev/problems/notify-url-refused" | "https://schedsvc.dev/problems/service-unavailable" | "https://schedsvc.dev/problems/internal";
             /**
              * @description Short human-readable summary of the kind; the same for every occurrence of a `type`.
              * @example Invalid cron expression
@@ -1793,8 +1941,9 @@ export interface components {
          * @description **422** — the request is well-formed but breaks a domain rule: `invalid-cron`,
          *     `unknown-timezone`, `interval-too-short`, `budget-exceeded` or `invalid-field` (an executor
          *     the server does not enable, `max_backoff_seconds` below `initial_backoff_seconds`, a blank
-         *     name or query); or the `Idempotency-Key` was already used for a different request
-         *     (`idempotency-key-reused`). Nothing was created.
+         *     name or query, `notify` on a server without notifications); `notify-url-refused` (a
+         *     `notify.url` the SSRF policy refuses); or the `Idempotency-Key` was already used for a
+         *     different request (`idempotency-key-reused`). Nothing was created.
          *     Declared as `default` rather than `422` on purpose: a mock (Prism) answers a request
          *     that breaks the schema with a declared 422 before a 400, while this server answers it 400.
          */
@@ -1818,7 +1967,8 @@ export interface components {
          * @description **422** — the update is well-formed but breaks a domain rule: `invalid-cron`,
          *     `unknown-timezone`, `interval-too-short`, `budget-exceeded` or `invalid-field` (e.g.
          *     `task_context` together with `clear_task_context: true`, an executor the server does not
-         *     enable). Nothing was changed.
+         *     enable, `notify` together with `clear_notify: true`) or `notify-url-refused` (a
+         *     `notify.url` the SSRF policy refuses). Nothing was changed.
          *     Declared as `default` rather than `422` on purpose: a mock (Prism) answers a request
          *     that breaks the schema with a declared 422 before a 400, while this server answers it 400.
          */
