@@ -64,7 +64,8 @@ func (m *Manager) Trigger(ctx context.Context, owner Owner, id uuid.UUID, overla
 	err := m.store.InTx(ctx, func(st Store) error {
 		// The row lock holds the run's start record back until the intent is
 		// committed: the worker locks the row before it claims the intent.
-		if _, err := st.ScheduleGet(ctx, owner, id, true); err != nil {
+		s, err := st.ScheduleGet(ctx, owner, id, true)
+		if err != nil {
 			return err
 		}
 		if err := st.TriggerIntentInsert(ctx, id, at, TriggerManual); err != nil {
@@ -72,6 +73,9 @@ func (m *Manager) Trigger(ctx context.Context, owner Owner, id uuid.UUID, overla
 		}
 		reason := fmt.Sprintf("run now for %s%s", at.Format(time.RFC3339), overlapNote(overlap))
 		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventTriggered, Actor: owner.UserID, Reason: reason}); err != nil {
+			return err
+		}
+		if err := m.joinTrace(ctx, s); err != nil {
 			return err
 		}
 		return m.temporal.trigger(ctx, id, at, overlap)
@@ -159,6 +163,9 @@ func (m *Manager) Backfill(ctx context.Context, owner Owner, id uuid.UUID, in Ba
 		if err := recordEvent(ctx, st, Event{ScheduleID: id, Kind: EventBackfilled, Actor: owner.UserID, Reason: reason}); err != nil {
 			return err
 		}
+		if err := m.joinTrace(ctx, s); err != nil {
+			return err
+		}
 		return m.temporal.backfill(ctx, id, times, in.Overlap)
 	}, nil)
 	if err != nil {
@@ -219,4 +226,14 @@ func overlapNote(o *OverlapPolicy) string {
 		return ""
 	}
 	return fmt.Sprintf(" (overlap policy %s)", *o)
+}
+
+// joinTrace writes the schedule's action again, unchanged but for the
+// trace context the Temporal client puts in its header: Temporal starts a
+// triggered or backfilled run with the action's header, so without this
+// the run would be in the trace of the create or update that last wrote
+// the action, not of the request that caused it (issue 11 item 8). Later
+// scheduled runs are in this request's trace too, as after an update.
+func (m *Manager) joinTrace(ctx context.Context, s Schedule) error {
+	return m.temporal.update(ctx, s, nil, true, false, "")
 }

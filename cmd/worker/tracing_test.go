@@ -114,6 +114,46 @@ func TestRunsJoinTheTraceOfTheRequestThatWroteTheSchedule(t *testing.T) {
 	runSpan = runWorkflowSpan(t, spans, run.WorkflowId)
 	require.Equal(t, updateSpan.SpanContext().TraceID(), runSpan.SpanContext().TraceID(), "after an update, runs are in the update's trace")
 	require.True(t, descendsFrom(spans.Ended(), runSpan, updateSpan.SpanContext().SpanID()))
+
+	// Run now and backfill through the API: each run is in the trace of the
+	// request that caused it.
+	waitRun := func(n int, trigger api.RunTrigger) api.Run {
+		t.Helper()
+		var runs []api.Run
+		require.Eventually(t, func() bool {
+			runs = call[api.RunList](t, http.MethodGet, gatewayURL+"/api/v1/schedules/"+id+"/runs", token, "", http.StatusOK).Runs
+			for _, r := range runs {
+				if r.Trigger == trigger && r.Status == api.RunStatusCOMPLETED {
+					return len(runs) >= n
+				}
+			}
+			return false
+		}, time.Minute, 100*time.Millisecond, "the %s run is recorded as completed: %+v", trigger, &runs)
+		for _, r := range runs {
+			if r.Trigger == trigger {
+				return r
+			}
+		}
+		panic("unreachable")
+	}
+	for !time.Now().Truncate(time.Second).After(last) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	call[api.TriggerAccepted](t, http.MethodPost, gatewayURL+"/api/v1/schedules/"+id+"/trigger", token, `{}`, http.StatusAccepted)
+	triggerSpan := onlySpan(t, spans, "POST /api/v1/schedules/{id}/trigger")
+	run = waitRun(3, api.RunTriggerMANUAL)
+	runSpan = runWorkflowSpan(t, spans, run.WorkflowId)
+	require.Equal(t, triggerSpan.SpanContext().TraceID(), runSpan.SpanContext().TraceID(), "a run now is in the trigger's trace")
+	require.True(t, descendsFrom(spans.Ended(), runSpan, triggerSpan.SpanContext().SpanID()))
+
+	yesterday := time.Now().UTC().Add(-24 * time.Hour).Truncate(24 * time.Hour)
+	call[api.BackfillAccepted](t, http.MethodPost, gatewayURL+"/api/v1/schedules/"+id+"/backfill", token,
+		`{"start":"`+yesterday.Format(time.RFC3339)+`","end":"`+yesterday.Add(12*time.Hour).Format(time.RFC3339)+`","overlap_policy":"ALLOW_ALL"}`, http.StatusAccepted)
+	backfillSpan := onlySpan(t, spans, "POST /api/v1/schedules/{id}/backfill")
+	run = waitRun(4, api.RunTriggerBACKFILL)
+	runSpan = runWorkflowSpan(t, spans, run.WorkflowId)
+	require.Equal(t, backfillSpan.SpanContext().TraceID(), runSpan.SpanContext().TraceID(), "a backfilled run is in the backfill's trace")
+	require.True(t, descendsFrom(spans.Ended(), runSpan, backfillSpan.SpanContext().SpanID()))
 }
 
 // startTracedStack starts a Temporal server, a database, the worker and
