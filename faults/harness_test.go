@@ -394,9 +394,25 @@ func startTemporal(t *testing.T) *temporalServer {
 	f, err := os.Create(filepath.Join(t.TempDir(), "temporal.log"))
 	require.NoError(t, err)
 	ts := &temporalServer{t: t, opts: devtemporal.Options{
-		Binary: suite.temporal, DataDir: t.TempDir(), FrontendPort: freePort(t), Log: f,
+		Binary: suite.temporal, DataDir: t.TempDir(), Log: f,
 	}}
-	ts.start()
+	// The frontend port is fixed, so that a restarted server is found where
+	// clients left it; another process may take a port freePort found free
+	// before the server binds it, so the first start tries a few.
+	for attempt := 1; ; attempt++ {
+		ts.opts.FrontendPort = freePort(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		srv, err := devtemporal.Start(ctx, ts.opts)
+		cancel()
+		if err != nil && attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+			t.Logf("temporal frontend port %d was taken meanwhile; trying another: %v", ts.opts.FrontendPort, err)
+			ts.opts.DataDir = t.TempDir()
+			continue
+		}
+		require.NoError(t, err)
+		ts.srv = srv
+		break
+	}
 	t.Cleanup(func() {
 		if ts.srv != nil {
 			_ = syscall.Kill(-ts.srv.Pid(), syscall.SIGCONT)
