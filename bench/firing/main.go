@@ -21,7 +21,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -40,6 +39,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"schedsvc/bench/internal/stack"
 	"schedsvc/config"
 	"schedsvc/devtemporal"
 	"schedsvc/schedules"
@@ -390,7 +390,7 @@ func watchFiring(ctx context.Context, at time.Time, srv *devtemporal.Server, wk 
 		_ = os.MkdirAll(profileDir, 0o755)
 		grab := func(addr, file string) {
 			defer profiles.Done()
-			if err := fetchProfile(ctx, addr, window, filepath.Join(profileDir, file)); err != nil {
+			if err := stack.FetchProfile(ctx, addr, window, filepath.Join(profileDir, file)); err != nil {
 				fmt.Fprintf(os.Stderr, "profile %s: %v\n", file, err)
 			}
 		}
@@ -496,29 +496,6 @@ func procCPU(pid int) float64 {
 		ticks += v
 	}
 	return ticks / 100 // USER_HZ
-}
-
-func fetchProfile(ctx context.Context, addr string, d time.Duration, file string) error {
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds()))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(f, resp.Body)
-	return err
 }
 
 type workerProc struct {

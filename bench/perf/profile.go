@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"schedsvc/bench/internal/stack"
 )
 
 // cpuProfile, when -profile is set, fetches a CPU profile of d from a process's DEBUG_ADDR
@@ -36,31 +36,9 @@ func writeProfile(ctx context.Context, addr string, d time.Duration, base string
 	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
 		return err
 	}
-	secs := max(1, int(d.Seconds()))
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs)
 	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	f, err := os.Create(base + ".pprof")
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := stack.FetchProfile(ctx, addr, d, base+".pprof"); err != nil {
 		return err
 	}
 	// Cumulative and flat views of the same profile: where the time went.
