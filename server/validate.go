@@ -187,16 +187,10 @@ func newValidator(doc *openapi3.T) (*validator, error) {
 	return v, nil
 }
 
-// findRoute is the router's FindRoute, answered from the templates when
+// findTemplate is the router's FindRoute, answered from the templates when
 // exactly one matches a request whose parameters are plain (unreserved
-// characters only, nothing escaped); anything else asks the router.
-func (v *validator) findRoute(r *http.Request) (*routers.Route, map[string]string, error) {
-	route, params, _, err := v.findTemplate(r)
-	return route, params, err
-}
-
-// findTemplate is findRoute that also names the template it matched (nil when the router
-// answered).
+// characters only, nothing escaped), with the template (nil when the router
+// answered); anything else asks the router.
 func (v *validator) findTemplate(r *http.Request) (*routers.Route, map[string]string, *template, error) {
 	if r.URL.RawPath == "" && strings.HasPrefix(r.URL.Path, "/") {
 		var found *template

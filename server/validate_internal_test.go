@@ -65,7 +65,7 @@ func TestTemplatesFindWhatTheRouterFinds(t *testing.T) {
 		for _, m := range methods {
 			r := httptest.NewRequest(m, path, nil)
 			wantRoute, wantParams, wantErr := v.router.FindRoute(r)
-			gotRoute, gotParams, gotErr := v.findRoute(r)
+			gotRoute, gotParams, _, gotErr := v.findTemplate(r)
 			require.Equal(t, wantErr, gotErr, "%s %s", m, path)
 			if wantErr != nil {
 				continue
